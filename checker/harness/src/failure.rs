@@ -1,0 +1,95 @@
+//! What a test returns when a property does not hold.
+
+use crate::protocol::FailureReport;
+use dsim::{Node, Sim, Violation};
+
+/// How many trace lines a failure shows by default.
+pub const EXCERPT_LINES: usize = 14;
+
+/// A property that did not hold, with what the learner needs to see why.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Failure(pub(crate) FailureReport);
+
+impl Failure {
+    /// `property` (plain words, the same for every failure of it) broke as
+    /// `detail` says.
+    pub fn new(property: impl Into<String>, detail: impl Into<String>) -> Self {
+        Failure(FailureReport {
+            property: property.into(),
+            detail: detail.into(),
+            ..FailureReport::default()
+        })
+    }
+
+    /// A violation found by a simulation, with the trace lines that concern
+    /// the nodes involved.
+    pub fn from_sim<N: Node>(sim: &Sim<N>, violation: Violation) -> Self {
+        let mut failure = Failure::new(violation.property, violation.detail);
+        failure.0.trace = sim.trace().excerpt(&violation.nodes, EXCERPT_LINES);
+        failure.0.panicked = failure.0.property == PANIC_PROPERTY;
+        if crate::replaying() {
+            failure.0.full_trace = sim.trace().render();
+        }
+        failure
+    }
+
+    /// A failure noticed by the test itself after a run (a liveness bound, a
+    /// final state), with the last events of the run for context.
+    pub fn after_run<N: Node>(sim: &Sim<N>, property: impl Into<String>, detail: impl Into<String>) -> Self {
+        let mut failure = Failure::new(property, detail);
+        failure.0.trace = sim.trace().excerpt(&[], EXCERPT_LINES);
+        if crate::replaying() {
+            failure.0.full_trace = sim.trace().render();
+        }
+        failure
+    }
+
+    /// Attaches the hint for this property.
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.0.hint = Some(hint.into());
+        self
+    }
+
+    /// Replaces the trace excerpt.
+    pub fn with_trace(mut self, lines: Vec<String>) -> Self {
+        self.0.trace = lines;
+        self
+    }
+
+    /// The property that broke.
+    pub fn property(&self) -> &str {
+        &self.0.property
+    }
+
+    /// What exactly happened.
+    pub fn detail(&self) -> &str {
+        &self.0.detail
+    }
+
+    /// The report sent to the runner.
+    pub fn report(&self) -> &FailureReport {
+        &self.0
+    }
+}
+
+/// The property named when learner code panics inside a simulation.
+pub const PANIC_PROPERTY: &str = "handlers run without panicking";
+
+/// `Ok` if `holds`, else a failure of `property` described by `detail`
+/// (evaluated only on failure).
+pub fn ensure(holds: bool, property: &str, detail: impl FnOnce() -> String) -> Result<(), Failure> {
+    if holds {
+        Ok(())
+    } else {
+        Err(Failure::new(property, detail()))
+    }
+}
+
+/// Runs a simulation step (`run_for`, `crash`, …) and turns a violation into
+/// a failure with its trace: `run(&mut sim, |s| s.run_for(secs(1)))?`.
+pub fn run<N: Node, T>(
+    sim: &mut Sim<N>,
+    step: impl FnOnce(&mut Sim<N>) -> Result<T, Violation>,
+) -> Result<T, Failure> {
+    step(sim).map_err(|v| Failure::from_sim(sim, v))
+}

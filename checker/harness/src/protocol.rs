@@ -1,0 +1,73 @@
+//! The result channel between a suite binary and the runner.
+//!
+//! The runner sets `DSCOURSE_RESULTS` to a file path; the suite appends one
+//! JSON object per line to it. Verdicts come from this file only, never from
+//! what the suite (or the learner's code inside it) prints, so a learner's
+//! `println!("test ok")` cannot pass a test.
+
+use serde::{Deserialize, Serialize};
+
+/// The variable naming the results file.
+pub const RESULTS_VAR: &str = "DSCOURSE_RESULTS";
+/// The variable that replays one seed: seeded tests run only that seed and
+/// keep the whole trace.
+pub const SEED_VAR: &str = "DSCOURSE_SEED";
+
+/// One line of the results file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Record {
+    /// A test began; if no `Result` follows, it never finished (it looped,
+    /// overflowed its stack or ended the process).
+    Start { test: String },
+    /// A test finished.
+    Result(TestResult),
+    /// Every selected test finished.
+    Done { passed: u32, failed: u32 },
+}
+
+/// The verdict on one test.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TestResult {
+    /// `group::name`; the group is the exercise's test group in info.toml.
+    pub test: String,
+    pub passed: bool,
+    /// How many seeds ran (1 for a test without seeds).
+    pub seeds: u64,
+    pub duration_ms: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<FailureReport>,
+    /// Measurements the test reports (messages per operation, error bounds).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metrics: Vec<(String, String)>,
+}
+
+/// Why a test failed, in the learner's terms.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FailureReport {
+    /// The property, in plain words.
+    pub property: String,
+    /// What exactly happened.
+    pub detail: String,
+    /// The seed that shows it, for a test that runs over seeds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// The trace lines that connect the events involved.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trace: Vec<String>,
+    /// The whole trace, when replaying one seed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub full_trace: Vec<String>,
+    /// What to look at, attached by the suite to this property.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    /// The learner's code panicked (`todo!()` included).
+    #[serde(default)]
+    pub panicked: bool,
+}
+
+/// Reads a results file's text; lines that do not parse are skipped (the
+/// process may have been killed in the middle of writing one).
+pub fn parse_records(text: &str) -> Vec<Record> {
+    text.lines().filter_map(|line| serde_json::from_str(line).ok()).collect()
+}

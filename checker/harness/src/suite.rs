@@ -1,0 +1,180 @@
+//! A topic's suite: named tests, run by libtest-mimic so that `cargo test`
+//! prints its usual lines, with every verdict also written to the result
+//! channel for the runner.
+
+use crate::failure::Failure;
+use crate::protocol::{FailureReport, Record, TestResult, RESULTS_VAR};
+use libtest_mimic::{Arguments, Failed, Trial};
+use std::cell::RefCell;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+type Body = Arc<dyn Fn(u64) -> Result<(), Failure> + Send + Sync>;
+
+struct TestDef {
+    name: String,
+    /// `None`: the test takes no seed.
+    seeds: Option<u64>,
+    body: Body,
+}
+
+/// The tests of one topic.
+pub struct Suite {
+    topic: &'static str,
+    tests: Vec<TestDef>,
+}
+
+impl Suite {
+    /// An empty suite for `topic`.
+    pub fn new(topic: &'static str) -> Self {
+        Suite { topic, tests: Vec::new() }
+    }
+
+    /// Adds a test run once. Name it `group::what_it_checks`, where the
+    /// group is the exercise's test group in info.toml.
+    pub fn test(mut self, name: &str, body: impl Fn() -> Result<(), Failure> + Send + Sync + 'static) -> Self {
+        self.tests.push(TestDef { name: name.to_string(), seeds: None, body: Arc::new(move |_| body()) });
+        self
+    }
+
+    /// Adds a test run once for each of the seeds `1..=seeds`, stopping at
+    /// the first that fails; its failure names the seed. With
+    /// `DSCOURSE_SEED` set, it runs that seed only.
+    pub fn seeded(
+        mut self,
+        name: &str,
+        seeds: u64,
+        body: impl Fn(u64) -> Result<(), Failure> + Send + Sync + 'static,
+    ) -> Self {
+        self.tests.push(TestDef { name: name.to_string(), seeds: Some(seeds), body: Arc::new(body) });
+        self
+    }
+
+    /// Runs the tests selected by the command line and exits.
+    pub fn run(self) -> ! {
+        dsim::panics::install_hook();
+        let args = Arguments::from_args();
+        let channel = Channel::open();
+        let topic = self.topic;
+        let trials = self
+            .tests
+            .into_iter()
+            .map(|def| {
+                let channel = channel.clone();
+                Trial::test(def.name.clone(), move || run_test(&def, &channel)).with_kind(topic)
+            })
+            .collect();
+        let conclusion = libtest_mimic::run(&args, trials);
+        channel.write(&Record::Done { passed: conclusion.num_passed as u32, failed: conclusion.num_failed as u32 });
+        conclusion.exit()
+    }
+}
+
+thread_local! {
+    static METRICS: RefCell<Vec<(String, String)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Records a measurement of the running test (shown by the runner and kept
+/// in grade reports): `metric("messages per broadcast", format!("{:.1}", m))`.
+pub fn metric(name: &str, value: impl ToString) {
+    METRICS.with(|m| m.borrow_mut().push((name.to_string(), value.to_string())));
+}
+
+fn run_test(def: &TestDef, channel: &Channel) -> Result<(), Failed> {
+    channel.write(&Record::Start { test: def.name.clone() });
+    METRICS.with(|m| m.borrow_mut().clear());
+    let started = Instant::now();
+    let seeds: Vec<Option<u64>> = match (def.seeds, crate::replay_seed()) {
+        (None, _) => vec![None],
+        (Some(_), Some(seed)) => vec![Some(seed)],
+        (Some(count), None) => (1..=count).map(Some).collect(),
+    };
+    let mut failure = None;
+    let mut ran = 0;
+    for seed in seeds {
+        ran += 1;
+        let outcome = dsim::panics::catch(|| (def.body)(seed.unwrap_or(0)));
+        let broken = match outcome {
+            Ok(Ok(())) => None,
+            Ok(Err(Failure(report))) => Some(report),
+            Err(message) => Some(panic_report(message)),
+        };
+        if let Some(mut report) = broken {
+            report.seed = seed;
+            failure = Some(report);
+            break;
+        }
+    }
+    let result = TestResult {
+        test: def.name.clone(),
+        passed: failure.is_none(),
+        seeds: ran,
+        duration_ms: started.elapsed().as_millis() as u64,
+        failure,
+        metrics: METRICS.with(|m| m.borrow_mut().drain(..).collect()),
+    };
+    channel.write(&Record::Result(result.clone()));
+    match result.failure {
+        None => Ok(()),
+        Some(report) => Err(Failed::from(human_text(&report))),
+    }
+}
+
+/// A panic outside any simulation: in a pure exercise, or in the suite.
+fn panic_report(message: String) -> FailureReport {
+    let (property, detail) = if message.starts_with("not yet implemented") {
+        ("the exercise is implemented", format!("the code reached a todo!(): {message}"))
+    } else {
+        ("the code runs without panicking", format!("panic: {message}"))
+    };
+    FailureReport { property: property.to_string(), detail, panicked: true, ..FailureReport::default() }
+}
+
+/// The failure as `cargo test` prints it.
+fn human_text(report: &FailureReport) -> String {
+    let mut text = format!("property: {}\n{}\n", report.property, report.detail);
+    if let Some(seed) = report.seed {
+        text += &format!("seed: {seed} (replay with {}={seed})\n", crate::protocol::SEED_VAR);
+    }
+    let trace = if report.full_trace.is_empty() { &report.trace } else { &report.full_trace };
+    if !trace.is_empty() {
+        text += "trace:\n";
+        for line in trace {
+            text += &format!("  {line}\n");
+        }
+    }
+    if let Some(hint) = &report.hint {
+        text += &format!("hint: {hint}\n");
+    }
+    text
+}
+
+/// The results file, shared by the test threads.
+#[derive(Clone)]
+struct Channel(Option<Arc<Mutex<File>>>);
+
+impl Channel {
+    fn open() -> Channel {
+        let file = std::env::var_os(RESULTS_VAR).and_then(|path| {
+            OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .map_err(|e| eprintln!("cannot open the results file {}: {e}", path.to_string_lossy()))
+                .ok()
+        });
+        Channel(file.map(|f| Arc::new(Mutex::new(f))))
+    }
+
+    /// Appends one record as one line, in one write.
+    fn write(&self, record: &Record) {
+        if let Some(file) = &self.0 {
+            let mut line = serde_json::to_vec(record).expect("records serialise");
+            line.push(b'\n');
+            let mut file = file.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let _ = file.write_all(&line).and_then(|()| file.flush());
+        }
+    }
+}

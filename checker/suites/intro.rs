@@ -1,0 +1,16 @@
+//! The suite of topic 00, the node API: `intro_pingpong` and `intro_retry`.
+
+#[cfg(feature = "learner")]
+use exercises as subject;
+#[cfg(not(feature = "learner"))]
+use solutions as subject;
+
+mod intro {
+    pub mod pingpong;
+}
+
+fn main() {
+    let suite = dscheck::Suite::new("intro");
+    let suite = intro::pingpong::tests(suite);
+    suite.run()
+}

@@ -1,0 +1,149 @@
+//! intro_pingpong: numbered pings every interval, each answered by a pong.
+
+use crate::subject::intro::pingpong::{Msg, PingPong, PING_INTERVAL};
+use dscheck::{ensure, ms, run, secs, Failure, Suite};
+use dsim::{Broken, Event, Network, NodeId, Sim};
+use std::collections::BTreeSet;
+
+pub fn tests(suite: Suite) -> Suite {
+    suite
+        .seeded("pingpong::answers_every_ping", 20, answers_every_ping)
+        .test("pingpong::pings_every_interval", pings_every_interval)
+        .seeded("pingpong::remembers_exactly_the_pongs_received", 20, remembers_pongs)
+        .seeded("pingpong::starts_afresh_after_a_crash", 10, starts_afresh_after_crash)
+}
+
+/// A three-node cluster on a network with `loss`, with the protocol's rules
+/// checked after every event.
+fn cluster(seed: u64, loss: f64) -> Sim<PingPong> {
+    let mut sim = Sim::new(seed, 3, |_| PingPong::new());
+    sim.set_network(Network::reliable(ms(1), ms(10)).with_loss(loss));
+    sim.check("a ping is answered at once with the pong of the same number", |_, step| {
+        let Some(Event::Deliver { from, to, msg: Msg::Ping { seq }, .. }) = step.first().map(|e| &e.event) else {
+            return Ok(());
+        };
+        let answered = step.iter().any(|e| {
+            matches!(&e.event, Event::Send { from: f, to: t, msg: Msg::Pong { seq: s }, .. }
+                if f == to && t == from && s == seq)
+        });
+        if answered {
+            Ok(())
+        } else {
+            Err(Broken::new(format!("{to} received Ping {{ seq: {seq} }} from {from} but did not send {from} Pong {{ seq: {seq} }}"))
+                .nodes([*from, *to]))
+        }
+    });
+    sim.check("pongs are sent only in answer to pings", |_, step| {
+        let trigger = step.first().map(|e| &e.event);
+        for e in step {
+            if let Event::Send { from, to, msg: Msg::Pong { seq }, .. } = &e.event {
+                let answers = matches!(trigger, Some(Event::Deliver { from: f, to: t, msg: Msg::Ping { seq: s }, .. })
+                    if f == to && t == from && s == seq);
+                if !answers {
+                    return Err(Broken::new(format!("{from} sent Pong {{ seq: {seq} }} to {to} without receiving that ping"))
+                        .nodes([*from, *to]));
+                }
+            }
+        }
+        Ok(())
+    });
+    sim.check("each round pings every peer once, numbered one more than the last", |sim, step| {
+        let Some(Event::Timer { node, .. }) = step.first().map(|e| &e.event) else {
+            return Ok(());
+        };
+        let Some(state) = sim.node(*node) else { return Ok(()) };
+        let mut pinged = Vec::new();
+        for e in step {
+            if let Event::Send { from, to, msg: Msg::Ping { seq }, .. } = &e.event {
+                if from == node {
+                    if *seq != state.seq {
+                        return Err(Broken::new(format!(
+                            "{node} sent Ping {{ seq: {seq} }} in round {}", state.seq
+                        ))
+                        .nodes([*node]));
+                    }
+                    pinged.push(*to);
+                }
+            }
+        }
+        pinged.sort();
+        let peers: Vec<NodeId> = sim.ids().filter(|p| p != node).collect();
+        if pinged == peers {
+            Ok(())
+        } else {
+            Err(Broken::new(format!("{node}'s ping timer fired and it pinged {pinged:?}, not each of {peers:?} once"))
+                .nodes([*node]))
+        }
+    });
+    sim
+}
+
+fn answers_every_ping(seed: u64) -> Result<(), Failure> {
+    let mut sim = cluster(seed, 0.0);
+    run(&mut sim, |s| s.run_for(secs(1)))
+}
+
+fn pings_every_interval() -> Result<(), Failure> {
+    let mut sim = cluster(1, 0.0);
+    // Rounds go out at 100, 200, …, 1000 ms.
+    let rounds = 10;
+    run(&mut sim, |s| s.run_for(PING_INTERVAL * rounds + ms(5)))?;
+    for id in sim.ids() {
+        let seq = sim.node(id).map_or(0, |n| n.seq);
+        if seq != rounds as u64 {
+            return Err(Failure::after_run(
+                &sim,
+                "a round of pings goes out every interval",
+                format!("after {} ms, {id} has sent {seq} rounds of pings instead of {rounds}: is the timer set again after each round?", sim.now().as_millis()),
+            )
+            .hint("on_timer must call ctx.set_timer again, or the timer fires only once"));
+        }
+    }
+    Ok(())
+}
+
+fn remembers_pongs(seed: u64) -> Result<(), Failure> {
+    let mut sim = cluster(seed, 0.3);
+    sim.check("a node remembers exactly the pongs it received", |sim, step| {
+        let Some(Event::Deliver { to, .. }) = step.first().map(|e| &e.event) else {
+            return Ok(());
+        };
+        let received: BTreeSet<(NodeId, u64)> = sim
+            .trace()
+            .entries()
+            .chain(step.iter())
+            .filter_map(|e| match &e.event {
+                Event::Deliver { from, to: t, msg: Msg::Pong { seq }, .. } if t == to => Some((*from, *seq)),
+                _ => None,
+            })
+            .collect();
+        let Some(node) = sim.node(*to) else { return Ok(()) };
+        ensure_same(*to, &node.pongs, &received)
+    });
+    run(&mut sim, |s| s.run_for(ms(800)))
+}
+
+fn ensure_same(node: NodeId, remembered: &BTreeSet<(NodeId, u64)>, received: &BTreeSet<(NodeId, u64)>) -> Result<(), Broken> {
+    if let Some(missing) = received.difference(remembered).next() {
+        return Err(Broken::new(format!("{node} received a pong from {} for ping {} but does not remember it", missing.0, missing.1)).nodes([node]));
+    }
+    if let Some(extra) = remembered.difference(received).next() {
+        return Err(Broken::new(format!("{node} remembers a pong from {} for ping {} that it never received", extra.0, extra.1)).nodes([node]));
+    }
+    Ok(())
+}
+
+fn starts_afresh_after_crash(seed: u64) -> Result<(), Failure> {
+    let mut sim = cluster(seed, 0.0);
+    run(&mut sim, |s| s.run_for(ms(350)))?;
+    let victim = NodeId(1);
+    run(&mut sim, |s| s.crash(victim))?;
+    run(&mut sim, |s| s.run_for(ms(200)))?;
+    run(&mut sim, |s| s.restart(victim))?;
+    run(&mut sim, |s| s.run_for(ms(250)))?;
+    let seq = sim.node(victim).map_or(0, |n| n.seq);
+    ensure(seq == 2, "a restarted node starts afresh and keeps pinging", || {
+        format!("{victim} crashed and restarted 250 ms ago, so it should be in round 2, but it is in round {seq}")
+    })
+    .map_err(|f| Failure::after_run(&sim, f.property(), f.detail()))
+}
