@@ -24,9 +24,15 @@ impl Failure {
     /// A violation found by a simulation, with the trace lines that concern
     /// the nodes involved.
     pub fn from_sim<N: Node>(sim: &Sim<N>, violation: Violation) -> Self {
-        let mut failure = Failure::new(violation.property, violation.detail);
+        let panicked = violation.property == PANIC_PROPERTY;
+        let property = if panicked && violation.detail.contains(TODO_PANIC) {
+            TODO_PROPERTY.to_string()
+        } else {
+            violation.property
+        };
+        let mut failure = Failure::new(property, violation.detail);
         failure.0.trace = sim.trace().excerpt(&violation.nodes, EXCERPT_LINES);
-        failure.0.panicked = failure.0.property == PANIC_PROPERTY;
+        failure.0.panicked = panicked;
         if crate::replaying() {
             failure.0.full_trace = sim.trace().render();
         }
@@ -74,6 +80,10 @@ impl Failure {
 
 /// The property named when learner code panics inside a simulation.
 pub const PANIC_PROPERTY: &str = "handlers run without panicking";
+/// The property named when learner code reaches a `todo!()`.
+pub const TODO_PROPERTY: &str = "the exercise is implemented";
+/// How a `todo!()` panic message begins.
+pub(crate) const TODO_PANIC: &str = "not yet implemented";
 
 /// `Ok` if `holds`, else a failure of `property` described by `detail`
 /// (evaluated only on failure).

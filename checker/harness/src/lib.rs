@@ -12,7 +12,7 @@ mod failure;
 pub mod protocol;
 mod suite;
 
-pub use failure::{ensure, run, Failure, EXCERPT_LINES, PANIC_PROPERTY};
+pub use failure::{ensure, run, Failure, EXCERPT_LINES, PANIC_PROPERTY, TODO_PROPERTY};
 pub use suite::{metric, Suite};
 
 use std::time::Duration;

@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 
 /// The variable naming the results file.
 pub const RESULTS_VAR: &str = "DSCOURSE_RESULTS";
+/// The variable that selects one test group: only tests named `GROUP::…` run.
+/// (A command-line filter matches anywhere in a name, which is not exact.)
+pub const GROUP_VAR: &str = "DSCOURSE_GROUP";
 /// The variable that replays one seed: seeded tests run only that seed and
 /// keep the whole trace.
 pub const SEED_VAR: &str = "DSCOURSE_SEED";

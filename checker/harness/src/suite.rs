@@ -2,8 +2,8 @@
 //! prints its usual lines, with every verdict also written to the result
 //! channel for the runner.
 
-use crate::failure::Failure;
-use crate::protocol::{FailureReport, Record, TestResult, RESULTS_VAR};
+use crate::failure::{Failure, TODO_PANIC, TODO_PROPERTY};
+use crate::protocol::{FailureReport, Record, TestResult, GROUP_VAR, RESULTS_VAR};
 use libtest_mimic::{Arguments, Failed, Trial};
 use std::cell::RefCell;
 use std::fs::{File, OpenOptions};
@@ -52,15 +52,18 @@ impl Suite {
         self
     }
 
-    /// Runs the tests selected by the command line and exits.
+    /// Runs the tests selected by the command line (and by `DSCOURSE_GROUP`,
+    /// which keeps only the tests named `GROUP::…`) and exits.
     pub fn run(self) -> ! {
         dsim::panics::install_hook();
         let args = Arguments::from_args();
         let channel = Channel::open();
         let topic = self.topic;
+        let group = std::env::var(GROUP_VAR).ok().map(|g| format!("{g}::"));
         let trials = self
             .tests
             .into_iter()
+            .filter(|def| group.as_ref().is_none_or(|prefix| def.name.starts_with(prefix.as_str())))
             .map(|def| {
                 let channel = channel.clone();
                 Trial::test(def.name.clone(), move || run_test(&def, &channel)).with_kind(topic)
@@ -124,8 +127,8 @@ fn run_test(def: &TestDef, channel: &Channel) -> Result<(), Failed> {
 
 /// A panic outside any simulation: in a pure exercise, or in the suite.
 fn panic_report(message: String) -> FailureReport {
-    let (property, detail) = if message.starts_with("not yet implemented") {
-        ("the exercise is implemented", format!("the code reached a todo!(): {message}"))
+    let (property, detail) = if message.starts_with(TODO_PANIC) {
+        (TODO_PROPERTY, format!("the code reached a todo!(): {message}"))
     } else {
         ("the code runs without panicking", format!("panic: {message}"))
     };
