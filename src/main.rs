@@ -1,1 +1,100 @@
-fn main() {}
+//! `dscourse`: the course runner. See `dscourse --help` and README.md.
+
+mod check;
+mod child;
+mod commands;
+mod kit;
+mod manifest;
+mod render;
+mod state;
+mod stubs;
+mod watch;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Learn distributed systems by building them: dscourse watches your
+/// exercise, runs its hidden suite on every save and tells you which
+/// property broke.
+#[derive(Parser)]
+#[command(name = "dscourse", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Cmd>,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Watch the current exercise and check it on every save (the default).
+    Watch {
+        /// Poll for changes instead of using file system events (for WSL's
+        /// /mnt, network shares and other file systems without events).
+        #[arg(long)]
+        poll: bool,
+    },
+    /// Show every exercise and your progress.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check one exercise (the current one by default). Exit status: 0 pass, 1 fail, 2 usage error.
+    Run {
+        /// The exercise, e.g. clocks_lamport.
+        name: Option<String>,
+        /// Replay one seed, with the whole trace.
+        #[arg(long)]
+        seed: Option<u64>,
+    },
+    /// Show the next hint for an exercise (the current one by default).
+    Hint { name: Option<String> },
+    /// Restore an exercise's starting code, after backing up yours under .dscourse/backups/.
+    Reset { name: String },
+    /// Show the reference solution of an exercise you have passed.
+    Solution {
+        name: String,
+        /// Show it even though you have not passed the exercise yet.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Check every exercise and summarise.
+    Verify {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Tools for course authors.
+    Dev {
+        #[command(subcommand)]
+        command: DevCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum DevCmd {
+    /// Every stub compiles and fails its suite, every solution passes, every
+    /// manifest entry is whole, and no file is stray.
+    Check,
+}
+
+fn main() -> ExitCode {
+    render::init_color();
+    let cli = Cli::parse();
+    let result = match cli.command.unwrap_or(Cmd::Watch { poll: false }) {
+        Cmd::Watch { poll } => commands::watch(poll),
+        Cmd::List { json } => commands::list(json),
+        Cmd::Run { name, seed } => commands::run(name.as_deref(), seed),
+        Cmd::Hint { name } => commands::hint(name.as_deref()),
+        Cmd::Reset { name } => commands::reset(&name),
+        Cmd::Solution { name, force } => commands::solution(&name, force),
+        Cmd::Verify { json } => commands::verify(json),
+        Cmd::Dev { command: DevCmd::Check } => commands::dev_check(),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("{} {error:#}", render::paint("error:", crossterm::style::Color::Red));
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,259 @@
+//! Checking one exercise: build its suite against the learner's crate (or
+//! the reference), run it in a child process with a time limit, and read the
+//! verdict from the suite's result channel.
+
+use crate::kit::Kit;
+use crate::manifest::Exercise;
+use anyhow::{Context, Result};
+use dscheck::protocol::{parse_records, Record, TestResult, GROUP_VAR, RESULTS_VAR, SEED_VAR};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// Which crate the suite checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Subject {
+    /// The learner's code in `exercises/`.
+    Learner,
+    /// The reference in `solutions/`.
+    Reference,
+}
+
+/// How to check.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub subject: Subject,
+    /// Replay this seed only, keeping the whole trace.
+    pub seed: Option<u64>,
+}
+
+/// The result of checking one exercise.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    /// Compiler errors (rendered, with colour), if the build failed.
+    pub compile_errors: Option<Vec<String>>,
+    /// The verdict of every test that finished.
+    pub tests: Vec<TestResult>,
+    /// A test that started but never finished, and why.
+    pub unfinished: Option<Unfinished>,
+    /// The last lines the suite process printed (the learner's own output).
+    pub output_tail: Vec<String>,
+    pub elapsed: Duration,
+}
+
+/// A suite process that did not finish normally.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Unfinished {
+    /// The test that was running, if known.
+    pub test: Option<String>,
+    /// What happened, in plain words.
+    pub reason: String,
+}
+
+impl Outcome {
+    /// Every test ran and passed.
+    pub fn passed(&self) -> bool {
+        self.compile_errors.is_none()
+            && self.unfinished.is_none()
+            && !self.tests.is_empty()
+            && self.tests.iter().all(|t| t.passed)
+    }
+
+    pub fn passed_count(&self) -> usize {
+        self.tests.iter().filter(|t| t.passed).count()
+    }
+}
+
+/// Builds and runs the suite of `exercise`.
+pub fn check(kit: &Kit, exercise: &Exercise, options: &Options) -> Result<Outcome> {
+    let started = Instant::now();
+    let binary = match build(kit, &exercise.suite, options.subject)? {
+        Build::Ok(path) => path,
+        Build::Failed(errors) => {
+            return Ok(Outcome {
+                compile_errors: Some(errors),
+                tests: Vec::new(),
+                unfinished: None,
+                output_tail: Vec::new(),
+                elapsed: started.elapsed(),
+            })
+        }
+    };
+    let mut outcome = run_suite(kit, exercise, &binary, options)?;
+    outcome.elapsed = started.elapsed();
+    Ok(outcome)
+}
+
+enum Build {
+    Ok(PathBuf),
+    Failed(Vec<String>),
+}
+
+/// One line of cargo's JSON output, the parts we read.
+#[derive(Deserialize)]
+struct CargoMessage {
+    reason: String,
+    #[serde(default)]
+    target: Option<CargoTarget>,
+    #[serde(default)]
+    executable: Option<PathBuf>,
+    #[serde(default)]
+    message: Option<Diagnostic>,
+}
+
+#[derive(Deserialize)]
+struct CargoTarget {
+    name: String,
+    kind: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct Diagnostic {
+    level: String,
+    message: String,
+    rendered: Option<String>,
+}
+
+/// The cargo to run: the one that ran us, or the one on the PATH.
+pub fn cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+/// Builds suite `suite` against `subject` and returns its executable.
+fn build(kit: &Kit, suite: &str, subject: Subject) -> Result<Build> {
+    let mut cmd = cargo();
+    cmd.current_dir(&kit.root)
+        .args(["test", "--quiet", "-p", "checker", "--test", suite, "--no-run"])
+        .arg("--message-format=json-diagnostic-rendered-ansi")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if subject == Subject::Learner {
+        cmd.args(["--no-default-features", "--features", "learner"]);
+    }
+    let output = cmd.output().context("cannot run cargo: is Rust installed (https://rustup.rs)?")?;
+    let mut executable = None;
+    let mut errors = Vec::new();
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let Ok(msg) = serde_json::from_str::<CargoMessage>(line) else { continue };
+        match msg.reason.as_str() {
+            "compiler-artifact" => {
+                if let (Some(target), Some(exe)) = (&msg.target, msg.executable) {
+                    if target.name == suite && target.kind.iter().any(|k| k == "test") {
+                        executable = Some(exe);
+                    }
+                }
+            }
+            "compiler-message" => {
+                if let Some(Diagnostic { level, message, rendered: Some(text) }) = msg.message {
+                    if level == "error" && !message.starts_with("aborting due to") {
+                        errors.push(text);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    match (output.status.success(), executable) {
+        (true, Some(exe)) => Ok(Build::Ok(exe)),
+        _ => {
+            if errors.is_empty() {
+                let stderr = String::from_utf8_lossy(&output.stderr);
+                errors.push(format!("cargo could not build the suite {suite}:\n{}", stderr.trim()));
+            }
+            Ok(Build::Failed(errors))
+        }
+    }
+}
+
+/// Runs a built suite for one exercise's group, with a time limit.
+fn run_suite(kit: &Kit, exercise: &Exercise, binary: &Path, options: &Options) -> Result<Outcome> {
+    let dir = kit.state_dir().join("runs");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let stem = format!("{}-{}", exercise.name, std::process::id());
+    let results = dir.join(format!("{stem}.jsonl"));
+    let output = dir.join(format!("{stem}.out"));
+    let _ = std::fs::remove_file(&results);
+    let out_file = std::fs::File::create(&output)?;
+    let mut cmd = Command::new(binary);
+    cmd.current_dir(&kit.root)
+        .env(RESULTS_VAR, &results)
+        .env(GROUP_VAR, &exercise.group)
+        .env("RUST_BACKTRACE", "0")
+        .stdin(Stdio::null())
+        .stdout(out_file.try_clone()?)
+        .stderr(out_file);
+    match options.seed {
+        Some(seed) => cmd.env(SEED_VAR, seed.to_string()),
+        None => cmd.env_remove(SEED_VAR),
+    };
+    let limit = Duration::from_secs(exercise.timeout_secs);
+    let (status, timed_out) = crate::child::run_with_limit(&mut cmd, limit)
+        .with_context(|| format!("cannot run the suite {}", binary.display()))?;
+    let records = parse_records(&std::fs::read_to_string(&results).unwrap_or_default());
+    let printed = std::fs::read_to_string(&output).unwrap_or_default();
+    let _ = std::fs::remove_file(&results);
+    let _ = std::fs::remove_file(&output);
+    Ok(interpret(records, status, timed_out, limit, &printed))
+}
+
+/// Turns the records and the way the process ended into an outcome.
+fn interpret(records: Vec<Record>, status: Option<ExitStatus>, timed_out: bool, limit: Duration, printed: &str) -> Outcome {
+    let mut tests = Vec::new();
+    let mut running: Vec<String> = Vec::new();
+    let mut done = false;
+    for record in records {
+        match record {
+            Record::Start { test } => running.push(test),
+            Record::Result(result) => {
+                running.retain(|t| *t != result.test);
+                tests.push(result);
+            }
+            Record::Done { .. } => done = true,
+        }
+    }
+    let unfinished = if done && !timed_out {
+        None
+    } else {
+        let test = running.first().cloned();
+        let reason = if timed_out {
+            format!("it did not finish within {} s: is there an infinite loop, or a loop that waits for something that never happens?", limit.as_secs())
+        } else if printed.contains("has overflowed its stack") {
+            "the stack overflowed: is there a recursion without an end?".to_string()
+        } else {
+            describe_exit(status)
+        };
+        Some(Unfinished { test, reason })
+    };
+    let output_tail = printed
+        .lines()
+        .filter(|l| !l.starts_with("test ") && !l.trim().is_empty())
+        .rev()
+        .take(20)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .map(str::to_string)
+        .collect();
+    Outcome { compile_errors: None, tests, unfinished, output_tail, elapsed: Duration::ZERO }
+}
+
+fn describe_exit(status: Option<ExitStatus>) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(signal) = status.and_then(|s| s.signal()) {
+            return match signal {
+                6 => "the process aborted (a panic while panicking, or an abort() call)".to_string(),
+                9 => "the process was killed (out of memory?)".to_string(),
+                11 => "the process crashed with a segmentation fault".to_string(),
+                _ => format!("the process was killed by signal {signal}"),
+            };
+        }
+    }
+    match status.and_then(|s| s.code()) {
+        Some(code) => format!("the process exited in the middle of the suite (exit code {code}): does the code call std::process::exit?"),
+        None => "the process ended without reporting its results".to_string(),
+    }
+}

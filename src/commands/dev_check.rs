@@ -1,0 +1,118 @@
+//! `dscourse dev check`: the course author's proof that the kit is honest.
+//!
+//! Every stub compiles and fails its suite; every reference passes; every
+//! manifest entry has its file, suite, test group and hints; every topic has
+//! its guide; no exercise file is stray, and the pristine stubs match.
+
+use crate::check::{self, Options, Subject};
+use crate::kit::Kit;
+use crate::render::{paint, strip_ansi};
+use anyhow::Result;
+use crossterm::style::Color;
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::ExitCode;
+
+pub fn dev_check() -> Result<ExitCode> {
+    let kit = Kit::discover()?;
+    let mut problems: Vec<String> = Vec::new();
+    problems.extend(check_files(&kit));
+    for exercise in &kit.manifest.exercises {
+        let at = format!("info.toml:{} ({})", exercise.line, exercise.name);
+        if exercise.hints.len() < 2 {
+            problems.push(format!("{at}: has {} hints; give it two or three, from a nudge to nearly the answer", exercise.hints.len()));
+        }
+        eprint!("{:<28}", exercise.name);
+        let reference = check::check(&kit, exercise, &Options { subject: Subject::Reference, seed: None })?;
+        let stub = check::check(&kit, exercise, &Options { subject: Subject::Learner, seed: None })?;
+        let mut verdict = Vec::new();
+        if let Some(errors) = &reference.compile_errors {
+            problems.push(format!("{at}: the reference does not compile:\n{}", strip_ansi(&errors.join("\n"))));
+        } else if reference.tests.is_empty() && reference.unfinished.is_none() {
+            problems.push(format!("{at}: the suite {} has no test in the group {:?}", exercise.suite, exercise.group));
+        } else if !reference.passed() {
+            problems.push(format!("{at}: the reference fails its suite: {}", first_failure(&reference)));
+        } else {
+            verdict.push(format!("reference passes {} tests in {:.1} s", reference.tests.len(), reference.elapsed.as_secs_f64()));
+        }
+        if let Some(errors) = &stub.compile_errors {
+            problems.push(format!("{at}: the stub does not compile:\n{}", strip_ansi(&errors.join("\n"))));
+        } else if stub.passed() {
+            problems.push(format!("{at}: the stub passes its suite: the suite cannot tell a stub from a solution"));
+        } else {
+            verdict.push(format!("stub fails {} of {}", stub.tests.iter().filter(|t| !t.passed).count(), stub.tests.len()));
+        }
+        eprintln!("{}", verdict.join(", "));
+    }
+    if problems.is_empty() {
+        println!("{} every stub compiles and fails, every solution passes, the manifest is whole ({} exercises)", paint("ok:", Color::Green), kit.manifest.exercises.len());
+        Ok(ExitCode::SUCCESS)
+    } else {
+        for problem in &problems {
+            println!("{} {problem}", paint("problem:", Color::Red));
+        }
+        println!("{} problems", problems.len());
+        Ok(ExitCode::from(1))
+    }
+}
+
+fn first_failure(outcome: &check::Outcome) -> String {
+    if let Some(unfinished) = &outcome.unfinished {
+        return format!("{} ({})", unfinished.reason, unfinished.test.as_deref().unwrap_or("?"));
+    }
+    outcome
+        .tests
+        .iter()
+        .find_map(|t| t.failure.as_ref().map(|f| format!("{}: {} — {}", t.test, f.property, f.detail)))
+        .unwrap_or_default()
+}
+
+/// Files that should exist and files that should not.
+fn check_files(kit: &Kit) -> Vec<String> {
+    let mut problems = Vec::new();
+    let used: BTreeSet<&str> = kit.manifest.exercises.iter().map(|e| e.file.as_str()).collect();
+    for tree in ["exercises", "solutions", "checker/stubs"] {
+        for file in rust_files(&kit.root.join(tree)) {
+            if file != "lib.rs" && !used.contains(file.as_str()) {
+                problems.push(format!("{tree}/{file} belongs to no exercise in info.toml: add an entry, or remove the file"));
+            }
+        }
+    }
+    for file in &used {
+        let stub = kit.root.join("checker/stubs").join(file);
+        let learner = kit.root.join("exercises").join(file);
+        match (std::fs::read(&stub), std::fs::read(&learner)) {
+            (Err(_), _) => problems.push(format!("checker/stubs/{file} is missing: `reset` restores from it; copy exercises/{file} there")),
+            (Ok(a), Ok(b)) if a != b => problems.push(format!("checker/stubs/{file} differs from exercises/{file}: copy the stub over so that `reset` restores it")),
+            _ => {}
+        }
+        let guide = learner.with_file_name("README.md");
+        if !guide.is_file() {
+            problems.push(format!("{} is missing: every topic has a guide", kit.display(&guide)));
+        }
+    }
+    problems.sort();
+    problems.dedup();
+    problems
+}
+
+/// The `.rs` files under `dir`, relative to it, sorted.
+fn rust_files(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                if let Ok(rel) = path.strip_prefix(dir) {
+                    found.push(rel.to_string_lossy().replace('\\', "/"));
+                }
+            }
+        }
+    }
+    found.sort();
+    found
+}

@@ -1,0 +1,166 @@
+//! `list`, `hint`, `reset` and `solution`: what the learner asks of the course.
+
+use super::{pick, warn_state};
+use crate::kit::Kit;
+use crate::render::{self, bold, dim, paint};
+use crate::state::{write_atomically, Progress};
+use anyhow::{Context, Result};
+use crossterm::style::Color;
+use serde::Serialize;
+use std::process::ExitCode;
+
+#[derive(Serialize)]
+struct ListRow<'a> {
+    name: &'a str,
+    topic: &'a str,
+    file: String,
+    points: u32,
+    status: &'static str,
+}
+
+/// `dscourse list [--json]`
+pub fn list(json: bool) -> Result<ExitCode> {
+    let kit = Kit::discover()?;
+    let progress = Progress::load(&kit);
+    warn_state(&progress);
+    let current = progress.current(&kit).map(|e| e.name.clone());
+    let rows: Vec<ListRow> = kit
+        .manifest
+        .exercises
+        .iter()
+        .map(|e| ListRow {
+            name: &e.name,
+            topic: &e.topic,
+            file: format!("exercises/{}", e.file),
+            points: e.points,
+            status: if progress.is_done(&e.name) {
+                "done"
+            } else if current.as_deref() == Some(e.name.as_str()) {
+                "current"
+            } else {
+                "pending"
+            },
+        })
+        .collect();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(" {}", bold(&format!("{:<4}{:<26}{:<9}{:<34}{:>6}", "#", "exercise", "status", "file", "points")));
+    for (i, row) in rows.iter().enumerate() {
+        let status = match row.status {
+            "done" => paint(&format!("{:<9}", "done"), Color::Green),
+            "current" => paint(&format!("{:<9}", "current"), Color::Yellow),
+            other => dim(&format!("{other:<9}")),
+        };
+        println!(" {:<4}{:<26}{status}{:<34}{:>6}", i + 1, row.name, row.file, row.points);
+    }
+    let done = progress.state.done.len();
+    println!();
+    println!(" {}", render::progress_bar(done, rows.len()));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `dscourse hint [NAME]`: the next hint, one more each time.
+pub fn hint(name: Option<&str>) -> Result<ExitCode> {
+    let kit = Kit::discover()?;
+    let mut progress = Progress::load(&kit);
+    warn_state(&progress);
+    let exercise = match pick(&kit, &progress, name) {
+        Ok(Some(ex)) => ex,
+        Ok(None) => {
+            println!("Every exercise passes: no hints needed.");
+            return Ok(ExitCode::SUCCESS);
+        }
+        Err(code) => return Ok(code),
+    };
+    print!("{}", hint_text(&kit, &mut progress, exercise));
+    progress.save()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The next hint of `exercise` as text, counting it as shown.
+pub fn hint_text(kit: &Kit, progress: &mut Progress, exercise: &crate::manifest::Exercise) -> String {
+    let total = exercise.hints.len();
+    match progress.take_hint(&exercise.name, total) {
+        Some(i) => format!("{} ({} of {total})\n  {}\n", bold(&format!("Hint for {}", exercise.name)), i + 1, exercise.hints[i]),
+        None => {
+            let mut text = format!("{}\n", bold(&format!("All {total} hints for {} are shown:", exercise.name)));
+            for (i, h) in exercise.hints.iter().enumerate() {
+                text += &format!("  {}. {h}\n", i + 1);
+            }
+            text += &format!("  The topic guide may help too: {}\n", kit.display(&kit.guide_path(exercise)));
+            text
+        }
+    }
+}
+
+/// `dscourse reset NAME`: back up the learner's file, then restore the stub.
+pub fn reset(name: &str) -> Result<ExitCode> {
+    let kit = Kit::discover()?;
+    let mut progress = Progress::load(&kit);
+    warn_state(&progress);
+    let exercise = match pick(&kit, &progress, Some(name)) {
+        Ok(Some(ex)) => ex,
+        Ok(None) => unreachable!("a named pick is never empty"),
+        Err(code) => return Ok(code),
+    };
+    let target = kit.exercise_path(exercise);
+    let stub = crate::stubs::stub_path(&kit, exercise);
+    let pristine = std::fs::read(&stub)
+        .with_context(|| format!("cannot read the starting code {}; your file is untouched", kit.display(&stub)))?;
+    let backup = backup_file(&kit, &target)?;
+    write_atomically(&target, &pristine)?;
+    for other in kit.manifest.exercises.iter().filter(|e| e.file == exercise.file) {
+        progress.set_done(&other.name, false);
+    }
+    progress.save()?;
+    println!("Restored {} to its starting code.", kit.display(&target));
+    if let Some(backup) = backup {
+        println!("Your version is saved as {}.", kit.display(&backup));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Copies `file` into `.dscourse/backups/` under a new name; `None` if it did not exist.
+pub fn backup_file(kit: &Kit, file: &std::path::Path) -> Result<Option<std::path::PathBuf>> {
+    let Ok(content) = std::fs::read(file) else { return Ok(None) };
+    let dir = kit.state_dir().join("backups");
+    let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("exercise");
+    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let mut n = 0;
+    let path = loop {
+        let candidate = dir.join(format!("{stem}-{stamp}{}.rs", if n == 0 { String::new() } else { format!("-{n}") }));
+        if !candidate.exists() {
+            break candidate;
+        }
+        n += 1;
+    };
+    write_atomically(&path, &content)?;
+    Ok(Some(path))
+}
+
+/// `dscourse solution NAME [--force]`
+pub fn solution(name: &str, force: bool) -> Result<ExitCode> {
+    let kit = Kit::discover()?;
+    let progress = Progress::load(&kit);
+    warn_state(&progress);
+    let exercise = match pick(&kit, &progress, Some(name)) {
+        Ok(Some(ex)) => ex,
+        Ok(None) => unreachable!("a named pick is never empty"),
+        Err(code) => return Ok(code),
+    };
+    if !progress.is_done(&exercise.name) && !force {
+        eprintln!(
+            "The reference for {} opens once the exercise passes (dscourse run {}).\nTo see it anyway: dscourse solution {} --force",
+            exercise.name, exercise.name, exercise.name
+        );
+        return Ok(ExitCode::from(1));
+    }
+    let path = kit.solution_path(exercise);
+    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", kit.display(&path)))?;
+    println!("{}", bold(&kit.display(&path)));
+    println!();
+    print!("{text}");
+    Ok(ExitCode::SUCCESS)
+}

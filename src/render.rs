@@ -1,0 +1,163 @@
+//! Turning outcomes into what the learner reads: the property that broke,
+//! in plain words, with the seed, the trace lines and the replay command.
+
+use crate::check::Outcome;
+use crate::kit::Kit;
+use crate::manifest::Exercise;
+use crossterm::style::{Color, Stylize};
+use dscheck::protocol::TestResult;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+static COLOR: AtomicBool = AtomicBool::new(false);
+
+/// Turns colour on when stdout is a terminal and `NO_COLOR` is not set.
+pub fn init_color() {
+    use std::io::IsTerminal;
+    let on = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    COLOR.store(on, Ordering::Relaxed);
+}
+
+/// Forces colour on or off (the watch screen always has a terminal).
+pub fn set_color(on: bool) {
+    COLOR.store(on, Ordering::Relaxed);
+}
+
+pub fn color_enabled() -> bool {
+    COLOR.load(Ordering::Relaxed)
+}
+
+pub fn paint(text: &str, color: Color) -> String {
+    if color_enabled() {
+        text.with(color).to_string()
+    } else {
+        text.to_string()
+    }
+}
+
+pub fn bold(text: &str) -> String {
+    if color_enabled() {
+        text.bold().to_string()
+    } else {
+        text.to_string()
+    }
+}
+
+pub fn dim(text: &str) -> String {
+    if color_enabled() {
+        text.dim().to_string()
+    } else {
+        text.to_string()
+    }
+}
+
+/// Removes ANSI colour codes (compiler messages come with them).
+pub fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' && chars.peek() == Some(&'[') {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `[####------] 4/10`
+pub fn progress_bar(done: usize, total: usize) -> String {
+    const WIDTH: usize = 10;
+    let filled = if total == 0 { 0 } else { done * WIDTH / total };
+    format!("[{}{}] {done}/{total}", "#".repeat(filled), "-".repeat(WIDTH - filled))
+}
+
+/// The whole report on one check of one exercise.
+pub fn outcome(kit: &Kit, exercise: &Exercise, outcome: &Outcome, done: usize) -> Vec<String> {
+    let total = kit.manifest.exercises.len();
+    let mut lines = Vec::new();
+    let summary = if outcome.compile_errors.is_some() {
+        paint("does not compile", Color::Red)
+    } else if outcome.passed() {
+        paint(&format!("all {} tests pass", outcome.tests.len()), Color::Green)
+    } else {
+        format!("{} of {} tests pass", outcome.passed_count(), outcome.tests.len() + usize::from(outcome.unfinished.is_some()))
+    };
+    lines.push(format!(" {}   {summary}   {}", bold(&exercise.name), dim(&progress_bar(done, total))));
+    lines.push(format!(" {}", dim(&kit.display(&kit.exercise_path(exercise)))));
+    lines.push(String::new());
+    if let Some(errors) = &outcome.compile_errors {
+        lines.push(format!(" {} your code does not compile yet:", paint("✗", Color::Red)));
+        lines.push(String::new());
+        for error in errors.iter().take(3) {
+            let text = if color_enabled() { error.clone() } else { strip_ansi(error) };
+            lines.extend(text.lines().map(|l| format!("   {l}")));
+        }
+        if errors.len() > 3 {
+            lines.push(format!("   … and {} more errors", errors.len() - 3));
+        }
+        return lines;
+    }
+    if let Some(failed) = outcome.tests.iter().find(|t| !t.passed) {
+        lines.extend(failure(exercise, failed));
+    } else if let Some(unfinished) = &outcome.unfinished {
+        let test = unfinished.test.as_deref().map(|t| format!(" in {}", test_label(t))).unwrap_or_default();
+        lines.push(format!(" {} the suite stopped{test}:", paint("✗", Color::Red)));
+        lines.push(format!("   {}", unfinished.reason));
+        if !outcome.output_tail.is_empty() {
+            lines.push(String::new());
+            lines.push(format!("   {}", dim("last lines printed:")));
+            lines.extend(outcome.output_tail.iter().rev().take(8).rev().map(|l| format!("     {l}")));
+        }
+    } else if outcome.passed() {
+        for test in &outcome.tests {
+            lines.push(format!(" {} {}", paint("✓", Color::Green), test_label(&test.test)));
+            for (name, value) in &test.metrics {
+                lines.push(format!("     {}", dim(&format!("{name}: {value}"))));
+            }
+        }
+    } else {
+        lines.push(format!(" {} the suite ran no test for the group {:?}", paint("✗", Color::Red), exercise.group));
+    }
+    lines
+}
+
+/// One failed test: property, detail, seed, trace, replay, hint.
+pub fn failure(exercise: &Exercise, test: &TestResult) -> Vec<String> {
+    let mut lines = Vec::new();
+    let Some(report) = &test.failure else { return lines };
+    let seed = report.seed.map(|s| format!("  (seed {s})")).unwrap_or_default();
+    lines.push(format!(" {} {}{}", paint("✗", Color::Red), bold(&report.property), dim(&seed)));
+    lines.push(format!("   {}", dim(&format!("test {}", test_label(&test.test)))));
+    for line in report.detail.lines() {
+        lines.push(format!("   {line}"));
+    }
+    let trace = if report.full_trace.is_empty() { &report.trace } else { &report.full_trace };
+    if !trace.is_empty() {
+        lines.push(String::new());
+        for (i, line) in trace.iter().enumerate() {
+            let last = i + 1 == trace.len() && report.full_trace.is_empty();
+            if last {
+                lines.push(format!("   {}  {}", paint(line, Color::Yellow), paint("<- here", Color::Yellow)));
+            } else {
+                lines.push(format!("   {line}"));
+            }
+        }
+    }
+    lines.push(String::new());
+    if let Some(seed) = report.seed {
+        lines.push(format!("   {}  dscourse run {} --seed {seed}", bold("replay"), exercise.name));
+    }
+    if let Some(hint) = &report.hint {
+        lines.push(format!("   {}    {hint}", bold("hint")));
+    }
+    lines
+}
+
+/// `pingpong::answers_every_ping` → `answers every ping`.
+pub fn test_label(test: &str) -> String {
+    test.rsplit("::").next().unwrap_or(test).replace('_', " ")
+}
