@@ -39,7 +39,7 @@ impl SimRng {
 
     /// The next raw 64-bit output.
     #[inline]
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         let Ok(x) = self.0.try_next_u64();
         x
     }
@@ -49,7 +49,7 @@ impl SimRng {
     pub fn below(&mut self, n: u64) -> u64 {
         assert!(n > 0, "SimRng::below(0)");
         loop {
-            let m = (self.next() as u128) * (n as u128);
+            let m = (self.next_u64() as u128) * (n as u128);
             let low = m as u64;
             if low >= n.wrapping_neg() % n {
                 return (m >> 64) as u64;
@@ -63,7 +63,7 @@ impl SimRng {
         assert!(lo <= hi, "SimRng::range: empty range {lo}..={hi}");
         match (hi - lo).checked_add(1) {
             Some(span) => lo + self.below(span),
-            None => self.next(),
+            None => self.next_u64(),
         }
     }
 
@@ -76,7 +76,7 @@ impl SimRng {
 
     /// A uniform float in `[0, 1)`, from the top 53 bits.
     pub fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
     }
 
     /// True with probability `p` (0 never draws, so a reliable network does
@@ -102,14 +102,14 @@ impl SimRng {
 impl TryRng for SimRng {
     type Error = Infallible;
     fn try_next_u32(&mut self) -> Result<u32, Infallible> {
-        Ok((self.next() >> 32) as u32)
+        Ok((self.next_u64() >> 32) as u32)
     }
     fn try_next_u64(&mut self) -> Result<u64, Infallible> {
-        Ok(self.next())
+        Ok(self.next_u64())
     }
     fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
         for chunk in dst.chunks_mut(8) {
-            let bytes = self.next().to_le_bytes();
+            let bytes = self.next_u64().to_le_bytes();
             chunk.copy_from_slice(&bytes[..chunk.len()]);
         }
         Ok(())
@@ -125,7 +125,7 @@ mod tests {
     #[test]
     fn output_is_pinned() {
         let mut rng = SimRng::new(0);
-        let first: Vec<u64> = (0..3).map(|_| rng.next()).collect();
+        let first: Vec<u64> = (0..3).map(|_| rng.next_u64()).collect();
         assert_eq!(first, PINNED_SEED_0);
         let mut rng = SimRng::new(42);
         let draws: Vec<u64> = (0..5).map(|_| rng.range(1..=10)).collect();
@@ -149,6 +149,6 @@ mod tests {
 
     #[test]
     fn forks_differ() {
-        assert_ne!(SimRng::fork(1, 0).next(), SimRng::fork(1, 1).next());
+        assert_ne!(SimRng::fork(1, 0).next_u64(), SimRng::fork(1, 1).next_u64());
     }
 }

@@ -70,7 +70,7 @@ impl fmt::Display for Time {
     /// Milliseconds with up to three decimals: `412 ms`, `12.5 ms`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let micros = self.0 / 1_000;
-        if micros % 1_000 == 0 {
+        if micros.is_multiple_of(1_000) {
             write!(f, "{} ms", micros / 1_000)
         } else {
             let text = format!("{}.{:03}", micros / 1_000, micros % 1_000);

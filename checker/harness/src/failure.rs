@@ -8,17 +8,17 @@ pub const EXCERPT_LINES: usize = 14;
 
 /// A property that did not hold, with what the learner needs to see why.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Failure(pub(crate) FailureReport);
+pub struct Failure(pub(crate) Box<FailureReport>);
 
 impl Failure {
     /// `property` (plain words, the same for every failure of it) broke as
     /// `detail` says.
     pub fn new(property: impl Into<String>, detail: impl Into<String>) -> Self {
-        Failure(FailureReport {
+        Failure(Box::new(FailureReport {
             property: property.into(),
             detail: detail.into(),
             ..FailureReport::default()
-        })
+        }))
     }
 
     /// A violation found by a simulation, with the trace lines that concern

@@ -101,7 +101,7 @@ fn run_test(def: &TestDef, channel: &Channel) -> Result<(), Failed> {
         let outcome = dsim::panics::catch(|| (def.body)(seed.unwrap_or(0)));
         let broken = match outcome {
             Ok(Ok(())) => None,
-            Ok(Err(Failure(report))) => Some(report),
+            Ok(Err(Failure(report))) => Some(*report),
             Err(message) => Some(panic_report(message)),
         };
         if let Some(mut report) = broken {
