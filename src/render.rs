@@ -129,14 +129,19 @@ pub fn outcome(kit: &Kit, exercise: &Exercise, outcome: &Outcome, done: usize) -
 pub fn failure(exercise: &Exercise, test: &TestResult) -> Vec<String> {
     let mut lines = Vec::new();
     let Some(report) = &test.failure else { return lines };
-    let seed = report.seed.map(|s| format!("  (seed {s})")).unwrap_or_default();
+    let seed = match report.seed {
+        Some(s) if report.property != dscheck::TODO_PROPERTY => format!("  (seed {s})"),
+        _ => String::new(),
+    };
     lines.push(format!(" {} {}{}", paint("✗", Color::Red), bold(&report.property), dim(&seed)));
     lines.push(format!("   {}", dim(&format!("test {}", test_label(&test.test)))));
     for line in report.detail.lines() {
         lines.push(format!("   {line}"));
     }
+    // A todo!() is not a protocol bug: the trace and the seed say nothing more.
+    let unimplemented = report.property == dscheck::TODO_PROPERTY;
     let trace = if report.full_trace.is_empty() { &report.trace } else { &report.full_trace };
-    if !trace.is_empty() {
+    if !trace.is_empty() && !unimplemented {
         lines.push(String::new());
         for (i, line) in trace.iter().enumerate() {
             let last = i + 1 == trace.len() && report.full_trace.is_empty();
@@ -148,8 +153,11 @@ pub fn failure(exercise: &Exercise, test: &TestResult) -> Vec<String> {
         }
     }
     lines.push(String::new());
-    if let Some(seed) = report.seed {
-        lines.push(format!("   {}  dscourse run {} --seed {seed}", bold("replay"), exercise.name));
+    match report.seed {
+        Some(seed) if !unimplemented => {
+            lines.push(format!("   {}  dscourse run {} --seed {seed}", bold("replay"), exercise.name));
+        }
+        _ => {}
     }
     if let Some(hint) = &report.hint {
         lines.push(format!("   {}    {hint}", bold("hint")));
