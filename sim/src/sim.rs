@@ -151,6 +151,9 @@ pub struct Sim<N: Node> {
     next_msg: u64,
     next_timer: u64,
     requests: Vec<(NodeId, N::Request)>,
+    /// `invoked[id]`: the position of request `id` in `history`, once it has
+    /// arrived (requests sent with different delays arrive out of id order).
+    invoked: Vec<Option<usize>>,
     history: Vec<Operation<N>>,
     trace: Trace<N>,
     step_events: Vec<Entry<N>>,
@@ -182,6 +185,7 @@ impl<N: Node> Sim<N> {
             next_msg: 0,
             next_timer: 0,
             requests: Vec::new(),
+            invoked: Vec::new(),
             history: Vec::new(),
             trace: Trace::new(),
             step_events: Vec::new(),
@@ -311,9 +315,11 @@ impl<N: Node> Sim<N> {
         &self.history
     }
 
-    /// The operation of request `id`.
+    /// The operation of request `id`. Panics if the request has not
+    /// reached its node yet.
     pub fn operation(&self, id: RequestId) -> &Operation<N> {
-        &self.history[id.0 as usize]
+        let position = self.invoked.get(id.0 as usize).copied().flatten();
+        &self.history[position.unwrap_or_else(|| panic!("request {id} has not reached its node yet"))]
     }
 
     /// Counters so far.
@@ -343,6 +349,7 @@ impl<N: Node> Sim<N> {
     pub fn request_after(&mut self, delay: Duration, node: NodeId, request: N::Request) -> RequestId {
         let id = RequestId(self.requests.len() as u64);
         self.requests.push((node, request));
+        self.invoked.push(None);
         self.schedule(self.now + delay, Due::Request { node, id });
         id
     }
@@ -535,6 +542,7 @@ impl<N: Node> Sim<N> {
             Due::Request { node, id } => {
                 let req = self.requests[id.0 as usize].1.clone();
                 let refused = self.slots[node.0].node.is_none();
+                self.invoked[id.0 as usize] = Some(self.history.len());
                 self.history.push(Operation {
                     id,
                     node,
@@ -542,7 +550,6 @@ impl<N: Node> Sim<N> {
                     invoked_at: self.now,
                     completion: None,
                 });
-                debug_assert_eq!(self.history.len() as u64, id.0 + 1);
                 self.record(Event::Request { node, id, req: req.clone(), refused });
                 if !refused {
                     self.run_handler(node, "on_request", move |n, ctx| n.on_request(ctx, id, req));
@@ -596,7 +603,8 @@ impl<N: Node> Sim<N> {
                 self.slots[id.0].timers.retain(|(t, _)| *t != timer);
             }
             Effect::Reply { id: request, reply } => {
-                let Some(op) = self.history.get_mut(request.0 as usize) else {
+                let position = self.invoked.get(request.0 as usize).copied().flatten();
+                let Some(op) = position.and_then(|p| self.history.get_mut(p)) else {
                     self.stop(
                         "replies answer real requests",
                         format!("{id} replied to {request}, which no client sent"),
