@@ -9,4 +9,5 @@
 #[path = "00_intro"]
 pub mod intro {
     pub mod pingpong;
+    pub mod retry;
 }

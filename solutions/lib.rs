@@ -6,4 +6,5 @@
 #[path = "00_intro"]
 pub mod intro {
     pub mod pingpong;
+    pub mod retry;
 }

@@ -7,10 +7,12 @@ use solutions as subject;
 
 mod intro {
     pub mod pingpong;
+    pub mod retry;
 }
 
 fn main() {
     let suite = dscheck::Suite::new("intro");
     let suite = intro::pingpong::tests(suite);
+    let suite = intro::retry::tests(suite);
     suite.run()
 }
