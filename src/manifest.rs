@@ -115,7 +115,10 @@ impl Manifest {
             let file_line = line_of(text, ex.file.span().start);
             let file = ex.file.into_inner();
             for tree in ["exercises", "solutions"] {
-                if !root.join(tree).join(&file).is_file() {
+                // A learner's deleted file is not a mistake in the manifest:
+                // `dscourse reset` restores it from its pristine stub.
+                let restorable = tree == "exercises" && root.join("checker/stubs").join(&file).is_file();
+                if !restorable && !root.join(tree).join(&file).is_file() {
                     bail!(
                         "info.toml:{file_line}: exercise {name:?} names the file {file:?}, but {tree}/{file} does not exist\n  fix: correct the path (it is relative to {tree}/), or create the file"
                     );

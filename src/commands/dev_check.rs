@@ -83,6 +83,7 @@ fn check_files(kit: &Kit) -> Vec<String> {
         let learner = kit.root.join("exercises").join(file);
         match (std::fs::read(&stub), std::fs::read(&learner)) {
             (Err(_), _) => problems.push(format!("checker/stubs/{file} is missing: `reset` restores from it; copy exercises/{file} there")),
+            (Ok(_), Err(_)) => problems.push(format!("exercises/{file} is missing: copy checker/stubs/{file} there")),
             (Ok(a), Ok(b)) if a != b => problems.push(format!("checker/stubs/{file} differs from exercises/{file}: copy the stub over so that `reset` restores it")),
             _ => {}
         }

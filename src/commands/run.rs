@@ -23,6 +23,16 @@ pub fn run(name: Option<&str>, seed: Option<u64>) -> Result<ExitCode> {
         }
         Err(code) => return Ok(code),
     };
+    let file = kit.exercise_path(exercise);
+    if !file.is_file() {
+        eprintln!(
+            "{} {} is missing: `dscourse reset {}` restores its starting code",
+            paint("error:", Color::Red),
+            kit.display(&file),
+            exercise.name
+        );
+        return Ok(ExitCode::from(1));
+    }
     eprintln!("{}", render::dim(&format!("checking {} …", exercise.name)));
     let outcome = check::check(&kit, exercise, &Options { subject: Subject::Learner, seed })?;
     // A replay of one seed says nothing about the other seeds.

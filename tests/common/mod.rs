@@ -1,0 +1,405 @@
+//! Helpers for the integration tests: a private copy of the kit, the real
+//! `dscourse` binary run inside it, and what a learner would see.
+//!
+//! Every copy builds its suites in one shared target folder,
+//! `target/cli-tests`, so registry crates are compiled once. Because cargo
+//! names a workspace's artifacts by their path *inside* the workspace, two
+//! copies build to the same suite executable: copies are therefore used one
+//! at a time (a test holds [`TestKit`] for its whole length), and the
+//! learner's and reference crates get fresh modification times in each copy
+//! so that cargo never mistakes a previous copy's build for this one's. The
+//! rest of the kit keeps its times, so `dsim` and `dscheck` are built once.
+
+#![allow(dead_code)]
+
+use std::fmt;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// The repository the tests are run from.
+pub fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Where the runner's child cargo builds, for every copy.
+pub fn shared_target_dir() -> PathBuf {
+    repo().join("target").join("cli-tests")
+}
+
+/// Folders of the kit's root that a copy leaves out.
+const SKIPPED: [&str; 3] = ["target", ".git", ".dscourse"];
+
+/// Crates whose files get a fresh modification time in each copy (the ones
+/// tests edit): see the module comment.
+const FRESH: [&str; 2] = ["exercises", "solutions"];
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+static COPIES: AtomicUsize = AtomicUsize::new(0);
+
+/// A private copy of the kit in a temporary folder, removed when dropped
+/// (kept, and its path printed, when the test failed).
+pub struct TestKit {
+    root: PathBuf,
+    _turn: MutexGuard<'static, ()>,
+}
+
+impl TestKit {
+    /// Copies the repository's kit (without `target/`, `.git/` and
+    /// `.dscourse/`), waiting for any other test's copy to be dropped.
+    pub fn new() -> TestKit {
+        let turn = ONE_AT_A_TIME
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let n = COPIES.fetch_add(1, Ordering::SeqCst);
+        let root = std::env::temp_dir().join(format!("dscourse-cli-{}-{n}", std::process::id()));
+        let _ = fs::remove_dir_all(&root);
+        copy_kit(repo(), &root)
+            .unwrap_or_else(|e| panic!("cannot copy the kit to {}: {e}", root.display()));
+        TestKit { root, _turn: turn }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// A path inside the copy, from a kit-relative one.
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.root.join(rel)
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        fs::read_to_string(self.path(rel)).unwrap_or_else(|e| panic!("cannot read {rel}: {e}"))
+    }
+
+    pub fn read_bytes(&self, rel: &str) -> Vec<u8> {
+        fs::read(self.path(rel)).unwrap_or_else(|e| panic!("cannot read {rel}: {e}"))
+    }
+
+    pub fn write(&self, rel: &str, contents: impl AsRef<[u8]>) {
+        let path = self.path(rel);
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir)
+                .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+        }
+        fs::write(&path, contents).unwrap_or_else(|e| panic!("cannot write {rel}: {e}"));
+    }
+
+    pub fn exists(&self, rel: &str) -> bool {
+        self.path(rel).exists()
+    }
+
+    /// Runs `dscourse ARGS` at the root of the copy.
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.run_in("", args)
+    }
+
+    /// Runs `dscourse ARGS` in a folder of the copy.
+    pub fn run_in(&self, dir: &str, args: &[&str]) -> Run {
+        dscourse(&self.root.join(dir), args)
+    }
+
+    /// The progress file, parsed.
+    pub fn state(&self) -> serde_json::Value {
+        let text = self.read(".dscourse/state.json");
+        serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!(".dscourse/state.json is not JSON ({e}):\n{text}"))
+    }
+
+    /// Writes a progress file with these exercises done.
+    pub fn set_state(&self, done: &[&str], current: Option<&str>) {
+        let state = serde_json::json!({ "version": 1, "done": done, "hints_shown": {}, "current": current });
+        self.write(
+            ".dscourse/state.json",
+            serde_json::to_string_pretty(&state).unwrap(),
+        );
+    }
+
+    /// Whether the progress file records `name` as passed.
+    pub fn is_done(&self, name: &str) -> bool {
+        self.state()["done"]
+            .as_array()
+            .is_some_and(|done| done.iter().any(|d| d == name))
+    }
+
+    /// The course manifest of the copy, parsed.
+    pub fn manifest(&self) -> toml::Value {
+        toml::from_str(&self.read("info.toml")).expect("info.toml parses")
+    }
+
+    /// The exercises' names, in course order.
+    pub fn exercise_names(&self) -> Vec<String> {
+        self.manifest()["exercises"]
+            .as_array()
+            .expect("info.toml has [[exercises]]")
+            .iter()
+            .map(|e| {
+                e["name"]
+                    .as_str()
+                    .expect("an exercise has a name")
+                    .to_string()
+            })
+            .collect()
+    }
+
+    /// The hints of exercise `name`, from info.toml.
+    pub fn hints(&self, name: &str) -> Vec<String> {
+        let manifest = self.manifest();
+        let exercise = manifest["exercises"]
+            .as_array()
+            .and_then(|all| all.iter().find(|e| e["name"].as_str() == Some(name)))
+            .unwrap_or_else(|| panic!("info.toml has no exercise {name}"));
+        exercise["hints"]
+            .as_array()
+            .expect("hints")
+            .iter()
+            .map(|h| h.as_str().expect("a hint is text").to_string())
+            .collect()
+    }
+
+    /// Adds `line` to the entry of exercise `name` in info.toml, right after
+    /// its `name = ...` line.
+    pub fn add_to_entry(&self, name: &str, line: &str) {
+        let text = self.read("info.toml");
+        let anchor = format!("name = \"{name}\"\n");
+        assert!(text.contains(&anchor), "info.toml has no line {anchor:?}");
+        self.write(
+            "info.toml",
+            text.replacen(&anchor, &format!("{anchor}{line}\n"), 1),
+        );
+    }
+}
+
+impl Drop for TestKit {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!(
+                "the kit copy of the failed test is kept in {}",
+                self.root.display()
+            );
+        } else {
+            let _ = fs::remove_dir_all(&self.root);
+        }
+    }
+}
+
+/// Copies the kit at `from` to `to`; see the module comment for the times.
+fn copy_kit(from: &Path, to: &Path) -> io::Result<()> {
+    fs::create_dir_all(to)?;
+    for entry in fs::read_dir(from)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if SKIPPED.contains(&name.as_ref()) {
+            continue;
+        }
+        copy_tree(
+            &entry.path(),
+            &to.join(entry.file_name()),
+            !FRESH.contains(&name.as_ref()),
+        )?;
+    }
+    Ok(())
+}
+
+fn copy_tree(from: &Path, to: &Path, keep_times: bool) -> io::Result<()> {
+    let meta = fs::metadata(from)?;
+    if meta.is_dir() {
+        fs::create_dir_all(to)?;
+        for entry in fs::read_dir(from)? {
+            let entry = entry?;
+            copy_tree(&entry.path(), &to.join(entry.file_name()), keep_times)?;
+        }
+    } else if meta.is_file() {
+        fs::copy(from, to)?;
+        if keep_times {
+            fs::File::options()
+                .write(true)
+                .open(to)?
+                .set_modified(meta.modified()?)?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs the `dscourse` binary in `dir`, with the suites built in the shared
+/// target folder and no colour.
+pub fn dscourse(dir: &Path, args: &[&str]) -> Run {
+    let started = Instant::now();
+    let output = Command::new(env!("CARGO_BIN_EXE_dscourse"))
+        .args(args)
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", shared_target_dir())
+        .env("NO_COLOR", "1")
+        // A panic in the runner would print a backtrace: the tests look for one.
+        .env("RUST_BACKTRACE", "1")
+        .env_remove("DSCOURSE_RESULTS")
+        .env_remove("DSCOURSE_GROUP")
+        .env_remove("DSCOURSE_SEED")
+        .stdin(Stdio::null())
+        .output()
+        .expect("the dscourse binary runs");
+    Run {
+        command: format!("dscourse {}", args.join(" ")),
+        dir: dir.to_path_buf(),
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        elapsed: started.elapsed(),
+    }
+}
+
+/// One run of the runner: its exit status and what it printed.
+pub struct Run {
+    pub command: String,
+    pub dir: PathBuf,
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+impl Run {
+    /// Everything the learner saw, stdout then stderr.
+    pub fn text(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+
+    /// Asserts the exit status, and that the runner itself did not crash.
+    pub fn code(&self, code: i32) -> &Run {
+        assert_eq!(
+            self.code,
+            Some(code),
+            "`{}` exited with {:?}, not {code}\n{self}",
+            self.command,
+            self.code
+        );
+        self.no_crash()
+    }
+
+    /// Asserts that the runner did not panic (a learner's panic is reported
+    /// by the runner in its own words, never as a Rust panic of the runner).
+    pub fn no_crash(&self) -> &Run {
+        assert_ne!(self.code, Some(101), "`{}` panicked\n{self}", self.command);
+        for sign in [
+            "thread 'main' panicked",
+            "stack backtrace:",
+            "RUST_BACKTRACE",
+        ] {
+            assert!(
+                !self.stderr.contains(sign),
+                "`{}` crashed ({sign:?} on stderr)\n{self}",
+                self.command
+            );
+        }
+        self
+    }
+
+    /// Asserts that stdout or stderr contains `needle`.
+    pub fn shows(&self, needle: &str) -> &Run {
+        assert!(
+            self.text().contains(needle),
+            "`{}` does not show {needle:?}\n{self}",
+            self.command
+        );
+        self
+    }
+
+    /// Asserts that neither stdout nor stderr contains `needle`.
+    pub fn hides(&self, needle: &str) -> &Run {
+        assert!(
+            !self.text().contains(needle),
+            "`{}` shows {needle:?}, and should not\n{self}",
+            self.command
+        );
+        self
+    }
+
+    pub fn stdout_shows(&self, needle: &str) -> &Run {
+        assert!(
+            self.stdout.contains(needle),
+            "`{}` does not print {needle:?} on stdout\n{self}",
+            self.command
+        );
+        self
+    }
+
+    pub fn stderr_shows(&self, needle: &str) -> &Run {
+        assert!(
+            self.stderr.contains(needle),
+            "`{}` does not print {needle:?} on stderr\n{self}",
+            self.command
+        );
+        self
+    }
+
+    /// The trace lines shown (`   105.96 ms  n2 receives …`), without the
+    /// `<- here` marker.
+    pub fn trace_lines(&self) -> Vec<String> {
+        self.stdout
+            .lines()
+            .filter_map(|line| {
+                let (time, _) = line.trim_start().split_once(" ms  ")?;
+                time.parse::<f64>().ok()?;
+                Some(line.trim_end_matches("<- here").trim().to_string())
+            })
+            .collect()
+    }
+}
+
+impl fmt::Display for Run {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "--- `{}` in {} (exit {:?}, {:.1} s)",
+            self.command,
+            self.dir.display(),
+            self.code,
+            self.elapsed.as_secs_f64()
+        )?;
+        writeln!(f, "--- stdout:\n{}", self.stdout)?;
+        write!(f, "--- stderr:\n{}", self.stderr)
+    }
+}
+
+/// `source` with the body of its function `signature` (e.g. `"fn on_start("`)
+/// replaced by `body`: works on the stub and on the reference alike.
+pub fn with_body(source: &str, signature: &str, body: &str) -> String {
+    let start = source
+        .find(signature)
+        .unwrap_or_else(|| panic!("no {signature:?} in the source"));
+    let open = start + source[start..].find('{').expect("a function body");
+    let mut depth = 0;
+    let mut close = None;
+    for (i, c) in source[open..].char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    close = Some(open + i);
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    let close = close.expect("the body's braces balance");
+    format!(
+        "{}{{\n        {body}\n    }}{}",
+        &source[..open],
+        &source[close + 1..]
+    )
+}
+
+/// The 1-based line of the first line of `text` that contains `needle`.
+pub fn line_of(text: &str, needle: &str) -> usize {
+    text.lines()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no line contains {needle:?}"))
+        + 1
+}
