@@ -8,3 +8,10 @@ pub mod intro {
     pub mod pingpong;
     pub mod retry;
 }
+
+#[path = "03_clocks"]
+pub mod clocks {
+    pub mod lamport;
+    pub mod physical;
+    pub mod vector;
+}

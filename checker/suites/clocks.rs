@@ -1,0 +1,53 @@
+//! The suite of topic 03, clocks: `clocks_physical`, `clocks_lamport` and
+//! `clocks_vector`. Tests in the `meta` group run each property check on a
+//! known-wrong implementation written here and pass only if the check finds
+//! the bug; they grade no exercise.
+
+#[cfg(feature = "learner")]
+use exercises as subject;
+#[cfg(not(feature = "learner"))]
+use solutions as subject;
+
+use dscheck::Failure;
+
+mod clocks {
+    pub mod happens_before;
+    pub mod lamport;
+    pub mod physical;
+    pub mod vector;
+}
+
+fn main() {
+    let suite = dscheck::Suite::new("clocks");
+    let suite = clocks::physical::tests(suite);
+    let suite = clocks::lamport::tests(suite);
+    let suite = clocks::vector::tests(suite);
+    suite.run()
+}
+
+/// A meta test: `broken` runs a property check on a known-wrong
+/// implementation; the check must report `property` in one of seeds 1 to 10.
+fn expect_caught(
+    property: &str,
+    broken: impl Fn(u64) -> Result<(), Failure>,
+) -> Result<(), Failure> {
+    for seed in 1..=10 {
+        if let Err(failure) = broken(seed) {
+            return dscheck::ensure(
+                failure.property() == property,
+                "the check finds the known bug",
+                || {
+                    format!(
+                        "expected “{property}” to fail, but “{}” failed: {}",
+                        failure.property(),
+                        failure.detail()
+                    )
+                },
+            );
+        }
+    }
+    Err(Failure::new(
+        "the check finds the known bug",
+        format!("“{property}” held for a known-wrong implementation in seeds 1 to 10"),
+    ))
+}
