@@ -3,6 +3,7 @@
 //! or processes that never end).
 
 use std::process::{Command, ExitStatus};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// Runs `cmd` to completion or until `limit`. Returns its exit status (none
@@ -14,19 +15,52 @@ pub fn run_with_limit(cmd: &mut Command, limit: Duration) -> std::io::Result<(Op
         cmd.process_group(0);
     }
     let mut child = cmd.spawn()?;
+    running().push(child.id());
     let started = Instant::now();
     let mut pause = Duration::from_millis(1);
     loop {
-        if let Some(status) = child.try_wait()? {
+        // Reaped and forgotten under the lock, so `kill_running` never
+        // signals a process id that was already reused.
+        let mut live = running();
+        let exited = child.try_wait();
+        if !matches!(exited, Ok(None)) {
+            live.retain(|&id| id != child.id());
+        }
+        drop(live);
+        if let Some(status) = exited? {
             return Ok((Some(status), false));
         }
         if started.elapsed() >= limit {
             kill_group(&mut child);
+            let mut live = running();
             let _ = child.wait();
+            live.retain(|&id| id != child.id());
             return Ok((None, true));
         }
         std::thread::sleep(pause);
         pause = (pause * 2).min(Duration::from_millis(20));
+    }
+}
+
+/// The children started by `run_with_limit` that are still running.
+static RUNNING: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
+fn running() -> MutexGuard<'static, Vec<u32>> {
+    RUNNING.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Kills every child still running (with its process group), for a runner
+/// that quits in the middle of a check: no suite is left running unwatched.
+pub fn kill_running() {
+    let live = running();
+    for &id in live.iter() {
+        #[cfg(unix)]
+        // SAFETY: kill(2) with a negative pid signals a process group; it has no memory effects.
+        unsafe {
+            libc::kill(-(id as i32), libc::SIGKILL);
+        }
+        #[cfg(not(unix))]
+        let _ = id;
     }
 }
 

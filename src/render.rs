@@ -71,7 +71,7 @@ pub fn strip_ansi(text: &str) -> String {
 /// `[####------] 4/10`
 pub fn progress_bar(done: usize, total: usize) -> String {
     const WIDTH: usize = 10;
-    let filled = if total == 0 { 0 } else { done * WIDTH / total };
+    let filled = (done * WIDTH).checked_div(total).unwrap_or(0).min(WIDTH);
     format!("[{}{}] {done}/{total}", "#".repeat(filled), "-".repeat(WIDTH - filled))
 }
 

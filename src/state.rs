@@ -24,6 +24,9 @@ pub struct State {
     /// The exercise the learner is on, if they moved away from the first
     /// unfinished one.
     pub current: Option<String>,
+    /// Whether watch mode has shown the course's welcome message.
+    #[serde(default)]
+    pub welcome_shown: bool,
 }
 
 /// The state and where it is kept.

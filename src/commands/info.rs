@@ -2,6 +2,7 @@
 
 use super::{pick, warn_state};
 use crate::kit::Kit;
+use crate::manifest::Exercise;
 use crate::render::{self, bold, dim, paint};
 use crate::state::{write_atomically, Progress};
 use anyhow::{Context, Result};
@@ -23,9 +24,19 @@ pub fn list(json: bool) -> Result<ExitCode> {
     let kit = Kit::discover()?;
     let progress = Progress::load(&kit);
     warn_state(&progress);
-    let current = progress.current(&kit).map(|e| e.name.clone());
-    let rows: Vec<ListRow> = kit
-        .manifest
+    if json {
+        println!("{}", serde_json::to_string_pretty(&list_rows(&kit, &progress))?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    for line in list_table(&kit, &progress) {
+        println!("{line}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list_rows<'k>(kit: &'k Kit, progress: &Progress) -> Vec<ListRow<'k>> {
+    let current = progress.current(kit).map(|e| e.name.clone());
+    kit.manifest
         .exercises
         .iter()
         .map(|e| ListRow {
@@ -41,24 +52,24 @@ pub fn list(json: bool) -> Result<ExitCode> {
                 "pending"
             },
         })
-        .collect();
-    if json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
-        return Ok(ExitCode::SUCCESS);
-    }
-    println!(" {}", bold(&format!("{:<4}{:<26}{:<9}{:<34}{:>6}", "#", "exercise", "status", "file", "points")));
+        .collect()
+}
+
+/// The progress table of `list` (also shown by watch mode's `l`).
+pub fn list_table(kit: &Kit, progress: &Progress) -> Vec<String> {
+    let rows = list_rows(kit, progress);
+    let mut lines = vec![format!(" {}", bold(&format!("{:<4}{:<26}{:<9}{:<34}{:>6}", "#", "exercise", "status", "file", "points")))];
     for (i, row) in rows.iter().enumerate() {
         let status = match row.status {
             "done" => paint(&format!("{:<9}", "done"), Color::Green),
             "current" => paint(&format!("{:<9}", "current"), Color::Yellow),
             other => dim(&format!("{other:<9}")),
         };
-        println!(" {:<4}{:<26}{status}{:<34}{:>6}", i + 1, row.name, row.file, row.points);
+        lines.push(format!(" {:<4}{:<26}{status}{:<34}{:>6}", i + 1, row.name, row.file, row.points));
     }
-    let done = progress.state.done.len();
-    println!();
-    println!(" {}", render::progress_bar(done, rows.len()));
-    Ok(ExitCode::SUCCESS)
+    lines.push(String::new());
+    lines.push(format!(" {}", render::progress_bar(progress.state.done.len(), rows.len())));
+    lines
 }
 
 /// `dscourse hint [NAME]`: the next hint, one more each time.
@@ -80,7 +91,7 @@ pub fn hint(name: Option<&str>) -> Result<ExitCode> {
 }
 
 /// The next hint of `exercise` as text, counting it as shown.
-pub fn hint_text(kit: &Kit, progress: &mut Progress, exercise: &crate::manifest::Exercise) -> String {
+pub fn hint_text(kit: &Kit, progress: &mut Progress, exercise: &Exercise) -> String {
     let total = exercise.hints.len();
     match progress.take_hint(&exercise.name, total) {
         Some(i) => format!("{} ({} of {total})\n  {}\n", bold(&format!("Hint for {}", exercise.name)), i + 1, exercise.hints[i]),
@@ -105,26 +116,44 @@ pub fn reset(name: &str) -> Result<ExitCode> {
         Ok(None) => unreachable!("a named pick is never empty"),
         Err(code) => return Ok(code),
     };
-    let target = kit.exercise_path(exercise);
-    let stub = crate::stubs::stub_path(&kit, exercise);
-    let pristine = std::fs::read(&stub)
-        .with_context(|| format!("cannot read the starting code {}; your file is untouched", kit.display(&stub)))?;
-    let backup = backup_file(&kit, &target)?;
-    write_atomically(&target, &pristine)?;
-    for other in kit.manifest.exercises.iter().filter(|e| e.file == exercise.file) {
-        progress.set_done(&other.name, false);
-    }
-    progress.save()?;
-    println!("Restored {} to its starting code.", kit.display(&target));
-    if let Some(backup) = backup {
+    let restored = reset_exercise(&kit, &mut progress, exercise)?;
+    println!("Restored {} to its starting code.", kit.display(&restored.target));
+    if let Some(backup) = restored.backup {
         println!("Your version is saved as {}.", kit.display(&backup));
     }
     Ok(ExitCode::SUCCESS)
 }
 
+/// What `reset_exercise` did: the file it restored and where the learner's
+/// version was saved (none if there was no file).
+pub struct Restored {
+    pub target: std::path::PathBuf,
+    pub backup: Option<std::path::PathBuf>,
+}
+
+/// Backs up the learner's file of `exercise`, restores its stub, and marks
+/// every exercise in that file as not done (saving the progress).
+pub fn reset_exercise(kit: &Kit, progress: &mut Progress, exercise: &Exercise) -> Result<Restored> {
+    let target = kit.exercise_path(exercise);
+    let stub = crate::stubs::stub_path(kit, exercise);
+    let pristine = std::fs::read(&stub)
+        .with_context(|| format!("cannot read the starting code {}; your file is untouched", kit.display(&stub)))?;
+    let backup = backup_file(kit, &target)?;
+    write_atomically(&target, &pristine)?;
+    for other in kit.manifest.exercises.iter().filter(|e| e.file == exercise.file) {
+        progress.set_done(&other.name, false);
+    }
+    progress.save()?;
+    Ok(Restored { target, backup })
+}
+
 /// Copies `file` into `.dscourse/backups/` under a new name; `None` if it did not exist.
 pub fn backup_file(kit: &Kit, file: &std::path::Path) -> Result<Option<std::path::PathBuf>> {
-    let Ok(content) = std::fs::read(file) else { return Ok(None) };
+    let content = match std::fs::read(file) {
+        Ok(content) => content,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => anyhow::bail!("cannot read {} to back it up ({e}); it is left as it is", kit.display(file)),
+    };
     let dir = kit.state_dir().join("backups");
     let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("exercise");
     let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);

@@ -6,7 +6,7 @@ mod info;
 mod run;
 
 pub use dev_check::dev_check;
-pub use info::{hint, list, reset, solution};
+pub use info::{hint, hint_text, list, list_table, reset, reset_exercise, solution};
 pub use run::{run, verify};
 
 use crate::kit::Kit;

@@ -1,0 +1,355 @@
+//! The event loop of watch mode: saves become (debounced) checks on a worker
+//! thread, verdicts become the report on screen and the progress file, keys
+//! become hints, lists, resets and moves to the next exercise.
+
+use super::files::Change;
+use super::screen::{Screen, CHECK_THREAD};
+use super::{Checked, Event};
+use crate::check::{self, Options, Outcome, Subject};
+use crate::kit::Kit;
+use crate::manifest::Exercise;
+use crate::render::{self, bold, paint};
+use crate::state::Progress;
+use anyhow::{anyhow, Result};
+use crossterm::style::Color;
+use std::process::ExitCode;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A save starts a check once the files have been quiet this long, so that
+/// the several events of one save give one check.
+pub const DEBOUNCE: Duration = Duration::from_millis(50);
+/// A stream of events that never goes quiet still gets checked this often.
+const LONGEST_WAIT: Duration = Duration::from_millis(500);
+/// How long to wait for an exercise file that an editor removed to write it anew.
+const MISSING_WAIT: Duration = Duration::from_secs(1);
+
+/// What the keys do right now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Mode {
+    Normal,
+    /// The progress table; any key returns.
+    List,
+    /// Waiting for `y` or `n` before resetting the exercise.
+    ConfirmReset,
+}
+
+/// Saves seen (or checks asked for) but not yet checked.
+#[derive(Clone, Copy)]
+pub(super) struct Pending {
+    /// The first save since the last check started.
+    pub(super) first: Instant,
+    /// When the check may start.
+    pub(super) due: Instant,
+}
+
+/// The check in progress.
+pub(super) struct Running {
+    pub(super) id: u64,
+    pub(super) exercise: String,
+}
+
+/// The last verdict on the current exercise.
+pub(super) struct Report {
+    pub(super) lines: Vec<String>,
+    pub(super) id: u64,
+    pub(super) elapsed: Duration,
+}
+
+/// A message under the report, kept until the verdict of a check numbered
+/// above `keep_through` arrives.
+pub(super) struct Note {
+    pub(super) lines: Vec<String>,
+    pub(super) keep_through: u64,
+}
+
+pub struct App {
+    pub(super) kit: Arc<Kit>,
+    pub(super) progress: Progress,
+    pub(super) exercise: Exercise,
+    pub(super) mode: Mode,
+    pub(super) send: Sender<Event>,
+    pub(super) pending: Option<Pending>,
+    pub(super) running: Option<Running>,
+    /// Checks started so far.
+    pub(super) checks: u64,
+    pub(super) report: Option<Report>,
+    pub(super) notes: Vec<Note>,
+    /// How changes are noticed ("events" or "polling").
+    pub(super) how: &'static str,
+    pub(super) terminal: bool,
+    pub(super) quit: bool,
+}
+
+impl App {
+    pub fn new(
+        kit: &Kit,
+        mut progress: Progress,
+        exercise: Exercise,
+        how: &'static str,
+        terminal: bool,
+        send: Sender<Event>,
+    ) -> App {
+        let kit = Arc::new(Kit {
+            root: kit.root.clone(),
+            manifest: kit.manifest.clone(),
+        });
+        let mut notes = Vec::new();
+        if let Some(warning) = progress.warning.take() {
+            notes.push(Note {
+                lines: vec![format!(" {} {warning}", paint("warning:", Color::Yellow))],
+                keep_through: 1,
+            });
+        }
+        if !progress.state.welcome_shown {
+            let mut lines: Vec<String> = kit
+                .manifest
+                .welcome_message
+                .trim()
+                .lines()
+                .map(|l| format!(" {l}"))
+                .collect();
+            lines.push(String::new());
+            lines.push(format!(
+                " Your first exercise: {}",
+                kit.display(&kit.exercise_path(&exercise))
+            ));
+            notes.push(Note {
+                lines,
+                keep_through: 1,
+            });
+            progress.state.welcome_shown = true;
+            if let Err(error) = progress.save() {
+                notes.push(error_note(&error));
+            }
+        }
+        let now = Instant::now();
+        App {
+            kit,
+            progress,
+            exercise,
+            mode: Mode::Normal,
+            send,
+            // The first check starts at once.
+            pending: Some(Pending {
+                first: now,
+                due: now,
+            }),
+            running: None,
+            checks: 0,
+            report: None,
+            notes,
+            how,
+            terminal,
+            quit: false,
+        }
+    }
+
+    /// Handles events until the learner quits.
+    pub fn run(&mut self, screen: &mut Screen, events: Receiver<Event>) -> Result<ExitCode> {
+        loop {
+            self.maybe_start_check();
+            screen.show(&self.view());
+            if self.quit {
+                return Ok(ExitCode::SUCCESS);
+            }
+            let event = match self.due() {
+                Some(at) => match events.recv_timeout(at.saturating_duration_since(Instant::now()))
+                {
+                    Ok(event) => event,
+                    Err(RecvTimeoutError::Timeout) => continue,
+                    Err(RecvTimeoutError::Disconnected) => return Ok(ExitCode::SUCCESS),
+                },
+                None => match events.recv() {
+                    Ok(event) => event,
+                    Err(_) => return Ok(ExitCode::SUCCESS),
+                },
+            };
+            match event {
+                Event::File(Change::Saved) => self.saved(Instant::now()),
+                Event::File(Change::Failed(error)) => self.notes.push(Note {
+                    lines: vec![format!(" {} the file watcher failed: {error}; saves may go unnoticed (try `dscourse watch --poll`)", paint("warning:", Color::Yellow))],
+                    keep_through: u64::MAX,
+                }),
+                Event::Key(key) => self.key(key),
+                Event::InputClosed => {
+                    if self.terminal {
+                        // No keys means no way to quit: stop rather than hang.
+                        self.quit = true;
+                    }
+                }
+                Event::Resized => screen.invalidate(),
+                Event::Checked(checked) => self.checked(checked),
+            }
+        }
+    }
+
+    /// Records a save; the check starts once the files are quiet.
+    pub(super) fn saved(&mut self, now: Instant) {
+        let first = self.pending.map_or(now, |p| p.first);
+        let due = (now + DEBOUNCE).min(first + LONGEST_WAIT);
+        self.pending = Some(Pending { first, due });
+    }
+
+    /// Asks for a check as soon as possible (a key, not a save).
+    pub(super) fn request_check(&mut self) {
+        let now = Instant::now();
+        self.pending = Some(Pending {
+            first: now,
+            due: now,
+        });
+    }
+
+    /// When a pending check may start (none while one runs: the pending
+    /// saves wait for it, then get their own check).
+    fn due(&self) -> Option<Instant> {
+        match (&self.pending, &self.running) {
+            (Some(p), None) => Some(p.due),
+            _ => None,
+        }
+    }
+
+    fn maybe_start_check(&mut self) {
+        let Some(due) = self.due() else { return };
+        let now = Instant::now();
+        if now < due {
+            return;
+        }
+        let Some(pending) = self.pending else { return };
+        // Some editors remove the file and write it anew: give them a moment.
+        if !self.kit.exercise_path(&self.exercise).exists() && now < pending.first + MISSING_WAIT {
+            self.pending = Some(Pending {
+                due: now + DEBOUNCE,
+                ..pending
+            });
+            return;
+        }
+        self.pending = None;
+        self.checks += 1;
+        let id = self.checks;
+        self.running = Some(Running {
+            id,
+            exercise: self.exercise.name.clone(),
+        });
+        let kit = Arc::clone(&self.kit);
+        let exercise = self.exercise.clone();
+        let send = self.send.clone();
+        let spawned = std::thread::Builder::new()
+            .name(CHECK_THREAD.into())
+            .spawn(move || {
+                let result = check_catching_panics(&kit, &exercise);
+                let exercise = exercise.name;
+                let _ = send.send(Event::Checked(Checked {
+                    id,
+                    exercise,
+                    result,
+                }));
+            });
+        if let Err(error) = spawned {
+            self.running = None;
+            self.notes
+                .push(error_note(&anyhow!("cannot start a check: {error}")));
+        }
+    }
+
+    /// A verdict: record it, and show it if it is about the current exercise.
+    fn checked(&mut self, checked: Checked) {
+        self.running = None;
+        if checked.exercise != self.exercise.name {
+            // The learner moved on while it ran; the new exercise has its own check.
+            return;
+        }
+        self.notes.retain(|n| n.keep_through >= checked.id);
+        let (lines, elapsed) = match checked.result {
+            Ok(outcome) => (self.verdict(&outcome), outcome.elapsed),
+            Err(error) => {
+                let mut lines = self.header();
+                lines.push(String::new());
+                lines.push(format!(
+                    " {} the check could not run: {error:#}",
+                    paint("✗", Color::Red)
+                ));
+                (lines, Duration::ZERO)
+            }
+        };
+        self.report = Some(Report {
+            lines,
+            id: checked.id,
+            elapsed,
+        });
+    }
+
+    /// Records an outcome in the progress file and renders it.
+    fn verdict(&mut self, outcome: &Outcome) -> Vec<String> {
+        let name = self.exercise.name.clone();
+        let mut progress = self.reload();
+        if outcome.compile_errors.is_none() {
+            progress.set_done(&name, outcome.passed());
+        }
+        self.keep(progress);
+        let mut lines = render::outcome(
+            &self.kit,
+            &self.exercise,
+            outcome,
+            self.progress.state.done.len(),
+        );
+        if outcome.passed() {
+            lines.push(String::new());
+            lines.push(format!(
+                " {} {} is done.",
+                paint("✓", Color::Green),
+                bold(&name)
+            ));
+            lines.push(format!(
+                "   You can now compare your code with the reference: dscourse solution {name}"
+            ));
+            match self.next_exercise() {
+                Some(next) => lines.push(format!(
+                    "   Press {} for the next exercise, {}.",
+                    bold("n"),
+                    next.name
+                )),
+                None => lines.extend(self.final_message()),
+            }
+        }
+        lines
+    }
+
+    /// The progress as it is on disk now: `dscourse hint` or `run` in
+    /// another terminal may have changed it since.
+    pub(super) fn reload(&self) -> Progress {
+        let mut progress = Progress::load(&self.kit);
+        progress.warning = None;
+        progress
+    }
+
+    /// Saves `progress` and makes it the one shown.
+    pub(super) fn keep(&mut self, progress: Progress) {
+        if let Err(error) = progress.save() {
+            self.notes.push(error_note(&error));
+        }
+        self.progress = progress;
+    }
+}
+
+/// Checks `exercise`; a panic inside the check becomes an error to show.
+fn check_catching_panics(kit: &Kit, exercise: &Exercise) -> Result<Outcome> {
+    let options = Options {
+        subject: Subject::Learner,
+        seed: None,
+    };
+    let check = std::panic::AssertUnwindSafe(|| check::check(kit, exercise, &options));
+    std::panic::catch_unwind(check).unwrap_or_else(|_| {
+        Err(anyhow!(
+            "the check stopped on an internal error (a bug in dscourse; please report it)"
+        ))
+    })
+}
+
+pub(super) fn error_note(error: &anyhow::Error) -> Note {
+    Note {
+        lines: vec![format!(" {} {error:#}", paint("error:", Color::Red))],
+        keep_through: u64::MAX,
+    }
+}

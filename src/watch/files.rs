@@ -1,0 +1,214 @@
+//! Watching the learner's files: which file system events are saves of an
+//! exercise file, and the watcher (events, or polling) that reports them.
+//!
+//! Editors save in different ways, and every one of them must count:
+//! - in place (truncate and write): a data change, then close-after-write;
+//! - a temporary file renamed over the original (VS Code, JetBrains "safe
+//!   write", our own `reset`): the rename *to* the exercise's name;
+//! - vim's default: the original renamed to `file.rs~`, a new `file.rs`
+//!   written, after probing the folder with a `4913` file and keeping a
+//!   `.file.rs.swp` swap file.
+//!
+//! Only `.rs` files under `exercises/` count, never editor droppings (backup,
+//! swap, lock and temporary files) and never build output. Reads do not count
+//! (cargo opens every source file when it builds, which would otherwise
+//! trigger a check after each check).
+
+use anyhow::{Context, Result};
+use notify::event::{AccessKind, AccessMode, MetadataKind, ModifyKind};
+use notify::{EventKind, RecursiveMode, Watcher};
+use std::path::{Component, Path};
+use std::sync::mpsc::Sender;
+use std::time::Duration;
+
+/// How often `--poll` looks at the files.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(300);
+
+/// What the watcher reports to the event loop.
+pub enum Change {
+    /// An exercise file was written, created, renamed into place or removed.
+    Saved,
+    /// The watcher itself failed (e.g. the system's limit on watches).
+    Failed(String),
+}
+
+/// Keeps the watcher alive; dropping it stops watching.
+pub struct FileWatcher {
+    _watcher: Box<dyn Watcher + Send>,
+    /// How changes are noticed, for the status line.
+    pub how: &'static str,
+}
+
+/// Starts watching `exercises/` under `root`, recursively, sending every save
+/// of an exercise file to `send` (wrapped by `wrap` into the loop's event type).
+pub fn watch<E: Send + 'static>(
+    root: &Path,
+    poll: bool,
+    send: Sender<E>,
+    wrap: fn(Change) -> E,
+) -> Result<FileWatcher> {
+    let dir = root.join("exercises");
+    // Events carry absolute paths; compare against the canonical folder so
+    // that a kit reached through a symbolic link still matches.
+    let base = dir.canonicalize().unwrap_or_else(|_| dir.clone());
+    let handler = move |result: notify::Result<notify::Event>| match result {
+        Ok(event) => {
+            if !is_save(&event.kind) {
+                return;
+            }
+            for path in event.paths {
+                if is_exercise_file(&base, &path) || is_exercise_file(&dir, &path) {
+                    let _ = send.send(wrap(Change::Saved));
+                }
+            }
+        }
+        Err(error) => {
+            let _ = send.send(wrap(Change::Failed(error.to_string())));
+        }
+    };
+    let (mut watcher, how): (Box<dyn Watcher + Send>, &'static str) = if poll {
+        let config = notify::Config::default()
+            .with_poll_interval(POLL_INTERVAL)
+            .with_compare_contents(true);
+        (
+            Box::new(notify::PollWatcher::new(handler, config)?),
+            "polling",
+        )
+    } else {
+        (
+            Box::new(
+                notify::recommended_watcher(handler)
+                    .context("cannot watch for file changes (try `dscourse watch --poll`)")?,
+            ),
+            "events",
+        )
+    };
+    let exercises = root.join("exercises");
+    watcher.watch(&exercises, RecursiveMode::Recursive).with_context(|| {
+        format!(
+            "cannot watch {} for changes; if the system's limit on watched files is reached, try `dscourse watch --poll`",
+            exercises.display()
+        )
+    })?;
+    Ok(FileWatcher {
+        _watcher: watcher,
+        how,
+    })
+}
+
+/// Whether an event can mean new content: writes, creations, renames,
+/// removals; not opening or reading a file, nor an access-time update.
+pub fn is_save(kind: &EventKind) -> bool {
+    match kind {
+        EventKind::Create(_) | EventKind::Remove(_) | EventKind::Any => true,
+        EventKind::Modify(ModifyKind::Metadata(meta)) => {
+            matches!(meta, MetadataKind::WriteTime | MetadataKind::Any)
+        }
+        EventKind::Modify(_) => true,
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        EventKind::Access(_) | EventKind::Other => false,
+    }
+}
+
+/// Whether `path` is one of the learner's exercise files: a `.rs` file under
+/// `exercises` (the folder), not hidden, not in a build or state folder.
+pub fn is_exercise_file(exercises: &Path, path: &Path) -> bool {
+    let Ok(relative) = path.strip_prefix(exercises) else {
+        return false;
+    };
+    let mut parts = relative.components().peekable();
+    while let Some(part) = parts.next() {
+        let Component::Normal(name) = part else {
+            return false;
+        };
+        let Some(name) = name.to_str() else {
+            return false;
+        };
+        // Hidden files and folders: swap files (.x.rs.swp), emacs locks
+        // (.#x.rs), .dscourse/, .git/ and temporary files of atomic writes.
+        if name.starts_with('.') || name.starts_with('#') {
+            return false;
+        }
+        if parts.peek().is_some() {
+            if name == "target" {
+                return false;
+            }
+        } else {
+            return name.ends_with(".rs") && name.len() > 3;
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use notify::event::{CreateKind, DataChange, RemoveKind, RenameMode};
+
+    #[test]
+    fn exercise_files_only() {
+        let ex = Path::new("/kit/exercises");
+        let yes = ["00_intro/pingpong.rs", "lib.rs", "05_raft/raft/log.rs"];
+        for p in yes {
+            assert!(is_exercise_file(ex, &ex.join(p)), "{p}");
+        }
+        let no = [
+            "00_intro/pingpong.rs~",
+            "00_intro/.pingpong.rs.swp",
+            "00_intro/.pingpong.rs.swx",
+            "00_intro/4913",
+            "00_intro/pingpong.rs___jb_tmp___",
+            "00_intro/pingpong.rs___jb_old___",
+            "00_intro/.#pingpong.rs",
+            "00_intro/#pingpong.rs#",
+            "00_intro/.pingpong.rs.tmp1234",
+            "00_intro/README.md",
+            "target/debug/build/x.rs",
+            ".dscourse/backups/pingpong-1.rs",
+            "00_intro",
+            ".rs",
+        ];
+        for p in no {
+            assert!(!is_exercise_file(ex, &ex.join(p)), "{p}");
+        }
+        assert!(!is_exercise_file(
+            ex,
+            Path::new("/kit/solutions/00_intro/pingpong.rs")
+        ));
+        assert!(!is_exercise_file(
+            ex,
+            Path::new("/kit/exercises/../src/main.rs")
+        ));
+    }
+
+    #[test]
+    fn saves_but_not_reads() {
+        assert!(is_save(&EventKind::Modify(ModifyKind::Data(
+            DataChange::Content
+        ))));
+        assert!(is_save(&EventKind::Modify(ModifyKind::Name(
+            RenameMode::To
+        ))));
+        assert!(is_save(&EventKind::Modify(ModifyKind::Name(
+            RenameMode::Both
+        ))));
+        assert!(is_save(&EventKind::Create(CreateKind::File)));
+        assert!(is_save(&EventKind::Remove(RemoveKind::File)));
+        assert!(is_save(&EventKind::Access(AccessKind::Close(
+            AccessMode::Write
+        ))));
+        assert!(is_save(&EventKind::Modify(ModifyKind::Metadata(
+            MetadataKind::WriteTime
+        ))));
+        assert!(!is_save(&EventKind::Access(AccessKind::Open(
+            AccessMode::Any
+        ))));
+        assert!(!is_save(&EventKind::Access(AccessKind::Close(
+            AccessMode::Read
+        ))));
+        assert!(!is_save(&EventKind::Modify(ModifyKind::Metadata(
+            MetadataKind::AccessTime
+        ))));
+        assert!(!is_save(&EventKind::Other));
+    }
+}

@@ -1,0 +1,109 @@
+//! What watch mode shows: the report of the last check (or the exercise's
+//! header before one), notes, the status line and the key legend.
+
+use super::app::{App, Mode};
+use super::screen::View;
+use crate::commands::list_table;
+use crate::render::{self, bold, dim, paint};
+use crossterm::style::Color;
+
+const LEGEND: &str = " h hint · l list · n next · r rerun · x reset · q quit";
+
+impl App {
+    /// The exercise's name and file, before its first verdict.
+    pub(super) fn header(&self) -> Vec<String> {
+        let total = self.kit.manifest.exercises.len();
+        vec![
+            format!(
+                " {}   {}",
+                bold(&self.exercise.name),
+                dim(&render::progress_bar(self.progress.state.done.len(), total))
+            ),
+            format!(
+                " {}",
+                dim(&self.kit.display(&self.kit.exercise_path(&self.exercise)))
+            ),
+        ]
+    }
+
+    /// What the screen shows now.
+    pub(super) fn view(&self) -> View {
+        let legend = if self.terminal {
+            LEGEND.to_string()
+        } else {
+            format!("{LEGEND}  (type the letter, then Enter)")
+        };
+        let body = match self.mode {
+            Mode::List => list_table(&self.kit, &self.progress),
+            _ => match &self.report {
+                Some(report) => report.lines.clone(),
+                None => self.header(),
+            },
+        };
+        let notes = if self.mode == Mode::List {
+            Vec::new()
+        } else {
+            self.notes
+                .iter()
+                .flat_map(|n| n.lines.iter().cloned())
+                .collect()
+        };
+        let status = match (self.mode, &self.running) {
+            (Mode::List, _) => dim(" press any key to return"),
+            (Mode::ConfirmReset, _) => paint(
+                &format!(
+                    " Reset {} to its starting code? Your version is backed up first. (y/n)",
+                    self.kit.display(&self.kit.exercise_path(&self.exercise))
+                ),
+                Color::Yellow,
+            ),
+            (Mode::Normal, Some(running)) => {
+                let first = if running.id == 1 {
+                    " (the first build of the course can take a minute)"
+                } else {
+                    ""
+                };
+                paint(
+                    &format!(
+                        " checking {} … (check #{}){first}",
+                        running.exercise, running.id
+                    ),
+                    Color::Yellow,
+                )
+            }
+            (Mode::Normal, None) => match &self.report {
+                Some(report) => dim(&format!(
+                    " check #{} took {:.2} s · watching exercises/ for saves ({})",
+                    report.id,
+                    report.elapsed.as_secs_f64(),
+                    self.how
+                )),
+                None => dim(&format!(" watching exercises/ for saves ({})", self.how)),
+            },
+        };
+        let serial = self.report.as_ref().map_or(0, |r| r.id);
+        View {
+            serial,
+            body,
+            notes,
+            status,
+            legend,
+        }
+    }
+
+    pub(super) fn final_message(&self) -> Vec<String> {
+        let mut lines = vec![
+            String::new(),
+            format!(" {}", paint("Every exercise passes.", Color::Green)),
+        ];
+        lines.extend(
+            self.kit
+                .manifest
+                .final_message
+                .trim()
+                .lines()
+                .map(|l| format!(" {l}")),
+        );
+        lines
+    }
+}
