@@ -319,7 +319,8 @@ impl<N: Node> Sim<N> {
     /// reached its node yet.
     pub fn operation(&self, id: RequestId) -> &Operation<N> {
         let position = self.invoked.get(id.0 as usize).copied().flatten();
-        &self.history[position.unwrap_or_else(|| panic!("request {id} has not reached its node yet"))]
+        let position = position.unwrap_or_else(|| panic!("{id} has not reached its node yet"));
+        &self.history[position]
     }
 
     /// Counters so far.
@@ -480,11 +481,16 @@ impl<N: Node> Sim<N> {
     }
 
     /// Runs until no event is left, or `limit` of true time has passed.
-    /// `Ok(true)` if the system went quiet.
+    /// `Ok(true)` if the system went quiet (time then stands at the last
+    /// event); otherwise time stands at the limit.
     pub fn run_until_quiet(&mut self, limit: Duration) -> Result<bool, Violation> {
         let until = self.now + limit;
         self.run_through(until)?;
-        Ok(self.queue.is_empty())
+        if self.queue.is_empty() {
+            return Ok(true);
+        }
+        self.now = until;
+        Ok(false)
     }
 
     fn run_through(&mut self, until: Time) -> Result<(), Violation> {
@@ -596,7 +602,7 @@ impl<N: Node> Sim<N> {
                 let key = self.next_timer;
                 self.next_timer += 1;
                 slot.timers.push((timer, key));
-                let at = self.now + slot.clock.true_duration(after);
+                let at = slot.clock.timer_deadline(self.now, after);
                 self.schedule(at, Due::Timer { node: id, key });
             }
             Effect::CancelTimer { timer } => {

@@ -95,16 +95,42 @@ impl Clock {
 
     /// The reading of this clock at true time `t` (never below zero).
     pub fn local(&self, t: Time) -> Time {
-        let drift = (t.0 as f64 * self.drift_ppm * 1e-6) as i64;
-        Time((t.0 as i64 + self.skew_nanos + drift).max(0) as u64)
+        Time(self.unclamped(t).max(0) as u64)
     }
 
-    /// How much true time passes while this clock advances by `d`.
+    /// The reading at true time `t` before it is clamped at zero.
+    fn unclamped(&self, t: Time) -> i64 {
+        let drift = (t.0 as f64 * self.drift_ppm * 1e-6) as i64;
+        t.0 as i64 + self.skew_nanos + drift
+    }
+
+    /// The true time at which a timer of `d` set at true time `now` fires:
+    /// the first nanosecond at which this clock has advanced by at least `d`,
+    /// so that a handler comparing `ctx.now()` with a deadline it computed
+    /// when it set the timer finds the deadline reached.
+    pub(crate) fn timer_deadline(&self, now: Time, d: Duration) -> Time {
+        let target = self.unclamped(now).saturating_add(d.as_nanos() as i64);
+        let mut at = now + self.true_duration(d);
+        // Rounding in `local` can leave the reading a nanosecond or so short
+        // of the target; step on until it is not (bounded, in case the clock
+        // has been set to stand still).
+        for _ in 0..1_000 {
+            if self.unclamped(at) >= target {
+                break;
+            }
+            at = at + Duration::from_nanos(1);
+        }
+        at
+    }
+
+    /// How much true time passes while this clock advances by `d`, rounded
+    /// up to the nanosecond, so that a timer never fires before its duration
+    /// has passed on the node's clock.
     pub fn true_duration(&self, d: Duration) -> Duration {
         if self.drift_ppm == 0.0 {
             d
         } else {
-            Duration::from_nanos((d.as_nanos() as f64 / (1.0 + self.drift_ppm * 1e-6)) as u64)
+            Duration::from_nanos((d.as_nanos() as f64 / (1.0 + self.drift_ppm * 1e-6)).ceil() as u64)
         }
     }
 }

@@ -1,0 +1,631 @@
+//! The node API as a handler sees it, and the simulator's controls as a
+//! scenario sees them: timers, crash and restart, checks, panics, client
+//! requests and replies, `run_until`, and the event budget.
+
+use dsim::{Broken, Ctx, Event, Network, Node, NodeId, RequestId, Sim, Time};
+use serde::{Deserialize, Serialize};
+use std::cell::Cell;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+const fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+const N0: NodeId = NodeId(0);
+const N1: NodeId = NodeId(1);
+
+// ----- a node driven by client commands --------------------------------------
+
+/// What a test asks a node to do.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+enum Cmd {
+    /// Set timer `name` to fire after this many milliseconds.
+    Set(char, u64),
+    /// Cancel timer `name`.
+    Cancel(char),
+    /// Set timer `name`, then cancel it, in the same handler.
+    SetThenCancel(char, u64),
+    /// Remember a value in volatile state and in storage.
+    Remember(u64),
+    /// Send `Msg::Hello` to a node.
+    Hello(NodeId),
+    /// Reply with this value now.
+    Answer(u64),
+    /// Reply now with the first value, and again 5 ms later with the second.
+    AnswerTwice(u64, u64),
+    /// Reply after `ms` milliseconds, from a timer.
+    AnswerLater(u64, u64),
+    /// Forward the request to a node, which answers it.
+    Forward(NodeId, u64),
+    /// Reply to a request id no client sent.
+    AnswerStranger,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+enum Msg {
+    Hello,
+    /// Please answer client request `id` with `value`.
+    Answer {
+        id: RequestId,
+        value: u64,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+enum Timer {
+    Named(char),
+    Reply { id: RequestId, value: u64 },
+}
+
+/// A node that does what its commands say and records what happened to it.
+#[derive(Default)]
+struct Puppet {
+    /// How many times `on_start` ran on this instance.
+    starts: u32,
+    /// The boot count read from storage in `on_start`.
+    boot: u64,
+    /// Volatile memory.
+    remembered: Vec<u64>,
+    /// Timers that fired, with the local time.
+    fired: Vec<(char, Time)>,
+    hellos: u32,
+}
+
+impl Node for Puppet {
+    type Msg = Msg;
+    type Timer = Timer;
+    type Request = Cmd;
+    type Reply = u64;
+
+    fn on_start(&mut self, ctx: &mut Ctx<Self>) {
+        self.starts += 1;
+        self.boot = ctx.storage().get::<u64>("boot").unwrap_or(0) + 1;
+        let boot = self.boot;
+        ctx.storage().put("boot", &boot);
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx<Self>, _from: NodeId, msg: Msg) {
+        match msg {
+            Msg::Hello => self.hellos += 1,
+            Msg::Answer { id, value } => ctx.reply(id, value),
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx<Self>, timer: Timer) {
+        match timer {
+            Timer::Named(name) => self.fired.push((name, ctx.now())),
+            Timer::Reply { id, value } => ctx.reply(id, value),
+        }
+    }
+
+    fn on_request(&mut self, ctx: &mut Ctx<Self>, id: RequestId, cmd: Cmd) {
+        match cmd {
+            Cmd::Set(name, after) => ctx.set_timer(Timer::Named(name), ms(after)),
+            Cmd::Cancel(name) => ctx.cancel_timer(Timer::Named(name)),
+            Cmd::SetThenCancel(name, after) => {
+                ctx.set_timer(Timer::Named(name), ms(after));
+                ctx.cancel_timer(Timer::Named(name));
+            }
+            Cmd::Remember(value) => {
+                self.remembered.push(value);
+                ctx.storage().put("last", &value);
+            }
+            Cmd::Hello(to) => ctx.send(to, Msg::Hello),
+            Cmd::Answer(value) => ctx.reply(id, value),
+            Cmd::AnswerTwice(first, second) => {
+                ctx.reply(id, first);
+                ctx.set_timer(Timer::Reply { id, value: second }, ms(5));
+            }
+            Cmd::AnswerLater(after, value) => ctx.set_timer(Timer::Reply { id, value }, ms(after)),
+            Cmd::Forward(to, value) => ctx.send(to, Msg::Answer { id, value }),
+            Cmd::AnswerStranger => ctx.reply(RequestId(999), 0),
+        }
+    }
+}
+
+/// Puppets on a network with a fixed 10 ms latency.
+fn puppets(nodes: usize) -> Sim<Puppet> {
+    let mut sim = Sim::new(11, nodes, |_| Puppet::default());
+    sim.set_network(Network::reliable(ms(10), ms(10)));
+    sim
+}
+
+fn fired(sim: &Sim<Puppet>, id: NodeId) -> Vec<(char, Time)> {
+    sim.node(id).expect("node is up").fired.clone()
+}
+
+// ----- timers -------------------------------------------------------------------
+
+#[test]
+fn a_timer_fires_once_after_its_duration() {
+    let mut sim = puppets(1);
+    sim.request(N0, Cmd::Set('a', 10));
+    sim.run_for(ms(100)).unwrap();
+    assert_eq!(fired(&sim, N0), vec![('a', Time::from_millis(10))]);
+    assert_eq!(sim.stats().timers, 1);
+}
+
+#[test]
+fn setting_an_equal_timer_replaces_it() {
+    let mut sim = puppets(1);
+    sim.request(N0, Cmd::Set('a', 10));
+    sim.request(N0, Cmd::Set('a', 30));
+    sim.run_for(ms(100)).unwrap();
+    assert_eq!(fired(&sim, N0), vec![('a', Time::from_millis(30))]);
+
+    // Set again before it fires, to an earlier moment: it moves earlier.
+    sim.request(N0, Cmd::Set('b', 50));
+    sim.run_for(ms(20)).unwrap();
+    sim.request(N0, Cmd::Set('b', 10));
+    sim.run_for(ms(100)).unwrap();
+    assert_eq!(
+        fired(&sim, N0),
+        vec![('a', Time::from_millis(30)), ('b', Time::from_millis(130))]
+    );
+    assert_eq!(sim.stats().timers, 2);
+}
+
+#[test]
+fn different_timers_are_independent() {
+    let mut sim = puppets(1);
+    sim.request(N0, Cmd::Set('a', 20));
+    sim.request(N0, Cmd::Set('b', 10));
+    sim.run_for(ms(100)).unwrap();
+    assert_eq!(
+        fired(&sim, N0),
+        vec![('b', Time::from_millis(10)), ('a', Time::from_millis(20))]
+    );
+}
+
+#[test]
+fn cancel_timer_stops_only_that_timer() {
+    let mut sim = puppets(1);
+    sim.request(N0, Cmd::Set('a', 10));
+    sim.request(N0, Cmd::Set('b', 20));
+    sim.request(N0, Cmd::Cancel('a'));
+    sim.request(N0, Cmd::Cancel('z'));
+    sim.request(N0, Cmd::SetThenCancel('c', 5));
+    sim.run_for(ms(100)).unwrap();
+    assert_eq!(fired(&sim, N0), vec![('b', Time::from_millis(20))]);
+}
+
+#[test]
+fn timers_are_lost_on_crash() {
+    let mut sim = puppets(1);
+    sim.request(N0, Cmd::Set('a', 50));
+    sim.run_for(ms(20)).unwrap();
+    sim.crash(N0).unwrap();
+    sim.run_for(ms(10)).unwrap();
+    sim.restart(N0).unwrap();
+    sim.run_for(ms(200)).unwrap();
+    assert!(fired(&sim, N0).is_empty());
+    assert_eq!(sim.stats().timers, 0);
+    assert!(!sim
+        .trace()
+        .entries()
+        .any(|e| matches!(e.event, Event::Timer { .. })));
+}
+
+// ----- crash and restart -----------------------------------------------------------
+
+#[test]
+fn a_crash_loses_volatile_state_and_keeps_storage() {
+    let mut sim = puppets(2);
+    sim.request(N1, Cmd::Remember(5));
+    sim.run_for(ms(1)).unwrap();
+    let node = sim.node(N1).unwrap();
+    assert_eq!(
+        (node.starts, node.boot, node.remembered.clone()),
+        (1, 1, vec![5])
+    );
+
+    sim.crash(N1).unwrap();
+    assert!(!sim.is_up(N1));
+    assert!(sim.node(N1).is_none());
+    assert_eq!(sim.storage(N1).get::<u64>("last"), Some(5));
+
+    sim.run_for(ms(5)).unwrap();
+    sim.restart(N1).unwrap();
+    assert!(sim.is_up(N1));
+    let node = sim.node(N1).unwrap();
+    // A fresh node: on_start ran once on it, and read the boot count back.
+    assert_eq!(node.starts, 1);
+    assert_eq!(node.boot, 2);
+    assert!(node.remembered.is_empty());
+    assert_eq!(sim.storage(N1).get::<u64>("boot"), Some(2));
+    assert_eq!(sim.storage(N1).get::<u64>("last"), Some(5));
+    // The other node was not touched.
+    assert_eq!(sim.node(N0).unwrap().boot, 1);
+
+    let n1_events: Vec<&'static str> = sim
+        .trace()
+        .entries()
+        .filter(|e| e.event.nodes() == vec![N1])
+        .map(|e| match e.event {
+            Event::Start { .. } => "start",
+            Event::Request { .. } => "request",
+            Event::Crash { .. } => "crash",
+            Event::Restart { .. } => "restart",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(n1_events, ["start", "request", "crash", "restart", "start"]);
+}
+
+#[test]
+fn crashing_a_crashed_node_or_restarting_a_running_one_does_nothing() {
+    let mut sim = puppets(1);
+    sim.run_for(ms(1)).unwrap();
+    let before = sim.trace().total();
+    sim.restart(N0).unwrap();
+    assert_eq!(sim.trace().total(), before);
+    assert_eq!(sim.node(N0).unwrap().starts, 1);
+    sim.crash(N0).unwrap();
+    sim.crash(N0).unwrap();
+    assert_eq!(sim.trace().total(), before + 1);
+}
+
+// ----- checks ----------------------------------------------------------------------
+
+#[test]
+fn a_check_runs_after_every_event_and_sees_its_step() {
+    let mut sim = puppets(3);
+    let calls = Rc::new(Cell::new(0u64));
+    let seen = calls.clone();
+    sim.check("steps are whole and in order", move |sim, step| {
+        seen.set(seen.get() + 1);
+        let first = step.first().ok_or("a step has at least one event")?;
+        if first.index != sim.trace().total() {
+            return Err(Broken::new("the step does not follow the trace"));
+        }
+        if step.windows(2).any(|w| w[1].index != w[0].index + 1) {
+            return Err(Broken::new("the step's events are not consecutive"));
+        }
+        // A delivery of Hello is the step's first event; nothing else is in it.
+        if step
+            .iter()
+            .skip(1)
+            .any(|e| matches!(e.event, Event::Deliver { .. }))
+        {
+            return Err(Broken::new("a delivery inside another event's step"));
+        }
+        Ok(())
+    });
+    for to in [N1, NodeId(2)] {
+        sim.request(N0, Cmd::Hello(to));
+    }
+    sim.request(N1, Cmd::Hello(N0));
+    sim.request(NodeId(2), Cmd::Set('t', 3));
+    assert!(sim.run_until_quiet(ms(1000)).unwrap());
+    assert!(sim.stats().events > 0);
+    assert_eq!(calls.get(), sim.stats().events);
+}
+
+#[test]
+fn a_failing_check_stops_the_run_with_a_violation_naming_it() {
+    let mut sim = puppets(2);
+    sim.check("n1 gets at most two hellos", |sim, _| match sim.node(N1) {
+        Some(node) if node.hellos > 2 => {
+            Err(Broken::new(format!("n1 got {} hellos", node.hellos)).nodes([N1]))
+        }
+        _ => Ok(()),
+    });
+    for k in 0..5 {
+        sim.request_after(ms(k), N0, Cmd::Hello(N1));
+    }
+    let violation = sim.run_for(ms(1000)).unwrap_err();
+    assert_eq!(violation.property, "n1 gets at most two hellos");
+    assert_eq!(violation.detail, "n1 got 3 hellos");
+    assert_eq!(violation.nodes, vec![N1]);
+    // It stopped right after the third delivery, at 12 ms.
+    assert_eq!(violation.at, Time::from_millis(12));
+    assert_eq!(sim.now(), Time::from_millis(12));
+    let last = sim.trace().entries().last().unwrap();
+    assert_eq!(violation.event, last.index);
+    assert!(matches!(last.event, Event::Deliver { to: N1, .. }));
+    // The run stays stopped.
+    assert_eq!(sim.violation(), Some(&violation));
+    assert_eq!(sim.step().unwrap_err(), violation);
+    assert_eq!(sim.run_for(ms(10)).unwrap_err(), violation);
+    assert_eq!(sim.node(N1).unwrap().hellos, 3);
+}
+
+// ----- panics in handlers ------------------------------------------------------------
+
+/// The line of the `panic!` in [`Bomb`], recorded as it panics.
+static PANIC_LINE: AtomicU32 = AtomicU32::new(0);
+
+/// A node that panics in one chosen handler, after asking to send a message.
+struct Bomb {
+    handler: &'static str,
+}
+
+impl Bomb {
+    fn maybe_explode(&self, ctx: &mut Ctx<Self>, handler: &str) {
+        if ctx.id() == N1 && self.handler == handler {
+            ctx.send(N0, ());
+            PANIC_LINE.store(line!() + 1, Ordering::SeqCst);
+            panic!("boom in {handler}");
+        }
+    }
+}
+
+impl Node for Bomb {
+    type Msg = ();
+    type Timer = ();
+    type Request = ();
+    type Reply = ();
+
+    fn on_start(&mut self, ctx: &mut Ctx<Self>) {
+        self.maybe_explode(ctx, "on_start");
+        ctx.set_timer((), ms(5));
+        if ctx.id() == N0 {
+            ctx.send(N1, ());
+        }
+    }
+    fn on_message(&mut self, ctx: &mut Ctx<Self>, _from: NodeId, _msg: ()) {
+        self.maybe_explode(ctx, "on_message");
+    }
+    fn on_timer(&mut self, ctx: &mut Ctx<Self>, _timer: ()) {
+        self.maybe_explode(ctx, "on_timer");
+    }
+    fn on_request(&mut self, ctx: &mut Ctx<Self>, _id: RequestId, _req: ()) {
+        self.maybe_explode(ctx, "on_request");
+    }
+}
+
+#[test]
+fn a_panic_in_a_handler_becomes_a_violation_naming_node_handler_and_place() {
+    dsim::panics::install_hook();
+    for handler in ["on_start", "on_message", "on_timer", "on_request"] {
+        let mut sim = Sim::new(1, 2, move |_| Bomb { handler });
+        sim.set_network(Network::reliable(ms(10), ms(10)));
+        sim.request_after(ms(20), N1, ());
+        let violation = sim.run_for(ms(100)).unwrap_err();
+        assert_eq!(violation.property, "handlers run without panicking");
+        assert_eq!(violation.nodes, vec![N1]);
+        let place = format!("{}:{}", file!(), PANIC_LINE.load(Ordering::SeqCst));
+        let detail = &violation.detail;
+        assert!(
+            detail.starts_with(&format!("n1 panicked in {handler}: ")),
+            "{detail}"
+        );
+        assert!(detail.contains(&format!("boom in {handler}")), "{detail}");
+        assert!(detail.contains(&place), "{detail} does not name {place}");
+        // What the handler asked for before it panicked is not carried out.
+        let n1_sent = sim
+            .trace()
+            .entries()
+            .any(|e| matches!(e.event, Event::Send { from: N1, .. }));
+        assert!(!n1_sent, "a panicking handler's send went out");
+        assert_eq!(sim.violation(), Some(&violation));
+    }
+}
+
+// ----- requests and replies --------------------------------------------------------
+
+#[test]
+fn requests_and_replies_make_the_history() {
+    let mut sim = puppets(2);
+    let now = sim.request(N0, Cmd::Answer(7));
+    let later = sim.request_after(ms(3), N0, Cmd::AnswerLater(5, 8));
+    let forwarded = sim.request_after(ms(4), N0, Cmd::Forward(N1, 9));
+    let open = sim.request_after(ms(6), N0, Cmd::Remember(1));
+    sim.run_for(ms(100)).unwrap();
+
+    let history = sim.history();
+    assert_eq!(history.len(), 4);
+    let op = sim.operation(now);
+    assert_eq!((op.id, op.node, op.invoked_at), (now, N0, Time::ZERO));
+    assert_eq!(op.completion, Some((7, Time::ZERO)));
+    let op = sim.operation(later);
+    assert_eq!(op.invoked_at, Time::from_millis(3));
+    assert_eq!(op.completion, Some((8, Time::from_millis(8))));
+    // Answered by another node, one hop later.
+    let op = sim.operation(forwarded);
+    assert_eq!(op.completion, Some((9, Time::from_millis(14))));
+    let replied_by = sim.trace().entries().find_map(|e| match e.event {
+        Event::Reply { node, id, .. } if id == forwarded => Some(node),
+        _ => None,
+    });
+    assert_eq!(replied_by, Some(N1));
+    let op = sim.operation(open);
+    assert!(!op.is_complete());
+    assert_eq!(op.reply(), None);
+}
+
+#[test]
+fn only_the_first_reply_counts() {
+    let mut sim = puppets(1);
+    let id = sim.request(N0, Cmd::AnswerTwice(1, 2));
+    sim.run_for(ms(100)).unwrap();
+    assert_eq!(sim.operation(id).completion, Some((1, Time::ZERO)));
+    let replies = sim
+        .trace()
+        .entries()
+        .filter(|e| matches!(e.event, Event::Reply { .. }))
+        .count();
+    assert_eq!(replies, 1);
+}
+
+#[test]
+fn a_request_to_a_crashed_node_is_refused() {
+    let mut sim = puppets(2);
+    sim.crash(N1).unwrap();
+    let id = sim.request(N1, Cmd::Answer(3));
+    sim.run_for(ms(10)).unwrap();
+    let op = sim.operation(id);
+    assert_eq!(op.node, N1);
+    assert!(!op.is_complete());
+    let refused = sim.trace().entries().find_map(|e| match e.event {
+        Event::Request { id: r, refused, .. } if r == id => Some(refused),
+        _ => None,
+    });
+    assert_eq!(refused, Some(true));
+    let line = sim
+        .trace()
+        .render()
+        .into_iter()
+        .find(|l| l.contains("client asks n1"));
+    assert!(line.unwrap().contains("refused"));
+}
+
+/// Requests sent with different delays arrive in another order than their
+/// ids were given out; each reply must still complete its own request.
+#[test]
+fn replies_find_their_request_when_requests_arrive_out_of_order() {
+    let mut sim = puppets(1);
+    let slow = sim.request_after(ms(20), N0, Cmd::Answer(20));
+    let fast = sim.request_after(ms(5), N0, Cmd::Answer(5));
+    let middle = sim.request_after(ms(10), N0, Cmd::AnswerLater(30, 10));
+    sim.run_for(ms(100)).unwrap();
+    let order: Vec<RequestId> = sim.history().iter().map(|op| op.id).collect();
+    assert_eq!(
+        order,
+        vec![fast, middle, slow],
+        "history is in invocation order"
+    );
+    assert_eq!(
+        sim.operation(slow).completion,
+        Some((20, Time::from_millis(20)))
+    );
+    assert_eq!(
+        sim.operation(fast).completion,
+        Some((5, Time::from_millis(5)))
+    );
+    assert_eq!(
+        sim.operation(middle).completion,
+        Some((10, Time::from_millis(40)))
+    );
+    assert_eq!(sim.operation(slow).invoked_at, Time::from_millis(20));
+}
+
+#[test]
+fn a_reply_to_a_request_no_client_sent_is_a_violation() {
+    let mut sim = puppets(1);
+    sim.request(N0, Cmd::AnswerStranger);
+    let violation = sim.run_for(ms(10)).unwrap_err();
+    assert_eq!(violation.property, "replies answer real requests");
+    assert_eq!(violation.nodes, vec![N0]);
+}
+
+#[test]
+fn a_message_to_a_node_that_does_not_exist_is_a_violation() {
+    let mut sim = puppets(2);
+    sim.request(N0, Cmd::Hello(NodeId(5)));
+    let violation = sim.run_for(ms(10)).unwrap_err();
+    assert_eq!(violation.property, "messages go to nodes that exist");
+    assert!(violation.detail.contains("n5"), "{}", violation.detail);
+}
+
+// ----- running -------------------------------------------------------------------------
+
+/// A node that counts the ticks of a timer repeating every 10 ms.
+#[derive(Default)]
+struct Ticker {
+    ticks: u32,
+}
+
+impl Node for Ticker {
+    type Msg = ();
+    type Timer = ();
+    type Request = ();
+    type Reply = ();
+
+    fn on_start(&mut self, ctx: &mut Ctx<Self>) {
+        ctx.set_timer((), ms(10));
+    }
+    fn on_message(&mut self, _ctx: &mut Ctx<Self>, _from: NodeId, _msg: ()) {}
+    fn on_timer(&mut self, ctx: &mut Ctx<Self>, _timer: ()) {
+        self.ticks += 1;
+        if self.ticks < 100 {
+            ctx.set_timer((), ms(10));
+        }
+    }
+}
+
+fn ticks(sim: &Sim<Ticker>) -> u32 {
+    sim.node(N0).unwrap().ticks
+}
+
+#[test]
+fn run_until_returns_as_soon_as_the_condition_holds() {
+    let mut sim = Sim::new(1, 1, |_| Ticker::default());
+    assert!(sim.run_until(ms(1000), |s| ticks(s) >= 3).unwrap());
+    assert_eq!(ticks(&sim), 3);
+    assert_eq!(sim.now(), Time::from_millis(30));
+    // Already true: no event is processed.
+    let events = sim.stats().events;
+    assert!(sim.run_until(ms(1000), |s| ticks(s) >= 3).unwrap());
+    assert_eq!(sim.stats().events, events);
+    assert_eq!(sim.now(), Time::from_millis(30));
+}
+
+#[test]
+fn run_until_gives_up_at_its_limit() {
+    let mut sim = Sim::new(1, 1, |_| Ticker::default());
+    assert!(!sim.run_until(ms(55), |s| ticks(s) >= 50).unwrap());
+    assert_eq!(ticks(&sim), 5);
+    assert_eq!(sim.now(), Time::from_millis(55));
+}
+
+#[test]
+fn run_until_quiet_tells_whether_the_run_went_quiet() {
+    let mut sim = Sim::new(1, 1, |_| Ticker::default());
+    // Not quiet within the limit: time has moved on to the limit, as with
+    // run_for and run_until.
+    assert!(!sim.run_until_quiet(ms(505)).unwrap());
+    assert_eq!(ticks(&sim), 50);
+    assert_eq!(sim.now(), Time::from_millis(505));
+    // Quiet: time stops at the last event.
+    assert!(sim.run_until_quiet(ms(1000)).unwrap());
+    assert_eq!(ticks(&sim), 100);
+    assert_eq!(sim.now(), Time::from_millis(1000));
+    assert!(!sim.step().unwrap());
+}
+
+/// Answers every message with two: a storm that never ends.
+struct Storm;
+
+impl Node for Storm {
+    type Msg = ();
+    type Timer = ();
+    type Request = ();
+    type Reply = ();
+
+    fn on_start(&mut self, ctx: &mut Ctx<Self>) {
+        ctx.broadcast(());
+    }
+    fn on_message(&mut self, ctx: &mut Ctx<Self>, from: NodeId, _msg: ()) {
+        ctx.send(from, ());
+        ctx.send(from, ());
+    }
+}
+
+#[test]
+fn max_events_stops_a_message_storm() {
+    let mut sim = Sim::new(1, 3, |_| Storm);
+    sim.max_events(5_000);
+    let violation = sim.run_for(Duration::from_secs(3600)).unwrap_err();
+    assert_eq!(violation.property, "the run stays within its event budget");
+    assert_eq!(sim.stats().events, 5_001);
+    assert!(
+        sim.now() < Time::from_millis(1000),
+        "stopped early, at {}",
+        sim.now()
+    );
+}
+
+#[test]
+fn the_trace_can_keep_only_its_last_events() {
+    let mut sim = Sim::new(1, 1, |_| Ticker::default());
+    sim.limit_trace(Some(10));
+    sim.run_until_quiet(ms(2000)).unwrap();
+    assert_eq!(sim.trace().entries().len(), 10);
+    assert_eq!(sim.trace().total(), 101);
+    let indexes: Vec<u64> = sim.trace().entries().map(|e| e.index).collect();
+    assert_eq!(indexes, (91..101).collect::<Vec<u64>>());
+    assert_eq!(sim.trace().render().len(), 10);
+}
