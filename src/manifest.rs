@@ -114,6 +114,12 @@ impl Manifest {
             }
             let file_line = line_of(text, ex.file.span().start);
             let file = ex.file.into_inner();
+            let inside = Path::new(&file).components().all(|c| matches!(c, std::path::Component::Normal(_)));
+            if !inside || !file.ends_with(".rs") {
+                bail!(
+                    "info.toml:{file_line}: exercise {name:?} names the file {file:?}, which is not a .rs file inside exercises/\n  fix: give the path relative to exercises/, such as \"03_clocks/lamport.rs\""
+                );
+            }
             for tree in ["exercises", "solutions"] {
                 // A learner's deleted file is not a mistake in the manifest:
                 // `dscourse reset` restores it from its pristine stub.
