@@ -124,7 +124,9 @@ pub fn cargo() -> Command {
 fn build(kit: &Kit, suite: &str, subject: Subject) -> Result<Build> {
     let mut cmd = cargo();
     cmd.current_dir(&kit.root)
-        .args(["test", "--quiet", "-p", "checker", "--test", suite, "--no-run"])
+        .args([
+            "test", "--quiet", "-p", "checker", "--test", suite, "--no-run",
+        ])
         .arg("--message-format=json-diagnostic-rendered-ansi")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -132,11 +134,15 @@ fn build(kit: &Kit, suite: &str, subject: Subject) -> Result<Build> {
     if subject == Subject::Learner {
         cmd.args(["--no-default-features", "--features", "learner"]);
     }
-    let output = cmd.output().context("cannot run cargo: is Rust installed (https://rustup.rs)?")?;
+    let output = cmd
+        .output()
+        .context("cannot run cargo: is Rust installed (https://rustup.rs)?")?;
     let mut executable = None;
     let mut errors = Vec::new();
     for line in String::from_utf8_lossy(&output.stdout).lines() {
-        let Ok(msg) = serde_json::from_str::<CargoMessage>(line) else { continue };
+        let Ok(msg) = serde_json::from_str::<CargoMessage>(line) else {
+            continue;
+        };
         match msg.reason.as_str() {
             "compiler-artifact" => {
                 if let (Some(target), Some(exe)) = (&msg.target, msg.executable) {
@@ -146,7 +152,12 @@ fn build(kit: &Kit, suite: &str, subject: Subject) -> Result<Build> {
                 }
             }
             "compiler-message" => {
-                if let Some(Diagnostic { level, message, rendered: Some(text) }) = msg.message {
+                if let Some(Diagnostic {
+                    level,
+                    message,
+                    rendered: Some(text),
+                }) = msg.message
+                {
                     if level == "error" && !message.starts_with("aborting due to") {
                         errors.push(text);
                     }
@@ -160,7 +171,10 @@ fn build(kit: &Kit, suite: &str, subject: Subject) -> Result<Build> {
         _ => {
             if errors.is_empty() {
                 let stderr = String::from_utf8_lossy(&output.stderr);
-                errors.push(format!("cargo could not build the suite {suite}:\n{}", stderr.trim()));
+                errors.push(format!(
+                    "cargo could not build the suite {suite}:\n{}",
+                    stderr.trim()
+                ));
             }
             Ok(Build::Failed(errors))
         }
@@ -199,7 +213,13 @@ fn run_suite(kit: &Kit, exercise: &Exercise, binary: &Path, options: &Options) -
 }
 
 /// Turns the records and the way the process ended into an outcome.
-fn interpret(records: Vec<Record>, status: Option<ExitStatus>, timed_out: bool, limit: Duration, printed: &str) -> Outcome {
+fn interpret(
+    records: Vec<Record>,
+    status: Option<ExitStatus>,
+    timed_out: bool,
+    limit: Duration,
+    printed: &str,
+) -> Outcome {
     let mut tests = Vec::new();
     let mut running: Vec<String> = Vec::new();
     let mut done = false;
@@ -236,7 +256,13 @@ fn interpret(records: Vec<Record>, status: Option<ExitStatus>, timed_out: bool, 
         .rev()
         .map(str::to_string)
         .collect();
-    Outcome { compile_errors: None, tests, unfinished, output_tail, elapsed: Duration::ZERO }
+    Outcome {
+        compile_errors: None,
+        tests,
+        unfinished,
+        output_tail,
+        elapsed: Duration::ZERO,
+    }
 }
 
 fn describe_exit(status: Option<ExitStatus>) -> String {
@@ -245,7 +271,9 @@ fn describe_exit(status: Option<ExitStatus>) -> String {
         use std::os::unix::process::ExitStatusExt;
         if let Some(signal) = status.and_then(|s| s.signal()) {
             return match signal {
-                6 => "the process aborted (a panic while panicking, or an abort() call)".to_string(),
+                6 => {
+                    "the process aborted (a panic while panicking, or an abort() call)".to_string()
+                }
                 9 => "the process was killed (out of memory?)".to_string(),
                 11 => "the process crashed with a segmentation fault".to_string(),
                 _ => format!("the process was killed by signal {signal}"),

@@ -8,7 +8,10 @@ use std::time::{Duration, Instant};
 
 /// Runs `cmd` to completion or until `limit`. Returns its exit status (none
 /// if it had to be killed) and whether the limit was reached.
-pub fn run_with_limit(cmd: &mut Command, limit: Duration) -> std::io::Result<(Option<ExitStatus>, bool)> {
+pub fn run_with_limit(
+    cmd: &mut Command,
+    limit: Duration,
+) -> std::io::Result<(Option<ExitStatus>, bool)> {
     #[cfg(unix)]
     {
         use std::os::unix::process::CommandExt;
@@ -46,7 +49,9 @@ pub fn run_with_limit(cmd: &mut Command, limit: Duration) -> std::io::Result<(Op
 static RUNNING: Mutex<Vec<u32>> = Mutex::new(Vec::new());
 
 fn running() -> MutexGuard<'static, Vec<u32>> {
-    RUNNING.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    RUNNING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Kills every child still running (with its process group), for a runner

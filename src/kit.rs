@@ -48,7 +48,10 @@ impl Kit {
 
     /// A path shown relative to the kit root, as a learner would type it.
     pub fn display(&self, path: &Path) -> String {
-        path.strip_prefix(&self.root).unwrap_or(path).display().to_string()
+        path.strip_prefix(&self.root)
+            .unwrap_or(path)
+            .display()
+            .to_string()
     }
 }
 

@@ -88,12 +88,17 @@ fn main() -> ExitCode {
         Cmd::Reset { name } => commands::reset(&name),
         Cmd::Solution { name, force } => commands::solution(&name, force),
         Cmd::Verify { json } => commands::verify(json),
-        Cmd::Dev { command: DevCmd::Check } => commands::dev_check(),
+        Cmd::Dev {
+            command: DevCmd::Check,
+        } => commands::dev_check(),
     };
     match result {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("{} {error:#}", render::paint("error:", crossterm::style::Color::Red));
+            eprintln!(
+                "{} {error:#}",
+                render::paint("error:", crossterm::style::Color::Red)
+            );
             ExitCode::from(2)
         }
     }

@@ -114,7 +114,9 @@ impl Manifest {
             }
             let file_line = line_of(text, ex.file.span().start);
             let file = ex.file.into_inner();
-            let inside = Path::new(&file).components().all(|c| matches!(c, std::path::Component::Normal(_)));
+            let inside = Path::new(&file)
+                .components()
+                .all(|c| matches!(c, std::path::Component::Normal(_)));
             if !inside || !file.ends_with(".rs") {
                 bail!(
                     "info.toml:{file_line}: exercise {name:?} names the file {file:?}, which is not a .rs file inside exercises/\n  fix: give the path relative to exercises/, such as \"03_clocks/lamport.rs\""
@@ -123,7 +125,8 @@ impl Manifest {
             for tree in ["exercises", "solutions"] {
                 // A learner's deleted file is not a mistake in the manifest:
                 // `dscourse reset` restores it from its pristine stub.
-                let restorable = tree == "exercises" && root.join("checker/stubs").join(&file).is_file();
+                let restorable =
+                    tree == "exercises" && root.join("checker/stubs").join(&file).is_file();
                 if !restorable && !root.join(tree).join(&file).is_file() {
                     bail!(
                         "info.toml:{file_line}: exercise {name:?} names the file {file:?}, but {tree}/{file} does not exist\n  fix: correct the path (it is relative to {tree}/), or create the file"
@@ -132,7 +135,11 @@ impl Manifest {
             }
             let suite_line = line_of(text, ex.suite.span().start);
             let suite = ex.suite.into_inner();
-            if !root.join("checker/suites").join(format!("{suite}.rs")).is_file() {
+            if !root
+                .join("checker/suites")
+                .join(format!("{suite}.rs"))
+                .is_file()
+            {
                 bail!(
                     "info.toml:{suite_line}: exercise {name:?} is graded by the suite {suite:?}, but checker/suites/{suite}.rs does not exist\n  fix: correct the suite name, or add the suite to checker/"
                 );
@@ -152,15 +159,22 @@ impl Manifest {
         if exercises.is_empty() {
             bail!("info.toml: the course has no exercises\n  fix: add [[exercises]] entries");
         }
-        Ok(Manifest { welcome_message: raw.welcome_message, final_message: raw.final_message, exercises })
+        Ok(Manifest {
+            welcome_message: raw.welcome_message,
+            final_message: raw.final_message,
+            exercises,
+        })
     }
 
     /// The exercise called `name`, or an error that suggests the closest names.
     pub fn find(&self, name: &str) -> std::result::Result<&Exercise, UnknownExercise> {
-        self.exercises.iter().find(|e| e.name == name).ok_or_else(|| UnknownExercise {
-            name: name.to_string(),
-            suggestions: closest(name, self.exercises.iter().map(|e| e.name.as_str())),
-        })
+        self.exercises
+            .iter()
+            .find(|e| e.name == name)
+            .ok_or_else(|| UnknownExercise {
+                name: name.to_string(),
+                suggestions: closest(name, self.exercises.iter().map(|e| e.name.as_str())),
+            })
     }
 
     /// The position of an exercise in the course.
@@ -198,13 +212,21 @@ fn line_of(text: &str, offset: usize) -> usize {
 fn closest<'a>(name: &str, names: impl Iterator<Item = &'a str>) -> Vec<String> {
     let mut scored: Vec<(usize, &str)> = names
         .map(|candidate| {
-            let score = if candidate.contains(name) || name.contains(candidate) { 0 } else { edit_distance(name, candidate) };
+            let score = if candidate.contains(name) || name.contains(candidate) {
+                0
+            } else {
+                edit_distance(name, candidate)
+            };
             (score, candidate)
         })
         .filter(|(score, _)| *score <= 3.max(name.len() / 3))
         .collect();
     scored.sort();
-    scored.into_iter().take(3).map(|(_, n)| n.to_string()).collect()
+    scored
+        .into_iter()
+        .take(3)
+        .map(|(_, n)| n.to_string())
+        .collect()
 }
 
 /// Levenshtein distance.
@@ -230,8 +252,14 @@ mod tests {
     #[test]
     fn suggests_close_names() {
         let names = ["clocks_lamport", "clocks_vector", "intro_pingpong"];
-        assert_eq!(closest("clocks_lamprt", names.into_iter()), vec!["clocks_lamport"]);
-        assert_eq!(closest("lamport", names.into_iter()), vec!["clocks_lamport"]);
+        assert_eq!(
+            closest("clocks_lamprt", names.into_iter()),
+            vec!["clocks_lamport"]
+        );
+        assert_eq!(
+            closest("lamport", names.into_iter()),
+            vec!["clocks_lamport"]
+        );
         assert!(closest("zzzzzzzzzzzz", names.into_iter()).is_empty());
     }
 

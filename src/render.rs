@@ -72,7 +72,11 @@ pub fn strip_ansi(text: &str) -> String {
 pub fn progress_bar(done: usize, total: usize) -> String {
     const WIDTH: usize = 10;
     let filled = (done * WIDTH).checked_div(total).unwrap_or(0).min(WIDTH);
-    format!("[{}{}] {done}/{total}", "#".repeat(filled), "-".repeat(WIDTH - filled))
+    format!(
+        "[{}{}] {done}/{total}",
+        "#".repeat(filled),
+        "-".repeat(WIDTH - filled)
+    )
 }
 
 /// The whole report on one check of one exercise.
@@ -82,18 +86,39 @@ pub fn outcome(kit: &Kit, exercise: &Exercise, outcome: &Outcome, done: usize) -
     let summary = if outcome.compile_errors.is_some() {
         paint("does not compile", Color::Red)
     } else if outcome.passed() {
-        paint(&format!("all {} tests pass", outcome.tests.len()), Color::Green)
+        paint(
+            &format!("all {} tests pass", outcome.tests.len()),
+            Color::Green,
+        )
     } else {
-        format!("{} of {} tests pass", outcome.passed_count(), outcome.tests.len() + usize::from(outcome.unfinished.is_some()))
+        format!(
+            "{} of {} tests pass",
+            outcome.passed_count(),
+            outcome.tests.len() + usize::from(outcome.unfinished.is_some())
+        )
     };
-    lines.push(format!(" {}   {summary}   {}", bold(&exercise.name), dim(&progress_bar(done, total))));
-    lines.push(format!(" {}", dim(&kit.display(&kit.exercise_path(exercise)))));
+    lines.push(format!(
+        " {}   {summary}   {}",
+        bold(&exercise.name),
+        dim(&progress_bar(done, total))
+    ));
+    lines.push(format!(
+        " {}",
+        dim(&kit.display(&kit.exercise_path(exercise)))
+    ));
     lines.push(String::new());
     if let Some(errors) = &outcome.compile_errors {
-        lines.push(format!(" {} your code does not compile yet:", paint("✗", Color::Red)));
+        lines.push(format!(
+            " {} your code does not compile yet:",
+            paint("✗", Color::Red)
+        ));
         lines.push(String::new());
         for error in errors.iter().take(3) {
-            let text = if color_enabled() { error.clone() } else { strip_ansi(error) };
+            let text = if color_enabled() {
+                error.clone()
+            } else {
+                strip_ansi(error)
+            };
             lines.extend(text.lines().map(|l| format!("   {l}")));
         }
         if errors.len() > 3 {
@@ -104,23 +129,46 @@ pub fn outcome(kit: &Kit, exercise: &Exercise, outcome: &Outcome, done: usize) -
     if let Some(failed) = outcome.tests.iter().find(|t| !t.passed) {
         lines.extend(failure(exercise, failed));
     } else if let Some(unfinished) = &outcome.unfinished {
-        let test = unfinished.test.as_deref().map(|t| format!(" in {}", test_label(t))).unwrap_or_default();
-        lines.push(format!(" {} the suite stopped{test}:", paint("✗", Color::Red)));
+        let test = unfinished
+            .test
+            .as_deref()
+            .map(|t| format!(" in {}", test_label(t)))
+            .unwrap_or_default();
+        lines.push(format!(
+            " {} the suite stopped{test}:",
+            paint("✗", Color::Red)
+        ));
         lines.push(format!("   {}", unfinished.reason));
         if !outcome.output_tail.is_empty() {
             lines.push(String::new());
             lines.push(format!("   {}", dim("last lines printed:")));
-            lines.extend(outcome.output_tail.iter().rev().take(8).rev().map(|l| format!("     {l}")));
+            lines.extend(
+                outcome
+                    .output_tail
+                    .iter()
+                    .rev()
+                    .take(8)
+                    .rev()
+                    .map(|l| format!("     {l}")),
+            );
         }
     } else if outcome.passed() {
         for test in &outcome.tests {
-            lines.push(format!(" {} {}", paint("✓", Color::Green), test_label(&test.test)));
+            lines.push(format!(
+                " {} {}",
+                paint("✓", Color::Green),
+                test_label(&test.test)
+            ));
             for (name, value) in &test.metrics {
                 lines.push(format!("     {}", dim(&format!("{name}: {value}"))));
             }
         }
     } else {
-        lines.push(format!(" {} the suite ran no test for the group {:?}", paint("✗", Color::Red), exercise.group));
+        lines.push(format!(
+            " {} the suite ran no test for the group {:?}",
+            paint("✗", Color::Red),
+            exercise.group
+        ));
     }
     lines
 }
@@ -128,25 +176,43 @@ pub fn outcome(kit: &Kit, exercise: &Exercise, outcome: &Outcome, done: usize) -
 /// One failed test: property, detail, seed, trace, replay, hint.
 pub fn failure(exercise: &Exercise, test: &TestResult) -> Vec<String> {
     let mut lines = Vec::new();
-    let Some(report) = &test.failure else { return lines };
+    let Some(report) = &test.failure else {
+        return lines;
+    };
     let seed = match report.seed {
         Some(s) if report.property != dscheck::TODO_PROPERTY => format!("  (seed {s})"),
         _ => String::new(),
     };
-    lines.push(format!(" {} {}{}", paint("✗", Color::Red), bold(&report.property), dim(&seed)));
-    lines.push(format!("   {}", dim(&format!("test {}", test_label(&test.test)))));
+    lines.push(format!(
+        " {} {}{}",
+        paint("✗", Color::Red),
+        bold(&report.property),
+        dim(&seed)
+    ));
+    lines.push(format!(
+        "   {}",
+        dim(&format!("test {}", test_label(&test.test)))
+    ));
     for line in report.detail.lines() {
         lines.push(format!("   {line}"));
     }
     // A todo!() is not a protocol bug: the trace and the seed say nothing more.
     let unimplemented = report.property == dscheck::TODO_PROPERTY;
-    let trace = if report.full_trace.is_empty() { &report.trace } else { &report.full_trace };
+    let trace = if report.full_trace.is_empty() {
+        &report.trace
+    } else {
+        &report.full_trace
+    };
     if !trace.is_empty() && !unimplemented {
         lines.push(String::new());
         for (i, line) in trace.iter().enumerate() {
             let last = i + 1 == trace.len() && report.full_trace.is_empty();
             if last {
-                lines.push(format!("   {}  {}", paint(line, Color::Yellow), paint("<- here", Color::Yellow)));
+                lines.push(format!(
+                    "   {}  {}",
+                    paint(line, Color::Yellow),
+                    paint("<- here", Color::Yellow)
+                ));
             } else {
                 lines.push(format!("   {line}"));
             }
@@ -155,7 +221,11 @@ pub fn failure(exercise: &Exercise, test: &TestResult) -> Vec<String> {
     lines.push(String::new());
     match report.seed {
         Some(seed) if !unimplemented => {
-            lines.push(format!("   {}  dscourse run {} --seed {seed}", bold("replay"), exercise.name));
+            lines.push(format!(
+                "   {}  dscourse run {} --seed {seed}",
+                bold("replay"),
+                exercise.name
+            ));
         }
         _ => {}
     }

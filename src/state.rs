@@ -55,9 +55,16 @@ impl Progress {
                 ),
             },
         };
-        let mut progress = Progress { path, state, warning };
+        let mut progress = Progress {
+            path,
+            state,
+            warning,
+        };
         // Forget exercises the course no longer has.
-        progress.state.done.retain(|name| kit.manifest.position(name).is_some());
+        progress
+            .state
+            .done
+            .retain(|name| kit.manifest.position(name).is_some());
         progress.state.version = STATE_VERSION;
         progress
     }
@@ -77,7 +84,10 @@ impl Progress {
                 }
             }
         }
-        kit.manifest.exercises.iter().find(|e| !self.is_done(&e.name))
+        kit.manifest
+            .exercises
+            .iter()
+            .find(|e| !self.is_done(&e.name))
     }
 
     pub fn is_done(&self, name: &str) -> bool {

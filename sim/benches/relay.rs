@@ -25,12 +25,21 @@ impl Node for Relayer {
     type Reply = ();
 
     fn on_start(&mut self, ctx: &mut Ctx<Self>) {
-        ctx.broadcast(Relay { hop: 0, payload: ctx.id().0 as u64 });
+        ctx.broadcast(Relay {
+            hop: 0,
+            payload: ctx.id().0 as u64,
+        });
     }
 
     fn on_message(&mut self, ctx: &mut Ctx<Self>, from: NodeId, msg: Relay) {
         if msg.hop < 2000 {
-            ctx.send(from, Relay { hop: msg.hop + 1, payload: msg.payload });
+            ctx.send(
+                from,
+                Relay {
+                    hop: msg.hop + 1,
+                    payload: msg.payload,
+                },
+            );
         }
     }
 }
@@ -38,15 +47,24 @@ impl Node for Relayer {
 fn run(seed: u64) -> (u64, Duration) {
     let started = Instant::now();
     let mut sim = Sim::new(seed, 5, |_| Relayer);
-    sim.set_network(Network::reliable(Duration::from_millis(1), Duration::from_millis(10)));
-    let quiet = sim.run_until_quiet(Duration::from_secs(3600)).expect("no checks to break");
+    sim.set_network(Network::reliable(
+        Duration::from_millis(1),
+        Duration::from_millis(10),
+    ));
+    let quiet = sim
+        .run_until_quiet(Duration::from_secs(3600))
+        .expect("no checks to break");
     assert!(quiet);
     (sim.stats().delivered, started.elapsed())
 }
 
 fn main() {
     // `cargo test --benches` runs this binary too: one quick pass is enough there.
-    let rounds = if std::env::args().any(|a| a == "--bench") { 15 } else { 1 };
+    let rounds = if std::env::args().any(|a| a == "--bench") {
+        15
+    } else {
+        1
+    };
     let mut rates = Vec::new();
     for seed in 0..rounds {
         let (delivered, elapsed) = run(seed);

@@ -132,7 +132,10 @@ impl<'a, N: Node> Ctx<'a, N> {
     /// Sends `msg` to every peer (not to this node).
     pub fn broadcast(&mut self, msg: N::Msg) {
         for &to in self.peers {
-            self.effects.push(Effect::Send { to, msg: msg.clone() });
+            self.effects.push(Effect::Send {
+                to,
+                msg: msg.clone(),
+            });
         }
     }
 

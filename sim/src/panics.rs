@@ -23,7 +23,12 @@ pub fn install_hook() {
         panic::set_hook(Box::new(move |info| {
             let message = payload_text(info.payload());
             let text = match info.location() {
-                Some(loc) => format!("{message} (at {}:{}:{})", loc.file(), loc.line(), loc.column()),
+                Some(loc) => format!(
+                    "{message} (at {}:{}:{})",
+                    loc.file(),
+                    loc.line(),
+                    loc.column()
+                ),
                 None => message,
             };
             if IN_HANDLER.with(|h| *h.borrow()) {

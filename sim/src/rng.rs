@@ -133,7 +133,11 @@ mod tests {
     }
 
     // Checked against an independent implementation of SplitMix64 and xoshiro256++.
-    const PINNED_SEED_0: [u64; 3] = [5987356902031041503, 7051070477665621255, 6633766593972829180];
+    const PINNED_SEED_0: [u64; 3] = [
+        5987356902031041503,
+        7051070477665621255,
+        6633766593972829180,
+    ];
     const PINNED_RANGE_SEED_42: [u64; 5] = [9, 4, 10, 8, 8];
 
     #[test]

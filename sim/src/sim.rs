@@ -47,7 +47,10 @@ pub struct Broken {
 impl Broken {
     /// A failure described by `detail`.
     pub fn new(detail: impl Into<String>) -> Self {
-        Broken { detail: detail.into(), nodes: Vec::new() }
+        Broken {
+            detail: detail.into(),
+            nodes: Vec::new(),
+        }
     }
 
     /// Names the nodes involved, so the report shows their events.
@@ -87,14 +90,30 @@ pub struct Stats {
 }
 
 /// A check run after every event.
-type Invariant<N> = (String, Box<dyn FnMut(&Sim<N>, &[Entry<N>]) -> Result<(), Broken>>);
+type Invariant<N> = (
+    String,
+    Box<dyn FnMut(&Sim<N>, &[Entry<N>]) -> Result<(), Broken>>,
+);
 
 /// Something due to happen at a point in true time.
 enum Due<N: Node> {
-    Start { node: NodeId },
-    Deliver { from: NodeId, to: NodeId, msg_id: u64, msg: N::Msg },
-    Timer { node: NodeId, key: u64 },
-    Request { node: NodeId, id: RequestId },
+    Start {
+        node: NodeId,
+    },
+    Deliver {
+        from: NodeId,
+        to: NodeId,
+        msg_id: u64,
+        msg: N::Msg,
+    },
+    Timer {
+        node: NodeId,
+        key: u64,
+    },
+    Request {
+        node: NodeId,
+        id: RequestId,
+    },
 }
 
 struct Scheduled<N: Node> {
@@ -177,7 +196,10 @@ impl<N: Node> Sim<N> {
             rng: SimRng::new(seed),
             factory: Box::new(factory),
             slots: Vec::with_capacity(nodes),
-            peers: ids.iter().map(|me| ids.iter().copied().filter(|p| p != me).collect()).collect(),
+            peers: ids
+                .iter()
+                .map(|me| ids.iter().copied().filter(|p| p != me).collect())
+                .collect(),
             network: Network::default(),
             blocked: vec![false; nodes * nodes],
             queue: BinaryHeap::new(),
@@ -347,7 +369,12 @@ impl<N: Node> Sim<N> {
     }
 
     /// A client sends `request` to `node`; it arrives after `delay`.
-    pub fn request_after(&mut self, delay: Duration, node: NodeId, request: N::Request) -> RequestId {
+    pub fn request_after(
+        &mut self,
+        delay: Duration,
+        node: NodeId,
+        request: N::Request,
+    ) -> RequestId {
         let id = RequestId(self.requests.len() as u64);
         self.requests.push((node, request));
         self.invoked.push(None);
@@ -391,8 +418,14 @@ impl<N: Node> Sim<N> {
                 self.blocked[from * n + to] = from != to && !same;
             }
         }
-        let text = groups.iter().map(|g| format!("{{{}}}", join(g))).collect::<Vec<_>>().join(" | ");
-        self.record(Event::Fault { what: format!("partition {text}") });
+        let text = groups
+            .iter()
+            .map(|g| format!("{{{}}}", join(g)))
+            .collect::<Vec<_>>()
+            .join(" | ");
+        self.record(Event::Fault {
+            what: format!("partition {text}"),
+        });
         self.finish_step()
     }
 
@@ -405,7 +438,9 @@ impl<N: Node> Sim<N> {
                 self.blocked[other * n + id.0] = true;
             }
         }
-        self.record(Event::Fault { what: format!("{id} is cut off from everyone") });
+        self.record(Event::Fault {
+            what: format!("{id} is cut off from everyone"),
+        });
         self.finish_step()
     }
 
@@ -414,14 +449,18 @@ impl<N: Node> Sim<N> {
     pub fn cut(&mut self, from: NodeId, to: NodeId) -> Result<(), Violation> {
         let n = self.slots.len();
         self.blocked[from.0 * n + to.0] = true;
-        self.record(Event::Fault { what: format!("link {from} → {to} cut") });
+        self.record(Event::Fault {
+            what: format!("link {from} → {to} cut"),
+        });
         self.finish_step()
     }
 
     /// Restores every link.
     pub fn heal(&mut self) -> Result<(), Violation> {
         self.blocked.iter_mut().for_each(|b| *b = false);
-        self.record(Event::Fault { what: "all links restored".to_string() });
+        self.record(Event::Fault {
+            what: "all links restored".to_string(),
+        });
         self.finish_step()
     }
 
@@ -462,7 +501,11 @@ impl<N: Node> Sim<N> {
 
     /// Runs until `done` holds (checked after every event) or `limit` of true
     /// time has passed. `Ok(true)` if `done` came to hold.
-    pub fn run_until(&mut self, limit: Duration, mut done: impl FnMut(&Sim<N>) -> bool) -> Result<bool, Violation> {
+    pub fn run_until(
+        &mut self,
+        limit: Duration,
+        mut done: impl FnMut(&Sim<N>) -> bool,
+    ) -> Result<bool, Violation> {
         let until = self.now + limit;
         loop {
             if done(self) {
@@ -513,7 +556,11 @@ impl<N: Node> Sim<N> {
 
     fn record(&mut self, event: Event<N>) {
         let index = self.trace.total() + self.step_events.len() as u64;
-        self.step_events.push(Entry { index, at: self.now, event });
+        self.step_events.push(Entry {
+            index,
+            at: self.now,
+            event,
+        });
     }
 
     fn handle(&mut self, due: Due<N>) {
@@ -525,14 +572,24 @@ impl<N: Node> Sim<N> {
                     self.run_handler(node, "on_start", |n, ctx| n.on_start(ctx));
                 }
             }
-            Due::Deliver { from, to, msg_id, msg } => {
+            Due::Deliver {
+                from,
+                to,
+                msg_id,
+                msg,
+            } => {
                 if self.slots[to.0].node.is_none() {
                     self.drop_message(from, to, msg_id, DropReason::ReceiverDown);
                 } else if self.blocked[from.0 * self.slots.len() + to.0] {
                     self.drop_message(from, to, msg_id, DropReason::Partitioned);
                 } else {
                     self.stats.delivered += 1;
-                    self.record(Event::Deliver { from, to, msg_id, msg: msg.clone() });
+                    self.record(Event::Deliver {
+                        from,
+                        to,
+                        msg_id,
+                        msg: msg.clone(),
+                    });
                     self.run_handler(to, "on_message", move |n, ctx| n.on_message(ctx, from, msg));
                 }
             }
@@ -541,7 +598,10 @@ impl<N: Node> Sim<N> {
                 if let Some(pos) = slot.timers.iter().position(|(_, k)| *k == key) {
                     let (timer, _) = slot.timers.swap_remove(pos);
                     self.stats.timers += 1;
-                    self.record(Event::Timer { node, timer: timer.clone() });
+                    self.record(Event::Timer {
+                        node,
+                        timer: timer.clone(),
+                    });
                     self.run_handler(node, "on_timer", move |n, ctx| n.on_timer(ctx, timer));
                 }
             }
@@ -556,7 +616,12 @@ impl<N: Node> Sim<N> {
                     invoked_at: self.now,
                     completion: None,
                 });
-                self.record(Event::Request { node, id, req: req.clone(), refused });
+                self.record(Event::Request {
+                    node,
+                    id,
+                    req: req.clone(),
+                    refused,
+                });
                 if !refused {
                     self.run_handler(node, "on_request", move |n, ctx| n.on_request(ctx, id, req));
                 }
@@ -620,7 +685,11 @@ impl<N: Node> Sim<N> {
                 };
                 if op.completion.is_none() {
                     op.completion = Some((reply.clone(), self.now));
-                    self.record(Event::Reply { node: id, id: request, reply });
+                    self.record(Event::Reply {
+                        node: id,
+                        id: request,
+                        reply,
+                    });
                 }
             }
         }
@@ -631,7 +700,10 @@ impl<N: Node> Sim<N> {
         if to.0 >= n {
             self.stop(
                 "messages go to nodes that exist",
-                format!("{from} sent a message to {to}, but the nodes are n0 to n{}", n - 1),
+                format!(
+                    "{from} sent a message to {to}, but the nodes are n0 to n{}",
+                    n - 1
+                ),
                 vec![from],
             );
             return;
@@ -640,9 +712,16 @@ impl<N: Node> Sim<N> {
         self.next_msg += 1;
         self.stats.sent += 1;
         if self.measure_bytes {
-            self.stats.bytes += serde_json::to_vec(&msg).map(|b| b.len() as u64).unwrap_or(0);
+            self.stats.bytes += serde_json::to_vec(&msg)
+                .map(|b| b.len() as u64)
+                .unwrap_or(0);
         }
-        self.record(Event::Send { from, to, msg_id, msg: msg.clone() });
+        self.record(Event::Send {
+            from,
+            to,
+            msg_id,
+            msg: msg.clone(),
+        });
         if self.blocked[from.0 * n + to.0] {
             return self.drop_message(from, to, msg_id, DropReason::Partitioned);
         }
@@ -651,30 +730,59 @@ impl<N: Node> Sim<N> {
         }
         if self.rng.chance(self.network.duplicate) {
             let at = self.arrival();
-            self.schedule(at, Due::Deliver { from, to, msg_id, msg: msg.clone() });
+            self.schedule(
+                at,
+                Due::Deliver {
+                    from,
+                    to,
+                    msg_id,
+                    msg: msg.clone(),
+                },
+            );
         }
         let at = self.arrival();
-        self.schedule(at, Due::Deliver { from, to, msg_id, msg });
+        self.schedule(
+            at,
+            Due::Deliver {
+                from,
+                to,
+                msg_id,
+                msg,
+            },
+        );
     }
 
     /// When a message sent now arrives.
     fn arrival(&mut self) -> Time {
         let mut delay = self.rng.duration(self.network.latency.clone());
         if self.rng.chance(self.network.long_delay) {
-            delay += self.rng.duration(Duration::ZERO..=self.network.long_delay_max);
+            delay += self
+                .rng
+                .duration(Duration::ZERO..=self.network.long_delay_max);
         }
         self.now + delay
     }
 
     fn drop_message(&mut self, from: NodeId, to: NodeId, msg_id: u64, reason: DropReason) {
         self.stats.dropped += 1;
-        self.record(Event::Drop { from, to, msg_id, reason });
+        self.record(Event::Drop {
+            from,
+            to,
+            msg_id,
+            reason,
+        });
     }
 
     fn stop(&mut self, property: &str, detail: String, nodes: Vec<NodeId>) {
         if self.violation.is_none() {
             let event = self.trace.total() + self.step_events.len().saturating_sub(1) as u64;
-            self.violation = Some(Violation { property: property.to_string(), detail, nodes, at: self.now, event });
+            self.violation = Some(Violation {
+                property: property.to_string(),
+                detail,
+                nodes,
+                at: self.now,
+                event,
+            });
         }
     }
 
@@ -684,7 +792,10 @@ impl<N: Node> Sim<N> {
         if self.stats.events > self.max_events {
             self.stop(
                 "the run stays within its event budget",
-                format!("more than {} events: is a node sending messages in a loop?", self.max_events),
+                format!(
+                    "more than {} events: is a node sending messages in a loop?",
+                    self.max_events
+                ),
                 Vec::new(),
             );
         }
@@ -718,5 +829,8 @@ impl<N: Node> Sim<N> {
 }
 
 fn join(ids: &[NodeId]) -> String {
-    ids.iter().map(|id| id.to_string()).collect::<Vec<_>>().join(" ")
+    ids.iter()
+        .map(|id| id.to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
 }

@@ -13,7 +13,9 @@ use std::time::Duration;
 
 /// A point in time, in nanoseconds since the start of the run: true time in
 /// the simulator's trace, or a reading of a node's own clock from `ctx.now()`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct Time(pub u64);
 
 impl Time {
@@ -91,7 +93,10 @@ pub struct Clock {
 
 impl Clock {
     /// A clock that agrees with true time.
-    pub const PERFECT: Clock = Clock { skew_nanos: 0, drift_ppm: 0.0 };
+    pub const PERFECT: Clock = Clock {
+        skew_nanos: 0,
+        drift_ppm: 0.0,
+    };
 
     /// The reading of this clock at true time `t` (never below zero).
     pub fn local(&self, t: Time) -> Time {
@@ -147,9 +152,15 @@ mod tests {
 
     #[test]
     fn skew_and_drift() {
-        let c = Clock { skew_nanos: 5_000_000, drift_ppm: 100.0 };
+        let c = Clock {
+            skew_nanos: 5_000_000,
+            drift_ppm: 100.0,
+        };
         // After one second of true time: +5 ms skew, +100 µs drift.
-        assert_eq!(c.local(Time::from_millis(1000)), Time::from_nanos(1_005_100_000));
+        assert_eq!(
+            c.local(Time::from_millis(1000)),
+            Time::from_nanos(1_005_100_000)
+        );
         assert!(c.true_duration(Duration::from_secs(1)) < Duration::from_secs(1));
     }
 }

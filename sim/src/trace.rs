@@ -26,17 +26,41 @@ pub enum Event<N: Node> {
     /// `on_start` ran (boot or restart).
     Start { node: NodeId },
     /// A node handed a message to the network.
-    Send { from: NodeId, to: NodeId, msg_id: u64, msg: N::Msg },
+    Send {
+        from: NodeId,
+        to: NodeId,
+        msg_id: u64,
+        msg: N::Msg,
+    },
     /// A message reached its receiver and `on_message` ran.
-    Deliver { from: NodeId, to: NodeId, msg_id: u64, msg: N::Msg },
+    Deliver {
+        from: NodeId,
+        to: NodeId,
+        msg_id: u64,
+        msg: N::Msg,
+    },
     /// A message was not delivered.
-    Drop { from: NodeId, to: NodeId, msg_id: u64, reason: DropReason },
+    Drop {
+        from: NodeId,
+        to: NodeId,
+        msg_id: u64,
+        reason: DropReason,
+    },
     /// A timer fired and `on_timer` ran.
     Timer { node: NodeId, timer: N::Timer },
     /// A client request reached a node and `on_request` ran (or the node was down).
-    Request { node: NodeId, id: RequestId, req: N::Request, refused: bool },
+    Request {
+        node: NodeId,
+        id: RequestId,
+        req: N::Request,
+        refused: bool,
+    },
     /// A node answered a client request.
-    Reply { node: NodeId, id: RequestId, reply: N::Reply },
+    Reply {
+        node: NodeId,
+        id: RequestId,
+        reply: N::Reply,
+    },
     /// A node crashed: its volatile state and timers are gone.
     Crash { node: NodeId },
     /// A crashed node came back (its `on_start` follows).
@@ -51,12 +75,59 @@ impl<N: Node> Clone for Event<N> {
     fn clone(&self) -> Self {
         match self {
             Event::Start { node } => Event::Start { node: *node },
-            Event::Send { from, to, msg_id, msg } => Event::Send { from: *from, to: *to, msg_id: *msg_id, msg: msg.clone() },
-            Event::Deliver { from, to, msg_id, msg } => Event::Deliver { from: *from, to: *to, msg_id: *msg_id, msg: msg.clone() },
-            Event::Drop { from, to, msg_id, reason } => Event::Drop { from: *from, to: *to, msg_id: *msg_id, reason: *reason },
-            Event::Timer { node, timer } => Event::Timer { node: *node, timer: timer.clone() },
-            Event::Request { node, id, req, refused } => Event::Request { node: *node, id: *id, req: req.clone(), refused: *refused },
-            Event::Reply { node, id, reply } => Event::Reply { node: *node, id: *id, reply: reply.clone() },
+            Event::Send {
+                from,
+                to,
+                msg_id,
+                msg,
+            } => Event::Send {
+                from: *from,
+                to: *to,
+                msg_id: *msg_id,
+                msg: msg.clone(),
+            },
+            Event::Deliver {
+                from,
+                to,
+                msg_id,
+                msg,
+            } => Event::Deliver {
+                from: *from,
+                to: *to,
+                msg_id: *msg_id,
+                msg: msg.clone(),
+            },
+            Event::Drop {
+                from,
+                to,
+                msg_id,
+                reason,
+            } => Event::Drop {
+                from: *from,
+                to: *to,
+                msg_id: *msg_id,
+                reason: *reason,
+            },
+            Event::Timer { node, timer } => Event::Timer {
+                node: *node,
+                timer: timer.clone(),
+            },
+            Event::Request {
+                node,
+                id,
+                req,
+                refused,
+            } => Event::Request {
+                node: *node,
+                id: *id,
+                req: req.clone(),
+                refused: *refused,
+            },
+            Event::Reply { node, id, reply } => Event::Reply {
+                node: *node,
+                id: *id,
+                reply: reply.clone(),
+            },
             Event::Crash { node } => Event::Crash { node: *node },
             Event::Restart { node } => Event::Restart { node: *node },
             Event::Fault { what } => Event::Fault { what: what.clone() },
@@ -69,7 +140,9 @@ impl<N: Node> Event<N> {
     /// The nodes this event concerns (sender and receiver, or the one node).
     pub fn nodes(&self) -> Vec<NodeId> {
         match self {
-            Event::Send { from, to, .. } | Event::Deliver { from, to, .. } | Event::Drop { from, to, .. } => {
+            Event::Send { from, to, .. }
+            | Event::Deliver { from, to, .. }
+            | Event::Drop { from, to, .. } => {
                 vec![*from, *to]
             }
             Event::Start { node }
@@ -87,7 +160,11 @@ impl<N: Node> Event<N> {
         match self {
             Event::Start { node } | Event::Timer { node, .. } => Some(*node),
             Event::Deliver { to, .. } => Some(*to),
-            Event::Request { node, refused: false, .. } => Some(*node),
+            Event::Request {
+                node,
+                refused: false,
+                ..
+            } => Some(*node),
             _ => None,
         }
     }
@@ -99,8 +176,15 @@ impl<N: Node> fmt::Display for Event<N> {
         match self {
             Event::Start { node } => write!(f, "{node} starts"),
             Event::Send { from, to, msg, .. } => write!(f, "{from} sends {to}: {}", short(msg)),
-            Event::Deliver { from, to, msg, .. } => write!(f, "{to} receives from {from}: {}", short(msg)),
-            Event::Drop { from, to, msg_id, reason } => {
+            Event::Deliver { from, to, msg, .. } => {
+                write!(f, "{to} receives from {from}: {}", short(msg))
+            }
+            Event::Drop {
+                from,
+                to,
+                msg_id,
+                reason,
+            } => {
                 let why = match reason {
                     DropReason::Lost => "lost by the network",
                     DropReason::Partitioned => "blocked by a partition",
@@ -109,14 +193,21 @@ impl<N: Node> fmt::Display for Event<N> {
                 write!(f, "message #{msg_id} {from} → {to} {why}")
             }
             Event::Timer { node, timer } => write!(f, "{node} timer fires: {}", short(timer)),
-            Event::Request { node, id, req, refused } => {
+            Event::Request {
+                node,
+                id,
+                req,
+                refused,
+            } => {
                 write!(f, "client asks {node} ({id}): {}", short(req))?;
                 if *refused {
                     write!(f, "  (refused: {node} is down)")?;
                 }
                 Ok(())
             }
-            Event::Reply { node, id, reply } => write!(f, "{node} answers the client ({id}): {}", short(reply)),
+            Event::Reply { node, id, reply } => {
+                write!(f, "{node} answers the client ({id}): {}", short(reply))
+            }
             Event::Crash { node } => write!(f, "{node} crashes"),
             Event::Restart { node } => write!(f, "{node} restarts"),
             Event::Fault { what } => write!(f, "network: {what}"),
@@ -155,7 +246,11 @@ pub struct Entry<N: Node> {
 
 impl<N: Node> Clone for Entry<N> {
     fn clone(&self) -> Self {
-        Entry { index: self.index, at: self.at, event: self.event.clone() }
+        Entry {
+            index: self.index,
+            at: self.at,
+            event: self.event.clone(),
+        }
     }
 }
 
@@ -174,7 +269,11 @@ pub struct Trace<N: Node> {
 
 impl<N: Node> Trace<N> {
     pub(crate) fn new() -> Self {
-        Trace { entries: VecDeque::new(), limit: None, total: 0 }
+        Trace {
+            entries: VecDeque::new(),
+            limit: None,
+            total: 0,
+        }
     }
 
     pub(crate) fn set_limit(&mut self, limit: Option<usize>) {

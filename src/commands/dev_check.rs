@@ -20,27 +20,66 @@ pub fn dev_check() -> Result<ExitCode> {
     for exercise in &kit.manifest.exercises {
         let at = format!("info.toml:{} ({})", exercise.line, exercise.name);
         if exercise.hints.len() < 2 {
-            problems.push(format!("{at}: has {} hints; give it two or three, from a nudge to nearly the answer", exercise.hints.len()));
+            problems.push(format!(
+                "{at}: has {} hints; give it two or three, from a nudge to nearly the answer",
+                exercise.hints.len()
+            ));
         }
         eprint!("{:<28}", exercise.name);
-        let reference = check::check(&kit, exercise, &Options { subject: Subject::Reference, seed: None })?;
-        let stub = check::check(&kit, exercise, &Options { subject: Subject::Learner, seed: None })?;
+        let reference = check::check(
+            &kit,
+            exercise,
+            &Options {
+                subject: Subject::Reference,
+                seed: None,
+            },
+        )?;
+        let stub = check::check(
+            &kit,
+            exercise,
+            &Options {
+                subject: Subject::Learner,
+                seed: None,
+            },
+        )?;
         let mut verdict = Vec::new();
         if let Some(errors) = &reference.compile_errors {
-            problems.push(format!("{at}: the reference does not compile:\n{}", strip_ansi(&errors.join("\n"))));
+            problems.push(format!(
+                "{at}: the reference does not compile:\n{}",
+                strip_ansi(&errors.join("\n"))
+            ));
         } else if reference.tests.is_empty() && reference.unfinished.is_none() {
-            problems.push(format!("{at}: the suite {} has no test in the group {:?}", exercise.suite, exercise.group));
+            problems.push(format!(
+                "{at}: the suite {} has no test in the group {:?}",
+                exercise.suite, exercise.group
+            ));
         } else if !reference.passed() {
-            problems.push(format!("{at}: the reference fails its suite: {}", first_failure(&reference)));
+            problems.push(format!(
+                "{at}: the reference fails its suite: {}",
+                first_failure(&reference)
+            ));
         } else {
-            verdict.push(format!("reference passes {} tests in {:.1} s", reference.tests.len(), reference.elapsed.as_secs_f64()));
+            verdict.push(format!(
+                "reference passes {} tests in {:.1} s",
+                reference.tests.len(),
+                reference.elapsed.as_secs_f64()
+            ));
         }
         if let Some(errors) = &stub.compile_errors {
-            problems.push(format!("{at}: the stub does not compile:\n{}", strip_ansi(&errors.join("\n"))));
+            problems.push(format!(
+                "{at}: the stub does not compile:\n{}",
+                strip_ansi(&errors.join("\n"))
+            ));
         } else if stub.passed() {
-            problems.push(format!("{at}: the stub passes its suite: the suite cannot tell a stub from a solution"));
+            problems.push(format!(
+                "{at}: the stub passes its suite: the suite cannot tell a stub from a solution"
+            ));
         } else {
-            verdict.push(format!("stub fails {} of {}", stub.tests.iter().filter(|t| !t.passed).count(), stub.tests.len()));
+            verdict.push(format!(
+                "stub fails {} of {}",
+                stub.tests.iter().filter(|t| !t.passed).count(),
+                stub.tests.len()
+            ));
         }
         eprintln!("{}", verdict.join(", "));
     }
@@ -58,19 +97,32 @@ pub fn dev_check() -> Result<ExitCode> {
 
 fn first_failure(outcome: &check::Outcome) -> String {
     if let Some(unfinished) = &outcome.unfinished {
-        return format!("{} ({})", unfinished.reason, unfinished.test.as_deref().unwrap_or("?"));
+        return format!(
+            "{} ({})",
+            unfinished.reason,
+            unfinished.test.as_deref().unwrap_or("?")
+        );
     }
     outcome
         .tests
         .iter()
-        .find_map(|t| t.failure.as_ref().map(|f| format!("{}: {} — {}", t.test, f.property, f.detail)))
+        .find_map(|t| {
+            t.failure
+                .as_ref()
+                .map(|f| format!("{}: {} — {}", t.test, f.property, f.detail))
+        })
         .unwrap_or_default()
 }
 
 /// Files that should exist and files that should not.
 fn check_files(kit: &Kit) -> Vec<String> {
     let mut problems = Vec::new();
-    let used: BTreeSet<&str> = kit.manifest.exercises.iter().map(|e| e.file.as_str()).collect();
+    let used: BTreeSet<&str> = kit
+        .manifest
+        .exercises
+        .iter()
+        .map(|e| e.file.as_str())
+        .collect();
     for tree in ["exercises", "solutions", "checker/stubs"] {
         for file in rust_files(&kit.root.join(tree)) {
             if file != "lib.rs" && !used.contains(file.as_str()) {
@@ -89,7 +141,10 @@ fn check_files(kit: &Kit) -> Vec<String> {
         }
         let guide = learner.with_file_name("README.md");
         if !guide.is_file() {
-            problems.push(format!("{} is missing: every topic has a guide", kit.display(&guide)));
+            problems.push(format!(
+                "{} is missing: every topic has a guide",
+                kit.display(&guide)
+            ));
         }
     }
     problems.sort();
@@ -102,7 +157,9 @@ fn rust_files(dir: &Path) -> Vec<String> {
     let mut found = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for entry in entries.flatten() {
             let path = entry.path();
             if path.is_dir() {

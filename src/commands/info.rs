@@ -25,7 +25,10 @@ pub fn list(json: bool) -> Result<ExitCode> {
     let progress = Progress::load(&kit);
     warn_state(&progress);
     if json {
-        println!("{}", serde_json::to_string_pretty(&list_rows(&kit, &progress))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&list_rows(&kit, &progress))?
+        );
         return Ok(ExitCode::SUCCESS);
     }
     for line in list_table(&kit, &progress) {
@@ -58,17 +61,32 @@ fn list_rows<'k>(kit: &'k Kit, progress: &Progress) -> Vec<ListRow<'k>> {
 /// The progress table of `list` (also shown by watch mode's `l`).
 pub fn list_table(kit: &Kit, progress: &Progress) -> Vec<String> {
     let rows = list_rows(kit, progress);
-    let mut lines = vec![format!(" {}", bold(&format!("{:<4}{:<26}{:<9}{:<34}{:>6}", "#", "exercise", "status", "file", "points")))];
+    let mut lines = vec![format!(
+        " {}",
+        bold(&format!(
+            "{:<4}{:<26}{:<9}{:<34}{:>6}",
+            "#", "exercise", "status", "file", "points"
+        ))
+    )];
     for (i, row) in rows.iter().enumerate() {
         let status = match row.status {
             "done" => paint(&format!("{:<9}", "done"), Color::Green),
             "current" => paint(&format!("{:<9}", "current"), Color::Yellow),
             other => dim(&format!("{other:<9}")),
         };
-        lines.push(format!(" {:<4}{:<26}{status}{:<34}{:>6}", i + 1, row.name, row.file, row.points));
+        lines.push(format!(
+            " {:<4}{:<26}{status}{:<34}{:>6}",
+            i + 1,
+            row.name,
+            row.file,
+            row.points
+        ));
     }
     lines.push(String::new());
-    lines.push(format!(" {}", render::progress_bar(progress.state.done.len(), rows.len())));
+    lines.push(format!(
+        " {}",
+        render::progress_bar(progress.state.done.len(), rows.len())
+    ));
     lines
 }
 
@@ -94,13 +112,27 @@ pub fn hint(name: Option<&str>) -> Result<ExitCode> {
 pub fn hint_text(kit: &Kit, progress: &mut Progress, exercise: &Exercise) -> String {
     let total = exercise.hints.len();
     match progress.take_hint(&exercise.name, total) {
-        Some(i) => format!("{} ({} of {total})\n  {}\n", bold(&format!("Hint for {}", exercise.name)), i + 1, exercise.hints[i]),
+        Some(i) => format!(
+            "{} ({} of {total})\n  {}\n",
+            bold(&format!("Hint for {}", exercise.name)),
+            i + 1,
+            exercise.hints[i]
+        ),
         None => {
-            let mut text = format!("{}\n", bold(&format!("All {total} hints for {} are shown:", exercise.name)));
+            let mut text = format!(
+                "{}\n",
+                bold(&format!(
+                    "All {total} hints for {} are shown:",
+                    exercise.name
+                ))
+            );
             for (i, h) in exercise.hints.iter().enumerate() {
                 text += &format!("  {}. {h}\n", i + 1);
             }
-            text += &format!("  The topic guide may help too: {}\n", kit.display(&kit.guide_path(exercise)));
+            text += &format!(
+                "  The topic guide may help too: {}\n",
+                kit.display(&kit.guide_path(exercise))
+            );
             text
         }
     }
@@ -117,7 +149,10 @@ pub fn reset(name: &str) -> Result<ExitCode> {
         Err(code) => return Ok(code),
     };
     let restored = reset_exercise(&kit, &mut progress, exercise)?;
-    println!("Restored {} to its starting code.", kit.display(&restored.target));
+    println!(
+        "Restored {} to its starting code.",
+        kit.display(&restored.target)
+    );
     if let Some(backup) = restored.backup {
         println!("Your version is saved as {}.", kit.display(&backup));
     }
@@ -136,11 +171,20 @@ pub struct Restored {
 pub fn reset_exercise(kit: &Kit, progress: &mut Progress, exercise: &Exercise) -> Result<Restored> {
     let target = kit.exercise_path(exercise);
     let stub = crate::stubs::stub_path(kit, exercise);
-    let pristine = std::fs::read(&stub)
-        .with_context(|| format!("cannot read the starting code {}; your file is untouched", kit.display(&stub)))?;
+    let pristine = std::fs::read(&stub).with_context(|| {
+        format!(
+            "cannot read the starting code {}; your file is untouched",
+            kit.display(&stub)
+        )
+    })?;
     let backup = backup_file(kit, &target)?;
     write_atomically(&target, &pristine)?;
-    for other in kit.manifest.exercises.iter().filter(|e| e.file == exercise.file) {
+    for other in kit
+        .manifest
+        .exercises
+        .iter()
+        .filter(|e| e.file == exercise.file)
+    {
         progress.set_done(&other.name, false);
     }
     progress.save()?;
@@ -152,14 +196,30 @@ pub fn backup_file(kit: &Kit, file: &std::path::Path) -> Result<Option<std::path
     let content = match std::fs::read(file) {
         Ok(content) => content,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => anyhow::bail!("cannot read {} to back it up ({e}); it is left as it is", kit.display(file)),
+        Err(e) => anyhow::bail!(
+            "cannot read {} to back it up ({e}); it is left as it is",
+            kit.display(file)
+        ),
     };
     let dir = kit.state_dir().join("backups");
-    let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("exercise");
-    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let stem = file
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("exercise");
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     let mut n = 0;
     let path = loop {
-        let candidate = dir.join(format!("{stem}-{stamp}{}.rs", if n == 0 { String::new() } else { format!("-{n}") }));
+        let candidate = dir.join(format!(
+            "{stem}-{stamp}{}.rs",
+            if n == 0 {
+                String::new()
+            } else {
+                format!("-{n}")
+            }
+        ));
         if !candidate.exists() {
             break candidate;
         }
@@ -187,7 +247,8 @@ pub fn solution(name: &str, force: bool) -> Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     let path = kit.solution_path(exercise);
-    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", kit.display(&path)))?;
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", kit.display(&path)))?;
     println!("{}", bold(&kit.display(&path)));
     println!();
     print!("{text}");

@@ -22,12 +22,19 @@ pub fn watch(poll: bool) -> Result<ExitCode> {
 }
 
 /// The named exercise, or the current one; an unknown name is a usage error.
-fn pick<'k>(kit: &'k Kit, progress: &Progress, name: Option<&str>) -> Result<Option<&'k Exercise>, ExitCode> {
+fn pick<'k>(
+    kit: &'k Kit,
+    progress: &Progress,
+    name: Option<&str>,
+) -> Result<Option<&'k Exercise>, ExitCode> {
     match name {
         Some(name) => match kit.manifest.find(name) {
             Ok(ex) => Ok(Some(ex)),
             Err(unknown) => {
-                eprintln!("{} {unknown}", crate::render::paint("error:", crossterm::style::Color::Red));
+                eprintln!(
+                    "{} {unknown}",
+                    crate::render::paint("error:", crossterm::style::Color::Red)
+                );
                 Err(ExitCode::from(2))
             }
         },
@@ -38,6 +45,9 @@ fn pick<'k>(kit: &'k Kit, progress: &Progress, name: Option<&str>) -> Result<Opt
 /// Prints the warning of a rebuilt state file, once.
 fn warn_state(progress: &Progress) {
     if let Some(warning) = &progress.warning {
-        eprintln!("{} {warning}", crate::render::paint("warning:", crossterm::style::Color::Yellow));
+        eprintln!(
+            "{} {warning}",
+            crate::render::paint("warning:", crossterm::style::Color::Yellow)
+        );
     }
 }

@@ -18,7 +18,10 @@ pub fn run(name: Option<&str>, seed: Option<u64>) -> Result<ExitCode> {
     let exercise = match pick(&kit, &progress, name) {
         Ok(Some(ex)) => ex,
         Ok(None) => {
-            println!("Every exercise passes. {}", kit.manifest.final_message.trim());
+            println!(
+                "Every exercise passes. {}",
+                kit.manifest.final_message.trim()
+            );
             return Ok(ExitCode::SUCCESS);
         }
         Err(code) => return Ok(code),
@@ -34,7 +37,14 @@ pub fn run(name: Option<&str>, seed: Option<u64>) -> Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     eprintln!("{}", render::dim(&format!("checking {} …", exercise.name)));
-    let outcome = check::check(&kit, exercise, &Options { subject: Subject::Learner, seed })?;
+    let outcome = check::check(
+        &kit,
+        exercise,
+        &Options {
+            subject: Subject::Learner,
+            seed,
+        },
+    )?;
     // A replay of one seed says nothing about the other seeds.
     if seed.is_none() && outcome.compile_errors.is_none() {
         progress.set_done(&exercise.name, outcome.passed());
@@ -74,14 +84,31 @@ pub fn verify(json: bool) -> Result<ExitCode> {
     let mut rows = Vec::new();
     for exercise in &kit.manifest.exercises {
         if !json {
-            eprint!("{}", render::dim(&format!("checking {:<28}", exercise.name)));
+            eprint!(
+                "{}",
+                render::dim(&format!("checking {:<28}", exercise.name))
+            );
         }
-        let outcome: Outcome = check::check(&kit, exercise, &Options { subject: Subject::Learner, seed: None })?;
+        let outcome: Outcome = check::check(
+            &kit,
+            exercise,
+            &Options {
+                subject: Subject::Learner,
+                seed: None,
+            },
+        )?;
         if outcome.compile_errors.is_none() {
             progress.set_done(&exercise.name, outcome.passed());
         }
         if !json {
-            eprintln!("{}", if outcome.passed() { paint("pass", Color::Green) } else { paint("fail", Color::Red) });
+            eprintln!(
+                "{}",
+                if outcome.passed() {
+                    paint("pass", Color::Green)
+                } else {
+                    paint("fail", Color::Red)
+                }
+            );
         }
         rows.push(VerifyRow {
             name: &exercise.name,
@@ -99,7 +126,14 @@ pub fn verify(json: bool) -> Result<ExitCode> {
     } else {
         let points: u32 = rows.iter().map(|r| r.points).sum();
         let total: u32 = kit.manifest.exercises.iter().map(|e| e.points).sum();
-        println!("{passed} of {} exercises pass ({points} of {total} points)", rows.len());
+        println!(
+            "{passed} of {} exercises pass ({points} of {total} points)",
+            rows.len()
+        );
     }
-    Ok(if passed == rows.len() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if passed == rows.len() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

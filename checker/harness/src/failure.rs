@@ -41,7 +41,11 @@ impl Failure {
 
     /// A failure noticed by the test itself after a run (a liveness bound, a
     /// final state), with the last events of the run for context.
-    pub fn after_run<N: Node>(sim: &Sim<N>, property: impl Into<String>, detail: impl Into<String>) -> Self {
+    pub fn after_run<N: Node>(
+        sim: &Sim<N>,
+        property: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> Self {
         let mut failure = Failure::new(property, detail);
         failure.0.trace = sim.trace().excerpt(&[], EXCERPT_LINES);
         if crate::replaying() {

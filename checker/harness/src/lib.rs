@@ -19,7 +19,9 @@ use std::time::Duration;
 
 /// The seed being replayed, if `DSCOURSE_SEED` is set.
 pub fn replay_seed() -> Option<u64> {
-    std::env::var(protocol::SEED_VAR).ok().and_then(|s| s.trim().parse().ok())
+    std::env::var(protocol::SEED_VAR)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
 }
 
 /// Whether one seed is being replayed (failures then keep the whole trace).

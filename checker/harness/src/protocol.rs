@@ -72,5 +72,7 @@ pub struct FailureReport {
 /// Reads a results file's text; lines that do not parse are skipped (the
 /// process may have been killed in the middle of writing one).
 pub fn parse_records(text: &str) -> Vec<Record> {
-    text.lines().filter_map(|line| serde_json::from_str(line).ok()).collect()
+    text.lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect()
 }

@@ -29,13 +29,24 @@ pub struct Suite {
 impl Suite {
     /// An empty suite for `topic`.
     pub fn new(topic: &'static str) -> Self {
-        Suite { topic, tests: Vec::new() }
+        Suite {
+            topic,
+            tests: Vec::new(),
+        }
     }
 
     /// Adds a test run once. Name it `group::what_it_checks`, where the
     /// group is the exercise's test group in info.toml.
-    pub fn test(mut self, name: &str, body: impl Fn() -> Result<(), Failure> + Send + Sync + 'static) -> Self {
-        self.tests.push(TestDef { name: name.to_string(), seeds: None, body: Arc::new(move |_| body()) });
+    pub fn test(
+        mut self,
+        name: &str,
+        body: impl Fn() -> Result<(), Failure> + Send + Sync + 'static,
+    ) -> Self {
+        self.tests.push(TestDef {
+            name: name.to_string(),
+            seeds: None,
+            body: Arc::new(move |_| body()),
+        });
         self
     }
 
@@ -48,7 +59,11 @@ impl Suite {
         seeds: u64,
         body: impl Fn(u64) -> Result<(), Failure> + Send + Sync + 'static,
     ) -> Self {
-        self.tests.push(TestDef { name: name.to_string(), seeds: Some(seeds), body: Arc::new(body) });
+        self.tests.push(TestDef {
+            name: name.to_string(),
+            seeds: Some(seeds),
+            body: Arc::new(body),
+        });
         self
     }
 
@@ -63,14 +78,21 @@ impl Suite {
         let trials = self
             .tests
             .into_iter()
-            .filter(|def| group.as_ref().is_none_or(|prefix| def.name.starts_with(prefix.as_str())))
+            .filter(|def| {
+                group
+                    .as_ref()
+                    .is_none_or(|prefix| def.name.starts_with(prefix.as_str()))
+            })
             .map(|def| {
                 let channel = channel.clone();
                 Trial::test(def.name.clone(), move || run_test(&def, &channel)).with_kind(topic)
             })
             .collect();
         let conclusion = libtest_mimic::run(&args, trials);
-        channel.write(&Record::Done { passed: conclusion.num_passed as u32, failed: conclusion.num_failed as u32 });
+        channel.write(&Record::Done {
+            passed: conclusion.num_passed as u32,
+            failed: conclusion.num_failed as u32,
+        });
         conclusion.exit()
     }
 }
@@ -86,7 +108,9 @@ pub fn metric(name: &str, value: impl ToString) {
 }
 
 fn run_test(def: &TestDef, channel: &Channel) -> Result<(), Failed> {
-    channel.write(&Record::Start { test: def.name.clone() });
+    channel.write(&Record::Start {
+        test: def.name.clone(),
+    });
     METRICS.with(|m| m.borrow_mut().clear());
     let started = Instant::now();
     let seeds: Vec<Option<u64>> = match (def.seeds, crate::replay_seed()) {
@@ -128,20 +152,38 @@ fn run_test(def: &TestDef, channel: &Channel) -> Result<(), Failed> {
 /// A panic outside any simulation: in a pure exercise, or in the suite.
 fn panic_report(message: String) -> FailureReport {
     let (property, detail) = if message.starts_with(TODO_PANIC) {
-        (TODO_PROPERTY, format!("the code reached a todo!(): {message}"))
+        (
+            TODO_PROPERTY,
+            format!("the code reached a todo!(): {message}"),
+        )
     } else {
-        ("the code runs without panicking", format!("panic: {message}"))
+        (
+            "the code runs without panicking",
+            format!("panic: {message}"),
+        )
     };
-    FailureReport { property: property.to_string(), detail, panicked: true, ..FailureReport::default() }
+    FailureReport {
+        property: property.to_string(),
+        detail,
+        panicked: true,
+        ..FailureReport::default()
+    }
 }
 
 /// The failure as `cargo test` prints it.
 fn human_text(report: &FailureReport) -> String {
     let mut text = format!("property: {}\n{}\n", report.property, report.detail);
     if let Some(seed) = report.seed {
-        text += &format!("seed: {seed} (replay with {}={seed})\n", crate::protocol::SEED_VAR);
+        text += &format!(
+            "seed: {seed} (replay with {}={seed})\n",
+            crate::protocol::SEED_VAR
+        );
     }
-    let trace = if report.full_trace.is_empty() { &report.trace } else { &report.full_trace };
+    let trace = if report.full_trace.is_empty() {
+        &report.trace
+    } else {
+        &report.full_trace
+    };
     if !trace.is_empty() {
         text += "trace:\n";
         for line in trace {
@@ -165,7 +207,12 @@ impl Channel {
                 .create(true)
                 .append(true)
                 .open(&path)
-                .map_err(|e| eprintln!("cannot open the results file {}: {e}", path.to_string_lossy()))
+                .map_err(|e| {
+                    eprintln!(
+                        "cannot open the results file {}: {e}",
+                        path.to_string_lossy()
+                    )
+                })
                 .ok()
         });
         Channel(file.map(|f| Arc::new(Mutex::new(f))))

@@ -9,8 +9,16 @@ pub fn tests(suite: Suite) -> Suite {
     suite
         .seeded("pingpong::answers_every_ping", 20, answers_every_ping)
         .test("pingpong::pings_every_interval", pings_every_interval)
-        .seeded("pingpong::remembers_exactly_the_pongs_received", 20, remembers_pongs)
-        .seeded("pingpong::starts_afresh_after_a_crash", 10, starts_afresh_after_crash)
+        .seeded(
+            "pingpong::remembers_exactly_the_pongs_received",
+            20,
+            remembers_pongs,
+        )
+        .seeded(
+            "pingpong::starts_afresh_after_a_crash",
+            10,
+            starts_afresh_after_crash,
+        )
 }
 
 /// A three-node cluster on a network with `loss`, with the protocol's rules
@@ -104,31 +112,53 @@ fn pings_every_interval() -> Result<(), Failure> {
 
 fn remembers_pongs(seed: u64) -> Result<(), Failure> {
     let mut sim = cluster(seed, 0.3);
-    sim.check("a node remembers exactly the pongs it received", |sim, step| {
-        let Some(Event::Deliver { to, .. }) = step.first().map(|e| &e.event) else {
-            return Ok(());
-        };
-        let received: BTreeSet<(NodeId, u64)> = sim
-            .trace()
-            .entries()
-            .chain(step.iter())
-            .filter_map(|e| match &e.event {
-                Event::Deliver { from, to: t, msg: Msg::Pong { seq }, .. } if t == to => Some((*from, *seq)),
-                _ => None,
-            })
-            .collect();
-        let Some(node) = sim.node(*to) else { return Ok(()) };
-        ensure_same(*to, &node.pongs, &received)
-    });
+    sim.check(
+        "a node remembers exactly the pongs it received",
+        |sim, step| {
+            let Some(Event::Deliver { to, .. }) = step.first().map(|e| &e.event) else {
+                return Ok(());
+            };
+            let received: BTreeSet<(NodeId, u64)> = sim
+                .trace()
+                .entries()
+                .chain(step.iter())
+                .filter_map(|e| match &e.event {
+                    Event::Deliver {
+                        from,
+                        to: t,
+                        msg: Msg::Pong { seq },
+                        ..
+                    } if t == to => Some((*from, *seq)),
+                    _ => None,
+                })
+                .collect();
+            let Some(node) = sim.node(*to) else {
+                return Ok(());
+            };
+            ensure_same(*to, &node.pongs, &received)
+        },
+    );
     run(&mut sim, |s| s.run_for(ms(800)))
 }
 
-fn ensure_same(node: NodeId, remembered: &BTreeSet<(NodeId, u64)>, received: &BTreeSet<(NodeId, u64)>) -> Result<(), Broken> {
+fn ensure_same(
+    node: NodeId,
+    remembered: &BTreeSet<(NodeId, u64)>,
+    received: &BTreeSet<(NodeId, u64)>,
+) -> Result<(), Broken> {
     if let Some(missing) = received.difference(remembered).next() {
-        return Err(Broken::new(format!("{node} received a pong from {} for ping {} but does not remember it", missing.0, missing.1)).nodes([node]));
+        return Err(Broken::new(format!(
+            "{node} received a pong from {} for ping {} but does not remember it",
+            missing.0, missing.1
+        ))
+        .nodes([node]));
     }
     if let Some(extra) = remembered.difference(received).next() {
-        return Err(Broken::new(format!("{node} remembers a pong from {} for ping {} that it never received", extra.0, extra.1)).nodes([node]));
+        return Err(Broken::new(format!(
+            "{node} remembers a pong from {} for ping {} that it never received",
+            extra.0, extra.1
+        ))
+        .nodes([node]));
     }
     Ok(())
 }
