@@ -233,6 +233,7 @@ fn interpret(
             Record::Done { .. } => done = true,
         }
     }
+    tests.sort_by_key(|t| t.position);
     let unfinished = if done && !timed_out {
         None
     } else {

@@ -34,6 +34,10 @@ pub enum Record {
 pub struct TestResult {
     /// `group::name`; the group is the exercise's test group in info.toml.
     pub test: String,
+    /// The test's place in its suite, so that reports list tests in the
+    /// order the suite declares them (they finish in any order).
+    #[serde(default)]
+    pub position: usize,
     pub passed: bool,
     /// How many seeds ran (1 for a test without seeds).
     pub seeds: u64,

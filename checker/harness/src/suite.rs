@@ -15,6 +15,8 @@ type Body = Arc<dyn Fn(u64) -> Result<(), Failure> + Send + Sync>;
 
 struct TestDef {
     name: String,
+    /// Its place in the suite.
+    position: usize,
     /// `None`: the test takes no seed.
     seeds: Option<u64>,
     body: Body,
@@ -44,6 +46,7 @@ impl Suite {
     ) -> Self {
         self.tests.push(TestDef {
             name: name.to_string(),
+            position: self.tests.len(),
             seeds: None,
             body: Arc::new(move |_| body()),
         });
@@ -61,6 +64,7 @@ impl Suite {
     ) -> Self {
         self.tests.push(TestDef {
             name: name.to_string(),
+            position: self.tests.len(),
             seeds: Some(seeds),
             body: Arc::new(body),
         });
@@ -136,6 +140,7 @@ fn run_test(def: &TestDef, channel: &Channel) -> Result<(), Failed> {
     }
     let result = TestResult {
         test: def.name.clone(),
+        position: def.position,
         passed: failure.is_none(),
         seeds: ran,
         duration_ms: started.elapsed().as_millis() as u64,
