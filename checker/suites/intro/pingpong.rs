@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 pub fn tests(suite: Suite) -> Suite {
     suite
         .seeded("pingpong::answers_every_ping", 20, answers_every_ping)
-        .test("pingpong::pings_every_interval", pings_every_interval)
+        .seeded("pingpong::pings_every_interval", 5, pings_every_interval)
         .seeded(
             "pingpong::remembers_exactly_the_pongs_received",
             20,
@@ -91,8 +91,8 @@ fn answers_every_ping(seed: u64) -> Result<(), Failure> {
     run(&mut sim, |s| s.run_for(secs(1)))
 }
 
-fn pings_every_interval() -> Result<(), Failure> {
-    let mut sim = cluster(1, 0.0);
+fn pings_every_interval(seed: u64) -> Result<(), Failure> {
+    let mut sim = cluster(seed, 0.0);
     // Rounds go out at 100, 200, …, 1000 ms.
     let rounds = 10;
     run(&mut sim, |s| s.run_for(PING_INTERVAL * rounds + ms(5)))?;
