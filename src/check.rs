@@ -28,6 +28,24 @@ pub struct Options {
     pub seed: Option<u64>,
 }
 
+impl Options {
+    /// Check the learner's code over every seed.
+    pub fn learner() -> Options {
+        Options {
+            subject: Subject::Learner,
+            seed: None,
+        }
+    }
+
+    /// Check the reference over every seed.
+    pub fn reference() -> Options {
+        Options {
+            subject: Subject::Reference,
+            seed: None,
+        }
+    }
+}
+
 /// The result of checking one exercise.
 #[derive(Clone, Debug)]
 pub struct Outcome {

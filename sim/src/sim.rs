@@ -729,17 +729,13 @@ impl<N: Node> Sim<N> {
             return self.drop_message(from, to, msg_id, DropReason::Lost);
         }
         if self.rng.chance(self.network.duplicate) {
-            let at = self.arrival();
-            self.schedule(
-                at,
-                Due::Deliver {
-                    from,
-                    to,
-                    msg_id,
-                    msg: msg.clone(),
-                },
-            );
+            self.deliver_later(from, to, msg_id, msg.clone());
         }
+        self.deliver_later(from, to, msg_id, msg);
+    }
+
+    /// Schedules one delivery of a message sent now, after a random delay.
+    fn deliver_later(&mut self, from: NodeId, to: NodeId, msg_id: u64, msg: N::Msg) {
         let at = self.arrival();
         self.schedule(
             at,

@@ -4,7 +4,7 @@
 //! manifest entry has its file, suite, test group and hints; every topic has
 //! its guide; no exercise file is stray, and the pristine stubs match.
 
-use crate::check::{self, Options, Subject};
+use crate::check::{self, Options};
 use crate::kit::Kit;
 use crate::render::{paint, strip_ansi};
 use anyhow::Result;
@@ -26,22 +26,8 @@ pub fn dev_check() -> Result<ExitCode> {
             ));
         }
         eprint!("{:<28}", exercise.name);
-        let reference = check::check(
-            &kit,
-            exercise,
-            &Options {
-                subject: Subject::Reference,
-                seed: None,
-            },
-        )?;
-        let stub = check::check(
-            &kit,
-            exercise,
-            &Options {
-                subject: Subject::Learner,
-                seed: None,
-            },
-        )?;
+        let reference = check::check(&kit, exercise, &Options::reference())?;
+        let stub = check::check(&kit, exercise, &Options::learner())?;
         let mut verdict = Vec::new();
         if let Some(errors) = &reference.compile_errors {
             problems.push(format!(

@@ -1,6 +1,6 @@
 //! `list`, `hint`, `reset` and `solution`: what the learner asks of the course.
 
-use super::{pick, warn_state};
+use super::{open, pick};
 use crate::kit::Kit;
 use crate::manifest::Exercise;
 use crate::render::{self, bold, dim, paint};
@@ -21,9 +21,7 @@ struct ListRow<'a> {
 
 /// `dscourse list [--json]`
 pub fn list(json: bool) -> Result<ExitCode> {
-    let kit = Kit::discover()?;
-    let progress = Progress::load(&kit);
-    warn_state(&progress);
+    let (kit, progress) = open()?;
     if json {
         println!(
             "{}",
@@ -92,9 +90,7 @@ pub fn list_table(kit: &Kit, progress: &Progress) -> Vec<String> {
 
 /// `dscourse hint [NAME]`: the next hint, one more each time.
 pub fn hint(name: Option<&str>) -> Result<ExitCode> {
-    let kit = Kit::discover()?;
-    let mut progress = Progress::load(&kit);
-    warn_state(&progress);
+    let (kit, mut progress) = open()?;
     let exercise = match pick(&kit, &progress, name) {
         Ok(Some(ex)) => ex,
         Ok(None) => {
@@ -140,9 +136,7 @@ pub fn hint_text(kit: &Kit, progress: &mut Progress, exercise: &Exercise) -> Str
 
 /// `dscourse reset NAME`: back up the learner's file, then restore the stub.
 pub fn reset(name: &str) -> Result<ExitCode> {
-    let kit = Kit::discover()?;
-    let mut progress = Progress::load(&kit);
-    warn_state(&progress);
+    let (kit, mut progress) = open()?;
     let exercise = match pick(&kit, &progress, Some(name)) {
         Ok(Some(ex)) => ex,
         Ok(None) => unreachable!("a named pick is never empty"),
@@ -231,9 +225,7 @@ pub fn backup_file(kit: &Kit, file: &std::path::Path) -> Result<Option<std::path
 
 /// `dscourse solution NAME [--force]`
 pub fn solution(name: &str, force: bool) -> Result<ExitCode> {
-    let kit = Kit::discover()?;
-    let progress = Progress::load(&kit);
-    warn_state(&progress);
+    let (kit, progress) = open()?;
     let exercise = match pick(&kit, &progress, Some(name)) {
         Ok(Some(ex)) => ex,
         Ok(None) => unreachable!("a named pick is never empty"),

@@ -42,6 +42,14 @@ fn pick<'k>(
     }
 }
 
+/// Finds the kit and loads the learner's progress, warning if it was rebuilt.
+fn open() -> Result<(Kit, Progress)> {
+    let kit = Kit::discover()?;
+    let progress = Progress::load(&kit);
+    warn_state(&progress);
+    Ok((kit, progress))
+}
+
 /// Prints the warning of a rebuilt state file, once.
 fn warn_state(progress: &Progress) {
     if let Some(warning) = &progress.warning {

@@ -1,10 +1,8 @@
 //! `run` and `verify`: check exercises and record the verdicts.
 
-use super::{pick, warn_state};
-use crate::check::{self, Options, Outcome, Subject};
-use crate::kit::Kit;
+use super::{open, pick};
+use crate::check::{self, Options, Outcome};
 use crate::render::{self, paint};
-use crate::state::Progress;
 use anyhow::Result;
 use crossterm::style::Color;
 use serde::Serialize;
@@ -12,9 +10,7 @@ use std::process::ExitCode;
 
 /// `dscourse run [NAME] [--seed N]`
 pub fn run(name: Option<&str>, seed: Option<u64>) -> Result<ExitCode> {
-    let kit = Kit::discover()?;
-    let mut progress = Progress::load(&kit);
-    warn_state(&progress);
+    let (kit, mut progress) = open()?;
     let exercise = match pick(&kit, &progress, name) {
         Ok(Some(ex)) => ex,
         Ok(None) => {
@@ -41,8 +37,8 @@ pub fn run(name: Option<&str>, seed: Option<u64>) -> Result<ExitCode> {
         &kit,
         exercise,
         &Options {
-            subject: Subject::Learner,
             seed,
+            ..Options::learner()
         },
     )?;
     // A replay of one seed says nothing about the other seeds.
@@ -78,9 +74,7 @@ struct VerifyRow<'a> {
 
 /// `dscourse verify [--json]`: every exercise, in order.
 pub fn verify(json: bool) -> Result<ExitCode> {
-    let kit = Kit::discover()?;
-    let mut progress = Progress::load(&kit);
-    warn_state(&progress);
+    let (kit, mut progress) = open()?;
     let mut rows = Vec::new();
     for exercise in &kit.manifest.exercises {
         if !json {
@@ -89,14 +83,7 @@ pub fn verify(json: bool) -> Result<ExitCode> {
                 render::dim(&format!("checking {:<28}", exercise.name))
             );
         }
-        let outcome: Outcome = check::check(
-            &kit,
-            exercise,
-            &Options {
-                subject: Subject::Learner,
-                seed: None,
-            },
-        )?;
+        let outcome: Outcome = check::check(&kit, exercise, &Options::learner())?;
         if outcome.compile_errors.is_none() {
             progress.set_done(&exercise.name, outcome.passed());
         }

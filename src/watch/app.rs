@@ -5,7 +5,7 @@
 use super::files::Change;
 use super::screen::{Screen, CHECK_THREAD};
 use super::{Checked, Event};
-use crate::check::{self, Options, Outcome, Subject};
+use crate::check::{self, Options, Outcome};
 use crate::kit::Kit;
 use crate::manifest::Exercise;
 use crate::render::{self, bold, paint};
@@ -335,10 +335,7 @@ impl App {
 
 /// Checks `exercise`; a panic inside the check becomes an error to show.
 fn check_catching_panics(kit: &Kit, exercise: &Exercise) -> Result<Outcome> {
-    let options = Options {
-        subject: Subject::Learner,
-        seed: None,
-    };
+    let options = Options::learner();
     let check = std::panic::AssertUnwindSafe(|| check::check(kit, exercise, &options));
     std::panic::catch_unwind(check).unwrap_or_else(|_| {
         Err(anyhow!(
