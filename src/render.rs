@@ -68,6 +68,39 @@ pub fn strip_ansi(text: &str) -> String {
     out
 }
 
+/// Breaks a line wider than `cols` at spaces, continuing under its own
+/// indentation plus two; colour codes are kept and take no width. A word
+/// wider than the screen stays whole (the terminal wraps it).
+pub fn wrap(line: &str, cols: usize) -> Vec<String> {
+    let width = |text: &str| strip_ansi(text).chars().count();
+    if width(line) <= cols || cols < 20 {
+        return vec![line.to_string()];
+    }
+    let indent = line.len() - line.trim_start_matches(' ').len();
+    let continuation = " ".repeat(indent + 2);
+    let mut lines = Vec::new();
+    let mut current = " ".repeat(indent);
+    let mut current_width = indent;
+    let mut first_word = true;
+    for word in line[indent..].split(' ') {
+        let w = width(word);
+        if !first_word && current_width + 1 + w > cols {
+            lines.push(std::mem::replace(&mut current, continuation.clone()));
+            current_width = continuation.len();
+            first_word = true;
+        }
+        if !first_word {
+            current.push(' ');
+            current_width += 1;
+        }
+        current.push_str(word);
+        current_width += w;
+        first_word = false;
+    }
+    lines.push(current);
+    lines
+}
+
 /// `[####------] 4/10`
 pub fn progress_bar(done: usize, total: usize) -> String {
     const WIDTH: usize = 10;
@@ -238,4 +271,30 @@ pub fn failure(exercise: &Exercise, test: &TestResult) -> Vec<String> {
 /// `pingpong::answers_every_ping` → `answers every ping`.
 pub fn test_label(test: &str) -> String {
     test.rsplit("::").next().unwrap_or(test).replace('_', " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wraps_at_spaces_under_the_indent() {
+        let line = "   n0 panicked in on_start: not yet implemented: set the timer (at exercises/00_intro/pingpong.rs:68:9)";
+        let lines = wrap(line, 40);
+        assert!(lines.len() > 2);
+        for l in &lines {
+            assert!(l.chars().count() <= 40 || !l.trim().contains(' '), "{l:?}");
+        }
+        assert!(lines[1].starts_with("     ") && !lines[1].starts_with("      "));
+        let words = |s: &str| s.split_whitespace().map(str::to_string).collect::<Vec<_>>();
+        assert_eq!(words(&lines.join(" ")), words(line));
+        assert_eq!(wrap("short", 40), vec!["short"]);
+    }
+
+    #[test]
+    fn wrapping_ignores_colour_codes() {
+        set_color(true);
+        let line = format!("   {} {}", paint("word", Color::Red), "x ".repeat(10));
+        assert_eq!(wrap(&line, 30).len(), 1);
+    }
 }

@@ -165,6 +165,18 @@ fn rows_of(line: &str, cols: usize) -> usize {
 /// Lays a view out on `cols` × `rows`: status and legend on the last rows,
 /// the body and notes above, cut to fit.
 pub fn fit(view: &View, cols: usize, rows: usize) -> Vec<String> {
+    let wrapped = |lines: &[String]| -> Vec<String> {
+        lines
+            .iter()
+            .flat_map(|l| crate::render::wrap(l, cols))
+            .collect()
+    };
+    let (body, notes) = (wrapped(&view.body), wrapped(&view.notes));
+    let view = &View {
+        body,
+        notes,
+        ..view.clone()
+    };
     let footer = [view.status.clone(), view.legend.clone()];
     let footer_rows: usize = footer.iter().map(|l| rows_of(l, cols)).sum();
     let budget = rows.saturating_sub(footer_rows);
