@@ -50,15 +50,17 @@ mod sim;
 mod storage;
 mod time;
 pub mod trace;
+mod violation;
 
 pub use history::Operation;
 pub use net::Network;
 pub use node::{Ctx, Node, NodeId, RequestId};
 pub use rng::SimRng;
-pub use sim::{Broken, Sim, Stats, Violation};
+pub use sim::Sim;
 pub use storage::Storage;
 pub use time::{Clock, Time};
 pub use trace::{DropReason, Entry, Event, Trace};
+pub use violation::{Broken, Stats, Violation};
 
 pub use rand;
 pub use serde;

@@ -1,0 +1,299 @@
+//! Inside a step: carrying out one due event, running a handler, applying
+//! what it asked for, and checking the properties afterwards.
+
+use super::{Due, Scheduled, Sim};
+use crate::history::Operation;
+use crate::node::{Ctx, Effect, Node, NodeId};
+use crate::panics;
+use crate::time::Time;
+use crate::trace::{DropReason, Entry, Event};
+use crate::violation::Violation;
+use std::time::Duration;
+
+impl<N: Node> Sim<N> {
+    pub(super) fn schedule(&mut self, at: Time, due: Due<N>) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.queue.push(Scheduled { at, seq, due });
+    }
+
+    pub(super) fn record(&mut self, event: Event<N>) {
+        let index = self.trace.total() + self.step_events.len() as u64;
+        self.step_events.push(Entry {
+            index,
+            at: self.now,
+            event,
+        });
+    }
+
+    pub(super) fn handle(&mut self, due: Due<N>) {
+        self.stats.events += 1;
+        match due {
+            Due::Start { node } => {
+                if self.slots[node.0].node.is_some() {
+                    self.record(Event::Start { node });
+                    self.run_handler(node, "on_start", |n, ctx| n.on_start(ctx));
+                }
+            }
+            Due::Deliver {
+                from,
+                to,
+                msg_id,
+                msg,
+            } => {
+                if self.slots[to.0].node.is_none() {
+                    self.drop_message(from, to, msg_id, DropReason::ReceiverDown);
+                } else if self.blocked[from.0 * self.slots.len() + to.0] {
+                    self.drop_message(from, to, msg_id, DropReason::Partitioned);
+                } else {
+                    self.stats.delivered += 1;
+                    self.record(Event::Deliver {
+                        from,
+                        to,
+                        msg_id,
+                        msg: msg.clone(),
+                    });
+                    self.run_handler(to, "on_message", move |n, ctx| n.on_message(ctx, from, msg));
+                }
+            }
+            Due::Timer { node, key } => {
+                let slot = &mut self.slots[node.0];
+                if let Some(pos) = slot.timers.iter().position(|(_, k)| *k == key) {
+                    let (timer, _) = slot.timers.swap_remove(pos);
+                    self.stats.timers += 1;
+                    self.record(Event::Timer {
+                        node,
+                        timer: timer.clone(),
+                    });
+                    self.run_handler(node, "on_timer", move |n, ctx| n.on_timer(ctx, timer));
+                }
+            }
+            Due::Request { node, id } => {
+                let req = self.requests[id.0 as usize].1.clone();
+                let refused = self.slots[node.0].node.is_none();
+                self.invoked[id.0 as usize] = Some(self.history.len());
+                self.history.push(Operation {
+                    id,
+                    node,
+                    request: req.clone(),
+                    invoked_at: self.now,
+                    completion: None,
+                });
+                self.record(Event::Request {
+                    node,
+                    id,
+                    req: req.clone(),
+                    refused,
+                });
+                if !refused {
+                    self.run_handler(node, "on_request", move |n, ctx| n.on_request(ctx, id, req));
+                }
+            }
+        }
+    }
+
+    /// Runs one handler of node `id`, catching a panic, then carries out what
+    /// it asked for.
+    fn run_handler(
+        &mut self,
+        id: NodeId,
+        name: &str,
+        f: impl FnOnce(&mut N, &mut Ctx<N>),
+    ) {
+        let slot = &mut self.slots[id.0];
+        let node = slot.node.as_mut().expect("handler of a running node");
+        let mut ctx = Ctx {
+            id,
+            now: slot.clock.local(self.now),
+            peers: &self.peers[id.0],
+            rng: &mut slot.rng,
+            storage: &mut slot.storage,
+            effects: &mut self.effects,
+        };
+        if let Err(message) = panics::catch(|| f(node, &mut ctx)) {
+            self.effects.clear();
+            self.stop(
+                "handlers run without panicking",
+                format!("{id} panicked in {name}: {message}"),
+                vec![id],
+            );
+            return;
+        }
+        let mut effects = std::mem::take(&mut self.effects);
+        for effect in effects.drain(..) {
+            self.apply(id, effect);
+        }
+        self.effects = effects;
+    }
+
+    fn apply(&mut self, id: NodeId, effect: Effect<N>) {
+        match effect {
+            Effect::Send { to, msg } => self.send(id, to, msg),
+            Effect::SetTimer { timer, after } => {
+                let slot = &mut self.slots[id.0];
+                slot.timers.retain(|(t, _)| *t != timer);
+                let key = self.next_timer;
+                self.next_timer += 1;
+                slot.timers.push((timer, key));
+                let at = slot.clock.timer_deadline(self.now, after);
+                self.schedule(at, Due::Timer { node: id, key });
+            }
+            Effect::CancelTimer { timer } => {
+                self.slots[id.0].timers.retain(|(t, _)| *t != timer);
+            }
+            Effect::Reply { id: request, reply } => {
+                let position = self.invoked.get(request.0 as usize).copied().flatten();
+                let Some(op) = position.and_then(|p| self.history.get_mut(p)) else {
+                    self.stop(
+                        "replies answer real requests",
+                        format!("{id} replied to {request}, which no client sent"),
+                        vec![id],
+                    );
+                    return;
+                };
+                if op.completion.is_none() {
+                    op.completion = Some((reply.clone(), self.now));
+                    self.record(Event::Reply {
+                        node: id,
+                        id: request,
+                        reply,
+                    });
+                }
+            }
+        }
+    }
+
+    fn send(&mut self, from: NodeId, to: NodeId, msg: N::Msg) {
+        let n = self.slots.len();
+        if to.0 >= n {
+            self.stop(
+                "messages go to nodes that exist",
+                format!(
+                    "{from} sent a message to {to}, but the nodes are n0 to n{}",
+                    n - 1
+                ),
+                vec![from],
+            );
+            return;
+        }
+        let msg_id = self.next_msg;
+        self.next_msg += 1;
+        self.stats.sent += 1;
+        if self.measure_bytes {
+            self.stats.bytes += serde_json::to_vec(&msg)
+                .map(|b| b.len() as u64)
+                .unwrap_or(0);
+        }
+        self.record(Event::Send {
+            from,
+            to,
+            msg_id,
+            msg: msg.clone(),
+        });
+        if self.blocked[from.0 * n + to.0] {
+            return self.drop_message(from, to, msg_id, DropReason::Partitioned);
+        }
+        if self.rng.chance(self.network.loss) {
+            return self.drop_message(from, to, msg_id, DropReason::Lost);
+        }
+        if self.rng.chance(self.network.duplicate) {
+            self.deliver_later(from, to, msg_id, msg.clone());
+        }
+        self.deliver_later(from, to, msg_id, msg);
+    }
+
+    /// Schedules one delivery of a message sent now, after a random delay.
+    fn deliver_later(&mut self, from: NodeId, to: NodeId, msg_id: u64, msg: N::Msg) {
+        let at = self.arrival();
+        self.schedule(
+            at,
+            Due::Deliver {
+                from,
+                to,
+                msg_id,
+                msg,
+            },
+        );
+    }
+
+    /// When a message sent now arrives.
+    fn arrival(&mut self) -> Time {
+        let mut delay = self.rng.duration(self.network.latency.clone());
+        if self.rng.chance(self.network.long_delay) {
+            delay += self
+                .rng
+                .duration(Duration::ZERO..=self.network.long_delay_max);
+        }
+        self.now + delay
+    }
+
+    fn drop_message(
+        &mut self,
+        from: NodeId,
+        to: NodeId,
+        msg_id: u64,
+        reason: DropReason,
+    ) {
+        self.stats.dropped += 1;
+        self.record(Event::Drop {
+            from,
+            to,
+            msg_id,
+            reason,
+        });
+    }
+
+    fn stop(&mut self, property: &str, detail: String, nodes: Vec<NodeId>) {
+        if self.violation.is_none() {
+            let event = self.trace.total() + self.step_events.len().saturating_sub(1) as u64;
+            self.violation = Some(Violation {
+                property: property.to_string(),
+                detail,
+                nodes,
+                at: self.now,
+                event,
+            });
+        }
+    }
+
+    /// Runs the checks over the step just taken, then moves its events into
+    /// the trace.
+    pub(super) fn finish_step(&mut self) -> Result<(), Violation> {
+        if self.stats.events > self.max_events {
+            self.stop(
+                "the run stays within its event budget",
+                format!(
+                    "more than {} events: is a node sending messages in a loop?",
+                    self.max_events
+                ),
+                Vec::new(),
+            );
+        }
+        if self.violation.is_none() && !self.invariants.is_empty() {
+            let events = std::mem::take(&mut self.step_events);
+            let mut invariants = std::mem::take(&mut self.invariants);
+            for (property, check) in invariants.iter_mut() {
+                if let Err(broken) = check(self, &events) {
+                    self.step_events = events;
+                    self.stop(property, broken.detail, broken.nodes);
+                    self.invariants = invariants;
+                    self.flush_step();
+                    return Err(self.violation.clone().expect("just set"));
+                }
+            }
+            self.invariants = invariants;
+            self.step_events = events;
+        }
+        self.flush_step();
+        match &self.violation {
+            Some(v) => Err(v.clone()),
+            None => Ok(()),
+        }
+    }
+
+    pub(super) fn flush_step(&mut self) {
+        for entry in self.step_events.drain(..) {
+            self.trace.push(entry);
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! What a scenario can do to a run: client requests, crashes and
+//! restarts, partitions and cut links.
+
+use super::{Due, Sim};
+use crate::node::{Node, NodeId, RequestId};
+use crate::trace::Event;
+use crate::violation::Violation;
+use std::time::Duration;
+
+impl<N: Node> Sim<N> {
+    /// A client sends `request` to node `node`; it arrives now.
+    pub fn request(&mut self, node: NodeId, request: N::Request) -> RequestId {
+        self.request_after(Duration::ZERO, node, request)
+    }
+
+    /// A client sends `request` to `node`; it arrives after `delay`.
+    pub fn request_after(
+        &mut self,
+        delay: Duration,
+        node: NodeId,
+        request: N::Request,
+    ) -> RequestId {
+        let id = RequestId(self.requests.len() as u64);
+        self.requests.push((node, request));
+        self.invoked.push(None);
+        self.schedule(self.now + delay, Due::Request { node, id });
+        id
+    }
+
+    /// Node `id` crashes: its state and timers are lost, its storage is kept.
+    pub fn crash(&mut self, id: NodeId) -> Result<(), Violation> {
+        let slot = &mut self.slots[id.0];
+        if slot.node.take().is_some() {
+            slot.timers.clear();
+            self.record(Event::Crash { node: id });
+        }
+        self.finish_step()
+    }
+
+    /// Node `id` restarts as a fresh node with its storage; `on_start` runs.
+    pub fn restart(&mut self, id: NodeId) -> Result<(), Violation> {
+        if self.slots[id.0].node.is_none() {
+            self.slots[id.0].node = Some((self.factory)(id));
+            self.record(Event::Restart { node: id });
+            self.handle(Due::Start { node: id });
+        }
+        self.finish_step()
+    }
+
+    /// Splits the nodes into groups that cannot reach each other. Nodes not
+    /// named are cut off from everyone.
+    pub fn partition(&mut self, groups: &[&[NodeId]]) -> Result<(), Violation> {
+        let n = self.slots.len();
+        let mut group_of = vec![usize::MAX; n];
+        for (g, members) in groups.iter().enumerate() {
+            for m in members.iter() {
+                group_of[m.0] = g;
+            }
+        }
+        for from in 0..n {
+            for to in 0..n {
+                let same = group_of[from] != usize::MAX && group_of[from] == group_of[to];
+                self.blocked[from * n + to] = from != to && !same;
+            }
+        }
+        let text = groups
+            .iter()
+            .map(|g| format!("{{{}}}", join(g)))
+            .collect::<Vec<_>>()
+            .join(" | ");
+        self.record(Event::Fault {
+            what: format!("partition {text}"),
+        });
+        self.finish_step()
+    }
+
+    /// Cuts node `id` off from every other node, both ways.
+    pub fn isolate(&mut self, id: NodeId) -> Result<(), Violation> {
+        let n = self.slots.len();
+        for other in 0..n {
+            if other != id.0 {
+                self.blocked[id.0 * n + other] = true;
+                self.blocked[other * n + id.0] = true;
+            }
+        }
+        self.record(Event::Fault {
+            what: format!("{id} is cut off from everyone"),
+        });
+        self.finish_step()
+    }
+
+    /// Drops every message from `from` to `to` (one direction only) until
+    /// healed.
+    pub fn cut(&mut self, from: NodeId, to: NodeId) -> Result<(), Violation> {
+        let n = self.slots.len();
+        self.blocked[from.0 * n + to.0] = true;
+        self.record(Event::Fault {
+            what: format!("link {from} → {to} cut"),
+        });
+        self.finish_step()
+    }
+
+    /// Restores every link.
+    pub fn heal(&mut self) -> Result<(), Violation> {
+        self.blocked.iter_mut().for_each(|b| *b = false);
+        self.record(Event::Fault {
+            what: "all links restored".to_string(),
+        });
+        self.finish_step()
+    }
+
+    /// Whether a message from `from` can reach `to` now.
+    pub fn connected(&self, from: NodeId, to: NodeId) -> bool {
+        !self.blocked[from.0 * self.slots.len() + to.0]
+    }
+
+    /// Adds a remark to the trace (shown in failure reports).
+    pub fn note(&mut self, text: impl Into<String>) {
+        self.record(Event::Note { text: text.into() });
+        self.flush_step();
+    }
+}
+
+fn join(ids: &[NodeId]) -> String {
+    ids.iter()
+        .map(|id| id.to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
