@@ -1,0 +1,232 @@
+//! Meta tests: the checks of intro_retry catch known-wrong implementations.
+//! The [`Model`] is the protocol written independently of the subject, with
+//! one [`Flaw`] built in (or none), run through the very same tests.
+
+use super::{
+    capped, dedup_bounded, equal_values, heavy_loss, late_copies, takes_effect_once, Factory,
+    Observed, Test,
+};
+use crate::subject::intro::retry::{RECEIVER, RETRANSMIT_AFTER};
+use dscheck::{ms, Failure};
+use dsim::{Ctx, Node, NodeId, RequestId};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// One mistake a learner could make, built into the [`Model`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Flaw {
+    /// No mistake: the model is correct.
+    None,
+    /// The sender sends each request once and never again.
+    NeverRetransmits,
+    /// The sender answers the client as soon as it has sent the data.
+    RepliesBeforeAck,
+    /// The sender resends every 2 ms, much faster than a round trip.
+    RetransmitsEagerly,
+    /// The sender keeps resending after the ack.
+    NeverStops,
+    /// The receiver applies every copy it receives.
+    AppliesDuplicates,
+    /// The receiver acknowledges only data it has not seen before.
+    AcksOnlyNew,
+    /// The receiver keeps every number it has applied, forever.
+    RemembersEverySeq,
+    /// The receiver keeps only the last 8 numbers it has applied.
+    ForgetsOldSeqs,
+    /// The receiver recognises copies by their value instead of their number.
+    DedupsByValue,
+    /// The receiver appends the sequence number instead of the value.
+    AppliesWrongValue,
+}
+
+/// How many seeds a meta test tries before deciding the flaw goes unnoticed.
+const META_SEEDS: u64 = 10;
+
+/// Runs `test` against the model with `flaw` over seeds until a check fails,
+/// and passes if the check that failed is the one for `property`.
+pub(super) fn caught(flaw: Flaw, test: Test<Model>, property: &str) -> Result<(), Failure> {
+    const META: &str = "the suite catches a known-wrong implementation";
+    for seed in 1..=META_SEEDS {
+        match test(seed, model(flaw)) {
+            Ok(()) => continue,
+            Err(f) if f.property() == property => return Ok(()),
+            Err(f) => {
+                let detail = format!(
+                    "the model with flaw {flaw:?} failed \"{}\" (seed {seed}: {}) instead of \
+                     \"{property}\"",
+                    f.property(),
+                    f.detail()
+                );
+                return Err(Failure::new(META, detail));
+            }
+        }
+    }
+    let detail = format!("the model with flaw {flaw:?} passed {META_SEEDS} seeds unnoticed");
+    Err(Failure::new(META, detail))
+}
+
+/// Every test passes a correct model: the checks demand nothing beyond the
+/// protocol.
+pub(super) fn correct_model_passes() -> Result<(), Failure> {
+    let tests: [(&str, Test<Model>); 6] = [
+        ("every_request_takes_effect_once", takes_effect_once),
+        ("survives_heavy_loss_and_duplication", heavy_loss),
+        ("recognises_late_copies", late_copies),
+        ("equal_values_are_separate_requests", equal_values),
+        ("dedup_state_does_not_grow", dedup_bounded),
+        ("retransmissions_are_capped", capped),
+    ];
+    for (name, test) in tests {
+        for seed in 1..=3 {
+            test(seed, model(Flaw::None)).map_err(|f| {
+                let detail = format!(
+                    "a correct model failed {name} with seed {seed}: {}: {}",
+                    f.property(),
+                    f.detail()
+                );
+                Failure::new("the suite accepts a correct implementation", detail)
+            })?;
+        }
+    }
+    Ok(())
+}
+
+fn model(flaw: Flaw) -> Factory<Model> {
+    Box::new(move |id| Model::new(id, flaw))
+}
+
+/// The protocol written independently of the subject, for the meta tests:
+/// correct with [`Flaw::None`], wrong in one way otherwise.
+pub(super) struct Model {
+    flaw: Flaw,
+    id: NodeId,
+    // The sender.
+    last_seq: u64,
+    unacked: BTreeMap<u64, (RequestId, u64)>,
+    // The receiver.
+    log: Vec<u64>,
+    up_to: u64,
+    above: BTreeSet<u64>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(super) enum ModelMsg {
+    Data { seq: u64, value: u64 },
+    Ack { seq: u64 },
+}
+
+impl Model {
+    fn new(id: NodeId, flaw: Flaw) -> Self {
+        Model {
+            flaw,
+            id,
+            last_seq: 0,
+            unacked: BTreeMap::new(),
+            log: Vec::new(),
+            up_to: 0,
+            above: BTreeSet::new(),
+        }
+    }
+
+    /// Starts or restarts the retransmission timer of `seq`.
+    fn arm(&self, ctx: &mut Ctx<Self>, seq: u64) {
+        match self.flaw {
+            Flaw::NeverRetransmits => {}
+            Flaw::RetransmitsEagerly => ctx.set_timer(seq, ms(2)),
+            _ => ctx.set_timer(seq, RETRANSMIT_AFTER),
+        }
+    }
+
+    fn is_new(&self, seq: u64, value: u64) -> bool {
+        match self.flaw {
+            Flaw::AppliesDuplicates => true,
+            Flaw::DedupsByValue => !self.log.contains(&value),
+            _ => seq > self.up_to && !self.above.contains(&seq),
+        }
+    }
+
+    fn remember(&mut self, seq: u64) {
+        self.above.insert(seq);
+        match self.flaw {
+            Flaw::RemembersEverySeq => {}
+            Flaw::ForgetsOldSeqs => {
+                while self.above.len() > 8 {
+                    self.above.pop_first();
+                }
+            }
+            _ => {
+                while self.above.remove(&(self.up_to + 1)) {
+                    self.up_to += 1;
+                }
+            }
+        }
+    }
+}
+
+impl Node for Model {
+    type Msg = ModelMsg;
+    type Timer = u64;
+    type Request = u64;
+    type Reply = ();
+
+    fn on_request(&mut self, ctx: &mut Ctx<Self>, id: RequestId, value: u64) {
+        self.last_seq += 1;
+        let seq = self.last_seq;
+        self.unacked.insert(seq, (id, value));
+        ctx.send(RECEIVER, ModelMsg::Data { seq, value });
+        self.arm(ctx, seq);
+        if self.flaw == Flaw::RepliesBeforeAck {
+            ctx.reply(id, ());
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx<Self>, seq: u64) {
+        if let Some(&(_, value)) = self.unacked.get(&seq) {
+            ctx.send(RECEIVER, ModelMsg::Data { seq, value });
+            self.arm(ctx, seq);
+        }
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx<Self>, from: NodeId, msg: ModelMsg) {
+        match msg {
+            ModelMsg::Data { seq, value } => {
+                let new = self.is_new(seq, value);
+                if new {
+                    let applied = if self.flaw == Flaw::AppliesWrongValue {
+                        seq
+                    } else {
+                        value
+                    };
+                    self.log.push(applied);
+                    self.remember(seq);
+                }
+                if new || self.flaw != Flaw::AcksOnlyNew {
+                    ctx.send(from, ModelMsg::Ack { seq });
+                }
+            }
+            ModelMsg::Ack { seq } if self.flaw == Flaw::NeverStops => {
+                if let Some(&(client, _)) = self.unacked.get(&seq) {
+                    ctx.reply(client, ());
+                }
+            }
+            ModelMsg::Ack { seq } => {
+                if let Some((client, _)) = self.unacked.remove(&seq) {
+                    ctx.cancel_timer(seq);
+                    ctx.reply(client, ());
+                }
+            }
+        }
+    }
+}
+
+impl Observed for Model {
+    fn append(value: u64) -> u64 {
+        value
+    }
+    fn applied(&self) -> Option<&[u64]> {
+        (self.id == RECEIVER).then_some(self.log.as_slice())
+    }
+    fn dedup_state_size(&self) -> usize {
+        self.above.len()
+    }
+}
