@@ -1,5 +1,8 @@
-//! The `dscourse` runner, driven as a learner and a course author drive it:
-//! the real binary on a private copy of the kit (see `common`).
+//! The `dscourse` runner, driven as a learner drives it: the real binary on
+//! a private copy of the kit (see `common`): `list`, `run`, `hint`, `reset`,
+//! `solution`, the progress file, and finding the kit from a subfolder.
+//! Malformed manifests and misbehaving learner code are tested in
+//! `cli_bad_input.rs`, `dev check` in `cli_dev_check.rs`.
 //!
 //! Tests that check code build the intro suite in `target/cli-tests`; the
 //! first build there compiles the registry crates (about a minute), later
@@ -7,27 +10,7 @@
 
 mod common;
 
-use common::{dscourse, line_of, with_body, TestKit};
-
-const EX: &str = "intro_pingpong";
-const FILE: &str = "exercises/00_intro/pingpong.rs";
-const REFERENCE: &str = "solutions/00_intro/pingpong.rs";
-const STUB: &str = "checker/stubs/00_intro/pingpong.rs";
-
-/// The learner's file with the body of `signature` replaced, starting from
-/// the reference (so that everything else works).
-fn reference_with(kit: &TestKit, signature: &str, body: &str) -> String {
-    let text = with_body(&kit.read(REFERENCE), signature, body);
-    kit.write(FILE, &text);
-    text
-}
-
-/// The stub with the body of `signature` replaced.
-fn stub_with(kit: &TestKit, signature: &str, body: &str) -> String {
-    let text = with_body(&kit.read(STUB), signature, body);
-    kit.write(FILE, &text);
-    text
-}
+use common::{dscourse, reference_with, TestKit, EX, FILE, REFERENCE, STUB};
 
 /// The status of exercise `name` in `list`'s table.
 fn table_status(table: &str, name: &str) -> String {
@@ -466,198 +449,6 @@ fn a_corrupt_state_file_is_rebuilt_with_a_warning_and_the_code_is_untouched() {
 }
 
 #[test]
-fn a_malformed_manifest_names_the_line_and_the_fix() {
-    let kit = TestKit::new();
-    let original = kit.read("info.toml");
-    let base = original.lines().count();
-    let entry = |name: &str, file: &str, suite: &str, extra: &str| {
-        format!("\n[[exercises]]\nname = \"{name}\"\ntopic = \"intro\"\nfile = \"{file}\"\nsuite = \"{suite}\"\ngroup = \"pingpong\"\npoints = 1\nhints = [\"one\", \"two\"]\n{extra}")
-    };
-    // Each case: what is appended, the line the message must name (counted
-    // within the appended text, whose first line is blank), what it says.
-    let cases = [
-        (
-            "a syntax error",
-            "\n[[exercises]]\nname = \"intro_broken\ntopic = \"intro\"\n".to_string(),
-            3,
-            "string",
-        ),
-        (
-            "an unknown field",
-            entry(
-                "intro_extra",
-                "00_intro/pingpong.rs",
-                "intro",
-                "hint = [\"typo\"]\n",
-            ),
-            10,
-            "unknown field `hint`",
-        ),
-        (
-            "a duplicate name",
-            entry(EX, "00_intro/pingpong.rs", "intro", ""),
-            3,
-            &format!("a second exercise is named \"{EX}\""),
-        ),
-        (
-            "a missing file",
-            entry("intro_nofile", "00_intro/nope.rs", "intro", ""),
-            5,
-            "00_intro/nope.rs",
-        ),
-        (
-            "a missing suite",
-            entry("intro_nosuite", "00_intro/pingpong.rs", "nosuch", ""),
-            6,
-            "checker/suites/nosuch.rs does not exist",
-        ),
-        (
-            "a missing field",
-            entry("intro_nopoints", "00_intro/pingpong.rs", "intro", "")
-                .replace("points = 1\n", ""),
-            2,
-            "missing field `points`",
-        ),
-        (
-            "a name outside its topic",
-            entry("pingpong_two", "00_intro/pingpong.rs", "intro", ""),
-            3,
-            "must begin with \"intro_\"",
-        ),
-    ];
-    for (what, appended, line, says) in cases {
-        kit.write("info.toml", format!("{original}{appended}"));
-        let at = format!("info.toml:{}:", base + line);
-        for args in [&["list"][..], &["run", EX], &["dev", "check"]] {
-            let run = kit.run(args);
-            assert_eq!(run.code, Some(2), "{what}: exit 2\n{run}");
-            assert!(run.stderr.contains(&at), "{what}: names {at}\n{run}");
-            assert!(run.stderr.contains(says), "{what}: says {says:?}\n{run}");
-            assert!(
-                run.stderr.contains("\n  fix: "),
-                "{what}: gives a fix\n{run}"
-            );
-            assert!(
-                !run.text().contains("panicked") && !run.text().contains("backtrace"),
-                "{what}: no Rust panic\n{run}"
-            );
-            assert!(
-                run.stdout.is_empty(),
-                "{what}: nothing else is printed\n{run}"
-            );
-        }
-    }
-    kit.write("info.toml", &original);
-    kit.run(&["list"]).code(0);
-}
-
-#[test]
-fn a_panicking_handler_is_reported_with_node_handler_message_and_line() {
-    let kit = TestKit::new();
-    let text = reference_with(&kit, "fn on_message(", "panic!(\"boom\")");
-    let line = line_of(&text, "panic!(\"boom\")");
-    let run = kit.run(&["run", EX]);
-    run.code(1)
-        .stdout_shows("✗ handlers run without panicking")
-        .stdout_shows(" panicked in on_message: boom")
-        .stdout_shows(&format!("(at {FILE}:{line}:"));
-    let node = run
-        .stdout
-        .split(" panicked in on_message")
-        .next()
-        .unwrap()
-        .rsplit(' ')
-        .next()
-        .unwrap();
-    assert!(
-        node.len() >= 2 && node.starts_with('n') && node[1..].parse::<u32>().is_ok(),
-        "names the node ({node:?})\n{run}"
-    );
-    assert!(!kit.is_done(EX));
-}
-
-#[test]
-fn an_endless_loop_is_stopped_by_the_time_limit() {
-    let kit = TestKit::new();
-    kit.add_to_entry(EX, "timeout_secs = 3");
-    stub_with(&kit, "fn on_start(", "loop {}");
-    let run = kit.run(&["run", EX]);
-    run.code(1)
-        .stdout_shows("the suite stopped")
-        .stdout_shows("did not finish within 3 s")
-        .stdout_shows("infinite loop")
-        .hides("Passed.");
-    assert!(run.elapsed.as_secs() >= 3, "it waited for the limit\n{run}");
-    assert!(run.elapsed.as_secs() < 60, "and not much longer\n{run}");
-    assert!(!kit.is_done(EX));
-}
-
-#[test]
-fn a_stack_overflow_is_reported_plainly() {
-    let kit = TestKit::new();
-    stub_with(
-        &kit,
-        "fn on_start(",
-        "fn deeper(n: u64) -> u64 {\n            1 + deeper(std::hint::black_box(n + 1))\n        }\n        self.seq = deeper(0);",
-    );
-    let run = kit.run(&["run", EX]);
-    run.code(1)
-        .stdout_shows("the suite stopped")
-        .stdout_shows("the stack overflowed")
-        .stdout_shows("recursion");
-    assert!(!kit.is_done(EX));
-}
-
-#[test]
-fn code_that_does_not_compile_shows_the_compilers_message() {
-    let kit = TestKit::new();
-    kit.set_state(&[EX], None);
-    let text = stub_with(&kit, "fn on_start(", "let count: u32 = \"not a number\";");
-    let line = line_of(&text, "let count: u32");
-    let run = kit.run(&["run", EX]);
-    run.code(1)
-        .stdout_shows("does not compile")
-        .stdout_shows("error[E0308]: mismatched types")
-        .stdout_shows(&format!("--> {FILE}:{line}:"))
-        .hides("\u{1b}[");
-    // A build failure is not a verdict: the progress is left as it was.
-    assert!(kit.is_done(EX), "{}", kit.state());
-}
-
-#[test]
-fn exiting_the_process_or_printing_fake_verdicts_still_fails() {
-    let kit = TestKit::new();
-    let fake = "println!(\"test pingpong::answers_every_ping ... ok\");\n        println!(\"test result: ok. 4 passed; 0 failed; 0 ignored\");";
-
-    stub_with(&kit, "fn on_start(", "std::process::exit(0)");
-    let run = kit.run(&["run", EX]);
-    run.code(1)
-        .stdout_shows("the suite stopped")
-        .stdout_shows("exit code 0")
-        .stdout_shows("std::process::exit")
-        .hides("Passed.");
-
-    stub_with(
-        &kit,
-        "fn on_start(",
-        &format!("{fake}\n        std::process::exit(0)"),
-    );
-    let run = kit.run(&["run", EX]);
-    run.code(1)
-        .stdout_shows("the suite stopped")
-        .stdout_shows("exit code 0")
-        .hides("Passed.")
-        .hides("all 4 tests pass");
-
-    stub_with(&kit, "fn on_start(", &format!("{fake}\n        todo!()"));
-    let run = kit.run(&["run", EX]);
-    run.code(1)
-        .stdout_shows("✗ the exercise is implemented")
-        .hides("Passed.");
-    assert!(!kit.is_done(EX));
-}
-
-#[test]
 fn the_kit_is_found_from_a_subfolder() {
     let kit = TestKit::new();
     let inside = "exercises/00_intro";
@@ -689,40 +480,4 @@ fn the_kit_is_found_from_a_subfolder() {
     run.code(2)
         .stderr_shows("no course kit here")
         .stderr_shows("info.toml");
-}
-
-#[test]
-fn dev_check_passes_on_the_kit() {
-    let kit = TestKit::new();
-    let run = kit.run(&["dev", "check"]);
-    run.code(0)
-        .stdout_shows("ok: every stub compiles and fails, every solution passes")
-        .hides("problem:");
-    for name in kit.exercise_names() {
-        run.stderr_shows(&name);
-    }
-}
-
-#[test]
-fn dev_check_fails_when_a_stub_passes_its_suite() {
-    let kit = TestKit::new();
-    kit.write(FILE, kit.read(REFERENCE));
-    let line = line_of(&kit.read("info.toml"), &format!("name = \"{EX}\""));
-    let run = kit.run(&["dev", "check"]);
-    run.code(1)
-        .stdout_shows(&format!(
-            "problem: info.toml:{line} ({EX}): the stub passes its suite"
-        ))
-        .stdout_shows(&format!("problem: {STUB} differs from {FILE}"))
-        .hides("ok: every stub");
-}
-
-#[test]
-fn dev_check_fails_on_an_exercise_file_that_belongs_to_no_exercise() {
-    let kit = TestKit::new();
-    kit.write("exercises/00_intro/stray.rs", "pub fn stray() {}\n");
-    let run = kit.run(&["dev", "check"]);
-    run.code(1)
-        .stdout_shows("problem: exercises/00_intro/stray.rs belongs to no exercise in info.toml")
-        .hides("ok: every stub");
 }

@@ -9,6 +9,14 @@
 //! learner's and reference crates get fresh modification times in each copy
 //! so that cargo never mistakes a previous copy's build for this one's. The
 //! rest of the kit keeps its times, so `dsim` and `dscheck` are built once.
+//!
+//! The tests of the runner are split over several test binaries (`cli`,
+//! `cli_bad_input`, `cli_dev_check`), so "one at a time" holds across
+//! processes too: on Unix a [`TestKit`] also holds an exclusive lock on a file
+//! in the shared target folder, so binaries run side by side (as
+//! `cargo nextest` runs them) still take turns. Elsewhere only the tests of
+//! one binary take turns, which is enough for `cargo test`: it runs test
+//! binaries one after another.
 
 #![allow(dead_code)]
 
@@ -45,22 +53,76 @@ static COPIES: AtomicUsize = AtomicUsize::new(0);
 /// (kept, and its path printed, when the test failed).
 pub struct TestKit {
     root: PathBuf,
+    _copies_lock: CopiesLock,
     _turn: MutexGuard<'static, ()>,
+}
+
+/// The turn of this process among all processes that copy the kit: an
+/// exclusive lock on a file in the shared target folder, held until dropped
+/// (see the module comment).
+struct CopiesLock {
+    _file: fs::File,
+}
+
+impl CopiesLock {
+    /// Waits for the lock.
+    fn take() -> CopiesLock {
+        let dir = shared_target_dir();
+        fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+        let path = dir.join("kit-copies.lock");
+        let file = fs::File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
+        lock_exclusive(&file).unwrap_or_else(|e| panic!("cannot lock {}: {e}", path.display()));
+        CopiesLock { _file: file }
+    }
+}
+
+/// Blocks until this process holds an exclusive lock on `file`; closing the
+/// file releases it.
+#[cfg(unix)]
+fn lock_exclusive(file: &fs::File) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    loop {
+        // SAFETY: flock only reads the descriptor, which `file` keeps open.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } == 0 {
+            return Ok(());
+        }
+        let error = io::Error::last_os_error();
+        if error.kind() != io::ErrorKind::Interrupted {
+            return Err(error);
+        }
+    }
+}
+
+/// Elsewhere, only the tests of one binary take turns (see the module comment).
+#[cfg(not(unix))]
+fn lock_exclusive(_file: &fs::File) -> io::Result<()> {
+    Ok(())
 }
 
 impl TestKit {
     /// Copies the repository's kit (without `target/`, `.git/` and
-    /// `.dscourse/`), waiting for any other test's copy to be dropped.
+    /// `.dscourse/`), waiting for any other test's copy to be dropped, in
+    /// this test binary or another.
     pub fn new() -> TestKit {
         let turn = ONE_AT_A_TIME
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let copies_lock = CopiesLock::take();
         let n = COPIES.fetch_add(1, Ordering::SeqCst);
         let root = std::env::temp_dir().join(format!("dscourse-cli-{}-{n}", std::process::id()));
         let _ = fs::remove_dir_all(&root);
         copy_kit(repo(), &root)
             .unwrap_or_else(|e| panic!("cannot copy the kit to {}: {e}", root.display()));
-        TestKit { root, _turn: turn }
+        TestKit {
+            root,
+            _copies_lock: copies_lock,
+            _turn: turn,
+        }
     }
 
     pub fn root(&self) -> &Path {
@@ -402,4 +464,30 @@ pub fn line_of(text: &str, needle: &str) -> usize {
         .position(|l| l.contains(needle))
         .unwrap_or_else(|| panic!("no line contains {needle:?}"))
         + 1
+}
+
+// ----- the exercise the tests drive -------------------------------------------
+
+/// The exercise the tests drive.
+pub const EX: &str = "intro_pingpong";
+/// The learner's file of [`EX`].
+pub const FILE: &str = "exercises/00_intro/pingpong.rs";
+/// The reference solution of [`EX`].
+pub const REFERENCE: &str = "solutions/00_intro/pingpong.rs";
+/// The starting code of [`EX`].
+pub const STUB: &str = "checker/stubs/00_intro/pingpong.rs";
+
+/// The learner's file with the body of `signature` replaced, starting from
+/// the reference (so that everything else works).
+pub fn reference_with(kit: &TestKit, signature: &str, body: &str) -> String {
+    let text = with_body(&kit.read(REFERENCE), signature, body);
+    kit.write(FILE, &text);
+    text
+}
+
+/// The stub with the body of `signature` replaced.
+pub fn stub_with(kit: &TestKit, signature: &str, body: &str) -> String {
+    let text = with_body(&kit.read(STUB), signature, body);
+    kit.write(FILE, &text);
+    text
 }

@@ -1,0 +1,44 @@
+//! `dscourse dev check`, as a course author runs it: it passes on the kit,
+//! and fails on a stub that passes its suite or on an exercise file that
+//! belongs to no exercise. The real binary on a private copy of the kit (see
+//! `common`).
+
+mod common;
+
+use common::{line_of, TestKit, EX, FILE, REFERENCE, STUB};
+
+#[test]
+fn dev_check_passes_on_the_kit() {
+    let kit = TestKit::new();
+    let run = kit.run(&["dev", "check"]);
+    run.code(0)
+        .stdout_shows("ok: every stub compiles and fails, every solution passes")
+        .hides("problem:");
+    for name in kit.exercise_names() {
+        run.stderr_shows(&name);
+    }
+}
+
+#[test]
+fn dev_check_fails_when_a_stub_passes_its_suite() {
+    let kit = TestKit::new();
+    kit.write(FILE, kit.read(REFERENCE));
+    let line = line_of(&kit.read("info.toml"), &format!("name = \"{EX}\""));
+    let run = kit.run(&["dev", "check"]);
+    run.code(1)
+        .stdout_shows(&format!(
+            "problem: info.toml:{line} ({EX}): the stub passes its suite"
+        ))
+        .stdout_shows(&format!("problem: {STUB} differs from {FILE}"))
+        .hides("ok: every stub");
+}
+
+#[test]
+fn dev_check_fails_on_an_exercise_file_that_belongs_to_no_exercise() {
+    let kit = TestKit::new();
+    kit.write("exercises/00_intro/stray.rs", "pub fn stray() {}\n");
+    let run = kit.run(&["dev", "check"]);
+    run.code(1)
+        .stdout_shows("problem: exercises/00_intro/stray.rs belongs to no exercise in info.toml")
+        .hides("ok: every stub");
+}
