@@ -94,12 +94,7 @@ impl<N: Node> Sim<N> {
 
     /// Runs one handler of node `id`, catching a panic, then carries out what
     /// it asked for.
-    fn run_handler(
-        &mut self,
-        id: NodeId,
-        name: &str,
-        f: impl FnOnce(&mut N, &mut Ctx<N>),
-    ) {
+    fn run_handler(&mut self, id: NodeId, name: &str, f: impl FnOnce(&mut N, &mut Ctx<N>)) {
         let slot = &mut self.slots[id.0];
         let node = slot.node.as_mut().expect("handler of a running node");
         let mut ctx = Ctx {
@@ -227,13 +222,7 @@ impl<N: Node> Sim<N> {
         self.now + delay
     }
 
-    fn drop_message(
-        &mut self,
-        from: NodeId,
-        to: NodeId,
-        msg_id: u64,
-        reason: DropReason,
-    ) {
+    fn drop_message(&mut self, from: NodeId, to: NodeId, msg_id: u64, reason: DropReason) {
         self.stats.dropped += 1;
         self.record(Event::Drop {
             from,
