@@ -31,23 +31,5 @@ fn expect_caught(
     property: &str,
     broken: impl Fn(u64) -> Result<(), Failure>,
 ) -> Result<(), Failure> {
-    for seed in 1..=10 {
-        if let Err(failure) = broken(seed) {
-            return dscheck::ensure(
-                failure.property() == property,
-                "the check finds the known bug",
-                || {
-                    format!(
-                        "expected “{property}” to fail, but “{}” failed: {}",
-                        failure.property(),
-                        failure.detail()
-                    )
-                },
-            );
-        }
-    }
-    Err(Failure::new(
-        "the check finds the known bug",
-        format!("“{property}” held for a known-wrong implementation in seeds 1 to 10"),
-    ))
+    dscheck::expect_caught(property, 10, broken)
 }

@@ -9,10 +9,12 @@
 //! [`protocol`].
 
 mod failure;
+mod meta;
 pub mod protocol;
 mod suite;
 
 pub use failure::{ensure, run, Failure, EXCERPT_LINES, PANIC_PROPERTY, TODO_PROPERTY};
+pub use meta::{expect_caught, META_PROPERTY};
 pub use suite::{metric, Suite};
 
 use std::time::Duration;

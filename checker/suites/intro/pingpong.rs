@@ -2,29 +2,52 @@
 
 use crate::subject::intro::pingpong::{Msg, PingPong, PING_INTERVAL};
 use dscheck::{ensure, ms, run, secs, Failure, Suite};
-use dsim::{Broken, Event, Network, NodeId, Sim};
+use dsim::{Broken, Event, Network, Node, NodeId, Sim};
 use std::collections::BTreeSet;
 
+mod wrong;
+
+/// What the checks read of a node: the learner's, or a known-wrong one in
+/// the `meta` tests.
+pub trait Pinger: Node<Msg = Msg> {
+    /// The number of the last round of pings sent.
+    fn seq(&self) -> u64;
+    /// Every `(peer, seq)` whose pong was received.
+    fn pongs(&self) -> &BTreeSet<(NodeId, u64)>;
+}
+
+impl Pinger for PingPong {
+    fn seq(&self) -> u64 {
+        self.seq
+    }
+    fn pongs(&self) -> &BTreeSet<(NodeId, u64)> {
+        &self.pongs
+    }
+}
+
 pub fn tests(suite: Suite) -> Suite {
-    suite
-        .seeded("pingpong::answers_every_ping", 20, answers_every_ping)
-        .seeded("pingpong::pings_every_interval", 5, pings_every_interval)
+    let suite = suite
+        .seeded("pingpong::answers_every_ping", 20, |seed| {
+            answers_every_ping(seed, PingPong::new)
+        })
+        .seeded("pingpong::pings_every_interval", 5, |seed| {
+            pings_every_interval(seed, PingPong::new)
+        })
         .seeded(
             "pingpong::remembers_exactly_the_pongs_received",
             20,
-            remembers_pongs,
+            |seed| remembers_pongs(seed, PingPong::new),
         )
-        .seeded(
-            "pingpong::starts_afresh_after_a_crash",
-            10,
-            starts_afresh_after_crash,
-        )
+        .seeded("pingpong::starts_afresh_after_a_crash", 10, |seed| {
+            starts_afresh_after_crash(seed, PingPong::new)
+        });
+    wrong::tests(suite)
 }
 
 /// A three-node cluster on a network with `loss`, with the protocol's rules
 /// checked after every event.
-fn cluster(seed: u64, loss: f64) -> Sim<PingPong> {
-    let mut sim = Sim::new(seed, 3, |_| PingPong::new());
+fn cluster<N: Pinger>(seed: u64, loss: f64, make: impl Fn() -> N + 'static) -> Sim<N> {
+    let mut sim = Sim::new(seed, 3, move |_| make());
     sim.set_network(Network::reliable(ms(1), ms(10)).with_loss(loss));
     sim.check("a ping is answered at once with the pong of the same number", |_, step| {
         let Some(Event::Deliver { from, to, msg: Msg::Ping { seq }, .. }) = step.first().map(|e| &e.event) else {
@@ -64,9 +87,9 @@ fn cluster(seed: u64, loss: f64) -> Sim<PingPong> {
         for e in step {
             if let Event::Send { from, to, msg: Msg::Ping { seq }, .. } = &e.event {
                 if from == node {
-                    if *seq != state.seq {
+                    if *seq != state.seq() {
                         return Err(Broken::new(format!(
-                            "{node} sent Ping {{ seq: {seq} }} in round {}", state.seq
+                            "{node} sent Ping {{ seq: {seq} }} in round {}", state.seq()
                         ))
                         .nodes([*node]));
                     }
@@ -86,18 +109,24 @@ fn cluster(seed: u64, loss: f64) -> Sim<PingPong> {
     sim
 }
 
-fn answers_every_ping(seed: u64) -> Result<(), Failure> {
-    let mut sim = cluster(seed, 0.0);
+pub(super) fn answers_every_ping<N: Pinger>(
+    seed: u64,
+    make: impl Fn() -> N + 'static,
+) -> Result<(), Failure> {
+    let mut sim = cluster(seed, 0.0, make);
     run(&mut sim, |s| s.run_for(secs(1)))
 }
 
-fn pings_every_interval(seed: u64) -> Result<(), Failure> {
-    let mut sim = cluster(seed, 0.0);
+pub(super) fn pings_every_interval<N: Pinger>(
+    seed: u64,
+    make: impl Fn() -> N + 'static,
+) -> Result<(), Failure> {
+    let mut sim = cluster(seed, 0.0, make);
     // Rounds go out at 100, 200, …, 1000 ms.
     let rounds = 10;
     run(&mut sim, |s| s.run_for(PING_INTERVAL * rounds + ms(5)))?;
     for id in sim.ids() {
-        let seq = sim.node(id).map_or(0, |n| n.seq);
+        let seq = sim.node(id).map_or(0, |n| n.seq());
         if seq != rounds as u64 {
             return Err(Failure::after_run(
                 &sim,
@@ -110,8 +139,11 @@ fn pings_every_interval(seed: u64) -> Result<(), Failure> {
     Ok(())
 }
 
-fn remembers_pongs(seed: u64) -> Result<(), Failure> {
-    let mut sim = cluster(seed, 0.3);
+pub(super) fn remembers_pongs<N: Pinger>(
+    seed: u64,
+    make: impl Fn() -> N + 'static,
+) -> Result<(), Failure> {
+    let mut sim = cluster(seed, 0.3, make);
     sim.check(
         "a node remembers exactly the pongs it received",
         |sim, step| {
@@ -135,7 +167,7 @@ fn remembers_pongs(seed: u64) -> Result<(), Failure> {
             let Some(node) = sim.node(*to) else {
                 return Ok(());
             };
-            ensure_same(*to, &node.pongs, &received)
+            ensure_same(*to, node.pongs(), &received)
         },
     );
     run(&mut sim, |s| s.run_for(ms(800)))
@@ -163,15 +195,18 @@ fn ensure_same(
     Ok(())
 }
 
-fn starts_afresh_after_crash(seed: u64) -> Result<(), Failure> {
-    let mut sim = cluster(seed, 0.0);
+pub(super) fn starts_afresh_after_crash<N: Pinger>(
+    seed: u64,
+    make: impl Fn() -> N + 'static,
+) -> Result<(), Failure> {
+    let mut sim = cluster(seed, 0.0, make);
     run(&mut sim, |s| s.run_for(ms(350)))?;
     let victim = NodeId(1);
     run(&mut sim, |s| s.crash(victim))?;
     run(&mut sim, |s| s.run_for(ms(200)))?;
     run(&mut sim, |s| s.restart(victim))?;
     run(&mut sim, |s| s.run_for(ms(250)))?;
-    let seq = sim.node(victim).map_or(0, |n| n.seq);
+    let seq = sim.node(victim).map_or(0, |n| n.seq());
     ensure(seq == 2, "a restarted node starts afresh and keeps pinging", || {
         format!("{victim} crashed and restarted 250 ms ago, so it should be in round 2, but it is in round {seq}")
     })

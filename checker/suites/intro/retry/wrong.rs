@@ -45,24 +45,7 @@ const META_SEEDS: u64 = 10;
 /// Runs `test` against the model with `flaw` over seeds until a check fails,
 /// and passes if the check that failed is the one for `property`.
 pub(super) fn caught(flaw: Flaw, test: Test<Model>, property: &str) -> Result<(), Failure> {
-    const META: &str = "the suite catches a known-wrong implementation";
-    for seed in 1..=META_SEEDS {
-        match test(seed, model(flaw)) {
-            Ok(()) => continue,
-            Err(f) if f.property() == property => return Ok(()),
-            Err(f) => {
-                let detail = format!(
-                    "the model with flaw {flaw:?} failed \"{}\" (seed {seed}: {}) instead of \
-                     \"{property}\"",
-                    f.property(),
-                    f.detail()
-                );
-                return Err(Failure::new(META, detail));
-            }
-        }
-    }
-    let detail = format!("the model with flaw {flaw:?} passed {META_SEEDS} seeds unnoticed");
-    Err(Failure::new(META, detail))
+    dscheck::expect_caught(property, META_SEEDS, |seed| test(seed, model(flaw)))
 }
 
 /// Every test passes a correct model: the checks demand nothing beyond the

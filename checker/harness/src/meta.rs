@@ -1,0 +1,39 @@
+//! Checking the checks: a known-wrong implementation must be caught.
+//!
+//! Tests in the group `meta` run a suite's own checks on an implementation
+//! with a planted bug and pass only if the check meant for that bug is the
+//! one that fails. They are never graded; they keep a suite from quietly
+//! losing its teeth.
+
+use crate::failure::Failure;
+
+/// The property every meta test checks.
+pub const META_PROPERTY: &str = "the suite catches a known-wrong implementation";
+
+/// Runs `broken` for seeds `1..=seeds` until it fails, and passes if the
+/// property that failed is `property`.
+pub fn expect_caught(
+    property: &str,
+    seeds: u64,
+    broken: impl Fn(u64) -> Result<(), Failure>,
+) -> Result<(), Failure> {
+    for seed in 1..=seeds {
+        if let Err(failure) = broken(seed) {
+            if failure.property() == property {
+                return Ok(());
+            }
+            return Err(Failure::new(
+                META_PROPERTY,
+                format!(
+                    "expected “{property}” to fail, but “{}” failed first (seed {seed}): {}",
+                    failure.property(),
+                    failure.detail()
+                ),
+            ));
+        }
+    }
+    Err(Failure::new(
+        META_PROPERTY,
+        format!("“{property}” held for a known-wrong implementation in seeds 1 to {seeds}"),
+    ))
+}

@@ -1,0 +1,158 @@
+//! Meta tests: the checks of intro_pingpong catch known-wrong pingers.
+//! [`Flawed`] is the protocol written independently of the subject, with one
+//! planted mistake, run through the very same tests.
+
+use super::{
+    answers_every_ping, pings_every_interval, remembers_pongs, starts_afresh_after_crash, Pinger,
+};
+use crate::subject::intro::pingpong::{Msg, PING_INTERVAL};
+use dscheck::{expect_caught, Failure, Suite};
+use dsim::{Ctx, Node, NodeId};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// One mistake a learner could make.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Flaw {
+    /// Answers `Ping { seq }` with `Pong { seq: seq + 1 }`.
+    PongOffByOne,
+    /// Sets the ping timer once and never again.
+    TimerFiresOnce,
+    /// Pings only the first peer.
+    PingsOnePeer,
+    /// Forgets to record the pongs it receives.
+    IgnoresPongs,
+    /// Keeps its round number in durable storage, so a restart does not
+    /// start afresh.
+    PersistsRound,
+}
+
+/// A pinger with one flaw built in (or none).
+#[derive(Debug)]
+struct Flawed {
+    flaw: Option<Flaw>,
+    seq: u64,
+    pongs: BTreeSet<(NodeId, u64)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Tick;
+
+impl Flawed {
+    /// A factory of nodes with `flaw`.
+    fn with(flaw: Option<Flaw>) -> impl Fn() -> Flawed + 'static {
+        move || Flawed {
+            flaw,
+            seq: 0,
+            pongs: BTreeSet::new(),
+        }
+    }
+
+    fn has(&self, flaw: Flaw) -> bool {
+        self.flaw == Some(flaw)
+    }
+}
+
+impl Node for Flawed {
+    type Msg = Msg;
+    type Timer = Tick;
+    type Request = ();
+    type Reply = ();
+
+    fn on_start(&mut self, ctx: &mut Ctx<Self>) {
+        if self.has(Flaw::PersistsRound) {
+            self.seq = ctx.storage().get("seq").unwrap_or(0);
+        }
+        ctx.set_timer(Tick, PING_INTERVAL);
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx<Self>, _: Tick) {
+        self.seq += 1;
+        if self.has(Flaw::PersistsRound) {
+            let seq = self.seq;
+            ctx.storage().put("seq", &seq);
+        }
+        if self.has(Flaw::PingsOnePeer) {
+            let first = ctx.peers()[0];
+            ctx.send(first, Msg::Ping { seq: self.seq });
+        } else {
+            ctx.broadcast(Msg::Ping { seq: self.seq });
+        }
+        if !self.has(Flaw::TimerFiresOnce) {
+            ctx.set_timer(Tick, PING_INTERVAL);
+        }
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx<Self>, from: NodeId, msg: Msg) {
+        match msg {
+            Msg::Ping { seq } if self.has(Flaw::PongOffByOne) => {
+                ctx.send(from, Msg::Pong { seq: seq + 1 })
+            }
+            Msg::Ping { seq } => ctx.send(from, Msg::Pong { seq }),
+            Msg::Pong { seq } => {
+                if !self.has(Flaw::IgnoresPongs) {
+                    self.pongs.insert((from, seq));
+                }
+            }
+        }
+    }
+}
+
+impl Pinger for Flawed {
+    fn seq(&self) -> u64 {
+        self.seq
+    }
+    fn pongs(&self) -> &BTreeSet<(NodeId, u64)> {
+        &self.pongs
+    }
+}
+
+pub(super) fn tests(suite: Suite) -> Suite {
+    suite
+        .test("meta::pingpong_off_by_one_pong_is_caught", || {
+            expect_caught(
+                "a ping is answered at once with the pong of the same number",
+                10,
+                |seed| answers_every_ping(seed, Flawed::with(Some(Flaw::PongOffByOne))),
+            )
+        })
+        .test("meta::pingpong_timer_set_once_is_caught", || {
+            expect_caught("a round of pings goes out every interval", 10, |seed| {
+                pings_every_interval(seed, Flawed::with(Some(Flaw::TimerFiresOnce)))
+            })
+        })
+        .test("meta::pingpong_pinging_one_peer_is_caught", || {
+            expect_caught(
+                "each round pings every peer once, numbered one more than the last",
+                10,
+                |seed| answers_every_ping(seed, Flawed::with(Some(Flaw::PingsOnePeer))),
+            )
+        })
+        .test("meta::pingpong_ignoring_pongs_is_caught", || {
+            expect_caught(
+                "a node remembers exactly the pongs it received",
+                10,
+                |seed| remembers_pongs(seed, Flawed::with(Some(Flaw::IgnoresPongs))),
+            )
+        })
+        .test("meta::pingpong_round_kept_across_a_crash_is_caught", || {
+            expect_caught(
+                "a restarted node starts afresh and keeps pinging",
+                10,
+                |seed| starts_afresh_after_crash(seed, Flawed::with(Some(Flaw::PersistsRound))),
+            )
+        })
+        .test("meta::pingpong_correct_model_passes", correct_model_passes)
+}
+
+/// Without a flaw the model passes every test: the checks ask for nothing
+/// beyond the protocol.
+fn correct_model_passes() -> Result<(), Failure> {
+    for seed in 1..=5 {
+        answers_every_ping(seed, Flawed::with(None))?;
+        pings_every_interval(seed, Flawed::with(None))?;
+        remembers_pongs(seed, Flawed::with(None))?;
+        starts_afresh_after_crash(seed, Flawed::with(None))?;
+    }
+    Ok(())
+}
