@@ -16,6 +16,7 @@ struct Relay {
     payload: u64,
 }
 
+#[derive(Debug)]
 struct Relayer;
 
 impl Node for Relayer {

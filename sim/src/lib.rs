@@ -12,6 +12,7 @@
 //! use serde::{Deserialize, Serialize};
 //!
 //! /// Replies to every ping with a pong.
+//! #[derive(Debug)]
 //! struct Echo;
 //!
 //! #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -43,10 +43,12 @@ impl fmt::Display for RequestId {
 
 /// A protocol participant, written as event handlers.
 ///
+/// `Debug` lets replays and failure reports show a node's state.
+///
 /// Everything in `self` is volatile: a crash loses it, and a restart builds a
 /// fresh node and calls [`Node::on_start`] again. What must survive goes into
 /// [`Ctx::storage`].
-pub trait Node: Sized + 'static {
+pub trait Node: Sized + Debug + 'static {
     /// What nodes send each other.
     type Msg: Clone + Debug + Serialize + DeserializeOwned;
     /// The kinds of timer a node sets. Setting a timer equal to one already

@@ -60,7 +60,7 @@ enum Timer {
 }
 
 /// A node that does what its commands say and records what happened to it.
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Puppet {
     /// How many times `on_start` ran on this instance.
     starts: u32,

@@ -31,7 +31,7 @@ enum Timer {
 /// Gossips random payloads at random intervals, forwards them a few hops,
 /// and answers client requests now or later: every handler draws from its
 /// node's random generator, and boots are counted in storage.
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Chaos {
     seen: u64,
     pending: Vec<RequestId>,

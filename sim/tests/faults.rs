@@ -25,7 +25,7 @@ enum Cmd {
 }
 
 /// Sends what it is told to and counts what it receives.
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Probe {
     received: Vec<(NodeId, u64)>,
 }

@@ -19,6 +19,7 @@ const N1: NodeId = NodeId(1);
 static PANIC_LINE: AtomicU32 = AtomicU32::new(0);
 
 /// A node that panics in one chosen handler, after asking to send a message.
+#[derive(Debug)]
 struct Bomb {
     handler: &'static str,
 }
@@ -88,7 +89,7 @@ fn a_panic_in_a_handler_becomes_a_violation_naming_node_handler_and_place() {
 // ----- running -------------------------------------------------------------------------
 
 /// A node that counts the ticks of a timer repeating every 10 ms.
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Ticker {
     ticks: u32,
 }
@@ -152,6 +153,7 @@ fn run_until_quiet_tells_whether_the_run_went_quiet() {
 }
 
 /// Answers every message with two: a storm that never ends.
+#[derive(Debug)]
 struct Storm;
 
 impl Node for Storm {

@@ -12,7 +12,7 @@ const fn ms(n: u64) -> Duration {
 }
 
 /// Records its clock readings: at start, when a timer is set, when it fires.
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Watch {
     started_at: Option<Time>,
     /// `(local reading when set, duration)` of the pending timer.

@@ -302,6 +302,7 @@ fn hinted(failure: Failure, property: &str, hint: &str) -> Failure {
 }
 
 /// A Lamport node written in the suite, correct or with one known bug.
+#[derive(Debug)]
 struct Model {
     time: u64,
     /// false: on receipt, tick without taking the maximum.

@@ -329,6 +329,7 @@ fn stamps<N: Vector>(
 
 /// A vector-clock node written in the suite, correct or without the merge
 /// on receipt.
+#[derive(Debug)]
 struct Model {
     clock: Vec<u64>,
     merge_on_receipt: bool,

@@ -24,6 +24,7 @@ pub enum Mode {
     TrustsEveryAnswer,
 }
 
+#[derive(Debug)]
 pub struct Model<const MODE: u8> {
     server: Option<NodeId>,
     clock: ModelClock,

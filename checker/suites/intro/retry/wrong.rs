@@ -80,6 +80,7 @@ fn model(flaw: Flaw) -> Factory<Model> {
 
 /// The protocol written independently of the subject, for the meta tests:
 /// correct with [`Flaw::None`], wrong in one way otherwise.
+#[derive(Debug)]
 pub(super) struct Model {
     flaw: Flaw,
     id: NodeId,
