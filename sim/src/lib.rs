@@ -42,6 +42,7 @@
 //! assert_eq!(sim.stats().delivered, 4);
 //! ```
 
+pub mod dump;
 mod history;
 mod net;
 mod node;
@@ -53,6 +54,7 @@ mod time;
 pub mod trace;
 mod violation;
 
+pub use dump::{capture, Dump, DumpEvent, DumpState, DumpViolation, EventKind};
 pub use history::Operation;
 pub use net::Network;
 pub use node::{Ctx, Node, NodeId, RequestId};

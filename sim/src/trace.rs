@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use std::fmt::{self, Debug, Write};
 
 /// Why a message was not delivered.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DropReason {
     /// The network lost it at random.

@@ -44,6 +44,10 @@ pub struct TestResult {
     pub duration_ms: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<FailureReport>,
+    /// The run itself, when one seed is replayed: the simulation that broke
+    /// the property, or the last one the test ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dump: Option<dsim::Dump>,
     /// Measurements the test reports (messages per operation, error bounds).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub metrics: Vec<(String, String)>,

@@ -124,9 +124,17 @@ fn run_test(def: &TestDef, channel: &Channel) -> Result<(), Failed> {
     };
     let mut failure = None;
     let mut ran = 0;
+    let replaying = crate::replaying();
+    let mut dumps = Vec::new();
     for seed in seeds {
         ran += 1;
+        if replaying {
+            dsim::capture::start();
+        }
         let outcome = dsim::panics::catch(|| (def.body)(seed.unwrap_or(0)));
+        if replaying {
+            dumps = dsim::capture::finish();
+        }
         let broken = match outcome {
             Ok(Ok(())) => None,
             Ok(Err(Failure(report))) => Some(*report),
@@ -142,6 +150,7 @@ fn run_test(def: &TestDef, channel: &Channel) -> Result<(), Failed> {
         test: def.name.clone(),
         position: def.position,
         passed: failure.is_none(),
+        dump: pick_dump(dumps),
         seeds: ran,
         duration_ms: started.elapsed().as_millis() as u64,
         failure,
@@ -151,6 +160,15 @@ fn run_test(def: &TestDef, channel: &Channel) -> Result<(), Failed> {
     match result.failure {
         None => Ok(()),
         Some(report) => Err(Failed::from(human_text(&report))),
+    }
+}
+
+/// The run to show for a replayed test: the one a property broke in, else
+/// the last one it ran.
+fn pick_dump(mut dumps: Vec<dsim::Dump>) -> Option<dsim::Dump> {
+    match dumps.iter().position(|d| d.violation.is_some()) {
+        Some(i) => Some(dumps.swap_remove(i)),
+        None => dumps.pop(),
     }
 }
 

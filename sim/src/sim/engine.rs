@@ -2,6 +2,7 @@
 //! what it asked for, and checking the properties afterwards.
 
 use super::{Due, Scheduled, Sim};
+use crate::dump::DumpState;
 use crate::history::Operation;
 use crate::node::{Ctx, Effect, Node, NodeId};
 use crate::panics;
@@ -281,8 +282,37 @@ impl<N: Node> Sim<N> {
     }
 
     pub(super) fn flush_step(&mut self) {
+        if self.states.is_some() {
+            self.record_states();
+        }
         for entry in self.step_events.drain(..) {
             self.trace.push(entry);
+        }
+    }
+
+    /// Records the state of every node the step touched, after the step.
+    fn record_states(&mut self) {
+        let Some(last) = self.step_events.last().map(|e| e.index) else {
+            return;
+        };
+        let mut touched: Vec<NodeId> = self
+            .step_events
+            .iter()
+            .filter_map(|e| match &e.event {
+                Event::Crash { node } | Event::Restart { node } => Some(*node),
+                event => event.handled_by(),
+            })
+            .collect();
+        touched.dedup();
+        for node in touched {
+            let state = self.slots[node.0].node.as_ref().map(|n| format!("{n:#?}"));
+            if let Some(states) = self.states.as_mut() {
+                states.push(DumpState {
+                    after: last,
+                    node: node.0,
+                    state,
+                });
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The simulator: an event queue in true time, the nodes, the network, and
 //! the checks run after every event.
 
+use crate::dump::{capture, Dump, DumpState};
 use crate::history::Operation;
 use crate::net::Network;
 use crate::node::{Effect, Node, NodeId, RequestId};
@@ -109,6 +110,8 @@ pub struct Sim<N: Node> {
     stats: Stats,
     max_events: u64,
     measure_bytes: bool,
+    /// Node states recorded for a replay (only while `dump::capture` is on).
+    states: Option<Vec<DumpState>>,
 }
 
 impl<N: Node> Sim<N> {
@@ -144,6 +147,7 @@ impl<N: Node> Sim<N> {
             stats: Stats::default(),
             max_events: 50_000_000,
             measure_bytes: false,
+            states: capture::is_on().then(Vec::new),
         };
         for id in ids {
             let node = (sim.factory)(id);
@@ -357,5 +361,28 @@ impl<N: Node> Sim<N> {
             return Err(v.clone());
         }
         Ok(())
+    }
+}
+
+impl<N: Node> Sim<N> {
+    /// The run so far as plain data: events, recorded states, violation.
+    /// States are recorded only while [`capture`] is on.
+    pub fn dump(&self) -> Dump {
+        Dump::new(
+            self.seed,
+            self.slots.len(),
+            &self.trace,
+            self.states.clone().unwrap_or_default(),
+            self.violation.as_ref(),
+        )
+    }
+}
+
+impl<N: Node> Drop for Sim<N> {
+    /// Leaves the run for a replay when [`capture`] is on.
+    fn drop(&mut self) {
+        if self.states.is_some() {
+            capture::keep(self.dump());
+        }
     }
 }
