@@ -246,7 +246,7 @@ fn interpret(
             Record::Start { test } => running.push(test),
             Record::Result(result) => {
                 running.retain(|t| *t != result.test);
-                tests.push(result);
+                tests.push(*result);
             }
             Record::Done { .. } => done = true,
         }

@@ -24,7 +24,7 @@ pub enum Record {
     /// overflowed its stack or ended the process).
     Start { test: String },
     /// A test finished.
-    Result(TestResult),
+    Result(Box<TestResult>),
     /// Every selected test finished.
     Done { passed: u32, failed: u32 },
 }

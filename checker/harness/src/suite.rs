@@ -156,7 +156,7 @@ fn run_test(def: &TestDef, channel: &Channel) -> Result<(), Failed> {
         failure,
         metrics: METRICS.with(|m| m.borrow_mut().drain(..).collect()),
     };
-    channel.write(&Record::Result(result.clone()));
+    channel.write(&Record::Result(Box::new(result.clone())));
     match result.failure {
         None => Ok(()),
         Some(report) => Err(Failed::from(human_text(&report))),
