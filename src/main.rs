@@ -6,6 +6,7 @@ mod commands;
 mod kit;
 mod manifest;
 mod render;
+mod replay;
 mod state;
 mod stubs;
 mod watch;
