@@ -60,6 +60,16 @@ impl Failure {
         self
     }
 
+    /// Attaches `hint` if this is a failure of `property` (a run can break
+    /// other properties than the one a scenario is about).
+    pub fn hint_for(self, property: &str, hint: impl Into<String>) -> Self {
+        if self.property() == property {
+            self.hint(hint)
+        } else {
+            self
+        }
+    }
+
     /// Replaces the trace excerpt.
     pub fn with_trace(mut self, lines: Vec<String>) -> Self {
         self.0.trace = lines;

@@ -6,6 +6,7 @@ use crate::failure::{Failure, TODO_PANIC, TODO_PROPERTY};
 use crate::protocol::{FailureReport, Record, TestResult, GROUP_VAR, RESULTS_VAR};
 use libtest_mimic::{Arguments, Failed, Trial};
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -26,6 +27,8 @@ struct TestDef {
 pub struct Suite {
     topic: &'static str,
     tests: Vec<TestDef>,
+    /// The hint for each property, attached to its failures.
+    hints: BTreeMap<String, String>,
 }
 
 impl Suite {
@@ -34,7 +37,15 @@ impl Suite {
         Suite {
             topic,
             tests: Vec::new(),
+            hints: BTreeMap::new(),
         }
+    }
+
+    /// Attaches `hint` to every failure of `property` that carries no hint
+    /// of its own: what a learner should look at when that property breaks.
+    pub fn hint(mut self, property: &str, hint: &str) -> Self {
+        self.hints.insert(property.to_string(), hint.to_string());
+        self
     }
 
     /// Adds a test run once. Name it `group::what_it_checks`, where the
@@ -78,6 +89,7 @@ impl Suite {
         let args = Arguments::from_args();
         let channel = Channel::open();
         let topic = self.topic;
+        let hints = Arc::new(self.hints);
         let group = std::env::var(GROUP_VAR).ok().map(|g| format!("{g}::"));
         let trials = self
             .tests
@@ -89,7 +101,9 @@ impl Suite {
             })
             .map(|def| {
                 let channel = channel.clone();
-                Trial::test(def.name.clone(), move || run_test(&def, &channel)).with_kind(topic)
+                let hints = Arc::clone(&hints);
+                Trial::test(def.name.clone(), move || run_test(&def, &hints, &channel))
+                    .with_kind(topic)
             })
             .collect();
         let conclusion = libtest_mimic::run(&args, trials);
@@ -111,7 +125,11 @@ pub fn metric(name: &str, value: impl ToString) {
     METRICS.with(|m| m.borrow_mut().push((name.to_string(), value.to_string())));
 }
 
-fn run_test(def: &TestDef, channel: &Channel) -> Result<(), Failed> {
+fn run_test(
+    def: &TestDef,
+    hints: &BTreeMap<String, String>,
+    channel: &Channel,
+) -> Result<(), Failed> {
     channel.write(&Record::Start {
         test: def.name.clone(),
     });
@@ -142,6 +160,9 @@ fn run_test(def: &TestDef, channel: &Channel) -> Result<(), Failed> {
         };
         if let Some(mut report) = broken {
             report.seed = seed;
+            if report.hint.is_none() {
+                report.hint = hints.get(&report.property).cloned();
+            }
             failure = Some(report);
             break;
         }

@@ -153,7 +153,7 @@ fn causality<N: Lamport>(
         }
     });
     run(&mut sim, |s| s.run_until_quiet(secs(10))).map_err(|f| {
-        hinted(f, CAUSAL, "tick before every local event and send; on receipt take the larger of your clock and the message's timestamp, then add one")
+        f.hint_for(CAUSAL, "tick before every local event and send; on receipt take the larger of your clock and the message's timestamp, then add one")
     })?;
     Ok(())
 }
@@ -291,14 +291,6 @@ fn exact_order(seed: u64) -> Result<(), Failure> {
         }
     }
     Ok(())
-}
-
-fn hinted(failure: Failure, property: &str, hint: &str) -> Failure {
-    if failure.property() == property {
-        failure.hint(hint)
-    } else {
-        failure
-    }
 }
 
 /// A Lamport node written in the suite, correct or with one known bug.

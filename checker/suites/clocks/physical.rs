@@ -327,11 +327,3 @@ fn synced_clock(seed: u64) -> Result<(), Failure> {
     }
     Ok(())
 }
-
-fn hinted(failure: Failure, property: &str, hint: &str) -> Failure {
-    if failure.property() == property {
-        failure.hint(hint)
-    } else {
-        failure
-    }
-}

@@ -25,7 +25,29 @@ impl Pinger for PingPong {
     }
 }
 
+// ----- properties and their hints ---------------------------------------------
+
+const ANSWERED: &str = "a ping is answered at once with the pong of the same number";
+const ONLY_ANSWERS: &str = "pongs are sent only in answer to pings";
+const ROUNDS: &str = "each round pings every peer once, numbered one more than the last";
+const INTERVAL: &str = "a round of pings goes out every interval";
+const REMEMBERS: &str = "a node remembers exactly the pongs it received";
+const AFRESH: &str = "a restarted node starts afresh and keeps pinging";
+
+/// The hint attached to each property's failures.
+const HINTS: [(&str, &str); 6] = [
+    (ANSWERED, "on Ping { seq } from `from`, send `from` a Pong with the same seq, in the same handler"),
+    (ONLY_ANSWERS, "send a Pong only from on_message, in answer to the Ping that just arrived"),
+    (ROUNDS, "in on_timer: add one to self.seq, then ctx.broadcast(Msg::Ping { seq: self.seq }) once"),
+    (INTERVAL, "on_timer must call ctx.set_timer again, or the timer fires only once"),
+    (REMEMBERS, "on Pong { seq } from `from`, insert (from, seq) into self.pongs, and put nothing else there"),
+    (AFRESH, "on_start runs again after a restart: set the timer there, and keep the round number in self (it is lost on a crash, as it should be)"),
+];
+
 pub fn tests(suite: Suite) -> Suite {
+    let suite = HINTS
+        .iter()
+        .fold(suite, |suite, (property, hint)| suite.hint(property, hint));
     let suite = suite
         .seeded("pingpong::answers_every_ping", 20, |seed| {
             answers_every_ping(seed, PingPong::new)
@@ -49,7 +71,7 @@ pub fn tests(suite: Suite) -> Suite {
 fn cluster<N: Pinger>(seed: u64, loss: f64, make: impl Fn() -> N + 'static) -> Sim<N> {
     let mut sim = Sim::new(seed, 3, move |_| make());
     sim.set_network(Network::reliable(ms(1), ms(10)).with_loss(loss));
-    sim.check("a ping is answered at once with the pong of the same number", |_, step| {
+    sim.check(ANSWERED, |_, step| {
         let Some(Event::Deliver { from, to, msg: Msg::Ping { seq }, .. }) = step.first().map(|e| &e.event) else {
             return Ok(());
         };
@@ -64,7 +86,7 @@ fn cluster<N: Pinger>(seed: u64, loss: f64, make: impl Fn() -> N + 'static) -> S
                 .nodes([*from, *to]))
         }
     });
-    sim.check("pongs are sent only in answer to pings", |_, step| {
+    sim.check(ONLY_ANSWERS, |_, step| {
         let trigger = step.first().map(|e| &e.event);
         for e in step {
             if let Event::Send { from, to, msg: Msg::Pong { seq }, .. } = &e.event {
@@ -78,18 +100,27 @@ fn cluster<N: Pinger>(seed: u64, loss: f64, make: impl Fn() -> N + 'static) -> S
         }
         Ok(())
     });
-    sim.check("each round pings every peer once, numbered one more than the last", |sim, step| {
+    sim.check(ROUNDS, |sim, step| {
         let Some(Event::Timer { node, .. }) = step.first().map(|e| &e.event) else {
             return Ok(());
         };
-        let Some(state) = sim.node(*node) else { return Ok(()) };
+        let Some(state) = sim.node(*node) else {
+            return Ok(());
+        };
         let mut pinged = Vec::new();
         for e in step {
-            if let Event::Send { from, to, msg: Msg::Ping { seq }, .. } = &e.event {
+            if let Event::Send {
+                from,
+                to,
+                msg: Msg::Ping { seq },
+                ..
+            } = &e.event
+            {
                 if from == node {
                     if *seq != state.seq() {
                         return Err(Broken::new(format!(
-                            "{node} sent Ping {{ seq: {seq} }} in round {}", state.seq()
+                            "{node} sent Ping {{ seq: {seq} }} in round {}",
+                            state.seq()
                         ))
                         .nodes([*node]));
                     }
@@ -102,8 +133,10 @@ fn cluster<N: Pinger>(seed: u64, loss: f64, make: impl Fn() -> N + 'static) -> S
         if pinged == peers {
             Ok(())
         } else {
-            Err(Broken::new(format!("{node}'s ping timer fired and it pinged {pinged:?}, not each of {peers:?} once"))
-                .nodes([*node]))
+            Err(Broken::new(format!(
+                "{node}'s ping timer fired and it pinged {pinged:?}, not each of {peers:?} once"
+            ))
+            .nodes([*node]))
         }
     });
     sim
@@ -130,10 +163,10 @@ pub(super) fn pings_every_interval<N: Pinger>(
         if seq != rounds as u64 {
             return Err(Failure::after_run(
                 &sim,
-                "a round of pings goes out every interval",
+                INTERVAL,
                 format!("after {} ms, {id} has sent {seq} rounds of pings instead of {rounds}: is the timer set again after each round?", sim.now().as_millis()),
             )
-            .hint("on_timer must call ctx.set_timer again, or the timer fires only once"));
+            );
         }
     }
     Ok(())
@@ -144,32 +177,29 @@ pub(super) fn remembers_pongs<N: Pinger>(
     make: impl Fn() -> N + 'static,
 ) -> Result<(), Failure> {
     let mut sim = cluster(seed, 0.3, make);
-    sim.check(
-        "a node remembers exactly the pongs it received",
-        |sim, step| {
-            let Some(Event::Deliver { to, .. }) = step.first().map(|e| &e.event) else {
-                return Ok(());
-            };
-            let received: BTreeSet<(NodeId, u64)> = sim
-                .trace()
-                .entries()
-                .chain(step.iter())
-                .filter_map(|e| match &e.event {
-                    Event::Deliver {
-                        from,
-                        to: t,
-                        msg: Msg::Pong { seq },
-                        ..
-                    } if t == to => Some((*from, *seq)),
-                    _ => None,
-                })
-                .collect();
-            let Some(node) = sim.node(*to) else {
-                return Ok(());
-            };
-            ensure_same(*to, node.pongs(), &received)
-        },
-    );
+    sim.check(REMEMBERS, |sim, step| {
+        let Some(Event::Deliver { to, .. }) = step.first().map(|e| &e.event) else {
+            return Ok(());
+        };
+        let received: BTreeSet<(NodeId, u64)> = sim
+            .trace()
+            .entries()
+            .chain(step.iter())
+            .filter_map(|e| match &e.event {
+                Event::Deliver {
+                    from,
+                    to: t,
+                    msg: Msg::Pong { seq },
+                    ..
+                } if t == to => Some((*from, *seq)),
+                _ => None,
+            })
+            .collect();
+        let Some(node) = sim.node(*to) else {
+            return Ok(());
+        };
+        ensure_same(*to, node.pongs(), &received)
+    });
     run(&mut sim, |s| s.run_for(ms(800)))
 }
 
@@ -207,7 +237,7 @@ pub(super) fn starts_afresh_after_crash<N: Pinger>(
     run(&mut sim, |s| s.restart(victim))?;
     run(&mut sim, |s| s.run_for(ms(250)))?;
     let seq = sim.node(victim).map_or(0, |n| n.seq());
-    ensure(seq == 2, "a restarted node starts afresh and keeps pinging", || {
+    ensure(seq == 2, AFRESH, || {
         format!("{victim} crashed and restarted 250 ms ago, so it should be in round 2, but it is in round {seq}")
     })
     .map_err(|f| Failure::after_run(&sim, f.property(), f.detail()))

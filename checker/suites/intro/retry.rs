@@ -18,6 +18,9 @@ use scenario::{lossy, rates, scenario, Profile, Values};
 use wrong::{caught, correct_model_passes, Flaw};
 
 pub fn tests(suite: Suite) -> Suite {
+    let suite = HINTS
+        .iter()
+        .fold(suite, |suite, (property, hint)| suite.hint(property, hint));
     suite
         .seeded("retry::every_request_takes_effect_once", 40, |seed| {
             takes_effect_once(seed, subject())
@@ -81,52 +84,52 @@ const QUIET: &str = "retransmission stops once every request is acknowledged";
 const DEDUP: &str = "the receiver's de-duplication state does not grow with the number of requests";
 const CAP: &str = "retransmissions stay within a bound for the loss rate";
 
-fn hint(property: &str) -> Option<&'static str> {
-    Some(match property {
-        ASKED => "append exactly the value carried by the Data message, and nothing else",
-        ONCE => {
-            "a copy of Data can arrive long after the first one (the network duplicates, and the \
+/// The hint attached to each property's failures.
+const HINTS: [(&str, &str); 8] = [
+    (
+        ASKED,
+        "append exactly the value carried by the Data message, and nothing else",
+    ),
+    (
+        ONCE,
+        "a copy of Data can arrive long after the first one (the network duplicates, and the \
              sender resends when an ack is lost): append only if has_applied(seq) is false, then \
-             remember(seq); never forget a number that has been applied"
-        }
-        AFTER => {
-            "answer the client in on_ack, not in on_request: until the ack arrives, the data may \
-             have been lost"
-        }
-        EFFECT => {
-            "a lost Data message is recovered only by sending it again: start a Retransmit timer \
+             remember(seq); never forget a number that has been applied",
+    ),
+    (
+        AFTER,
+        "answer the client in on_ack, not in on_request: until the ack arrives, the data may \
+             have been lost",
+    ),
+    (
+        EFFECT,
+        "a lost Data message is recovered only by sending it again: start a Retransmit timer \
              for each seq in on_request, and in on_retransmit send the data again and set the \
-             timer again while the seq is unacknowledged"
-        }
-        REPLIED => {
-            "the receiver must acknowledge every copy of Data, even one it has already applied: \
+             timer again while the seq is unacknowledged",
+    ),
+    (
+        REPLIED,
+        "the receiver must acknowledge every copy of Data, even one it has already applied: \
              the ack of the first copy may have been lost, and then only a later ack can stop the \
-             sender; the sender answers the client on the first Ack"
-        }
-        QUIET => {
-            "on the first Ack of a seq, remove it from unacked and cancel its timer; on_retransmit \
-             must do nothing for a seq that is no longer unacknowledged"
-        }
-        DEDUP => {
-            "keep a watermark: every seq up to applied_up_to has been applied, and only numbers \
+             sender; the sender answers the client on the first Ack",
+    ),
+    (
+        QUIET,
+        "on the first Ack of a seq, remove it from unacked and cancel its timer; on_retransmit \
+             must do nothing for a seq that is no longer unacknowledged",
+    ),
+    (
+        DEDUP,
+        "keep a watermark: every seq up to applied_up_to has been applied, and only numbers \
              above it go in applied_above; when applied_up_to + 1 is remembered, move the \
-             watermark up and take the number out of the set"
-        }
-        CAP => {
-            "send a copy only when the Retransmit timer fires, wait RETRANSMIT_AFTER between \
-             copies, and stop once the seq is acknowledged"
-        }
-        _ => return None,
-    })
-}
-
-/// Attaches the hint of the failure's property, if it has one.
-fn hinted(failure: Failure) -> Failure {
-    match hint(failure.property()) {
-        Some(text) => failure.hint(text),
-        None => failure,
-    }
-}
+             watermark up and take the number out of the set",
+    ),
+    (
+        CAP,
+        "send a copy only when the Retransmit timer fires, wait RETRANSMIT_AFTER between \
+             copies, and stop once the seq is acknowledged",
+    ),
+];
 
 // ----- what the checks see of an implementation --------------------------------
 
@@ -255,7 +258,7 @@ fn dedup_bounded<N: Observed>(seed: u64, factory: Factory<N>) -> Result<(), Fail
              {size} sequence numbers one by one (at most {DEDUP_BOUND} allowed): its memory grows \
              with every request it has ever seen"
         );
-        return Err(hinted(Failure::after_run(&sim, DEDUP, detail)));
+        return Err(Failure::after_run(&sim, DEDUP, detail));
     }
     Ok(())
 }
@@ -293,7 +296,7 @@ fn capped<N: Observed>(seed: u64, factory: Factory<N>) -> Result<(), Failure> {
             loss * 100.0,
             RETRANSMIT_AFTER.as_millis()
         );
-        return Err(hinted(Failure::after_run(&sim, CAP, detail)));
+        return Err(Failure::after_run(&sim, CAP, detail));
     }
     Ok(())
 }

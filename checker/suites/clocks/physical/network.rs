@@ -2,9 +2,7 @@
 //! clients with skewed, drifting clocks, and the properties checked while
 //! they run.
 
-use super::{
-    hinted, millis, ACCURATE, BOUND, EPOCH, GENTLE, MONOTONIC, ONCE, QUICK, SERVER, SLEWED_AWAY,
-};
+use super::{millis, ACCURATE, BOUND, EPOCH, GENTLE, MONOTONIC, ONCE, QUICK, SERVER, SLEWED_AWAY};
 use crate::subject::clocks::physical::{TimeSync, POLL_INTERVAL, SLEW_PPM, STEP_THRESHOLD};
 use dscheck::{ms, run, secs, Failure};
 use dsim::{Broken, Clock, Network, Node, NodeId, Sim, SimRng, Time};
@@ -135,7 +133,7 @@ fn run_accurate<N: Synced>(
     let end = sim.now() + duration;
     while sim.now() < end {
         let slice = end.saturating_since(sim.now()).min(ms(100));
-        run(sim, |s| s.run_for(slice)).map_err(|f| hinted(f, property, hint))?;
+        run(sim, |s| s.run_for(slice)).map_err(|f| f.hint_for(property, hint))?;
         if let Some(broken) = inaccurate(sim, &deadlines) {
             return Err(Failure::after_run(sim, property, broken.detail).hint(hint));
         }
@@ -165,7 +163,7 @@ pub fn never_goes_back<N: Synced>(seed: u64) -> Result<(), Failure> {
     let mut sim = system::<N>(seed, &clients, network);
     check_monotonic(&mut sim);
     run(&mut sim, |s| s.run_for(secs(30))).map_err(|f| {
-        hinted(f, MONOTONIC, "never step back: a clock that is ahead must be slewed (run slower), and apply must not make the reading jump")
+        f.hint_for(MONOTONIC, "never step back: a clock that is ahead must be slewed (run slower), and apply must not make the reading jump")
     })
 }
 
@@ -265,8 +263,7 @@ pub fn small_offset<N: Synced>(seed: u64) -> Result<(), Failure> {
     let hint = "a slew runs the clock SLEW_PPM fast or slow until the whole offset is gone";
     let duration = Duration::from_nanos(done.as_nanos()) + secs(10);
     run_accurate(&mut sim, SLEWED_AWAY, vec![done; 2], duration, hint).map_err(|f| {
-        hinted(
-            f,
+        f.hint_for(
             GENTLE,
             "an offset smaller than STEP_THRESHOLD is slewed at SLEW_PPM, never stepped",
         )

@@ -4,6 +4,7 @@
 
 use super::{
     answers_every_ping, pings_every_interval, remembers_pongs, starts_afresh_after_crash, Pinger,
+    AFRESH, ANSWERED, INTERVAL, REMEMBERS, ROUNDS,
 };
 use crate::subject::intro::pingpong::{Msg, PING_INTERVAL};
 use dscheck::{expect_caught, Failure, Suite};
@@ -110,37 +111,29 @@ impl Pinger for Flawed {
 pub(super) fn tests(suite: Suite) -> Suite {
     suite
         .test("meta::pingpong_off_by_one_pong_is_caught", || {
-            expect_caught(
-                "a ping is answered at once with the pong of the same number",
-                10,
-                |seed| answers_every_ping(seed, Flawed::with(Some(Flaw::PongOffByOne))),
-            )
+            expect_caught(ANSWERED, 10, |seed| {
+                answers_every_ping(seed, Flawed::with(Some(Flaw::PongOffByOne)))
+            })
         })
         .test("meta::pingpong_timer_set_once_is_caught", || {
-            expect_caught("a round of pings goes out every interval", 10, |seed| {
+            expect_caught(INTERVAL, 10, |seed| {
                 pings_every_interval(seed, Flawed::with(Some(Flaw::TimerFiresOnce)))
             })
         })
         .test("meta::pingpong_pinging_one_peer_is_caught", || {
-            expect_caught(
-                "each round pings every peer once, numbered one more than the last",
-                10,
-                |seed| answers_every_ping(seed, Flawed::with(Some(Flaw::PingsOnePeer))),
-            )
+            expect_caught(ROUNDS, 10, |seed| {
+                answers_every_ping(seed, Flawed::with(Some(Flaw::PingsOnePeer)))
+            })
         })
         .test("meta::pingpong_ignoring_pongs_is_caught", || {
-            expect_caught(
-                "a node remembers exactly the pongs it received",
-                10,
-                |seed| remembers_pongs(seed, Flawed::with(Some(Flaw::IgnoresPongs))),
-            )
+            expect_caught(REMEMBERS, 10, |seed| {
+                remembers_pongs(seed, Flawed::with(Some(Flaw::IgnoresPongs)))
+            })
         })
         .test("meta::pingpong_round_kept_across_a_crash_is_caught", || {
-            expect_caught(
-                "a restarted node starts afresh and keeps pinging",
-                10,
-                |seed| starts_afresh_after_crash(seed, Flawed::with(Some(Flaw::PersistsRound))),
-            )
+            expect_caught(AFRESH, 10, |seed| {
+                starts_afresh_after_crash(seed, Flawed::with(Some(Flaw::PersistsRound)))
+            })
         })
         .test("meta::pingpong_correct_model_passes", correct_model_passes)
 }

@@ -3,7 +3,7 @@
 //! the safety properties checked after every event and the liveness ones at
 //! the end.
 
-use super::{hinted, Factory, Observed, AFTER, ASKED, EFFECT, ONCE, QUIET, REPLIED};
+use super::{Factory, Observed, AFTER, ASKED, EFFECT, ONCE, QUIET, REPLIED};
 use crate::subject::intro::retry::{RECEIVER, SENDER};
 use dscheck::{ms, run, secs, Failure, EXCERPT_LINES};
 use dsim::{Broken, Event, Network, RequestId, Sim, SimRng};
@@ -77,11 +77,11 @@ pub(super) fn scenario<N: Observed>(
         let delay = rng.duration(Duration::ZERO..=profile.spread);
         sim.request_after(delay, SENDER, N::append(value));
     }
-    run(&mut sim, |s| s.run_for(profile.spread + LOSSY_TAIL)).map_err(hinted)?;
+    run(&mut sim, |s| s.run_for(profile.spread + LOSSY_TAIL))?;
     sim.note("liveness phase: the network stops losing and duplicating messages");
     sim.set_network(reliable());
-    let quiet = run(&mut sim, |s| s.run_until_quiet(LIVENESS)).map_err(hinted)?;
-    final_checks(&sim, &values, quiet).map_err(hinted)?;
+    let quiet = run(&mut sim, |s| s.run_until_quiet(LIVENESS))?;
+    final_checks(&sim, &values, quiet)?;
     Ok(sim)
 }
 
