@@ -6,8 +6,28 @@ use std::process::{Command, ExitStatus};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-/// Runs `cmd` to completion or until `limit`. Returns its exit status (none
-/// if it had to be killed) and whether the limit was reached.
+/// The address space a suite may use: far more than any exercise needs, and
+/// a bound on a learner's code that allocates without end.
+pub const MEMORY_LIMIT_BYTES: u64 = 4 << 30;
+
+/// Sets a resource limit of the calling process (soft and hard).
+#[cfg(unix)]
+fn set_rlimit(resource: libc::__rlimit_resource_t, bytes: u64) -> std::io::Result<()> {
+    let value = libc::rlimit {
+        rlim_cur: bytes,
+        rlim_max: bytes,
+    };
+    // SAFETY: setrlimit reads the struct we pass and changes only this process.
+    if unsafe { libc::setrlimit(resource, &value) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Runs `cmd` to completion or until `limit`, with at most
+/// [`MEMORY_LIMIT_BYTES`] of memory and no core dump. Returns its exit
+/// status (none if it had to be killed) and whether the limit was reached.
 pub fn run_with_limit(
     cmd: &mut Command,
     limit: Duration,
@@ -16,6 +36,14 @@ pub fn run_with_limit(
     {
         use std::os::unix::process::CommandExt;
         cmd.process_group(0);
+        // SAFETY: the closure runs in the child between fork and exec and
+        // only calls setrlimit(2), which is async-signal-safe.
+        unsafe {
+            cmd.pre_exec(|| {
+                set_rlimit(libc::RLIMIT_AS, MEMORY_LIMIT_BYTES)?;
+                set_rlimit(libc::RLIMIT_CORE, 0)
+            });
+        }
     }
     let mut child = cmd.spawn()?;
     running().push(child.id());
