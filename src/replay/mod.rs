@@ -1,3 +1,7 @@
 //! Seeing a run: drawing a replayed run (a `dsim::Dump`) for the learner, as
 //! columns in the terminal, as an HTML space-time diagram, or as a ShiViz
 //! log, and noticing when a run does not replay the same way twice.
+
+// Until the `replay` command calls them, the drawings are used only by tests.
+#[allow(dead_code)]
+pub mod shiviz;
