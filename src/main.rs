@@ -3,6 +3,7 @@
 mod check;
 mod child;
 mod commands;
+mod diff;
 mod kit;
 mod manifest;
 mod render;
@@ -58,6 +59,13 @@ enum Cmd {
         #[arg(long)]
         force: bool,
     },
+    /// Compare your file with the reference solution, once you have passed the exercise.
+    Diff {
+        name: String,
+        /// Compare even though you have not passed the exercise yet.
+        #[arg(long)]
+        force: bool,
+    },
     /// Check every exercise and summarise.
     Verify {
         /// Print JSON instead of a table.
@@ -88,6 +96,7 @@ fn main() -> ExitCode {
         Cmd::Hint { name } => commands::hint(name.as_deref()),
         Cmd::Reset { name } => commands::reset(&name),
         Cmd::Solution { name, force } => commands::solution(&name, force),
+        Cmd::Diff { name, force } => commands::diff(&name, force),
         Cmd::Verify { json } => commands::verify(json),
         Cmd::Dev {
             command: DevCmd::Check,

@@ -2,10 +2,12 @@
 //! 0 success (or pass), 1 an exercise failed, 2 a usage error.
 
 mod dev_check;
+mod diff;
 mod info;
 mod run;
 
 pub use dev_check::dev_check;
+pub use diff::diff;
 pub use info::{hint, hint_text, list, list_table, reset, reset_exercise, solution};
 pub use run::{run, verify};
 

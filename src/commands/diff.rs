@@ -1,0 +1,80 @@
+//! `diff`: the learner's file against the reference, once the exercise passed.
+
+use super::{open, pick};
+use crate::diff::{self, CONTEXT};
+use crate::render::{bold, color_enabled, dim, paint};
+use anyhow::{Context, Result};
+use crossterm::style::Color;
+use std::process::ExitCode;
+
+/// `dscourse diff NAME [--force]`
+pub fn diff(name: &str, force: bool) -> Result<ExitCode> {
+    let (kit, progress) = open()?;
+    let exercise = match pick(&kit, &progress, Some(name)) {
+        Ok(Some(ex)) => ex,
+        Ok(None) => unreachable!("a named pick is never empty"),
+        Err(code) => return Ok(code),
+    };
+    if !progress.is_done(&exercise.name) && !force {
+        eprintln!(
+            "The comparison with the reference for {} opens once the exercise passes (dscourse run {}).\nTo see it anyway: dscourse diff {} --force",
+            exercise.name, exercise.name, exercise.name
+        );
+        return Ok(ExitCode::from(1));
+    }
+    let yours = kit.exercise_path(exercise);
+    let reference = kit.solution_path(exercise);
+    if !yours.is_file() {
+        eprintln!(
+            "{} {} is missing: `dscourse reset {}` restores its starting code",
+            paint("error:", Color::Red),
+            kit.display(&yours),
+            exercise.name
+        );
+        return Ok(ExitCode::from(1));
+    }
+    let old = std::fs::read_to_string(&yours)
+        .with_context(|| format!("cannot read {} as text", kit.display(&yours)))?;
+    let new = std::fs::read_to_string(&reference)
+        .with_context(|| format!("cannot read {}", kit.display(&reference)))?;
+    println!(
+        "{} {}  {}",
+        paint("---", Color::Red),
+        bold(&kit.display(&yours)),
+        dim("(yours)")
+    );
+    println!(
+        "{} {}  {}",
+        paint("+++", Color::Green),
+        bold(&kit.display(&reference)),
+        dim("(the reference)")
+    );
+    let hunks = diff::hunks(&old, &new, CONTEXT);
+    if hunks.is_empty() {
+        println!();
+        println!(
+            " {} your file and the reference are identical.",
+            paint("=", Color::Green)
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{}",
+        dim("lines with - are yours only, lines with + the reference's only")
+    );
+    println!();
+    for line in diff::render(&hunks, color_enabled()) {
+        println!("{line}");
+    }
+    let (removed, added) = diff::counts(&hunks);
+    println!();
+    println!(
+        "{}",
+        dim(&format!(
+            "{} {} differ: {removed} of yours, {added} of the reference's.",
+            hunks.len(),
+            if hunks.len() == 1 { "place" } else { "places" }
+        ))
+    );
+    Ok(ExitCode::SUCCESS)
+}
