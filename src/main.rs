@@ -48,6 +48,25 @@ enum Cmd {
         #[arg(long)]
         seed: Option<u64>,
     },
+    /// Rerun one seed of an exercise and draw the run of its failing test:
+    /// a column per node, a line per event. Exit status: 0 the test passes
+    /// for that seed, 1 it fails, 2 usage error.
+    Replay {
+        /// The exercise, e.g. intro_pingpong.
+        name: String,
+        /// The seed to replay, as a failure names it.
+        #[arg(long)]
+        seed: u64,
+        /// The test to draw (its name after `group::`); by default the failing one.
+        #[arg(long)]
+        test: Option<String>,
+        /// Show every event of the run and whole states, not only the part that matters.
+        #[arg(long)]
+        full: bool,
+        /// Also write the run as a ShiViz log to FILE (https://bestchai.bitbucket.io/shiviz/).
+        #[arg(long, value_name = "FILE")]
+        shiviz: Option<std::path::PathBuf>,
+    },
     /// Show the next hint for an exercise (the current one by default).
     Hint { name: Option<String> },
     /// Restore an exercise's starting code, after backing up yours under .dscourse/backups/.
@@ -93,6 +112,19 @@ fn main() -> ExitCode {
         Cmd::Watch { poll } => commands::watch(poll),
         Cmd::List { json } => commands::list(json),
         Cmd::Run { name, seed } => commands::run(name.as_deref(), seed),
+        Cmd::Replay {
+            name,
+            seed,
+            test,
+            full,
+            shiviz,
+        } => commands::replay(&commands::ReplayArgs {
+            name: &name,
+            seed,
+            test: test.as_deref(),
+            full,
+            shiviz: shiviz.as_deref(),
+        }),
         Cmd::Hint { name } => commands::hint(name.as_deref()),
         Cmd::Reset { name } => commands::reset(&name),
         Cmd::Solution { name, force } => commands::solution(&name, force),

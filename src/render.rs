@@ -255,7 +255,7 @@ pub fn failure(exercise: &Exercise, test: &TestResult) -> Vec<String> {
     match report.seed {
         Some(seed) if !unimplemented => {
             lines.push(format!(
-                "   {}  dscourse run {} --seed {seed}",
+                "   {}  dscourse replay {} --seed {seed}",
                 bold("replay"),
                 exercise.name
             ));

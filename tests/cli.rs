@@ -242,7 +242,7 @@ fn run_with_a_seed_replays_it_with_the_whole_trace() {
     let seed = run
         .stdout
         .lines()
-        .find_map(|l| l.split_once(&format!("dscourse run {EX} --seed ")))
+        .find_map(|l| l.split_once(&format!("dscourse replay {EX} --seed ")))
         .map(|(_, s)| s.trim().to_string())
         .unwrap_or_else(|| panic!("no replay line\n{run}"));
     seed.parse::<u64>()

@@ -4,11 +4,13 @@
 mod dev_check;
 mod diff;
 mod info;
+mod replay;
 mod run;
 
 pub use dev_check::dev_check;
 pub use diff::diff;
 pub use info::{hint, hint_text, list, list_table, reset, reset_exercise, solution};
+pub use replay::{replay, ReplayArgs};
 pub use run::{run, verify};
 
 use crate::kit::Kit;

@@ -2,6 +2,7 @@
 //! columns in the terminal, as an HTML space-time diagram, or as a ShiViz
 //! log, and noticing when a run does not replay the same way twice.
 
+pub mod columns;
 // Until the `replay` command calls them, the drawings are used only by tests.
 #[allow(dead_code)]
 pub mod shiviz;

@@ -1,0 +1,387 @@
+//! The layout step: which events of a run are shown, and what each row says
+//! and where. Nothing here knows about widths or colours (see `draw.rs`).
+
+use super::labels::{label, refused};
+use dsim::{DropReason, Dump, DumpEvent, EventKind};
+use std::collections::BTreeSet;
+
+/// The most events before the violation a cut run shows.
+pub const MAX_CONTEXT: usize = 60;
+/// A quiet point closer than this to the violation is passed over for an
+/// earlier one, so that the excerpt shows how the run got there.
+pub const MIN_CONTEXT: usize = 8;
+
+/// A run laid out as rows, one per event shown.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Layout {
+    /// How many nodes (columns) the run has.
+    pub nodes: usize,
+    /// Recorded events before the first row that are not shown.
+    pub hidden: usize,
+    /// Whether the cut starts at a quiet point (no message in flight), as
+    /// opposed to the limit of [`MAX_CONTEXT`] events.
+    pub quiet_start: bool,
+    pub rows: Vec<Row>,
+    /// The row of the event after which the property broke.
+    pub highlighted: Option<usize>,
+}
+
+/// One event, placed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    /// The event's index in the whole run.
+    pub index: u64,
+    pub at_nanos: u64,
+    pub place: Place,
+    /// What the cell says, with its mark (`●`, `─▶`, `◀─`, `✗`).
+    pub label: String,
+    pub tone: Tone,
+    /// Which nodes are up during this event (drawn as lifelines).
+    pub up: Vec<bool>,
+}
+
+/// Where a row's label goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Place {
+    /// In the column of this node.
+    Node(usize),
+    /// Across every column: network faults and notes.
+    Across,
+}
+
+/// How a row stands out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tone {
+    Plain,
+    /// A message that was not delivered, or a crash.
+    Loss,
+    /// A change to the network, or a note.
+    Network,
+}
+
+/// Lays out `dump`: from the last quiet point before the violation (or the
+/// end of the run), or every event when `full`.
+pub fn layout(dump: &Dump, full: bool) -> Layout {
+    let events = &dump.events;
+    let violation = dump
+        .violation
+        .as_ref()
+        .and_then(|v| events.iter().position(|e| e.index == v.event));
+    let anchor = violation.unwrap_or(events.len().saturating_sub(1));
+    let (start, quiet_start) = if full {
+        (0, true)
+    } else {
+        cut_point(events, anchor)
+    };
+    let mut up = vec![true; dump.nodes];
+    let mut rows = Vec::new();
+    for (i, event) in events.iter().enumerate() {
+        // Lifelines are tracked from the start of the run, shown from `start`.
+        if event.kind == EventKind::Restart {
+            set(&mut up, event.node, true);
+        }
+        if i >= start {
+            rows.push(Row {
+                index: event.index,
+                at_nanos: event.at_nanos,
+                place: place(event, dump.nodes),
+                label: label(event),
+                tone: tone(event),
+                up: up.clone(),
+            });
+        }
+        if event.kind == EventKind::Crash {
+            set(&mut up, event.node, false);
+        }
+    }
+    Layout {
+        nodes: dump.nodes,
+        hidden: start,
+        quiet_start,
+        rows,
+        highlighted: violation.map(|v| v - start),
+    }
+}
+
+fn set(up: &mut [bool], node: Option<usize>, value: bool) {
+    if let Some(slot) = node.and_then(|n| up.get_mut(n)) {
+        *slot = value;
+    }
+}
+
+/// Where to start showing a run whose interesting event is at `anchor` (a
+/// run shorter than [`MAX_CONTEXT`] events up to there is shown whole): the
+/// last point at or before `anchor - MIN_CONTEXT` where no message was
+/// in flight and a new step begins, but no more than [`MAX_CONTEXT`] events
+/// before `anchor`. Returns the position and whether it is a quiet point.
+pub fn cut_point(events: &[DumpEvent], anchor: usize) -> (usize, bool) {
+    if anchor < MAX_CONTEXT {
+        return (0, true);
+    }
+    let latest = anchor.saturating_sub(MIN_CONTEXT);
+    let mut in_flight = BTreeSet::new();
+    let mut quiet = 0;
+    for (i, event) in events.iter().enumerate().take(latest + 1) {
+        if in_flight.is_empty() && starts_step(event) {
+            quiet = i;
+        }
+        match (event.kind, event.msg_id) {
+            (EventKind::Send, Some(id)) => {
+                in_flight.insert(id);
+            }
+            (EventKind::Deliver | EventKind::Drop, Some(id)) => {
+                in_flight.remove(&id);
+            }
+            _ => {}
+        }
+    }
+    let limit = anchor.saturating_sub(MAX_CONTEXT);
+    if quiet >= limit {
+        return (quiet, true);
+    }
+    // Start at the first step that begins within the limit.
+    let start = (limit..=anchor)
+        .find(|&i| events.get(i).is_some_and(starts_step))
+        .unwrap_or(limit);
+    (start, false)
+}
+
+/// Whether an event begins a step of the run, rather than being what a
+/// handler did (its sends, the immediate loss of a send, its replies).
+fn starts_step(event: &DumpEvent) -> bool {
+    match event.kind {
+        EventKind::Send | EventKind::Reply => false,
+        EventKind::Drop => event.reason == Some(DropReason::ReceiverDown),
+        _ => true,
+    }
+}
+
+fn place(event: &DumpEvent, nodes: usize) -> Place {
+    let column = match (event.kind, event.reason) {
+        // A message that reached a node that was down is shown at that node.
+        (EventKind::Drop, Some(DropReason::ReceiverDown)) => event.peer,
+        _ => event.node,
+    };
+    match column {
+        Some(n) if n < nodes => Place::Node(n),
+        _ => Place::Across,
+    }
+}
+
+fn tone(event: &DumpEvent) -> Tone {
+    match event.kind {
+        EventKind::Drop | EventKind::Crash => Tone::Loss,
+        EventKind::Fault | EventKind::Note => Tone::Network,
+        EventKind::Request if refused(event) => Tone::Loss,
+        _ => Tone::Plain,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dsim::DumpViolation;
+
+    fn event(index: u64, kind: EventKind, node: Option<usize>) -> DumpEvent {
+        DumpEvent {
+            index,
+            at_nanos: index * 1_000_000,
+            kind,
+            node,
+            peer: None,
+            msg_id: None,
+            payload: String::new(),
+            reason: None,
+            text: String::new(),
+        }
+    }
+
+    /// A run of `rounds` rounds: n0's timer fires and it pings n1, which
+    /// answers; the message in flight makes the middle of each round busy.
+    fn ping_rounds(rounds: u64) -> Dump {
+        let mut events = Vec::new();
+        let mut push =
+            |kind, node: usize, peer: Option<usize>, msg_id: Option<u64>, payload: &str| {
+                let mut e = event(events.len() as u64, kind, Some(node));
+                e.peer = peer;
+                e.msg_id = msg_id;
+                e.payload = payload.to_string();
+                events.push(e);
+            };
+        push(EventKind::Start, 0, None, None, "");
+        push(EventKind::Start, 1, None, None, "");
+        for r in 0..rounds {
+            let (ping, pong) = (2 * r, 2 * r + 1);
+            push(EventKind::Timer, 0, None, None, "Ping");
+            push(EventKind::Send, 0, Some(1), Some(ping), "Ping { seq: 1 }");
+            push(
+                EventKind::Deliver,
+                1,
+                Some(0),
+                Some(ping),
+                "Ping { seq: 1 }",
+            );
+            push(EventKind::Send, 1, Some(0), Some(pong), "Pong { seq: 1 }");
+            push(
+                EventKind::Deliver,
+                0,
+                Some(1),
+                Some(pong),
+                "Pong { seq: 1 }",
+            );
+        }
+        Dump {
+            seed: 1,
+            nodes: 2,
+            events,
+            ..Dump::default()
+        }
+    }
+
+    fn broken_at(mut dump: Dump, event: u64) -> Dump {
+        dump.violation = Some(DumpViolation {
+            event,
+            property: "p".into(),
+            detail: "d".into(),
+            nodes: vec![0],
+        });
+        dump
+    }
+
+    #[test]
+    fn each_event_goes_in_the_column_of_its_node() {
+        let layout = layout(&ping_rounds(1), false);
+        assert_eq!(layout.nodes, 2);
+        assert_eq!(layout.hidden, 0);
+        let placed: Vec<(Place, &str)> = layout
+            .rows
+            .iter()
+            .map(|r| (r.place, r.label.as_str()))
+            .collect();
+        assert_eq!(
+            placed,
+            [
+                (Place::Node(0), "● start"),
+                (Place::Node(1), "● start"),
+                (Place::Node(0), "● timer Ping"),
+                (Place::Node(0), "─▶ n1 #0 Ping{seq:1}"),
+                (Place::Node(1), "◀─ n0 #0 Ping{seq:1}"),
+                (Place::Node(1), "─▶ n0 #1 Pong{seq:1}"),
+                (Place::Node(0), "◀─ n1 #1 Pong{seq:1}"),
+            ]
+        );
+        assert_eq!(layout.highlighted, None);
+    }
+
+    #[test]
+    fn drops_faults_and_crashes_are_placed_and_marked() {
+        let mut lost = event(0, EventKind::Drop, Some(0));
+        (lost.peer, lost.msg_id, lost.reason) = (Some(1), Some(7), Some(DropReason::Lost));
+        let mut down = lost.clone();
+        (down.index, down.reason) = (3, Some(DropReason::ReceiverDown));
+        let mut fault = event(1, EventKind::Fault, None);
+        fault.payload = "partition {n0} | {n1}".into();
+        let dump = Dump {
+            nodes: 2,
+            events: vec![
+                lost,
+                fault,
+                event(2, EventKind::Crash, Some(1)),
+                down,
+                event(4, EventKind::Restart, Some(1)),
+            ],
+            ..Dump::default()
+        };
+        let rows = layout(&dump, true).rows;
+        assert_eq!(
+            (rows[0].place, rows[0].label.as_str()),
+            (Place::Node(0), "✗ #7 lost")
+        );
+        assert_eq!(rows[1].place, Place::Across);
+        assert_eq!(rows[1].label, "── network: partition {n0} | {n1} ──");
+        assert_eq!(
+            (rows[2].label.as_str(), rows[2].tone),
+            ("✗ crash", Tone::Loss)
+        );
+        assert_eq!(
+            (rows[3].place, rows[3].label.as_str()),
+            (Place::Node(1), "✗ #7 down")
+        );
+        let up: Vec<Vec<bool>> = rows.iter().map(|r| r.up.clone()).collect();
+        assert_eq!(
+            up,
+            [
+                [true, true],
+                [true, true],
+                [true, true],
+                [true, false],
+                [true, true]
+            ]
+        );
+    }
+
+    #[test]
+    fn a_short_run_is_shown_whole_with_its_violation_highlighted() {
+        let dump = broken_at(ping_rounds(2), 9);
+        let layout = layout(&dump, false);
+        assert_eq!(layout.hidden, 0);
+        assert_eq!(layout.rows.len(), 12);
+        let row = layout.highlighted.expect("a highlighted row");
+        assert_eq!(layout.rows[row].index, 9);
+    }
+
+    #[test]
+    fn a_long_run_starts_at_the_last_quiet_point_before_the_violation() {
+        // Rounds are 5 events from index 2; the violation is in round 20.
+        let violation = 2 + 5 * 20 + 3;
+        let dump = broken_at(ping_rounds(30), violation);
+        let layout = layout(&dump, false);
+        // The latest quiet point at least MIN_CONTEXT before it: a round's timer.
+        let first = layout.rows[0].index;
+        assert_eq!(dump.events[first as usize].kind, EventKind::Timer);
+        assert!(layout.quiet_start);
+        assert!(violation - first >= MIN_CONTEXT as u64, "{first}");
+        assert!(violation - first < MIN_CONTEXT as u64 + 5, "{first}");
+        assert_eq!(layout.hidden, first as usize);
+        let row = layout.highlighted.expect("a highlighted row");
+        assert_eq!(layout.rows[row].index, violation);
+        // Events after the violation are still shown.
+        assert_eq!(
+            layout.rows.last().unwrap().index,
+            dump.events.len() as u64 - 1
+        );
+
+        let full = super::layout(&dump, true);
+        assert_eq!(full.hidden, 0);
+        assert_eq!(full.rows.len(), dump.events.len());
+        assert_eq!(full.rows[full.highlighted.unwrap()].index, violation);
+    }
+
+    #[test]
+    fn a_busy_run_is_cut_at_most_max_context_events_before_the_violation() {
+        // A message that is never delivered keeps the network busy.
+        let mut dump = ping_rounds(40);
+        let mut stuck = event(0, EventKind::Send, Some(1));
+        (stuck.peer, stuck.msg_id) = (Some(0), Some(999));
+        dump.events.insert(2, stuck);
+        for (i, e) in dump.events.iter_mut().enumerate() {
+            e.index = i as u64;
+        }
+        let violation = 180;
+        let layout = layout(&broken_at(dump.clone(), violation), false);
+        assert!(!layout.quiet_start);
+        let first = layout.rows[0].index;
+        assert!(violation - first <= MAX_CONTEXT as u64, "{first}");
+        assert!(violation - first > MAX_CONTEXT as u64 - 5, "{first}");
+        assert!(starts_step(&dump.events[first as usize]));
+    }
+
+    #[test]
+    fn without_a_violation_the_cut_leads_to_the_end_of_the_run() {
+        let layout = layout(&ping_rounds(30), false);
+        assert_eq!(layout.highlighted, None);
+        assert!(layout.hidden > 0);
+        assert!(layout.rows.len() <= MAX_CONTEXT + 1);
+        assert_eq!(layout.rows.last().unwrap().index, 2 + 5 * 30 - 1);
+    }
+}

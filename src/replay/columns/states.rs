@@ -1,0 +1,265 @@
+//! Below the diagram: the property that broke, in plain words, and the
+//! state of each node it names, as `Debug` text just after the event.
+
+use super::draw::time;
+use super::View;
+use crate::render::{bold, dim, paint, wrap};
+use crossterm::style::Color;
+use dsim::{Dump, DumpViolation};
+
+/// The most lines of one node's state shown unless the whole run is asked for.
+pub const MAX_STATE_LINES: usize = 30;
+/// The widest a group of a state is put on one line.
+const STATE_WIDTH: usize = 80;
+
+/// The property, the detail and the states of the nodes the violation names
+/// (every node's, when it names none).
+pub fn violation(dump: &Dump, violation: &DumpViolation, view: View) -> Vec<String> {
+    let mut lines = vec![format!(
+        " {} {}",
+        paint("✗", Color::Red),
+        bold(&violation.property)
+    )];
+    for line in violation.detail.lines() {
+        lines.extend(wrap(&format!("   {line}"), view.width));
+    }
+    let when = dump
+        .events
+        .iter()
+        .find(|e| e.index == violation.event)
+        .map(|e| format!(", at {}", time(e.at_nanos)))
+        .unwrap_or_default();
+    lines.push(format!(
+        "   {}",
+        dim(&format!(
+            "found broken after event {}{when}",
+            violation.event
+        ))
+    ));
+    let nodes: Vec<usize> = if violation.nodes.is_empty() {
+        (0..dump.nodes).collect()
+    } else {
+        violation.nodes.clone()
+    };
+    lines.extend(node_states(dump, &nodes, violation.event, view.full));
+    lines
+}
+
+/// The state of each of `nodes` just after event `after`, indented, each cut
+/// to [`MAX_STATE_LINES`] lines unless `full`.
+pub fn node_states(dump: &Dump, nodes: &[usize], after: u64, full: bool) -> Vec<String> {
+    let mut lines = Vec::new();
+    for &node in nodes {
+        lines.push(String::new());
+        let Some(recorded) = dump.state_after(node, after) else {
+            lines.push(format!(
+                "   {}",
+                dim(&format!("n{node}: no state recorded"))
+            ));
+            continue;
+        };
+        let Some(state) = &recorded.state else {
+            lines.push(format!("   {} is down", bold(&format!("n{node}"))));
+            continue;
+        };
+        lines.push(format!(
+            "   {} {}",
+            bold(&format!("n{node}")),
+            dim(&format!("after event {after}:"))
+        ));
+        let state_lines = reflow(state, STATE_WIDTH);
+        let shown = if full {
+            state_lines.len()
+        } else {
+            state_lines.len().min(MAX_STATE_LINES)
+        };
+        lines.extend(state_lines[..shown].iter().map(|l| format!("     {l}")));
+        if shown < state_lines.len() {
+            lines.push(format!(
+                "     {}",
+                dim(&format!(
+                    "… {} more lines (--full shows the whole state)",
+                    state_lines.len() - shown
+                ))
+            ));
+        }
+    }
+    lines
+}
+
+/// Pretty `Debug` text (`{:#?}`) with each group that fits in `width`
+/// characters, indentation included, put back on one line: a set of pairs
+/// reads `{(NodeId(0), 1), (NodeId(1), 1)}` rather than taking 16 lines.
+pub fn reflow(pretty: &str, width: usize) -> Vec<String> {
+    let lines: Vec<&str> = pretty.lines().collect();
+    let mut at = 0;
+    let mut out = Vec::new();
+    while at < lines.len() {
+        group(&lines, &mut at).emit(width, &mut out);
+    }
+    out
+}
+
+/// A line of pretty `Debug` text, with the lines it opens up to its closing one.
+struct Group {
+    indent: usize,
+    open: String,
+    children: Vec<Group>,
+    close: Option<String>,
+}
+
+fn indent_of(line: &str) -> usize {
+    line.len() - line.trim_start().len()
+}
+
+/// The group that starts at `lines[*at]`, leaving `*at` after it.
+fn group(lines: &[&str], at: &mut usize) -> Group {
+    let line = lines[*at];
+    *at += 1;
+    let indent = indent_of(line);
+    let mut this = Group {
+        indent,
+        open: line.trim().to_string(),
+        children: Vec::new(),
+        close: None,
+    };
+    if !line.trim_end().ends_with(['{', '(', '[']) {
+        return this;
+    }
+    while *at < lines.len() {
+        let next = lines[*at];
+        if indent_of(next) <= indent {
+            if indent_of(next) == indent && next.trim_start().starts_with(['}', ')', ']']) {
+                this.close = Some(next.trim().to_string());
+                *at += 1;
+            }
+            break;
+        }
+        this.children.push(group(lines, at));
+    }
+    this
+}
+
+impl Group {
+    /// The group on one line, without indentation.
+    fn one_line(&self) -> String {
+        let Some(close) = &self.close else {
+            return self.open.clone();
+        };
+        if self.children.is_empty() {
+            return format!("{}{close}", self.open);
+        }
+        let inner: Vec<String> = self.children.iter().map(Group::one_line).collect();
+        let inner = inner.join(" ");
+        let inner = inner.strip_suffix(',').unwrap_or(&inner);
+        // A struct reads `Name { a: 1 }`; a set or a map `{1, 2}` (as `{:?}`).
+        let before = self.open.trim_end_matches('{').trim_end();
+        let named = before.ends_with(|c: char| c.is_alphanumeric() || c == '_');
+        if self.open.ends_with('{') && named {
+            format!("{} {inner} {close}", self.open)
+        } else {
+            format!("{}{inner}{close}", self.open)
+        }
+    }
+
+    fn emit(&self, width: usize, out: &mut Vec<String>) {
+        let pad = " ".repeat(self.indent);
+        let line = self.one_line();
+        if self.close.is_some() && self.indent + line.chars().count() <= width {
+            out.push(format!("{pad}{line}"));
+            return;
+        }
+        out.push(format!("{pad}{}", self.open));
+        for child in &self.children {
+            child.emit(width, out);
+        }
+        if let Some(close) = &self.close {
+            out.push(format!("{pad}{close}"));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::strip_ansi;
+    use dsim::DumpState;
+
+    fn state(after: u64, node: usize, state: Option<String>) -> DumpState {
+        DumpState { after, node, state }
+    }
+
+    #[test]
+    fn shows_the_state_just_after_the_event_cut_when_long() {
+        let long: Vec<String> = (0..50).map(|i| format!("line {i}")).collect();
+        let dump = Dump {
+            nodes: 3,
+            states: vec![
+                state(1, 2, Some("Old".into())),
+                state(5, 2, Some("New {\n    x: 1,\n}".into())),
+                state(6, 2, Some("Later".into())),
+                state(5, 0, Some(long.join("\n"))),
+                state(4, 1, None),
+            ],
+            ..Dump::default()
+        };
+        let lines: Vec<String> = node_states(&dump, &[2, 1, 0], 5, false)
+            .iter()
+            .map(|l| strip_ansi(l))
+            .collect();
+        let text = lines.join("\n");
+        assert!(
+            text.contains("   n2 after event 5:\n     New { x: 1 }"),
+            "{text}"
+        );
+        assert!(!text.contains("Later") && !text.contains("Old"), "{text}");
+        assert!(text.contains("n1 is down"), "{text}");
+        assert!(
+            text.contains("line 29") && !text.contains("line 30"),
+            "{text}"
+        );
+        assert!(text.contains("… 20 more lines"), "{text}");
+        let full = node_states(&dump, &[0], 5, true).join("\n");
+        assert!(full.contains("line 49") && !full.contains("more lines"));
+    }
+
+    #[test]
+    fn groups_that_fit_go_back_on_one_line() {
+        #[derive(Debug)]
+        #[allow(dead_code)]
+        struct Node {
+            seq: u64,
+            pongs: std::collections::BTreeSet<(Id, u64)>,
+            log: Vec<String>,
+            empty: Vec<u8>,
+        }
+        #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+        struct Id(usize);
+        let node = Node {
+            seq: 5,
+            pongs: [(Id(0), 1), (Id(1), 2)].into_iter().collect(),
+            log: vec!["a long entry, with a comma {".into(); 4],
+            empty: Vec::new(),
+        };
+        let pretty = format!("{node:#?}");
+        assert_eq!(reflow(&pretty, 200), [format!("{node:?}")]);
+        assert_eq!(
+            reflow(&pretty, 60),
+            [
+                "Node {",
+                "    seq: 5,",
+                "    pongs: {(Id(0), 1), (Id(1), 2)},",
+                "    log: [",
+                "        \"a long entry, with a comma {\",",
+                "        \"a long entry, with a comma {\",",
+                "        \"a long entry, with a comma {\",",
+                "        \"a long entry, with a comma {\",",
+                "    ],",
+                "    empty: [],",
+                "}",
+            ]
+        );
+        // Text that is not pretty Debug comes out as it went in.
+        assert_eq!(reflow("a {\n  b\nc", 80), ["a {", "  b", "c"]);
+    }
+}
