@@ -6,7 +6,9 @@
 #   bash benches/watch-latency.sh [SAMPLES] [EXERCISE_FILE]
 #
 # With WITH_REFERENCE=1 the reference solution stands in for the learner's
-# code, so every check runs the exercise's whole passing suite.
+# code, so every check runs the exercise's whole passing suite. With
+# LEARNER_FILE=path that file does (for instance a solution with a planted
+# bug, to time a check that fails on a property rather than on a todo!()).
 #
 # Runs in a temporary copy of the kit (its own target/), so the repository's
 # files are never touched. Needs tmux.
@@ -14,12 +16,16 @@ set -euo pipefail
 samples=${1:-15}
 file=${2:-exercises/03_clocks/lamport.rs}
 root=$(cd "$(dirname "$0")/.." && pwd)
+learner=${LEARNER_FILE:+$(realpath "$LEARNER_FILE")}
 kit=$(mktemp -d)
 trap 'tmux kill-session -t dslat 2>/dev/null || true; rm -rf "$kit"' EXIT
 git -C "$root" ls-files -z | (cd "$root" && xargs -0 cp --parents -t "$kit")
 cd "$kit"
 if [ "${WITH_REFERENCE:-0}" = 1 ]; then
   cp "solutions/${file#exercises/}" "$file"
+fi
+if [ -n "$learner" ]; then
+  cp "$learner" "$file"
 fi
 cargo build --quiet
 # Start on the exercise that owns $file: mark the exercises before it done.

@@ -4,11 +4,13 @@
 
 use crate::kit::Kit;
 use crate::manifest::Exercise;
+use crate::replay::nondeterminism::{self, Divergence};
 use anyhow::{Context, Result};
 use dscheck::protocol::{parse_records, Record, TestResult, GROUP_VAR, RESULTS_VAR, SEED_VAR};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// Which crate the suite checks.
@@ -58,6 +60,9 @@ pub struct Outcome {
     /// The last lines the suite process printed (the learner's own output).
     pub output_tail: Vec<String>,
     pub elapsed: Duration,
+    /// The failing seed shown ran differently when replayed: the learner's
+    /// code is not deterministic (see `replay_failure`).
+    pub nondeterminism: Option<Box<Divergence>>,
 }
 
 /// A suite process that did not finish normally.
@@ -95,12 +100,67 @@ pub fn check(kit: &Kit, exercise: &Exercise, options: &Options) -> Result<Outcom
                 unfinished: None,
                 output_tail: Vec::new(),
                 elapsed: started.elapsed(),
+                nondeterminism: None,
             })
         }
     };
-    let mut outcome = run_suite(kit, exercise, &binary, options)?;
+    let limit = Duration::from_secs(exercise.timeout_secs);
+    let mut outcome = run_suite(kit, exercise, &binary, options, None, limit)?;
+    outcome.nondeterminism = replay_failure(kit, exercise, &binary, &outcome, options);
     outcome.elapsed = started.elapsed();
     Ok(outcome)
+}
+
+/// Replays the seed of the failure the learner is shown, twice, each in its
+/// own process (a `HashMap`'s order differs between processes, not between
+/// two walks over one map), and compares the runs with each other and with
+/// the failure. Only that test runs, so a replay costs about what one seed
+/// of it costs (about 10 ms for intro_pingpong), and the two run side by
+/// side; a replay gets twenty times the time one seed of the test took (at
+/// least 2 s, at most the exercise's limit), so that watch mode stays quick
+/// even for a slow test. A check that was itself a replay of that seed has
+/// one run already and replays it once more. Nothing is said if a replay
+/// cannot run or does not finish, and nothing for a `todo!()`.
+fn replay_failure(
+    kit: &Kit,
+    exercise: &Exercise,
+    binary: &Path,
+    outcome: &Outcome,
+    options: &Options,
+) -> Option<Box<Divergence>> {
+    let failed = outcome.tests.iter().find(|t| !t.passed)?;
+    let report = failed.failure.as_ref()?;
+    let seed = report.seed?;
+    if report.property == dscheck::TODO_PROPERTY {
+        return None;
+    }
+    let again = Options {
+        seed: Some(seed),
+        ..options.clone()
+    };
+    let seeds = failed.seeds.clamp(1, u32::MAX.into()) as u32;
+    let per_seed = Duration::from_millis(failed.duration_ms) / seeds;
+    let limit = per_seed
+        .saturating_mul(20)
+        .max(Duration::from_secs(2))
+        .min(Duration::from_secs(exercise.timeout_secs));
+    let replay = || {
+        run_suite(kit, exercise, binary, &again, Some(&failed.test), limit)
+            .ok()?
+            .tests
+            .into_iter()
+            .find(|t| t.test == failed.test)
+    };
+    let (first, second) = if options.seed == Some(seed) && failed.dump.is_some() {
+        (Some(failed.clone()), replay())
+    } else {
+        std::thread::scope(|scope| {
+            let other = scope.spawn(replay);
+            let mine = replay();
+            (other.join().ok().flatten(), mine)
+        })
+    };
+    nondeterminism::compare(report, &first?, &second?).map(Box::new)
 }
 
 enum Build {
@@ -199,11 +259,26 @@ fn build(kit: &Kit, suite: &str, subject: Subject) -> Result<Build> {
     }
 }
 
-/// Runs a built suite for one exercise's group, with a time limit.
-fn run_suite(kit: &Kit, exercise: &Exercise, binary: &Path, options: &Options) -> Result<Outcome> {
+/// Runs a built suite for one exercise's group (or only its test `only`),
+/// with a time limit.
+fn run_suite(
+    kit: &Kit,
+    exercise: &Exercise,
+    binary: &Path,
+    options: &Options,
+    only: Option<&str>,
+    limit: Duration,
+) -> Result<Outcome> {
+    static RUNS: AtomicU64 = AtomicU64::new(0);
     let dir = kit.state_dir().join("runs");
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let stem = format!("{}-{}", exercise.name, std::process::id());
+    // Unique within the process too: replays run side by side.
+    let stem = format!(
+        "{}-{}-{}",
+        exercise.name,
+        std::process::id(),
+        RUNS.fetch_add(1, Ordering::Relaxed)
+    );
     let results = dir.join(format!("{stem}.jsonl"));
     let output = dir.join(format!("{stem}.out"));
     let _ = std::fs::remove_file(&results);
@@ -216,11 +291,13 @@ fn run_suite(kit: &Kit, exercise: &Exercise, binary: &Path, options: &Options) -
         .stdin(Stdio::null())
         .stdout(out_file.try_clone()?)
         .stderr(out_file);
+    if let Some(test) = only {
+        cmd.args(["--exact", test]);
+    }
     match options.seed {
         Some(seed) => cmd.env(SEED_VAR, seed.to_string()),
         None => cmd.env_remove(SEED_VAR),
     };
-    let limit = Duration::from_secs(exercise.timeout_secs);
     let (status, timed_out) = crate::child::run_with_limit(&mut cmd, limit)
         .with_context(|| format!("cannot run the suite {}", binary.display()))?;
     let records = parse_records(&std::fs::read_to_string(&results).unwrap_or_default());
@@ -281,6 +358,7 @@ fn interpret(
         unfinished,
         output_tail,
         elapsed: Duration::ZERO,
+        nondeterminism: None,
     }
 }
 

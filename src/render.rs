@@ -159,6 +159,10 @@ pub fn outcome(kit: &Kit, exercise: &Exercise, outcome: &Outcome, done: usize) -
         }
         return lines;
     }
+    if let Some(divergence) = &outcome.nondeterminism {
+        lines.extend(divergence.lines());
+        lines.push(String::new());
+    }
     if let Some(failed) = outcome.tests.iter().find(|t| !t.passed) {
         lines.extend(failure(exercise, failed));
     } else if let Some(unfinished) = &outcome.unfinished {

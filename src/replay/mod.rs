@@ -3,6 +3,7 @@
 //! log, and noticing when a run does not replay the same way twice.
 
 pub mod columns;
+pub mod nondeterminism;
 // Until the `replay` command calls them, the drawings are used only by tests.
 #[allow(dead_code)]
 pub mod shiviz;
