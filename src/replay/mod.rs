@@ -4,6 +4,7 @@
 
 pub mod columns;
 pub mod nondeterminism;
-// Until the `replay` command calls them, the drawings are used only by tests.
+// Until the `replay` command calls it, the page is drawn only by tests.
 #[allow(dead_code)]
+pub mod html;
 pub mod shiviz;

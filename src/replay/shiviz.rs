@@ -1,4 +1,5 @@
-//! A replayed run as a ShiViz log (<https://distributedclocks.github.io/shiviz/>).
+//! A replayed run as a ShiViz log (<https://bestchai.bitbucket.io/shiviz/>; the
+//! format is documented on that page and in github.com/DistributedClocks/shiviz).
 //!
 //! ShiViz reads a file whose first line is the regular expression that parses
 //! the log, whose second line separates several executions (empty here: one
