@@ -138,7 +138,9 @@ fn summary(dump: &Dump, drawn: &[&dsim::DumpEvent]) -> String {
             ms(last.at_nanos)
         )),
         (Some(_), Some(last)) => {
-            parts.push(format!("{} events over {}", drawn.len(), ms(last.at_nanos)))
+            let n = drawn.len();
+            let events = if n == 1 { "event" } else { "events" };
+            parts.push(format!("{n} {events} over {}", ms(last.at_nanos)))
         }
         _ => parts.push("no events".into()),
     }

@@ -124,7 +124,7 @@ pub(super) fn layout<'a>(dump: &'a Dump, window: &RangeInclusive<u64>) -> Diagra
         d.events.push(e);
         d.ys.push(y);
     }
-    d.height = bottom + 28.0;
+    d.height = (bottom + 28.0).max(TOP + 120.0);
     d
 }
 
