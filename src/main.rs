@@ -63,6 +63,9 @@ enum Cmd {
         /// Show every event of the run and whole states, not only the part that matters.
         #[arg(long)]
         full: bool,
+        /// Also write the run as an HTML space-time diagram to FILE.
+        #[arg(long, value_name = "FILE")]
+        html: Option<std::path::PathBuf>,
         /// Also write the run as a ShiViz log to FILE (https://bestchai.bitbucket.io/shiviz/).
         #[arg(long, value_name = "FILE")]
         shiviz: Option<std::path::PathBuf>,
@@ -117,12 +120,14 @@ fn main() -> ExitCode {
             seed,
             test,
             full,
+            html,
             shiviz,
         } => commands::replay(&commands::ReplayArgs {
             name: &name,
             seed,
             test: test.as_deref(),
             full,
+            html: html.as_deref(),
             shiviz: shiviz.as_deref(),
         }),
         Cmd::Hint { name } => commands::hint(name.as_deref()),

@@ -122,12 +122,24 @@ fn replay_draws_a_planted_bug_as_columns_with_the_violation_and_the_state() {
     .stderr_shows("answers_every_ping")
     .stderr_shows("remembers_exactly_the_pongs_received");
 
-    // --shiviz writes the run as a ShiViz log too.
-    let files = kit.run(&["replay", EX, "--seed", &seed, "--shiviz", "run.shiviz"]);
+    // --html and --shiviz write the run as a page and as a ShiViz log too.
+    let files = kit.run(&[
+        "replay",
+        EX,
+        "--seed",
+        &seed,
+        "--html",
+        "run.html",
+        "--shiviz",
+        "run.shiviz",
+    ]);
     files
         .code(1)
         .stdout_shows("property broke here")
+        .stdout_shows("Space-time diagram written to run.html")
         .stdout_shows("ShiViz log written to run.shiviz");
+    let page = std::fs::read_to_string(kit.path("run.html")).unwrap_or_default();
+    assert!(page.contains("<html"), "an HTML page\n{files}");
     let log = std::fs::read_to_string(kit.path("run.shiviz")).unwrap_or_default();
     assert!(log.contains("n0"), "a ShiViz log\n{log}\n{files}");
 }

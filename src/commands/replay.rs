@@ -20,10 +20,11 @@ pub struct ReplayArgs<'a> {
     pub test: Option<&'a str>,
     /// Every event, not only the part that matters.
     pub full: bool,
+    pub html: Option<&'a Path>,
     pub shiviz: Option<&'a Path>,
 }
 
-/// `dscourse replay NAME --seed N [--test TEST] [--full] [--shiviz FILE]`.
+/// `dscourse replay NAME --seed N [--test TEST] [--full] [--html FILE] [--shiviz FILE]`.
 /// Exit status: 0 if the test drawn passed for that seed, 1 if it failed,
 /// 2 for a usage error.
 pub fn replay(args: &ReplayArgs) -> Result<ExitCode> {
@@ -90,7 +91,7 @@ pub fn replay(args: &ReplayArgs) -> Result<ExitCode> {
     match &test.dump {
         None => {
             no_run(exercise, args.seed, test, &outcome);
-            if let Some(path) = args.shiviz {
+            for path in [args.html, args.shiviz].into_iter().flatten() {
                 println!(
                     " Nothing is written to {}: there is no run.",
                     path.display()
@@ -122,6 +123,17 @@ pub fn replay(args: &ReplayArgs) -> Result<ExitCode> {
                     test_label(&test.test),
                     args.seed
                 );
+            }
+            if let Some(path) = args.html {
+                let title = format!(
+                    "{}: {} (seed {})",
+                    exercise.name,
+                    test_label(&test.test),
+                    args.seed
+                );
+                crate::replay::html::write_html(dump, &title, path)?;
+                println!();
+                println!(" Space-time diagram written to {}", path.display());
             }
             if let Some(path) = args.shiviz {
                 crate::replay::shiviz::write_shiviz(dump, path)?;
