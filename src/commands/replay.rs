@@ -88,6 +88,13 @@ pub fn replay(args: &ReplayArgs) -> Result<ExitCode> {
     );
     println!(" {}", dim(&kit.display(&file)));
     println!();
+    if let Some(divergence) = &outcome.nondeterminism {
+        // The drawing shows one of several different runs: say so first.
+        for line in divergence.lines() {
+            print_lines(&wrap(&line, columns::terminal_width()));
+        }
+        println!();
+    }
     match &test.dump {
         None => {
             no_run(exercise, args.seed, test, &outcome);
