@@ -4,7 +4,5 @@
 
 pub mod columns;
 pub mod nondeterminism;
-// Until the `replay` command calls it, the page is drawn only by tests.
-#[allow(dead_code)]
 pub mod html;
 pub mod shiviz;
