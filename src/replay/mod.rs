@@ -3,6 +3,6 @@
 //! log, and noticing when a run does not replay the same way twice.
 
 pub mod columns;
-pub mod nondeterminism;
 pub mod html;
+pub mod nondeterminism;
 pub mod shiviz;
