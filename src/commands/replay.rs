@@ -138,7 +138,11 @@ pub fn replay(args: &ReplayArgs) -> Result<ExitCode> {
                     test_label(&test.test),
                     args.seed
                 );
-                crate::replay::html::write_html(dump, &title, path)?;
+                if args.full {
+                    crate::replay::html::write_html_window(dump, &title, path, 0..=u64::MAX)?;
+                } else {
+                    crate::replay::html::write_html(dump, &title, path)?;
+                }
                 println!();
                 println!(" Space-time diagram written to {}", path.display());
             }
