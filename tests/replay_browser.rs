@@ -14,6 +14,7 @@
 #[allow(dead_code)]
 mod replay {
     pub mod html;
+    pub mod reflow;
 }
 
 #[path = "replay_browser/browser.rs"]

@@ -17,6 +17,7 @@
 mod diagram;
 mod layout;
 
+use crate::replay::reflow::reflow;
 use anyhow::{Context, Result};
 use dsim::Dump;
 use std::collections::BTreeMap;
@@ -150,6 +151,9 @@ fn summary(dump: &Dump, drawn: &[&dsim::DumpEvent]) -> String {
     parts.join(" · ")
 }
 
+/// The widest a group of a node's state is put on one line in the panel.
+pub(crate) const STATE_WIDTH: usize = 56;
+
 /// What the script needs: for each event drawn, each node's state after it
 /// (an index into a table of distinct states; -1 none recorded yet, -2 the
 /// node is down) and which nodes it changed.
@@ -189,7 +193,7 @@ fn run_data(dump: &Dump, d: &layout::Diagram, bad: &[usize]) -> String {
     }
     let data = serde_json::json!({
         "nodes": d.nodes,
-        "states": table,
+        "states": table.iter().map(|text| reflow(text, STATE_WIDTH).join("\n")).collect::<Vec<_>>(),
         "rows": rows,
         "bad": bad,
         "violation": dump.violation.as_ref().map(|v| v.event),

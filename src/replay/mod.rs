@@ -5,4 +5,5 @@
 pub mod columns;
 pub mod html;
 pub mod nondeterminism;
+pub mod reflow;
 pub mod shiviz;

@@ -201,7 +201,13 @@ pub fn assert_states(dump: &Dump, dom: &str, index: u64) {
         let recorded = dump.state_after(node, index);
         let expected = match recorded {
             None => "(no state recorded yet)".to_string(),
-            Some(s) => s.state.as_deref().map_or("(down)".into(), text),
+            Some(s) => s.state.as_deref().map_or("(down)".into(), |raw| {
+                // The panel shows the state compacted, as the terminal does.
+                text(
+                    &crate::replay::reflow::reflow(raw, crate::replay::html::STATE_WIDTH)
+                        .join("\n"),
+                )
+            }),
         };
         assert_eq!(pre, expected, "event {index}, n{node}");
         let changed = recorded.is_some_and(|s| s.after == index);
