@@ -337,6 +337,11 @@ fn interpret(
             format!("it did not finish within {} s: is there an infinite loop, or a loop that waits for something that never happens?", limit.as_secs())
         } else if printed.contains("has overflowed its stack") {
             "the stack overflowed: is there a recursion without an end?".to_string()
+        } else if printed.contains("memory allocation of") {
+            format!(
+                "it ran out of memory (the limit is {} GiB): is something growing without end, such as a log or a queue that is never trimmed?",
+                crate::child::MEMORY_LIMIT_BYTES >> 30
+            )
         } else {
             describe_exit(status)
         };

@@ -1,6 +1,6 @@
 //! The `dscourse` runner on bad input: a malformed course manifest, and
-//! learner code that panics, loops, overflows its stack, does not compile,
-//! exits the process or prints fake verdicts. Each is reported in the
+//! learner code that panics, loops, overflows its stack, allocates without
+//! end, does not compile, exits the process or prints fake verdicts. Each is reported in the
 //! runner's own words, and none is taken for a pass. The real binary on a
 //! private copy of the kit (see `common`).
 
@@ -148,6 +148,23 @@ fn a_stack_overflow_is_reported_plainly() {
         .stdout_shows("the suite stopped")
         .stdout_shows("the stack overflowed")
         .stdout_shows("recursion");
+    assert!(!kit.is_done(EX));
+}
+
+#[test]
+fn code_that_allocates_without_end_is_stopped_by_the_memory_limit() {
+    let kit = TestKit::new();
+    // Reserving (not touching) a GiB at a time reaches the address-space
+    // limit at once, without using the machine's memory.
+    stub_with(
+        &kit,
+        "fn on_start(",
+        "let mut hog: Vec<Vec<u8>> = Vec::new();\n        loop {\n            hog.push(Vec::with_capacity(1 << 30));\n        }",
+    );
+    let run = kit.run(&["run", EX]);
+    run.code(1)
+        .stdout_shows("the suite stopped")
+        .stdout_shows("ran out of memory (the limit is 4 GiB)");
     assert!(!kit.is_done(EX));
 }
 
