@@ -1,8 +1,8 @@
 //! The `dscourse` runner on bad input: a malformed course manifest, and
 //! learner code that panics, loops, overflows its stack, allocates without
-//! end, does not compile, exits the process or prints fake verdicts. Each is reported in the
-//! runner's own words, and none is taken for a pass. The real binary on a
-//! private copy of the kit (see `common`).
+//! end, does not compile, exits the process or prints fake verdicts. Each is
+//! reported in the runner's own words, and none is taken for a pass. The real
+//! binary on a private copy of the kit (see `common`).
 
 mod common;
 
