@@ -1,6 +1,6 @@
 //! `diff`: the learner's file against the reference, once the exercise passed.
 
-use super::{open, pick};
+use super::{locked, missing_file, named, open};
 use crate::diff::{self, CONTEXT};
 use crate::render::{bold, color_enabled, dim, paint};
 use anyhow::{Context, Result};
@@ -10,29 +10,24 @@ use std::process::ExitCode;
 /// `dscourse diff NAME [--force]`
 pub fn diff(name: &str, force: bool) -> Result<ExitCode> {
     let (kit, progress) = open()?;
-    let exercise = match pick(&kit, &progress, Some(name)) {
-        Ok(Some(ex)) => ex,
-        Ok(None) => unreachable!("a named pick is never empty"),
+    let exercise = match named(&kit, name) {
+        Ok(ex) => ex,
         Err(code) => return Ok(code),
     };
-    if !progress.is_done(&exercise.name) && !force {
-        eprintln!(
-            "The comparison with the reference for {} opens once the exercise passes (dscourse run {}).\nTo see it anyway: dscourse diff {} --force",
-            exercise.name, exercise.name, exercise.name
-        );
-        return Ok(ExitCode::from(1));
+    if let Some(code) = locked(
+        &progress,
+        exercise,
+        "The comparison with the reference",
+        "diff",
+        force,
+    ) {
+        return Ok(code);
+    }
+    if let Some(code) = missing_file(&kit, exercise) {
+        return Ok(code);
     }
     let yours = kit.exercise_path(exercise);
     let reference = kit.solution_path(exercise);
-    if !yours.is_file() {
-        eprintln!(
-            "{} {} is missing: `dscourse reset {}` restores its starting code",
-            paint("error:", Color::Red),
-            kit.display(&yours),
-            exercise.name
-        );
-        return Ok(ExitCode::from(1));
-    }
     let old = std::fs::read_to_string(&yours)
         .with_context(|| format!("cannot read {} as text", kit.display(&yours)))?;
     let new = std::fs::read_to_string(&reference)

@@ -1,6 +1,6 @@
 //! `list`, `hint`, `reset` and `solution`: what the learner asks of the course.
 
-use super::{open, pick};
+use super::{locked, named, open, pick};
 use crate::kit::Kit;
 use crate::manifest::Exercise;
 use crate::render::{self, bold, dim, paint};
@@ -137,9 +137,8 @@ pub fn hint_text(kit: &Kit, progress: &mut Progress, exercise: &Exercise) -> Str
 /// `dscourse reset NAME`: back up the learner's file, then restore the stub.
 pub fn reset(name: &str) -> Result<ExitCode> {
     let (kit, mut progress) = open()?;
-    let exercise = match pick(&kit, &progress, Some(name)) {
-        Ok(Some(ex)) => ex,
-        Ok(None) => unreachable!("a named pick is never empty"),
+    let exercise = match named(&kit, name) {
+        Ok(ex) => ex,
         Err(code) => return Ok(code),
     };
     let restored = reset_exercise(&kit, &mut progress, exercise)?;
@@ -226,17 +225,12 @@ pub fn backup_file(kit: &Kit, file: &std::path::Path) -> Result<Option<std::path
 /// `dscourse solution NAME [--force]`
 pub fn solution(name: &str, force: bool) -> Result<ExitCode> {
     let (kit, progress) = open()?;
-    let exercise = match pick(&kit, &progress, Some(name)) {
-        Ok(Some(ex)) => ex,
-        Ok(None) => unreachable!("a named pick is never empty"),
+    let exercise = match named(&kit, name) {
+        Ok(ex) => ex,
         Err(code) => return Ok(code),
     };
-    if !progress.is_done(&exercise.name) && !force {
-        eprintln!(
-            "The reference for {} opens once the exercise passes (dscourse run {}).\nTo see it anyway: dscourse solution {} --force",
-            exercise.name, exercise.name, exercise.name
-        );
-        return Ok(ExitCode::from(1));
+    if let Some(code) = locked(&progress, exercise, "The reference", "solution", force) {
+        return Ok(code);
     }
     let path = kit.solution_path(exercise);
     let text = std::fs::read_to_string(&path)

@@ -25,6 +25,54 @@ pub fn watch(poll: bool) -> Result<ExitCode> {
     crate::watch::run(&kit, poll)
 }
 
+/// The exercise called `name`; an unknown name is a usage error (exit 2),
+/// reported with the closest names.
+fn named<'k>(kit: &'k Kit, name: &str) -> Result<&'k Exercise, ExitCode> {
+    kit.manifest.find(name).map_err(|unknown| {
+        eprintln!(
+            "{} {unknown}",
+            crate::render::paint("error:", crossterm::style::Color::Red)
+        );
+        ExitCode::from(2)
+    })
+}
+
+/// `Some(exit status 1)`, after saying so, when the learner's file of
+/// `exercise` is missing (deleted by hand); `reset` brings it back.
+fn missing_file(kit: &Kit, exercise: &Exercise) -> Option<ExitCode> {
+    let file = kit.exercise_path(exercise);
+    if file.is_file() {
+        return None;
+    }
+    eprintln!(
+        "{} {} is missing: `dscourse reset {}` restores its starting code",
+        crate::render::paint("error:", crossterm::style::Color::Red),
+        kit.display(&file),
+        exercise.name
+    );
+    Some(ExitCode::from(1))
+}
+
+/// `Some(exit status 1)`, after saying so, when `what` (the reference, a
+/// comparison with it) is asked for before the exercise passed, without
+/// `--force`.
+fn locked(
+    progress: &Progress,
+    exercise: &Exercise,
+    what: &str,
+    command: &str,
+    force: bool,
+) -> Option<ExitCode> {
+    if force || progress.is_done(&exercise.name) {
+        return None;
+    }
+    let name = &exercise.name;
+    eprintln!(
+        "{what} for {name} opens once the exercise passes (dscourse run {name}).\nTo see it anyway: dscourse {command} {name} --force"
+    );
+    Some(ExitCode::from(1))
+}
+
 /// The named exercise, or the current one; an unknown name is a usage error.
 fn pick<'k>(
     kit: &'k Kit,
@@ -32,16 +80,7 @@ fn pick<'k>(
     name: Option<&str>,
 ) -> Result<Option<&'k Exercise>, ExitCode> {
     match name {
-        Some(name) => match kit.manifest.find(name) {
-            Ok(ex) => Ok(Some(ex)),
-            Err(unknown) => {
-                eprintln!(
-                    "{} {unknown}",
-                    crate::render::paint("error:", crossterm::style::Color::Red)
-                );
-                Err(ExitCode::from(2))
-            }
-        },
+        Some(name) => named(kit, name).map(Some),
         None => Ok(progress.current(kit)),
     }
 }

@@ -1,7 +1,7 @@
 //! `replay`: rerun one seed of an exercise's suite and draw the run of one
 //! of its tests, a column per node and a line per event.
 
-use super::{open, pick};
+use super::{missing_file, named, open};
 use crate::check::{self, Options, Outcome};
 use crate::manifest::Exercise;
 use crate::render::{self, bold, dim, paint, test_label, wrap};
@@ -29,21 +29,14 @@ pub struct ReplayArgs<'a> {
 /// 2 for a usage error.
 pub fn replay(args: &ReplayArgs) -> Result<ExitCode> {
     let (kit, progress) = open()?;
-    let exercise = match pick(&kit, &progress, Some(args.name)) {
-        Ok(Some(ex)) => ex,
-        Ok(None) => return Ok(ExitCode::from(2)),
+    let exercise = match named(&kit, args.name) {
+        Ok(ex) => ex,
         Err(code) => return Ok(code),
     };
-    let file = kit.exercise_path(exercise);
-    if !file.is_file() {
-        eprintln!(
-            "{} {} is missing: `dscourse reset {}` restores its starting code",
-            paint("error:", Color::Red),
-            kit.display(&file),
-            exercise.name
-        );
-        return Ok(ExitCode::from(1));
+    if let Some(code) = missing_file(&kit, exercise) {
+        return Ok(code);
     }
+    let file = kit.exercise_path(exercise);
     eprintln!(
         "{}",
         dim(&format!(

@@ -1,6 +1,6 @@
 //! `run` and `verify`: check exercises and record the verdicts.
 
-use super::{open, pick};
+use super::{missing_file, open, pick};
 use crate::check::{self, Options, Outcome};
 use crate::render::{self, paint};
 use anyhow::Result;
@@ -22,15 +22,8 @@ pub fn run(name: Option<&str>, seed: Option<u64>) -> Result<ExitCode> {
         }
         Err(code) => return Ok(code),
     };
-    let file = kit.exercise_path(exercise);
-    if !file.is_file() {
-        eprintln!(
-            "{} {} is missing: `dscourse reset {}` restores its starting code",
-            paint("error:", Color::Red),
-            kit.display(&file),
-            exercise.name
-        );
-        return Ok(ExitCode::from(1));
+    if let Some(code) = missing_file(&kit, exercise) {
+        return Ok(code);
     }
     eprintln!("{}", render::dim(&format!("checking {} …", exercise.name)));
     let outcome = check::check(
