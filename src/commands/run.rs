@@ -45,8 +45,9 @@ pub fn run(name: Option<&str>, seed: Option<u64>) -> Result<ExitCode> {
     if outcome.passed() {
         println!();
         println!(
-            " {} Compare with the reference: dscourse solution {}",
+            " {} Compare with the reference: dscourse diff {} (or read it: dscourse solution {})",
             paint("Passed.", Color::Green),
+            exercise.name,
             exercise.name
         );
         Ok(ExitCode::SUCCESS)

@@ -302,7 +302,7 @@ impl App {
                 bold(&name)
             ));
             lines.push(format!(
-                "   You can now compare your code with the reference: dscourse solution {name}"
+                "   You can now compare your code with the reference: dscourse diff {name} (or read it: dscourse solution {name})"
             ));
             match self.next_exercise() {
                 Some(next) => lines.push(format!(
