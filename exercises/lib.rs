@@ -18,3 +18,8 @@ pub mod clocks {
     pub mod physical;
     pub mod vector;
 }
+
+#[path = "09_sharding"]
+pub mod sharding {
+    pub mod hash_ring;
+}
