@@ -22,4 +22,5 @@ pub mod clocks {
 #[path = "09_sharding"]
 pub mod sharding {
     pub mod hash_ring;
+    pub mod rebalance;
 }

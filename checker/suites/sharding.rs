@@ -10,10 +10,12 @@ use solutions as subject;
 
 mod sharding {
     pub mod hash_ring;
+    pub mod rebalance;
 }
 
 fn main() {
     let suite = dscheck::Suite::new("sharding");
     let suite = sharding::hash_ring::tests(suite);
+    let suite = sharding::rebalance::tests(suite);
     suite.run()
 }
