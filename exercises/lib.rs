@@ -23,4 +23,5 @@ pub mod clocks {
 pub mod sharding {
     pub mod hash_ring;
     pub mod rebalance;
+    pub mod router;
 }

@@ -20,4 +20,5 @@ pub mod clocks {
 pub mod sharding {
     pub mod hash_ring;
     pub mod rebalance;
+    pub mod router;
 }

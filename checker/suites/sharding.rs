@@ -11,11 +11,13 @@ use solutions as subject;
 mod sharding {
     pub mod hash_ring;
     pub mod rebalance;
+    pub mod router;
 }
 
 fn main() {
     let suite = dscheck::Suite::new("sharding");
     let suite = sharding::hash_ring::tests(suite);
     let suite = sharding::rebalance::tests(suite);
+    let suite = sharding::router::tests(suite);
     suite.run()
 }

@@ -73,6 +73,15 @@ pub(in super::super) fn scenario<N: Observed>(
     sim.note("final phase: the network stops losing messages");
     sim.set_network(Network::reliable(ms(1), ms(10)));
     run(&mut sim, |s| s.run_until_quiet(LIVENESS))?;
+    if seed == 1 || dscheck::replaying() {
+        let seen = seen.borrow();
+        let moved: Vec<String> = seen
+            .values()
+            .zip(seen.values().skip(1))
+            .map(|(a, b)| (0..SHARDS).filter(|&s| a[s] != b[s]).count().to_string())
+            .collect();
+        dscheck::metric("shards moved by each change", moved.join(", "));
+    }
     agreement(&sim, changes.len())?;
     minimal(&sim, &seen.borrow(), &changes)?;
     readable(&mut sim)?;
