@@ -19,6 +19,14 @@ pub mod clocks {
     pub mod vector;
 }
 
+#[path = "08_crdts"]
+pub mod crdts {
+    pub mod g_counter;
+    pub mod lww_register;
+    pub mod or_set;
+    pub mod pn_counter;
+}
+
 #[path = "09_sharding"]
 pub mod sharding {
     pub mod hash_ring;

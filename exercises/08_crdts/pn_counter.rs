@@ -1,0 +1,56 @@
+//! # crdt_pn_counter: a counter that goes up and down
+//!
+//! A G-counter cannot count down: its merge keeps the larger of two entries,
+//! so an entry that went down would come back up at the next merge with an
+//! older copy. (Try it: one signed entry per replica, merged by maximum,
+//! forgets decrements.) The PN-counter keeps two G-counters instead: one
+//! counts the increments, the other the decrements, and both only grow. Its
+//! value is the difference; its merge merges each half.
+//!
+//! It reuses the [`GCounter`] of `g_counter.rs`.
+//!
+//! Read `exercises/08_crdts/README.md` first. Then fill in each `todo!()`.
+
+use super::g_counter::{Crdt, GCounter};
+use dsim::NodeId;
+use serde::{Deserialize, Serialize};
+
+/// A counter with increments and decrements, as two grow-only counters.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PnCounter {
+    /// Every increment, counted per replica.
+    pub increments: GCounter,
+    /// Every decrement, counted per replica.
+    pub decrements: GCounter,
+}
+
+impl PnCounter {
+    /// A counter at zero.
+    pub fn new() -> Self {
+        PnCounter::default()
+    }
+
+    /// Replica `replica` adds one.
+    pub fn increment(&mut self, replica: NodeId) {
+        todo!("count one more increment of replica")
+    }
+
+    /// Replica `replica` takes one away: one more decrement is counted.
+    pub fn decrement(&mut self, replica: NodeId) {
+        todo!("count one more decrement of replica")
+    }
+
+    /// The increments minus the decrements (negative if there were more
+    /// decrements).
+    pub fn value(&self) -> i64 {
+        todo!("the increments minus the decrements, as an i64")
+    }
+}
+
+impl Crdt for PnCounter {
+    /// Merges the increments with the increments and the decrements with
+    /// the decrements.
+    fn merge(&mut self, other: &Self) {
+        todo!("merge each half with the same half of other")
+    }
+}
