@@ -82,15 +82,16 @@ impl Family for ObservedRemove {
         }
     }
     fn expected(log: &[Update<Change>], seen: &Seen) -> BTreeSet<u8> {
-        let observed_by_a_remove = |add: usize, element: u8| {
-            seen.iter().any(|id| {
-                matches!(log[id].op, Change::Remove(e) if e == element)
-                    && log[id].past.contains(add)
-            })
-        };
+        // observed[e]: every add that some seen remove of e had seen.
+        let mut observed: [Seen; 3] = Default::default();
+        for id in seen.iter() {
+            if let Change::Remove(e) = log[id].op {
+                observed[e as usize].absorb(&log[id].past);
+            }
+        }
         seen.iter()
             .filter_map(|id| match log[id].op {
-                Change::Add(e) if !observed_by_a_remove(id, e) => Some(e),
+                Change::Add(e) if !observed[e as usize].contains(id) => Some(e),
                 _ => None,
             })
             .collect()
