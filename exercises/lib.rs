@@ -6,12 +6,19 @@
 // A stub names its parameters before you use them.
 #![allow(unused_variables)]
 
+// Each topic is a cargo feature named like its suite (all on by default): a
+// check builds only the topic it grades, so a save recompiles one topic, and
+// a file you broke in another topic does not stop this one from being
+// checked.
+
+#[cfg(feature = "intro")]
 #[path = "00_intro"]
 pub mod intro {
     pub mod pingpong;
     pub mod retry;
 }
 
+#[cfg(feature = "clocks")]
 #[path = "03_clocks"]
 pub mod clocks {
     pub mod lamport;
@@ -19,6 +26,7 @@ pub mod clocks {
     pub mod vector;
 }
 
+#[cfg(feature = "crdts")]
 #[path = "08_crdts"]
 pub mod crdts {
     pub mod g_counter;
@@ -27,6 +35,7 @@ pub mod crdts {
     pub mod pn_counter;
 }
 
+#[cfg(feature = "sharding")]
 #[path = "09_sharding"]
 pub mod sharding {
     pub mod hash_ring;

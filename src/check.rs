@@ -210,7 +210,9 @@ fn build(kit: &Kit, suite: &str, subject: Subject) -> Result<Build> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     if subject == Subject::Learner {
-        cmd.args(["--no-default-features", "--features", "learner"]);
+        // Only the suite's own topic of the learner's crate is built.
+        cmd.args(["--no-default-features", "--features"]);
+        cmd.arg(format!("learner,exercises/{suite}"));
     }
     let output = cmd
         .output()

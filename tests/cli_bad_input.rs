@@ -169,6 +169,23 @@ fn code_that_allocates_without_end_is_stopped_by_the_memory_limit() {
 }
 
 #[test]
+fn a_broken_file_in_another_topic_does_not_block_this_one() {
+    let kit = TestKit::new();
+    kit.write("exercises/03_clocks/vector.rs", "this is not Rust");
+    // intro_pingpong is checked with its own topic only: its stub's verdict,
+    // not the clocks file's compile error.
+    kit.run(&["run", EX])
+        .code(1)
+        .stdout_shows("the exercise is implemented")
+        .hides("does not compile");
+    // The broken topic itself reports its compile error.
+    kit.run(&["run", "clocks_vector"])
+        .code(1)
+        .stdout_shows("does not compile")
+        .stdout_shows("exercises/03_clocks/vector.rs");
+}
+
+#[test]
 fn code_that_does_not_compile_shows_the_compilers_message() {
     let kit = TestKit::new();
     kit.set_state(&[EX], None);

@@ -102,7 +102,7 @@ fn first_failure(outcome: &check::Outcome) -> String {
 
 /// Files that should exist and files that should not.
 fn check_files(kit: &Kit) -> Vec<String> {
-    let mut problems = Vec::new();
+    let mut problems = topic_features(kit);
     let used: BTreeSet<&str> = kit
         .manifest
         .exercises
@@ -159,4 +159,31 @@ fn rust_files(dir: &Path) -> Vec<String> {
     }
     found.sort();
     found
+}
+
+/// Every suite has its feature in the learner's crate, which a check
+/// enables to build only that topic.
+fn topic_features(kit: &Kit) -> Vec<String> {
+    let manifest = kit.root.join("exercises/Cargo.toml");
+    let features: BTreeSet<String> = std::fs::read_to_string(&manifest)
+        .ok()
+        .and_then(|text| text.parse::<toml::Table>().ok())
+        .and_then(|table| table.get("features")?.as_table().cloned())
+        .map(|features| features.keys().cloned().collect())
+        .unwrap_or_default();
+    let suites: BTreeSet<&str> = kit
+        .manifest
+        .exercises
+        .iter()
+        .map(|e| e.suite.as_str())
+        .collect();
+    suites
+        .into_iter()
+        .filter(|suite| !features.contains(*suite))
+        .map(|suite| {
+            format!(
+                "exercises/Cargo.toml has no feature {suite:?}: add `{suite} = []` under [features] (and to `default`), and put the topic's module in exercises/lib.rs under #[cfg(feature = \"{suite}\")]"
+            )
+        })
+        .collect()
 }
