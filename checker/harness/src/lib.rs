@@ -14,7 +14,7 @@ pub mod protocol;
 mod suite;
 
 pub use failure::{ensure, run, Failure, EXCERPT_LINES, PANIC_PROPERTY, TODO_PROPERTY};
-pub use meta::{expect_caught, META_PROPERTY};
+pub use meta::{expect_accepted, expect_caught, ACCEPTS_PROPERTY, META_PROPERTY};
 pub use suite::{metric, Suite};
 
 use std::time::Duration;

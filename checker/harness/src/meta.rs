@@ -9,6 +9,8 @@ use crate::failure::Failure;
 
 /// The property every meta test checks.
 pub const META_PROPERTY: &str = "the suite catches a known-wrong implementation";
+/// The property of the meta tests that run a correct implementation.
+pub const ACCEPTS_PROPERTY: &str = "the suite accepts a correct implementation";
 
 /// Runs `broken` for seeds `1..=seeds` until it fails, and passes if the
 /// property that failed is `property`.
@@ -36,4 +38,27 @@ pub fn expect_caught(
         META_PROPERTY,
         format!("“{property}” held for a known-wrong implementation in seeds 1 to {seeds}"),
     ))
+}
+
+/// Runs `test` (named `name`) on a correct implementation for seeds
+/// `1..=seeds` and passes only if every seed passes: the checks demand
+/// nothing beyond the protocol.
+pub fn expect_accepted(
+    name: &str,
+    seeds: u64,
+    test: impl Fn(u64) -> Result<(), Failure>,
+) -> Result<(), Failure> {
+    for seed in 1..=seeds {
+        test(seed).map_err(|f| {
+            Failure::new(
+                ACCEPTS_PROPERTY,
+                format!(
+                    "a correct implementation failed {name} with seed {seed}: {}: {}",
+                    f.property(),
+                    f.detail()
+                ),
+            )
+        })?;
+    }
+    Ok(())
 }

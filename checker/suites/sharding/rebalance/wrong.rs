@@ -43,16 +43,7 @@ pub(super) fn correct_model_passes() -> Result<(), Failure> {
         ("many_changes_move_the_fewest_shards", many_changes),
     ];
     for (name, test) in tests {
-        for seed in 1..=3 {
-            test(seed, model(Flaw::None)).map_err(|f| {
-                let detail = format!(
-                    "a correct model failed {name} with seed {seed}: {}: {}",
-                    f.property(),
-                    f.detail()
-                );
-                Failure::new("the suite accepts a correct implementation", detail)
-            })?;
-        }
+        dscheck::expect_accepted(name, 3, |seed| test(seed, model(Flaw::None)))?;
     }
     Ok(())
 }
