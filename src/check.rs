@@ -91,9 +91,16 @@ impl Outcome {
 /// Builds and runs the suite of `exercise`.
 pub fn check(kit: &Kit, exercise: &Exercise, options: &Options) -> Result<Outcome> {
     let started = Instant::now();
-    let binary = match build(kit, &exercise.suite, options.subject)? {
+    let spec = BuildSpec {
+        root: &kit.root,
+        suite: &exercise.suite,
+        subject: options.subject,
+        hidden: false,
+        target_dir: None,
+    };
+    let binary = match build(&spec)? {
         Build::Ok(path) => path,
-        Build::Failed(errors) => {
+        Build::Failed { errors, .. } => {
             return Ok(Outcome {
                 compile_errors: Some(errors),
                 tests: Vec::new(),
@@ -163,9 +170,27 @@ fn replay_failure(
     nondeterminism::compare(report, &first?, &second?).map(Box::new)
 }
 
-enum Build {
+/// What to build: one topic's suite, against the learner's crate or the
+/// reference.
+pub struct BuildSpec<'a> {
+    /// The kit (or grading copy of it) to build in.
+    pub root: &'a Path,
+    pub suite: &'a str,
+    pub subject: Subject,
+    /// With the instructor's hidden tests (the checker's `hidden` feature).
+    pub hidden: bool,
+    /// Cargo's target folder, if not the kit's own.
+    pub target_dir: Option<&'a Path>,
+}
+
+pub enum Build {
     Ok(PathBuf),
-    Failed(Vec<String>),
+    Failed {
+        /// The compiler's errors, rendered with colour.
+        errors: Vec<String>,
+        /// The files the errors point at, relative to the kit root.
+        files: Vec<String>,
+    },
 }
 
 /// One line of cargo's JSON output, the parts we read.
@@ -191,6 +216,14 @@ struct Diagnostic {
     level: String,
     message: String,
     rendered: Option<String>,
+    #[serde(default)]
+    spans: Vec<Span>,
+}
+
+#[derive(Deserialize)]
+struct Span {
+    file_name: String,
+    is_primary: bool,
 }
 
 /// The cargo to run: the one that ran us, or the one on the PATH.
@@ -198,10 +231,12 @@ pub fn cargo() -> Command {
     Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
 }
 
-/// Builds suite `suite` against `subject` and returns its executable.
-fn build(kit: &Kit, suite: &str, subject: Subject) -> Result<Build> {
+/// Builds a topic's suite and returns its executable, or the compiler's
+/// errors and the files they point at.
+pub fn build(spec: &BuildSpec) -> Result<Build> {
+    let suite = spec.suite;
     let mut cmd = cargo();
-    cmd.current_dir(&kit.root)
+    cmd.current_dir(spec.root)
         .args([
             "test", "--quiet", "-p", "checker", "--test", suite, "--no-run",
         ])
@@ -209,16 +244,28 @@ fn build(kit: &Kit, suite: &str, subject: Subject) -> Result<Build> {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    if subject == Subject::Learner {
+    if let Some(dir) = spec.target_dir {
+        cmd.env("CARGO_TARGET_DIR", dir);
+    }
+    let mut features = Vec::new();
+    if spec.subject == Subject::Learner {
         // Only the suite's own topic of the learner's crate is built.
-        cmd.args(["--no-default-features", "--features"]);
-        cmd.arg(format!("learner,exercises/{suite}"));
+        cmd.arg("--no-default-features");
+        features.push("learner".to_string());
+        features.push(format!("exercises/{suite}"));
+    }
+    if spec.hidden {
+        features.push("hidden".to_string());
+    }
+    if !features.is_empty() {
+        cmd.args(["--features", &features.join(",")]);
     }
     let output = cmd
         .output()
         .context("cannot run cargo: is Rust installed (https://rustup.rs)?")?;
     let mut executable = None;
     let mut errors = Vec::new();
+    let mut files = Vec::new();
     for line in String::from_utf8_lossy(&output.stdout).lines() {
         let Ok(msg) = serde_json::from_str::<CargoMessage>(line) else {
             continue;
@@ -236,10 +283,17 @@ fn build(kit: &Kit, suite: &str, subject: Subject) -> Result<Build> {
                     level,
                     message,
                     rendered: Some(text),
+                    spans,
                 }) = msg.message
                 {
                     if level == "error" && !message.starts_with("aborting due to") {
                         errors.push(text);
+                        files.extend(
+                            spans
+                                .into_iter()
+                                .filter(|s| s.is_primary)
+                                .map(|s| s.file_name.replace('\\', "/")),
+                        );
                     }
                 }
             }
@@ -256,7 +310,9 @@ fn build(kit: &Kit, suite: &str, subject: Subject) -> Result<Build> {
                     stderr.trim()
                 ));
             }
-            Ok(Build::Failed(errors))
+            files.sort();
+            files.dedup();
+            Ok(Build::Failed { errors, files })
         }
     }
 }
@@ -271,42 +327,108 @@ fn run_suite(
     only: Option<&str>,
     limit: Duration,
 ) -> Result<Outcome> {
+    let scratch = kit.state_dir().join("runs");
+    run_group(&SuiteRun {
+        binary,
+        group: &exercise.group,
+        only,
+        seed: options.seed,
+        limit,
+        scratch: &scratch,
+        cwd: &kit.root,
+    })
+}
+
+/// One run of a built suite.
+pub struct SuiteRun<'a> {
+    pub binary: &'a Path,
+    /// The test group to run (an exercise's `group`).
+    pub group: &'a str,
+    /// Only this test of the group.
+    pub only: Option<&'a str>,
+    /// Replay this seed only.
+    pub seed: Option<u64>,
+    pub limit: Duration,
+    /// Where the result channel and the captured output are kept while it runs.
+    pub scratch: &'a Path,
+    /// The suite's working folder.
+    pub cwd: &'a Path,
+}
+
+/// Runs a suite process and reads its verdicts from the result channel.
+pub fn run_group(run: &SuiteRun) -> Result<Outcome> {
     static RUNS: AtomicU64 = AtomicU64::new(0);
-    let dir = kit.state_dir().join("runs");
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    // Unique within the process too: replays run side by side.
+    let dir = run.scratch;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    // Unique within the process too (replays run side by side), and not
+    // guessable by the code under test.
     let stem = format!(
-        "{}-{}-{}",
-        exercise.name,
+        "{}-{}-{}-{:016x}",
+        run.group,
         std::process::id(),
-        RUNS.fetch_add(1, Ordering::Relaxed)
+        RUNS.fetch_add(1, Ordering::Relaxed),
+        unguessable()
     );
     let results = dir.join(format!("{stem}.jsonl"));
     let output = dir.join(format!("{stem}.out"));
     let _ = std::fs::remove_file(&results);
-    let out_file = std::fs::File::create(&output)?;
-    let mut cmd = Command::new(binary);
-    cmd.current_dir(&kit.root)
+    let out_file = std::fs::File::create(&output)
+        .with_context(|| format!("cannot create {}", output.display()))?;
+    let mut cmd = Command::new(run.binary);
+    cmd.current_dir(run.cwd)
         .env(RESULTS_VAR, &results)
-        .env(GROUP_VAR, &exercise.group)
+        .env(GROUP_VAR, run.group)
         .env("RUST_BACKTRACE", "0")
         .stdin(Stdio::null())
         .stdout(out_file.try_clone()?)
         .stderr(out_file);
-    if let Some(test) = only {
+    if let Some(test) = run.only {
         cmd.args(["--exact", test]);
     }
-    match options.seed {
+    match run.seed {
         Some(seed) => cmd.env(SEED_VAR, seed.to_string()),
         None => cmd.env_remove(SEED_VAR),
     };
-    let (status, timed_out) = crate::child::run_with_limit(&mut cmd, limit)
-        .with_context(|| format!("cannot run the suite {}", binary.display()))?;
+    let (status, timed_out) = crate::child::run_with_limit(&mut cmd, run.limit)
+        .with_context(|| format!("cannot run the suite {}", run.binary.display()))?;
     let records = parse_records(&std::fs::read_to_string(&results).unwrap_or_default());
-    let printed = std::fs::read_to_string(&output).unwrap_or_default();
+    let printed = read_tail(&output, OUTPUT_KEPT);
     let _ = std::fs::remove_file(&results);
     let _ = std::fs::remove_file(&output);
-    Ok(interpret(records, status, timed_out, limit, &printed))
+    Ok(interpret(records, status, timed_out, run.limit, &printed))
+}
+
+/// How much of a suite's own output is read back (its end): a learner's
+/// code that prints without end must not fill the runner's memory.
+const OUTPUT_KEPT: u64 = 256 * 1024;
+
+/// The last `max` bytes of a file, as text.
+fn read_tail(path: &Path, max: u64) -> String {
+    use std::io::{Read, Seek, SeekFrom};
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return String::new();
+    };
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if len > max {
+        let _ = file.seek(SeekFrom::Start(len - max));
+    }
+    let mut bytes = Vec::new();
+    let _ = file.take(max).read_to_end(&mut bytes);
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// A number the code under test cannot predict (std's per-process random
+/// hash keys, mixed with the time).
+fn unguessable() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    );
+    hasher.finish()
 }
 
 /// Turns the records and the way the process ended into an outcome.
@@ -379,6 +501,10 @@ fn describe_exit(status: Option<ExitStatus>) -> String {
                     "the process aborted (a panic while panicking, or an abort() call)".to_string()
                 }
                 9 => "the process was killed (out of memory?)".to_string(),
+                25 => format!(
+                    "it wrote more than {} MiB to a file or its output, and was stopped: does it print in a loop?",
+                    crate::child::FILE_SIZE_LIMIT_BYTES >> 20
+                ),
                 11 => "the process crashed with a segmentation fault".to_string(),
                 _ => format!("the process was killed by signal {signal}"),
             };

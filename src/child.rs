@@ -10,6 +10,10 @@ use std::time::{Duration, Instant};
 /// a bound on a learner's code that allocates without end.
 pub const MEMORY_LIMIT_BYTES: u64 = 4 << 30;
 
+/// The largest file a suite may write (its output is captured in a file):
+/// a learner's code that prints without end is stopped, not the disk filled.
+pub const FILE_SIZE_LIMIT_BYTES: u64 = 1 << 30;
+
 /// Sets a resource limit of the calling process (soft and hard).
 #[cfg(unix)]
 fn set_rlimit(resource: libc::__rlimit_resource_t, bytes: u64) -> std::io::Result<()> {
@@ -41,6 +45,7 @@ pub fn run_with_limit(
         unsafe {
             cmd.pre_exec(|| {
                 set_rlimit(libc::RLIMIT_AS, MEMORY_LIMIT_BYTES)?;
+                set_rlimit(libc::RLIMIT_FSIZE, FILE_SIZE_LIMIT_BYTES)?;
                 set_rlimit(libc::RLIMIT_CORE, 0)
             });
         }
@@ -53,6 +58,11 @@ pub fn run_with_limit(
         // Reaped and forgotten under the lock, so `kill_running` never
         // signals a process id that was already reused.
         let mut live = running();
+        if has_exited(&child) {
+            // Whatever it started (a process the learner's code spawned)
+            // ends with it.
+            kill_group(&mut child);
+        }
         let exited = child.try_wait();
         if !matches!(exited, Ok(None)) {
             live.retain(|&id| id != child.id());
@@ -94,6 +104,25 @@ pub fn kill_running() {
         }
         #[cfg(not(unix))]
         let _ = id;
+    }
+}
+
+/// Whether the child has ended, without reaping it: while it is a zombie,
+/// its process id (and so its process group's) cannot be reused.
+fn has_exited(child: &std::process::Child) -> bool {
+    #[cfg(unix)]
+    {
+        // SAFETY: waitid only writes into the zeroed siginfo we own.
+        unsafe {
+            let mut info: libc::siginfo_t = std::mem::zeroed();
+            let flags = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT;
+            libc::waitid(libc::P_PID, child.id(), &mut info, flags) == 0 && info.si_pid() != 0
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = child;
+        false
     }
 }
 

@@ -4,6 +4,7 @@ mod check;
 mod child;
 mod commands;
 mod diff;
+mod grade;
 mod kit;
 mod manifest;
 mod render;
@@ -94,6 +95,32 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Grade a learner's submission (a copy of the kit, or its exercises/
+    /// folder) or a folder of them. Exit status: 0 when grading completed,
+    /// whatever the score; 2 when it could not grade.
+    Grade {
+        /// The submission: a learner's copy of the kit, or its exercises/ folder.
+        submission: Option<std::path::PathBuf>,
+        /// Grade every sub-folder of DIR (one per student), several at once.
+        #[arg(long, value_name = "DIR")]
+        batch: Option<std::path::PathBuf>,
+        /// Only these exercises (comma-separated names).
+        #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+        exercises: Vec<String>,
+        /// Only the exercises of this topic.
+        #[arg(long)]
+        topic: Option<String>,
+        /// The report's format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: grade::Format,
+        /// Write the report to FILE (with --batch: the folder for the
+        /// reports, `grades` by default).
+        #[arg(long, short, value_name = "PATH")]
+        output: Option<std::path::PathBuf>,
+        /// How many submissions to grade at once (default: one per core).
+        #[arg(long)]
+        jobs: Option<usize>,
+    },
     /// Tools for course authors.
     Dev {
         #[command(subcommand)]
@@ -135,6 +162,23 @@ fn main() -> ExitCode {
         Cmd::Solution { name, force } => commands::solution(&name, force),
         Cmd::Diff { name, force } => commands::diff(&name, force),
         Cmd::Verify { json } => commands::verify(json),
+        Cmd::Grade {
+            submission,
+            batch,
+            exercises,
+            topic,
+            format,
+            output,
+            jobs,
+        } => grade::grade(&grade::GradeArgs {
+            submission,
+            batch,
+            exercises,
+            topic,
+            format,
+            output,
+            jobs,
+        }),
         Cmd::Dev {
             command: DevCmd::Check,
         } => commands::dev_check(),

@@ -308,6 +308,7 @@ mod tests {
         TestResult {
             test: "pingpong::answers_every_ping".to_string(),
             position: 0,
+            hidden: false,
             passed: failure.is_none(),
             seeds: 1,
             duration_ms: 1,

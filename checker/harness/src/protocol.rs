@@ -38,6 +38,9 @@ pub struct TestResult {
     /// order the suite declares them (they finish in any order).
     #[serde(default)]
     pub position: usize,
+    /// An instructor's private test, run only when grading.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub hidden: bool,
     pub passed: bool,
     /// How many seeds ran (1 for a test without seeds).
     pub seeds: u64,

@@ -20,6 +20,8 @@ struct TestDef {
     position: usize,
     /// `None`: the test takes no seed.
     seeds: Option<u64>,
+    /// Run when grading, never in the learner's runner (see [`Suite::hidden`]).
+    hidden: bool,
     body: Body,
 }
 
@@ -29,6 +31,8 @@ pub struct Suite {
     tests: Vec<TestDef>,
     /// The hint for each property, attached to its failures.
     hints: BTreeMap<String, String>,
+    /// Tests added now are hidden ones.
+    adding_hidden: bool,
 }
 
 impl Suite {
@@ -38,7 +42,21 @@ impl Suite {
             topic,
             tests: Vec::new(),
             hints: BTreeMap::new(),
+            adding_hidden: false,
         }
+    }
+
+    /// Adds the tests `add` adds as hidden tests: an instructor's private
+    /// tests, kept in `checker/hidden/<suite>.rs` and compiled only with the
+    /// checker's `hidden` feature, which `dscourse grade` turns on and the
+    /// learner's runner does not. Grade reports mark their results hidden
+    /// (Gradescope shows them to instructors only), and `dscourse dev strip`
+    /// leaves their files out of a student distribution.
+    pub fn hidden(mut self, add: impl FnOnce(Suite) -> Suite) -> Self {
+        self.adding_hidden = true;
+        let mut suite = add(self);
+        suite.adding_hidden = false;
+        suite
     }
 
     /// Attaches `hint` to every failure of `property` that carries no hint
@@ -59,6 +77,7 @@ impl Suite {
             name: name.to_string(),
             position: self.tests.len(),
             seeds: None,
+            hidden: self.adding_hidden,
             body: Arc::new(move |_| body()),
         });
         self
@@ -77,6 +96,7 @@ impl Suite {
             name: name.to_string(),
             position: self.tests.len(),
             seeds: Some(seeds),
+            hidden: self.adding_hidden,
             body: Arc::new(body),
         });
         self
@@ -170,6 +190,7 @@ fn run_test(
     let result = TestResult {
         test: def.name.clone(),
         position: def.position,
+        hidden: def.hidden,
         passed: failure.is_none(),
         dump: pick_dump(dumps),
         seeds: ran,

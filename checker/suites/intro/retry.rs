@@ -11,6 +11,10 @@
 mod scenario;
 mod wrong;
 
+#[cfg(feature = "hidden")]
+#[path = "../../hidden/intro/retry.rs"]
+mod hidden;
+
 use crate::subject::intro::retry::{Request, Retry, RECEIVER, RETRANSMIT_AFTER};
 use dscheck::{metric, secs, Failure, Suite};
 use dsim::{Node, NodeId};
@@ -40,6 +44,7 @@ pub fn tests(suite: Suite) -> Suite {
         .seeded("retry::retransmissions_are_capped", 20, |seed| {
             capped(seed, subject())
         })
+        .hidden(hidden_tests)
         .test("meta::retry_correct_model_passes", correct_model_passes)
         .test("meta::retry_sender_never_retransmits", || {
             caught(Flaw::NeverRetransmits, takes_effect_once, EFFECT)
@@ -157,6 +162,13 @@ impl Observed for Retry {
 }
 
 /// Builds the nodes of a run.
+/// The instructor's hidden tests, when the checker is built to grade.
+fn hidden_tests(suite: Suite) -> Suite {
+    #[cfg(feature = "hidden")]
+    let suite = hidden::tests(suite);
+    suite
+}
+
 type Factory<N> = Box<dyn FnMut(NodeId) -> N>;
 
 /// A test of this suite, run against the nodes a factory builds.

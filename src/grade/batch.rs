@@ -1,0 +1,189 @@
+//! Grading a folder of submissions, one sub-folder per student, several at
+//! once (each in its own grading copy), with a progress bar, a report per
+//! student and a class summary.
+
+use super::formats::{self, Format};
+use super::report::Report;
+use super::submission::Submission;
+use super::workspace::Workspace;
+use super::{grader, write_report, GradeArgs};
+use crate::kit::Kit;
+use crate::manifest::Exercise;
+use anyhow::{bail, Context, Result};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::time::Instant;
+
+pub fn grade_all(
+    kit: &Kit,
+    exercises: &[&Exercise],
+    dir: &Path,
+    args: &GradeArgs,
+) -> Result<ExitCode> {
+    let mut folders: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read the submissions folder {}", dir.display()))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.is_dir())
+        .collect();
+    folders.sort();
+    if folders.is_empty() {
+        bail!(
+            "{} has no sub-folders: put each student's submission in a folder of its own",
+            dir.display()
+        );
+    }
+    let out = args
+        .output
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("grades"));
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let jobs = args.jobs.unwrap_or(cores).clamp(1, folders.len());
+    let started = Instant::now();
+    let next = Mutex::new(0usize);
+    let progress = Mutex::new(Progress::new(folders.len()));
+    let results: Mutex<Vec<(usize, Result<Report>)>> = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for slot in 0..jobs {
+            let (next, progress, results, folders) = (&next, &progress, &results, &folders);
+            scope.spawn(move || {
+                let mut workspace = Workspace::open(kit, slot);
+                loop {
+                    let index = {
+                        let mut next = next.lock().unwrap_or_else(|p| p.into_inner());
+                        let index = *next;
+                        *next += 1;
+                        index
+                    };
+                    let Some(folder) = folders.get(index) else {
+                        break;
+                    };
+                    let report = match &mut workspace {
+                        Ok(workspace) => Submission::read(folder, &kit.root, &kit.manifest)
+                            .and_then(|s| grader::grade(kit, workspace, &s, exercises)),
+                        Err(e) => Err(anyhow::anyhow!("{e:#}")),
+                    };
+                    progress
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .finished(folder, &report);
+                    results
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push((index, report));
+                }
+            });
+        }
+    });
+    progress.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    let mut results = results.into_inner().unwrap_or_else(|p| p.into_inner());
+    results.sort_by_key(|(index, _)| *index);
+    let mut reports = Vec::new();
+    let mut failures = Vec::new();
+    for (index, result) in results {
+        let name = student_name(&folders[index]);
+        match result {
+            Ok(report) => {
+                let file = out.join(format!("{name}.{}", report_extension(args.format)));
+                write_report(&file, &formats::render(&report, args.format)?)?;
+                reports.push(report);
+            }
+            Err(error) => failures.push(format!("{name}: {error:#}")),
+        }
+    }
+    write_report(&out.join("summary.csv"), &formats::csv(&reports))?;
+    print!("{}", formats::class_table(&reports));
+    let minutes = started.elapsed().as_secs_f64() / 60.0;
+    println!(
+        "\n{} submissions graded in {:.1} min ({:.1} per minute, {jobs} at a time); reports in {}, gradebook in {}",
+        reports.len(),
+        minutes,
+        reports.len() as f64 / minutes.max(1e-9),
+        out.display(),
+        out.join("summary.csv").display()
+    );
+    for failure in &failures {
+        eprintln!(
+            "{} {failure}",
+            crate::render::paint("not graded:", crossterm::style::Color::Red)
+        );
+    }
+    Ok(if failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}
+
+fn student_name(folder: &Path) -> String {
+    folder
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| folder.display().to_string())
+}
+
+/// Gradescope's per-student file keeps its usual name after the student's.
+fn report_extension(format: Format) -> String {
+    match format {
+        Format::Gradescope => "results.json".to_string(),
+        other => other.extension().to_string(),
+    }
+}
+
+/// The progress line: redrawn in place on a terminal, a line per student
+/// otherwise.
+struct Progress {
+    total: usize,
+    done: usize,
+    terminal: bool,
+}
+
+impl Progress {
+    fn new(total: usize) -> Progress {
+        let terminal = std::io::stderr().is_terminal();
+        let progress = Progress {
+            total,
+            done: 0,
+            terminal,
+        };
+        progress.draw("");
+        progress
+    }
+
+    fn finished(&mut self, folder: &Path, report: &Result<Report>) {
+        self.done += 1;
+        let what = match report {
+            Ok(r) => format!(
+                "{} {}/{}",
+                r.student,
+                formats::number(r.score),
+                formats::number(r.max_score)
+            ),
+            Err(_) => format!("{} not graded", student_name(folder)),
+        };
+        self.draw(&what);
+    }
+
+    fn draw(&self, last: &str) {
+        let mut err = std::io::stderr();
+        if self.terminal {
+            let _ = write!(
+                err,
+                "\r\x1b[2K{} graded  {}",
+                crate::render::progress_bar(self.done, self.total),
+                last
+            );
+        } else if !last.is_empty() {
+            let _ = writeln!(err, "[{}/{}] {last}", self.done, self.total);
+        }
+        let _ = err.flush();
+    }
+
+    fn clear(&self) {
+        if self.terminal {
+            eprint!("\r\x1b[2K");
+        }
+    }
+}

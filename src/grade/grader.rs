@@ -1,0 +1,177 @@
+//! Grading one submission in a grading copy of the kit: build each topic's
+//! suite against the learner's files (replacing a file that does not
+//! compile by its stub, so that the rest of the topic still earns its
+//! points), run each exercise's tests with the usual limits, and score.
+
+use super::report::{grade_exercise, ExerciseGrade, Report, Status, Zeroed};
+use super::submission::Submission;
+use super::workspace::Workspace;
+use crate::check::{self, Build, BuildSpec, Outcome, Subject, SuiteRun};
+use crate::kit::Kit;
+use crate::manifest::Exercise;
+use anyhow::{bail, Result};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Grades `submission` on `exercises` (in course order).
+pub fn grade(
+    kit: &Kit,
+    workspace: &mut Workspace,
+    submission: &Submission,
+    exercises: &[&Exercise],
+) -> Result<Report> {
+    let started = Instant::now();
+    workspace.prepare(kit, submission)?;
+    let hidden = kit.root.join("checker/hidden").is_dir();
+    let mut grades = Vec::new();
+    // Suites in the order their first exercise comes.
+    let mut suites: Vec<&str> = Vec::new();
+    for exercise in exercises {
+        if !suites.contains(&exercise.suite.as_str()) {
+            suites.push(&exercise.suite);
+        }
+    }
+    for suite in suites {
+        let topic: Vec<&Exercise> = exercises
+            .iter()
+            .copied()
+            .filter(|e| e.suite == suite)
+            .collect();
+        let (binary, broken) = build_topic(kit, workspace, suite, &topic, hidden)?;
+        for exercise in topic {
+            let grade = grade_one(workspace, submission, exercise, &binary, &broken)?;
+            if grade.status == Status::Tampered {
+                // The next exercises are graded on a clean copy again.
+                workspace.prepare(kit, submission)?;
+                for file in broken.keys() {
+                    workspace.use_stub(kit, file)?;
+                }
+            }
+            grades.push(grade);
+        }
+    }
+    let score = grades.iter().map(|g| g.score).sum();
+    let max_score = grades.iter().map(|g| g.points).sum();
+    Ok(Report {
+        student: submission.student.clone(),
+        submission: submission.root.display().to_string(),
+        score,
+        max_score,
+        exercises: grades,
+        ignored: submission.ignored.clone(),
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Builds a topic's suite; every learner file the compiler blames is
+/// replaced by its stub until it builds. Returns the suite executable and
+/// the replaced files with their first error.
+fn build_topic(
+    kit: &Kit,
+    workspace: &mut Workspace,
+    suite: &str,
+    topic: &[&Exercise],
+    hidden: bool,
+) -> Result<(PathBuf, BTreeMap<String, String>)> {
+    let mut broken: BTreeMap<String, String> = BTreeMap::new();
+    let mut files: Vec<&str> = topic.iter().map(|e| e.file.as_str()).collect();
+    files.dedup();
+    loop {
+        let spec = BuildSpec {
+            root: &workspace.root,
+            suite,
+            subject: Subject::Learner,
+            hidden,
+            target_dir: Some(&workspace.target),
+        };
+        let (errors, blamed) = match check::build(&spec)? {
+            Build::Ok(binary) => return Ok((binary, broken)),
+            Build::Failed { errors, files } => (errors, files),
+        };
+        let first = errors.first().cloned().unwrap_or_default();
+        let remaining: Vec<&str> = files
+            .iter()
+            .copied()
+            .filter(|f| !broken.contains_key(*f))
+            .collect();
+        // The learner files the errors point at; if none (an error in the
+        // suite, from a changed signature), the topic's files in order.
+        let named: Vec<&str> = remaining
+            .iter()
+            .copied()
+            .filter(|f| blamed.iter().any(|b| b == &format!("exercises/{f}")))
+            .collect();
+        let culprit = match (named.first(), remaining.first()) {
+            (Some(file), _) => *file,
+            (None, Some(file)) => *file,
+            (None, None) => bail!(
+                "the suite {suite} does not build even with every exercise's starting code: the kit itself is broken (run `dscourse dev check` in it):\n{}",
+                crate::render::strip_ansi(&first)
+            ),
+        };
+        broken.insert(culprit.to_string(), first);
+        workspace.use_stub(kit, culprit)?;
+    }
+}
+
+fn grade_one(
+    workspace: &Workspace,
+    submission: &Submission,
+    exercise: &Exercise,
+    binary: &Path,
+    broken: &BTreeMap<String, String>,
+) -> Result<ExerciseGrade> {
+    let limit = Duration::from_secs(exercise.timeout_secs);
+    let started = Instant::now();
+    let mut outcome: Outcome = check::run_group(&SuiteRun {
+        binary,
+        group: &exercise.group,
+        only: None,
+        seed: None,
+        limit,
+        scratch: &workspace.runs,
+        cwd: &workspace.scratch,
+    })?;
+    outcome.elapsed = started.elapsed();
+    let changed = workspace.changed_files()?;
+    let zeroed = if !changed.is_empty() {
+        let mut shown: Vec<&str> = changed.iter().take(3).map(String::as_str).collect();
+        if changed.len() > 3 {
+            shown.push("…");
+        }
+        Some(Zeroed::Tampered(shown.join(", ")))
+    } else if let Some(error) = broken.get(&exercise.file) {
+        Some(Zeroed::CompileError(error.clone()))
+    } else if !submission.files.contains_key(&exercise.file) {
+        Some(Zeroed::NotSubmitted)
+    } else {
+        None
+    };
+    let names = if outcome.unfinished.is_some() {
+        list_tests(binary, &exercise.group, &workspace.scratch)
+    } else {
+        Vec::new()
+    };
+    Ok(grade_exercise(exercise, &outcome, zeroed, &names))
+}
+
+/// The names of a group's tests, as the suite lists them (no test runs).
+fn list_tests(binary: &Path, group: &str, cwd: &Path) -> Vec<String> {
+    let output = std::process::Command::new(binary)
+        .current_dir(cwd)
+        .env(dscheck::protocol::GROUP_VAR, group)
+        .arg("--list")
+        .stdin(std::process::Stdio::null())
+        .output();
+    let Ok(output) = output else {
+        return Vec::new();
+    };
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| line.strip_suffix(": test"))
+        // Listed as `[topic] group::name`.
+        .map(|line| line.split_once("] ").map_or(line, |(_, name)| name))
+        .map(str::to_string)
+        .collect()
+}

@@ -1,0 +1,115 @@
+//! `dscourse grade`: an instructor grades one submission or a folder of
+//! them. Grading copies only the learner's exercise files into a clean copy
+//! of the kit, so nothing a submission ships (manifests, build scripts,
+//! lock files) is built; every suite runs with the runner's limits; points
+//! come from the suites' result channel only.
+
+mod batch;
+mod formats;
+mod grader;
+mod report;
+mod submission;
+mod workspace;
+
+pub use formats::Format;
+
+use crate::kit::Kit;
+use crate::manifest::Exercise;
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use submission::Submission;
+use workspace::Workspace;
+
+/// What to grade and how to report it.
+pub struct GradeArgs {
+    pub submission: Option<PathBuf>,
+    pub batch: Option<PathBuf>,
+    /// Only these exercises.
+    pub exercises: Vec<String>,
+    /// Only the exercises of this topic.
+    pub topic: Option<String>,
+    pub format: Format,
+    /// Where to write: a file for one submission, a folder for a batch.
+    pub output: Option<PathBuf>,
+    /// How many submissions of a batch are graded at once.
+    pub jobs: Option<usize>,
+}
+
+pub fn grade(args: &GradeArgs) -> Result<ExitCode> {
+    let kit = Kit::discover()?;
+    let exercises = select(&kit, args)?;
+    match (&args.submission, &args.batch) {
+        (Some(_), Some(_)) => bail!("give a submission or --batch DIR, not both"),
+        (None, None) => bail!("give the submission to grade (a learner's copy of the kit, or its exercises/ folder), or --batch DIR"),
+        (Some(path), None) => grade_one(&kit, &exercises, path, args),
+        (None, Some(dir)) => batch::grade_all(&kit, &exercises, dir, args),
+    }
+}
+
+fn grade_one(
+    kit: &Kit,
+    exercises: &[&Exercise],
+    path: &Path,
+    args: &GradeArgs,
+) -> Result<ExitCode> {
+    let submission = Submission::read(path, &kit.root, &kit.manifest)?;
+    let mut workspace = Workspace::open(kit, 0)?;
+    let report = grader::grade(kit, &mut workspace, &submission, exercises)?;
+    let text = formats::render(&report, args.format)?;
+    match &args.output {
+        Some(file) => {
+            write_report(file, &text)?;
+            eprintln!(
+                "{}: {} of {} points; report written to {}",
+                report.student,
+                formats::number(report.score),
+                formats::number(report.max_score),
+                file.display()
+            );
+        }
+        None => print!("{text}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes a report file atomically, creating its folder.
+fn write_report(file: &Path, text: &str) -> Result<()> {
+    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    crate::state::write_atomically(file, text.as_bytes())
+}
+
+/// The exercises to grade, in course order.
+fn select<'k>(kit: &'k Kit, args: &GradeArgs) -> Result<Vec<&'k Exercise>> {
+    let mut chosen: Vec<&Exercise> = kit.manifest.exercises.iter().collect();
+    if let Some(topic) = &args.topic {
+        chosen.retain(|e| &e.topic == topic || &e.suite == topic);
+        if chosen.is_empty() {
+            let mut topics: Vec<&str> = kit
+                .manifest
+                .exercises
+                .iter()
+                .map(|e| e.topic.as_str())
+                .collect();
+            topics.dedup();
+            bail!(
+                "no topic {topic:?} in info.toml; the topics are: {}",
+                topics.join(", ")
+            );
+        }
+    }
+    if !args.exercises.is_empty() {
+        for name in &args.exercises {
+            kit.manifest
+                .find(name)
+                .map_err(|unknown| anyhow::anyhow!("{unknown}"))?;
+        }
+        chosen.retain(|e| args.exercises.contains(&e.name));
+        if chosen.is_empty() {
+            bail!("none of the exercises given is in the topic given");
+        }
+    }
+    Ok(chosen)
+}
