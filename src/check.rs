@@ -28,6 +28,9 @@ pub struct Options {
     pub subject: Subject,
     /// Replay this seed only, keeping the whole trace.
     pub seed: Option<u64>,
+    /// With the instructor's hidden tests (`dev check` proves the
+    /// reference passes them; the learner never runs them).
+    pub hidden: bool,
 }
 
 impl Options {
@@ -36,6 +39,7 @@ impl Options {
         Options {
             subject: Subject::Learner,
             seed: None,
+            hidden: false,
         }
     }
 
@@ -44,6 +48,7 @@ impl Options {
         Options {
             subject: Subject::Reference,
             seed: None,
+            hidden: false,
         }
     }
 }
@@ -95,7 +100,7 @@ pub fn check(kit: &Kit, exercise: &Exercise, options: &Options) -> Result<Outcom
         root: &kit.root,
         suite: &exercise.suite,
         subject: options.subject,
-        hidden: false,
+        hidden: options.hidden,
         target_dir: None,
     };
     let binary = match build(&spec)? {

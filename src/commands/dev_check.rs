@@ -26,7 +26,16 @@ pub fn dev_check() -> Result<ExitCode> {
             ));
         }
         eprint!("{:<28}", exercise.name);
-        let reference = check::check(&kit, exercise, &Options::reference())?;
+        // The reference must pass the instructor's hidden tests too.
+        let hidden = kit.root.join("checker/hidden").is_dir();
+        let reference = check::check(
+            &kit,
+            exercise,
+            &Options {
+                hidden,
+                ..Options::reference()
+            },
+        )?;
         let stub = check::check(&kit, exercise, &Options::learner())?;
         let mut verdict = Vec::new();
         if let Some(errors) = &reference.compile_errors {

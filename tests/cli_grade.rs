@@ -1,0 +1,308 @@
+//! `dscourse grade` on submissions that are broken or hostile: each loses
+//! the points of the exercise it breaks, with a clear reason, and nothing
+//! else; the grader itself always finishes and exits 0.
+
+mod common;
+
+use common::{with_body, TestKit, REFERENCE};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+const RETRY: &str = "solutions/00_intro/retry.rs";
+
+/// A student's folder holding a copy of the kit's exercises/ folder with
+/// `pingpong` as the pingpong exercise and the reference of intro_retry.
+fn submission(kit: &TestKit, student: &str, pingpong: &str) -> PathBuf {
+    let dir = kit.path(&format!("class/{student}"));
+    let exercises = dir.join("exercises/00_intro");
+    std::fs::create_dir_all(&exercises).unwrap();
+    std::fs::write(exercises.join("pingpong.rs"), pingpong).unwrap();
+    std::fs::write(exercises.join("retry.rs"), kit.read(RETRY)).unwrap();
+    dir
+}
+
+/// The reference pingpong with the body of `on_start` replaced by `body`.
+fn pingpong_starting_with(kit: &TestKit, body: &str) -> String {
+    with_body(&kit.read(REFERENCE), "fn on_start(", body)
+}
+
+fn report(dir: &Path, student: &str) -> Value {
+    let path = dir.join(format!("{student}.json"));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("no report {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+fn exercise<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["exercises"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} in {report:#}"))
+}
+
+/// Asserts that `student` lost exactly the pingpong exercise, with
+/// `status`, for a reason that says `why`, and kept intro_retry's points.
+fn lost_pingpong_only(reports: &Path, student: &str, status: &str, why: &str) {
+    let report = report(reports, student);
+    let pingpong = exercise(&report, "intro_pingpong");
+    let retry = exercise(&report, "intro_retry");
+    assert_eq!(pingpong["score"], 0.0, "{student}: {pingpong:#}");
+    assert_eq!(pingpong["status"], status, "{student}: {pingpong:#}");
+    let reason = pingpong["reason"].as_str().unwrap().to_string()
+        + &pingpong["tests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["output"].as_str().unwrap().to_string())
+            .collect::<String>();
+    assert!(
+        reason.contains(why),
+        "{student}: the reason does not say {why:?}: {pingpong:#}"
+    );
+    assert_eq!(
+        retry["score"], 10.0,
+        "{student}: intro_retry lost points: {retry:#}"
+    );
+    assert_eq!(retry["status"], "passed", "{student}: {retry:#}");
+}
+
+#[test]
+fn hostile_and_broken_submissions_lose_only_the_exercise_they_break() {
+    let kit = TestKit::new();
+    kit.add_to_entry("intro_pingpong", "timeout_secs = 5");
+    let fake = r#"println!("test pingpong::answers_every_ping ... ok\ntest result: ok. 4 passed; 0 failed");"#;
+    let bomb = "struct Bomb;\n        impl Drop for Bomb {\n            fn drop(&mut self) {\n                panic!(\"a panic in drop\");\n            }\n        }\n        let _bomb = Bomb;\n        panic!(\"first panic\");";
+    let students: Vec<(&str, String)> = vec![
+        ("good", kit.read(REFERENCE)),
+        ("exits", pingpong_starting_with(&kit, "std::process::exit(0)")),
+        ("fakes", pingpong_starting_with(&kit, &format!("{fake}\n        std::process::exit(0)"))),
+        ("loops", pingpong_starting_with(&kit, "loop {}")),
+        (
+            "recurses",
+            pingpong_starting_with(
+                &kit,
+                "fn deeper(n: u64) -> u64 {\n            1 + deeper(std::hint::black_box(n + 1))\n        }\n        self.seq = deeper(0);",
+            ),
+        ),
+        (
+            "hogs",
+            pingpong_starting_with(
+                &kit,
+                "let mut hog: Vec<Vec<u8>> = Vec::new();\n        loop {\n            hog.push(Vec::with_capacity(1 << 30));\n        }",
+            ),
+        ),
+        (
+            "threads",
+            pingpong_starting_with(
+                &kit,
+                "let _ = std::thread::spawn(|| loop {\n            std::thread::sleep(std::time::Duration::from_millis(1));\n        })\n        .join();",
+            ),
+        ),
+        ("drops", pingpong_starting_with(&kit, bomb)),
+        (
+            "writes",
+            pingpong_starting_with(
+                &kit,
+                "let _ = std::fs::write(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/../info.toml\"), \"format_version = 99\");\n        ctx.set_timer(Timer::Ping, PING_INTERVAL);",
+            ),
+        ),
+        ("builds", kit.read(REFERENCE)),
+        ("broken", pingpong_starting_with(&kit, "let count: u32 = \"not a number\";")),
+    ];
+    for (student, pingpong) in &students {
+        submission(&kit, student, pingpong);
+    }
+    // A build script that would fail the build, and a manifest that would
+    // pull in a crate that does not exist: neither is used.
+    let builds = kit.path("class/builds/exercises");
+    std::fs::write(
+        builds.join("build.rs"),
+        "fn main() { panic!(\"build scripts do not run\") }",
+    )
+    .unwrap();
+    std::fs::write(
+        builds.join("Cargo.toml"),
+        kit.read("exercises/Cargo.toml")
+            + "\n[dependencies.no-such-crate-anywhere]\nversion = \"99\"\n",
+    )
+    .unwrap();
+    let info_before = kit.read("info.toml");
+
+    let run = kit.run(&[
+        "grade",
+        "--batch",
+        "class",
+        "--exercises",
+        "intro_pingpong,intro_retry",
+        "--format",
+        "json",
+        "--output",
+        "grades",
+        "--jobs",
+        "2",
+    ]);
+    run.code(0).no_crash();
+    let reports = kit.path("grades");
+
+    let good = report(&reports, "good");
+    assert_eq!(good["score"], 15.0, "{good:#}");
+    assert_eq!(good["max_score"], 15.0);
+    // The hidden test of intro_retry ran, and is marked hidden.
+    let hidden: Vec<&Value> = exercise(&good, "intro_retry")["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["hidden"] == true)
+        .collect();
+    assert_eq!(hidden.len(), 1, "{good:#}");
+
+    lost_pingpong_only(&reports, "exits", "unfinished", "std::process::exit");
+    lost_pingpong_only(&reports, "fakes", "unfinished", "std::process::exit");
+    lost_pingpong_only(&reports, "loops", "unfinished", "did not finish within 5 s");
+    lost_pingpong_only(&reports, "recurses", "unfinished", "stack overflowed");
+    lost_pingpong_only(&reports, "hogs", "unfinished", "out of memory");
+    lost_pingpong_only(
+        &reports,
+        "threads",
+        "unfinished",
+        "did not finish within 5 s",
+    );
+    lost_pingpong_only(&reports, "drops", "unfinished", "aborted");
+    lost_pingpong_only(&reports, "writes", "tampered", "info.toml");
+    lost_pingpong_only(&reports, "broken", "compile_error", "mismatched types");
+
+    let builds = report(&reports, "builds");
+    assert_eq!(builds["score"], 15.0, "{builds:#}");
+    let ignored = builds["ignored"].to_string();
+    assert!(
+        ignored.contains("build.rs") && ignored.contains("Cargo.toml"),
+        "{builds:#}"
+    );
+
+    // The instructor's kit is untouched; the gradebook has a row per student.
+    assert_eq!(kit.read("info.toml"), info_before);
+    let summary = kit.read("grades/summary.csv");
+    assert!(
+        summary.starts_with("student,intro_pingpong,intro_retry,total,max\n"),
+        "{summary}"
+    );
+    assert_eq!(summary.lines().count(), students.len() + 1, "{summary}");
+    assert!(summary.contains("\ngood,5,10,15,15\n"), "{summary}");
+    assert!(summary.contains("\nbroken,0,10,10,15\n"), "{summary}");
+}
+
+#[test]
+fn every_report_format_says_the_same_grade() {
+    let kit = TestKit::new();
+    // intro_pingpong solved, intro_retry left as its stub.
+    let dir = kit.path("alice/exercises/00_intro");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("pingpong.rs"), kit.read(REFERENCE)).unwrap();
+    std::fs::write(
+        dir.join("retry.rs"),
+        kit.read("checker/stubs/00_intro/retry.rs"),
+    )
+    .unwrap();
+    let grade = |format: &str| {
+        let run = kit.run(&["grade", "alice", "--topic", "intro", "--format", format]);
+        run.code(0).no_crash();
+        run.stdout.clone()
+    };
+
+    let table = grade("table");
+    assert!(
+        table.contains("intro_pingpong") && table.contains("5 / 5"),
+        "{table}"
+    );
+    assert!(
+        table.contains("total") && table.contains("5 / 15"),
+        "{table}"
+    );
+    assert!(table.contains("the exercise is implemented"), "{table}");
+
+    let json: Value = serde_json::from_str(&grade("json")).unwrap();
+    assert_eq!(
+        (json["score"].as_f64(), json["max_score"].as_f64()),
+        (Some(5.0), Some(15.0))
+    );
+
+    let gradescope: Value = serde_json::from_str(&grade("gradescope")).unwrap();
+    assert_eq!(gradescope["score"], 5.0);
+    let tests = gradescope["tests"].as_array().unwrap();
+    let total: f64 = tests.iter().map(|t| t["max_score"].as_f64().unwrap()).sum();
+    assert!((total - 15.0).abs() < 0.05, "{gradescope:#}");
+    assert!(tests
+        .iter()
+        .all(|t| ["passed", "failed"].contains(&t["status"].as_str().unwrap())));
+    let hidden: Vec<_> = tests
+        .iter()
+        .filter(|t| t["visibility"] == "hidden")
+        .collect();
+    assert_eq!(
+        hidden.len(),
+        1,
+        "one hidden test of intro_retry: {gradescope:#}"
+    );
+    assert!(hidden[0]["name"]
+        .as_str()
+        .unwrap()
+        .starts_with("intro_retry: retry::"));
+
+    let junit = grade("junit");
+    assert!(junit.starts_with("<?xml"), "{junit}");
+    assert!(
+        junit.contains("<testsuite name=\"intro_pingpong\" tests=\"4\""),
+        "{junit}"
+    );
+    assert!(
+        junit.contains(
+            "<testsuite name=\"intro_retry\" tests=\"7\" skipped=\"0\" errors=\"0\" failures=\"7\""
+        ),
+        "{junit}"
+    );
+    assert!(
+        junit.contains("<failure message=\"property: the exercise is implemented\""),
+        "{junit}"
+    );
+
+    let classroom: Value = serde_json::from_str(&grade("classroom")).unwrap();
+    assert_eq!(classroom["version"], 1);
+    assert_eq!(classroom["status"], "fail");
+    assert_eq!(classroom["max_score"], 15.0);
+    let scored: f64 = classroom["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["score"].as_f64().unwrap())
+        .sum();
+    assert!((scored - 5.0).abs() < 0.05, "{classroom:#}");
+
+    let csv = grade("csv");
+    assert_eq!(
+        csv,
+        "student,intro_pingpong,intro_retry,total,max\nalice,5,0,5,15\n"
+    );
+}
+
+#[test]
+fn the_grader_says_why_it_cannot_grade() {
+    let kit = TestKit::new();
+    kit.run(&["grade", "nowhere"])
+        .code(2)
+        .stderr_shows("nowhere is not a folder");
+    std::fs::create_dir_all(kit.path("empty")).unwrap();
+    kit.run(&["grade", "empty"])
+        .code(2)
+        .stderr_shows("holds none of the course's exercise files");
+    kit.run(&["grade", "exercises", "--exercises", "intro_pingpon"])
+        .code(2)
+        .stderr_shows("intro_pingpong");
+    kit.run(&["grade", "exercises", "--topic", "astrology"])
+        .code(2)
+        .stderr_shows("the topics are: intro");
+    kit.run(&["grade"])
+        .code(2)
+        .stderr_shows("give the submission to grade");
+}
