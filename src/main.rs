@@ -4,6 +4,7 @@ mod check;
 mod child;
 mod commands;
 mod diff;
+mod distribute;
 mod grade;
 mod kit;
 mod manifest;
@@ -133,6 +134,23 @@ enum DevCmd {
     /// Every stub compiles and fails its suite, every solution passes, every
     /// manifest entry is whole, and no file is stray.
     Check,
+    /// Write a student distribution of the kit to OUT: no solutions, no
+    /// hidden tests, everything else working.
+    Strip {
+        /// A new folder.
+        out: std::path::PathBuf,
+    },
+    /// Write a Gradescope autograder bundle to OUT (and OUT.zip): a setup
+    /// script that builds the kit offline once, and a run script that grades
+    /// each submission.
+    Gradescope {
+        /// A new folder.
+        out: std::path::PathBuf,
+        /// Do not copy the crates into the bundle (the image then builds
+        /// with the network).
+        #[arg(long)]
+        no_vendor: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -179,9 +197,11 @@ fn main() -> ExitCode {
             output,
             jobs,
         }),
-        Cmd::Dev {
-            command: DevCmd::Check,
-        } => commands::dev_check(),
+        Cmd::Dev { command } => match command {
+            DevCmd::Check => commands::dev_check(),
+            DevCmd::Strip { out } => commands::dev_strip(&out),
+            DevCmd::Gradescope { out, no_vendor } => commands::dev_gradescope(&out, !no_vendor),
+        },
     };
     match result {
         Ok(code) => code,

@@ -122,7 +122,13 @@ impl Manifest {
                     "info.toml:{file_line}: exercise {name:?} names the file {file:?}, which is not a .rs file inside exercises/\n  fix: give the path relative to exercises/, such as \"03_clocks/lamport.rs\""
                 );
             }
-            for tree in ["exercises", "solutions"] {
+            // A student distribution has no solutions/ at all.
+            let trees: &[&str] = if root.join("solutions").is_dir() {
+                &["exercises", "solutions"]
+            } else {
+                &["exercises"]
+            };
+            for &tree in trees {
                 // A learner's deleted file is not a mistake in the manifest:
                 // `dscourse reset` restores it from its pristine stub.
                 let restorable =

@@ -15,6 +15,9 @@ use std::process::ExitCode;
 
 pub fn dev_check() -> Result<ExitCode> {
     let kit = Kit::discover()?;
+    if !kit.root.join("solutions").is_dir() {
+        anyhow::bail!("this copy of the course has no solutions/ (a student distribution): run dev check in the instructor's kit");
+    }
     let mut problems: Vec<String> = Vec::new();
     problems.extend(check_files(&kit));
     for exercise in &kit.manifest.exercises {

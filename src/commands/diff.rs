@@ -1,6 +1,6 @@
 //! `diff`: the learner's file against the reference, once the exercise passed.
 
-use super::{locked, missing_file, named, open};
+use super::{locked, missing_file, named, no_solutions, open};
 use crate::diff::{self, CONTEXT};
 use crate::render::{bold, color_enabled, dim, paint};
 use anyhow::{Context, Result};
@@ -23,7 +23,7 @@ pub fn diff(name: &str, force: bool) -> Result<ExitCode> {
     ) {
         return Ok(code);
     }
-    if let Some(code) = missing_file(&kit, exercise) {
+    if let Some(code) = missing_file(&kit, exercise).or_else(|| no_solutions(&kit)) {
         return Ok(code);
     }
     let yours = kit.exercise_path(exercise);

@@ -1,6 +1,6 @@
 //! `list`, `hint`, `reset` and `solution`: what the learner asks of the course.
 
-use super::{locked, named, open, pick};
+use super::{locked, named, no_solutions, open, pick};
 use crate::kit::Kit;
 use crate::manifest::Exercise;
 use crate::render::{self, bold, dim, paint};
@@ -229,7 +229,9 @@ pub fn solution(name: &str, force: bool) -> Result<ExitCode> {
         Ok(ex) => ex,
         Err(code) => return Ok(code),
     };
-    if let Some(code) = locked(&progress, exercise, "The reference", "solution", force) {
+    if let Some(code) = locked(&progress, exercise, "The reference", "solution", force)
+        .or_else(|| no_solutions(&kit))
+    {
         return Ok(code);
     }
     let path = kit.solution_path(exercise);

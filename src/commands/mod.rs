@@ -2,12 +2,16 @@
 //! 0 success (or pass), 1 an exercise failed, 2 a usage error.
 
 mod dev_check;
+mod dev_gradescope;
+mod dev_strip;
 mod diff;
 mod info;
 mod replay;
 mod run;
 
 pub use dev_check::dev_check;
+pub use dev_gradescope::dev_gradescope;
+pub use dev_strip::dev_strip;
 pub use diff::diff;
 pub use info::{hint, hint_text, list, list_table, reset, reset_exercise, solution};
 pub use replay::{replay, ReplayArgs};
@@ -69,6 +73,18 @@ fn locked(
     let name = &exercise.name;
     eprintln!(
         "{what} for {name} opens once the exercise passes (dscourse run {name}).\nTo see it anyway: dscourse {command} {name} --force"
+    );
+    Some(ExitCode::from(1))
+}
+
+/// `Some(exit status 1)`, after saying so, when this copy of the course
+/// has no reference solutions: a student distribution (`dev strip`).
+fn no_solutions(kit: &Kit) -> Option<ExitCode> {
+    if kit.root.join("solutions").is_dir() {
+        return None;
+    }
+    eprintln!(
+        "This copy of the course has no reference solutions (it is a student distribution): your instructor shares them when the time comes."
     );
     Some(ExitCode::from(1))
 }

@@ -42,7 +42,13 @@ pub fn grade(args: &GradeArgs) -> Result<ExitCode> {
     match (&args.submission, &args.batch) {
         (Some(_), Some(_)) => bail!("give a submission or --batch DIR, not both"),
         (None, None) => bail!("give the submission to grade (a learner's copy of the kit, or its exercises/ folder), or --batch DIR"),
-        (Some(path), None) => grade_one(&kit, &exercises, path, args),
+        (Some(path), None) => grade_one(&kit, &exercises, path, args).inspect_err(|error| {
+            // Gradescope shows the student only results.json: say there why
+            // nothing was graded.
+            if let (Format::Gradescope, Some(file)) = (args.format, &args.output) {
+                let _ = write_report(file, &formats::gradescope_error(&format!("{error:#}")));
+            }
+        }),
         (None, Some(dir)) => batch::grade_all(&kit, &exercises, dir, args),
     }
 }

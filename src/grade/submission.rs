@@ -38,14 +38,22 @@ impl Submission {
             root.to_path_buf()
         };
         let mut files = BTreeMap::new();
+        let mut taken = std::collections::BTreeSet::new();
         let mut ignored = Vec::new();
         let mut wanted: Vec<&str> = manifest.exercises.iter().map(|e| e.file.as_str()).collect();
         wanted.dedup();
-        for rel in wanted {
+        for rel in wanted.iter().copied() {
             if files.contains_key(rel) {
                 continue;
             }
-            let path = exercises.join(rel);
+            let mut path = exercises.join(rel);
+            if !path.exists() {
+                // Files uploaded by themselves (as Gradescope's upload
+                // does), found by name when no other exercise has it.
+                if let Some(name) = unique_name(rel, &wanted) {
+                    path = root.join(name);
+                }
+            }
             let Ok(meta) = std::fs::symlink_metadata(&path) else {
                 continue;
             };
@@ -64,6 +72,7 @@ impl Submission {
                 match std::fs::read(&path) {
                     Ok(bytes) => {
                         files.insert(rel.to_string(), bytes);
+                        taken.insert(path);
                     }
                     Err(e) => ignored.push(format!("exercises/{rel}: cannot be read ({e})")),
                 }
@@ -76,7 +85,7 @@ impl Submission {
                 manifest.exercises.first().map(|e| e.file.as_str()).unwrap_or("…")
             );
         }
-        ignored.extend(other_files(&exercises, &kit_root.join("exercises"), &files));
+        ignored.extend(other_files(&exercises, &kit_root.join("exercises"), &taken));
         if exercises != root {
             for name in ["Cargo.toml", "build.rs", "Cargo.lock"] {
                 if differs(&root.join(name), &kit_root.join(name)) {
@@ -103,7 +112,7 @@ impl Submission {
 fn other_files(
     exercises: &Path,
     kit_exercises: &Path,
-    taken: &BTreeMap<String, Vec<u8>>,
+    taken: &std::collections::BTreeSet<PathBuf>,
 ) -> Vec<String> {
     let mut found = Vec::new();
     let mut stack = vec![exercises.to_path_buf()];
@@ -129,8 +138,7 @@ fn other_files(
                 .replace('\\', "/");
             let name = entry.file_name().to_string_lossy().into_owned();
             let interesting = name.ends_with(".rs") || name == "Cargo.toml" || name == "Cargo.lock";
-            if interesting && !taken.contains_key(&rel) && differs(&path, &kit_exercises.join(&rel))
-            {
+            if interesting && !taken.contains(&path) && differs(&path, &kit_exercises.join(&rel)) {
                 found.push(format!(
                     "exercises/{rel}: not an exercise file (only the files info.toml names are graded; the kit's own are used for the rest)"
                 ));
@@ -147,4 +155,14 @@ fn differs(path: &Path, original: &Path) -> bool {
         Ok(bytes) => std::fs::read(original).map_or(true, |kit| kit != bytes),
         Err(_) => false,
     }
+}
+
+/// The file name of `rel`, if no other exercise file has the same name.
+fn unique_name<'a>(rel: &'a str, all: &[&str]) -> Option<&'a str> {
+    let name = rel.rsplit('/').next()?;
+    let same = all
+        .iter()
+        .filter(|f| f.rsplit('/').next() == Some(name))
+        .count();
+    (same == 1).then_some(name)
 }

@@ -77,3 +77,16 @@ pub fn results_json(report: &Report) -> Result<String> {
     };
     Ok(serde_json::to_string_pretty(&results)? + "\n")
 }
+
+/// The results of a submission that could not be graded: no points, and why.
+pub fn error(message: &str) -> String {
+    let results = Results {
+        score: 0.0,
+        execution_time: 0.0,
+        output: format!("The submission could not be graded:\n{message}"),
+        visibility: "visible",
+        stdout_visibility: "hidden",
+        tests: Vec::new(),
+    };
+    serde_json::to_string_pretty(&results).unwrap_or_default() + "\n"
+}

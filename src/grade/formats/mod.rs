@@ -8,6 +8,7 @@ mod table;
 use super::report::Report;
 use anyhow::Result;
 
+pub use gradescope::error as gradescope_error;
 pub use table::{class_table, table};
 
 /// An output format of `dscourse grade`.
