@@ -42,3 +42,9 @@ pub mod sharding {
     pub mod rebalance;
     pub mod router;
 }
+
+#[cfg(feature = "events")]
+#[path = "11_event_sourcing"]
+pub mod events {
+    pub mod store;
+}

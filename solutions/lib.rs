@@ -30,3 +30,8 @@ pub mod sharding {
     pub mod rebalance;
     pub mod router;
 }
+
+#[path = "11_event_sourcing"]
+pub mod events {
+    pub mod store;
+}
