@@ -46,5 +46,6 @@ pub mod sharding {
 #[cfg(feature = "events")]
 #[path = "11_event_sourcing"]
 pub mod events {
+    pub mod projections;
     pub mod store;
 }

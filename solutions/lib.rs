@@ -33,5 +33,6 @@ pub mod sharding {
 
 #[path = "11_event_sourcing"]
 pub mod events {
+    pub mod projections;
     pub mod store;
 }

@@ -13,6 +13,7 @@ use solutions as subject;
 use dscheck::Failure;
 
 mod events {
+    pub mod projections;
     pub mod store;
 }
 
@@ -22,6 +23,7 @@ fn main() {
     }
     let suite = dscheck::Suite::new("events");
     let suite = events::store::tests(suite);
+    let suite = events::projections::tests(suite);
     suite.run()
 }
 
