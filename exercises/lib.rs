@@ -47,5 +47,6 @@ pub mod sharding {
 #[path = "11_event_sourcing"]
 pub mod events {
     pub mod projections;
+    pub mod snapshots;
     pub mod store;
 }

@@ -14,6 +14,7 @@ use dscheck::Failure;
 
 mod events {
     pub mod projections;
+    pub mod snapshots;
     pub mod store;
 }
 
@@ -24,6 +25,7 @@ fn main() {
     let suite = dscheck::Suite::new("events");
     let suite = events::store::tests(suite);
     let suite = events::projections::tests(suite);
+    let suite = events::snapshots::tests(suite);
     suite.run()
 }
 
