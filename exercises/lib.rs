@@ -49,4 +49,5 @@ pub mod events {
     pub mod projections;
     pub mod snapshots;
     pub mod store;
+    pub mod temporal;
 }

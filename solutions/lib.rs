@@ -36,4 +36,5 @@ pub mod events {
     pub mod projections;
     pub mod snapshots;
     pub mod store;
+    pub mod temporal;
 }

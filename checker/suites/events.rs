@@ -16,6 +16,7 @@ mod events {
     pub mod projections;
     pub mod snapshots;
     pub mod store;
+    pub mod temporal;
 }
 
 fn main() {
@@ -26,6 +27,7 @@ fn main() {
     let suite = events::store::tests(suite);
     let suite = events::projections::tests(suite);
     let suite = events::snapshots::tests(suite);
+    let suite = events::temporal::tests(suite);
     suite.run()
 }
 
