@@ -177,7 +177,9 @@ pub enum StoreError {
         actual: u64,
     },
     /// An event too large for one record.
-    TooLarge { len: usize },
+    TooLarge {
+        len: usize,
+    },
     /// An empty batch, or an empty stream name.
     Empty,
     Io(io::Error),

@@ -27,9 +27,15 @@ use std::collections::BTreeMap;
 /// What a user asks of an account.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
-    Open { owner: String },
-    Deposit { amount: u64 },
-    Withdraw { amount: u64 },
+    Open {
+        owner: String,
+    },
+    Deposit {
+        amount: u64,
+    },
+    Withdraw {
+        amount: u64,
+    },
     /// Close the account, paying out what is left on it.
     Close,
 }
@@ -182,8 +188,10 @@ impl EventLog {
                 event,
             });
         }
-        self.versions
-            .insert(stream.to_string(), self.events.len() as u64 - first as u64 + actual);
+        self.versions.insert(
+            stream.to_string(),
+            self.events.len() as u64 - first as u64 + actual,
+        );
         Ok(self.events[first..].to_vec())
     }
 
@@ -221,7 +229,11 @@ impl EventLog {
 /// The write side, whole: rebuild the account from its stream, decide,
 /// append what was decided at the version that was read. Returns the new
 /// events as recorded (to push to subscribers).
-pub fn handle(log: &mut EventLog, stream: &str, command: &Command) -> Result<Vec<Recorded>, Rejection> {
+pub fn handle(
+    log: &mut EventLog,
+    stream: &str,
+    command: &Command,
+) -> Result<Vec<Recorded>, Rejection> {
     let history = log.stream(stream);
     let account = Account::from_history(&history);
     let events = decide(&account, command)?;

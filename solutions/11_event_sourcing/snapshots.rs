@@ -131,7 +131,7 @@ impl Repository {
     pub fn append(&mut self, event: Event) {
         self.log.push(event);
         let version = self.log.len() as u64;
-        if version % self.every == 0 {
+        if version.is_multiple_of(self.every) {
             let state = self.load();
             self.snapshots.push(Snapshot {
                 format: FORMAT,

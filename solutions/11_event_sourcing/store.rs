@@ -192,7 +192,9 @@ pub enum StoreError {
         actual: u64,
     },
     /// An event too large for one record.
-    TooLarge { len: usize },
+    TooLarge {
+        len: usize,
+    },
     /// An empty batch, or an empty stream name.
     Empty,
     Io(io::Error),
@@ -366,7 +368,11 @@ impl EventStore {
             bytes.extend_from_slice(&encode_frame(&payload));
         }
         let end = self.file.metadata()?.len();
-        if let Err(e) = self.file.write_all(&bytes).and_then(|()| self.file.sync_data()) {
+        if let Err(e) = self
+            .file
+            .write_all(&bytes)
+            .and_then(|()| self.file.sync_data())
+        {
             // Cut off whatever part of the batch got written, so the next
             // append does not land after a torn record.
             let _ = self.file.set_len(end);

@@ -16,11 +16,13 @@ use gwt::{given, Scenario};
 use std::collections::BTreeMap;
 use workload::{Guarded, Workload};
 
-pub const DECIDE: &str = "given an account's events, a command gives the expected events or rejection";
+pub const DECIDE: &str =
+    "given an account's events, a command gives the expected events or rejection";
 pub const HANDLE: &str = "handle appends to the account's stream exactly the events decide chose";
 pub const IDEMPOTENT: &str =
     "the read model holds each event it has seen exactly once, however often it was delivered";
-pub const GAP: &str = "a projection applies only the next event: earlier ones are duplicates, later ones a gap";
+pub const GAP: &str =
+    "a projection applies only the next event: earlier ones are duplicates, later ones a gap";
 pub const CAUGHT_UP: &str =
     "after catching up the read model covers the whole log, and after a live push it covers the pushed event";
 
@@ -66,7 +68,9 @@ pub fn tests(suite: Suite) -> Suite {
 }
 
 fn opened(owner: &str) -> Event {
-    Event::Opened { owner: owner.to_string() }
+    Event::Opened {
+        owner: owner.to_string(),
+    }
 }
 fn dep(amount: u64) -> Event {
     Event::Deposited { amount }
@@ -79,34 +83,88 @@ fn wd(amount: u64) -> Event {
 pub fn scenarios() -> Vec<Scenario> {
     use Command::*;
     use Rejection::*;
-    let open = |owner: &str| Open { owner: owner.to_string() };
+    let open = |owner: &str| Open {
+        owner: owner.to_string(),
+    };
     vec![
-        given("open a new account", vec![]).when(open("ann")).then(vec![opened("ann")]),
-        given("open an open account", vec![opened("ann")]).when(open("bob")).rejects(AlreadyOpened),
-        given("open a closed account", vec![opened("ann"), Event::Closed]).when(open("ann")).rejects(AlreadyOpened),
-        given("deposit into an account never opened", vec![]).when(Deposit { amount: 5 }).rejects(NotOpened),
-        given("withdraw from an account never opened", vec![]).when(Withdraw { amount: 5 }).rejects(NotOpened),
-        given("close an account never opened", vec![]).when(Close).rejects(NotOpened),
-        given("deposit", vec![opened("ann")]).when(Deposit { amount: 30 }).then(vec![dep(30)]),
-        given("deposit nothing", vec![opened("ann")]).when(Deposit { amount: 0 }).rejects(ZeroAmount),
-        given("withdraw within the balance", vec![opened("ann"), dep(30)]).when(Withdraw { amount: 20 }).then(vec![wd(20)]),
-        given("withdraw the whole balance", vec![opened("ann"), dep(30), wd(10)]).when(Withdraw { amount: 20 }).then(vec![wd(20)]),
-        given("withdraw one more than the balance", vec![opened("ann"), dep(30), wd(10)])
-            .when(Withdraw { amount: 21 })
-            .rejects(InsufficientFunds { balance: 20, requested: 21 }),
+        given("open a new account", vec![])
+            .when(open("ann"))
+            .then(vec![opened("ann")]),
+        given("open an open account", vec![opened("ann")])
+            .when(open("bob"))
+            .rejects(AlreadyOpened),
+        given("open a closed account", vec![opened("ann"), Event::Closed])
+            .when(open("ann"))
+            .rejects(AlreadyOpened),
+        given("deposit into an account never opened", vec![])
+            .when(Deposit { amount: 5 })
+            .rejects(NotOpened),
+        given("withdraw from an account never opened", vec![])
+            .when(Withdraw { amount: 5 })
+            .rejects(NotOpened),
+        given("close an account never opened", vec![])
+            .when(Close)
+            .rejects(NotOpened),
+        given("deposit", vec![opened("ann")])
+            .when(Deposit { amount: 30 })
+            .then(vec![dep(30)]),
+        given("deposit nothing", vec![opened("ann")])
+            .when(Deposit { amount: 0 })
+            .rejects(ZeroAmount),
+        given("withdraw within the balance", vec![opened("ann"), dep(30)])
+            .when(Withdraw { amount: 20 })
+            .then(vec![wd(20)]),
+        given(
+            "withdraw the whole balance",
+            vec![opened("ann"), dep(30), wd(10)],
+        )
+        .when(Withdraw { amount: 20 })
+        .then(vec![wd(20)]),
+        given(
+            "withdraw one more than the balance",
+            vec![opened("ann"), dep(30), wd(10)],
+        )
+        .when(Withdraw { amount: 21 })
+        .rejects(InsufficientFunds {
+            balance: 20,
+            requested: 21,
+        }),
         given("withdraw from an empty account", vec![opened("ann")])
             .when(Withdraw { amount: 1 })
-            .rejects(InsufficientFunds { balance: 0, requested: 1 }),
-        given("withdraw nothing", vec![opened("ann"), dep(3)]).when(Withdraw { amount: 0 }).rejects(ZeroAmount),
-        given("close an account with money on it", vec![opened("ann"), dep(30), dep(12)])
-            .when(Close)
-            .then(vec![wd(42), Event::Closed]),
-        given("close an empty account", vec![opened("ann"), dep(5), wd(5)]).when(Close).then(vec![Event::Closed]),
-        given("deposit into a closed account", vec![opened("ann"), Event::Closed]).when(Deposit { amount: 1 }).rejects(AlreadyClosed),
-        given("withdraw nothing from a closed account", vec![opened("ann"), Event::Closed])
+            .rejects(InsufficientFunds {
+                balance: 0,
+                requested: 1,
+            }),
+        given("withdraw nothing", vec![opened("ann"), dep(3)])
             .when(Withdraw { amount: 0 })
-            .rejects(AlreadyClosed),
-        given("close a closed account", vec![opened("ann"), dep(4), wd(4), Event::Closed]).when(Close).rejects(AlreadyClosed),
+            .rejects(ZeroAmount),
+        given(
+            "close an account with money on it",
+            vec![opened("ann"), dep(30), dep(12)],
+        )
+        .when(Close)
+        .then(vec![wd(42), Event::Closed]),
+        given("close an empty account", vec![opened("ann"), dep(5), wd(5)])
+            .when(Close)
+            .then(vec![Event::Closed]),
+        given(
+            "deposit into a closed account",
+            vec![opened("ann"), Event::Closed],
+        )
+        .when(Deposit { amount: 1 })
+        .rejects(AlreadyClosed),
+        given(
+            "withdraw nothing from a closed account",
+            vec![opened("ann"), Event::Closed],
+        )
+        .when(Withdraw { amount: 0 })
+        .rejects(AlreadyClosed),
+        given(
+            "close a closed account",
+            vec![opened("ann"), dep(4), wd(4), Event::Closed],
+        )
+        .when(Close)
+        .rejects(AlreadyClosed),
     ]
 }
 
@@ -158,12 +216,16 @@ fn check_view<P: ReadModel>(model: &P, log: &EventLog, after: &str) -> Result<()
     let seen = log.read(0, checkpoint as usize);
     let expected = expected_view(seen);
     let actual = model.view();
-    ensure(actual == expected && seen.len() as u64 == checkpoint, IDEMPOTENT, || {
-        format!(
+    ensure(
+        actual == expected && seen.len() as u64 == checkpoint,
+        IDEMPOTENT,
+        || {
+            format!(
             "after {after}, the read model's checkpoint is {checkpoint} (of {} events in the log)\n  rows, total, open accounts:\n  actual   {actual:?}\n  expected {expected:?} (each of the first {checkpoint} events once)",
             log.len()
         )
-    })
+        },
+    )
 }
 
 fn handle_appends(seed: u64) -> Result<(), Failure> {
@@ -173,10 +235,16 @@ fn handle_appends(seed: u64) -> Result<(), Failure> {
     for step in 0..60 {
         let stream = *rng.pick(&streams);
         let command = match rng.below(8) {
-            0 => Command::Open { owner: format!("owner-{}", rng.below(9)) },
+            0 => Command::Open {
+                owner: format!("owner-{}", rng.below(9)),
+            },
             1 => Command::Close,
-            2..=4 => Command::Deposit { amount: rng.below(50) },
-            _ => Command::Withdraw { amount: rng.below(60) },
+            2..=4 => Command::Deposit {
+                amount: rng.below(50),
+            },
+            _ => Command::Withdraw {
+                amount: rng.below(60),
+            },
         };
         let history = log.stream(stream);
         let expected = decide(&Account::from_history(&history), &command);
@@ -187,7 +255,10 @@ fn handle_appends(seed: u64) -> Result<(), Failure> {
             (Ok(recorded), Ok(events)) => {
                 &appended == events
                     && recorded.iter().map(|r| &r.event).eq(events.iter())
-                    && recorded.iter().zip(before..).all(|(r, p)| r.position == p && r.stream == stream)
+                    && recorded
+                        .iter()
+                        .zip(before..)
+                        .all(|(r, p)| r.position == p && r.stream == stream)
             }
             (Err(a), Err(b)) => a == b && log.len() == before,
             _ => false,
@@ -215,28 +286,46 @@ fn duplicates<P: ReadModel>(seed: u64) -> Result<(), Failure> {
     let mut model = P::default();
     for (i, recorded) in all.iter().enumerate() {
         let got = model.apply(recorded);
-        ensure(got == Delivery::Applied && model.checkpoint() == i as u64 + 1, GAP, || {
-            format!("the next event {recorded:?} was offered at checkpoint {i}: apply returned {got:?} and left the checkpoint at {}, expected Applied and {}", model.checkpoint(), i + 1)
-        })?;
+        ensure(
+            got == Delivery::Applied && model.checkpoint() == i as u64 + 1,
+            GAP,
+            || {
+                format!("the next event {recorded:?} was offered at checkpoint {i}: apply returned {got:?} and left the checkpoint at {}, expected Applied and {}", model.checkpoint(), i + 1)
+            },
+        )?;
         check_view(&model, &log, &format!("event {i} was delivered"))?;
         for _ in 0..rng.below(3) {
             let got = model.apply(recorded);
             check_view(&model, &log, &format!("event {i} was delivered again"))?;
-            ensure(got == Delivery::Duplicate, GAP, || format!("event {i} offered a second time: apply returned {got:?}, expected Duplicate"))?;
+            ensure(got == Delivery::Duplicate, GAP, || {
+                format!(
+                    "event {i} offered a second time: apply returned {got:?}, expected Duplicate"
+                )
+            })?;
         }
         if rng.chance(0.3) {
             let old = rng.below(i as u64 + 1) as usize;
             model.apply(&all[old]);
-            check_view(&model, &log, &format!("event {i}, then the older event {old} again"))?;
+            check_view(
+                &model,
+                &log,
+                &format!("event {i}, then the older event {old} again"),
+            )?;
         }
         if i + 2 < all.len() && rng.chance(0.2) {
             let later = i + 2 + rng.below((all.len() - i - 2) as u64) as usize;
             let before = model.view();
             let got = model.apply(&all[later]);
-            let expected = Delivery::Gap { checkpoint: i as u64 + 1 };
-            ensure(got == expected && model.view() == before && model.checkpoint() == i as u64 + 1, GAP, || {
-                format!("at checkpoint {}, event {later} (a gap) was offered: apply returned {got:?}, expected {expected:?} and no change", i + 1)
-            })?;
+            let expected = Delivery::Gap {
+                checkpoint: i as u64 + 1,
+            };
+            ensure(
+                got == expected && model.view() == before && model.checkpoint() == i as u64 + 1,
+                GAP,
+                || {
+                    format!("at checkpoint {}, event {later} (a gap) was offered: apply returned {got:?}, expected {expected:?} and no change", i + 1)
+                },
+            )?;
         }
     }
     Ok(())
@@ -252,7 +341,9 @@ fn subscription<P: ReadModel>(seed: u64) -> Result<(), Failure> {
     for _ in 0..rng.range(0..=30) {
         work.step(&mut log);
     }
-    let sub = Subscription { page_size: rng.range(1..=7) as usize };
+    let sub = Subscription {
+        page_size: rng.range(1..=7) as usize,
+    };
     let mut model = P::default();
     let mut saved = P::default();
     let caught_up = |model: &P, log: &EventLog, after: &str| {
@@ -271,7 +362,11 @@ fn subscription<P: ReadModel>(seed: u64) -> Result<(), Failure> {
             }
             for copy in 0..=u64::from(rng.chance(0.2)) {
                 sub.on_live(&log, &mut Guarded::new(&mut model, &log), recorded);
-                let after = format!("step {step}: the live push of event {} (copy {})", recorded.position, copy + 1);
+                let after = format!(
+                    "step {step}: the live push of event {} (copy {})",
+                    recorded.position,
+                    copy + 1
+                );
                 check_view(&model, &log, &after)?;
                 ensure(model.checkpoint() > recorded.position, CAUGHT_UP, || {
                     format!("after {after}, the read model's checkpoint is {}: the pushed event is not in it (page size {})", model.checkpoint(), sub.page_size)
@@ -281,7 +376,11 @@ fn subscription<P: ReadModel>(seed: u64) -> Result<(), Failure> {
         if rng.chance(0.15) && !log.is_empty() {
             let old = log.read(rng.below(log.len()), 1)[0].clone();
             sub.on_live(&log, &mut Guarded::new(&mut model, &log), &old);
-            check_view(&model, &log, &format!("step {step}: event {} pushed again", old.position))?;
+            check_view(
+                &model,
+                &log,
+                &format!("step {step}: event {} pushed again", old.position),
+            )?;
         }
         if step % 10 == 0 {
             saved = model.clone();
@@ -289,7 +388,10 @@ fn subscription<P: ReadModel>(seed: u64) -> Result<(), Failure> {
         if rng.chance(0.1) {
             model = saved.clone();
             sub.catch_up(&log, &mut Guarded::new(&mut model, &log));
-            let after = format!("step {step}: a restart from the copy saved at checkpoint {} and a catch-up", saved.checkpoint());
+            let after = format!(
+                "step {step}: a restart from the copy saved at checkpoint {} and a catch-up",
+                saved.checkpoint()
+            );
             check_view(&model, &log, &after)?;
             caught_up(&model, &log, &after)?;
         }

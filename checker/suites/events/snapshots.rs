@@ -69,7 +69,10 @@ fn fold(events: &[Event]) -> Stock {
 }
 
 fn show(stock: &Stock) -> String {
-    format!("levels {:?}, discontinued {:?}, shipped {}", stock.levels, stock.discontinued, stock.shipped)
+    format!(
+        "levels {:?}, discontinued {:?}, shipped {}",
+        stock.levels, stock.discontinued, stock.shipped
+    )
 }
 
 /// A random stock history of `len` events (no shipment above the level).
@@ -85,22 +88,36 @@ pub fn history(seed: u64, len: usize) -> Vec<Event> {
                 0..=3 => {
                     let qty = rng.range(1..=50);
                     levels.insert(sku, level + qty);
-                    Event::Received { sku: sku.to_string(), qty }
+                    Event::Received {
+                        sku: sku.to_string(),
+                        qty,
+                    }
                 }
                 4..=6 if level > 0 => {
                     let qty = rng.range(1..=level);
                     levels.insert(sku, level - qty);
-                    Event::Shipped { sku: sku.to_string(), qty }
+                    Event::Shipped {
+                        sku: sku.to_string(),
+                        qty,
+                    }
                 }
                 7 | 8 => {
                     let qty = rng.range(0..=60);
                     levels.insert(sku, qty);
-                    Event::Counted { sku: sku.to_string(), qty }
+                    Event::Counted {
+                        sku: sku.to_string(),
+                        qty,
+                    }
                 }
-                9 => Event::Discontinued { sku: sku.to_string() },
+                9 => Event::Discontinued {
+                    sku: sku.to_string(),
+                },
                 _ => {
                     levels.insert(sku, level + 1);
-                    Event::Received { sku: sku.to_string(), qty: 1 }
+                    Event::Received {
+                        sku: sku.to_string(),
+                        qty: 1,
+                    }
                 }
             }
         })
@@ -129,7 +146,10 @@ impl Repo for Repository {
         Repository::load(self)
     }
     fn taken(&self) -> Vec<(u64, Stock)> {
-        self.snapshots.iter().map(|s| (s.version, s.state.clone())).collect()
+        self.snapshots
+            .iter()
+            .map(|s| (s.version, s.state.clone()))
+            .collect()
     }
     fn start(&self) -> u64 {
         self.usable_snapshot().map_or(0, |s| s.version)
@@ -187,8 +207,22 @@ fn misfits(seed: u64) -> Result<(), Failure> {
     let mut bogus = Stock::default();
     bogus.levels.insert("stale".to_string(), 999);
     let cases = [
-        ("a snapshot of format FORMAT - 1 at the log's end", Snapshot { format: FORMAT - 1, version: len, state: bogus.clone() }),
-        ("a snapshot 3 events ahead of the log", Snapshot { format: FORMAT, version: len + 3, state: bogus.clone() }),
+        (
+            "a snapshot of format FORMAT - 1 at the log's end",
+            Snapshot {
+                format: FORMAT - 1,
+                version: len,
+                state: bogus.clone(),
+            },
+        ),
+        (
+            "a snapshot 3 events ahead of the log",
+            Snapshot {
+                format: FORMAT,
+                version: len + 3,
+                state: bogus.clone(),
+            },
+        ),
     ];
     let expected = fold(&log);
     for (what, snapshot) in cases {
@@ -205,10 +239,17 @@ fn misfits(seed: u64) -> Result<(), Failure> {
         })?;
     }
     let mut empty = Repository::new(every);
-    empty.snapshots.push(Snapshot { format: FORMAT, version: 1, state: bogus });
+    empty.snapshots.push(Snapshot {
+        format: FORMAT,
+        version: 1,
+        state: bogus,
+    });
     let actual = empty.load();
     ensure(actual == Stock::default(), FIT, || {
-        format!("an empty log with a snapshot at version 1: load gave {}, expected the empty stock", show(&actual))
+        format!(
+            "an empty log with a snapshot at version 1: load gave {}, expected the empty stock",
+            show(&actual)
+        )
     })
 }
 
@@ -223,11 +264,15 @@ struct Forgetful {
 
 impl Repo for Forgetful {
     fn new(every: u64) -> Self {
-        Forgetful { log: Vec::new(), states: Vec::new(), every }
+        Forgetful {
+            log: Vec::new(),
+            states: Vec::new(),
+            every,
+        }
     }
     fn append(&mut self, event: Event) {
         self.log.push(event);
-        if self.log.len() as u64 % self.every == 0 {
+        if (self.log.len() as u64).is_multiple_of(self.every) {
             let state = self.load();
             self.states.push(state);
         }
@@ -238,7 +283,10 @@ impl Repo for Forgetful {
         stock
     }
     fn taken(&self) -> Vec<(u64, Stock)> {
-        (1..).zip(self.states.iter()).map(|(k, s)| (k * self.every, s.clone())).collect()
+        (1..)
+            .zip(self.states.iter())
+            .map(|(k, s)| (k * self.every, s.clone()))
+            .collect()
     }
     fn start(&self) -> u64 {
         self.log.len() as u64 / self.every * self.every

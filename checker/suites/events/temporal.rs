@@ -9,11 +9,11 @@ use dscheck::{ensure, Failure, Suite};
 use dsim::SimRng;
 
 pub const AS_OF_VERSION: &str = "the state as of version v holds exactly the first v changes";
-pub const AS_OF_TIME: &str = "the state as of time t holds exactly the changes recorded at or before t";
+pub const AS_OF_TIME: &str =
+    "the state as of time t holds exactly the changes recorded at or before t";
 pub const BETWEEN: &str =
     "the changes between two times are those recorded after the first and at or before the second";
-pub const FROM_SNAPSHOT: &str =
-    "a query from a snapshot equals the replay of the first v changes";
+pub const FROM_SNAPSHOT: &str = "a query from a snapshot equals the replay of the first v changes";
 
 pub fn tests(suite: Suite) -> Suite {
     suite
@@ -76,9 +76,16 @@ pub fn history(seed: u64) -> Vec<Recorded> {
             let change = if rng.chance(0.15) {
                 Change::Delisted { item }
             } else {
-                Change::PriceSet { item, cents: rng.range(50..=900) }
+                Change::PriceSet {
+                    item,
+                    cents: rng.range(50..=900),
+                }
             };
-            Recorded { version, at, change }
+            Recorded {
+                version,
+                at,
+                change,
+            }
         })
         .collect()
 }
@@ -115,7 +122,12 @@ fn as_of_version<Q: Queries>(seed: u64) -> Result<(), Failure> {
         let expected = fold(&log[..(v as usize).min(log.len())]);
         let actual = Q::as_of_version(&log, v);
         ensure(actual == expected, AS_OF_VERSION, || {
-            format!("as of version {v} (of {}):\n  actual   {:?}\n  expected {:?}", log.len(), actual.prices, expected.prices)
+            format!(
+                "as of version {v} (of {}):\n  actual   {:?}\n  expected {:?}",
+                log.len(),
+                actual.prices,
+                expected.prices
+            )
         })?;
     }
     Ok(())
@@ -127,7 +139,10 @@ fn as_of_time<Q: Queries>(seed: u64) -> Result<(), Failure> {
         let version = log.iter().filter(|r| r.at <= t).count() as u64;
         let got = Q::version_at(&log, t);
         ensure(got == version, AS_OF_TIME, || {
-            format!("version_at({t}) is {got}, expected {version}\n  {}", around(&log, t))
+            format!(
+                "version_at({t}) is {got}, expected {version}\n  {}",
+                around(&log, t)
+            )
         })?;
         let expected = fold(&log[..version as usize]);
         let actual = Q::as_of_time(&log, t);
@@ -144,7 +159,11 @@ fn between<Q: Queries>(seed: u64) -> Result<(), Failure> {
     let mut rng = SimRng::fork(seed, 0xB7);
     for _ in 0..200 {
         let (from, to) = (*rng.pick(&times), *rng.pick(&times));
-        let expected: Vec<Recorded> = log.iter().filter(|r| r.at > from && r.at <= to).cloned().collect();
+        let expected: Vec<Recorded> = log
+            .iter()
+            .filter(|r| r.at > from && r.at <= to)
+            .cloned()
+            .collect();
         let actual = Q::changes_between(&log, from, to);
         let versions = |rs: &[Recorded]| rs.iter().map(|r| r.version).collect::<Vec<_>>();
         ensure(actual == expected, BETWEEN, || {
@@ -172,7 +191,10 @@ fn from_snapshots<Q: Queries>(seed: u64) -> Result<(), Failure> {
     let mut rng = SimRng::fork(seed, 0x5A);
     let every = rng.range(3..=12);
     let mut snapshots: Vec<Snapshot> = (1..=log.len() as u64 / every)
-        .map(|k| Snapshot { version: k * every, state: fold(&log[..(k * every) as usize]) })
+        .map(|k| Snapshot {
+            version: k * every,
+            state: fold(&log[..(k * every) as usize]),
+        })
         .collect();
     rng.shuffle(&mut snapshots);
     let at: Vec<u64> = snapshots.iter().map(|s| s.version).collect();
@@ -205,11 +227,18 @@ impl Queries for Exclusive {
         Self::as_of_version(log, Self::version_at(log, t))
     }
     fn changes_between(log: &[Recorded], from: u64, to: u64) -> Vec<Recorded> {
-        let (a, b) = (Self::version_at(log, from) as usize, Self::version_at(log, to) as usize);
+        let (a, b) = (
+            Self::version_at(log, from) as usize,
+            Self::version_at(log, to) as usize,
+        );
         log[a..b.max(a)].to_vec()
     }
     fn as_of_version_from(snapshots: &[Snapshot], log: &[Recorded], v: u64) -> PriceList {
-        match snapshots.iter().filter(|s| s.version >= v).min_by_key(|s| s.version) {
+        match snapshots
+            .iter()
+            .filter(|s| s.version >= v)
+            .min_by_key(|s| s.version)
+        {
             Some(s) => s.state.clone(),
             None => Self::as_of_version(log, v),
         }

@@ -34,7 +34,7 @@ const WRITER_STORE: &str = "DSCOURSE_EVENTS_WRITER_STORE";
 /// The property of a writer that dies on its own or stops acknowledging.
 pub const WRITER: &str = "the writer process appends until it is killed";
 /// How long a writer may go without an acknowledgement.
-const PATIENCE: Duration = Duration::from_secs(10);
+const PATIENCE: Duration = Duration::from_secs(5);
 /// The streams the writers append to.
 const STREAMS: [&str; 4] = ["acct-1", "acct-2", "cart-7", "order-42"];
 /// The most appends a writer makes if nobody kills it.
@@ -162,7 +162,11 @@ impl Writer {
             .take()
             .and_then(|h| h.join().ok())
             .unwrap_or_default();
-        let said: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).take(6).collect();
+        let said: Vec<&str> = stderr
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .take(6)
+            .collect();
         let said = said.join("\n  ");
         if stderr.contains("not yet implemented") {
             return Failure::new(
@@ -218,7 +222,10 @@ pub fn crash_rounds<L: Log>(
                 (Kill::AfterMicros(us), Some(at)) => at + Duration::from_micros(us),
                 _ => started + PATIENCE,
             };
-            match writer.lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            match writer
+                .lines
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            {
                 Ok(line) if line == "open" => opened_at = Some(Instant::now()),
                 Ok(line) if line == "done" => break,
                 Ok(line) => {
@@ -254,10 +261,17 @@ pub fn crash_rounds<L: Log>(
             }
         }
         drop(writer);
-        let log = L::open(&path)
-            .map_err(|e| Failure::new(KEPT, format!("after round {round}, the store does not open: {e}")))?;
+        let log = L::open(&path).map_err(|e| {
+            Failure::new(
+                KEPT,
+                format!("after round {round}, the store does not open: {e}"),
+            )
+        })?;
         let events = log.events();
-        check_intact(&events, &format!("after the writer of round {round} was killed"))?;
+        check_intact(
+            &events,
+            &format!("after the writer of round {round} was killed"),
+        )?;
         for (stream, &version) in &acked {
             let have = log.version(stream);
             if have < version {
