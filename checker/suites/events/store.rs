@@ -49,7 +49,7 @@ pub fn tests(suite: Suite) -> Suite {
         })
         .test("store::no_acknowledged_event_is_lost_when_the_writer_is_killed_after_acks", || {
             crash_rounds::<EventStore>(Which::Subject, 10, |rng| {
-                Kill::AfterAcks(rng.range(1..=16))
+                Kill::AfterAcks(rng.range(1..=12))
             })
         })
         .test("store::no_acknowledged_event_is_lost_when_the_writer_is_killed_mid_append", || {
@@ -263,7 +263,18 @@ pub fn torn_tail<L: Log>(damage: Damage) -> Result<(), Failure> {
     let clean = dir.file("clean.log");
     let mut log = L::open(&clean).map_err(|e| Failure::new(TORN, format!("open failed: {e}")))?;
     let mut boundary = 0;
-    for (stream, version) in [("a", 0), ("b", 0), ("a", 1), ("c", 0), ("a", 2)] {
+    // The last record (a's fifth event, whose data has no filler) is the
+    // shortest the log holds: every cut and every flip costs a recovery
+    // and an append with its sync.
+    for (stream, version) in [
+        ("a", 0),
+        ("b", 0),
+        ("a", 1),
+        ("a", 2),
+        ("c", 0),
+        ("a", 3),
+        ("a", 4),
+    ] {
         boundary = std::fs::metadata(&clean).map(|m| m.len()).unwrap_or(0) as usize;
         log.append(stream, version, &batch_for(stream, version, 1))
             .map_err(|e| Failure::new(TORN, format!("append failed: {e}")))?;
@@ -304,7 +315,7 @@ pub fn torn_tail<L: Log>(damage: Damage) -> Result<(), Failure> {
             vec![("64 zero bytes after the last record".to_string(), b)]
         }
     };
-    let expected_before: u64 = if damage == Damage::Zeros { 5 } else { 4 };
+    let expected_before: u64 = if damage == Damage::Zeros { 7 } else { 6 };
     for (what, file) in damaged {
         let path = dir.file("damaged.log");
         std::fs::write(&path, &file).expect("the damaged log can be written");
