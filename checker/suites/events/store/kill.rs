@@ -197,6 +197,15 @@ pub enum Kill {
     AfterMicros(u64),
 }
 
+impl std::fmt::Display for Kill {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        match self {
+            Kill::AfterAcks(n) => write!(f, "killed once {n} appends were acknowledged"),
+            Kill::AfterMicros(us) => write!(f, "killed {us} µs after it opened the store"),
+        }
+    }
+}
+
 /// Runs `rounds` writers one after the other on one file, killing each as
 /// `plan` says for the round's seed, and checks after each that every
 /// acknowledged event is in the store and every event is whole.
@@ -285,7 +294,7 @@ pub fn crash_rounds<L: Log>(
                 return Err(Failure::new(
                     KEPT,
                     format!(
-                        "round {round} ({kill:?}): the writer was told that {stream} reached version {version}, \
+                        "round {round}, the writer {kill}: append had returned Ok for {stream} up to version {version}, \
                          but after the kill the store holds {stream} up to version {have} only\n  \
                          last events of {stream} read: {}",
                         if tail.is_empty() { "none".to_string() } else { tail.join(", ") }
