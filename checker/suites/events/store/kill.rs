@@ -164,7 +164,7 @@ impl Writer {
             .unwrap_or_default();
         let said: Vec<&str> = stderr
             .lines()
-            .filter(|l| !l.trim().is_empty())
+            .filter(|l| !l.trim().is_empty() && !l.starts_with("note: run with"))
             .take(6)
             .collect();
         let said = said.join("\n  ");
@@ -176,7 +176,7 @@ impl Writer {
         }
         Failure::new(
             WRITER,
-            format!("in round {round} the writer process ended by itself ({status}) before it was killed; it said:\n  {said}"),
+            format!("in round {round} the writer process (your store, run in a child process) ended by itself ({status}) before it was killed; it said:\n  {said}"),
         )
     }
 }
