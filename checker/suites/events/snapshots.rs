@@ -35,22 +35,7 @@ pub fn tests(suite: Suite) -> Suite {
             })
         })
         .seeded("snapshots::a_snapshot_plus_its_tail_equals_the_full_replay", 20, |seed| {
-            let log = history(seed, 150);
-            let full = fold(&log);
-            for version in 0..=log.len() {
-                let snapshot = Snapshot { format: FORMAT, version: version as u64, state: fold(&log[..version]) };
-                let actual = restore(&snapshot, &log);
-                ensure(actual == full, EQUAL, || {
-                    format!(
-                        "restore from a snapshot at version {version} of a log of {} events (the tail starts with {:?})\n  actual   {}\n  expected {}",
-                        log.len(),
-                        log.get(version),
-                        show(&actual),
-                        show(&full)
-                    )
-                })?;
-            }
-            Ok(())
+            shrunk(history(seed, 150), &restore_law)
         })
         .seeded("snapshots::loading_after_every_append_equals_the_full_replay", 20, |seed| {
             appends::<Repository>(seed)
@@ -124,6 +109,68 @@ pub fn history(seed: u64, len: usize) -> Vec<Event> {
         .collect()
 }
 
+/// `restore` from a snapshot at every version of `log` equals the full
+/// replay.
+fn restore_law(log: &[Event]) -> Result<(), Failure> {
+    let full = fold(log);
+    for version in 0..=log.len() {
+        let snapshot = Snapshot {
+            format: FORMAT,
+            version: version as u64,
+            state: fold(&log[..version]),
+        };
+        let actual = restore(&snapshot, log);
+        ensure(actual == full, EQUAL, || {
+            format!(
+                "restore from a snapshot at version {version} of a log of {} events (the tail starts with {:?})\n  actual   {}\n  expected {}",
+                log.len(),
+                log.get(version),
+                show(&actual),
+                show(&full)
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// Runs `check` on `log`; if it fails, removes events one at a time, as
+/// long as the same property still fails, and reports the failure on the
+/// shortest history found, listed in full.
+fn shrunk(log: Vec<Event>, check: &dyn Fn(&[Event]) -> Result<(), Failure>) -> Result<(), Failure> {
+    let Err(mut failure) = check(&log) else {
+        return Ok(());
+    };
+    let mut log = log;
+    loop {
+        let mut smaller = false;
+        for i in (0..log.len()).rev() {
+            let mut candidate = log.clone();
+            candidate.remove(i);
+            if let Err(f) = check(&candidate) {
+                if f.property() == failure.property() {
+                    (log, failure, smaller) = (candidate, f, true);
+                }
+            }
+        }
+        if !smaller {
+            break;
+        }
+    }
+    let listing: Vec<String> = (1..)
+        .zip(&log)
+        .map(|(v, e)| format!("    v{v} {e:?}"))
+        .collect();
+    Err(Failure::new(
+        failure.property(),
+        format!(
+            "{}\n  the history, shrunk to the {} events that still show it:\n{}",
+            failure.detail(),
+            log.len(),
+            listing.join("\n")
+        ),
+    ))
+}
+
 /// A repository as the tests drive it.
 pub trait Repo {
     fn new(every: u64) -> Self;
@@ -159,8 +206,13 @@ impl Repo for Repository {
 /// Appends a random history to a repository that snapshots every 1 to 10
 /// events; after each append, loads and compares with the full replay.
 fn appends<R: Repo>(seed: u64) -> Result<(), Failure> {
-    let log = history(seed, 120);
     let every = SimRng::fork(seed, 0xE7).range(1..=10);
+    shrunk(history(seed, 120), &|log| appends_to::<R>(log, every))
+}
+
+/// Appends `log` to a repository that snapshots every `every` events,
+/// checking after each append.
+fn appends_to<R: Repo>(log: &[Event], every: u64) -> Result<(), Failure> {
     let mut repo = R::new(every);
     for (i, event) in log.iter().enumerate() {
         repo.append(event.clone());
@@ -192,7 +244,6 @@ fn appends<R: Repo>(seed: u64) -> Result<(), Failure> {
             format!("after {len} appends with snapshots every {every}, load starts from version {}, expected the latest snapshot, at version {latest}", repo.start())
         })?;
     }
-    dscheck::metric("snapshot interval", every);
     Ok(())
 }
 
