@@ -29,7 +29,9 @@
 //! Writers coordinate with **optimistic concurrency**: an append names the
 //! version it expects the stream to have (the version it read before
 //! deciding), and the store refuses it with a typed `Conflict` if another
-//! append got there first. Nobody holds a lock while thinking.
+//! append got there first. Nobody holds a lock while thinking. (One
+//! `EventStore` owns its file: the writers are the clients of one store,
+//! not several processes opening the same file.)
 //!
 //! Read `exercises/11_event_sourcing/README.md` first. The checksum, the
 //! payload codec and the in-memory index are given; fill in each `todo!()`:
