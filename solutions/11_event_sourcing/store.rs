@@ -151,7 +151,10 @@ pub fn encode_frame(payload: &[u8]) -> Vec<u8> {
 }
 
 /// Reads the record at the start of `bytes` (which run to the end of the
-/// file).
+/// file), checking in this order: fewer than `HEADER_LEN` bytes is `Torn`;
+/// a length above `MAX_PAYLOAD_LEN` is `Corrupt`, however many bytes
+/// follow; fewer bytes than the length announces is `Torn`; a checksum that
+/// differs is `Corrupt`.
 pub fn decode_frame(bytes: &[u8]) -> Frame<'_> {
     if bytes.len() < HEADER_LEN {
         return Frame::Torn;

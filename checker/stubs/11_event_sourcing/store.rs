@@ -153,9 +153,12 @@ pub fn encode_frame(payload: &[u8]) -> Vec<u8> {
 }
 
 /// Reads the record at the start of `bytes` (which run to the end of the
-/// file).
+/// file), checking in this order: fewer than `HEADER_LEN` bytes is `Torn`;
+/// a length above `MAX_PAYLOAD_LEN` is `Corrupt`, however many bytes
+/// follow; fewer bytes than the length announces is `Torn`; a checksum that
+/// differs is `Corrupt`.
 pub fn decode_frame(bytes: &[u8]) -> Frame<'_> {
-    todo!("Torn if the header or the payload its length announces is cut short; Corrupt if the length is above MAX_PAYLOAD_LEN or the checksum differs; else Record {{ payload, len: HEADER_LEN + length }}")
+    todo!("the four checks of the doc comment, in order; if all pass, Record {{ payload, len: HEADER_LEN + length }}")
 }
 
 /// The version an append expects its stream to have.
