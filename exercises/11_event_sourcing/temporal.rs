@@ -113,6 +113,7 @@ pub struct Snapshot {
 /// The price list as of `version`, from the latest of `snapshots` (in any
 /// order) taken at or before that version, plus the changes after it up to
 /// the version; from the start of the log if no snapshot is early enough.
+/// A version beyond the log means the whole log, as in `as_of_version`.
 pub fn as_of_version_from(snapshots: &[Snapshot], log: &[Recorded], version: u64) -> PriceList {
     todo!("the snapshot with the highest version at or below the version asked for, then the changes after it up to that version; or as_of_version if none is early enough")
 }
