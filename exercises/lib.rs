@@ -42,3 +42,12 @@ pub mod sharding {
     pub mod rebalance;
     pub mod router;
 }
+
+#[cfg(feature = "events")]
+#[path = "11_event_sourcing"]
+pub mod events {
+    pub mod projections;
+    pub mod snapshots;
+    pub mod store;
+    pub mod temporal;
+}

@@ -30,3 +30,11 @@ pub mod sharding {
     pub mod rebalance;
     pub mod router;
 }
+
+#[path = "11_event_sourcing"]
+pub mod events {
+    pub mod projections;
+    pub mod snapshots;
+    pub mod store;
+    pub mod temporal;
+}

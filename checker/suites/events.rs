@@ -1,0 +1,41 @@
+//! The suite of topic 11, event sourcing: `events_store`,
+//! `events_projections`, `events_snapshots` and `events_temporal`. The
+//! store is tested on real files, with a real writer process killed in the
+//! middle of its appends (this binary, started again as a writer: see
+//! `events/store/kill.rs`). Tests in the `meta` group feed known-wrong
+//! implementations written here to the same checks; they grade no exercise.
+
+#[cfg(feature = "learner")]
+use exercises as subject;
+#[cfg(not(feature = "learner"))]
+use solutions as subject;
+
+use dscheck::Failure;
+
+mod events {
+    pub mod projections;
+    pub mod snapshots;
+    pub mod store;
+    pub mod temporal;
+}
+
+fn main() {
+    if let Some(code) = events::store::kill::writer_main() {
+        std::process::exit(code);
+    }
+    let suite = dscheck::Suite::new("events");
+    let suite = events::store::tests(suite);
+    let suite = events::projections::tests(suite);
+    let suite = events::snapshots::tests(suite);
+    let suite = events::temporal::tests(suite);
+    suite.run()
+}
+
+/// A meta test: `broken` runs a check on a known-wrong implementation; the
+/// check must report `property` in one of seeds 1 to 5.
+fn expect_caught(
+    property: &str,
+    broken: impl Fn(u64) -> Result<(), Failure>,
+) -> Result<(), Failure> {
+    dscheck::expect_caught(property, 5, broken)
+}
