@@ -1,0 +1,160 @@
+//! `dscourse dev strip` and `dscourse dev gradescope`: what an instructor
+//! hands out, and what grades on Gradescope's machines.
+
+mod common;
+
+use common::{dscourse, shared_target_dir, TestKit, REFERENCE};
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+
+/// A new folder beside the kit copy, removed at the end.
+struct Scratch(std::path::PathBuf);
+
+impl Scratch {
+    fn new(kit: &TestKit, name: &str) -> Scratch {
+        let dir = kit.root().with_file_name(format!(
+            "{}-{name}",
+            kit.root().file_name().unwrap().to_string_lossy()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        let _ = std::fs::remove_file(dir.with_extension("zip"));
+        Scratch(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+        let _ = std::fs::remove_file(self.0.with_extension("zip"));
+    }
+}
+
+#[test]
+fn a_student_distribution_has_no_solutions_and_still_works() {
+    let kit = TestKit::new();
+    let out = Scratch::new(&kit, "students");
+    let dist = out.0.to_str().unwrap();
+    kit.run(&["dev", "strip", dist])
+        .code(0)
+        .stdout_shows("solutions/");
+    let dist = Path::new(dist);
+    for gone in ["solutions", "checker/hidden", "tests", ".ci"] {
+        assert!(
+            !dist.join(gone).exists(),
+            "{gone} is in the student distribution"
+        );
+    }
+    assert!(dist.join("checker/stubs/00_intro/pingpong.rs").is_file());
+    let manifest = std::fs::read_to_string(dist.join("Cargo.toml")).unwrap();
+    assert!(!manifest.contains("\"solutions\""), "{manifest}");
+    // A second strip into the same folder is refused, not merged.
+    kit.run(&["dev", "strip", out.0.to_str().unwrap()])
+        .code(2)
+        .stderr_shows("not empty");
+
+    // The learner's commands work there; the reference is not to be had.
+    dscourse(dist, &["list"])
+        .code(0)
+        .stdout_shows("intro_pingpong");
+    dscourse(dist, &["run", "intro_pingpong"])
+        .code(1)
+        .stdout_shows("the exercise is implemented");
+    dscourse(dist, &["solution", "intro_pingpong", "--force"])
+        .code(1)
+        .stderr_shows("no reference solutions");
+    std::fs::write(
+        dist.join("exercises/00_intro/pingpong.rs"),
+        kit.read(REFERENCE),
+    )
+    .unwrap();
+    dscourse(dist, &["run", "intro_pingpong"])
+        .code(0)
+        .stdout_shows("Passed.")
+        .hides("diff");
+
+    // `cargo test` works there (the simulator's and the runner's tests).
+    let test = Command::new(env!("CARGO"))
+        .args(["test", "--quiet"])
+        .current_dir(dist)
+        .env("CARGO_TARGET_DIR", shared_target_dir().join("stripped"))
+        .output()
+        .unwrap();
+    assert!(
+        test.status.success(),
+        "cargo test fails in the student distribution:\n{}",
+        String::from_utf8_lossy(&test.stderr)
+    );
+}
+
+#[test]
+fn the_gradescope_bundle_grades_a_submission_into_results_json() {
+    let kit = TestKit::new();
+    let out = Scratch::new(&kit, "gradescope");
+    kit.run(&["dev", "gradescope", out.0.to_str().unwrap(), "--no-vendor"])
+        .code(0)
+        .stdout_shows("Gradescope");
+    let bundle = &out.0;
+    for script in ["setup.sh", "run_autograder"] {
+        let path = bundle.join(script);
+        assert!(path.is_file(), "no {script}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert!(mode & 0o111 != 0, "{script} is not executable");
+        }
+    }
+    assert!(
+        bundle.join("kit/checker/hidden").is_dir(),
+        "the bundle grades with the hidden tests"
+    );
+    let setup = std::fs::read_to_string(bundle.join("setup.sh")).unwrap();
+    assert!(setup.contains("--default-toolchain 1."), "{setup}");
+
+    // Gradescope's layout: the bundle unpacked in source/, the student's
+    // files (uploaded by themselves) in submission/.
+    let root = bundle.join("autograder");
+    std::fs::create_dir_all(root.join("source")).unwrap();
+    std::os::unix::fs::symlink(bundle.join("kit"), root.join("source/kit")).unwrap();
+    std::fs::create_dir_all(root.join("submission")).unwrap();
+    std::fs::write(root.join("submission/pingpong.rs"), kit.read(REFERENCE)).unwrap();
+    let run_autograder = |extra: &[&str]| {
+        Command::new(bundle.join("run_autograder"))
+            .args(extra)
+            .env("AUTOGRADER", &root)
+            .env("DSCOURSE", env!("CARGO_BIN_EXE_dscourse"))
+            .env("CARGO_TARGET_DIR", shared_target_dir())
+            .output()
+            .unwrap()
+    };
+    let ran = run_autograder(&["--topic", "intro"]);
+    assert!(
+        ran.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
+    let results: Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("results/results.json")).unwrap())
+            .unwrap();
+    assert_eq!(results["score"], 5.0, "{results:#}");
+    let tests = results["tests"].as_array().unwrap();
+    assert_eq!(tests.len(), 11, "{results:#}");
+    assert!(tests.iter().any(|t| t["visibility"] == "hidden"));
+
+    // A submission without any exercise file: results.json says why.
+    std::fs::remove_file(root.join("submission/pingpong.rs")).unwrap();
+    let ran = run_autograder(&[]);
+    assert_eq!(ran.status.code(), Some(2));
+    let results: Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("results/results.json")).unwrap())
+            .unwrap();
+    assert_eq!(results["score"], 0.0);
+    assert!(
+        results["output"]
+            .as_str()
+            .unwrap()
+            .contains("could not be graded"),
+        "{results:#}"
+    );
+}
