@@ -42,3 +42,9 @@ pub mod sharding {
     pub mod rebalance;
     pub mod router;
 }
+
+#[cfg(feature = "cache")]
+#[path = "10_cache"]
+pub mod cache {
+    pub mod lru_ttl;
+}

@@ -30,3 +30,8 @@ pub mod sharding {
     pub mod rebalance;
     pub mod router;
 }
+
+#[path = "10_cache"]
+pub mod cache {
+    pub mod lru_ttl;
+}

@@ -1,0 +1,20 @@
+//! The suite of topic 10, the distributed cache: `cache_lru_ttl`,
+//! `cache_cluster`, `cache_single_flight` and `cache_server`. Tests in the
+//! `meta` group run each property check on a known-wrong implementation
+//! written here and pass only if the check finds the bug; they grade no
+//! exercise.
+
+#[cfg(feature = "learner")]
+use exercises as subject;
+#[cfg(not(feature = "learner"))]
+use solutions as subject;
+
+mod cache {
+    pub mod lru_ttl;
+}
+
+fn main() {
+    let suite = dscheck::Suite::new("cache");
+    let suite = cache::lru_ttl::tests(suite);
+    suite.run()
+}
