@@ -34,4 +34,5 @@ pub mod sharding {
 #[path = "10_cache"]
 pub mod cache {
     pub mod lru_ttl;
+    pub mod server;
 }

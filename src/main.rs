@@ -94,6 +94,18 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Run a topic's server for real clients: `serve cache` runs your cache
+    /// server, for redis-cli and redis-benchmark.
+    Serve {
+        /// The topic, e.g. cache.
+        topic: String,
+        /// The port to listen on.
+        #[arg(long, default_value_t = 6380)]
+        port: u16,
+        /// Run the reference instead of your code.
+        #[arg(long)]
+        solution: bool,
+    },
     /// Tools for course authors.
     Dev {
         #[command(subcommand)]
@@ -135,6 +147,11 @@ fn main() -> ExitCode {
         Cmd::Solution { name, force } => commands::solution(&name, force),
         Cmd::Diff { name, force } => commands::diff(&name, force),
         Cmd::Verify { json } => commands::verify(json),
+        Cmd::Serve {
+            topic,
+            port,
+            solution,
+        } => commands::serve(&topic, port, solution),
         Cmd::Dev {
             command: DevCmd::Check,
         } => commands::dev_check(),

@@ -11,10 +11,12 @@ use solutions as subject;
 
 mod cache {
     pub mod lru_ttl;
+    pub mod server;
 }
 
 fn main() {
     let suite = dscheck::Suite::new("cache");
     let suite = cache::lru_ttl::tests(suite);
+    let suite = cache::server::tests(suite);
     suite.run()
 }

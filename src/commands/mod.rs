@@ -6,12 +6,14 @@ mod diff;
 mod info;
 mod replay;
 mod run;
+mod serve;
 
 pub use dev_check::dev_check;
 pub use diff::diff;
 pub use info::{hint, hint_text, list, list_table, reset, reset_exercise, solution};
 pub use replay::{replay, ReplayArgs};
 pub use run::{run, verify};
+pub use serve::serve;
 
 use crate::kit::Kit;
 use crate::manifest::Exercise;

@@ -149,7 +149,13 @@ impl Cache for Model {
         self.entries.insert(0, entry);
         Some(entry.1)
     }
-    fn put(&mut self, key: u64, value: u64, ttl: Option<Duration>, now: Time) -> Option<(u64, u64)> {
+    fn put(
+        &mut self,
+        key: u64,
+        value: u64,
+        ttl: Option<Duration>,
+        now: Time,
+    ) -> Option<(u64, u64)> {
         let expires = ttl.map(|d| now + d);
         if let Some(i) = self.entries.iter().position(|e| e.0 == key) {
             self.entries.remove(i);
@@ -254,7 +260,9 @@ pub(super) fn expiry<C: Cache>(seed: u64, make: Make<C>) -> Result<(), Failure> 
         let before = start + ttl - Duration::from_nanos(1);
         let left = cache.ttl(key, start);
         ensure(left == Some(Some(ttl)), EXPIRY, || {
-            format!("key {key} was put with a time to live of {ttl:?}; at once, ttl answered {left:?}")
+            format!(
+                "key {key} was put with a time to live of {ttl:?}; at once, ttl answered {left:?}"
+            )
         })?;
         let seen = cache.get(key, before);
         ensure(seen == Some(key + 7), EXPIRY, || {
@@ -267,7 +275,10 @@ pub(super) fn expiry<C: Cache>(seed: u64, make: Make<C>) -> Result<(), Failure> 
         })?;
         let left = cache.ttl(key, late);
         ensure(left.is_none(), EXPIRY, || {
-            format!("key {key} expired at {}; ttl at {late} answered {left:?}, not None", start + ttl)
+            format!(
+                "key {key} expired at {}; ttl at {late} answered {left:?}, not None",
+                start + ttl
+            )
         })?;
     }
     // A put without a time to live clears an earlier one.

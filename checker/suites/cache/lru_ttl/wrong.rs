@@ -52,16 +52,17 @@ impl Cache for Flawed {
         if self.flaw == Flaw::RecencyOnlyOnWrites {
             let live = self.model.ttl(key, now)?;
             let _ = live;
-            return self
-                .model
-                .entries
-                .iter()
-                .find(|e| e.0 == key)
-                .map(|e| e.1);
+            return self.model.entries.iter().find(|e| e.0 == key).map(|e| e.1);
         }
         self.model.get(key, now)
     }
-    fn put(&mut self, key: u64, value: u64, ttl: Option<Duration>, now: Time) -> Option<(u64, u64)> {
+    fn put(
+        &mut self,
+        key: u64,
+        value: u64,
+        ttl: Option<Duration>,
+        now: Time,
+    ) -> Option<(u64, u64)> {
         let now = self.clock(now);
         let full = self.model.len() >= self.model.capacity;
         let present = self.model.entries.iter().any(|e| e.0 == key);
