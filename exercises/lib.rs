@@ -46,6 +46,7 @@ pub mod sharding {
 #[cfg(feature = "cache")]
 #[path = "10_cache"]
 pub mod cache {
+    pub mod cluster;
     pub mod lru_ttl;
     pub mod server;
 }

@@ -33,6 +33,7 @@ pub mod sharding {
 
 #[path = "10_cache"]
 pub mod cache {
+    pub mod cluster;
     pub mod lru_ttl;
     pub mod server;
 }

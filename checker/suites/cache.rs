@@ -10,6 +10,7 @@ use exercises as subject;
 use solutions as subject;
 
 mod cache {
+    pub mod cluster;
     pub mod lru_ttl;
     pub mod server;
 }
@@ -17,6 +18,7 @@ mod cache {
 fn main() {
     let suite = dscheck::Suite::new("cache");
     let suite = cache::lru_ttl::tests(suite);
+    let suite = cache::cluster::tests(suite);
     let suite = cache::server::tests(suite);
     suite.run()
 }
