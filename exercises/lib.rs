@@ -49,4 +49,5 @@ pub mod cache {
     pub mod cluster;
     pub mod lru_ttl;
     pub mod server;
+    pub mod single_flight;
 }

@@ -13,12 +13,14 @@ mod cache {
     pub mod cluster;
     pub mod lru_ttl;
     pub mod server;
+    pub mod single_flight;
 }
 
 fn main() {
     let suite = dscheck::Suite::new("cache");
     let suite = cache::lru_ttl::tests(suite);
     let suite = cache::cluster::tests(suite);
+    let suite = cache::single_flight::tests(suite);
     let suite = cache::server::tests(suite);
     suite.run()
 }
