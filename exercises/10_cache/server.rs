@@ -47,9 +47,11 @@
 
 use super::lru_ttl::LruCache;
 use dsim::Time;
+use std::any::Any;
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::panic;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -303,22 +305,35 @@ fn serve_connection(mut stream: TcpStream, shared: &Shared) -> io::Result<()> {
         let mut broken = None;
         {
             // One lock for every command this read completed (a pipeline).
-            // A thread that panicked while holding it leaves it poisoned;
-            // the cache is still there, so the other clients go on.
             let mut store = shared
                 .store
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
             let now = Time::from_nanos(shared.started.elapsed().as_nanos() as u64);
-            loop {
-                match parse_command(&buf[used..]) {
-                    Ok(Some((args, len))) => {
+            // A panic in the parser or a command ends this connection with
+            // an error that says so, and no other.
+            let mut step = || -> Result<Option<Reply>, String> {
+                match parse_command(&buf[used..]).map_err(|e| e.to_string())? {
+                    Some((args, len)) => {
                         used += len;
-                        execute(&mut store, &args, now).encode(&mut out);
+                        Ok(Some(execute(&mut store, &args, now)))
                     }
-                    Ok(None) => break,
-                    Err(error) => {
+                    None => Ok(None),
+                }
+            };
+            loop {
+                match panic::catch_unwind(panic::AssertUnwindSafe(&mut step)) {
+                    Ok(Ok(Some(reply))) => reply.encode(&mut out),
+                    Ok(Ok(None)) => break,
+                    Ok(Err(error)) => {
                         broken = Some(error);
+                        break;
+                    }
+                    Err(payload) => {
+                        broken = Some(format!(
+                            "ERR the server panicked: {}",
+                            panic_text(&*payload)
+                        ));
                         break;
                     }
                 }
@@ -326,7 +341,7 @@ fn serve_connection(mut stream: TcpStream, shared: &Shared) -> io::Result<()> {
         }
         buf.drain(..used);
         if let Some(error) = &broken {
-            Reply::Error(error.to_string()).encode(&mut out);
+            Reply::Error(error.clone()).encode(&mut out);
         }
         if !out.is_empty() {
             stream.write_all(&out)?;
@@ -335,5 +350,16 @@ fn serve_connection(mut stream: TcpStream, shared: &Shared) -> io::Result<()> {
         if broken.is_some() {
             return Ok(());
         }
+    }
+}
+
+/// The message of a panic.
+fn panic_text(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic without a message".to_string()
     }
 }

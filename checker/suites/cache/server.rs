@@ -44,7 +44,10 @@ pub(super) const OTHERS: &str = "a malformed or vanished client does not affect 
 pub(super) const CONCURRENT: &str = "many clients at once each get their own answers";
 
 const HINTS: [(&str, &str); 8] = [
-    (STARTS, "Server::bind and Server::run are given: did you change them?"),
+    (
+        STARTS,
+        "Server::bind and Server::run are given: did you change them?",
+    ),
     (
         PARSER,
         "return Ok(None) whenever the buffer ends before the command does (a line without its \
@@ -53,9 +56,9 @@ const HINTS: [(&str, &str); 8] = [
     ),
     (
         COMMANDS,
-        "a closed connection usually means that the connection's thread panicked: look for the \
-         panic message above (a todo!() left?). Replies: GET of a missing key is Reply::Bulk(None), \
-         SET answers Reply::ok(), DEL counts the keys it removed",
+        "compare with redis-cli against a real Redis: GET of a missing key is Reply::Bulk(None), \
+         SET answers Reply::ok(), DEL counts the keys it removed, PING with an argument echoes \
+         it as a bulk string; a wrong number of arguments is Reply::wrong_arity",
     ),
     (
         EXPIRY,
@@ -138,6 +141,9 @@ fn expect(client: &mut Client, args: &[&[u8]], want: Want, property: &str) -> Re
     let got = client
         .call(args)
         .map_err(|t| Failure::new(property, format!("`{}` got no reply: {t}", show(args))))?;
+    if let Some(failure) = panicked(&got, &show(args)) {
+        return Err(failure);
+    }
     let (fine, wanted) = match &want {
         Want::Exactly(v) => (got == *v, shown(v)),
         Want::AnError => (got.is_error(), "an error (-ERR …)".to_string()),
@@ -149,6 +155,27 @@ fn expect(client: &mut Client, args: &[&[u8]], want: Want, property: &str) -> Re
     ensure(fine, property, || {
         format!("`{}` answered {}, not {wanted}", show(args), shown(&got))
     })
+}
+
+/// How the given server reports a panic in the learner's code.
+const PANICKED: &str = "the server panicked: ";
+
+/// A failure naming the panic, if `reply` reports one: a `todo!()` left,
+/// or a bug that panics.
+fn panicked(reply: &Value, what: &str) -> Option<Failure> {
+    let Value::Error(text) = reply else {
+        return None;
+    };
+    let (_, message) = text.split_once(PANICKED)?;
+    let property = if message.starts_with("not yet implemented") {
+        dscheck::TODO_PROPERTY
+    } else {
+        dscheck::PANIC_PROPERTY
+    };
+    Some(Failure::new(
+        property,
+        format!("`{what}`: the server's code panicked: {message}"),
+    ))
 }
 
 fn int(n: i64) -> Want {
@@ -458,12 +485,25 @@ pub(super) fn malformed(start: Start) -> Result<(), Failure> {
         // written: that is one of the answers allowed.
         let _ = bad.send(&bytes);
         let shown_bytes = String::from_utf8_lossy(&bytes[..bytes.len().min(40)]).to_string();
-        let refused = |bad: &mut Client| {
-            match bad.reply() {
+        let refused = |bad: &mut Client| match bad.reply() {
+            Ok(reply) if panicked(&reply, what).is_some() => {
+                Err(panicked(&reply, what).expect("it panicked"))
+            }
             Ok(Value::Error(_)) | Err(Trouble::Closed) => Ok(()),
-            Ok(other) => Err(Failure::new(MALFORMED, format!("{what} ({shown_bytes:?}) was answered with {}, not an error", shown(&other)))),
-            Err(trouble) => Err(Failure::new(MALFORMED, format!("{what} ({shown_bytes:?}) got neither an error reply nor a closed connection: {trouble}"))),
-        }
+            Ok(other) => Err(Failure::new(
+                MALFORMED,
+                format!(
+                    "{what} ({shown_bytes:?}) was answered with {}, not an error",
+                    shown(&other)
+                ),
+            )),
+            Err(trouble) => Err(Failure::new(
+                MALFORMED,
+                format!(
+                    "{what} ({shown_bytes:?}) got neither an error reply nor a closed \
+                     connection: {trouble}"
+                ),
+            )),
         };
         match then {
             Then::Refused => refused(&mut bad)?,
@@ -506,6 +546,9 @@ pub(super) fn malformed(start: Start) -> Result<(), Failure> {
 
 fn expect_reply_error(client: &mut Client, what: &str) -> Result<(), Failure> {
     match client.reply() {
+        Ok(reply) if panicked(&reply, what).is_some() => {
+            Err(panicked(&reply, what).expect("it panicked"))
+        }
         Ok(Value::Error(_)) => Ok(()),
         Ok(other) => Err(Failure::new(
             COMMANDS,
