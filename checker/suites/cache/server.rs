@@ -289,10 +289,10 @@ pub(super) fn expiry(start: Start) -> Result<(), Failure> {
     let addr = start()?;
     let mut c = connect(addr)?;
     let p = EXPIRY;
-    expect(&mut c, &[b"SET", b"short", b"1", b"PX", b"150"], ok(), p)?;
+    expect(&mut c, &[b"SET", b"short", b"1", b"PX", b"400"], ok(), p)?;
     expect(&mut c, &[b"SET", b"long", b"2", b"EX", b"100"], ok(), p)?;
     expect(&mut c, &[b"SET", b"forever", b"3"], ok(), p)?;
-    expect(&mut c, &[b"SET", b"cleared", b"4", b"px", b"150"], ok(), p)?;
+    expect(&mut c, &[b"SET", b"cleared", b"4", b"px", b"400"], ok(), p)?;
     expect(&mut c, &[b"SET", b"cleared", b"5"], ok(), p)?;
     expect(
         &mut c,
@@ -330,7 +330,7 @@ pub(super) fn expiry(start: Start) -> Result<(), Failure> {
         Want::AnError,
         p,
     )?;
-    std::thread::sleep(Duration::from_millis(300));
+    std::thread::sleep(Duration::from_millis(600));
     expect(&mut c, &[b"GET", b"short"], nil(), p)?;
     expect(&mut c, &[b"TTL", b"short"], int(-2), p)?;
     expect(&mut c, &[b"GET", b"cleared"], bulk(b"5"), p)?;
