@@ -27,9 +27,10 @@ const LOST: &str = "no acknowledged write is lost (synchronous replication)";
 const READS: &str =
     "a read returns the newest write acknowledged before it (synchronous replication)";
 const DONE: &str = "every request to a live node is answered";
+const COPIED: &str = "once the network is quiet, each key's replica holds what its primary holds";
 const FASTER: &str = "asynchronous replication acknowledges writes sooner than synchronous";
 
-const HINTS: [(&str, &str); 4] = [
+const HINTS: [(&str, &str); 5] = [
     (
         LOST,
         "in Sync mode, answer Written only in on_ack, once the replica has acknowledged a \
@@ -47,6 +48,12 @@ const HINTS: [(&str, &str); 4] = [
         "a write waiting for a dead replica must be sent to the new one: in on_down, remove the \
          dead node from the ring, then for every key you are now primary of whose replica \
          changed, put its entry in unacked and replicate it",
+    ),
+    (
+        COPIED,
+        "both modes replicate every write: put it in unacked and send it to the replica, \
+         resending on the Resend timer until an Ack covers its version; Async differs only in \
+         replying at once",
     ),
     (
         FASTER,
@@ -183,6 +190,7 @@ fn scenario(
             ),
         ));
     }
+    copied(&sim, &ring)?;
     let measured = measure(&sim, &acked.borrow(), lost);
     Ok(measured)
 }
@@ -191,6 +199,29 @@ fn is_answered(sim: &Sim<CacheNode>, id: RequestId) -> bool {
     sim.history()
         .iter()
         .any(|op| op.id == id && op.is_complete())
+}
+
+/// At the end, on a quiet network: every key on a live primary is on its
+/// replica too, at the same version.
+fn copied(sim: &Sim<CacheNode>, ring: &Ring) -> Result<(), Failure> {
+    for key in 0..KEYS {
+        let (Some(primary), Some(replica)) = (ring.primary(key), ring.replica(key)) else {
+            continue;
+        };
+        let held = |id: NodeId| sim.node(id).and_then(|n| n.data.get(&key).copied());
+        let (at_primary, at_replica) = (held(primary), held(replica));
+        if at_primary.is_some() && at_primary != at_replica {
+            return Err(Failure::after_run(
+                sim,
+                COPIED,
+                format!(
+                    "the network has been quiet for seconds, but key {key} is {at_primary:?} at \
+                     its primary {primary} and {at_replica:?} at its replica {replica}"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Latency of the writes, and how many acknowledged writes were `lost`.
