@@ -43,6 +43,15 @@ pub mod sharding {
     pub mod router;
 }
 
+#[cfg(feature = "cache")]
+#[path = "10_cache"]
+pub mod cache {
+    pub mod cluster;
+    pub mod lru_ttl;
+    pub mod server;
+    pub mod single_flight;
+}
+
 #[cfg(feature = "events")]
 #[path = "11_event_sourcing"]
 pub mod events {

@@ -31,6 +31,14 @@ pub mod sharding {
     pub mod router;
 }
 
+#[path = "10_cache"]
+pub mod cache {
+    pub mod cluster;
+    pub mod lru_ttl;
+    pub mod server;
+    pub mod single_flight;
+}
+
 #[path = "11_event_sourcing"]
 pub mod events {
     pub mod projections;

@@ -122,6 +122,18 @@ enum Cmd {
         #[arg(long)]
         jobs: Option<usize>,
     },
+    /// Run a topic's server for real clients: `serve cache` runs your cache
+    /// server, for redis-cli and redis-benchmark.
+    Serve {
+        /// The topic, e.g. cache.
+        topic: String,
+        /// The port to listen on.
+        #[arg(long, default_value_t = 6380)]
+        port: u16,
+        /// Run the reference instead of your code.
+        #[arg(long)]
+        solution: bool,
+    },
     /// Tools for course authors.
     Dev {
         #[command(subcommand)]
@@ -202,6 +214,11 @@ fn main() -> ExitCode {
             DevCmd::Strip { out } => commands::dev_strip(&out),
             DevCmd::Gradescope { out, no_vendor } => commands::dev_gradescope(&out, !no_vendor),
         },
+        Cmd::Serve {
+            topic,
+            port,
+            solution,
+        } => commands::serve(&topic, port, solution),
     };
     match result {
         Ok(code) => code,

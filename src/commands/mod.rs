@@ -8,6 +8,7 @@ mod diff;
 mod info;
 mod replay;
 mod run;
+mod serve;
 
 pub use dev_check::dev_check;
 pub use dev_gradescope::dev_gradescope;
@@ -16,6 +17,7 @@ pub use diff::diff;
 pub use info::{hint, hint_text, list, list_table, reset, reset_exercise, solution};
 pub use replay::{replay, ReplayArgs};
 pub use run::{run, verify};
+pub use serve::serve;
 
 use crate::kit::Kit;
 use crate::manifest::Exercise;
