@@ -24,6 +24,7 @@ mod broadcast {
     pub mod fifo;
     pub mod gossip;
     pub mod observe;
+    pub mod orders;
     pub mod reliable;
     pub mod total_order;
 }

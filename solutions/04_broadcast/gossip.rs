@@ -33,11 +33,12 @@ pub const GOSSIP_EVERY: Duration = Duration::from_millis(100);
 pub const SYNC_EVERY: Duration = Duration::from_millis(1000);
 
 /// The overlay: the neighbours of node `me` in a system of `nodes` nodes.
-/// Every node must be reachable from every other, in few hops, and the
-/// relation must be symmetric (if `b` is a neighbour of `a`, `a` is one of
-/// `b`). Here: a star, node 0 in the middle; any node is two hops from any
-/// other.
+/// The relation must be symmetric (if `b` is a neighbour of `a`, `a` is one
+/// of `b`), never include `me`, and connect every node to every other in
+/// few hops: each hop costs a link's 100 ms plus the wait for the next
+/// gossip round.
 pub fn neighbours(me: NodeId, nodes: usize) -> Vec<NodeId> {
+    // A star, node 0 in the middle: any node is two hops from any other.
     if me == NodeId(0) {
         (1..nodes).map(NodeId).collect()
     } else {

@@ -3,7 +3,7 @@
 //! vectors under test), on a network that reorders and duplicates.
 
 use super::fifo::scenario;
-use super::observe::{Bcast, Broadcaster, Order, CAUSAL};
+use super::observe::{Bcast, Broadcaster, Load, Order, CAUSAL};
 use crate::expect_caught;
 use crate::subject::broadcast::causal::{CausalNode, Request};
 use dscheck::Suite;
@@ -17,24 +17,45 @@ pub fn tests(suite: Suite) -> Suite {
         .seeded(
             "causal::every_delivery_respects_happens_before",
             20,
-            |seed| scenario(seed, |_| CausalNode::new(NODES), Order::Causal),
+            |seed| {
+                scenario(
+                    seed,
+                    |_| CausalNode::new(NODES),
+                    Order::Causal,
+                    Load::Random,
+                )
+            },
         )
+        .seeded("causal::answers_never_overtake_questions", 10, |seed| {
+            scenario(seed, |_| CausalNode::new(NODES), Order::Causal, Load::Turns)
+        })
         .test(
             "meta::causal_that_ignores_one_entry_of_the_vector_is_caught",
             || {
                 expect_caught(CAUSAL, |seed| {
-                    scenario(seed, |_| Model::new(Some(NODES - 1)), Order::Causal)
+                    scenario(
+                        seed,
+                        |_| Model::new(Some(NODES - 1)),
+                        Order::Causal,
+                        Load::Turns,
+                    )
                 })
             },
         )
         .test("meta::fifo_broadcast_is_caught_as_not_causal", || {
             expect_caught(CAUSAL, |seed| {
-                scenario(seed, |_| Model::new(None).fifo_only(), Order::Causal)
+                scenario(
+                    seed,
+                    |_| Model::new(None).fifo_only(),
+                    Order::Causal,
+                    Load::Turns,
+                )
             })
         })
         .test("meta::causal_model_is_accepted", || {
             dscheck::expect_accepted("the causal scenario", 10, |seed| {
-                scenario(seed, |_| Model::new(None), Order::Causal)
+                scenario(seed, |_| Model::new(None), Order::Causal, Load::Random)?;
+                scenario(seed, |_| Model::new(None), Order::Causal, Load::Turns)
             })
         })
 }

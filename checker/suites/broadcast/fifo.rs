@@ -1,9 +1,7 @@
 //! broadcast_fifo: each sender's values in the order it broadcast them, on
 //! a network that reorders and duplicates (but does not lose).
 
-use super::observe::{
-    everyone_delivered, schedule, settle, watch, Bcast, Broadcaster, Order, FIFO,
-};
+use super::observe::{everyone_delivered, settle, watch, Bcast, Broadcaster, Load, Order, FIFO};
 use crate::expect_caught;
 use crate::subject::broadcast::fifo::{FifoNode, Request};
 use dscheck::{ms, run, secs, Failure, Suite};
@@ -18,11 +16,14 @@ const LIVENESS: Duration = secs(5);
 pub fn tests(suite: Suite) -> Suite {
     suite
         .seeded("fifo::each_senders_values_in_order", 20, |seed| {
-            scenario(seed, |_| FifoNode::new(), Order::Fifo)
+            scenario(seed, |_| FifoNode::new(), Order::Fifo, Load::Random)
+        })
+        .seeded("fifo::a_burst_from_one_sender_stays_in_order", 10, |seed| {
+            scenario(seed, |_| FifoNode::new(), Order::Fifo, Load::Burst)
         })
         .test("meta::fifo_that_delivers_on_arrival_is_caught", || {
             expect_caught(FIFO, |seed| {
-                scenario(seed, |_| ArrivalOrder::default(), Order::Fifo)
+                scenario(seed, |_| ArrivalOrder::default(), Order::Fifo, Load::Random)
             })
         })
 }
@@ -49,19 +50,20 @@ pub fn reordering() -> Network {
         .with_long_delays(0.2, ms(200))
 }
 
-/// Four nodes, 40 broadcasts over 400 ms from random nodes; `order` checked
-/// after every event, and at the end every node must have every value.
+/// Four nodes on the reordering network, the broadcasts of `load`; `order`
+/// checked after every event, and at the end every node must have every
+/// value.
 pub fn scenario<N: Broadcaster>(
     seed: u64,
     make: impl FnMut(NodeId) -> N + 'static,
     order: Order,
+    load: Load,
 ) -> Result<(), Failure> {
     let mut sim = Sim::new(seed, NODES, make);
     sim.set_network(reordering());
     let seen = watch(&mut sim, order);
-    let all: Vec<NodeId> = sim.ids().collect();
-    schedule(&mut sim, 1, 40, ms(400), &all);
-    run(&mut sim, |s| s.run_for(ms(500)))?;
+    load.schedule(&mut sim);
+    run(&mut sim, |s| s.run_for(secs(1)))?;
     settle(&mut sim, &seen, LIVENESS)?;
     everyone_delivered(&sim, &seen, LIVENESS, "the last broadcast")
 }

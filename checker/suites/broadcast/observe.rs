@@ -11,7 +11,7 @@
 //! this is non-uniform agreement, and a node that delivered a value and then
 //! crashed may be the only one that ever did.
 
-use crate::happens_before::HappensBefore;
+use super::orders;
 use dscheck::{run, Failure, Suite};
 use dsim::{Broken, Entry, Event, Node, NodeId, Sim, Time};
 use std::cell::RefCell;
@@ -115,7 +115,7 @@ impl Deliveries {
     /// Reads the step just taken: its broadcast requests, and the new
     /// deliveries of the node that handled it. Every check calls this; only
     /// the first call for a step does the work.
-    fn update<N: Broadcaster>(&mut self, sim: &Sim<N>, step: &[Entry<N>]) {
+    pub fn update<N: Broadcaster>(&mut self, sim: &Sim<N>, step: &[Entry<N>]) {
         let key = step.first().map(|e| e.index);
         if key.is_some() && key == self.last_step {
             return;
@@ -186,7 +186,8 @@ pub enum Order {
     Total,
 }
 
-type Shared = Rc<RefCell<Deliveries>>;
+/// The record of a run, shared by the checks.
+pub type Shared = Rc<RefCell<Deliveries>>;
 
 /// Checks, after every event: deliveries are never taken back, no creation,
 /// no duplication, and `order`. Returns the record of the run.
@@ -238,121 +239,11 @@ pub fn watch<N: Broadcaster>(sim: &mut Sim<N>, order: Order) -> Shared {
     });
     match order {
         Order::Any => {}
-        Order::Fifo => check_fifo(sim, &seen),
-        Order::Causal => check_causal(sim, &seen),
-        Order::Total => check_total(sim, &seen),
+        Order::Fifo => orders::fifo(sim, &seen),
+        Order::Causal => orders::causal(sim, &seen),
+        Order::Total => orders::total(sim, &seen),
     }
     seen
-}
-
-fn check_fifo<N: Broadcaster>(sim: &mut Sim<N>, seen: &Shared) {
-    let d = Rc::clone(seen);
-    sim.check(FIFO, move |sim, step| {
-        let mut d = d.borrow_mut();
-        d.update(sim, step);
-        for h in &d.step {
-            let Happened::Deliver { node, value, index } = *h else {
-                continue;
-            };
-            let Some(sent) = d.sent.get(&value) else {
-                continue;
-            };
-            let origin = sent.origin;
-            for &earlier in &d.by_origin[origin.index()][..sent.index] {
-                let before = d.position[node.index()]
-                    .get(&earlier)
-                    .is_some_and(|&p| p < index);
-                if !before {
-                    return Err(Broken::new(format!(
-                        "{origin} broadcast {earlier} before {value}, but {node} delivered {value} without having delivered {earlier}; {node}'s deliveries: {}",
-                        tail(&d.logs[node.index()])
-                    ))
-                    .nodes([origin, node]));
-                }
-            }
-        }
-        Ok(())
-    });
-}
-
-/// Happens-before among broadcasts and deliveries, from the trace: a node's
-/// events in order, and each value's broadcast before its deliveries. The
-/// stamp of an event is `Some(value)` for a broadcast, `None` for a
-/// delivery.
-fn check_causal<N: Broadcaster>(sim: &mut Sim<N>, seen: &Shared) {
-    let d = Rc::clone(seen);
-    let mut hb: HappensBefore<Option<u64>> = HappensBefore::new(sim.len());
-    let mut broadcast_event: BTreeMap<u64, usize> = BTreeMap::new();
-    sim.check(CAUSAL, move |sim, step| {
-        let mut d = d.borrow_mut();
-        d.update(sim, step);
-        for h in &d.step {
-            match *h {
-                Happened::Broadcast { node, value } => {
-                    let what = format!("{node} broadcasts {value}");
-                    let id = hb.add_after(node, what, Some(value), None);
-                    broadcast_event.insert(value, id);
-                }
-                Happened::Deliver { node, value, index } => {
-                    let Some(&b) = broadcast_event.get(&value) else {
-                        continue;
-                    };
-                    let origin = d.sent[&value].origin;
-                    for a in hb.past_of(b) {
-                        let Some(earlier) = hb.events[a].stamp else {
-                            continue;
-                        };
-                        let before = d.position[node.index()]
-                            .get(&earlier)
-                            .is_some_and(|&p| p < index);
-                        if !before {
-                            let by = d.sent[&earlier].origin;
-                            let why = if by == origin {
-                                format!("{origin} broadcast {earlier} before {value}")
-                            } else {
-                                format!("{by} broadcast {earlier}, and {origin} had delivered it (directly or through values that depend on it) before broadcasting {value}")
-                            };
-                            return Err(Broken::new(format!(
-                                "{why}; but {node} delivered {value} without having delivered {earlier}; {node}'s deliveries: {}",
-                                tail(&d.logs[node.index()])
-                            ))
-                            .nodes([by, origin, node]));
-                        }
-                    }
-                    hb.add_after(node, format!("{node} delivers {value}"), None, Some(b));
-                }
-            }
-        }
-        Ok(())
-    });
-}
-
-fn check_total<N: Broadcaster>(sim: &mut Sim<N>, seen: &Shared) {
-    let d = Rc::clone(seen);
-    sim.check(TOTAL, move |sim, step| {
-        let mut d = d.borrow_mut();
-        d.update(sim, step);
-        for h in &d.step {
-            let Happened::Deliver { node, value, index } = *h else {
-                continue;
-            };
-            for (other, log) in d.logs.iter().enumerate() {
-                if log.len() > index && log[index] != value {
-                    let other = NodeId(other);
-                    let mine = &d.logs[node.index()][..=index];
-                    return Err(Broken::new(format!(
-                        "delivery number {} differs: {node} delivered {value}, {other} delivered {}\n  {node}: {}\n  {other}: {}",
-                        index + 1,
-                        log[index],
-                        tail(mine),
-                        tail(&log[..=index])
-                    ))
-                    .nodes([node, other]));
-                }
-            }
-        }
-        Ok(())
-    });
 }
 
 /// Schedules `count` broadcasts of the values `first..first + count` at
@@ -383,6 +274,55 @@ pub fn schedule<N: Broadcaster>(
         sim.request_after(Duration::from_nanos(at), sender, N::broadcast(value));
     }
     first + count as u64
+}
+
+/// How the broadcasts of a scenario are spread over time and nodes.
+#[derive(Clone, Copy)]
+pub enum Load {
+    /// 40 broadcasts from random nodes over 400 ms (see [`schedule`]).
+    Random,
+    /// 30 broadcasts from n0 within 30 ms, and 10 from the others over
+    /// 400 ms.
+    Burst,
+    /// A conversation: the nodes take turns, one broadcast every 25 ms, so
+    /// each usually comes after the delivery of the one before.
+    Turns,
+    /// Ten rounds, 40 ms apart, in each of which every node broadcasts at
+    /// the same moment.
+    Rounds,
+}
+
+impl Load {
+    /// Schedules the broadcasts of this load, from now on.
+    pub fn schedule<N: Broadcaster>(self, sim: &mut Sim<N>) {
+        let all: Vec<NodeId> = sim.ids().collect();
+        match self {
+            Load::Random => {
+                schedule(sim, 1, 40, Duration::from_millis(400), &all);
+            }
+            Load::Burst => {
+                let next = schedule(sim, 1, 30, Duration::from_millis(30), &all[..1]);
+                schedule(sim, next, 10, Duration::from_millis(400), &all[1..]);
+            }
+            Load::Turns => {
+                for value in 1..=40u64 {
+                    let at = Duration::from_millis(25 * (value - 1));
+                    let node = all[(value - 1) as usize % all.len()];
+                    sim.request_after(at, node, N::broadcast(value));
+                }
+            }
+            Load::Rounds => {
+                let mut value = 1;
+                for round in 0..10 {
+                    for &node in &all {
+                        let at = Duration::from_millis(40 * round);
+                        sim.request_after(at, node, N::broadcast(value));
+                        value += 1;
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// The correct nodes: those up now (crashed nodes stay down).

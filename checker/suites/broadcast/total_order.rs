@@ -2,9 +2,7 @@
 //! prefix agreement after every event, on FIFO links (fixed latency: in
 //! order, no loss, no copies).
 
-use super::observe::{
-    everyone_delivered, schedule, settle, watch, Bcast, Broadcaster, Order, TOTAL,
-};
+use super::observe::{everyone_delivered, settle, watch, Bcast, Broadcaster, Load, Order, TOTAL};
 use crate::expect_caught;
 use crate::subject::broadcast::total_order::{Request, TotalOrderNode};
 use dscheck::{ms, run, secs, Failure, Suite};
@@ -21,11 +19,20 @@ pub fn tests(suite: Suite) -> Suite {
         .seeded(
             "total_order::every_node_delivers_the_same_sequence",
             20,
-            |seed| scenario(seed, |_| TotalOrderNode::new()),
+            |seed| scenario(seed, |_| TotalOrderNode::new(), Load::Random),
+        )
+        .seeded(
+            "total_order::simultaneous_broadcasts_from_every_node",
+            10,
+            |seed| scenario(seed, |_| TotalOrderNode::new(), Load::Rounds),
         )
         .test(
             "meta::total_order_breaking_ties_by_arrival_is_caught",
-            || expect_caught(TOTAL, |seed| scenario(seed, |_| ByArrival::default())),
+            || {
+                expect_caught(TOTAL, |seed| {
+                    scenario(seed, |_| ByArrival::default(), Load::Random)
+                })
+            },
         )
 }
 
@@ -42,19 +49,19 @@ impl Broadcaster for TotalOrderNode {
     }
 }
 
-/// Four nodes on FIFO links of 10 ms, 40 broadcasts over 400 ms (some at
-/// the same moment on different nodes); prefix agreement after every event,
-/// and at the end every node must have every value.
+/// Four nodes on FIFO links of 10 ms, the broadcasts of `load` (many at the
+/// same moment on different nodes); prefix agreement after every event, and
+/// at the end every node must have every value.
 fn scenario<N: Broadcaster>(
     seed: u64,
     make: impl FnMut(NodeId) -> N + 'static,
+    load: Load,
 ) -> Result<(), Failure> {
     let mut sim = Sim::new(seed, NODES, make);
     sim.set_network(Network::reliable(ms(10), ms(10)));
     let seen = watch(&mut sim, Order::Total);
-    let all: Vec<NodeId> = sim.ids().collect();
-    schedule(&mut sim, 1, 40, ms(400), &all);
-    run(&mut sim, |s| s.run_for(ms(500)))?;
+    load.schedule(&mut sim);
+    run(&mut sim, |s| s.run_for(secs(1)))?;
     settle(&mut sim, &seen, LIVENESS)?;
     everyone_delivered(&sim, &seen, LIVENESS, "the last broadcast")
 }
