@@ -36,12 +36,12 @@ pub fn tests(suite: Suite) -> Suite {
             3,
             |seed| efficient(seed, |_| GossipNode::new()),
         )
-        .seeded("gossip::reaches_every_node_despite_loss", 5, |seed| {
+        .seeded("gossip::reaches_every_node_despite_loss", 4, |seed| {
             lossy(seed, |_| GossipNode::new())
         })
         .seeded(
             "gossip::reaches_every_node_after_a_partition_heals",
-            5,
+            4,
             |seed| partitioned(seed, |_| GossipNode::new()),
         )
         .test(
