@@ -8,8 +8,8 @@ use super::observe::{
     everyone_delivered, schedule, settle, watch, Bcast, Broadcaster, Order, VALIDITY,
 };
 use crate::expect_caught;
-use crate::subject::broadcast::gossip::{GossipNode, Request};
-use dscheck::{metric, ms, run, secs, Failure, Suite};
+use crate::subject::broadcast::gossip::{neighbours, GossipNode, Request};
+use dscheck::{ensure, metric, ms, run, secs, Failure, Suite};
 use dsim::{Ctx, Network, Node, NodeId, RequestId, Sim};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -25,12 +25,16 @@ const BROADCASTS: usize = 100;
 pub const MESSAGES: &str = "fewer than 30 messages per broadcast";
 pub const MEDIAN: &str = "the median broadcast reaches every node within 400 ms";
 pub const SLOWEST: &str = "every broadcast reaches every node within 600 ms";
+pub const OVERLAY: &str =
+    "the overlay is symmetric, has no node as its own neighbour, and connects every node";
 
 pub fn tests(suite: Suite) -> Suite {
     suite
         .hint(MESSAGES, "talk to a few neighbours, not to everyone, and batch: every 100 ms or so, send each neighbour one message with all the values it lacks")
         .hint(MEDIAN, "count the hops between the farthest nodes of your overlay: each costs 100 ms plus the wait for the next gossip round")
         .hint(SLOWEST, "a value must cross the overlay in at most 600 ms: few hops (a star has two) and a short gossip interval")
+        .hint(OVERLAY, "neighbours(a) contains b exactly when neighbours(b) contains a; a star (node 0 and everyone else) is the simplest choice")
+        .test("gossip::the_overlay_is_symmetric_and_connected", overlay)
         .seeded(
             "gossip::reaches_every_node_fast_with_few_messages",
             3,
@@ -64,6 +68,55 @@ impl Broadcaster for GossipNode {
     fn delivered(&self) -> &[u64] {
         &self.delivered
     }
+}
+
+/// `neighbours` for 25 nodes: symmetric, no self-loops, connected; reports
+/// the overlay's diameter (the most hops between two nodes).
+fn overlay() -> Result<(), Failure> {
+    let ids: Vec<NodeId> = (0..NODES).map(NodeId).collect();
+    let lists: Vec<Vec<NodeId>> = ids.iter().map(|&id| neighbours(id, NODES)).collect();
+    for (&a, list) in ids.iter().zip(&lists) {
+        for &b in list {
+            ensure(b.index() < NODES, OVERLAY, || {
+                format!(
+                    "neighbours({a}) contains {b}, but the nodes are n0 to n{}",
+                    NODES - 1
+                )
+            })?;
+            ensure(b != a, OVERLAY, || {
+                format!("neighbours({a}) contains {a} itself")
+            })?;
+            ensure(lists[b.index()].contains(&a), OVERLAY, || {
+                format!(
+                    "neighbours({a}) contains {b}, but neighbours({b}) = {:?} does not contain {a}",
+                    lists[b.index()]
+                )
+            })?;
+        }
+    }
+    let mut diameter = 0;
+    for &from in &ids {
+        let mut hops = vec![usize::MAX; NODES];
+        hops[from.index()] = 0;
+        let mut frontier = vec![from];
+        while let Some(node) = frontier.pop() {
+            for &next in &lists[node.index()] {
+                if hops[next.index()] > hops[node.index()] + 1 {
+                    hops[next.index()] = hops[node.index()] + 1;
+                    frontier.push(next);
+                }
+            }
+        }
+        if let Some(unreached) = ids.iter().find(|id| hops[id.index()] == usize::MAX) {
+            return Err(Failure::new(
+                OVERLAY,
+                format!("no path of neighbours leads from {from} to {unreached}"),
+            ));
+        }
+        diameter = diameter.max(hops.into_iter().max().unwrap_or(0));
+    }
+    metric("overlay diameter (hops)", diameter);
+    Ok(())
 }
 
 /// Records a measurement of the first seed (or of the seed being replayed).
