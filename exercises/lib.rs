@@ -26,6 +26,16 @@ pub mod clocks {
     pub mod vector;
 }
 
+#[cfg(feature = "broadcast")]
+#[path = "04_broadcast"]
+pub mod broadcast {
+    pub mod causal;
+    pub mod fifo;
+    pub mod gossip;
+    pub mod reliable;
+    pub mod total_order;
+}
+
 #[cfg(feature = "crdts")]
 #[path = "08_crdts"]
 pub mod crdts {

@@ -16,6 +16,15 @@ pub mod clocks {
     pub mod vector;
 }
 
+#[path = "04_broadcast"]
+pub mod broadcast {
+    pub mod causal;
+    pub mod fifo;
+    pub mod gossip;
+    pub mod reliable;
+    pub mod total_order;
+}
+
 #[path = "08_crdts"]
 pub mod crdts {
     pub mod g_counter;

@@ -54,10 +54,24 @@ impl<S> HappensBefore<S> {
     /// Adds an event at `node`, after the node's previous event and, for a
     /// receipt, after the send of `message`.
     fn add(&mut self, node: NodeId, what: String, stamp: S, message: Option<u64>) -> usize {
+        let send = message.and_then(|m| self.sends.get(&m).copied());
+        self.add_after(node, what, stamp, send)
+    }
+
+    /// Adds an event at `node`, after the node's previous event and, if
+    /// given, after event `cause` (of another node). Other relations than
+    /// send → receipt use this one, e.g. broadcast → delivery in the
+    /// broadcast suite.
+    pub fn add_after(
+        &mut self,
+        node: NodeId,
+        what: String,
+        stamp: S,
+        cause: Option<usize>,
+    ) -> usize {
         let id = self.events.len();
         let mut past = vec![0u64; id / 64 + 1];
-        let send = message.and_then(|m| self.sends.get(&m).copied());
-        for earlier in [self.last[node.index()], send].into_iter().flatten() {
+        for earlier in [self.last[node.index()], cause].into_iter().flatten() {
             for (word, bits) in past.iter_mut().zip(&self.past[earlier]) {
                 *word |= bits;
             }

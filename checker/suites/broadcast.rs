@@ -1,0 +1,50 @@
+//! The suite of topic 04, broadcast: `broadcast_reliable`, `broadcast_fifo`,
+//! `broadcast_causal`, `broadcast_total_order` and `broadcast_gossip`. Every
+//! node keeps the values it delivered in a `delivered` list; the suite reads
+//! it after every event and checks the properties of each kind of broadcast.
+//! Tests in the `meta` group run the checks on known-wrong implementations
+//! written here and pass only if the intended property catches them; they
+//! grade no exercise.
+
+#[cfg(feature = "learner")]
+use exercises as subject;
+#[cfg(not(feature = "learner"))]
+use solutions as subject;
+
+use dscheck::Failure;
+
+/// Happens-before from the trace, shared with the clocks suite (whose
+/// workload helpers this suite does not use).
+#[allow(dead_code)]
+#[path = "clocks/happens_before.rs"]
+mod happens_before;
+
+mod broadcast {
+    pub mod causal;
+    pub mod fifo;
+    pub mod gossip;
+    pub mod observe;
+    pub mod orders;
+    pub mod reliable;
+    pub mod total_order;
+}
+
+fn main() {
+    let suite = dscheck::Suite::new("broadcast");
+    let suite = broadcast::observe::hints(suite);
+    let suite = broadcast::reliable::tests(suite);
+    let suite = broadcast::fifo::tests(suite);
+    let suite = broadcast::causal::tests(suite);
+    let suite = broadcast::total_order::tests(suite);
+    let suite = broadcast::gossip::tests(suite);
+    suite.run()
+}
+
+/// A meta test: `broken` runs a scenario on a known-wrong implementation;
+/// the check must report `property` in one of seeds 1 to 10.
+fn expect_caught(
+    property: &str,
+    broken: impl Fn(u64) -> Result<(), Failure>,
+) -> Result<(), Failure> {
+    dscheck::expect_caught(property, 10, broken)
+}
