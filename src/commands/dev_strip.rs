@@ -74,7 +74,7 @@ fn rewrite_manifests(out: &Path) -> Result<()> {
     write(&checker, &text)
 }
 
-/// Rewrites the one-line list `key = [...]` of the root manifest, keeping
+/// Rewrites the one-line list `key = [...]` of a manifest, keeping
 /// the entries `keep` accepts.
 fn rewrite_list(text: &str, key: &str, keep: &dyn Fn(&str) -> bool) -> Result<String> {
     let prefix = format!("{key} = [");
@@ -101,7 +101,7 @@ fn rewrite_list(text: &str, key: &str, keep: &dyn Fn(&str) -> bool) -> Result<St
         }
     }
     if !found {
-        anyhow::bail!("cannot rewrite Cargo.toml: it has no line `{key} = [...]`");
+        anyhow::bail!("cannot rewrite a Cargo.toml: it has no line `{key} = [...]`");
     }
     Ok(out)
 }

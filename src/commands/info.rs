@@ -59,10 +59,22 @@ fn list_rows<'k>(kit: &'k Kit, progress: &Progress) -> Vec<ListRow<'k>> {
 /// The progress table of `list` (also shown by watch mode's `l`).
 pub fn list_table(kit: &Kit, progress: &Progress) -> Vec<String> {
     let rows = list_rows(kit, progress);
+    let name = rows
+        .iter()
+        .map(|r| r.name.len() + 2)
+        .max()
+        .unwrap_or(0)
+        .max(26);
+    let file = rows
+        .iter()
+        .map(|r| r.file.len() + 2)
+        .max()
+        .unwrap_or(0)
+        .max(34);
     let mut lines = vec![format!(
         " {}",
         bold(&format!(
-            "{:<4}{:<26}{:<9}{:<34}{:>6}",
+            "{:<4}{:<name$}{:<9}{:<file$}{:>6}",
             "#", "exercise", "status", "file", "points"
         ))
     )];
@@ -73,7 +85,7 @@ pub fn list_table(kit: &Kit, progress: &Progress) -> Vec<String> {
             other => dim(&format!("{other:<9}")),
         };
         lines.push(format!(
-            " {:<4}{:<26}{status}{:<34}{:>6}",
+            " {:<4}{:<name$}{status}{:<file$}{:>6}",
             i + 1,
             row.name,
             row.file,
