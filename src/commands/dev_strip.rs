@@ -59,12 +59,7 @@ fn rewrite_manifests(out: &Path) -> Result<()> {
     write(&root, &text)?;
     let checker = out.join("checker/Cargo.toml");
     let text = read(&checker)?;
-    let text = replace_once(
-        "checker/Cargo.toml",
-        &text,
-        "default = [\"solutions\"]",
-        "default = []",
-    )?;
+    let text = rewrite_list(&text, "default", &|f| f != "solutions")?;
     let text = replace_once(
         "checker/Cargo.toml",
         &text,
