@@ -26,6 +26,15 @@ pub mod clocks {
     pub mod vector;
 }
 
+#[cfg(feature = "quorums")]
+#[path = "06_quorums"]
+pub mod quorums {
+    pub mod quorum_abd;
+    pub mod quorum_linearizability;
+    pub mod quorum_read_repair;
+    pub mod quorum_rw;
+}
+
 #[cfg(feature = "crdts")]
 #[path = "08_crdts"]
 pub mod crdts {

@@ -16,6 +16,14 @@ pub mod clocks {
     pub mod vector;
 }
 
+#[path = "06_quorums"]
+pub mod quorums {
+    pub mod quorum_abd;
+    pub mod quorum_linearizability;
+    pub mod quorum_read_repair;
+    pub mod quorum_rw;
+}
+
 #[path = "08_crdts"]
 pub mod crdts {
     pub mod g_counter;
