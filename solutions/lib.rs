@@ -19,6 +19,7 @@ pub mod clocks {
 #[path = "06_quorums"]
 pub mod quorums {
     pub mod quorum_abd;
+    pub mod quorum_anti_entropy;
     pub mod quorum_linearizability;
     pub mod quorum_read_repair;
     pub mod quorum_rw;

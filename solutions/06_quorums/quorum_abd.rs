@@ -54,7 +54,9 @@ pub enum Reply {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum Msg {
     /// Phase 1: what pair do you hold?
-    Query { id: RequestId },
+    Query {
+        id: RequestId,
+    },
     QueryOk {
         id: RequestId,
         tag: Tag,
@@ -66,7 +68,9 @@ pub enum Msg {
         tag: Tag,
         value: Option<Value>,
     },
-    UpdateOk { id: RequestId },
+    UpdateOk {
+        id: RequestId,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

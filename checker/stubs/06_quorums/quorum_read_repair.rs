@@ -44,7 +44,10 @@ pub enum Reply {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum Msg {
-    Read { id: RequestId, key: Key },
+    Read {
+        id: RequestId,
+        key: Key,
+    },
     ReadOk {
         id: RequestId,
         stored: Option<Versioned>,
@@ -54,11 +57,16 @@ pub enum Msg {
         key: Key,
         versioned: Versioned,
     },
-    WriteOk { id: RequestId },
+    WriteOk {
+        id: RequestId,
+    },
     /// Coordinator to a replica that answered a read with an older value:
     /// store this if it is newer than yours. Not acknowledged: a lost
     /// repair is made again by the next read.
-    Repair { key: Key, versioned: Versioned },
+    Repair {
+        key: Key,
+        versioned: Versioned,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

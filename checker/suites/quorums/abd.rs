@@ -3,8 +3,8 @@
 //! checker, `dscheck::linearizability`); nothing completes in a minority.
 
 use super::workload::{
-    check_answered, drive, lossy, minority, Answer, ClientOp, Clients, Observed, Profile,
-    ANSWERED, MINORITY,
+    check_answered, drive, lossy, minority, Answer, ClientOp, Clients, Observed, Profile, ANSWERED,
+    MINORITY,
 };
 use super::wrong::WrongAbd;
 use crate::subject::quorums::quorum_abd::{Abd, Reply, Request};
@@ -33,16 +33,20 @@ pub fn tests(suite: Suite) -> Suite {
         .seeded("abd::histories_are_linearizable", 12, |seed| {
             linearizable(seed, LOSSY, |_| Abd::new())
         })
-        .seeded("abd::histories_are_linearizable_with_slow_links", 8, |seed| {
-            linearizable(seed, SLOW, |_| Abd::new())
-        })
+        .seeded(
+            "abd::histories_are_linearizable_with_slow_links",
+            8,
+            |seed| linearizable(seed, SLOW, |_| Abd::new()),
+        )
         .seeded("abd::nothing_completes_in_a_minority", 3, |seed| {
             minority(seed, |_| Abd::new())
         })
         .test("meta::abd_correct_model_passes", || {
-            expect_accepted("abd::histories_are_linearizable_with_slow_links", 6, |seed| {
-                linearizable(seed, SLOW, |_| WrongAbd::new(false))
-            })
+            expect_accepted(
+                "abd::histories_are_linearizable_with_slow_links",
+                6,
+                |seed| linearizable(seed, SLOW, |_| WrongAbd::new(false)),
+            )
         })
         .test("meta::abd_without_write_back_is_not_linearizable", || {
             expect_caught(LINEARIZABLE, 30, |seed| {
@@ -136,6 +140,8 @@ fn linearizable<N: Observed>(
     factory: impl FnMut(NodeId) -> N + 'static,
 ) -> Result<(), Failure> {
     let (sim, clients) = drive(seed, profile, factory, |_| {})?;
+    let done = sim.history().iter().filter(|op| op.is_complete()).count();
+    dscheck::metric("operations completed", done);
     check_history(&sim, &clients)?;
     check_answered(&sim)
 }
@@ -158,7 +164,6 @@ fn check_history<N: Observed>(sim: &Sim<N>, clients: &Clients) -> Result<(), Fai
             output,
         }
     });
-    check(&RegisterModel::<u64>::new(), &history).map_err(|report| {
-        Failure::after_run(sim, LINEARIZABLE, report.to_string())
-    })
+    check(&RegisterModel::<u64>::new(), &history)
+        .map_err(|report| Failure::after_run(sim, LINEARIZABLE, report.to_string()))
 }

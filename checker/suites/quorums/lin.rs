@@ -18,9 +18,11 @@ pub fn tests(suite: Suite) -> Suite {
              remaining operation returned; an operation that never returned may be placed or \
              left out; a read must return the value of the last write placed before it",
         )
-        .seeded("linearizability::agrees_with_the_reference_checker", 5, |seed| {
-            agrees(seed, is_linearizable)
-        })
+        .seeded(
+            "linearizability::agrees_with_the_reference_checker",
+            5,
+            |seed| agrees(seed, is_linearizable),
+        )
         .test("meta::lin_accepting_everything_is_caught", || {
             expect_caught(AGREES, 5, |seed| agrees(seed, |_| true))
         })
@@ -49,7 +51,11 @@ fn agrees(seed: u64, checker: impl Fn(&[Op]) -> bool) -> Result<(), Failure> {
         if verdict != truth.is_ok() {
             let mut detail = format!(
                 "your checker says {} for this history, but it is {}:\n{}",
-                if verdict { "linearizable" } else { "not linearizable" },
+                if verdict {
+                    "linearizable"
+                } else {
+                    "not linearizable"
+                },
                 if truth.is_ok() { "linearizable" } else { "not" },
                 listing(&history)
             );
@@ -221,5 +227,10 @@ fn sequentially_consistent(history: &[Op]) -> bool {
         }
         false
     }
-    search(history, &mut vec![false; history.len()], None, &mut HashSet::new())
+    search(
+        history,
+        &mut vec![false; history.len()],
+        None,
+        &mut HashSet::new(),
+    )
 }

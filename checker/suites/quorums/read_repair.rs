@@ -17,19 +17,25 @@ pub fn tests(suite: Suite) -> Suite {
              REPAIR_WINDOW passed; then send the newest value (highest timestamp) to every \
              replica whose answer was older or empty",
         )
-        .seeded("read_repair::reads_see_the_last_completed_write", 8, |seed| {
-            fresh_reads(seed, |_| Replica::new(3, 3))
-        })
-        .seeded("read_repair::reads_mend_replicas_after_a_partition", 10, |seed| {
-            mended(seed, |_| Replica::new(3, 3))
-        })
+        .seeded(
+            "read_repair::reads_see_the_last_completed_write",
+            8,
+            |seed| fresh_reads(seed, |_| Replica::new(3, 3)),
+        )
+        .seeded(
+            "read_repair::reads_mend_replicas_after_a_partition",
+            10,
+            |seed| mended(seed, |_| Replica::new(3, 3)),
+        )
         .seeded("read_repair::nothing_completes_in_a_minority", 2, |seed| {
             minority(seed, |_| Replica::new(3, 3))
         })
         .test("meta::read_repair_correct_model_passes", || {
-            expect_accepted("read_repair::reads_mend_replicas_after_a_partition", 6, |seed| {
-                mended(seed, |_| WrongRepair::new(3, 3, RepairFlaw::None))
-            })
+            expect_accepted(
+                "read_repair::reads_mend_replicas_after_a_partition",
+                6,
+                |seed| mended(seed, |_| WrongRepair::new(3, 3, RepairFlaw::None)),
+            )
         })
         .test("meta::read_repair_writes_the_oldest_value", || {
             expect_caught(CONVERGED, 5, |seed| {
@@ -137,13 +143,21 @@ fn mended<N: Stored>(seed: u64, factory: impl FnMut(NodeId) -> N + 'static) -> R
         ts += 1;
         let key = rng.below(KEYS);
         let node = *rng.pick(&majority);
-        sim.request(node, N::request(ClientOp { key, write: Some((ts, ts)) }));
+        sim.request(
+            node,
+            N::request(ClientOp {
+                key,
+                write: Some((ts, ts)),
+            }),
+        );
     };
     for _ in 0..8 {
         write(&mut sim, &mut rng);
         run(&mut sim, |s| s.run_for(ms(30)))?;
     }
-    run(&mut sim, |s| s.partition(&[&majority, &[NodeId(3), NodeId(4)]]))?;
+    run(&mut sim, |s| {
+        s.partition(&[&majority, &[NodeId(3), NodeId(4)]])
+    })?;
     for _ in 0..12 {
         write(&mut sim, &mut rng);
         run(&mut sim, |s| s.run_for(ms(30)))?;

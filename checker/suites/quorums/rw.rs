@@ -4,8 +4,7 @@
 //! either order). With r + w <= n the suite must find a stale read.
 
 use super::workload::{
-    check_answered, drive, lossy, minority, Answer, ClientOp, Observed, Profile, ANSWERED,
-    MINORITY,
+    check_answered, drive, lossy, minority, Answer, ClientOp, Observed, Profile, ANSWERED, MINORITY,
 };
 use super::wrong::WrongRw;
 use crate::subject::quorums::quorum_rw::{Replica, Reply, Request};
@@ -57,14 +56,19 @@ pub fn tests(suite: Suite) -> Suite {
             })
         })
         .test("meta::rw_r_plus_w_at_most_n_reads_stale", || {
-            expect_caught(FRESH, 20, |seed| fresh_reads(seed, |_| WrongRw::new(2, 3, false)))
+            expect_caught(FRESH, 20, |seed| {
+                fresh_reads(seed, |_| WrongRw::new(2, 3, false))
+            })
         })
         .test("meta::rw_read_returns_the_first_reply", || {
-            expect_caught(FRESH, 20, |seed| fresh_reads(seed, |_| WrongRw::new(3, 3, true)))
+            expect_caught(FRESH, 20, |seed| {
+                fresh_reads(seed, |_| WrongRw::new(3, 3, true))
+            })
         })
 }
 
-pub const FRESH: &str = "a read returns a value at least as new as the last write completed before it began";
+pub const FRESH: &str =
+    "a read returns a value at least as new as the last write completed before it began";
 const WRITTEN: &str = "a read returns a value that was written to its key";
 const STALE_FOUND: &str = "with r + w <= n the suite finds a stale read";
 
@@ -123,6 +127,8 @@ pub fn fresh_reads<N: Observed>(
         network: lossy,
     };
     let (sim, _) = drive(seed, profile, factory, watch_reads)?;
+    let done = sim.history().iter().filter(|op| op.is_complete()).count();
+    dscheck::metric("operations completed", done);
     check_answered(&sim)
 }
 
@@ -231,7 +237,9 @@ fn invented<N: Observed>(sim: &Sim<N>, id: dsim::RequestId) -> Option<Broken> {
 
 /// The subject configured with r + w <= n must show a stale read in some
 /// seed: quorums that need not meet let a read miss a completed write.
-fn stale_found<N: Observed>(factory: impl Fn(NodeId) -> N + Clone + 'static) -> Result<(), Failure> {
+fn stale_found<N: Observed>(
+    factory: impl Fn(NodeId) -> N + Clone + 'static,
+) -> Result<(), Failure> {
     expect_caught(FRESH, 20, |seed| fresh_reads(seed, factory.clone())).map_err(|f| {
         Failure::new(
             STALE_FOUND,

@@ -82,9 +82,8 @@ pub fn drive<N: Observed>(
     while now < end {
         faults.apply(&mut sim, now)?;
         for (client, slot) in current.iter_mut().enumerate() {
-            let busy = slot.is_some_and(|(id, since)| {
-                now < since + GIVE_UP_MS && !is_complete(&sim, id)
-            });
+            let busy =
+                slot.is_some_and(|(id, since)| now < since + GIVE_UP_MS && !is_complete(&sim, id));
             if busy || !rng.chance(0.4) {
                 continue;
             }
@@ -142,7 +141,10 @@ impl FaultPlan {
             cuts.push((t, t + len, nodes));
             t += len + 100 + rng.below(300);
         }
-        let crash = Some((200 + rng.below(1_000), NodeId(rng.below(NODES as u64) as usize)));
+        let crash = Some((
+            200 + rng.below(1_000),
+            NodeId(rng.below(NODES as u64) as usize),
+        ));
         FaultPlan {
             cuts,
             crash,
@@ -161,7 +163,10 @@ impl FaultPlan {
             return Ok(());
         };
         if !self.cut && now >= from {
-            let rest: Vec<NodeId> = (0..NODES).map(NodeId).filter(|n| !nodes.contains(n)).collect();
+            let rest: Vec<NodeId> = (0..NODES)
+                .map(NodeId)
+                .filter(|n| !nodes.contains(n))
+                .collect();
             run(sim, |s| s.partition(&[&nodes, &rest]))?;
             self.cut = true;
         } else if self.cut && now >= to {
@@ -175,7 +180,8 @@ impl FaultPlan {
 
 /// Every request that reached a live node has an answer (after the network
 /// healed and went quiet).
-pub const ANSWERED: &str = "every request at a live replica is answered once a majority is reachable";
+pub const ANSWERED: &str =
+    "every request at a live replica is answered once a majority is reachable";
 
 pub fn check_answered<N: Observed>(sim: &Sim<N>) -> Result<(), Failure> {
     let open: Vec<String> = sim
