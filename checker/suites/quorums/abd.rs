@@ -4,13 +4,13 @@
 
 use super::workload::{
     check_answered, drive, lossy, minority, Answer, ClientOp, Clients, Observed, Profile, ANSWERED,
-    MINORITY,
+    MINORITY, NODES,
 };
 use super::wrong::WrongAbd;
-use crate::subject::quorums::quorum_abd::{Abd, Reply, Request};
+use crate::subject::quorums::quorum_abd::{Abd, Msg, Reply, Request};
 use dscheck::linearizability::{check, from_sim, RegisterModel, RegisterOp, RegisterRet, Seen};
-use dscheck::{expect_accepted, expect_caught, ms, Failure, Suite};
-use dsim::{Network, NodeId, Sim};
+use dscheck::{expect_accepted, expect_caught, ms, run, Failure, Suite};
+use dsim::{Event, Network, Node, NodeId, RequestId, Sim};
 
 pub fn tests(suite: Suite) -> Suite {
     suite
@@ -38,6 +38,9 @@ pub fn tests(suite: Suite) -> Suite {
             8,
             |seed| linearizable(seed, SLOW, |_| Abd::new()),
         )
+        .seeded("abd::a_read_after_a_read_never_sees_older", 3, |seed| {
+            half_done_write(seed, |_| Abd::new())
+        })
         .seeded("abd::nothing_completes_in_a_minority", 3, |seed| {
             minority(seed, |_| Abd::new())
         })
@@ -49,8 +52,17 @@ pub fn tests(suite: Suite) -> Suite {
             )
         })
         .test("meta::abd_without_write_back_is_not_linearizable", || {
+            expect_caught(LINEARIZABLE, 1, |seed| {
+                half_done_write(seed, |_| WrongAbd::new(true))
+            })?;
+            // The random workloads find it too, more rarely.
             expect_caught(LINEARIZABLE, 30, |seed| {
                 linearizable(seed, SLOW, |_| WrongAbd::new(true))
+            })
+        })
+        .test("meta::abd_correct_model_passes_a_half_done_write", || {
+            expect_accepted("abd::a_read_after_a_read_never_sees_older", 3, |seed| {
+                half_done_write(seed, |_| WrongAbd::new(false))
             })
         })
 }
@@ -140,8 +152,6 @@ fn linearizable<N: Observed>(
     factory: impl FnMut(NodeId) -> N + 'static,
 ) -> Result<(), Failure> {
     let (sim, clients) = drive(seed, profile, factory, |_| {})?;
-    let done = sim.history().iter().filter(|op| op.is_complete()).count();
-    dscheck::metric("operations completed", done);
     check_history(&sim, &clients)?;
     check_answered(&sim)
 }
@@ -164,6 +174,89 @@ fn check_history<N: Observed>(sim: &Sim<N>, clients: &Clients) -> Result<(), Fai
             output,
         }
     });
-    check(&RegisterModel::<u64>::new(), &history)
-        .map_err(|report| Failure::after_run(sim, LINEARIZABLE, report.to_string()))
+    check(&RegisterModel::<u64>::new(), &history).map_err(|report| {
+        let ids: Vec<RequestId> = report.ops.iter().map(|&i| sim.history()[i].id).collect();
+        Failure::new(LINEARIZABLE, report.to_string()).with_trace(around(sim, &ids))
+    })
+}
+
+/// The trace lines of the requests `ids` (their arrival and answer) and of
+/// the faults while they ran.
+fn around<N: Observed>(sim: &Sim<N>, ids: &[RequestId]) -> Vec<String> {
+    let ops: Vec<_> = ids.iter().map(|&id| sim.operation(id)).collect();
+    let from = ops.iter().map(|op| op.invoked_at).min();
+    let to = ops
+        .iter()
+        .filter_map(|op| op.completion.as_ref().map(|c| c.1))
+        .max();
+    let (Some(from), Some(to)) = (from, to) else {
+        return Vec::new();
+    };
+    sim.trace()
+        .entries()
+        .filter(|e| match &e.event {
+            Event::Request { id, .. } | Event::Reply { id, .. } => ids.contains(id),
+            Event::Crash { .. } | Event::Restart { .. } | Event::Fault { .. } => {
+                from <= e.at && e.at <= to
+            }
+            _ => false,
+        })
+        .map(|e| e.to_string())
+        .collect()
+}
+
+/// A write that reached only a minority, then two reads one after the
+/// other whose queries meet it in different places: n0 writes 2, but once
+/// its update phase has begun, its links to n2, n3 and n4 are cut, so only
+/// n0 and n1 hold 2. A read at n1 sees 2; then a read at n4, cut off from
+/// n0 and n1, asks n2, n3 and n4. If the first read wrote 2 back to a
+/// majority, the second finds it; if not, it returns 1: new, then old.
+fn half_done_write<N>(seed: u64, factory: impl FnMut(NodeId) -> N + 'static) -> Result<(), Failure>
+where
+    N: Observed + Node<Msg = Msg, Request = Request>,
+{
+    let mut sim = Sim::new(seed, NODES, factory);
+    sim.set_network(Network::reliable(ms(1), ms(5)));
+    let (n0, n1, n2, n3, n4) = (NodeId(0), NodeId(1), NodeId(2), NodeId(3), NodeId(4));
+    let mut clients = Clients::new();
+    clients.insert(sim.request(n0, Request::Write(1)), 0);
+    run(&mut sim, |s| s.run_for(ms(200)))?;
+    // n0 reaches n1 and n2 only: enough for its query phase.
+    for far in [n3, n4] {
+        run(&mut sim, |s| s.cut(n0, far))?;
+        run(&mut sim, |s| s.cut(far, n0))?;
+    }
+    clients.insert(sim.request(n0, Request::Write(2)), 0);
+    let from = sim.trace().total();
+    let started = run(&mut sim, |s| {
+        s.run_until(ms(1_000), |s| {
+            s.trace().entries().any(|e| {
+                e.index >= from
+                    && matches!(&e.event, Event::Send { from, msg: Msg::Update { .. }, .. } if *from == n0)
+            })
+        })
+    })?;
+    if !started {
+        return Err(Failure::after_run(
+            &sim,
+            ANSWERED,
+            "n0, connected to n1 and n2, did not start the update phase of Write(2) within 1 s"
+                .to_string(),
+        ));
+    }
+    run(&mut sim, |s| s.cut(n0, n2))?;
+    run(&mut sim, |s| s.cut(n2, n0))?;
+    run(&mut sim, |s| s.run_for(ms(100)))?;
+    clients.insert(sim.request(n1, Request::Read), 1);
+    run(&mut sim, |s| s.run_for(ms(300)))?;
+    for near in [n0, n1] {
+        run(&mut sim, |s| s.cut(n4, near))?;
+        run(&mut sim, |s| s.cut(near, n4))?;
+    }
+    clients.insert(sim.request(n4, Request::Read), 2);
+    run(&mut sim, |s| s.run_for(ms(300)))?;
+    run(&mut sim, |s| s.heal())?;
+    run(&mut sim, |s| s.run_for(ms(1_000)))?;
+    check_history(&sim, &clients)?;
+    check_answered(&sim)
 }
