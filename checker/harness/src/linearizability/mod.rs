@@ -75,11 +75,15 @@ pub struct NotLinearizable {
 
 impl fmt::Display for NotLinearizable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A model without keys (`Key = ()`) has nothing to name.
+        let key = match self.key.as_str() {
+            "()" => String::new(),
+            key => format!(" on key {key}"),
+        };
         writeln!(
             f,
-            "no order of these {} operations on key {} matches both real time and the results:",
+            "no order of these {} operations{key} matches both real time and the results:",
             self.ops.len(),
-            self.key
         )?;
         writeln!(f, "{}", self.timeline)?;
         write!(f, "{}", self.explanation)
@@ -94,6 +98,9 @@ pub fn check<M: Model>(
 ) -> Result<(), Box<NotLinearizable>> {
     let mut parts: BTreeMap<M::Key, Vec<View<'_, M>>> = BTreeMap::new();
     for (id, op) in history.iter().enumerate() {
+        if op.completion.is_none() && model.is_read_only(&op.input) {
+            continue;
+        }
         parts.entry(model.key(&op.input)).or_default().push(View {
             id,
             input: &op.input,

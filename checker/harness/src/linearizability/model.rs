@@ -35,6 +35,14 @@ pub trait Model {
     /// Applies `input` to `state`: the next state and the output a correct
     /// sequential object would give.
     fn step(&self, state: &Self::State, input: &Self::Input) -> (Self::State, Self::Output);
+
+    /// Whether `input` never changes the state (a read). An operation that
+    /// never completed and changes nothing constrains nothing, so the
+    /// checker leaves it out, which keeps histories with many lost reads
+    /// cheap to check. The default, `false`, is always safe.
+    fn is_read_only(&self, _input: &Self::Input) -> bool {
+        false
+    }
 }
 
 /// What a client asks of a single register.
@@ -68,6 +76,10 @@ where
 
     fn init(&self) -> Option<V> {
         None
+    }
+
+    fn is_read_only(&self, input: &RegisterOp<V>) -> bool {
+        matches!(input, RegisterOp::Read)
     }
 
     fn step(&self, state: &Option<V>, input: &RegisterOp<V>) -> (Option<V>, RegisterRet<V>) {
@@ -135,6 +147,10 @@ impl Model for KvModel {
         None
     }
 
+    fn is_read_only(&self, input: &KvOp) -> bool {
+        matches!(input, KvOp::Get { .. })
+    }
+
     fn step(&self, state: &Option<String>, input: &KvOp) -> (Option<String>, KvRet) {
         match input {
             KvOp::Get { .. } => (state.clone(), KvRet::Value(state.clone())),
@@ -183,6 +199,10 @@ where
 
     fn init(&self) -> Option<V> {
         None
+    }
+
+    fn is_read_only(&self, input: &(K, RegisterOp<V>)) -> bool {
+        matches!(input.1, RegisterOp::Read)
     }
 
     fn step(&self, state: &Option<V>, input: &(K, RegisterOp<V>)) -> (Option<V>, RegisterRet<V>) {
