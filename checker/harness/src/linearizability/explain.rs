@@ -73,6 +73,18 @@ pub(crate) fn report<M: Model>(
             };
             let _ = writeln!(why, "  {} {:?} {verdict}", names[i], v.input);
         }
+        for &i in &by_time {
+            if part[i].invoked > deadline {
+                let _ = writeln!(
+                    why,
+                    "  {} {:?} began at {}, after {} returned, so it cannot go before it",
+                    names[i],
+                    part[i].input,
+                    millis(part[i].invoked),
+                    names[stuck.blocked]
+                );
+            }
+        }
     }
     NotLinearizable {
         key: format!("{key:?}"),

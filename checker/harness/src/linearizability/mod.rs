@@ -176,7 +176,11 @@ fn shrink<'a, M: Model>(model: &M, views: &[View<'a, M>]) -> Vec<View<'a, M>> {
     // nothing about what went wrong.
     let explained = |part: &[View<'a, M>]| {
         let from = part.iter().map(|v| v.invoked).min().unwrap_or(0);
-        let to = part.iter().filter_map(|v| v.returned).max().unwrap_or(0);
+        let to = part
+            .iter()
+            .map(|v| v.returned.unwrap_or(v.invoked))
+            .max()
+            .unwrap_or(0);
         let stretched: Vec<View<'a, M>> = part
             .iter()
             .map(|v| match v.id == target {
@@ -190,7 +194,30 @@ fn shrink<'a, M: Model>(model: &M, views: &[View<'a, M>]) -> Vec<View<'a, M>> {
             .collect();
         search(model, &stretched).is_ok()
     };
-    let keep_explained = explained(&part);
+    let mut keep_explained = explained(&part);
+    if !keep_explained {
+        // Its result may come from an operation that began after the prefix
+        // ends (a read of a value written only later): add the first that
+        // explains it, as still running. It cannot make the part pass: it
+        // began after every completed operation of the part returned.
+        let later = views
+            .iter()
+            .filter(|v| v.invoked > end && !model.is_read_only(v.input))
+            .take(DROP_LIMIT);
+        for v in later {
+            let mut with = part.clone();
+            with.push(View {
+                output: None,
+                returned: None,
+                ..*v
+            });
+            if explained(&with) {
+                part = with;
+                keep_explained = true;
+                break;
+            }
+        }
+    }
     // Latest first, so that a read goes before the write it read; passes
     // until nothing more can go.
     let mut dropped = true;

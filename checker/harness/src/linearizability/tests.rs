@@ -319,3 +319,12 @@ fn reads_that_never_completed_are_left_out() {
     }
     assert!(check(&reg(), &h).is_ok());
 }
+
+#[test]
+fn a_read_of_a_value_written_later_shows_the_write() {
+    let h = vec![r(0, Some(1), 0, 10), w(1, 1, 20, 30), w(1, 2, 40, 50)];
+    let f = check(&reg(), &h).unwrap_err();
+    assert_eq!(f.ops, vec![0, 1]);
+    assert_eq!(f.stuck, 0);
+    assert!(f.explanation.contains("B Write(1) began at"), "{f}");
+}
