@@ -69,12 +69,12 @@ pub fn tests(suite: Suite) -> Suite {
 
 pub const LINEARIZABLE: &str = "the register's history is linearizable";
 
-/// Four clients on a lossy network with minorities cut off and a crash.
+/// Six clients on a lossy network with minorities cut off and a crash.
 const LOSSY: Profile = Profile {
-    clients: 4,
+    clients: 6,
     writes: 0.5,
     keys: 1,
-    duration_ms: 1_500,
+    duration_ms: 2_500,
     faults: true,
     network: lossy,
 };
@@ -85,7 +85,7 @@ const SLOW: Profile = Profile {
     clients: 8,
     writes: 0.3,
     keys: 1,
-    duration_ms: 1_500,
+    duration_ms: 2_500,
     faults: true,
     network: slow,
 };

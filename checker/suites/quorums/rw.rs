@@ -119,10 +119,10 @@ pub fn fresh_reads<N: Observed>(
     factory: impl FnMut(NodeId) -> N + 'static,
 ) -> Result<(), Failure> {
     let profile = Profile {
-        clients: 4,
+        clients: 6,
         writes: 0.5,
         keys: 2,
-        duration_ms: 1_500,
+        duration_ms: 2_500,
         faults: true,
         network: lossy,
     };
