@@ -13,6 +13,11 @@
 //! before it began. When `r + w <= n`, the quorums can miss each other and a
 //! read can return a stale value. Messages get lost, so a coordinator
 //! resends to the replicas that have not answered until it has its quorum.
+//!
+//! Even with `r + w > n` this store is not linearizable: while a write is
+//! on its way, one read may see it and a later read miss it. What it does
+//! promise is a regular register: a read returns the last write completed
+//! before it began, or a newer one. quorum_abd adds what is missing.
 
 use dsim::{Ctx, Node, NodeId, RequestId};
 use serde::{Deserialize, Serialize};
