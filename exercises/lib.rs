@@ -36,6 +36,16 @@ pub mod broadcast {
     pub mod total_order;
 }
 
+#[cfg(feature = "quorums")]
+#[path = "06_quorums"]
+pub mod quorums {
+    pub mod quorum_abd;
+    pub mod quorum_anti_entropy;
+    pub mod quorum_linearizability;
+    pub mod quorum_read_repair;
+    pub mod quorum_rw;
+}
+
 #[cfg(feature = "crdts")]
 #[path = "08_crdts"]
 pub mod crdts {

@@ -25,6 +25,15 @@ pub mod broadcast {
     pub mod total_order;
 }
 
+#[path = "06_quorums"]
+pub mod quorums {
+    pub mod quorum_abd;
+    pub mod quorum_anti_entropy;
+    pub mod quorum_linearizability;
+    pub mod quorum_read_repair;
+    pub mod quorum_rw;
+}
+
 #[path = "08_crdts"]
 pub mod crdts {
     pub mod g_counter;

@@ -1,0 +1,207 @@
+//! quorum_read_repair: the quorum store stays fresh, and reads bring the
+//! replicas a partition left behind up to date.
+
+use super::rw::{fresh_reads, FRESH};
+use super::workload::{check_answered, minority, Answer, ClientOp, Observed, NODES};
+use super::wrong::{RepairFlaw, WrongRepair};
+use crate::subject::quorums::quorum_read_repair::{Replica, Reply, Request};
+use dscheck::{expect_accepted, expect_caught, ms, run, Failure, Suite};
+use dsim::{Network, NodeId, Sim};
+use std::collections::BTreeMap;
+
+pub fn tests(suite: Suite) -> Suite {
+    suite
+        .hint(
+            CONVERGED,
+            "keep a read open after the client has its answer, until every replica answered or \
+             REPAIR_WINDOW passed; then send the newest value (highest timestamp) to every \
+             replica whose answer was older or empty",
+        )
+        .seeded(
+            "read_repair::reads_see_the_last_completed_write",
+            8,
+            |seed| fresh_reads(seed, |_| Replica::new(3, 3)),
+        )
+        .seeded(
+            "read_repair::reads_mend_replicas_after_a_partition",
+            10,
+            |seed| mended(seed, |_| Replica::new(3, 3)),
+        )
+        .seeded("read_repair::nothing_completes_in_a_minority", 2, |seed| {
+            minority(seed, |_| Replica::new(3, 3))
+        })
+        .test("meta::read_repair_correct_model_passes", || {
+            expect_accepted(
+                "read_repair::reads_mend_replicas_after_a_partition",
+                6,
+                |seed| mended(seed, |_| WrongRepair::new(3, 3, RepairFlaw::None)),
+            )
+        })
+        .test("meta::read_repair_writes_the_oldest_value", || {
+            expect_caught(CONVERGED, 5, |seed| {
+                mended(seed, |_| WrongRepair::new(3, 3, RepairFlaw::Oldest))
+            })
+        })
+        .test("meta::read_repair_never_repairs", || {
+            expect_caught(CONVERGED, 5, |seed| {
+                mended(seed, |_| WrongRepair::new(3, 3, RepairFlaw::NoRepair))
+            })
+        })
+        .test("meta::read_repair_first_reply_is_stale", || {
+            // The freshness check also runs here: a read after one reply.
+            expect_caught(FRESH, 20, |seed| {
+                fresh_reads(seed, |_| WrongRepair::new(1, 3, RepairFlaw::None))
+            })
+        })
+}
+
+const CONVERGED: &str = "after reads of every key, every replica holds its newest value";
+
+/// What the checks read of a replica's store.
+pub trait Stored: Observed {
+    /// The timestamp and value this replica holds for `key`.
+    fn stored(&self, key: u64) -> Option<(u64, u64)>;
+}
+
+impl Observed for Replica {
+    fn request(op: ClientOp) -> Request {
+        request(op)
+    }
+    fn op(request: &Request) -> ClientOp {
+        op(request)
+    }
+    fn answer(reply: &Reply) -> Answer {
+        answer(reply)
+    }
+}
+
+impl Stored for Replica {
+    fn stored(&self, key: u64) -> Option<(u64, u64)> {
+        self.store.get(&key).map(|v| (v.ts, v.value))
+    }
+}
+
+impl Observed for WrongRepair {
+    fn request(op: ClientOp) -> Request {
+        request(op)
+    }
+    fn op(request: &Request) -> ClientOp {
+        op(request)
+    }
+    fn answer(reply: &Reply) -> Answer {
+        answer(reply)
+    }
+}
+
+impl Stored for WrongRepair {
+    fn stored(&self, key: u64) -> Option<(u64, u64)> {
+        self.store.get(&key).map(|v| (v.ts, v.value))
+    }
+}
+
+fn request(op: ClientOp) -> Request {
+    match op.write {
+        Some((value, ts)) => Request::Put {
+            key: op.key,
+            value,
+            ts,
+        },
+        None => Request::Get { key: op.key },
+    }
+}
+
+fn op(request: &Request) -> ClientOp {
+    match *request {
+        Request::Get { key } => ClientOp { key, write: None },
+        Request::Put { key, value, ts } => ClientOp {
+            key,
+            write: Some((value, ts)),
+        },
+    }
+}
+
+fn answer(reply: &Reply) -> Answer {
+    match *reply {
+        Reply::Value(v) => Answer::Value(v),
+        Reply::Written => Answer::Written,
+    }
+}
+
+const KEYS: u64 = 4;
+/// How many times every key is read after the partition heals.
+const READ_ROUNDS: usize = 5;
+
+/// Writes while n3 and n4 are cut off, then reads of every key after the
+/// partition heals: every replica must end with every key's newest value.
+fn mended<N: Stored>(seed: u64, factory: impl FnMut(NodeId) -> N + 'static) -> Result<(), Failure> {
+    let mut sim = Sim::new(seed, NODES, factory);
+    sim.set_network(Network::reliable(ms(1), ms(20)).with_loss(0.05));
+    let mut rng = sim.scenario_rng();
+    let majority = [NodeId(0), NodeId(1), NodeId(2)];
+    let mut ts = 0;
+    let mut write = |sim: &mut Sim<N>, rng: &mut dsim::SimRng| {
+        ts += 1;
+        let key = rng.below(KEYS);
+        let node = *rng.pick(&majority);
+        sim.request(
+            node,
+            N::request(ClientOp {
+                key,
+                write: Some((ts, ts)),
+            }),
+        );
+    };
+    for _ in 0..8 {
+        write(&mut sim, &mut rng);
+        run(&mut sim, |s| s.run_for(ms(30)))?;
+    }
+    run(&mut sim, |s| {
+        s.partition(&[&majority, &[NodeId(3), NodeId(4)]])
+    })?;
+    for _ in 0..12 {
+        write(&mut sim, &mut rng);
+        run(&mut sim, |s| s.run_for(ms(30)))?;
+    }
+    run(&mut sim, |s| s.run_for(ms(300)))?;
+    run(&mut sim, |s| s.heal())?;
+    for _ in 0..READ_ROUNDS {
+        for key in 0..KEYS {
+            let node = NodeId(rng.below(NODES as u64) as usize);
+            sim.request(node, N::request(ClientOp { key, write: None }));
+        }
+        run(&mut sim, |s| s.run_for(ms(150)))?;
+    }
+    run(&mut sim, |s| s.run_for(ms(1_000)))?;
+    check_answered(&sim)?;
+    converged(&sim)
+}
+
+fn converged<N: Stored>(sim: &Sim<N>) -> Result<(), Failure> {
+    for key in 0..KEYS {
+        let held: BTreeMap<NodeId, Option<(u64, u64)>> = sim
+            .ids()
+            .filter_map(|id| Some((id, sim.node(id)?.stored(key))))
+            .collect();
+        let newest = held.values().flatten().max().copied();
+        let behind: Vec<String> = held
+            .iter()
+            .filter(|(_, v)| **v != newest)
+            .map(|(id, v)| match v {
+                Some((ts, value)) => format!("{id} holds {value} (timestamp {ts})"),
+                None => format!("{id} holds nothing"),
+            })
+            .collect();
+        if let (false, Some((ts, value))) = (behind.is_empty(), newest) {
+            return Err(Failure::after_run(
+                sim,
+                CONVERGED,
+                format!(
+                    "key {key} was read {READ_ROUNDS} times after the partition healed, yet {}; \
+                     the newest value is {value} (timestamp {ts})",
+                    behind.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,274 @@
+//! quorum_rw: with r + w > n, every read returns a value at least as new as
+//! the last write that completed before the read began (a regular register,
+//! not a linearizable one: two reads overlapping a write may see it in
+//! either order). With r + w <= n the suite must find a stale read.
+
+use super::workload::{
+    check_answered, drive, lossy, minority, Answer, ClientOp, Observed, Profile, ANSWERED, MINORITY,
+};
+use super::wrong::WrongRw;
+use crate::subject::quorums::quorum_rw::{Replica, Reply, Request};
+use dscheck::{expect_accepted, expect_caught, Failure, Suite};
+use dsim::{Broken, Entry, Event, Node, NodeId, Sim};
+use std::collections::BTreeSet;
+
+pub fn tests(suite: Suite) -> Suite {
+    suite
+        .hint(
+            FRESH,
+            "a read must wait for r distinct replicas and return the value with the highest \
+             timestamp among them; a write must wait for w acknowledgements; a replica keeps a \
+             write only if its timestamp is higher than the one it holds",
+        )
+        .hint(
+            WRITTEN,
+            "a read returns a value some replica stored for that key, never a default or a value \
+             of another key",
+        )
+        .hint(
+            ANSWERED,
+            "messages get lost: resend to the replicas that have not answered (Timer::Resend) \
+             until the quorum is reached, and count each replica once",
+        )
+        .hint(
+            MINORITY,
+            "count distinct replicas (a BTreeSet of NodeId): duplicates and resends must not \
+             make a quorum out of two replicas",
+        )
+        .hint(
+            STALE_FOUND,
+            "with r + w <= n the quorums need not meet: answer a read after r replies and a \
+             write after w acknowledgements, not after more",
+        )
+        .seeded("rw::reads_see_the_last_completed_write", 12, |seed| {
+            let (r, w) = [(3, 3), (2, 4), (4, 2)][seed as usize % 3];
+            fresh_reads(seed, move |_| Replica::new(r, w))
+        })
+        .seeded("rw::nothing_completes_in_a_minority", 3, |seed| {
+            minority(seed, |_| Replica::new(3, 3))
+        })
+        .test("rw::r_plus_w_at_most_n_allows_a_stale_read", || {
+            stale_found(|_| Replica::new(1, 1))
+        })
+        .test("meta::rw_correct_model_passes", || {
+            expect_accepted("rw::reads_see_the_last_completed_write", 6, |seed| {
+                fresh_reads(seed, |_| WrongRw::new(3, 3, false))
+            })
+        })
+        .test("meta::rw_r_plus_w_at_most_n_reads_stale", || {
+            expect_caught(FRESH, 20, |seed| {
+                fresh_reads(seed, |_| WrongRw::new(2, 3, false))
+            })
+        })
+        .test("meta::rw_read_returns_the_first_reply", || {
+            expect_caught(FRESH, 20, |seed| {
+                fresh_reads(seed, |_| WrongRw::new(3, 3, true))
+            })
+        })
+}
+
+pub const FRESH: &str =
+    "a read returns a value at least as new as the last write completed before it began";
+const WRITTEN: &str = "a read returns a value that was written to its key";
+const STALE_FOUND: &str = "with r + w <= n the suite finds a stale read";
+
+impl Observed for Replica {
+    fn request(op: ClientOp) -> Request {
+        request(op)
+    }
+    fn op(request: &Request) -> ClientOp {
+        op(request)
+    }
+    fn answer(reply: &Reply) -> Answer {
+        answer(reply)
+    }
+}
+
+pub fn request(op: ClientOp) -> Request {
+    match op.write {
+        Some((value, ts)) => Request::Put {
+            key: op.key,
+            value,
+            ts,
+        },
+        None => Request::Get { key: op.key },
+    }
+}
+
+pub fn op(request: &Request) -> ClientOp {
+    match *request {
+        Request::Get { key } => ClientOp { key, write: None },
+        Request::Put { key, value, ts } => ClientOp {
+            key,
+            write: Some((value, ts)),
+        },
+    }
+}
+
+pub fn answer(reply: &Reply) -> Answer {
+    match *reply {
+        Reply::Value(v) => Answer::Value(v),
+        Reply::Written => Answer::Written,
+    }
+}
+
+/// The clients' workload under faults, with freshness checked at every
+/// read's reply, then every request answered after the network heals.
+pub fn fresh_reads<N: Observed>(
+    seed: u64,
+    factory: impl FnMut(NodeId) -> N + 'static,
+) -> Result<(), Failure> {
+    let profile = Profile {
+        clients: 6,
+        writes: 0.5,
+        keys: 2,
+        duration_ms: 2_500,
+        faults: true,
+        network: lossy,
+    };
+    let (sim, _) = drive(seed, profile, factory, watch_reads)?;
+    check_answered(&sim)
+}
+
+/// Checks every read as its reply comes in.
+fn watch_reads<N: Observed>(sim: &mut Sim<N>) {
+    let mut seen = BTreeSet::new();
+    sim.check(FRESH, move |sim, events| {
+        for id in replies(events) {
+            if seen.insert(id) {
+                stale(sim, id).map_or(Ok(()), Err)?;
+            }
+        }
+        Ok(())
+    });
+    let mut seen = BTreeSet::new();
+    sim.check(WRITTEN, move |sim, events| {
+        for id in replies(events) {
+            if seen.insert(id) {
+                invented(sim, id).map_or(Ok(()), Err)?;
+            }
+        }
+        Ok(())
+    });
+}
+
+fn replies<N: Node>(events: &[Entry<N>]) -> Vec<dsim::RequestId> {
+    events
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::Reply { id, .. } => Some(*id),
+            _ => None,
+        })
+        .collect()
+}
+
+/// If read `id` returned something older than a write that completed before
+/// it began: what happened.
+fn stale<N: Observed>(sim: &Sim<N>, id: dsim::RequestId) -> Option<Broken> {
+    let read = sim.operation(id);
+    let key = N::op(&read.request).key;
+    let (reply, at) = read.completion.as_ref()?;
+    let Answer::Value(got) = N::answer(reply) else {
+        return None;
+    };
+    let newest = sim
+        .history()
+        .iter()
+        .filter_map(|w| {
+            let op = N::op(&w.request);
+            let (_, done) = w.completion.as_ref()?;
+            let (value, ts) = op.write?;
+            (op.key == key && *done < read.invoked_at).then_some((ts, value, w))
+        })
+        .max_by_key(|(ts, _, _)| *ts)?;
+    let got_ts = got.and_then(|v| ts_of(sim, key, v)).unwrap_or(0);
+    if got_ts >= newest.0 {
+        return None;
+    }
+    let (_, done) = newest.2.completion.as_ref()?;
+    Some(
+        Broken::new(format!(
+            "read {id} of key {key} at {} (invoked at {} ms, answered at {} ms) returned {got:?}, \
+             but the write of {} (timestamp {}) to {} had completed at {} ms, before the read \
+             began",
+            read.node,
+            read.invoked_at.as_millis(),
+            at.as_millis(),
+            newest.1,
+            newest.0,
+            newest.2.node,
+            done.as_millis()
+        ))
+        .nodes([read.node, newest.2.node]),
+    )
+}
+
+/// The timestamp of the write of `value` to `key`, if there was one.
+fn ts_of<N: Observed>(sim: &Sim<N>, key: u64, value: u64) -> Option<u64> {
+    sim.history().iter().find_map(|w| {
+        let op = N::op(&w.request);
+        let (v, ts) = op.write?;
+        (op.key == key && v == value).then_some(ts)
+    })
+}
+
+/// If read `id` returned a value nobody wrote to its key: what happened.
+fn invented<N: Observed>(sim: &Sim<N>, id: dsim::RequestId) -> Option<Broken> {
+    let read = sim.operation(id);
+    let key = N::op(&read.request).key;
+    let (reply, _) = read.completion.as_ref()?;
+    match N::answer(reply) {
+        Answer::Value(Some(v)) if ts_of(sim, key, v).is_none() => Some(
+            Broken::new(format!(
+                "read {id} of key {key} at {} returned {v}, which no client wrote to key {key}",
+                read.node
+            ))
+            .nodes([read.node]),
+        ),
+        Answer::Written if N::op(&read.request).write.is_none() => Some(
+            Broken::new(format!("read {id} at {} was answered Written", read.node))
+                .nodes([read.node]),
+        ),
+        _ => None,
+    }
+}
+
+/// The subject configured with r + w <= n must show a stale read in some
+/// seed: quorums that need not meet let a read miss a completed write.
+/// Any other failure (a panic, a request never answered) is reported as
+/// it is.
+fn stale_found<N: Observed>(
+    factory: impl Fn(NodeId) -> N + Clone + 'static,
+) -> Result<(), Failure> {
+    const SEEDS: u64 = 20;
+    for seed in 1..=SEEDS {
+        match fresh_reads(seed, factory.clone()) {
+            Err(f) if f.property() == FRESH => {
+                dscheck::metric("first stale read in seed", seed);
+                return Ok(());
+            }
+            Err(f) => return Err(f),
+            Ok(()) => {}
+        }
+    }
+    Err(Failure::new(
+        STALE_FOUND,
+        format!(
+            "with r = 1 and w = 1 of 5 replicas, no read in {SEEDS} runs returned a value older \
+             than a write completed before it began: does the coordinator really answer after r \
+             replies and w acknowledgements?"
+        ),
+    ))
+}
+
+impl Observed for WrongRw {
+    fn request(op: ClientOp) -> Request {
+        request(op)
+    }
+    fn op(request: &Request) -> ClientOp {
+        op(request)
+    }
+    fn answer(reply: &Reply) -> Answer {
+        answer(reply)
+    }
+}
