@@ -26,6 +26,21 @@ pub mod clocks {
     pub mod vector;
 }
 
+#[cfg(feature = "raft")]
+#[path = "05_raft"]
+pub mod raft {
+    pub mod election;
+    pub mod membership;
+    pub mod persist;
+    pub mod replication;
+    pub mod snapshot;
+
+    pub use election::*;
+    pub use persist::*;
+    pub use replication::*;
+    pub use snapshot::*;
+}
+
 #[cfg(feature = "crdts")]
 #[path = "08_crdts"]
 pub mod crdts {

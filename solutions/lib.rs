@@ -16,6 +16,20 @@ pub mod clocks {
     pub mod vector;
 }
 
+#[path = "05_raft"]
+pub mod raft {
+    pub mod election;
+    pub mod membership;
+    pub mod persist;
+    pub mod replication;
+    pub mod snapshot;
+
+    pub use election::*;
+    pub use persist::*;
+    pub use replication::*;
+    pub use snapshot::*;
+}
+
 #[path = "08_crdts"]
 pub mod crdts {
     pub mod g_counter;
