@@ -9,6 +9,7 @@
 //! [`protocol`].
 
 mod failure;
+pub mod linearizability;
 mod meta;
 pub mod protocol;
 mod suite;

@@ -1,0 +1,191 @@
+//! What an object is supposed to do, one operation at a time: the
+//! sequential specification a concurrent history is checked against.
+
+use serde::{Deserialize, Serialize};
+use std::fmt::Debug;
+use std::hash::Hash;
+
+/// A sequential specification, split by key.
+///
+/// Operations on different keys never affect each other, so a history is
+/// linearizable exactly when each key's sub-history is (P-compositionality,
+/// Herlihy & Wing): the checker splits the history with [`Model::key`] and
+/// searches each part alone, which is far cheaper than searching the whole.
+/// A model whose operations span keys uses `Key = ()`: one part.
+///
+/// The model is deterministic: from a state, an input gives one next state
+/// and one output. An operation that never completed has no output to
+/// compare, so it may take effect (with whatever output) or not at all.
+pub trait Model {
+    /// What splits a history into independent parts.
+    type Key: Ord + Clone + Debug;
+    /// The state of one key's object. Hashed for the search's memo.
+    type State: Clone + Eq + Hash + Debug;
+    /// What a client asks.
+    type Input: Clone + Debug;
+    /// What a client is told.
+    type Output: Clone + PartialEq + Debug;
+
+    /// The key `input` works on.
+    fn key(&self, input: &Self::Input) -> Self::Key;
+
+    /// The state of a key nobody has touched.
+    fn init(&self) -> Self::State;
+
+    /// Applies `input` to `state`: the next state and the output a correct
+    /// sequential object would give.
+    fn step(&self, state: &Self::State, input: &Self::Input) -> (Self::State, Self::Output);
+}
+
+/// What a client asks of a single register.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum RegisterOp<V> {
+    /// Read the current value.
+    Read,
+    /// Replace the value.
+    Write(V),
+}
+
+/// What a register answers.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum RegisterRet<V> {
+    /// The value read; `None` if nothing was ever written.
+    Value(Option<V>),
+    /// The write took effect.
+    Written,
+}
+
+impl<V> Model for RegisterModel<V>
+where
+    V: Clone + Eq + Hash + Debug,
+{
+    type Key = ();
+    type State = Option<V>;
+    type Input = RegisterOp<V>;
+    type Output = RegisterRet<V>;
+
+    fn key(&self, _input: &RegisterOp<V>) {}
+
+    fn init(&self) -> Option<V> {
+        None
+    }
+
+    fn step(&self, state: &Option<V>, input: &RegisterOp<V>) -> (Option<V>, RegisterRet<V>) {
+        match input {
+            RegisterOp::Read => (state.clone(), RegisterRet::Value(state.clone())),
+            RegisterOp::Write(v) => (Some(v.clone()), RegisterRet::Written),
+        }
+    }
+}
+
+/// The register model for values of type `V`: `RegisterModel::<u64>::new()`.
+#[derive(Clone, Copy, Debug)]
+pub struct RegisterModel<V>(std::marker::PhantomData<fn() -> V>);
+
+impl<V> RegisterModel<V> {
+    /// The model of one register of `V`s, initially empty.
+    pub fn new() -> Self {
+        RegisterModel(std::marker::PhantomData)
+    }
+}
+
+impl<V> Default for RegisterModel<V> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// What a client asks of a key-value store.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum KvOp {
+    /// Read a key's value.
+    Get { key: String },
+    /// Replace a key's value.
+    Put { key: String, value: String },
+    /// Append to a key's value (to the empty string if it has none).
+    Append { key: String, value: String },
+}
+
+/// What a key-value store answers.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum KvRet {
+    /// The value of a `Get`; `None` if the key was never written.
+    Value(Option<String>),
+    /// A `Put` or `Append` took effect.
+    Done,
+}
+
+/// A key-value store with get, put and append; each key is independent.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct KvModel;
+
+impl Model for KvModel {
+    type Key = String;
+    type State = Option<String>;
+    type Input = KvOp;
+    type Output = KvRet;
+
+    fn key(&self, input: &KvOp) -> String {
+        match input {
+            KvOp::Get { key } | KvOp::Put { key, .. } | KvOp::Append { key, .. } => key.clone(),
+        }
+    }
+
+    fn init(&self) -> Option<String> {
+        None
+    }
+
+    fn step(&self, state: &Option<String>, input: &KvOp) -> (Option<String>, KvRet) {
+        match input {
+            KvOp::Get { .. } => (state.clone(), KvRet::Value(state.clone())),
+            KvOp::Put { value, .. } => (Some(value.clone()), KvRet::Done),
+            KvOp::Append { value, .. } => {
+                let mut next = state.clone().unwrap_or_default();
+                next.push_str(value);
+                (Some(next), KvRet::Done)
+            }
+        }
+    }
+}
+
+/// Many registers, one per key: a store with only get and put, whose keys
+/// and values are any types. Handy for quorum systems that store one
+/// register per key.
+#[derive(Clone, Copy, Debug)]
+pub struct KeyedRegisterModel<K, V>(std::marker::PhantomData<fn() -> (K, V)>);
+
+impl<K, V> KeyedRegisterModel<K, V> {
+    /// The model; every key starts empty.
+    pub fn new() -> Self {
+        KeyedRegisterModel(std::marker::PhantomData)
+    }
+}
+
+impl<K, V> Default for KeyedRegisterModel<K, V> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<K, V> Model for KeyedRegisterModel<K, V>
+where
+    K: Ord + Clone + Debug,
+    V: Clone + Eq + Hash + Debug,
+{
+    type Key = K;
+    type State = Option<V>;
+    type Input = (K, RegisterOp<V>);
+    type Output = RegisterRet<V>;
+
+    fn key(&self, input: &(K, RegisterOp<V>)) -> K {
+        input.0.clone()
+    }
+
+    fn init(&self) -> Option<V> {
+        None
+    }
+
+    fn step(&self, state: &Option<V>, input: &(K, RegisterOp<V>)) -> (Option<V>, RegisterRet<V>) {
+        RegisterModel::new().step(state, &input.1)
+    }
+}
