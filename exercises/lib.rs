@@ -30,6 +30,7 @@ pub mod clocks {
 #[path = "05_raft"]
 pub mod raft {
     pub mod election;
+    pub mod kv;
     pub mod membership;
     pub mod persist;
     pub mod replication;

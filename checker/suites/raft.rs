@@ -1,9 +1,12 @@
 //! The suite of topic 05, Raft: `raft_election`, `raft_replication`,
-//! `raft_persistence`, `raft_snapshots` and `raft_membership`, one group
-//! each, all grading the same node. Every scenario runs with the safety
-//! properties of the Raft paper checked after every event (see
-//! `raft/observe.rs`). Tests in the `meta` group run the same scenarios on
-//! known-wrong copies of the node (`raft/wrong/`) and pass only if the
+//! `raft_persistence`, `raft_snapshots`, `raft_membership` and `raft_kv`,
+//! one group each, all grading the same node (and, for `raft_kv`, the
+//! store it drives). The node's scenarios run with the safety properties
+//! of the Raft paper checked after every event (`raft/observe.rs`); the
+//! store's check Election Safety after every event and linearizability of
+//! the clients' history. Tests in the `meta` group run the same scenarios
+//! on known-wrong copies of the node (`raft/wrong/`) and on a store
+//! without sessions (`raft/kv/sessionless.rs`), and pass only if the
 //! intended property catches each; they grade no exercise.
 
 #[cfg(feature = "learner")]
@@ -14,6 +17,7 @@ use solutions as subject;
 mod raft {
     pub mod cluster;
     pub mod election;
+    pub mod kv;
     pub mod membership;
     pub mod meta;
     pub mod observe;
@@ -56,6 +60,15 @@ const REFERENCE_COPY_SCENARIOS: [(&str, Scenario<raft::wrong::Wrong<raft::record
     ("fast_backup", raft::replication::fast_backup),
 ];
 
+/// A scenario of the key-value store.
+type KvScenario = fn(u64, &raft::kv::KvBuild<subject::raft::kv::Kv>) -> Result<(), Failure>;
+
+fn kv(suite: Suite, name: &str, seeds: u64, scenario: KvScenario) -> Suite {
+    suite.seeded(name, seeds, move |seed| {
+        scenario(seed, &raft::kv::subject())
+    })
+}
+
 fn main() {
     let mut suite = Suite::new("raft");
     for (property, hint) in raft::observe::HINTS
@@ -66,6 +79,7 @@ fn main() {
         .chain(&raft::persistence::HINTS)
         .chain(&raft::snapshots::HINTS)
         .chain(&raft::membership::HINTS)
+        .chain(&raft::kv::HINTS)
     {
         suite = suite.hint(property, hint);
     }
@@ -214,6 +228,27 @@ fn main() {
         "raft_membership::changes_under_faults",
         5,
         m::changes_under_faults,
+    );
+    let suite = kv(suite, "raft_kv::reliable", 3, raft::kv::reliable);
+    let suite = kv(suite, "raft_kv::partitions", 3, raft::kv::partitions);
+    let suite = kv(suite, "raft_kv::crashes", 3, raft::kv::crashes);
+    let suite = kv(
+        suite,
+        "raft_kv::snapshots_crashes_and_partitions",
+        3,
+        raft::kv::snapshots_crashes_and_partitions,
+    );
+    let suite = kv(
+        suite,
+        "raft_kv::retries_take_effect_once",
+        3,
+        raft::kv::retries_take_effect_once,
+    );
+    let suite = kv(
+        suite,
+        "raft_kv::minority_completes_nothing",
+        3,
+        raft::kv::minority_completes_nothing,
     );
     let suite = raft::meta::tests(suite, &REFERENCE_COPY_SCENARIOS);
     suite.run()

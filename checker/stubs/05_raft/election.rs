@@ -16,6 +16,8 @@
 //!    durable storage before any answer, read back after a restart;
 //! 4. `snapshot.rs` (`raft_snapshots`): compaction and InstallSnapshot;
 //! 5. `membership.rs` (`raft_membership`): one server at a time.
+//! 6. `kv.rs` (`raft_kv`): a key-value store on the log, with client
+//!    sessions.
 //!
 //! Read `exercises/05_raft/README.md` first: it explains each rule and why
 //! it is needed.

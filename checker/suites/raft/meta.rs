@@ -3,13 +3,16 @@
 //! exposes it; the copy without a bug must pass every scenario.
 
 use super::cluster::{Build, AGREEMENT};
+use super::kv::{sessionless::Sessionless, KvBuild, LINEARIZABLE};
 use super::observe::{
     COMMIT_MONOTONE, IN_ORDER, LEADER_COMPLETENESS, LOG_MATCHING, ONE_VOTE, STATE_MACHINE_SAFETY,
 };
 use super::recorder::Recorder;
 use super::wrong::{build, Bug, Wrong};
-use super::{persistence, replication, snapshots};
+use super::{kv, persistence, replication, snapshots};
+use crate::subject::raft::Raft;
 use dscheck::{expect_accepted, expect_caught, Failure, Suite};
+use std::rc::Rc;
 
 type Scenario = fn(u64, &Build<Wrong<Recorder>>) -> Result<(), Failure>;
 
@@ -75,6 +78,12 @@ pub fn tests(suite: Suite, scenarios: &'static [(&'static str, Scenario)]) -> Su
         })
         .test("meta::raft_snapshot_forgets_last_included_term", || {
             caught(Bug::SnapshotForgetsTerm, snapshots::log_size_cap, AGREEMENT)
+        })
+        .test("meta::raft_kv_without_sessions", || {
+            let nodes: KvBuild<Sessionless> = Rc::new(Raft::new);
+            expect_caught(LINEARIZABLE, SEEDS, |seed| {
+                kv::retries_take_effect_once(seed, &nodes)
+            })
         })
         .test("meta::raft_apply_out_of_order", || {
             caught(
