@@ -25,7 +25,6 @@ fn caught(bug: Bug, scenario: Scenario, property: &'static str) -> Result<(), Fa
 }
 
 pub fn tests(suite: Suite, scenarios: &'static [(&'static str, Scenario)]) -> Suite {
-    let _ = COMMIT_MONOTONE;
     suite
         .test("meta::raft_reference_copy_passes", move || {
             let nodes = build(Bug::None);
@@ -84,6 +83,13 @@ pub fn tests(suite: Suite, scenarios: &'static [(&'static str, Scenario)]) -> Su
             expect_caught(LINEARIZABLE, SEEDS, |seed| {
                 kv::retries_take_effect_once(seed, &nodes)
             })
+        })
+        .test("meta::raft_install_stale_snapshot", || {
+            caught(
+                Bug::InstallsStaleSnapshot,
+                snapshots::install_with_crashes_unreliable,
+                COMMIT_MONOTONE,
+            )
         })
         .test("meta::raft_apply_out_of_order", || {
             caught(

@@ -291,7 +291,8 @@ pub fn side_by_side<N: Observed>(sim: &Sim<N>, nodes: &[NodeId], index: Index) -
             text += &format!(" | {cell:<22}");
         }
     }
-    text
+    let lines: Vec<&str> = text.lines().map(str::trim_end).collect();
+    lines.join("\n")
 }
 
 fn describe(log: &Log<u64>, index: Index) -> String {

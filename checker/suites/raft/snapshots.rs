@@ -151,8 +151,9 @@ pub fn install_with_crashes<N: Observed>(seed: u64, build: &Build<N>) -> Result<
     with_crashes(seed, build, false)
 }
 
-/// [`install_with_crashes`] with 10% of messages lost and nodes cut off
-/// instead of crashed every other round.
+/// [`install_with_crashes`] with 10% of messages lost, 5% held back up to
+/// 300 ms (so that old snapshots arrive late), and nodes cut off instead
+/// of crashed every other round.
 pub fn install_with_crashes_unreliable<N: Observed>(
     seed: u64,
     build: &Build<N>,
@@ -163,8 +164,8 @@ pub fn install_with_crashes_unreliable<N: Observed>(
 fn with_crashes<N: Observed>(seed: u64, build: &Build<N>, unreliable: bool) -> Result<(), Failure> {
     let mut c = cluster(seed, 5, build);
     if unreliable {
-        c.sim
-            .set_network(Network::reliable(ms(1), ms(10)).with_loss(0.1));
+        let network = Network::reliable(ms(1), ms(10)).with_loss(0.1);
+        c.sim.set_network(network.with_long_delays(0.05, ms(300)));
     }
     let mut rng = c.sim.scenario_rng();
     c.one(5)?;

@@ -41,6 +41,8 @@ pub enum Bug {
     AppliesOutOfOrder,
     /// Writes term 0 for the snapshot's last entry.
     SnapshotForgetsTerm,
+    /// Installs a snapshot older than what it has already committed.
+    InstallsStaleSnapshot,
 }
 
 /// Builds wrong nodes with `bug`.

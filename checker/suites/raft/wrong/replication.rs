@@ -340,7 +340,7 @@ impl<S: StateMachine> Wrong<S> {
         }
         self.follow(ctx, leader);
         let index = snapshot.last_included_index;
-        if index > self.commit_index {
+        if index > self.commit_index || self.bug == Bug::InstallsStaleSnapshot {
             if self.log.term_at(index) == Some(snapshot.last_included_term) {
                 self.log.compact(index, snapshot.last_included_term);
             } else {
