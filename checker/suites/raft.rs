@@ -158,6 +158,18 @@ fn main() {
         3,
         p::restart_followers,
     );
+    let suite = graded(
+        suite,
+        "raft_persistence::restart_partitioned_leader_and_follower",
+        3,
+        p::restart_partitioned_leader_and_follower,
+    );
+    let suite = graded(
+        suite,
+        "raft_persistence::unreliable_agreement",
+        3,
+        p::unreliable_agreement,
+    );
     let suite = graded(suite, "raft_persistence::figure8", 2, p::figure8);
     let suite = graded(
         suite,

@@ -75,6 +75,53 @@ pub fn restart_followers<N: Observed>(seed: u64, build: &Build<N>) -> Result<(),
     Ok(())
 }
 
+/// The leader and one follower stay connected while the other is cut off;
+/// the connected two agree, then both crash; the one cut off comes back,
+/// then the old leader restarts: those two must agree (the restarted
+/// leader remembers the entry the one cut off lacks); then all three.
+pub fn restart_partitioned_leader_and_follower<N: Observed>(
+    seed: u64,
+    build: &Build<N>,
+) -> Result<(), Failure> {
+    let mut c = cluster(seed, 3, build);
+    let ids = c.ids();
+    c.one(3)?;
+    let leader = c.await_leader(&ids)?;
+    let others: Vec<NodeId> = ids.iter().copied().filter(|&i| i != leader).collect();
+    let (partner, away) = (others[0], others[1]);
+    run(&mut c.sim, |s| s.isolate(away))?;
+    c.one(2)?;
+    c.crash(leader)?;
+    c.crash(partner)?;
+    run(&mut c.sim, |s| s.heal())?;
+    c.restart(leader)?;
+    c.one(2)?;
+    c.restart(partner)?;
+    c.one(3)?;
+    Ok(())
+}
+
+/// Five nodes on a network that loses 10% of messages and holds some back
+/// up to 200 ms: 20 rounds of four commands given at once and one more
+/// waited for; then, on a reliable network, all five agree.
+pub fn unreliable_agreement<N: Observed>(seed: u64, build: &Build<N>) -> Result<(), Failure> {
+    let mut c = cluster(seed, 5, build);
+    let network = Network::reliable(ms(1), ms(10)).with_loss(0.1);
+    c.sim.set_network(network.with_long_delays(0.05, ms(200)));
+    for _ in 0..20 {
+        if let Some(leader) = c.leader() {
+            for _ in 0..4 {
+                let command = c.command();
+                c.submit(leader, command);
+            }
+        }
+        c.one(1)?;
+    }
+    c.sim.set_network(Network::reliable(ms(1), ms(10)));
+    c.one(5)?;
+    Ok(())
+}
+
 /// The random Figure 8 test: 1000 times, give the leader (if any) a
 /// command, wait a little (sometimes long), crash the leader, and restart
 /// a node when fewer than a majority are up. Leaders die at every stage
