@@ -303,8 +303,6 @@ impl<S: StateMachine> Node for Raft<S> {
 // ----- the rules of elections ------------------------------------------------
 
 impl<S: StateMachine> Raft<S> {
-    // ----- election (raft_election) -----------------------------------------------
-
     /// Any message with a newer term: adopt the term, forget the vote, and
     /// become (or stay) a follower with no known leader; save the term and
     /// vote ([`Raft::persist`]) (Figure 2, "Rules for Servers").

@@ -38,6 +38,8 @@ pub struct Snapshot {
     pub state: Vec<u8>,
 }
 
+// ----- the rules of snapshots ---------------------------------------------------
+
 impl<S: StateMachine> Raft<S> {
     /// After applying: if the log is longer than allowed, snapshot the state
     /// machine as of `last_applied` (with that entry's term and the

@@ -297,8 +297,6 @@ impl<S: StateMachine> Node for Raft<S> {
 // ----- the rules of elections ------------------------------------------------
 
 impl<S: StateMachine> Raft<S> {
-    // ----- election (raft_election) -----------------------------------------------
-
     /// Any message with a newer term: adopt the term, forget the vote, and
     /// become (or stay) a follower (Figure 2, "Rules for Servers").
     pub fn observe_term(&mut self, ctx: &mut Ctx<Self>, term: Term) {

@@ -1,7 +1,8 @@
 //! # raft_membership: one server at a time
 //!
-//! The members are in the log: a [`Payload::Config`] entry lists them, and
-//! each node uses the newest configuration in its log, committed or not.
+//! The members are in the log: a [`Payload::Config`](crate::raft::Payload)
+//! entry lists them, and each node uses the newest configuration in its
+//! log, committed or not.
 //! Changing one server at a time keeps every majority of the old members
 //! overlapping every majority of the new ones, so two leaders cannot be
 //! elected in one term by disjoint majorities. Two more rules keep it safe:

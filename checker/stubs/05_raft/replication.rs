@@ -88,6 +88,8 @@ pub trait StateMachine: Debug + Default + 'static {
     fn restore(snapshot: &[u8]) -> Self;
 }
 
+// ----- the rules of replication -------------------------------------------------
+
 impl<S: StateMachine> Raft<S> {
     /// A client request. Only the leader takes commands: it appends the
     /// command to its log (saved before anything is sent), remembers whom

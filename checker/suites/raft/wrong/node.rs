@@ -171,8 +171,6 @@ impl<S: StateMachine> Node for Wrong<S> {
 }
 
 impl<S: StateMachine> Wrong<S> {
-    // ----- election (raft_election) -----------------------------------------------
-
     /// Any message with a newer term: adopt the term, forget the vote, and
     /// become (or stay) a follower (Figure 2, "Rules for Servers").
     pub fn observe_term(&mut self, ctx: &mut Ctx<Self>, term: Term) {
@@ -289,8 +287,6 @@ impl<S: StateMachine> Wrong<S> {
 }
 
 impl<S: StateMachine> Wrong<S> {
-    // ----- persistence (raft_persistence) ----------------------------------------
-
     /// Writes the current term and vote to durable storage. Call it whenever
     /// either changes, before sending anything that depends on it: a vote
     /// forgotten in a crash can be given twice in one term.
