@@ -30,7 +30,11 @@ mod raft {
 
 use dscheck::{Failure, Suite};
 use raft::cluster::Build;
-use raft::recorder::Subject;
+use raft::kv::KvBuild;
+use raft::recorder::{Recorder, Subject};
+use raft::snapshots as s;
+use raft::wrong::Wrong;
+use raft::{election as e, kv, membership as m, persistence as p, replication as r};
 use std::rc::Rc;
 
 /// Builds the graded node.
@@ -38,230 +42,169 @@ fn subject() -> Build<Subject> {
     Rc::new(Subject::new)
 }
 
-/// A scenario of this suite, for any node the checks can observe.
+/// A scenario of the node, for any node the checks can observe.
 type Scenario<N> = fn(u64, &Build<N>) -> Result<(), Failure>;
-
-fn graded(suite: Suite, name: &str, seeds: u64, scenario: Scenario<Subject>) -> Suite {
-    suite.seeded(name, seeds, move |seed| scenario(seed, &subject()))
-}
-
-/// The scenarios the bug-free copy of the reference must pass.
-const REFERENCE_COPY_SCENARIOS: [(&str, Scenario<raft::wrong::Wrong<raft::recorder::Recorder>>);
-    4] = [
-    ("reelection", raft::election::reelection),
-    (
-        "figure8_commit_rule",
-        raft::replication::figure8_commit_rule,
-    ),
-    (
-        "rejoin_of_partitioned_leader",
-        raft::replication::rejoin_of_partitioned_leader,
-    ),
-    ("fast_backup", raft::replication::fast_backup),
-];
-
 /// A scenario of the key-value store.
-type KvScenario = fn(u64, &raft::kv::KvBuild<subject::raft::kv::Kv>) -> Result<(), Failure>;
+type KvScenario = fn(u64, &KvBuild<subject::raft::kv::Kv>) -> Result<(), Failure>;
 
-fn kv(suite: Suite, name: &str, seeds: u64, scenario: KvScenario) -> Suite {
-    suite.seeded(name, seeds, move |seed| {
-        scenario(seed, &raft::kv::subject())
-    })
-}
-
-fn main() {
-    let mut suite = Suite::new("raft");
-    for (property, hint) in raft::observe::HINTS
-        .iter()
-        .chain(&raft::cluster::HINTS)
-        .chain(&raft::election::HINTS)
-        .chain(&raft::replication::HINTS)
-        .chain(&raft::persistence::HINTS)
-        .chain(&raft::snapshots::HINTS)
-        .chain(&raft::membership::HINTS)
-        .chain(&raft::kv::HINTS)
-    {
-        suite = suite.hint(property, hint);
-    }
-    use raft::election as e;
-    let suite = graded(
-        suite,
-        "raft_election::initial_election",
-        5,
-        e::initial_election,
-    );
-    let suite = graded(suite, "raft_election::reelection", 5, e::reelection);
-    let suite = graded(
-        suite,
+/// The node's tests: name, seeds, scenario.
+const NODE_TESTS: [(&str, u64, Scenario<Subject>); 33] = [
+    ("raft_election::initial_election", 20, e::initial_election),
+    ("raft_election::reelection", 20, e::reelection),
+    (
         "raft_election::many_elections_among_7",
-        3,
+        10,
         e::many_elections,
-    );
-    let suite = graded(suite, "raft_election::message_caps", 5, e::message_caps);
-    use raft::replication as r;
-    let suite = graded(
-        suite,
-        "raft_replication::basic_agreement",
-        3,
-        r::basic_agreement,
-    );
-    let suite = graded(
-        suite,
-        "raft_replication::follower_failure",
-        3,
-        r::follower_failure,
-    );
-    let suite = graded(
-        suite,
-        "raft_replication::leader_failure",
-        3,
-        r::leader_failure,
-    );
-    let suite = graded(
-        suite,
+    ),
+    ("raft_election::message_caps", 10, e::message_caps),
+    ("raft_replication::basic_agreement", 5, r::basic_agreement),
+    ("raft_replication::follower_failure", 5, r::follower_failure),
+    ("raft_replication::leader_failure", 5, r::leader_failure),
+    (
         "raft_replication::no_agreement_without_majority",
-        3,
-        r::no_agreement_without_majority,
-    );
-    let suite = graded(
-        suite,
-        "raft_replication::concurrent_starts",
-        3,
-        r::concurrent_starts,
-    );
-    let suite = graded(
-        suite,
-        "raft_replication::rejoin_of_partitioned_leader",
-        3,
-        r::rejoin_of_partitioned_leader,
-    );
-    let suite = graded(suite, "raft_replication::fast_backup", 2, r::fast_backup);
-    let suite = graded(suite, "raft_replication::message_caps", 3, r::message_caps);
-    let suite = graded(suite, "raft_replication::byte_cap", 2, r::byte_cap);
-    let suite = graded(
-        suite,
-        "raft_replication::figure8_commit_rule",
         5,
+        r::no_agreement_without_majority,
+    ),
+    (
+        "raft_replication::concurrent_starts",
+        5,
+        r::concurrent_starts,
+    ),
+    (
+        "raft_replication::rejoin_of_partitioned_leader",
+        5,
+        r::rejoin_of_partitioned_leader,
+    ),
+    ("raft_replication::fast_backup", 3, r::fast_backup),
+    ("raft_replication::message_caps", 5, r::message_caps),
+    ("raft_replication::byte_cap", 3, r::byte_cap),
+    (
+        "raft_replication::figure8_commit_rule",
+        10,
         r::figure8_commit_rule,
-    );
-    use raft::persistence as p;
-    let suite = graded(suite, "raft_persistence::restart_all", 3, p::restart_all);
-    let suite = graded(
-        suite,
-        "raft_persistence::restart_leader",
-        3,
-        p::restart_leader,
-    );
-    let suite = graded(
-        suite,
+    ),
+    ("raft_persistence::restart_all", 5, p::restart_all),
+    ("raft_persistence::restart_leader", 5, p::restart_leader),
+    (
         "raft_persistence::restart_followers",
-        3,
+        5,
         p::restart_followers,
-    );
-    let suite = graded(
-        suite,
+    ),
+    (
         "raft_persistence::restart_partitioned_leader_and_follower",
-        3,
+        5,
         p::restart_partitioned_leader_and_follower,
-    );
-    let suite = graded(
-        suite,
+    ),
+    (
         "raft_persistence::unreliable_agreement",
         3,
         p::unreliable_agreement,
-    );
-    let suite = graded(suite, "raft_persistence::figure8", 2, p::figure8);
-    let suite = graded(
-        suite,
+    ),
+    ("raft_persistence::figure8", 3, p::figure8),
+    (
         "raft_persistence::figure8_unreliable",
-        2,
+        3,
         p::figure8_unreliable,
-    );
-    let suite = graded(
-        suite,
+    ),
+    (
         "raft_persistence::voters_crash_right_after_voting",
-        3,
+        5,
         p::voters_crash_right_after_voting,
-    );
-    let suite = graded(suite, "raft_persistence::churn", 3, p::churn);
-    let suite = graded(
-        suite,
-        "raft_persistence::churn_unreliable",
-        3,
-        p::churn_unreliable,
-    );
-    use raft::snapshots as s;
-    let suite = graded(suite, "raft_snapshots::log_size_cap", 2, s::log_size_cap);
-    let suite = graded(
-        suite,
+    ),
+    ("raft_persistence::churn", 5, p::churn),
+    ("raft_persistence::churn_unreliable", 5, p::churn_unreliable),
+    ("raft_snapshots::log_size_cap", 3, s::log_size_cap),
+    (
         "raft_snapshots::install_to_lagging_follower",
-        3,
+        5,
         s::install_to_lagging_follower,
-    );
-    let suite = graded(
-        suite,
+    ),
+    (
         "raft_snapshots::install_to_crashed_follower",
-        3,
+        5,
         s::install_to_crashed_follower,
-    );
-    let suite = graded(
-        suite,
+    ),
+    (
         "raft_snapshots::lagging_follower_and_leader_crash",
         5,
         s::lagging_follower_and_leader_crash,
-    );
-    let suite = graded(
-        suite,
+    ),
+    (
         "raft_snapshots::install_with_crashes",
-        2,
+        3,
         s::install_with_crashes,
-    );
-    let suite = graded(
-        suite,
+    ),
+    (
         "raft_snapshots::install_with_crashes_unreliable",
-        2,
+        3,
         s::install_with_crashes_unreliable,
-    );
-    let suite = graded(
-        suite,
+    ),
+    (
         "raft_snapshots::reload_after_full_restart",
-        3,
-        s::reload_after_full_restart,
-    );
-    use raft::membership as m;
-    let suite = graded(
-        suite,
-        "raft_membership::add_and_remove",
-        3,
-        m::add_and_remove,
-    );
-    let suite = graded(
-        suite,
-        "raft_membership::changes_under_faults",
         5,
+        s::reload_after_full_restart,
+    ),
+    ("raft_membership::add_and_remove", 10, m::add_and_remove),
+    (
+        "raft_membership::changes_under_faults",
+        20,
         m::changes_under_faults,
-    );
-    let suite = kv(suite, "raft_kv::reliable", 3, raft::kv::reliable);
-    let suite = kv(suite, "raft_kv::partitions", 3, raft::kv::partitions);
-    let suite = kv(suite, "raft_kv::crashes", 3, raft::kv::crashes);
-    let suite = kv(
-        suite,
+    ),
+];
+
+/// The store's tests: name, seeds, scenario.
+const KV_TESTS: [(&str, u64, KvScenario); 6] = [
+    ("raft_kv::reliable", 5, kv::reliable),
+    ("raft_kv::partitions", 5, kv::partitions),
+    ("raft_kv::crashes", 5, kv::crashes),
+    (
         "raft_kv::snapshots_crashes_and_partitions",
-        3,
-        raft::kv::snapshots_crashes_and_partitions,
-    );
-    let suite = kv(
-        suite,
+        5,
+        kv::snapshots_crashes_and_partitions,
+    ),
+    (
         "raft_kv::retries_take_effect_once",
-        3,
-        raft::kv::retries_take_effect_once,
-    );
-    let suite = kv(
-        suite,
+        5,
+        kv::retries_take_effect_once,
+    ),
+    (
         "raft_kv::minority_completes_nothing",
-        3,
-        raft::kv::minority_completes_nothing,
-    );
-    let suite = raft::meta::tests(suite, &REFERENCE_COPY_SCENARIOS);
-    suite.run()
+        5,
+        kv::minority_completes_nothing,
+    ),
+];
+
+/// The scenarios the bug-free copy of the reference must pass.
+const REFERENCE_COPY_SCENARIOS: [(&str, Scenario<Wrong<Recorder>>); 4] = [
+    ("reelection", e::reelection),
+    ("figure8_commit_rule", r::figure8_commit_rule),
+    (
+        "rejoin_of_partitioned_leader",
+        r::rejoin_of_partitioned_leader,
+    ),
+    ("fast_backup", r::fast_backup),
+];
+
+fn main() {
+    let hints = [
+        &raft::observe::HINTS[..],
+        &raft::cluster::HINTS,
+        &e::HINTS,
+        &r::HINTS,
+        &p::HINTS,
+        &s::HINTS,
+        &m::HINTS,
+        &kv::HINTS,
+    ];
+    let mut suite = Suite::new("raft");
+    for (property, hint) in hints.concat() {
+        suite = suite.hint(property, hint);
+    }
+    for (name, seeds, scenario) in NODE_TESTS {
+        suite = suite.seeded(name, seeds, move |seed| scenario(seed, &subject()));
+    }
+    for (name, seeds, scenario) in KV_TESTS {
+        suite = suite.seeded(name, seeds, move |seed| scenario(seed, &kv::subject()));
+    }
+    raft::meta::tests(suite, &REFERENCE_COPY_SCENARIOS).run()
 }

@@ -76,7 +76,11 @@ pub fn tests(suite: Suite, scenarios: &'static [(&'static str, Scenario)]) -> Su
             )
         })
         .test("meta::raft_snapshot_forgets_last_included_term", || {
-            caught(Bug::SnapshotForgetsTerm, snapshots::log_size_cap, AGREEMENT)
+            caught(
+                Bug::SnapshotForgetsTerm,
+                snapshots::install_to_lagging_follower,
+                AGREEMENT,
+            )
         })
         .test("meta::raft_kv_without_sessions", || {
             let nodes: KvBuild<Sessionless> = Rc::new(Raft::new);
