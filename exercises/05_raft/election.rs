@@ -30,10 +30,11 @@
 //! itself with AppendEntries every [`HEARTBEAT_INTERVAL`].
 //!
 //! Fill in the `todo!()`s from the top down. Until `replication.rs` is
-//! done, a leader's AppendEntries go through its stubs: write
-//! [`Raft::replicate_to`] (send `AppendEntries` with no entries and
-//! `prev_log_index` = 0) and [`Raft::on_append_entries`] (refuse an older
-//! term, otherwise [`Raft::follow`] the sender) as a first version.
+//! done, a leader's AppendEntries go through its stubs: write first
+//! versions of [`Raft::replicate_to`] (send `AppendEntries` with no entries,
+//! `prev_log_index` and `prev_log_term` 0), [`Raft::on_append_entries`]
+//! (refuse an older term, otherwise [`Raft::follow`] the sender and answer)
+//! and [`Raft::on_append_reply`] (only [`Raft::observe_term`]).
 
 use crate::raft::{Entry, Log, Options, Reply, Request, Snapshot, StateMachine};
 use dsim::{Ctx, Node, NodeId, RequestId};
