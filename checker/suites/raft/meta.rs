@@ -95,6 +95,16 @@ pub fn tests(suite: Suite, scenarios: &'static [(&'static str, Scenario)]) -> Su
                 COMMIT_MONOTONE,
             )
         })
+        .test(
+            "meta::raft_commit_by_counting_old_term_replicas_random_figure8",
+            || {
+                caught(
+                    Bug::CountsOldTermReplicas,
+                    persistence::figure8_unreliable,
+                    LEADER_COMPLETENESS,
+                )
+            },
+        )
         .test("meta::raft_apply_out_of_order", || {
             caught(
                 Bug::AppliesOutOfOrder,
