@@ -15,8 +15,8 @@ use crate::raft::{Index, Msg, Raft, Role, Term};
 use dsim::{Ctx, NodeId, RequestId};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-// You will also need `std::collections::BTreeSet`.
 use std::fmt::Debug;
+// You will also need `std::collections::BTreeSet`.
 
 /// At most this many entries travel in one AppendEntries, so that a
 /// follower far behind is caught up in several rounds of bounded messages.

@@ -10,9 +10,9 @@
 //! [`Raft::restore`] reads it from there after a restart.
 
 use crate::raft::{Index, Raft, StateMachine, Term};
-// You will also need `crate::raft::Msg`.
 use dsim::{Ctx, NodeId};
 use serde::{Deserialize, Serialize};
+// You will also need `crate::raft::Msg`.
 
 /// How a node is set up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]

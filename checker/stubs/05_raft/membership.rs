@@ -11,8 +11,8 @@
 //! term.
 
 use crate::raft::{Raft, Role, StateMachine};
-// You will also need `crate::raft::{Payload, Reply, Timer}`.
 use dsim::{Ctx, NodeId, RequestId};
+// You will also need `crate::raft::{Payload, Reply, Timer}`.
 
 impl<S: StateMachine> Raft<S> {
     /// The leader is asked to add (`add`) or remove `node`. If no entry of
