@@ -36,6 +36,22 @@ pub mod broadcast {
     pub mod total_order;
 }
 
+#[cfg(feature = "raft")]
+#[path = "05_raft"]
+pub mod raft {
+    pub mod election;
+    pub mod kv;
+    pub mod membership;
+    pub mod persist;
+    pub mod replication;
+    pub mod snapshot;
+
+    pub use election::*;
+    pub use persist::*;
+    pub use replication::*;
+    pub use snapshot::*;
+}
+
 #[cfg(feature = "quorums")]
 #[path = "06_quorums"]
 pub mod quorums {

@@ -25,6 +25,21 @@ pub mod broadcast {
     pub mod total_order;
 }
 
+#[path = "05_raft"]
+pub mod raft {
+    pub mod election;
+    pub mod kv;
+    pub mod membership;
+    pub mod persist;
+    pub mod replication;
+    pub mod snapshot;
+
+    pub use election::*;
+    pub use persist::*;
+    pub use replication::*;
+    pub use snapshot::*;
+}
+
 #[path = "06_quorums"]
 pub mod quorums {
     pub mod quorum_abd;

@@ -1,0 +1,210 @@
+//! The suite of topic 05, Raft: `raft_election`, `raft_replication`,
+//! `raft_persistence`, `raft_snapshots`, `raft_membership` and `raft_kv`,
+//! one group each, all grading the same node (and, for `raft_kv`, the
+//! store it drives). The node's scenarios run with the safety properties
+//! of the Raft paper checked after every event (`raft/observe.rs`); the
+//! store's check Election Safety after every event and linearizability of
+//! the clients' history. Tests in the `meta` group run the same scenarios
+//! on known-wrong copies of the node (`raft/wrong/`) and on a store
+//! without sessions (`raft/kv/sessionless.rs`), and pass only if the
+//! intended property catches each; they grade no exercise.
+
+#[cfg(feature = "learner")]
+use exercises as subject;
+#[cfg(not(feature = "learner"))]
+use solutions as subject;
+
+mod raft {
+    pub mod cluster;
+    pub mod election;
+    pub mod kv;
+    pub mod membership;
+    pub mod meta;
+    pub mod observe;
+    pub mod persistence;
+    pub mod recorder;
+    pub mod replication;
+    pub mod snapshots;
+    pub mod wrong;
+}
+
+use dscheck::{Failure, Suite};
+use raft::cluster::Build;
+use raft::kv::KvBuild;
+use raft::recorder::{Recorder, Subject};
+use raft::snapshots as s;
+use raft::wrong::Wrong;
+use raft::{election as e, kv, membership as m, persistence as p, replication as r};
+use std::rc::Rc;
+
+/// Builds the graded node.
+fn subject() -> Build<Subject> {
+    Rc::new(Subject::new)
+}
+
+/// A scenario of the node, for any node the checks can observe.
+type Scenario<N> = fn(u64, &Build<N>) -> Result<(), Failure>;
+/// A scenario of the key-value store.
+type KvScenario = fn(u64, &KvBuild<subject::raft::kv::Kv>) -> Result<(), Failure>;
+
+/// The node's tests: name, seeds, scenario.
+const NODE_TESTS: [(&str, u64, Scenario<Subject>); 33] = [
+    ("raft_election::initial_election", 20, e::initial_election),
+    ("raft_election::reelection", 20, e::reelection),
+    (
+        "raft_election::many_elections_among_7",
+        10,
+        e::many_elections,
+    ),
+    ("raft_election::message_caps", 10, e::message_caps),
+    ("raft_replication::basic_agreement", 5, r::basic_agreement),
+    ("raft_replication::follower_failure", 5, r::follower_failure),
+    ("raft_replication::leader_failure", 5, r::leader_failure),
+    (
+        "raft_replication::no_agreement_without_majority",
+        5,
+        r::no_agreement_without_majority,
+    ),
+    (
+        "raft_replication::concurrent_starts",
+        5,
+        r::concurrent_starts,
+    ),
+    (
+        "raft_replication::rejoin_of_partitioned_leader",
+        5,
+        r::rejoin_of_partitioned_leader,
+    ),
+    ("raft_replication::fast_backup", 3, r::fast_backup),
+    ("raft_replication::message_caps", 5, r::message_caps),
+    ("raft_replication::byte_cap", 3, r::byte_cap),
+    (
+        "raft_replication::figure8_commit_rule",
+        10,
+        r::figure8_commit_rule,
+    ),
+    ("raft_persistence::restart_all", 5, p::restart_all),
+    ("raft_persistence::restart_leader", 5, p::restart_leader),
+    (
+        "raft_persistence::restart_followers",
+        5,
+        p::restart_followers,
+    ),
+    (
+        "raft_persistence::restart_partitioned_leader_and_follower",
+        5,
+        p::restart_partitioned_leader_and_follower,
+    ),
+    (
+        "raft_persistence::unreliable_agreement",
+        3,
+        p::unreliable_agreement,
+    ),
+    ("raft_persistence::figure8", 3, p::figure8),
+    (
+        "raft_persistence::figure8_unreliable",
+        3,
+        p::figure8_unreliable,
+    ),
+    (
+        "raft_persistence::voters_crash_right_after_voting",
+        5,
+        p::voters_crash_right_after_voting,
+    ),
+    ("raft_persistence::churn", 5, p::churn),
+    ("raft_persistence::churn_unreliable", 5, p::churn_unreliable),
+    ("raft_snapshots::log_size_cap", 3, s::log_size_cap),
+    (
+        "raft_snapshots::install_to_lagging_follower",
+        5,
+        s::install_to_lagging_follower,
+    ),
+    (
+        "raft_snapshots::install_to_crashed_follower",
+        5,
+        s::install_to_crashed_follower,
+    ),
+    (
+        "raft_snapshots::lagging_follower_and_leader_crash",
+        5,
+        s::lagging_follower_and_leader_crash,
+    ),
+    (
+        "raft_snapshots::install_with_crashes",
+        3,
+        s::install_with_crashes,
+    ),
+    (
+        "raft_snapshots::install_with_crashes_unreliable",
+        3,
+        s::install_with_crashes_unreliable,
+    ),
+    (
+        "raft_snapshots::reload_after_full_restart",
+        5,
+        s::reload_after_full_restart,
+    ),
+    ("raft_membership::add_and_remove", 10, m::add_and_remove),
+    (
+        "raft_membership::changes_under_faults",
+        20,
+        m::changes_under_faults,
+    ),
+];
+
+/// The store's tests: name, seeds, scenario.
+const KV_TESTS: [(&str, u64, KvScenario); 6] = [
+    ("raft_kv::reliable", 5, kv::reliable),
+    ("raft_kv::partitions", 5, kv::partitions),
+    ("raft_kv::crashes", 5, kv::crashes),
+    (
+        "raft_kv::snapshots_crashes_and_partitions",
+        5,
+        kv::snapshots_crashes_and_partitions,
+    ),
+    (
+        "raft_kv::retries_take_effect_once",
+        5,
+        kv::retries_take_effect_once,
+    ),
+    (
+        "raft_kv::minority_completes_nothing",
+        5,
+        kv::minority_completes_nothing,
+    ),
+];
+
+/// The scenarios the bug-free copy of the reference must pass.
+const REFERENCE_COPY_SCENARIOS: [(&str, Scenario<Wrong<Recorder>>); 4] = [
+    ("reelection", e::reelection),
+    ("figure8_commit_rule", r::figure8_commit_rule),
+    (
+        "rejoin_of_partitioned_leader",
+        r::rejoin_of_partitioned_leader,
+    ),
+    ("fast_backup", r::fast_backup),
+];
+
+fn main() {
+    let hints = [
+        &raft::observe::HINTS[..],
+        &raft::cluster::HINTS,
+        &e::HINTS,
+        &r::HINTS,
+        &p::HINTS,
+        &s::HINTS,
+        &m::HINTS,
+        &kv::HINTS,
+    ];
+    let mut suite = Suite::new("raft");
+    for (property, hint) in hints.concat() {
+        suite = suite.hint(property, hint);
+    }
+    for (name, seeds, scenario) in NODE_TESTS {
+        suite = suite.seeded(name, seeds, move |seed| scenario(seed, &subject()));
+    }
+    for (name, seeds, scenario) in KV_TESTS {
+        suite = suite.seeded(name, seeds, move |seed| scenario(seed, &kv::subject()));
+    }
+    raft::meta::tests(suite, &REFERENCE_COPY_SCENARIOS).run()
+}

@@ -1,0 +1,354 @@
+//! What the checks read of a node, so that the same checks run on the
+//! graded node and on the suite's known-wrong variants, and the properties
+//! checked after every event.
+
+use super::recorder::{Recorder, Subject};
+use crate::subject::raft::Log;
+use crate::subject::raft::{Index, Msg, Payload, Reply, Request, Role, Term, Timer};
+use dsim::{Broken, Node, NodeId, Sim};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+/// What the checks need from a Raft node.
+pub trait Observed:
+    Node<Msg = Msg<u64>, Timer = Timer, Request = Request<u64>, Reply = Reply<u64>>
+{
+    fn role(&self) -> Role;
+    fn term(&self) -> Term;
+    fn voted_for(&self) -> Option<NodeId>;
+    fn commit_index(&self) -> Index;
+    fn log(&self) -> &Log<u64>;
+    fn recorder(&self) -> &Recorder;
+}
+
+impl Observed for Subject {
+    fn role(&self) -> Role {
+        self.role
+    }
+    fn term(&self) -> Term {
+        self.current_term
+    }
+    fn voted_for(&self) -> Option<NodeId> {
+        self.voted_for
+    }
+    fn commit_index(&self) -> Index {
+        self.commit_index
+    }
+    fn log(&self) -> &Log<u64> {
+        &self.log
+    }
+    fn recorder(&self) -> &Recorder {
+        &self.state_machine
+    }
+}
+
+pub const ELECTION_SAFETY: &str = "at most one leader per term (Election Safety)";
+pub const ONE_VOTE: &str = "a node votes for at most one candidate per term, even across a crash";
+pub const STATE_MACHINE_SAFETY: &str =
+    "every node applies the same command at each index (State Machine Safety)";
+pub const IN_ORDER: &str = "each node applies committed entries once each, in index order";
+pub const COMMIT_MONOTONE: &str = "a node's commit index never decreases";
+pub const LOG_MATCHING: &str =
+    "a committed entry never changes: every node that commits an index holds the same entry there (Log Matching)";
+pub const LEADER_COMPLETENESS: &str =
+    "a new leader's log holds every committed entry (Leader Completeness)";
+
+/// What the run has seen committed, shared by the checks and the scenario.
+#[derive(Default)]
+pub struct Ledger {
+    /// Every command some node applied, by index, and the node that did first.
+    pub applied: BTreeMap<Index, (u64, NodeId)>,
+    /// The term of the entry at each commit index some node reached.
+    pub committed_terms: BTreeMap<Index, (Term, NodeId)>,
+    /// The leader of each term.
+    pub leaders: BTreeMap<Term, NodeId>,
+    /// A command applied where another node applied a different one:
+    /// (index, first node, its command, this node, this command).
+    conflict: Option<(Index, NodeId, u64, NodeId, u64)>,
+}
+
+pub type Shared = Rc<RefCell<Ledger>>;
+
+/// Registers every safety property on `sim`, fed into `ledger`.
+pub fn watch<N: Observed>(sim: &mut Sim<N>, ledger: &Shared) {
+    let l = Rc::clone(ledger);
+    sim.check(ELECTION_SAFETY, move |sim, _| {
+        election_safety(sim, &mut l.borrow_mut())
+    });
+    let mut votes: BTreeMap<(NodeId, Term), NodeId> = BTreeMap::new();
+    sim.check(ONE_VOTE, move |sim, _| {
+        for id in sim.ids() {
+            let Some(node) = sim.node(id) else { continue };
+            let Some(vote) = node.voted_for() else {
+                continue;
+            };
+            let earlier = *votes.entry((id, node.term())).or_insert(vote);
+            if earlier != vote {
+                return Err(Broken::new(format!(
+                    "{id} voted for {earlier} in term {}, then (after a restart) for {vote}",
+                    node.term()
+                ))
+                .nodes([id, earlier, vote]));
+            }
+        }
+        Ok(())
+    });
+    let l = Rc::clone(ledger);
+    let mut cursors: Vec<Option<Cursor>> = vec![None; sim.len()];
+    sim.check(IN_ORDER, move |sim, _| {
+        in_order(sim, &mut cursors, &mut l.borrow_mut())
+    });
+    let l = Rc::clone(ledger);
+    sim.check(STATE_MACHINE_SAFETY, move |sim, _| {
+        let ledger = l.borrow();
+        state_machine_safety(sim, &ledger)
+    });
+    let mut commits: Vec<Option<Index>> = vec![None; sim.len()];
+    sim.check(COMMIT_MONOTONE, move |sim, _| {
+        for id in sim.ids() {
+            let now = sim.node(id).map(|n| n.commit_index());
+            if let (Some(before), Some(now)) = (commits[id.0], now) {
+                if now < before {
+                    return Err(Broken::new(format!(
+                        "{id}'s commit index went back from {before} to {now}"
+                    ))
+                    .nodes([id]));
+                }
+            }
+            commits[id.0] = now;
+        }
+        Ok(())
+    });
+    let l = Rc::clone(ledger);
+    sim.check(LOG_MATCHING, move |sim, _| {
+        log_matching(sim, &mut l.borrow_mut())
+    });
+    let l = Rc::clone(ledger);
+    let mut checked_terms: BTreeMap<Term, NodeId> = BTreeMap::new();
+    sim.check(LEADER_COMPLETENESS, move |sim, _| {
+        leader_completeness(sim, &l.borrow(), &mut checked_terms)
+    });
+}
+
+fn election_safety<N: Observed>(sim: &Sim<N>, ledger: &mut Ledger) -> Result<(), Broken> {
+    for id in sim.ids() {
+        let Some(node) = sim.node(id) else { continue };
+        if node.role() != Role::Leader {
+            continue;
+        }
+        let first = *ledger.leaders.entry(node.term()).or_insert(id);
+        if first != id {
+            return Err(Broken::new(format!(
+                "{first} and {id} both became leader of term {}",
+                node.term()
+            ))
+            .nodes([first, id]));
+        }
+    }
+    Ok(())
+}
+
+/// How far the checks have read one node's recorder.
+#[derive(Clone, Copy)]
+struct Cursor {
+    base: Index,
+    seen: usize,
+    last: Index,
+}
+
+/// Reads the commands each node applied since the last event: their
+/// indices must rise, and they go into the ledger (the first node to apply
+/// an index sets what every other must apply there).
+fn in_order<N: Observed>(
+    sim: &Sim<N>,
+    cursors: &mut [Option<Cursor>],
+    ledger: &mut Ledger,
+) -> Result<(), Broken> {
+    for id in sim.ids() {
+        let Some(node) = sim.node(id) else {
+            cursors[id.0] = None;
+            continue;
+        };
+        let recorder = node.recorder();
+        let fresh = Cursor {
+            base: recorder.base,
+            seen: 0,
+            last: recorder.base,
+        };
+        let mut cursor = match cursors[id.0] {
+            Some(c) if c.base == recorder.base && c.seen <= recorder.applied.len() => c,
+            _ => fresh,
+        };
+        for &(index, command) in &recorder.applied[cursor.seen..] {
+            if index <= cursor.last {
+                return Err(Broken::new(format!(
+                    "{id} applied index {index} after index {}",
+                    cursor.last
+                ))
+                .nodes([id]));
+            }
+            cursor.last = index;
+            let (first, by) = *ledger.applied.entry(index).or_insert((command, id));
+            if first != command && ledger.conflict.is_none() {
+                ledger.conflict = Some((index, by, first, id, command));
+            }
+        }
+        cursor.seen = recorder.applied.len();
+        cursors[id.0] = Some(cursor);
+    }
+    Ok(())
+}
+
+fn state_machine_safety<N: Observed>(sim: &Sim<N>, ledger: &Ledger) -> Result<(), Broken> {
+    let Some((index, by, first, id, command)) = ledger.conflict else {
+        return Ok(());
+    };
+    Err(Broken::new(format!(
+        "at index {index}, {by} applied command {first} but {id} applied command {command}\n{}",
+        side_by_side(sim, &[by, id], index)
+    ))
+    .nodes([by, id]))
+}
+
+fn log_matching<N: Observed>(sim: &Sim<N>, ledger: &mut Ledger) -> Result<(), Broken> {
+    for id in sim.ids() {
+        let Some(node) = sim.node(id) else { continue };
+        let commit = node.commit_index();
+        if commit == 0 {
+            continue;
+        }
+        let Some(term) = node.log().term_at(commit) else {
+            if commit > node.log().last_index() {
+                return Err(Broken::new(format!(
+                    "{id}'s commit index is {commit} but its log ends at {}\n{}",
+                    node.log().last_index(),
+                    side_by_side(sim, &[id], commit)
+                ))
+                .nodes([id]));
+            }
+            continue;
+        };
+        let (first, by) = *ledger.committed_terms.entry(commit).or_insert((term, id));
+        if first != term {
+            return Err(Broken::new(format!(
+                "index {commit} is committed on {by} with an entry of term {first}, \
+                 but on {id} with an entry of term {term}\n{}",
+                side_by_side(sim, &[by, id], commit)
+            ))
+            .nodes([by, id]));
+        }
+    }
+    Ok(())
+}
+
+fn leader_completeness<N: Observed>(
+    sim: &Sim<N>,
+    ledger: &Ledger,
+    checked: &mut BTreeMap<Term, NodeId>,
+) -> Result<(), Broken> {
+    for id in sim.ids() {
+        let Some(node) = sim.node(id) else { continue };
+        if node.role() != Role::Leader || checked.contains_key(&node.term()) {
+            continue;
+        }
+        checked.insert(node.term(), id);
+        let log = node.log();
+        for (&index, &(command, by)) in ledger.applied.range(log.base_index() + 1..) {
+            let held = log.get(index).map(|e| &e.payload);
+            if held != Some(&Payload::Command(command)) {
+                return Err(Broken::new(format!(
+                    "{id} became leader of term {} without the entry at index {index} \
+                     (command {command}) that {by} had applied\n{}",
+                    node.term(),
+                    side_by_side(sim, &[by, id], index)
+                ))
+                .nodes([by, id]));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The logs of `nodes` around `index`, one column each.
+pub fn side_by_side<N: Observed>(sim: &Sim<N>, nodes: &[NodeId], index: Index) -> String {
+    let from = index.saturating_sub(3).max(1);
+    let mut text = format!("{:>7}", "index");
+    for id in nodes {
+        let node = sim.node(*id);
+        let state = node.map_or("down".to_string(), |n| {
+            format!("term {}, commit {}", n.term(), n.commit_index())
+        });
+        text += &format!(" | {:<22}", format!("{id} ({state})"));
+    }
+    for i in from..=index + 3 {
+        text += &format!("\n{}{i:>5}", if i == index { "→ " } else { "  " });
+        for id in nodes {
+            let cell = match sim.node(*id) {
+                None => "".to_string(),
+                Some(n) => describe(n.log(), i),
+            };
+            text += &format!(" | {cell:<22}");
+        }
+    }
+    let lines: Vec<&str> = text.lines().map(str::trim_end).collect();
+    lines.join("\n")
+}
+
+fn describe(log: &Log<u64>, index: Index) -> String {
+    if index < log.base_index() {
+        return "(in the snapshot)".to_string();
+    }
+    if index == log.base_index() {
+        return format!("t{} (snapshot's last)", log.base_term());
+    }
+    match log.get(index) {
+        None => "-".to_string(),
+        Some(e) => match &e.payload {
+            Payload::Command(c) => format!("t{} command {c}", e.term),
+            Payload::Config(m) => format!("t{} config {m:?}", e.term),
+            Payload::Noop => format!("t{} no-op", e.term),
+        },
+    }
+}
+
+pub const HINTS: [(&str, &str); 7] = [
+    (
+        ELECTION_SAFETY,
+        "a node grants at most one vote per term, and a candidate becomes leader only with \
+         votes from a majority of its term; a vote counts only if it answers a RequestVote of \
+         the candidate's current term",
+    ),
+    (
+        ONE_VOTE,
+        "voted_for must be on storage (Raft::persist) before the Vote reply is sent, and read \
+         back in restore: a restarted node must remember whom it voted for",
+    ),
+    (
+        STATE_MACHINE_SAFETY,
+        "apply only committed entries; commit only entries of the leader's current term by \
+         counting replicas (Figure 8); a follower commits min(leader_commit, index of the last \
+         new entry)",
+    ),
+    (
+        IN_ORDER,
+        "apply from last_applied + 1 up to commit_index, one index after the other, and never \
+         apply an index twice",
+    ),
+    (
+        COMMIT_MONOTONE,
+        "commit_index only grows: take max(commit_index, …) and ignore a snapshot older than \
+         what is already committed",
+    ),
+    (
+        LOG_MATCHING,
+        "refuse AppendEntries from an older term; accept entries only after the consistency \
+         check on prev_log_index/prev_log_term; on a conflict delete the entry and everything \
+         after it; never delete an entry that matches",
+    ),
+    (
+        LEADER_COMPLETENESS,
+        "the election restriction: grant a vote only if the candidate's last log term is \
+         higher than yours, or equal with a last index at least as high",
+    ),
+];

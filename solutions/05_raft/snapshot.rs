@@ -1,0 +1,123 @@
+//! # raft_snapshots: compaction and InstallSnapshot
+//!
+//! The log cannot grow for ever. Once it holds more than
+//! `options.snapshot_after` entries, a node writes its state machine into a
+//! [`Snapshot`] of everything applied so far and discards those entries.
+//! A follower so far behind that the leader has discarded the entries it
+//! needs gets the leader's snapshot instead (Figure 13).
+
+use crate::raft::{Index, Msg, Raft, Role, StateMachine, Term};
+use dsim::{Ctx, NodeId};
+use serde::{Deserialize, Serialize};
+
+/// How a node is set up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Options {
+    /// Take a snapshot once the log holds more than this many entries
+    /// (`None`: never compact).
+    pub snapshot_after: Option<usize>,
+}
+
+/// A compacted prefix of the log: the state machine as it was after
+/// applying entry `last_included_index`, and what is needed to keep
+/// checking the log after it (Figure 13).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// The last entry the snapshot replaces.
+    pub last_included_index: Index,
+    /// That entry's term: the consistency check of the next AppendEntries
+    /// and the election restriction both need it.
+    pub last_included_term: Term,
+    /// The membership as of that entry.
+    pub config: Vec<NodeId>,
+    /// The state machine, as [`StateMachine::snapshot`] wrote it.
+    pub state: Vec<u8>,
+}
+
+// ----- the rules of snapshots ---------------------------------------------------
+
+impl<S: StateMachine> Raft<S> {
+    /// After applying: if the log is longer than allowed, snapshot the state
+    /// machine as of `last_applied` (with that entry's term and the
+    /// membership as of it), save the snapshot, and compact the log.
+    pub fn maybe_snapshot(&mut self, ctx: &mut Ctx<Self>) {
+        let Some(limit) = self.options.snapshot_after else {
+            return;
+        };
+        if self.log.len() <= limit || self.last_applied <= self.log.base_index() {
+            return;
+        }
+        let index = self.last_applied;
+        let term = self
+            .log
+            .term_at(index)
+            .expect("an applied entry is in the log");
+        let snapshot = Snapshot {
+            last_included_index: index,
+            last_included_term: term,
+            config: self.log.config_at(index).to_vec(),
+            state: self.state_machine.snapshot(),
+        };
+        ctx.storage().put("snapshot", &snapshot);
+        self.log.compact(index, term);
+        self.log.save(ctx.storage(), index + 1);
+    }
+
+    /// The leader sends its snapshot to `peer`.
+    pub fn send_snapshot(&mut self, ctx: &mut Ctx<Self>, peer: NodeId) {
+        let snapshot: Snapshot = ctx
+            .storage()
+            .get("snapshot")
+            .expect("a leader that compacted its log has a snapshot");
+        let request = Msg::InstallSnapshot {
+            term: self.current_term,
+            snapshot,
+        };
+        ctx.send(peer, request);
+    }
+
+    /// InstallSnapshot from `leader`. Refuse an older term; otherwise
+    /// follow the leader. A snapshot this node has already passed (its
+    /// commit index is at or after the snapshot's last entry) changes
+    /// nothing. Otherwise keep the log entries after the snapshot if the
+    /// log agrees with its last entry, else drop the whole log; save the
+    /// snapshot and the log; load the state machine from it. Either way,
+    /// answer like a successful AppendEntries up to the snapshot's end.
+    pub fn on_install_snapshot(
+        &mut self,
+        ctx: &mut Ctx<Self>,
+        leader: NodeId,
+        term: Term,
+        snapshot: Snapshot,
+    ) {
+        self.observe_term(ctx, term);
+        let reply = |node: &Self, ctx: &mut Ctx<Self>, success: bool, match_index| {
+            let reply = Msg::AppendReply {
+                term: node.current_term,
+                success,
+                match_index,
+                retry_from: 0,
+            };
+            ctx.send(leader, reply);
+        };
+        if term < self.current_term {
+            return reply(self, ctx, false, 0);
+        }
+        self.follow(ctx, leader);
+        let index = snapshot.last_included_index;
+        if index > self.commit_index {
+            if self.log.term_at(index) == Some(snapshot.last_included_term) {
+                self.log.compact(index, snapshot.last_included_term);
+            } else {
+                self.log.reset_to(&snapshot);
+            }
+            self.state_machine = S::restore(&snapshot.state);
+            self.commit_index = index;
+            self.last_applied = index;
+            ctx.storage().put("snapshot", &snapshot);
+            self.log.save(ctx.storage(), index + 1);
+        }
+        debug_assert!(self.role == Role::Follower);
+        reply(self, ctx, true, index);
+    }
+}
