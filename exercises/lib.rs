@@ -26,6 +26,13 @@ pub mod clocks {
     pub mod vector;
 }
 
+#[cfg(feature = "tpc")]
+#[path = "07_two_phase_commit"]
+pub mod tpc {
+    pub mod basic;
+    pub mod recovery;
+}
+
 #[cfg(feature = "crdts")]
 #[path = "08_crdts"]
 pub mod crdts {

@@ -16,6 +16,12 @@ pub mod clocks {
     pub mod vector;
 }
 
+#[path = "07_two_phase_commit"]
+pub mod tpc {
+    pub mod basic;
+    pub mod recovery;
+}
+
 #[path = "08_crdts"]
 pub mod crdts {
     pub mod g_counter;
