@@ -18,6 +18,14 @@ pub mod intro {
     pub mod retry;
 }
 
+#[cfg(feature = "byzantine")]
+#[path = "02_byzantine"]
+pub mod byzantine {
+    pub mod oral_messages;
+    pub mod signed_messages;
+    pub mod three_is_not_enough;
+}
+
 #[cfg(feature = "clocks")]
 #[path = "03_clocks"]
 pub mod clocks {

@@ -9,6 +9,13 @@ pub mod intro {
     pub mod retry;
 }
 
+#[path = "02_byzantine"]
+pub mod byzantine {
+    pub mod oral_messages;
+    pub mod signed_messages;
+    pub mod three_is_not_enough;
+}
+
 #[path = "03_clocks"]
 pub mod clocks {
     pub mod lamport;
