@@ -18,6 +18,13 @@ pub mod intro {
     pub mod retry;
 }
 
+#[cfg(feature = "generals")]
+#[path = "01_generals"]
+pub mod generals {
+    pub mod adversary;
+    pub mod messengers;
+}
+
 #[cfg(feature = "byzantine")]
 #[path = "02_byzantine"]
 pub mod byzantine {

@@ -9,6 +9,12 @@ pub mod intro {
     pub mod retry;
 }
 
+#[path = "01_generals"]
+pub mod generals {
+    pub mod adversary;
+    pub mod messengers;
+}
+
 #[path = "02_byzantine"]
 pub mod byzantine {
     pub mod oral_messages;
