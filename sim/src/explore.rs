@@ -666,12 +666,12 @@ impl<N: Explorable> Explorer<N> {
         }
     }
 
-    /// The node that took a step (none for a loss).
+    /// The node that took a step (none for a loss or a drop).
     fn actor(&self, step: &Step<N>) -> Option<NodeId> {
         match step {
-            Step::Start | Step::Lose(_) | Step::Drop(_) | Step::Crash(_) => None,
+            Step::Start | Step::Lose(_) | Step::Drop(_) => None,
             Step::Deliver(f) => Some(f.to),
-            Step::Timer(node, _) | Step::Restart(node) => Some(*node),
+            Step::Timer(node, _) | Step::Crash(node) | Step::Restart(node) => Some(*node),
             Step::Request(r) => Some(self.requests[*r].0),
         }
     }

@@ -3,11 +3,12 @@
 //! forge by copying signatures onto another order, tell two stories, or
 //! plot to reveal a second order at the last moment.
 
+use super::rounds::IC2;
 use super::signed::{random_setup, run, Setup, SignedLoyal, Strategy, SM_RELAY};
 use crate::subject::byzantine::signed_messages::{
     command, Key, Keyring, Lieutenant, Order, Outbox, SignedOrder,
 };
-use dscheck::{Failure, Suite};
+use dscheck::{expect_accepted, expect_caught, Failure, Suite};
 use dsim::NodeId;
 use std::collections::BTreeSet;
 
@@ -51,4 +52,79 @@ pub fn tests(suite: Suite) -> Suite {
             }
             Ok::<(), Failure>(())
         })
+        .test("meta::sm_correct_model_passes", || {
+            expect_accepted("SM with any number of traitors", 40, |seed| {
+                run::<Careless<true>>(&random_setup(seed))
+            })
+        })
+        .test("meta::sm_accepting_unverified_signatures_is_caught", || {
+            expect_caught(IC2, 1, |_| {
+                let setup = Setup {
+                    n: 4,
+                    m: 1,
+                    traitors: BTreeSet::from([NodeId(1)]),
+                    order: Order::Attack,
+                    strategy: Strategy::Forger,
+                    seed: 1,
+                };
+                run::<Careless<false>>(&setup)
+            })
+        })
+}
+
+/// SM(m) written independently of the subject; with `VERIFY` false it
+/// never checks a signature, only who signed.
+struct Careless<const VERIFY: bool> {
+    key: Key,
+    keyring: Keyring,
+    n: usize,
+    m: usize,
+    orders: BTreeSet<Order>,
+}
+
+impl<const VERIFY: bool> SignedLoyal for Careless<VERIFY> {
+    fn command(key: &Key, n: usize, order: Order) -> Outbox {
+        let signed = key.sign(&SignedOrder {
+            order,
+            signatures: Vec::new(),
+        });
+        (1..n).map(|i| (NodeId(i), signed.clone())).collect()
+    }
+    fn new(key: Key, keyring: Keyring, n: usize, m: usize) -> Self {
+        Careless {
+            key,
+            keyring,
+            n,
+            m,
+            orders: BTreeSet::new(),
+        }
+    }
+    fn receive(&mut self, from: NodeId, msg: SignedOrder) -> Outbox {
+        let signers = msg.signers();
+        let shape = signers.first() == Some(&NodeId(0))
+            && signers.last() == Some(&from)
+            && signers
+                .iter()
+                .enumerate()
+                .all(|(i, g)| !signers[..i].contains(g))
+            && !signers.contains(&self.key.id());
+        if !shape || (VERIFY && !self.keyring.verify(&msg)) || !self.orders.insert(msg.order) {
+            return Vec::new();
+        }
+        if signers.len() > self.m {
+            return Vec::new();
+        }
+        let signed = self.key.sign(&msg);
+        (1..self.n)
+            .map(NodeId)
+            .filter(|g| *g != self.key.id() && !signers.contains(g))
+            .map(|g| (g, signed.clone()))
+            .collect()
+    }
+    fn decide(&self) -> Order {
+        match self.orders.iter().collect::<Vec<_>>()[..] {
+            [only] => *only,
+            _ => Order::Retreat,
+        }
+    }
 }

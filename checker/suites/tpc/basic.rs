@@ -28,6 +28,7 @@ const LOSSES: usize = 2;
 
 /// Three participants that can all commit.
 pub const ALL_YES: Model = Model {
+    name: "three yes votes, two losses",
     can_commit: &[true, true, true, true],
     crashes: 0,
     losses: LOSSES,
@@ -35,6 +36,7 @@ pub const ALL_YES: Model = Model {
 
 /// Three participants, the last of which votes no.
 pub const ONE_NO: Model = Model {
+    name: "two yes votes and a no, two losses",
     can_commit: &[true, true, true, false],
     crashes: 0,
     losses: LOSSES,

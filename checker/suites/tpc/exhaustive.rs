@@ -14,6 +14,8 @@ use std::time::Instant;
 /// What the model allows.
 #[derive(Clone, Copy, Debug)]
 pub struct Model<'a> {
+    /// What the model is, for the measurements.
+    pub name: &'a str,
     /// Whether each node can commit (index 0, the coordinator, unused).
     pub can_commit: &'a [bool],
     /// How many crashes a run may have (each node may then restart).
@@ -49,9 +51,12 @@ pub fn explore<N: Observed>(build: Build<N>, model: Model, goals: bool) -> Resul
         .goal("all abort", |v| all_decided(v, Outcome::Abort));
     let started = Instant::now();
     let explored = explorer.run().map_err(Failure::from_counterexample)?;
-    metric("states explored", explored.states);
-    metric("search depth", explored.depth);
-    metric("exploration time (ms)", started.elapsed().as_millis());
+    metric(&format!("states explored, {}", model.name), explored.states);
+    metric(&format!("search depth, {}", model.name), explored.depth);
+    metric(
+        &format!("exploration time (ms), {}", model.name),
+        started.elapsed().as_millis(),
+    );
     if goals {
         for (goal, run) in &explored.goals {
             if run.is_none() {

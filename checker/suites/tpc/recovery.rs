@@ -38,6 +38,7 @@ const LOSSES: usize = 1;
 
 /// Three participants that can all commit; any one node may crash once.
 pub const ONE_CRASH: Model = Model {
+    name: "three yes votes, one loss, one crash",
     can_commit: &[true, true, true, true],
     crashes: 1,
     losses: LOSSES,
