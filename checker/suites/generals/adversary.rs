@@ -9,6 +9,7 @@ use super::protocols::hidden;
 use crate::subject::generals::adversary::{find_disagreement, General, Protocol, Schedule};
 use dscheck::{expect_caught, ms, Failure, Suite};
 use dsim::{Ctx, DropReason, Event, Node, NodeId, Sim};
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::rc::Rc;
 use std::time::Duration;
@@ -224,26 +225,36 @@ impl fmt::Debug for Replayed {
     }
 }
 
+/// A message of the replay: the protocol's `value`, sent in `round`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Sent {
+    round: usize,
+    value: u64,
+}
+
+/// The start of a round.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Round(usize);
+
 impl Node for Replayed {
-    /// (round, message)
-    type Msg = (usize, u64);
-    type Timer = usize;
+    type Msg = Sent;
+    type Timer = Round;
     type Request = ();
     type Reply = ();
 
     fn on_start(&mut self, ctx: &mut Ctx<Self>) {
-        ctx.set_timer(0, ms(1));
+        ctx.set_timer(Round(0), ms(1));
     }
 
-    fn on_message(&mut self, _ctx: &mut Ctx<Self>, _from: NodeId, (round, msg): (usize, u64)) {
-        if round == self.round {
-            self.inbox = Some(msg);
+    fn on_message(&mut self, _ctx: &mut Ctx<Self>, _from: NodeId, msg: Sent) {
+        if msg.round == self.round {
+            self.inbox = Some(msg.value);
         }
     }
 
     /// The start of round `r`: file what arrived in the last one, then
     /// send this round's message (or decide after the last round).
-    fn on_timer(&mut self, ctx: &mut Ctx<Self>, r: usize) {
+    fn on_timer(&mut self, ctx: &mut Ctx<Self>, Round(r): Round) {
         if r > 0 {
             self.heard.push(self.inbox.take());
         }
@@ -252,10 +263,10 @@ impl Node for Replayed {
             self.attacks = Some(self.protocol.attacks(self.general, &self.heard));
             return;
         }
-        if let Some(msg) = self.protocol.send(self.general, r, &self.heard) {
+        if let Some(value) = self.protocol.send(self.general, r, &self.heard) {
             let other = ctx.peers()[0];
-            ctx.send(other, (r, msg));
+            ctx.send(other, Sent { round: r, value });
         }
-        ctx.set_timer(r + 1, ROUND);
+        ctx.set_timer(Round(r + 1), ROUND);
     }
 }

@@ -223,3 +223,24 @@ fn a_message_to_a_crashed_node_may_be_dropped() {
     // crash n1, drop both messages, restart
     assert_eq!(explored.goals[0].1.as_ref().map(Vec::len), Some(5));
 }
+
+#[test]
+fn duplication_delivers_a_message_again() {
+    let at_most_once = |v: &View<Toy>| {
+        if log_of(v).iter().filter(|&&x| x == 1).count() > 1 {
+            Err(Broken::new("1 arrived twice"))
+        } else {
+            Ok(())
+        }
+    };
+    assert!(toy().always("1 arrives once", at_most_once).run().is_ok());
+    let found = toy()
+        .with_duplication()
+        .max_states(1_000)
+        .always("1 arrives once", at_most_once)
+        .run()
+        .unwrap_err();
+    assert_eq!(found.property, "1 arrives once");
+    // start, deliver 1, deliver 1 again
+    assert_eq!(found.trace.len(), 3, "{found}");
+}
