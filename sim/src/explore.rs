@@ -19,16 +19,22 @@
 //! have. The network is a set: a message sent twice while the first copy is
 //! still in flight is one message.
 
-use crate::node::{Ctx, Effect, Node, NodeId, RequestId};
-use crate::panics;
-use crate::rng::SimRng;
+mod report;
+mod state;
+mod step;
+#[cfg(test)]
+mod tests;
+
+use crate::node::{Node, NodeId};
 use crate::storage::Storage;
-use crate::time::Time;
 use crate::violation::Broken;
 use std::collections::HashMap;
 use std::fmt::{self, Debug};
-use std::hash::{Hash, Hasher};
+use std::hash::Hash;
 use std::rc::Rc;
+
+pub use report::{Counterexample, Explored, View, LIMIT_PROPERTY, PANIC_PROPERTY};
+use state::{fingerprint, trace_len, view, State, Step, Visit};
 
 /// What the explorer needs of a node type beyond [`Node`]: that a node, its
 /// messages and its timers can be cloned, hashed and compared. Every node
@@ -51,186 +57,12 @@ where
     type T = N::Timer;
 }
 
-/// A message in flight.
-#[derive(Clone, PartialEq, Eq, Hash)]
-struct Flight<M> {
-    from: NodeId,
-    to: NodeId,
-    msg: M,
-}
-
-/// One state of the whole system.
-struct State<N: Node> {
-    /// Shared between states until a step changes them.
-    nodes: Vec<Option<Rc<N>>>,
-    storage: Vec<Rc<Storage>>,
-    timers: Vec<Vec<N::Timer>>,
-    flight: Vec<Flight<N::Msg>>,
-    /// The client requests that have not arrived yet (indexes).
-    requests: Vec<usize>,
-    crashes: usize,
-    losses: usize,
-}
-
-impl<N: Explorable> Clone for State<N> {
-    fn clone(&self) -> Self {
-        State {
-            nodes: self.nodes.clone(),
-            storage: self.storage.clone(),
-            timers: self.timers.clone(),
-            flight: self.flight.clone(),
-            requests: self.requests.clone(),
-            crashes: self.crashes,
-            losses: self.losses,
-        }
-    }
-}
-
-impl<N: Explorable> PartialEq for State<N> {
-    fn eq(&self, other: &Self) -> bool {
-        self.nodes == other.nodes
-            && self.timers == other.timers
-            && self.flight == other.flight
-            && self.requests == other.requests
-            && self.crashes == other.crashes
-            && self.losses == other.losses
-            && self
-                .storage
-                .iter()
-                .zip(&other.storage)
-                .all(|(a, b)| Rc::ptr_eq(a, b) || a.entries == b.entries)
-    }
-}
-
-impl<N: Explorable> Eq for State<N> {}
-
-impl<N: Explorable> Hash for State<N> {
-    fn hash<H: Hasher>(&self, h: &mut H) {
-        self.nodes.hash(h);
-        self.timers.hash(h);
-        self.flight.hash(h);
-        self.requests.hash(h);
-        self.crashes.hash(h);
-        self.losses.hash(h);
-        for s in &self.storage {
-            s.entries.hash(h);
-        }
-    }
-}
-
-/// A fixed hash, the same in every run, to find states already seen and
-/// to put sets in a canonical order.
-fn fingerprint<T: Hash>(value: &T) -> u64 {
-    let mut h = Fx(0);
-    value.hash(&mut h);
-    h.finish()
-}
-
-/// A small, fast multiply-rotate hash (as in Firefox and rustc), enough for
-/// telling states apart: equal fingerprints are compared in full.
-struct Fx(u64);
-
-impl Hasher for Fx {
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.write_u64(u64::from_le_bytes(word));
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn write_u8(&mut self, n: u8) {
-        self.write_u64(n as u64);
-    }
-    fn write_u32(&mut self, n: u32) {
-        self.write_u64(n as u64);
-    }
-    fn write_usize(&mut self, n: usize) {
-        self.write_u64(n as u64);
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-/// What the checks see of one state.
-pub struct View<'a, N: Node> {
-    nodes: &'a [Option<Rc<N>>],
-    storage: &'a [Rc<Storage>],
-    in_flight: usize,
-}
-
-impl<N: Node> View<'_, N> {
-    /// Node `id`'s state, or `None` while it is crashed.
-    pub fn node(&self, id: NodeId) -> Option<&N> {
-        self.nodes[id.0].as_deref()
-    }
-
-    /// Node `id`'s durable storage.
-    pub fn storage(&self, id: NodeId) -> &Storage {
-        &self.storage[id.0]
-    }
-
-    /// Every node id.
-    pub fn ids(&self) -> impl Iterator<Item = NodeId> {
-        (0..self.nodes.len()).map(NodeId)
-    }
-
-    /// How many messages are in flight.
-    pub fn in_flight(&self) -> usize {
-        self.in_flight
-    }
-}
-
 type Invariant<N> = (String, Box<dyn Fn(&View<N>) -> Result<(), Broken>>);
 type StepCheck<N> = (
     String,
     Box<dyn Fn(&View<N>, &View<N>) -> Result<(), Broken>>,
 );
 type Goal<N> = (String, Box<dyn Fn(&View<N>) -> bool>);
-
-/// A property that failed, with the shortest run that breaks it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Counterexample {
-    /// The property, in plain words.
-    pub property: String,
-    /// What exactly went wrong in the last state.
-    pub detail: String,
-    /// The nodes involved.
-    pub nodes: Vec<NodeId>,
-    /// The run, one line per step, from the initial state.
-    pub trace: Vec<String>,
-    /// The states explored before it was found.
-    pub states: usize,
-}
-
-/// What an exploration that found no counterexample learned.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Explored {
-    /// The distinct states reached.
-    pub states: usize,
-    /// The longest of the shortest paths to a state (the search depth).
-    pub depth: usize,
-    /// For each goal, the shortest run that reaches it, if one does.
-    pub goals: Vec<(String, Option<Vec<String>>)>,
-}
-
-impl fmt::Display for Counterexample {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{}: {}", self.property, self.detail)?;
-        for line in &self.trace {
-            writeln!(f, "  {line}")?;
-        }
-        Ok(())
-    }
-}
-
-/// The property reported when a handler panics during an exploration.
-pub const PANIC_PROPERTY: &str = "handlers run without panicking";
-/// The property reported when the state space is larger than the limit.
-pub const LIMIT_PROPERTY: &str = "the model is small enough to explore";
 
 /// A breadth-first exploration of every run of a small system.
 pub struct Explorer<N: Node> {
@@ -247,29 +79,6 @@ pub struct Explorer<N: Node> {
     steps: Vec<StepCheck<N>>,
     goals: Vec<Goal<N>>,
 }
-
-/// One step of a run.
-enum Step<N: Node> {
-    Start,
-    Deliver(Flight<N::Msg>),
-    Lose(Flight<N::Msg>),
-    Drop(Flight<N::Msg>),
-    Timer(NodeId, N::Timer),
-    Request(usize),
-    Crash(NodeId),
-    Restart(NodeId),
-}
-
-/// How a state was reached: its parent, the step taken, its depth.
-struct Visit<N: Node> {
-    parent: usize,
-    step: Step<N>,
-    depth: usize,
-}
-
-/// A step from a state, and the state after it (or the panic of the node
-/// that took it).
-type Successor<N> = (Step<N>, Result<State<N>, String>);
 
 impl<N: Explorable> Explorer<N> {
     /// A system of `nodes` nodes built by `factory` (again on every restart),
@@ -496,127 +305,6 @@ impl<N: Explorable> Explorer<N> {
         Ok(())
     }
 
-    /// Every step possible from `state`, with the state after it.
-    fn successors(&self, state: &State<N>) -> Vec<Successor<N>> {
-        let mut out = Vec::new();
-        for (i, f) in state.flight.iter().enumerate() {
-            if state.nodes[f.to.0].is_some() {
-                let mut next = state.clone();
-                if !self.duplication {
-                    next.flight.remove(i);
-                }
-                let (from, msg) = (f.from, f.msg.clone());
-                let result =
-                    self.handle(&mut next, f.to, move |n, ctx| n.on_message(ctx, from, msg));
-                out.push((Step::Deliver(f.clone()), result.map(|()| next)));
-            }
-            if state.nodes[f.to.0].is_none() {
-                // A message that reaches a crashed node is dropped (free).
-                let mut next = state.clone();
-                next.flight.remove(i);
-                out.push((Step::Drop(f.clone()), Ok(next)));
-            } else if state.losses < self.losses {
-                let mut next = state.clone();
-                next.flight.remove(i);
-                next.losses += 1;
-                out.push((Step::Lose(f.clone()), Ok(next)));
-            }
-        }
-        let timers_may_fire = !self.quiet_timers || state.flight.is_empty();
-        for (node, timers) in state.timers.iter().enumerate().filter(|_| timers_may_fire) {
-            for (i, timer) in timers.iter().enumerate() {
-                let mut next = state.clone();
-                next.timers[node].remove(i);
-                let t = timer.clone();
-                let result = self.handle(&mut next, NodeId(node), move |n, ctx| n.on_timer(ctx, t));
-                out.push((
-                    Step::Timer(NodeId(node), timer.clone()),
-                    result.map(|()| next),
-                ));
-            }
-        }
-        for (i, &r) in state.requests.iter().enumerate() {
-            let (node, request) = &self.requests[r];
-            if state.nodes[node.0].is_some() {
-                let mut next = state.clone();
-                next.requests.remove(i);
-                let req = request.clone();
-                let id = RequestId(r as u64);
-                let result =
-                    self.handle(&mut next, *node, move |n, ctx| n.on_request(ctx, id, req));
-                out.push((Step::Request(r), result.map(|()| next)));
-            }
-        }
-        for &id in &self.crashable {
-            if state.nodes[id.0].is_some() && state.crashes < self.crashes {
-                let mut next = state.clone();
-                next.nodes[id.0] = None;
-                next.timers[id.0].clear();
-                next.crashes += 1;
-                out.push((Step::Crash(id), Ok(next)));
-            } else if state.nodes[id.0].is_none() {
-                let mut next = state.clone();
-                next.nodes[id.0] = Some(Rc::new((self.factory)(id)));
-                let result = self.handle(&mut next, id, |n, ctx| n.on_start(ctx));
-                out.push((Step::Restart(id), result.map(|()| next)));
-            }
-        }
-        out
-    }
-
-    /// Runs one handler of node `id` in `state` and applies its effects.
-    fn handle(
-        &self,
-        state: &mut State<N>,
-        id: NodeId,
-        f: impl FnOnce(&mut N, &mut Ctx<N>),
-    ) -> Result<(), String> {
-        let peers: Vec<NodeId> = (0..self.nodes).map(NodeId).filter(|&p| p != id).collect();
-        let mut rng = SimRng::fork(0, id.0 as u64);
-        let mut effects = Vec::new();
-        let node = Rc::make_mut(
-            state.nodes[id.0]
-                .as_mut()
-                .expect("a handler of a running node"),
-        );
-        let mut ctx = Ctx {
-            id,
-            now: Time::ZERO,
-            peers: &peers,
-            rng: &mut rng,
-            storage: Rc::make_mut(&mut state.storage[id.0]),
-            effects: &mut effects,
-        };
-        panics::catch(|| f(node, &mut ctx))?;
-        for effect in effects {
-            match effect {
-                Effect::Send { to, msg } => {
-                    if to.0 < self.nodes {
-                        let flight = Flight { from: id, to, msg };
-                        if !state.flight.contains(&flight) {
-                            state.flight.push(flight);
-                        }
-                    }
-                }
-                Effect::SetTimer { timer, .. } => {
-                    let timers = &mut state.timers[id.0];
-                    if !timers.contains(&timer) {
-                        timers.push(timer);
-                    }
-                }
-                Effect::CancelTimer { timer } => state.timers[id.0].retain(|t| *t != timer),
-                Effect::Reply { .. } => {}
-            }
-        }
-        state
-            .flight
-            .sort_by_key(|f| (f.from, f.to, fingerprint(&f.msg)));
-        for timers in &mut state.timers {
-            timers.sort_by_key(fingerprint);
-        }
-        Ok(())
-    }
-
     /// The steps from the initial state to state `id`, each with the
     /// state of the node that took it afterwards.
     fn trace(&self, states: &[State<N>], visits: &[Visit<N>], mut id: usize) -> Vec<String> {
@@ -693,19 +381,6 @@ impl<N: Explorable> Explorer<N> {
     }
 }
 
-/// The number of steps from the start to state `id`, plus one.
-fn trace_len<N: Node>(visits: &[Visit<N>], id: usize) -> usize {
-    visits[id].depth + 1
-}
-
-fn view<N: Node>(state: &State<N>) -> View<'_, N> {
-    View {
-        nodes: &state.nodes,
-        storage: &state.storage,
-        in_flight: state.flight.len(),
-    }
-}
-
 impl<N: Node> Debug for Explorer<N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Explorer")
@@ -716,6 +391,3 @@ impl<N: Node> Debug for Explorer<N> {
             .finish_non_exhaustive()
     }
 }
-
-#[cfg(test)]
-mod tests;

@@ -1,6 +1,7 @@
 //! The explorer on toy models whose state spaces are counted by hand.
 
 use super::*;
+use crate::node::Ctx;
 use serde::{Deserialize, Serialize};
 
 /// n0 sends `Add(1)` and `Add(2)` to n1 at start; n1 logs what arrives.
