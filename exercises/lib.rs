@@ -18,6 +18,21 @@ pub mod intro {
     pub mod retry;
 }
 
+#[cfg(feature = "generals")]
+#[path = "01_generals"]
+pub mod generals {
+    pub mod adversary;
+    pub mod messengers;
+}
+
+#[cfg(feature = "byzantine")]
+#[path = "02_byzantine"]
+pub mod byzantine {
+    pub mod oral_messages;
+    pub mod signed_messages;
+    pub mod three_is_not_enough;
+}
+
 #[cfg(feature = "clocks")]
 #[path = "03_clocks"]
 pub mod clocks {
@@ -60,6 +75,13 @@ pub mod quorums {
     pub mod quorum_linearizability;
     pub mod quorum_read_repair;
     pub mod quorum_rw;
+}
+
+#[cfg(feature = "tpc")]
+#[path = "07_two_phase_commit"]
+pub mod tpc {
+    pub mod basic;
+    pub mod recovery;
 }
 
 #[cfg(feature = "crdts")]

@@ -9,6 +9,19 @@ pub mod intro {
     pub mod retry;
 }
 
+#[path = "01_generals"]
+pub mod generals {
+    pub mod adversary;
+    pub mod messengers;
+}
+
+#[path = "02_byzantine"]
+pub mod byzantine {
+    pub mod oral_messages;
+    pub mod signed_messages;
+    pub mod three_is_not_enough;
+}
+
 #[path = "03_clocks"]
 pub mod clocks {
     pub mod lamport;
@@ -47,6 +60,12 @@ pub mod quorums {
     pub mod quorum_linearizability;
     pub mod quorum_read_repair;
     pub mod quorum_rw;
+}
+
+#[path = "07_two_phase_commit"]
+pub mod tpc {
+    pub mod basic;
+    pub mod recovery;
 }
 
 #[path = "08_crdts"]

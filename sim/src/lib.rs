@@ -43,6 +43,7 @@
 //! ```
 
 pub mod dump;
+pub mod explore;
 mod history;
 mod net;
 mod node;
@@ -55,6 +56,7 @@ pub mod trace;
 mod violation;
 
 pub use dump::{capture, Dump, DumpEvent, DumpState, DumpViolation, EventKind};
+pub use explore::{Counterexample, Explorable, Explored, Explorer, View};
 pub use history::Operation;
 pub use net::Network;
 pub use node::{Ctx, Node, NodeId, RequestId};

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 /// disk, so what comes back after a restart is exactly what was written.
 #[derive(Clone, Debug, Default)]
 pub struct Storage {
-    entries: BTreeMap<String, Vec<u8>>,
+    pub(crate) entries: BTreeMap<String, Vec<u8>>,
     bytes_written: u64,
 }
 

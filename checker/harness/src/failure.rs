@@ -39,6 +39,35 @@ impl Failure {
         failure
     }
 
+    /// A property broken in an exhaustive exploration, with the shortest
+    /// run that breaks it, step by step, as its trace.
+    pub fn from_counterexample(found: dsim::Counterexample) -> Self {
+        let panicked = found.property == dsim::explore::PANIC_PROPERTY;
+        let property = if panicked && found.detail.contains(TODO_PANIC) {
+            TODO_PROPERTY.to_string()
+        } else if panicked {
+            PANIC_PROPERTY.to_string()
+        } else {
+            found.property
+        };
+        let detail = format!(
+            "{} (the shortest run that breaks it, {} steps, found among {} states)",
+            found.detail,
+            found.trace.len().saturating_sub(1),
+            found.states
+        );
+        let lines: Vec<String> = found
+            .trace
+            .iter()
+            .flat_map(|step| step.lines().map(str::to_string))
+            .collect();
+        let mut failure = Failure::new(property, detail);
+        failure.0.trace = lines.clone();
+        failure.0.full_trace = lines;
+        failure.0.panicked = panicked;
+        failure
+    }
+
     /// A failure noticed by the test itself after a run (a liveness bound, a
     /// final state), with the last events of the run for context.
     pub fn after_run<N: Node>(

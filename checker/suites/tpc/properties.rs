@@ -1,0 +1,209 @@
+//! The properties of two-phase commit, in plain words, as functions of a
+//! snapshot of the system, so that a simulation (after every event) and an
+//! exploration (in every state) check exactly the same thing.
+
+use super::observed::{Observed, Outcome};
+use dscheck::Suite;
+use dsim::{Broken, NodeId, Sim, View};
+
+pub const ATOMIC: &str = "no participant commits while another aborts";
+pub const VALID: &str = "a transaction commits only if every participant voted yes";
+pub const WAITS: &str = "a participant that voted yes decides only what the coordinator decided";
+pub const STABLE: &str = "a decision, once made, is never changed or forgotten";
+pub const DECIDES: &str = "every participant decides once the network and the nodes recover";
+pub const OUTCOME: &str = "a reliable run commits exactly when every participant can commit";
+pub const REPLIES: &str = "the client is told the outcome the coordinator decided";
+pub const BLOCKS: &str = "prepared participants wait while the coordinator is down";
+pub const REACHES: &str = "both all-commit and all-abort runs are reachable";
+
+const HINTS: [(&str, &str); 9] = [
+    (
+        ATOMIC,
+        "only the coordinator decides between commit and abort; a participant applies what it \
+         is told, or aborts by itself only before it has voted yes",
+    ),
+    (
+        VALID,
+        "the coordinator commits only when it holds a yes vote from every participant \
+         (ctx.peers().len() of them), never on a majority",
+    ),
+    (
+        WAITS,
+        "after a yes vote a participant has given up its right to decide: it must not abort on \
+         a timeout, only ask the coordinator again (send its yes vote again) and wait",
+    ),
+    (
+        STABLE,
+        "log the decision (log_decision) before telling anyone, and on restart reload it from \
+         ctx.storage() in on_start: a restarted node must know what it decided",
+    ),
+    (
+        DECIDES,
+        "lost messages must be sent again: the coordinator resends Prepare and Decide on its \
+         Resend timer until answered, a prepared participant resends its yes vote, and the \
+         coordinator answers a vote that arrives after the decision with the decision",
+    ),
+    (
+        OUTCOME,
+        "on a network that loses nothing, every vote arrives before the timeout: commit when \
+         all are yes, abort on the first no",
+    ),
+    (
+        REPLIES,
+        "reply to the client with the decision, once, when the coordinator decides",
+    ),
+    (
+        BLOCKS,
+        "a participant that voted yes cannot know whether the coordinator committed: it must \
+         wait for the coordinator, however long it is down",
+    ),
+    (
+        REACHES,
+        "commit when every vote is yes; abort when a vote is no or missing at the timeout",
+    ),
+];
+
+/// Attaches every property's hint to the suite.
+pub fn hints(suite: Suite) -> Suite {
+    HINTS
+        .iter()
+        .fold(suite, |suite, (property, hint)| suite.hint(property, hint))
+}
+
+/// What the checks see of one node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Seen {
+    pub id: NodeId,
+    pub up: bool,
+    /// The node's decision while it is up; its logged decision while down.
+    pub decision: Option<Outcome>,
+    pub vote: Option<bool>,
+    pub logged: Option<Outcome>,
+}
+
+/// What the checks see of the system; the coordinator is `nodes[0]`.
+pub type Snapshot = Vec<Seen>;
+
+fn seen<N: Observed>(id: NodeId, node: Option<&N>, storage: &dsim::Storage) -> Seen {
+    let logged = N::logged(storage);
+    Seen {
+        id,
+        up: node.is_some(),
+        decision: node.map_or(logged, N::decision),
+        vote: node.and_then(N::vote),
+        logged,
+    }
+}
+
+pub fn of_sim<N: Observed>(sim: &Sim<N>) -> Snapshot {
+    sim.ids()
+        .map(|id| seen(id, sim.node(id), sim.storage(id)))
+        .collect()
+}
+
+pub fn of_view<N: Observed>(view: &View<N>) -> Snapshot {
+    view.ids()
+        .map(|id| seen(id, view.node(id), view.storage(id)))
+        .collect()
+}
+
+fn show(s: &Snapshot) -> String {
+    s.iter()
+        .map(|n| match n.decision {
+            Some(d) => format!("{}: {d:?}", n.id),
+            None => format!("{}: undecided", n.id),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub fn atomic(s: &Snapshot) -> Result<(), Broken> {
+    let commit = s.iter().find(|n| n.decision == Some(Outcome::Commit));
+    let abort = s.iter().find(|n| n.decision == Some(Outcome::Abort));
+    match (commit, abort) {
+        (Some(c), Some(a)) => Err(Broken::new(format!(
+            "{} committed while {} aborted ({})",
+            c.id,
+            a.id,
+            show(s)
+        ))
+        .nodes([c.id, a.id])),
+        _ => Ok(()),
+    }
+}
+
+/// `can_commit[i]`: whether participant `i` can commit (index 0, the
+/// coordinator, unused).
+pub fn valid(s: &Snapshot, can_commit: &[bool]) -> Result<(), Broken> {
+    let Some(committed) = s.iter().find(|n| n.decision == Some(Outcome::Commit)) else {
+        return Ok(());
+    };
+    for n in &s[1..] {
+        let voted_yes = n.vote == Some(true) || (!n.up && can_commit[n.id.0]);
+        if !can_commit[n.id.0] || !voted_yes {
+            return Err(Broken::new(format!(
+                "{} committed, but {} {}",
+                committed.id,
+                n.id,
+                if can_commit[n.id.0] {
+                    "has not voted yes"
+                } else {
+                    "cannot commit (it votes no)"
+                }
+            ))
+            .nodes([committed.id, n.id]));
+        }
+    }
+    Ok(())
+}
+
+pub fn waits(s: &Snapshot) -> Result<(), Broken> {
+    let coordinator = s[0].logged.or(if s[0].up { s[0].decision } else { None });
+    for n in &s[1..] {
+        if let (true, Some(true), Some(d)) = (n.up, n.vote, n.decision) {
+            if coordinator != Some(d) {
+                return Err(Broken::new(format!(
+                    "{} voted yes and decided {d:?}, but the coordinator has decided {}",
+                    n.id,
+                    coordinator.map_or("nothing".to_string(), |c| format!("{c:?}"))
+                ))
+                .nodes([NodeId(0), n.id]));
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn stable(before: &Snapshot, after: &Snapshot) -> Result<(), Broken> {
+    for (b, a) in before.iter().zip(after) {
+        if let Some(d) = b.decision {
+            if a.decision != Some(d) {
+                let now = a
+                    .decision
+                    .map_or("undecided".to_string(), |x| format!("{x:?}"));
+                return Err(Broken::new(format!(
+                    "{} had decided {d:?} and is now {now}{}",
+                    a.id,
+                    if b.up { "" } else { " after its restart" }
+                ))
+                .nodes([a.id]));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Registers the safety properties on a simulation, checked after every
+/// event.
+pub fn watch<N: Observed>(sim: &mut Sim<N>, can_commit: Vec<bool>) {
+    sim.check(ATOMIC, |sim, _| atomic(&of_sim(sim)));
+    sim.check(VALID, move |sim, _| valid(&of_sim(sim), &can_commit));
+    sim.check(WAITS, |sim, _| waits(&of_sim(sim)));
+    let mut before: Option<Snapshot> = None;
+    sim.check(STABLE, move |sim, _| {
+        let now = of_sim(sim);
+        let result = before.as_ref().map_or(Ok(()), |b| stable(b, &now));
+        before = Some(now);
+        result
+    });
+}
