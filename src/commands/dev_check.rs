@@ -20,6 +20,13 @@ pub fn dev_check() -> Result<ExitCode> {
     }
     let mut problems: Vec<String> = Vec::new();
     problems.extend(check_files(&kit));
+    let width = kit
+        .manifest
+        .exercises
+        .iter()
+        .map(|e| e.name.len() + 2)
+        .max()
+        .unwrap_or(0);
     for exercise in &kit.manifest.exercises {
         let at = format!("info.toml:{} ({})", exercise.line, exercise.name);
         if exercise.hints.len() < 2 {
@@ -28,7 +35,7 @@ pub fn dev_check() -> Result<ExitCode> {
                 exercise.hints.len()
             ));
         }
-        eprint!("{:<28}", exercise.name);
+        eprint!("{:<width$}", exercise.name);
         // The reference must pass the instructor's hidden tests too.
         let hidden = kit.root.join("checker/hidden").is_dir();
         let reference = check::check(
