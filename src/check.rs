@@ -268,6 +268,19 @@ pub fn build(spec: &BuildSpec) -> Result<Build> {
     let output = cmd
         .output()
         .context("cannot run cargo: is Rust installed (https://rustup.rs)?")?;
+    Ok(read_build(
+        &output,
+        suite,
+        "test",
+        &format!("the suite {suite}"),
+    ))
+}
+
+/// What a `cargo … --message-format=json-diagnostic-rendered-ansi` build
+/// made: the executable of target `name` (of `kind`, `test` or `bin`), or
+/// the compiler's errors and the files they point at. `what` names the
+/// target in a message when cargo failed without a compiler error.
+pub fn read_build(output: &std::process::Output, name: &str, kind: &str, what: &str) -> Build {
     let mut executable = None;
     let mut errors = Vec::new();
     let mut files = Vec::new();
@@ -278,7 +291,7 @@ pub fn build(spec: &BuildSpec) -> Result<Build> {
         match msg.reason.as_str() {
             "compiler-artifact" => {
                 if let (Some(target), Some(exe)) = (&msg.target, msg.executable) {
-                    if target.name == suite && target.kind.iter().any(|k| k == "test") {
+                    if target.name == name && target.kind.iter().any(|k| k == kind) {
                         executable = Some(exe);
                     }
                 }
@@ -306,18 +319,15 @@ pub fn build(spec: &BuildSpec) -> Result<Build> {
         }
     }
     match (output.status.success(), executable) {
-        (true, Some(exe)) => Ok(Build::Ok(exe)),
+        (true, Some(exe)) => Build::Ok(exe),
         _ => {
             if errors.is_empty() {
                 let stderr = String::from_utf8_lossy(&output.stderr);
-                errors.push(format!(
-                    "cargo could not build the suite {suite}:\n{}",
-                    stderr.trim()
-                ));
+                errors.push(format!("cargo could not build {what}:\n{}", stderr.trim()));
             }
             files.sort();
             files.dedup();
-            Ok(Build::Failed { errors, files })
+            Build::Failed { errors, files }
         }
     }
 }

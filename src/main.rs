@@ -99,29 +99,7 @@ enum Cmd {
     /// Grade a learner's submission (a copy of the kit, or its exercises/
     /// folder) or a folder of them. Exit status: 0 when grading completed,
     /// whatever the score; 2 when it could not grade.
-    Grade {
-        /// The submission: a learner's copy of the kit, or its exercises/ folder.
-        submission: Option<std::path::PathBuf>,
-        /// Grade every sub-folder of DIR (one per student), several at once.
-        #[arg(long, value_name = "DIR")]
-        batch: Option<std::path::PathBuf>,
-        /// Only these exercises (comma-separated names).
-        #[arg(long, value_delimiter = ',', value_name = "NAMES")]
-        exercises: Vec<String>,
-        /// Only the exercises of this topic.
-        #[arg(long)]
-        topic: Option<String>,
-        /// The report's format.
-        #[arg(long, value_enum, default_value = "table")]
-        format: grade::Format,
-        /// Write the report to FILE (with --batch: the folder for the
-        /// reports, `grades` by default).
-        #[arg(long, short, value_name = "PATH")]
-        output: Option<std::path::PathBuf>,
-        /// How many submissions to grade at once (default: one per core).
-        #[arg(long)]
-        jobs: Option<usize>,
-    },
+    Grade(grade::GradeArgs),
     /// Run a topic's server for real clients: `serve cache` runs your cache
     /// server, for redis-cli and redis-benchmark.
     Serve {
@@ -192,23 +170,7 @@ fn main() -> ExitCode {
         Cmd::Solution { name, force } => commands::solution(&name, force),
         Cmd::Diff { name, force } => commands::diff(&name, force),
         Cmd::Verify { json } => commands::verify(json),
-        Cmd::Grade {
-            submission,
-            batch,
-            exercises,
-            topic,
-            format,
-            output,
-            jobs,
-        } => grade::grade(&grade::GradeArgs {
-            submission,
-            batch,
-            exercises,
-            topic,
-            format,
-            output,
-            jobs,
-        }),
+        Cmd::Grade(args) => grade::grade(&args),
         Cmd::Dev { command } => match command {
             DevCmd::Check => commands::dev_check(),
             DevCmd::Strip { out } => commands::dev_strip(&out),

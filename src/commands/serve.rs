@@ -9,39 +9,12 @@
 //! shows compiler errors as a check does, and then becomes the server
 //! (exec), so that Ctrl-C stops it.
 
-use crate::check::cargo;
+use crate::check::{cargo, read_build, Build};
 use crate::kit::Kit;
 use crate::render::{self, paint};
 use anyhow::{Context, Result};
 use crossterm::style::Color;
-use serde::Deserialize;
-use std::path::PathBuf;
 use std::process::{Command, ExitCode, Stdio};
-
-/// One line of cargo's JSON output, the parts read here.
-#[derive(Deserialize)]
-struct Message {
-    reason: String,
-    #[serde(default)]
-    target: Option<Target>,
-    #[serde(default)]
-    executable: Option<PathBuf>,
-    #[serde(default)]
-    message: Option<Diagnostic>,
-}
-
-#[derive(Deserialize)]
-struct Target {
-    name: String,
-    kind: Vec<String>,
-}
-
-#[derive(Deserialize)]
-struct Diagnostic {
-    level: String,
-    message: String,
-    rendered: Option<String>,
-}
 
 pub fn serve(topic: &str, port: u16, solution: bool) -> Result<ExitCode> {
     let kit = Kit::discover()?;
@@ -82,36 +55,12 @@ pub fn serve(topic: &str, port: u16, solution: bool) -> Result<ExitCode> {
     let output = cmd
         .output()
         .context("cannot run cargo: is Rust installed (https://rustup.rs)?")?;
-    let mut executable = None;
-    let mut errors = Vec::new();
-    for line in String::from_utf8_lossy(&output.stdout).lines() {
-        let Ok(msg) = serde_json::from_str::<Message>(line) else {
-            continue;
-        };
-        match (msg.reason.as_str(), msg.target, msg.executable, msg.message) {
-            ("compiler-artifact", Some(target), Some(exe), _)
-                if target.name == bin && target.kind.iter().any(|k| k == "bin") =>
-            {
-                executable = Some(exe);
-            }
-            ("compiler-message", _, _, Some(d)) if d.level == "error" => {
-                if let (false, Some(text)) = (d.message.starts_with("aborting due to"), d.rendered)
-                {
-                    errors.push(text);
-                }
-            }
-            _ => {}
+    let executable = match read_build(&output, &bin, "bin", &format!("the {topic} server")) {
+        Build::Ok(executable) => executable,
+        Build::Failed { errors, .. } => {
+            show_errors(&errors);
+            return Ok(ExitCode::from(1));
         }
-    }
-    let Some(executable) = executable.filter(|_| output.status.success()) else {
-        if errors.is_empty() {
-            errors.push(format!(
-                "cargo could not build the {topic} server:\n{}",
-                String::from_utf8_lossy(&output.stderr).trim()
-            ));
-        }
-        show_errors(&errors);
-        return Ok(ExitCode::from(1));
     };
     let mut server = Command::new(executable);
     server

@@ -22,17 +22,28 @@ use submission::Submission;
 use workspace::Workspace;
 
 /// What to grade and how to report it.
+#[derive(clap::Args)]
 pub struct GradeArgs {
+    /// The submission: a learner's copy of the kit, or its exercises/ folder.
     pub submission: Option<PathBuf>,
+    /// Grade every sub-folder of DIR (one per student), several at once.
+    #[arg(long, value_name = "DIR")]
     pub batch: Option<PathBuf>,
-    /// Only these exercises.
+    /// Only these exercises (comma-separated names).
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
     pub exercises: Vec<String>,
     /// Only the exercises of this topic.
+    #[arg(long)]
     pub topic: Option<String>,
+    /// The report's format.
+    #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
-    /// Where to write: a file for one submission, a folder for a batch.
+    /// Write the report to FILE (with --batch: the folder for the reports,
+    /// `grades` by default).
+    #[arg(long, short, value_name = "PATH")]
     pub output: Option<PathBuf>,
-    /// How many submissions of a batch are graded at once.
+    /// How many submissions to grade at once (default: one per core).
+    #[arg(long)]
     pub jobs: Option<usize>,
 }
 
