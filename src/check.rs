@@ -347,6 +347,8 @@ fn run_suite(
         binary,
         group: &exercise.group,
         only,
+        skip: &[],
+        serial: false,
         seed: options.seed,
         limit,
         scratch: &scratch,
@@ -361,6 +363,11 @@ pub struct SuiteRun<'a> {
     pub group: &'a str,
     /// Only this test of the group.
     pub only: Option<&'a str>,
+    /// Not these tests (exact names).
+    pub skip: &'a [String],
+    /// One test at a time (so that a test that ends the process is the
+    /// only one running).
+    pub serial: bool,
     /// Replay this seed only.
     pub seed: Option<u64>,
     pub limit: Duration,
@@ -397,8 +404,17 @@ pub fn run_group(run: &SuiteRun) -> Result<Outcome> {
         .stdin(Stdio::null())
         .stdout(out_file.try_clone()?)
         .stderr(out_file);
+    if run.only.is_some() || !run.skip.is_empty() {
+        cmd.arg("--exact");
+    }
     if let Some(test) = run.only {
-        cmd.args(["--exact", test]);
+        cmd.arg(test);
+    }
+    for test in run.skip {
+        cmd.args(["--skip", test]);
+    }
+    if run.serial {
+        cmd.args(["--test-threads", "1"]);
     }
     match run.seed {
         Some(seed) => cmd.env(SEED_VAR, seed.to_string()),

@@ -109,6 +109,15 @@ fn hostile_and_broken_submissions_lose_only_the_exercise_they_break() {
             ),
         ),
         ("builds", kit.read(REFERENCE)),
+        (
+            // Ends the process only when restarted after a crash: one test
+            // of four, which may take its neighbours down with it.
+            "exits_once",
+            pingpong_starting_with(
+                &kit,
+                "if ctx.storage().get::<bool>(\"started\").is_some() {\n            std::process::exit(3);\n        }\n        ctx.storage().put(\"started\", &true);\n        ctx.set_timer(Timer::Ping, PING_INTERVAL);",
+            ),
+        ),
         ("broken", pingpong_starting_with(&kit, "let count: u32 = \"not a number\";")),
     ];
     for (student, pingpong) in &students {
@@ -172,6 +181,25 @@ fn hostile_and_broken_submissions_lose_only_the_exercise_they_break() {
     lost_pingpong_only(&reports, "drops", "unfinished", "aborted");
     lost_pingpong_only(&reports, "writes", "tampered", "info.toml");
     lost_pingpong_only(&reports, "broken", "compile_error", "mismatched types");
+
+    // The one test that ends the process costs its share; the others ran
+    // again, one at a time, and keep theirs.
+    let exits_once = report(&reports, "exits_once");
+    let pingpong = exercise(&exits_once, "intro_pingpong");
+    assert_eq!(pingpong["score"], 3.75, "{pingpong:#}");
+    assert_eq!(pingpong["status"], "unfinished", "{pingpong:#}");
+    let stuck: Vec<&Value> = pingpong["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["passed"] == false)
+        .collect();
+    assert_eq!(stuck.len(), 1, "{pingpong:#}");
+    assert_eq!(stuck[0]["name"], "pingpong::starts_afresh_after_a_crash");
+    assert!(
+        stuck[0]["output"].as_str().unwrap().contains("exit code 3"),
+        "{pingpong:#}"
+    );
 
     let builds = report(&reports, "builds");
     assert_eq!(builds["score"], 15.0, "{builds:#}");

@@ -6,7 +6,7 @@
 use super::report::{grade_exercise, ExerciseGrade, Report, Status, Zeroed};
 use super::submission::Submission;
 use super::workspace::Workspace;
-use crate::check::{self, Build, BuildSpec, Outcome, Subject, SuiteRun};
+use crate::check::{self, Build, BuildSpec, Outcome, Subject, SuiteRun, Unfinished};
 use crate::kit::Kit;
 use crate::manifest::Exercise;
 use anyhow::{bail, Result};
@@ -122,17 +122,8 @@ fn grade_one(
     binary: &Path,
     broken: &BTreeMap<String, String>,
 ) -> Result<ExerciseGrade> {
-    let limit = Duration::from_secs(exercise.timeout_secs);
     let started = Instant::now();
-    let mut outcome: Outcome = check::run_group(&SuiteRun {
-        binary,
-        group: &exercise.group,
-        only: None,
-        seed: None,
-        limit,
-        scratch: &workspace.runs,
-        cwd: &workspace.scratch,
-    })?;
+    let (mut outcome, stopped) = run_exercise(workspace, exercise, binary)?;
     outcome.elapsed = started.elapsed();
     let changed = workspace.changed_files()?;
     let zeroed = if !changed.is_empty() {
@@ -148,12 +139,67 @@ fn grade_one(
     } else {
         None
     };
-    let names = if outcome.unfinished.is_some() {
-        list_tests(binary, &exercise.group, &workspace.scratch)
-    } else {
+    let names = if stopped.is_empty() {
         Vec::new()
+    } else {
+        list_tests(binary, &exercise.group, &workspace.scratch)
     };
-    Ok(grade_exercise(exercise, &outcome, zeroed, &names))
+    Ok(grade_exercise(exercise, &outcome, &stopped, zeroed, &names))
+}
+
+/// How many times the tests a stopped suite never finished are run again.
+const RERUNS: usize = 2;
+
+/// Runs an exercise's tests. When the suite process stops in the middle
+/// (a time-out, a crash, an exit), the tests that had not reported run
+/// again, one at a time so that the one that stops the process is known,
+/// up to [`RERUNS`] times, each time without the tests already blamed: one
+/// test that hangs or kills the process does not take its neighbours'
+/// points. Returns every result and the tests the suite stopped in.
+fn run_exercise(
+    workspace: &Workspace,
+    exercise: &Exercise,
+    binary: &Path,
+) -> Result<(Outcome, Vec<Unfinished>)> {
+    let run = |skip: &[String], serial: bool| {
+        check::run_group(&SuiteRun {
+            binary,
+            group: &exercise.group,
+            only: None,
+            skip,
+            serial,
+            seed: None,
+            limit: Duration::from_secs(exercise.timeout_secs),
+            scratch: &workspace.runs,
+            cwd: &workspace.scratch,
+        })
+    };
+    let mut outcome = run(&[], false)?;
+    let Some(first) = outcome.unfinished.take() else {
+        return Ok((outcome, Vec::new()));
+    };
+    let mut stopped: Vec<Unfinished> = Vec::new();
+    let mut unfinished = Some(first);
+    for _ in 0..RERUNS {
+        let mut skip: Vec<String> = outcome.tests.iter().map(|t| t.test.clone()).collect();
+        skip.extend(stopped.iter().filter_map(|u| u.test.clone()));
+        let again = run(&skip, true)?;
+        outcome.tests.extend(again.tests);
+        unfinished = again.unfinished;
+        match &unfinished {
+            None => break,
+            // Stopped before or after every test: running again tells no more.
+            Some(u) if u.test.is_none() => break,
+            Some(u) => stopped.push(u.clone()),
+        }
+        unfinished = None;
+    }
+    // A stop no test could be blamed for, or the last one blamed.
+    if let Some(u) = unfinished {
+        stopped.push(u);
+    }
+    outcome.tests.sort_by_key(|t| t.position);
+    Ok((outcome, stopped))
 }
 
 /// The names of a group's tests, as the suite lists them (no test runs).

@@ -2,7 +2,7 @@
 //! its tests, with the reason for every lost point. Every output format is
 //! written from this one report.
 
-use crate::check::Outcome;
+use crate::check::{Outcome, Unfinished};
 use crate::manifest::Exercise;
 use crate::render::strip_ansi;
 use serde::Serialize;
@@ -99,6 +99,7 @@ const OUTPUT_LIMIT: usize = 4000;
 pub fn grade_exercise(
     exercise: &Exercise,
     outcome: &Outcome,
+    stopped: &[Unfinished],
     zeroed: Option<Zeroed>,
     test_names: &[String],
 ) -> ExerciseGrade {
@@ -139,9 +140,14 @@ pub fn grade_exercise(
                     hidden: false,
                     score: 0.0,
                     max_score: share,
-                    output: match &outcome.unfinished {
-                        Some(u) if u.test.as_deref() == Some(name.as_str()) => u.reason.clone(),
-                        Some(_) => "not run: the suite stopped before this test".to_string(),
+                    output: match stopped
+                        .iter()
+                        .find(|u| u.test.as_deref() == Some(name.as_str()))
+                    {
+                        Some(u) => u.reason.clone(),
+                        None if !stopped.is_empty() => {
+                            "not run: the suite stopped before this test".to_string()
+                        }
                         None => "not run".to_string(),
                     },
                     seconds: 0.0,
@@ -167,7 +173,7 @@ pub fn grade_exercise(
             Status::NotSubmitted,
             format!("the submission has no exercises/{}", exercise.file),
         ),
-        None => match &outcome.unfinished {
+        None => match stopped.first() {
             Some(unfinished) => (
                 Status::Unfinished,
                 format!(
