@@ -9,9 +9,9 @@ use std::path::Path;
 const NEVER_COPIED: [&str; 3] = ["target", ".git", ".dscourse"];
 
 /// Copies the kit at `from` into the new folder `to`, leaving out
-/// [`NEVER_COPIED`] and every path (relative, `/`-separated) for which
-/// `leave_out` says so. Returns the number of files copied.
-pub fn copy_kit(from: &Path, to: &Path, leave_out: &dyn Fn(&str) -> bool) -> Result<usize> {
+/// [`NEVER_COPIED`] and the files and folders `leave_out` names (kit paths,
+/// `/`-separated). Returns the number of files copied.
+pub fn copy_kit(from: &Path, to: &Path, leave_out: &[&str]) -> Result<usize> {
     if to.exists()
         && std::fs::read_dir(to)
             .map(|mut d| d.next().is_some())
@@ -35,36 +35,24 @@ pub fn copy_kit(from: &Path, to: &Path, leave_out: &dyn Fn(&str) -> bool) -> Res
             );
         }
     }
+    let left_out = |rel: &str| {
+        leave_out
+            .iter()
+            .any(|p| rel == *p || rel.strip_prefix(p).is_some_and(|r| r.starts_with('/')))
+    };
     let mut copied = 0;
-    let mut stack = vec![from.clone()];
-    while let Some(dir) = stack.pop() {
-        for entry in
-            std::fs::read_dir(&dir).with_context(|| format!("cannot read {}", dir.display()))?
-        {
-            let path = entry?.path();
-            let rel = path
-                .strip_prefix(&from)
-                .unwrap_or(&path)
-                .to_string_lossy()
-                .replace('\\', "/");
-            if (dir == from && NEVER_COPIED.contains(&rel.as_str())) || leave_out(&rel) {
-                continue;
-            }
-            let meta = std::fs::symlink_metadata(&path)?;
-            if meta.is_dir() {
-                stack.push(path);
-            } else if meta.is_file() {
-                let dest = to.join(&rel);
-                if let Some(parent) = dest.parent() {
-                    std::fs::create_dir_all(parent)
-                        .with_context(|| format!("cannot create {}", parent.display()))?;
-                }
-                std::fs::copy(&path, &dest).with_context(|| {
-                    format!("cannot copy {} to {}", path.display(), dest.display())
-                })?;
-                copied += 1;
-            }
+    for rel in crate::tree::files(&from, &NEVER_COPIED)? {
+        if left_out(&rel) {
+            continue;
         }
+        let (path, dest) = (from.join(&rel), to.join(&rel));
+        if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        std::fs::copy(&path, &dest)
+            .with_context(|| format!("cannot copy {} to {}", path.display(), dest.display()))?;
+        copied += 1;
     }
     Ok(copied)
 }

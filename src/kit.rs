@@ -36,6 +36,18 @@ impl Kit {
         self.root.join("solutions").join(&exercise.file)
     }
 
+    /// Whether this copy has the reference solutions (a student
+    /// distribution made by `dev strip` has none).
+    pub fn has_solutions(&self) -> bool {
+        self.root.join("solutions").is_dir()
+    }
+
+    /// Whether this copy has the instructor's hidden tests
+    /// (`checker/hidden/`, left out of a student distribution).
+    pub fn has_hidden_tests(&self) -> bool {
+        self.root.join("checker/hidden").is_dir()
+    }
+
     /// The topic guide beside an exercise's file.
     pub fn guide_path(&self, exercise: &Exercise) -> PathBuf {
         self.exercise_path(exercise).with_file_name("README.md")

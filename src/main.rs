@@ -12,6 +12,7 @@ mod render;
 mod replay;
 mod state;
 mod stubs;
+mod tree;
 mod watch;
 
 use clap::{Parser, Subcommand};

@@ -112,6 +112,29 @@ pub fn progress_bar(done: usize, total: usize) -> String {
     )
 }
 
+/// The compiler's first errors, as a learner is shown them.
+pub fn compile_errors(errors: &[String]) -> Vec<String> {
+    let mut lines = vec![
+        format!(
+            " {} your code does not compile yet:",
+            paint("✗", Color::Red)
+        ),
+        String::new(),
+    ];
+    for error in errors.iter().take(3) {
+        let text = if color_enabled() {
+            error.clone()
+        } else {
+            strip_ansi(error)
+        };
+        lines.extend(text.lines().map(|l| format!("   {l}")));
+    }
+    if errors.len() > 3 {
+        lines.push(format!("   … and {} more errors", errors.len() - 3));
+    }
+    lines
+}
+
 /// The whole report on one check of one exercise.
 pub fn outcome(kit: &Kit, exercise: &Exercise, outcome: &Outcome, done: usize) -> Vec<String> {
     let total = kit.manifest.exercises.len();
@@ -141,22 +164,7 @@ pub fn outcome(kit: &Kit, exercise: &Exercise, outcome: &Outcome, done: usize) -
     ));
     lines.push(String::new());
     if let Some(errors) = &outcome.compile_errors {
-        lines.push(format!(
-            " {} your code does not compile yet:",
-            paint("✗", Color::Red)
-        ));
-        lines.push(String::new());
-        for error in errors.iter().take(3) {
-            let text = if color_enabled() {
-                error.clone()
-            } else {
-                strip_ansi(error)
-            };
-            lines.extend(text.lines().map(|l| format!("   {l}")));
-        }
-        if errors.len() > 3 {
-            lines.push(format!("   … and {} more errors", errors.len() - 3));
-        }
+        lines.extend(compile_errors(errors));
         return lines;
     }
     if let Some(divergence) = &outcome.nondeterminism {

@@ -8,5 +8,11 @@ use std::path::PathBuf;
 
 /// Where the pristine stub of an exercise is kept.
 pub fn stub_path(kit: &Kit, exercise: &Exercise) -> PathBuf {
-    kit.root.join("checker/stubs").join(&exercise.file)
+    stub_of(kit, &exercise.file)
+}
+
+/// Where the pristine stub of an exercise file (relative to `exercises/`)
+/// is kept.
+pub fn stub_of(kit: &Kit, file: &str) -> PathBuf {
+    kit.root.join("checker/stubs").join(file)
 }

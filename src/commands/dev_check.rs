@@ -15,9 +15,11 @@ use std::process::ExitCode;
 
 pub fn dev_check() -> Result<ExitCode> {
     let kit = Kit::discover()?;
-    if !kit.root.join("solutions").is_dir() {
+    if !kit.has_solutions() {
         anyhow::bail!("this copy of the course has no solutions/ (a student distribution): run dev check in the instructor's kit");
     }
+    // The reference must pass the instructor's hidden tests too.
+    let hidden = kit.has_hidden_tests();
     let mut problems: Vec<String> = Vec::new();
     problems.extend(check_files(&kit));
     let width = kit
@@ -36,8 +38,6 @@ pub fn dev_check() -> Result<ExitCode> {
             ));
         }
         eprint!("{:<width$}", exercise.name);
-        // The reference must pass the instructor's hidden tests too.
-        let hidden = kit.root.join("checker/hidden").is_dir();
         let reference = check::check(
             &kit,
             exercise,
@@ -159,24 +159,8 @@ fn check_files(kit: &Kit) -> Vec<String> {
 
 /// The `.rs` files under `dir`, relative to it, sorted.
 fn rust_files(dir: &Path) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                if let Ok(rel) = path.strip_prefix(dir) {
-                    found.push(rel.to_string_lossy().replace('\\', "/"));
-                }
-            }
-        }
-    }
-    found.sort();
+    let mut found = crate::tree::files(dir, &[]).unwrap_or_default();
+    found.retain(|f| f.ends_with(".rs"));
     found
 }
 

@@ -82,7 +82,7 @@ fn locked(
 /// `Some(exit status 1)`, after saying so, when this copy of the course
 /// has no reference solutions: a student distribution (`dev strip`).
 fn no_solutions(kit: &Kit) -> Option<ExitCode> {
-    if kit.root.join("solutions").is_dir() {
+    if kit.has_solutions() {
         return None;
     }
     eprintln!(

@@ -42,18 +42,18 @@ pub fn run(name: Option<&str>, seed: Option<u64>) -> Result<ExitCode> {
     for line in render::outcome(&kit, exercise, &outcome, progress.state.done.len()) {
         println!("{line}");
     }
-    if outcome.passed() && !kit.root.join("solutions").is_dir() {
+    if outcome.passed() {
         println!();
-        println!(" {}", paint("Passed.", Color::Green));
-        Ok(ExitCode::SUCCESS)
-    } else if outcome.passed() {
-        println!();
-        println!(
-            " {} Compare with the reference: dscourse diff {} (or read it: dscourse solution {})",
-            paint("Passed.", Color::Green),
-            exercise.name,
-            exercise.name
-        );
+        if kit.has_solutions() {
+            println!(
+                " {} Compare with the reference: dscourse diff {} (or read it: dscourse solution {})",
+                paint("Passed.", Color::Green),
+                exercise.name,
+                exercise.name
+            );
+        } else {
+            println!(" {}", paint("Passed.", Color::Green));
+        }
         Ok(ExitCode::SUCCESS)
     } else {
         Ok(ExitCode::from(1))

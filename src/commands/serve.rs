@@ -58,7 +58,9 @@ pub fn serve(topic: &str, port: u16, solution: bool) -> Result<ExitCode> {
     let executable = match read_build(&output, &bin, "bin", &format!("the {topic} server")) {
         Build::Ok(executable) => executable,
         Build::Failed { errors, .. } => {
-            show_errors(&errors);
+            for line in render::compile_errors(&errors) {
+                println!("{line}");
+            }
             return Ok(ExitCode::from(1));
         }
     };
@@ -82,28 +84,6 @@ fn servers(kit: &Kit) -> Vec<String> {
         .collect();
     found.sort();
     found
-}
-
-/// Compiler errors, shown as a check shows them.
-fn show_errors(errors: &[String]) {
-    println!(
-        " {} your code does not compile yet:",
-        paint("✗", Color::Red)
-    );
-    println!();
-    for error in errors.iter().take(3) {
-        let text = if render::color_enabled() {
-            error.clone()
-        } else {
-            render::strip_ansi(error)
-        };
-        for line in text.lines() {
-            println!("   {line}");
-        }
-    }
-    if errors.len() > 3 {
-        println!("   … and {} more errors", errors.len() - 3);
-    }
 }
 
 /// Becomes the server (on Unix), so that a signal to this process reaches

@@ -23,7 +23,7 @@ pub fn grade(
 ) -> Result<Report> {
     let started = Instant::now();
     workspace.prepare(kit, submission)?;
-    let hidden = kit.root.join("checker/hidden").is_dir();
+    let hidden = kit.has_hidden_tests();
     let mut grades = Vec::new();
     // Suites in the order their first exercise comes.
     let mut suites: Vec<&str> = Vec::new();

@@ -41,11 +41,9 @@ impl Submission {
         let mut taken = std::collections::BTreeSet::new();
         let mut ignored = Vec::new();
         let mut wanted: Vec<&str> = manifest.exercises.iter().map(|e| e.file.as_str()).collect();
+        wanted.sort_unstable();
         wanted.dedup();
         for rel in wanted.iter().copied() {
-            if files.contains_key(rel) {
-                continue;
-            }
             let mut path = exercises.join(rel);
             if !path.exists() {
                 // Files uploaded by themselves (as Gradescope's upload

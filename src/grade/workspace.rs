@@ -5,6 +5,7 @@
 
 use super::submission::Submission;
 use crate::kit::Kit;
+use crate::tree::{files, files_under};
 use anyhow::{Context, Result};
 use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{Hash, Hasher};
@@ -69,7 +70,8 @@ impl Workspace {
             .map(|e| format!("exercises/{}", e.file))
             .collect();
         let mut wanted: BTreeMap<String, Source> = BTreeMap::new();
-        for rel in kit_files(&kit.root, &copied_roots(&kit.root)?)? {
+        let roots = copied_roots(&kit.root)?;
+        for rel in files_under(&kit.root, roots.iter().map(String::as_str))? {
             if !learner.contains(&rel) {
                 wanted.insert(rel.clone(), Source::Kit(kit.root.join(&rel)));
             }
@@ -83,7 +85,7 @@ impl Workspace {
             wanted.insert(rel, source);
         }
         // Remove what the kit no longer has (or a previous run left).
-        for rel in all_files(&self.root)? {
+        for rel in files(&self.root, &[])? {
             if !wanted.contains_key(&rel) {
                 let path = self.root.join(&rel);
                 std::fs::remove_file(&path)
@@ -102,9 +104,10 @@ impl Workspace {
 
     /// Puts an exercise file's stub in place of the learner's.
     pub fn use_stub(&mut self, kit: &Kit, file: &str) -> Result<()> {
-        let stub = kit.root.join("checker/stubs").join(file);
-        Source::Bytes(read(&stub)?).place(&self.root.join("exercises").join(file))?;
-        self.fingerprint = fingerprint(&self.root)?;
+        let stub = read(&crate::stubs::stub_of(kit, file))?;
+        Source::Bytes(stub.clone()).place(&self.root.join("exercises").join(file))?;
+        self.fingerprint
+            .insert(format!("exercises/{file}"), hash(&stub));
         Ok(())
     }
 
@@ -196,51 +199,18 @@ fn copied_roots(root: &Path) -> Result<BTreeSet<String>> {
     Ok(roots)
 }
 
-/// Every file under the given entries of a kit's root (relative paths,
-/// `/`-separated, sorted).
-fn kit_files(root: &Path, entries: &BTreeSet<String>) -> Result<Vec<String>> {
-    let mut found = Vec::new();
-    let mut stack: Vec<PathBuf> = entries.iter().map(|e| root.join(e)).collect();
-    while let Some(path) = stack.pop() {
-        let kind = match std::fs::symlink_metadata(&path) {
-            Ok(meta) => meta.file_type(),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
-        };
-        if kind.is_dir() {
-            let listing = std::fs::read_dir(&path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            for entry in listing {
-                stack.push(entry?.path());
-            }
-        } else if kind.is_file() {
-            let rel = path.strip_prefix(root).unwrap_or(&path);
-            found.push(rel.to_string_lossy().replace('\\', "/"));
-        }
-    }
-    found.sort();
-    Ok(found)
-}
-
-/// Every file of a grading copy.
-fn all_files(root: &Path) -> Result<Vec<String>> {
-    let mut entries = BTreeSet::new();
-    if let Ok(listing) = std::fs::read_dir(root) {
-        for entry in listing.flatten() {
-            entries.insert(entry.file_name().to_string_lossy().into_owned());
-        }
-    }
-    kit_files(root, &entries)
-}
-
 /// A hash of every file's contents.
 fn fingerprint(root: &Path) -> Result<BTreeMap<String, u64>> {
     let mut hashes = BTreeMap::new();
-    for rel in all_files(root)? {
+    for rel in files(root, &[])? {
         let bytes = std::fs::read(root.join(&rel)).unwrap_or_default();
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        bytes.hash(&mut hasher);
-        hashes.insert(rel, hasher.finish());
+        hashes.insert(rel, hash(&bytes));
     }
     Ok(hashes)
+}
+
+fn hash(bytes: &[u8]) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut hasher);
+    hasher.finish()
 }

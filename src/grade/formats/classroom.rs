@@ -32,11 +32,7 @@ pub fn json(report: &Report) -> Result<String> {
                 name: format!("{}: {}", exercise.name, test.name),
                 status: if test.passed { "pass" } else { "fail" },
                 score: round2(test.score),
-                message: if test.output.is_empty() {
-                    exercise.reason.clone()
-                } else {
-                    test.output.clone()
-                },
+                message: super::test_message(exercise, test),
                 execution_time: format!("{:.2}s", test.seconds),
             })
         })

@@ -17,11 +17,7 @@ pub fn xml(report: &Report) -> Result<String> {
                 TestCaseStatus::success()
             } else {
                 let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                let message = if test.output.is_empty() {
-                    exercise.reason.clone()
-                } else {
-                    test.output.clone()
-                };
+                let message = super::test_message(exercise, test);
                 status.set_message(message.lines().next().unwrap_or("failed").to_string());
                 status.set_description(message);
                 status

@@ -5,7 +5,7 @@ mod gradescope;
 mod junit;
 mod table;
 
-use super::report::Report;
+use super::report::{ExerciseGrade, Report, TestGrade};
 use anyhow::Result;
 
 pub use gradescope::error as gradescope_error;
@@ -100,8 +100,18 @@ pub fn number(x: f64) -> String {
     text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
+/// What a test's report says: its failure, or else why its exercise lost
+/// points (a test zeroed by a compile error or a changed kit has none).
+fn test_message(exercise: &ExerciseGrade, test: &TestGrade) -> String {
+    if test.output.is_empty() {
+        exercise.reason.clone()
+    } else {
+        test.output.clone()
+    }
+}
+
 /// The report of one exercise, for formats with one text per test.
-fn exercise_note(grade: &super::report::ExerciseGrade) -> String {
+fn exercise_note(grade: &ExerciseGrade) -> String {
     if grade.reason.is_empty() {
         String::new()
     } else {
