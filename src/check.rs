@@ -2,11 +2,12 @@
 //! the reference), run it in a child process with a time limit, and read the
 //! verdict from the suite's result channel.
 
+use crate::channel::ResultChannel;
 use crate::kit::Kit;
 use crate::manifest::Exercise;
 use crate::replay::nondeterminism::{self, Divergence};
 use anyhow::{Context, Result};
-use dscheck::protocol::{parse_records, Record, TestResult, GROUP_VAR, RESULTS_VAR, SEED_VAR};
+use dscheck::protocol::{parse_records, Record, TestResult, GROUP_VAR, SEED_VAR};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
@@ -80,6 +81,18 @@ pub struct Unfinished {
 }
 
 impl Outcome {
+    /// No test ran (yet).
+    pub fn empty() -> Outcome {
+        Outcome {
+            compile_errors: None,
+            tests: Vec::new(),
+            unfinished: None,
+            output_tail: Vec::new(),
+            elapsed: Duration::ZERO,
+            nondeterminism: None,
+        }
+    }
+
     /// Every test ran and passed.
     pub fn passed(&self) -> bool {
         self.compile_errors.is_none()
@@ -102,6 +115,7 @@ pub fn check(kit: &Kit, exercise: &Exercise, options: &Options) -> Result<Outcom
         subject: options.subject,
         hidden: options.hidden,
         target_dir: None,
+        compiler: None,
     };
     let binary = match build(&spec)? {
         Build::Ok(path) => path,
@@ -186,6 +200,8 @@ pub struct BuildSpec<'a> {
     pub hidden: bool,
     /// Cargo's target folder, if not the kit's own.
     pub target_dir: Option<&'a Path>,
+    /// A grading build: every compiler bounded, the learner's confined.
+    pub compiler: Option<&'a crate::sandbox::rustc::RustcJail>,
 }
 
 pub enum Build {
@@ -249,6 +265,9 @@ pub fn build(spec: &BuildSpec) -> Result<Build> {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    if let Some(jail) = spec.compiler {
+        jail.configure(&mut cmd)?;
+    }
     if let Some(dir) = spec.target_dir {
         cmd.env("CARGO_TARGET_DIR", dir);
     }
@@ -353,6 +372,8 @@ fn run_suite(
         limit,
         scratch: &scratch,
         cwd: &kit.root,
+        jail: None,
+        listing: None,
     })
 }
 
@@ -373,8 +394,13 @@ pub struct SuiteRun<'a> {
     pub limit: Duration,
     /// Where the result channel and the captured output are kept while it runs.
     pub scratch: &'a Path,
-    /// The suite's working folder.
+    /// The suite's working folder (without a jail; a jail sets its own).
     pub cwd: &'a Path,
+    /// The grader's sandbox for this run.
+    pub jail: Option<&'a crate::sandbox::Jail>,
+    /// The tests the run may report, as a trusted listing named them (see
+    /// [`accept`]); `None` takes every record.
+    pub listing: Option<&'a [String]>,
 }
 
 /// Runs a suite process and reads its verdicts from the result channel.
@@ -391,16 +417,17 @@ pub fn run_group(run: &SuiteRun) -> Result<Outcome> {
         RUNS.fetch_add(1, Ordering::Relaxed),
         unguessable()
     );
-    let results = dir.join(format!("{stem}.jsonl"));
     let output = dir.join(format!("{stem}.out"));
-    let _ = std::fs::remove_file(&results);
     let out_file = std::fs::File::create(&output)
         .with_context(|| format!("cannot create {}", output.display()))?;
     let mut cmd = Command::new(run.binary);
-    cmd.current_dir(run.cwd)
-        .env(RESULTS_VAR, &results)
-        .env(GROUP_VAR, run.group)
-        .env("RUST_BACKTRACE", "0")
+    match run.jail {
+        Some(jail) => jail.apply(&mut cmd),
+        None => {
+            cmd.current_dir(run.cwd).env("RUST_BACKTRACE", "0");
+        }
+    }
+    cmd.env(GROUP_VAR, run.group)
         .stdin(Stdio::null())
         .stdout(out_file.try_clone()?)
         .stderr(out_file);
@@ -420,13 +447,38 @@ pub fn run_group(run: &SuiteRun) -> Result<Outcome> {
         Some(seed) => cmd.env(SEED_VAR, seed.to_string()),
         None => cmd.env_remove(SEED_VAR),
     };
-    let (status, timed_out) = crate::child::run_with_limit(&mut cmd, run.limit)
-        .with_context(|| format!("cannot run the suite {}", run.binary.display()))?;
-    let records = parse_records(&std::fs::read_to_string(&results).unwrap_or_default());
+    let channel = ResultChannel::attach(&mut cmd, dir, &stem)?;
+    let ended = crate::child::run_with_limit(&mut cmd, run.limit);
+    // Read only once the run and everything it started have ended.
+    let sent = channel.finish();
+    let (status, timed_out) =
+        ended.with_context(|| format!("cannot run the suite {}", run.binary.display()))?;
+    let records = accept(parse_records(&sent), run.listing);
     let printed = read_tail(&output, OUTPUT_KEPT);
-    let _ = std::fs::remove_file(&results);
     let _ = std::fs::remove_file(&output);
     Ok(interpret(records, status, timed_out, run.limit, &printed))
+}
+
+/// The records a trusted parent takes from a run: with a listing of the
+/// tests it was asked to run (as the suite listed them before any learner
+/// code ran), only those tests, each started once and finished once after
+/// its start; without one (the learner's own checks), every record.
+fn accept(records: Vec<Record>, listing: Option<&[String]>) -> Vec<Record> {
+    let Some(listing) = listing else {
+        return records;
+    };
+    let mut started = std::collections::BTreeSet::new();
+    let mut finished = std::collections::BTreeSet::new();
+    records
+        .into_iter()
+        .filter(|record| match record {
+            Record::Start { test } => listing.contains(test) && started.insert(test.clone()),
+            Record::Result(result) => {
+                started.contains(&result.test) && finished.insert(result.test.clone())
+            }
+            Record::Done { .. } => true,
+        })
+        .collect()
 }
 
 /// How much of a suite's own output is read back (its end): a learner's
@@ -434,7 +486,7 @@ pub fn run_group(run: &SuiteRun) -> Result<Outcome> {
 const OUTPUT_KEPT: u64 = 256 * 1024;
 
 /// The last `max` bytes of a file, as text.
-fn read_tail(path: &Path, max: u64) -> String {
+pub fn read_tail(path: &Path, max: u64) -> String {
     use std::io::{Read, Seek, SeekFrom};
     let Ok(mut file) = std::fs::File::open(path) else {
         return String::new();

@@ -29,6 +29,17 @@ fn set_rlimit(resource: libc::__rlimit_resource_t, bytes: u64) -> std::io::Resul
     }
 }
 
+/// What a child process may use.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Wall-clock time.
+    pub wall: Duration,
+    /// Address space, in bytes.
+    pub memory: u64,
+    /// The largest file it may write, in bytes.
+    pub file_size: u64,
+}
+
 /// Runs `cmd` to completion or until `limit`, with at most
 /// [`MEMORY_LIMIT_BYTES`] of memory and no core dump. Returns its exit
 /// status (none if it had to be killed) and whether the limit was reached.
@@ -36,16 +47,37 @@ pub fn run_with_limit(
     cmd: &mut Command,
     limit: Duration,
 ) -> std::io::Result<(Option<ExitStatus>, bool)> {
+    run_with_limits(
+        cmd,
+        &Limits {
+            wall: limit,
+            memory: MEMORY_LIMIT_BYTES,
+            file_size: FILE_SIZE_LIMIT_BYTES,
+        },
+    )
+}
+
+/// Runs `cmd` in a process group of its own, to completion or until
+/// `limits.wall`, with `limits`' memory and file size and no core dump.
+/// When it ends, everything else in its group is killed and waited for
+/// (a process the code under test started, unless it left the group,
+/// which the grader's sandbox forbids). Returns its exit status (none if
+/// it had to be killed) and whether the time limit was reached.
+pub fn run_with_limits(
+    cmd: &mut Command,
+    limits: &Limits,
+) -> std::io::Result<(Option<ExitStatus>, bool)> {
     #[cfg(unix)]
     {
         use std::os::unix::process::CommandExt;
         cmd.process_group(0);
+        let (memory, file_size) = (limits.memory, limits.file_size);
         // SAFETY: the closure runs in the child between fork and exec and
         // only calls setrlimit(2), which is async-signal-safe.
         unsafe {
-            cmd.pre_exec(|| {
-                set_rlimit(libc::RLIMIT_AS, MEMORY_LIMIT_BYTES)?;
-                set_rlimit(libc::RLIMIT_FSIZE, FILE_SIZE_LIMIT_BYTES)?;
+            cmd.pre_exec(move || {
+                set_rlimit(libc::RLIMIT_AS, memory)?;
+                set_rlimit(libc::RLIMIT_FSIZE, file_size)?;
                 set_rlimit(libc::RLIMIT_CORE, 0)
             });
         }
@@ -69,18 +101,71 @@ pub fn run_with_limit(
         }
         drop(live);
         if let Some(status) = exited? {
+            await_group(child.id());
             return Ok((Some(status), false));
         }
-        if started.elapsed() >= limit {
+        if started.elapsed() >= limits.wall {
             kill_group(&mut child);
             let mut live = running();
             let _ = child.wait();
             live.retain(|&id| id != child.id());
+            drop(live);
+            await_group(child.id());
             return Ok((None, true));
         }
         std::thread::sleep(pause);
         pause = (pause * 2).min(Duration::from_millis(20));
     }
+}
+
+/// How long the runner waits for the rest of a killed process group.
+const GROUP_PATIENCE: Duration = Duration::from_secs(5);
+
+/// Kills process group `pgid` until none of its processes is alive (a
+/// zombie runs no code), so that nothing a run started can act after its
+/// results are read. Processes stopped or forking while the first signal
+/// lands are caught by the next.
+fn await_group(pgid: u32) {
+    #[cfg(target_os = "linux")]
+    {
+        let started = Instant::now();
+        while group_alive(pgid) && started.elapsed() < GROUP_PATIENCE {
+            // SAFETY: kill(2) with a negative pid signals a process group.
+            unsafe {
+                libc::kill(-(pgid as i32), libc::SIGKILL);
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = pgid;
+}
+
+/// Whether a process of group `pgid` is alive (not a zombie), from
+/// `/proc/PID/stat`: "pid (name) state ppid pgrp …".
+#[cfg(target_os = "linux")]
+fn group_alive(pgid: u32) -> bool {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    entries.flatten().any(|entry| {
+        let name = entry.file_name();
+        if !name.to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
+            return false;
+        }
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            return false;
+        };
+        // The name may hold spaces and parentheses: read after the last ')'.
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            return false;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        matches!(
+            (fields.first(), fields.get(2)),
+            (Some(state), Some(group)) if *state != "Z" && *state != "X" && group.parse() == Ok(pgid)
+        )
+    })
 }
 
 /// The children started by `run_with_limit` that are still running.

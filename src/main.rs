@@ -1,5 +1,6 @@
 //! `dscourse`: the course runner. See `dscourse --help` and README.md.
 
+mod channel;
 mod check;
 mod child;
 mod commands;
@@ -10,6 +11,7 @@ mod kit;
 mod manifest;
 mod render;
 mod replay;
+mod sandbox;
 mod state;
 mod stubs;
 mod tree;
@@ -145,6 +147,10 @@ enum DevCmd {
 }
 
 fn main() -> ExitCode {
+    // Started by cargo as the compiler of a grading build.
+    if let Some(code) = sandbox::rustc::wrap_if_asked() {
+        return ExitCode::from(code);
+    }
     render::init_color();
     let cli = Cli::parse();
     let result = match cli.command.unwrap_or(Cmd::Watch { poll: false }) {

@@ -37,6 +37,19 @@ struct RawExercise {
     points: u32,
     hints: Vec<String>,
     timeout_secs: Option<u64>,
+    #[serde(default)]
+    needs: Vec<Need>,
+}
+
+/// What an exercise's suite may do beyond computing when it is graded in
+/// the sandbox.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+enum Need {
+    /// Start processes of its own binary (the event store's crash test).
+    Processes,
+    /// Open TCP sockets on loopback (the cache server's clients).
+    Network,
 }
 
 /// The course: messages and exercises, in order.
@@ -64,6 +77,8 @@ pub struct Exercise {
     pub hints: Vec<String>,
     /// How long its suite may run before it is stopped.
     pub timeout_secs: u64,
+    /// What its suite may do in the grader's sandbox beyond computing.
+    pub needs: crate::sandbox::Needs,
     /// The line of its entry in info.toml.
     pub line: usize,
 }
@@ -84,7 +99,7 @@ impl Manifest {
             Err(e) => {
                 let line = e.span().map_or(0, |s| line_of(text, s.start));
                 bail!(
-                    "info.toml:{line}: {}\n  fix: correct this line (the fields of an exercise are name, topic, file, suite, group, points, hints and the optional timeout_secs)",
+                    "info.toml:{line}: {}\n  fix: correct this line (the fields of an exercise are name, topic, file, suite, group, points, hints, and the optional timeout_secs and needs)",
                     e.message()
                 );
             }
@@ -159,6 +174,10 @@ impl Manifest {
                 points: ex.points,
                 hints: ex.hints,
                 timeout_secs: ex.timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS),
+                needs: crate::sandbox::Needs {
+                    processes: ex.needs.contains(&Need::Processes),
+                    network: ex.needs.contains(&Need::Network),
+                },
                 line,
             });
         }

@@ -6,10 +6,13 @@
 use super::report::{grade_exercise, ExerciseGrade, Report, Status, Zeroed};
 use super::submission::Submission;
 use super::workspace::Workspace;
+use super::workspace::{COMPILER_MEMORY_LIMIT_BYTES, COMPILER_TIME_LIMIT_SECS};
 use crate::check::{self, Build, BuildSpec, Outcome, Subject, SuiteRun, Unfinished};
 use crate::kit::Kit;
 use crate::manifest::Exercise;
-use anyhow::{bail, Result};
+use crate::sandbox::rustc::LimitHit;
+use crate::sandbox::{Jail, RunPolicy};
+use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -38,9 +41,9 @@ pub fn grade(
             .copied()
             .filter(|e| e.suite == suite)
             .collect();
-        let (binary, broken) = build_topic(kit, workspace, suite, &topic, hidden)?;
+        let broken = build_topic(kit, workspace, suite, &topic, hidden)?;
         for exercise in topic {
-            let grade = grade_one(workspace, submission, exercise, &binary, &broken)?;
+            let grade = grade_one(workspace, submission, exercise, &broken)?;
             if grade.status == Status::Tampered {
                 // The next exercises are graded on a clean copy again.
                 workspace.prepare(kit, submission)?;
@@ -61,69 +64,186 @@ pub fn grade(
         exercises: grades,
         ignored: submission.ignored.clone(),
         seconds: started.elapsed().as_secs_f64(),
+        sandbox: workspace.layers.describe(),
+        sandbox_missing: workspace.layers.missing(),
     })
 }
 
-/// Builds a topic's suite; every learner file the compiler blames is
-/// replaced by its stub until it builds. Returns the suite executable and
-/// the replaced files with their first error.
+/// Builds a topic's suite; every learner file that keeps it from building
+/// is replaced by its stub until it builds: a file the compiler's errors
+/// point at, or else (a compiler that ran out of time or memory, or an
+/// error in a suite's code) the file that fails the build alone. Returns
+/// the replaced files with their reason; the verified suite binary is in
+/// `workspace.trusted`.
 fn build_topic(
     kit: &Kit,
     workspace: &mut Workspace,
     suite: &str,
     topic: &[&Exercise],
     hidden: bool,
-) -> Result<(PathBuf, BTreeMap<String, String>)> {
+) -> Result<BTreeMap<String, String>> {
     let mut broken: BTreeMap<String, String> = BTreeMap::new();
     let mut files: Vec<&str> = topic.iter().map(|e| e.file.as_str()).collect();
     files.dedup();
     loop {
-        let spec = BuildSpec {
-            root: &workspace.root,
-            suite,
-            subject: Subject::Learner,
-            hidden,
-            target_dir: Some(&workspace.target),
+        let failure = match build_once(workspace, suite, hidden)? {
+            Built::Ok(binary) => {
+                workspace.trusted.take(suite, &binary)?;
+                return Ok(broken);
+            }
+            Built::Failed(failure) => failure,
         };
-        let (errors, blamed) = match check::build(&spec)? {
-            Build::Ok(binary) => return Ok((binary, broken)),
-            Build::Failed { errors, files } => (errors, files),
-        };
-        let first = errors.first().cloned().unwrap_or_default();
         let remaining: Vec<&str> = files
             .iter()
             .copied()
             .filter(|f| !broken.contains_key(*f))
             .collect();
-        // The learner files the errors point at; if none (an error in the
-        // suite, from a changed signature), the topic's files in order.
-        let named: Vec<&str> = remaining
-            .iter()
-            .copied()
-            .filter(|f| blamed.iter().any(|b| b == &format!("exercises/{f}")))
-            .collect();
-        let culprit = match (named.first(), remaining.first()) {
-            (Some(file), _) => *file,
-            (None, Some(file)) => *file,
-            (None, None) => bail!(
+        if remaining.is_empty() {
+            bail!(
                 "the suite {suite} does not build even with every exercise's starting code: the kit itself is broken (run `dscourse dev check` in it):\n{}",
-                crate::render::strip_ansi(&first)
-            ),
+                crate::render::strip_ansi(&failure.first_error())
+            );
+        }
+        let named = remaining.iter().copied().find(|f| failure.blames(f));
+        let (culprit, reason) = match named {
+            Some(file) => (file, failure.first_error()),
+            None => trace(kit, workspace, suite, hidden, &remaining, &failure)?,
         };
-        broken.insert(culprit.to_string(), first);
+        broken.insert(culprit.to_string(), reason);
         workspace.use_stub(kit, culprit)?;
     }
+}
+
+/// Why a build failed.
+struct BuildFailure {
+    /// The compiler's errors, rendered.
+    errors: Vec<String>,
+    /// The files they point at, relative to the kit root.
+    files: Vec<String>,
+    /// Compilers that ran out of time or memory.
+    limits: Vec<LimitHit>,
+}
+
+impl BuildFailure {
+    fn blames(&self, file: &str) -> bool {
+        self.limits.is_empty() && self.files.iter().any(|b| b == &format!("exercises/{file}"))
+    }
+
+    fn first_error(&self) -> String {
+        if let Some(hit) = self.limits.first() {
+            return limit_reason(hit);
+        }
+        let first = self.errors.first().cloned().unwrap_or_default();
+        // An error inside a hidden test would show its source.
+        if self.files.iter().any(|f| f.starts_with("checker/hidden/")) {
+            return "error: a hidden test does not compile against this file: was a public item renamed, or its signature changed? (Keep the starting code's names and signatures.)".to_string();
+        }
+        first
+    }
+}
+
+fn limit_reason(hit: &LimitHit) -> String {
+    let limit = match hit.limit.as_str() {
+        "time" => "time",
+        _ => "memory",
+    };
+    format!(
+        "error: the compiler ran out of {limit} on this file (each compiler may run {} s and use {} GiB): is there a macro or constant whose expansion or evaluation never ends, or grows without bound?",
+        COMPILER_TIME_LIMIT_SECS,
+        COMPILER_MEMORY_LIMIT_BYTES >> 30
+    )
+}
+
+enum Built {
+    Ok(PathBuf),
+    Failed(BuildFailure),
+}
+
+/// One grading build of `suite` in the copy as it is now.
+fn build_once(workspace: &Workspace, suite: &str, hidden: bool) -> Result<Built> {
+    workspace.before_build()?;
+    let spec = BuildSpec {
+        root: &workspace.root,
+        suite,
+        subject: Subject::Learner,
+        hidden,
+        target_dir: Some(&workspace.target),
+        compiler: Some(&workspace.compiler),
+    };
+    Ok(match check::build(&spec)? {
+        Build::Ok(binary) => Built::Ok(binary),
+        Build::Failed { errors, files } => Built::Failed(BuildFailure {
+            errors,
+            files,
+            limits: workspace.compiler.hits(),
+        }),
+    })
+}
+
+/// Finds the one of `remaining` that fails the build with every other
+/// learner file of the topic replaced by its stub, trying them one at a
+/// time: the compiler named no learner file, or ran out of time or memory.
+/// Returns it with its reason; if no file fails alone, the first one, with
+/// the first failure's reason.
+fn trace<'f>(
+    kit: &Kit,
+    workspace: &mut Workspace,
+    suite: &str,
+    hidden: bool,
+    remaining: &[&'f str],
+    failure: &BuildFailure,
+) -> Result<(&'f str, String)> {
+    let mut found = None;
+    for &alone in remaining {
+        for &other in remaining.iter().filter(|&&f| f != alone) {
+            workspace.use_stub(kit, other)?;
+        }
+        if let Built::Failed(failure) = build_once(workspace, suite, hidden)? {
+            found = Some((alone, failure.first_error()));
+        }
+        for &other in remaining.iter().filter(|&&f| f != alone) {
+            workspace.use_learner_file(other)?;
+        }
+        if found.is_some() {
+            break;
+        }
+    }
+    Ok(found.unwrap_or_else(|| (remaining[0], failure.first_error())))
 }
 
 fn grade_one(
     workspace: &Workspace,
     submission: &Submission,
     exercise: &Exercise,
-    binary: &Path,
     broken: &BTreeMap<String, String>,
 ) -> Result<ExerciseGrade> {
     let started = Instant::now();
-    let (mut outcome, stopped) = run_exercise(workspace, exercise, binary)?;
+    let binary = workspace.trusted.verified(&exercise.suite)?;
+    let jail = Jail::prepare(
+        &workspace.layers,
+        &RunPolicy {
+            binary,
+            scratch: &workspace.scratch,
+            needs: exercise.needs,
+            uid: workspace.uid,
+        },
+    )?;
+    let (mut outcome, stopped, listing) =
+        match list_tests(workspace, binary, &exercise.group, &jail)? {
+            Ok(listing) => {
+                let (outcome, stopped) =
+                    run_exercise(workspace, exercise, binary, &jail, &listing)?;
+                (outcome, stopped, listing)
+            }
+            Err(why) => (
+                Outcome::empty(),
+                vec![Unfinished {
+                    test: None,
+                    reason: why,
+                }],
+                Vec::new(),
+            ),
+        };
     outcome.elapsed = started.elapsed();
     let changed = workspace.changed_files()?;
     let zeroed = if !changed.is_empty() {
@@ -139,12 +259,9 @@ fn grade_one(
     } else {
         None
     };
-    let names = if stopped.is_empty() {
-        Vec::new()
-    } else {
-        list_tests(binary, &exercise.group, &workspace.scratch)
-    };
-    Ok(grade_exercise(exercise, &outcome, &stopped, zeroed, &names))
+    Ok(grade_exercise(
+        exercise, &outcome, &stopped, zeroed, &listing,
+    ))
 }
 
 /// How many times the tests a stopped suite never finished are run again.
@@ -160,6 +277,8 @@ fn run_exercise(
     workspace: &Workspace,
     exercise: &Exercise,
     binary: &Path,
+    jail: &Jail,
+    listing: &[String],
 ) -> Result<(Outcome, Vec<Unfinished>)> {
     let run = |skip: &[String], serial: bool| {
         check::run_group(&SuiteRun {
@@ -172,6 +291,8 @@ fn run_exercise(
             limit: Duration::from_secs(exercise.timeout_secs),
             scratch: &workspace.runs,
             cwd: &workspace.scratch,
+            jail: Some(jail),
+            listing: Some(listing),
         })
     };
     let mut outcome = run(&[], false)?;
@@ -202,22 +323,45 @@ fn run_exercise(
     Ok((outcome, stopped))
 }
 
-/// The names of a group's tests, as the suite lists them (no test runs).
-fn list_tests(binary: &Path, group: &str, cwd: &Path) -> Vec<String> {
-    let output = std::process::Command::new(binary)
-        .current_dir(cwd)
-        .env(dscheck::protocol::GROUP_VAR, group)
+/// How long a suite may take to list its tests.
+const LISTING_LIMIT: Duration = Duration::from_secs(20);
+
+/// The names of a group's tests, as the suite lists them before any test
+/// (and so any learner code) runs: the only names a run may report. The
+/// listing runs in the same jail as the tests, within [`LISTING_LIMIT`].
+fn list_tests(
+    workspace: &Workspace,
+    binary: &Path,
+    group: &str,
+    jail: &Jail,
+) -> Result<std::result::Result<Vec<String>, String>> {
+    let listed = workspace.runs.join(format!("{group}.list"));
+    let file = std::fs::File::create(&listed)
+        .with_context(|| format!("cannot create {}", listed.display()))?;
+    let mut cmd = std::process::Command::new(binary);
+    jail.apply(&mut cmd);
+    cmd.env(dscheck::protocol::GROUP_VAR, group)
         .arg("--list")
         .stdin(std::process::Stdio::null())
-        .output();
-    let Ok(output) = output else {
-        return Vec::new();
-    };
-    String::from_utf8_lossy(&output.stdout)
+        .stdout(file)
+        .stderr(std::process::Stdio::null());
+    let ended = crate::child::run_with_limit(&mut cmd, LISTING_LIMIT);
+    let text = check::read_tail(&listed, 1 << 20);
+    let _ = std::fs::remove_file(&listed);
+    let (status, timed_out) = ended.context("cannot run the suite to list its tests")?;
+    if timed_out || !status.is_some_and(|s| s.success()) {
+        let why = if timed_out {
+            format!("it did not finish within {} s", LISTING_LIMIT.as_secs())
+        } else {
+            "it failed".to_string()
+        };
+        return Ok(Err(format!("the suite could not list its tests: {why}")));
+    }
+    Ok(Ok(text
         .lines()
         .filter_map(|line| line.strip_suffix(": test"))
         // Listed as `[topic] group::name`.
         .map(|line| line.split_once("] ").map_or(line, |(_, name)| name))
         .map(str::to_string)
-        .collect()
+        .collect()))
 }

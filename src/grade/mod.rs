@@ -9,6 +9,7 @@ mod formats;
 mod grader;
 mod report;
 mod submission;
+mod trusted;
 mod workspace;
 
 pub use formats::Format;
@@ -45,11 +46,27 @@ pub struct GradeArgs {
     /// How many submissions to grade at once (default: one per core).
     #[arg(long)]
     pub jobs: Option<usize>,
+    /// Refuse to grade unless the sandbox's file-system (Landlock) and
+    /// process (seccomp) layers are active on this machine.
+    #[arg(long)]
+    pub require_sandbox: bool,
 }
 
 pub fn grade(args: &GradeArgs) -> Result<ExitCode> {
     let kit = Kit::discover()?;
     let exercises = select(&kit, args)?;
+    let layers = crate::sandbox::Layers::probe();
+    eprintln!("sandbox: {}", layers.describe());
+    if args.require_sandbox && !layers.complete() {
+        let error = anyhow::anyhow!(
+            "--require-sandbox: this machine cannot confine the code it grades:\n  {}",
+            layers.missing().join("\n  ")
+        );
+        if let (Format::Gradescope, Some(file)) = (args.format, &args.output) {
+            let _ = write_report(file, &formats::gradescope_error(&format!("{error:#}")));
+        }
+        return Err(error);
+    }
     match (&args.submission, &args.batch) {
         (Some(_), Some(_)) => bail!("give a submission or --batch DIR, not both"),
         (None, None) => bail!("give the submission to grade (a learner's copy of the kit, or its exercises/ folder), or --batch DIR"),

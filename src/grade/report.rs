@@ -19,6 +19,11 @@ pub struct Report {
     /// Files of the submission that were not graded, and why.
     pub ignored: Vec<String>,
     pub seconds: f64,
+    /// The layers that protected the grading runs (`sandbox::Layers`).
+    pub sandbox: String,
+    /// Layers this machine could not give, and what that leaves open.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sandbox_missing: Vec<String>,
 }
 
 /// The grade of one exercise.

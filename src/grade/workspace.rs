@@ -1,12 +1,18 @@
 //! The grading copy of the kit: a clean copy of the instructor's kit into
-//! which only the learner's exercise files are placed. It is kept between
-//! runs (`.dscourse/grade/slot-N/`), and brought back in line with the kit
-//! before every submission, so that cargo rebuilds only what changed.
+//! which only the learner's exercise files are placed. It lives outside the
+//! instructor's tree (see [`grading_root`]) and holds only the public kit
+//! and the hidden tests (which the learner's compiler cannot read): no
+//! references, no grades, no other submissions. It is kept between runs
+//! (one per parallel slot), and brought back in line with the kit before
+//! every submission, so that cargo rebuilds only what changed.
 
 use super::submission::Submission;
+use super::trusted::TrustedBuilds;
 use crate::kit::Kit;
+use crate::sandbox::rustc::RustcJail;
+use crate::sandbox::Layers;
 use crate::tree::{files, files_under};
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -24,6 +30,15 @@ const ROOT_ENTRIES: [&str; 7] = [
     "src",
 ];
 
+/// The reference crate's folder: the copy keeps its manifest (the
+/// workspace lists it) and an empty library in place of its sources.
+const REFERENCES: &str = "solutions";
+
+/// How long one compiler may run in a grading build.
+pub const COMPILER_TIME_LIMIT_SECS: u64 = 300;
+/// The address space one compiler may use in a grading build.
+pub const COMPILER_MEMORY_LIMIT_BYTES: u64 = 6 << 30;
+
 pub struct Workspace {
     /// The copy of the kit.
     pub root: PathBuf,
@@ -31,32 +46,100 @@ pub struct Workspace {
     pub target: PathBuf,
     /// Where result channels and captured output go while a suite runs.
     pub runs: PathBuf,
-    /// The working folder of the suites: empty, outside the copy.
+    /// The working folder of the suites: empty, outside the copy, the one
+    /// place a run may write.
     pub scratch: PathBuf,
+    /// What protects the runs on this machine.
+    pub layers: Layers,
+    /// The user this slot's runs run as (root only).
+    pub uid: Option<u32>,
+    /// How this slot's builds compile.
+    pub compiler: RustcJail,
+    /// The suite binaries built here, verified before they run.
+    pub trusted: TrustedBuilds,
     /// What every file of the copy held after the learner's files were
     /// placed: a suite run must leave them as they were.
     fingerprint: BTreeMap<String, u64>,
+    /// The learner's version of each exercise file as placed (a stub where
+    /// the submission has none), to put back after a file was traced.
+    placed: BTreeMap<String, Vec<u8>>,
+}
+
+/// Where the grading copies of the kit at `kit_root` live: outside the
+/// instructor's tree, in a folder only the grader writes to and whose
+/// parents no one else can write to either (a `.cargo/` planted above a
+/// copy would change how cargo builds it). `DSCOURSE_GRADE_DIR` chooses
+/// another place.
+pub fn grading_root(kit_root: &Path) -> PathBuf {
+    let id = {
+        let canonical = kit_root
+            .canonicalize()
+            .unwrap_or_else(|_| kit_root.to_path_buf());
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        canonical.hash(&mut hasher);
+        format!("kit-{:016x}", hasher.finish())
+    };
+    if let Some(dir) = std::env::var_os("DSCOURSE_GRADE_DIR") {
+        return PathBuf::from(dir).join(id);
+    }
+    #[cfg(unix)]
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } == 0 {
+        return PathBuf::from("/var/lib/dscourse/grade").join(id);
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")));
+    match cache {
+        Some(cache) => cache.join("dscourse").join("grade").join(id),
+        None => std::env::temp_dir().join("dscourse-grade").join(id),
+    }
 }
 
 impl Workspace {
     /// The grading copy number `slot` of `kit`, created if needed.
     pub fn open(kit: &Kit, slot: usize) -> Result<Workspace> {
-        let dir = kit.state_dir().join("grade").join(format!("slot-{slot}"));
+        let base = grading_root(&kit.root);
+        let dir = base.join(format!("slot-{slot}"));
         let target = match std::env::var_os("CARGO_TARGET_DIR") {
             Some(shared) => PathBuf::from(shared).join(format!("dscourse-grade-{slot}")),
             None => dir.join("target"),
+        };
+        let layers = Layers::probe();
+        let uid = layers.slot_uid(slot);
+        for folder in [&base, &dir] {
+            create_private(folder)?;
+        }
+        refuse_cargo_config_above(&dir)?;
+        let compiler = RustcJail {
+            learner_crate: "exercises".to_string(),
+            sources: dir.join("kit").join("exercises"),
+            deps: target.join("debug").join("deps"),
+            sysroot: crate::sandbox::rustc::sysroot(&kit.root)?,
+            scratch: dir.join("compiler-tmp"),
+            confine: layers.landlock.is_some(),
+            limit_secs: COMPILER_TIME_LIMIT_SECS,
+            memory_bytes: COMPILER_MEMORY_LIMIT_BYTES,
+            log: dir.join("compiler-limits.jsonl"),
         };
         let workspace = Workspace {
             root: dir.join("kit"),
             target,
             runs: dir.join("runs"),
             scratch: dir.join("scratch"),
+            trusted: TrustedBuilds::new(dir.join("bin")),
+            layers,
+            uid,
+            compiler,
             fingerprint: BTreeMap::new(),
+            placed: BTreeMap::new(),
         };
-        for folder in [&workspace.root, &workspace.runs, &workspace.scratch] {
+        for folder in [&workspace.root, &workspace.runs, &workspace.compiler.deps] {
             std::fs::create_dir_all(folder)
                 .with_context(|| format!("cannot create {}", folder.display()))?;
         }
+        create_private(&workspace.trusted.dir)?;
         Ok(workspace)
     }
 
@@ -72,17 +155,27 @@ impl Workspace {
         let mut wanted: BTreeMap<String, Source> = BTreeMap::new();
         let roots = copied_roots(&kit.root)?;
         for rel in files_under(&kit.root, roots.iter().map(String::as_str))? {
-            if !learner.contains(&rel) {
+            if !learner.contains(&rel) && !is_reference_source(&rel) {
                 wanted.insert(rel.clone(), Source::Kit(kit.root.join(&rel)));
             }
         }
+        if roots.contains(REFERENCES) {
+            wanted.insert(
+                format!("{REFERENCES}/lib.rs"),
+                Source::Bytes(
+                    b"//! Not in a grading copy: the references are not built here.\n".to_vec(),
+                ),
+            );
+        }
+        self.placed.clear();
         for exercise in &kit.manifest.exercises {
             let rel = format!("exercises/{}", exercise.file);
-            let source = match submission.files.get(&exercise.file) {
-                Some(bytes) => Source::Bytes(bytes.clone()),
-                None => Source::Bytes(read(&crate::stubs::stub_path(kit, exercise))?),
+            let bytes = match submission.files.get(&exercise.file) {
+                Some(bytes) => bytes.clone(),
+                None => read(&crate::stubs::stub_path(kit, exercise))?,
             };
-            wanted.insert(rel, source);
+            self.placed.insert(exercise.file.clone(), bytes.clone());
+            wanted.insert(rel, Source::Bytes(bytes));
         }
         // Remove what the kit no longer has (or a previous run left).
         for rel in files(&self.root, &[])? {
@@ -96,8 +189,7 @@ impl Workspace {
             source.place(&self.root.join(rel))?;
         }
         let _ = std::fs::remove_dir_all(&self.scratch);
-        std::fs::create_dir_all(&self.scratch)
-            .with_context(|| format!("cannot create {}", self.scratch.display()))?;
+        crate::sandbox::give_to(&self.scratch, self.uid)?;
         self.fingerprint = fingerprint(&self.root)?;
         Ok(())
     }
@@ -108,6 +200,30 @@ impl Workspace {
         Source::Bytes(stub.clone()).place(&self.root.join("exercises").join(file))?;
         self.fingerprint
             .insert(format!("exercises/{file}"), hash(&stub));
+        Ok(())
+    }
+
+    /// Puts the learner's version of an exercise file back (after its stub
+    /// stood in for it).
+    pub fn use_learner_file(&mut self, file: &str) -> Result<()> {
+        let bytes = self
+            .placed
+            .get(file)
+            .cloned()
+            .with_context(|| format!("no learner file exercises/{file} was placed"))?;
+        Source::Bytes(bytes.clone()).place(&self.root.join("exercises").join(file))?;
+        self.fingerprint
+            .insert(format!("exercises/{file}"), hash(&bytes));
+        Ok(())
+    }
+
+    /// Makes the copy ready for a grading build: no cargo configuration
+    /// above it, nothing in the compiled dependencies that the learner's
+    /// compiler must not read, no earlier compiler's limit on record.
+    pub fn before_build(&self) -> Result<()> {
+        refuse_cargo_config_above(&self.root)?;
+        super::trusted::prune_for_learner(&self.compiler.deps, &self.compiler.learner_crate)?;
+        self.compiler.clear_hits();
         Ok(())
     }
 
@@ -213,4 +329,53 @@ fn hash(bytes: &[u8]) -> u64 {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     bytes.hash(&mut hasher);
     hasher.finish()
+}
+
+/// Whether a kit path is one of the references' sources, which a grading
+/// copy does not hold (their manifest stays: the workspace lists it).
+fn is_reference_source(rel: &str) -> bool {
+    rel.strip_prefix(REFERENCES)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .is_some_and(|rest| rest != "Cargo.toml")
+}
+
+/// Creates `dir`, readable and writable by the grader only; others (a
+/// slot's user) may pass through it to what they are given.
+fn create_private(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o711))
+            .with_context(|| format!("cannot set the permissions of {}", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// Refuses to build under a folder that has a cargo configuration above
+/// it (cargo reads every `.cargo/config.toml` from the build's folder up to
+/// the root, and one could name a compiler wrapper); the grader's own
+/// cargo home is the one exception.
+fn refuse_cargo_config_above(dir: &Path) -> Result<()> {
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))
+        .and_then(|home| home.canonicalize().ok());
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    for ancestor in dir.ancestors() {
+        let config = ancestor.join(".cargo");
+        if config.canonicalize().ok() == cargo_home {
+            continue;
+        }
+        for name in ["config.toml", "config"] {
+            let file = config.join(name);
+            if file.exists() {
+                bail!(
+                    "{} would change how the grader builds (cargo reads every .cargo/config.toml above the folder it builds in): remove it, or grade elsewhere with DSCOURSE_GRADE_DIR",
+                    file.display()
+                );
+            }
+        }
+    }
+    Ok(())
 }

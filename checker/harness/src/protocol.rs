@@ -1,14 +1,21 @@
 //! The result channel between a suite binary and the runner.
 //!
-//! The runner sets `DSCOURSE_RESULTS` to a file path; the suite appends one
-//! JSON object per line to it. Verdicts come from this file only, never from
-//! what the suite (or the learner's code inside it) prints, so a learner's
-//! `println!("test ok")` cannot pass a test.
+//! The runner opens a socket before the suite starts and names its
+//! descriptor in `DSCOURSE_RESULTS_FD` (elsewhere than on Unix, it names a
+//! file in `DSCOURSE_RESULTS`); the suite writes one JSON object per line to
+//! it. Verdicts come from this channel only, never from what the suite (or
+//! the learner's code inside it) prints, so a learner's `println!("test
+//! ok")` cannot pass a test. A socket cannot be opened again by path (not
+//! even through `/proc/self/fd`), and the harness takes the descriptor
+//! before any test runs and keeps it from processes the tests start, so
+//! learner code without `unsafe` cannot write to it.
 
 use serde::{Deserialize, Serialize};
 
-/// The variable naming the results file.
+/// The variable naming the results file (where there is no descriptor).
 pub const RESULTS_VAR: &str = "DSCOURSE_RESULTS";
+/// The variable naming the result channel's descriptor (on Unix).
+pub const RESULTS_FD_VAR: &str = "DSCOURSE_RESULTS_FD";
 /// The variable that selects one test group: only tests named `GROUP::…` run.
 /// (A command-line filter matches anywhere in a name, which is not exact.)
 pub const GROUP_VAR: &str = "DSCOURSE_GROUP";

@@ -3,7 +3,7 @@
 //! channel for the runner.
 
 use crate::failure::{Failure, TODO_PANIC, TODO_PROPERTY};
-use crate::protocol::{FailureReport, Record, TestResult, GROUP_VAR, RESULTS_VAR};
+use crate::protocol::{FailureReport, Record, TestResult, GROUP_VAR, RESULTS_FD_VAR, RESULTS_VAR};
 use libtest_mimic::{Arguments, Failed, Trial};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -266,8 +266,11 @@ fn human_text(report: &FailureReport) -> String {
 struct Channel(Option<Arc<Mutex<File>>>);
 
 impl Channel {
+    /// The runner's channel: a descriptor it opened for us, or else a file
+    /// it named; none when the suite runs under `cargo test`.
     fn open() -> Channel {
-        let file = std::env::var_os(RESULTS_VAR).and_then(|path| {
+        let file = take_descriptor().or_else(|| {
+            let path = std::env::var_os(RESULTS_VAR)?;
             OpenOptions::new()
                 .create(true)
                 .append(true)
@@ -292,4 +295,34 @@ impl Channel {
             let _ = file.write_all(&line).and_then(|()| file.flush());
         }
     }
+}
+
+/// Takes the result channel's descriptor named in `DSCOURSE_RESULTS_FD`,
+/// once, before any test runs: the variable is removed, and the descriptor
+/// moved to one that is closed when a test starts another program (the
+/// event store's writer processes), so that only this process writes
+/// verdicts.
+#[cfg(unix)]
+fn take_descriptor() -> Option<File> {
+    use std::os::fd::FromRawFd;
+    let fd: i32 = std::env::var(RESULTS_FD_VAR).ok()?.parse().ok()?;
+    std::env::remove_var(RESULTS_FD_VAR);
+    if fd < 3 {
+        return None;
+    }
+    // SAFETY: fcntl reads and sets the descriptor's flags only; it fails
+    // harmlessly if the number is not open.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+    if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC) } < 0 {
+        return None;
+    }
+    // SAFETY: the runner opened this descriptor for this process, it is
+    // open (above), and nothing else in the process knows the number yet:
+    // no test has started. The `File` becomes its only owner.
+    Some(unsafe { File::from_raw_fd(fd) })
+}
+
+#[cfg(not(unix))]
+fn take_descriptor() -> Option<File> {
+    None
 }

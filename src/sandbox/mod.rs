@@ -1,0 +1,255 @@
+//! The grader's sandbox: what protects a grading run from the code it
+//! grades.
+//!
+//! Learner code runs inside the suite process, so nothing in that process
+//! is a secret from it. The grader's guarantees therefore rest on layers
+//! set up from outside, by the runner, before any learner code runs, each
+//! tested on its own by the corpus of hostile submissions in
+//! `tests/hostile/`:
+//!
+//! - **Files, network, signals** (Landlock, [`landlock`]): a suite run may
+//!   read the system's libraries and execute its own binary, and read and
+//!   write only its scratch folder; no TCP unless its exercise needs the
+//!   network; no signals to processes outside its own sandbox. The
+//!   learner's crate is compiled with a view of its own sources and the
+//!   public libraries only ([`rustc`]), so neither the references nor the
+//!   hidden tests can be read at compile time.
+//! - **System calls** (seccomp, [`seccomp`]): no leaving the process
+//!   group, no tracing, no namespaces, no sockets but those the exercise
+//!   needs, no new processes unless it needs them.
+//! - **Identity**: run as root (Gradescope, containers), each grading slot
+//!   runs its suites as a user of its own, which owns nothing else.
+//! - **Clean-up**: the whole process group is killed and waited for before
+//!   a run's results are read (`crate::child`); with the system calls
+//!   above, nothing a run started can leave the group.
+//!
+//! The result channel is a socket the runner opens before the process
+//! starts (`crate::check`): it cannot be opened again by path, so learner
+//! code without `unsafe` (forbidden in the learner's crate) cannot reach it.
+
+#[cfg(target_os = "linux")]
+mod landlock;
+pub mod rustc;
+#[cfg(target_os = "linux")]
+mod seccomp;
+
+use anyhow::Result;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The first user id of the grading slots when the grader runs as root:
+/// slot N runs its suites as user `SLOT_UID_BASE + N`, a user that owns no
+/// file on the machine.
+pub const SLOT_UID_BASE: u32 = 61000;
+
+/// What a suite run may do beyond computing, as its exercise declares in
+/// info.toml (`needs = ["processes"]`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Needs {
+    /// Start processes (of its own binary only): the event store's crash
+    /// test kills real writer processes.
+    pub processes: bool,
+    /// Open TCP sockets: the cache server's tests talk to it over loopback.
+    pub network: bool,
+}
+
+/// The layers this machine can give, found once per grading.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Layers {
+    /// The Landlock ABI version, if the kernel enforces Landlock.
+    pub landlock: Option<u32>,
+    /// Whether the kernel filters system calls with seccomp.
+    pub seccomp: bool,
+    /// Whether each slot runs as its own user (the grader runs as root).
+    pub own_users: bool,
+}
+
+impl Layers {
+    /// Asks the kernel what it can enforce.
+    pub fn probe() -> Layers {
+        #[cfg(target_os = "linux")]
+        {
+            Layers {
+                landlock: landlock::abi(),
+                seccomp: seccomp::available(),
+                // SAFETY: geteuid has no preconditions and cannot fail.
+                own_users: unsafe { libc::geteuid() } == 0,
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            Layers {
+                landlock: None,
+                seccomp: false,
+                own_users: false,
+            }
+        }
+    }
+
+    /// Whether the layers the grade's trust rests on are active: the file
+    /// system (Landlock) and the process (seccomp) ones.
+    pub fn complete(&self) -> bool {
+        self.landlock.is_some() && self.seccomp
+    }
+
+    /// The active layers in a line, for the grader's output and reports:
+    /// "landlock v7 (files, tcp, signals), seccomp, process group, uid 61000+".
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        match self.landlock {
+            Some(abi) => parts.push(format!("landlock v{abi} ({})", landlock_covers(abi))),
+            None => parts.push("no landlock (files are not confined)".to_string()),
+        }
+        parts.push(if self.seccomp {
+            "seccomp".to_string()
+        } else {
+            "no seccomp (system calls are not filtered)".to_string()
+        });
+        parts.push("process group".to_string());
+        if self.own_users {
+            parts.push(format!("uid {SLOT_UID_BASE}+slot"));
+        }
+        parts.join(", ")
+    }
+
+    /// What is missing, in words, for a report (empty when complete).
+    pub fn missing(&self) -> Vec<String> {
+        let mut missing = Vec::new();
+        if self.landlock.is_none() {
+            missing.push("Landlock is not available (Linux 5.13 or later, with landlock among the LSMs): learner code could read files it should not, such as the hidden tests".to_string());
+        } else if self.landlock < Some(6) {
+            missing.push(format!("Landlock v{} does not confine signals (v6, Linux 6.12): a run could signal other processes of the same user", self.landlock.unwrap_or(0)));
+        }
+        if !self.seccomp {
+            missing.push("seccomp is not available: learner code could leave its process group and outlive its run".to_string());
+        }
+        missing
+    }
+
+    /// The user slot `slot` runs its suites as, when the grader is root.
+    pub fn slot_uid(&self, slot: usize) -> Option<u32> {
+        self.own_users.then(|| SLOT_UID_BASE + slot as u32)
+    }
+}
+
+/// What a Landlock ABI version confines, in words.
+fn landlock_covers(abi: u32) -> &'static str {
+    match abi {
+        0..=3 => "files",
+        4 | 5 => "files, tcp",
+        _ => "files, tcp, signals",
+    }
+}
+
+/// What one suite run may touch.
+pub struct RunPolicy<'a> {
+    /// The suite executable (read and executed; nothing else of the kit).
+    pub binary: &'a Path,
+    /// Its scratch folder: its working folder and `TMPDIR`, the one place
+    /// it may write.
+    pub scratch: &'a Path,
+    pub needs: Needs,
+    /// The user to run as (root only).
+    pub uid: Option<u32>,
+}
+
+/// The confinement of one suite run: prepared in the runner before the
+/// process starts (paths opened, filters compiled), installed in the child
+/// between fork and exec, where only async-signal-safe calls are allowed.
+pub struct Jail {
+    #[cfg(target_os = "linux")]
+    ruleset: Option<std::os::fd::OwnedFd>,
+    #[cfg(target_os = "linux")]
+    filters: Vec<seccompiler::BpfProgram>,
+    uid: Option<u32>,
+    scratch: PathBuf,
+}
+
+impl Jail {
+    /// Prepares the layers `layers` has for a run under `policy`.
+    pub fn prepare(layers: &Layers, policy: &RunPolicy) -> Result<Jail> {
+        #[cfg(target_os = "linux")]
+        {
+            let ruleset = match layers.landlock {
+                Some(_) => Some(landlock::suite_ruleset(policy)?),
+                None => None,
+            };
+            let filters = if layers.seccomp {
+                seccomp::suite_filters(policy.needs)?
+            } else {
+                Vec::new()
+            };
+            Ok(Jail {
+                ruleset,
+                filters,
+                uid: policy.uid,
+                scratch: policy.scratch.to_path_buf(),
+            })
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = layers;
+            Ok(Jail {
+                uid: policy.uid,
+                scratch: policy.scratch.to_path_buf(),
+            })
+        }
+    }
+
+    /// Makes `cmd` start inside the jail: as the slot's user, in an
+    /// environment that holds nothing of the grader's, with the layers
+    /// installed just before exec. The caller sets what the suite needs on
+    /// top (its group, its result channel).
+    pub fn apply(&self, cmd: &mut Command) {
+        cmd.env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("HOME", &self.scratch)
+            .env("TMPDIR", &self.scratch)
+            .env("RUST_BACKTRACE", "0")
+            .current_dir(&self.scratch);
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::CommandExt;
+            if let Some(uid) = self.uid {
+                cmd.uid(uid).gid(uid);
+            }
+        }
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            use std::os::unix::process::CommandExt;
+            let ruleset = self.ruleset.as_ref().map(|fd| fd.as_raw_fd());
+            let filters = self.filters.clone();
+            // SAFETY: the closure runs in the child between fork and exec;
+            // it makes system calls only (prctl, landlock_restrict_self,
+            // seccomp) on memory prepared before the fork, and allocates
+            // nothing.
+            unsafe {
+                cmd.pre_exec(move || {
+                    if let Some(fd) = ruleset {
+                        landlock::restrict_self(fd)?;
+                    }
+                    for filter in &filters {
+                        seccomp::install(filter)?;
+                    }
+                    Ok(())
+                });
+            }
+        }
+    }
+}
+
+/// Makes `dir` (created if needed) belong to the slot's user, so that a
+/// run as that user can write in it; without a user of its own, nothing.
+pub fn give_to(dir: &Path, uid: Option<u32>) -> Result<()> {
+    use anyhow::Context;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    #[cfg(unix)]
+    if let Some(uid) = uid {
+        std::os::unix::fs::chown(dir, Some(uid), Some(uid))
+            .with_context(|| format!("cannot give {} to user {uid}", dir.display()))?;
+    }
+    #[cfg(not(unix))]
+    let _ = uid;
+    Ok(())
+}
