@@ -5,6 +5,10 @@
 
 // A stub names its parameters before you use them.
 #![allow(unused_variables)]
+// Every exercise is written in safe Rust. (This also keeps the code under
+// test from reaching past the simulator into the grader's process, and
+// rules out #[no_mangle], #[export_name] and #[link_section].)
+#![forbid(unsafe_code)]
 
 // Each topic is a cargo feature named like its suite (all on by default): a
 // check builds only the topic it grades, so a save recompiles one topic, and

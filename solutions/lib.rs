@@ -3,6 +3,9 @@
 //! run against this crate by default, so `cargo test` proves every exercise
 //! can be passed.
 
+// As in the learner's crate: every exercise is written in safe Rust.
+#![forbid(unsafe_code)]
+
 #[path = "00_intro"]
 pub mod intro {
     pub mod pingpong;

@@ -179,7 +179,10 @@ fn hostile_and_broken_submissions_lose_only_the_exercise_they_break() {
         "did not finish within 5 s",
     );
     lost_pingpong_only(&reports, "drops", "unfinished", "aborted");
-    lost_pingpong_only(&reports, "writes", "tampered", "info.toml");
+    // The sandbox refuses the write: the kit and the grading copy are as
+    // they were, and the code earns what it earns without it.
+    let writes = report(&reports, "writes");
+    assert_eq!(writes["score"], 15.0, "{writes:#}");
     lost_pingpong_only(&reports, "broken", "compile_error", "mismatched types");
 
     // The one test that ends the process costs its share; the others ran

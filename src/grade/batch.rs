@@ -49,7 +49,10 @@ pub fn grade_all(
         for slot in 0..jobs {
             let (next, progress, results, folders) = (&next, &progress, &results, &folders);
             scope.spawn(move || {
-                let mut workspace = Workspace::open(kit, slot);
+                let mut workspace = Workspace::open(kit, slot).map(|mut w| {
+                    w.limit_compilers(args.compile_time_limit, args.compile_memory_limit);
+                    w
+                });
                 loop {
                     let index = {
                         let mut next = next.lock().unwrap_or_else(|p| p.into_inner());

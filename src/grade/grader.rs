@@ -6,7 +6,6 @@
 use super::report::{grade_exercise, ExerciseGrade, Report, Status, Zeroed};
 use super::submission::Submission;
 use super::workspace::Workspace;
-use super::workspace::{COMPILER_MEMORY_LIMIT_BYTES, COMPILER_TIME_LIMIT_SECS};
 use crate::check::{self, Build, BuildSpec, Outcome, Subject, SuiteRun, Unfinished};
 use crate::kit::Kit;
 use crate::manifest::Exercise;
@@ -105,9 +104,10 @@ fn build_topic(
             );
         }
         let named = remaining.iter().copied().find(|f| failure.blames(f));
-        let (culprit, reason) = match named {
-            Some(file) => (file, failure.first_error()),
-            None => trace(kit, workspace, suite, hidden, &remaining, &failure)?,
+        let (culprit, reason) = match (named, remaining.as_slice()) {
+            (Some(file), _) => (file, failure.first_error()),
+            (None, [only]) => (*only, failure.first_error()),
+            (None, _) => trace(kit, workspace, suite, hidden, &remaining, &failure)?,
         };
         broken.insert(culprit.to_string(), reason);
         workspace.use_stub(kit, culprit)?;
@@ -143,14 +143,9 @@ impl BuildFailure {
 }
 
 fn limit_reason(hit: &LimitHit) -> String {
-    let limit = match hit.limit.as_str() {
-        "time" => "time",
-        _ => "memory",
-    };
     format!(
-        "error: the compiler ran out of {limit} on this file (each compiler may run {} s and use {} GiB): is there a macro or constant whose expansion or evaluation never ends, or grows without bound?",
-        COMPILER_TIME_LIMIT_SECS,
-        COMPILER_MEMORY_LIMIT_BYTES >> 30
+        "error: the compiler ran out of {} on this file (a compiler may use {}): is there a macro or a constant whose expansion or evaluation never ends, or grows without bound?",
+        hit.limit, hit.allowed
     )
 }
 

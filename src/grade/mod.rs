@@ -50,6 +50,12 @@ pub struct GradeArgs {
     /// process (seccomp) layers are active on this machine.
     #[arg(long)]
     pub require_sandbox: bool,
+    /// How long each compiler of a build may run, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = workspace::COMPILER_TIME_LIMIT_SECS)]
+    pub compile_time_limit: u64,
+    /// How much memory (address space) each compiler may use, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = workspace::COMPILER_MEMORY_LIMIT_MIB)]
+    pub compile_memory_limit: u64,
 }
 
 pub fn grade(args: &GradeArgs) -> Result<ExitCode> {
@@ -89,6 +95,7 @@ fn grade_one(
 ) -> Result<ExitCode> {
     let submission = Submission::read(path, &kit.root, &kit.manifest)?;
     let mut workspace = Workspace::open(kit, 0)?;
+    workspace.limit_compilers(args.compile_time_limit, args.compile_memory_limit);
     let report = grader::grade(kit, &mut workspace, &submission, exercises)?;
     let text = formats::render(&report, args.format)?;
     match &args.output {

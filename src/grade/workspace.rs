@@ -34,10 +34,11 @@ const ROOT_ENTRIES: [&str; 7] = [
 /// workspace lists it) and an empty library in place of its sources.
 const REFERENCES: &str = "solutions";
 
-/// How long one compiler may run in a grading build.
+/// How long one compiler may run in a grading build, by default.
 pub const COMPILER_TIME_LIMIT_SECS: u64 = 300;
-/// The address space one compiler may use in a grading build.
-pub const COMPILER_MEMORY_LIMIT_BYTES: u64 = 6 << 30;
+/// The address space one compiler may use in a grading build, by default,
+/// in MiB.
+pub const COMPILER_MEMORY_LIMIT_MIB: u64 = 6 << 10;
 
 pub struct Workspace {
     /// The copy of the kit.
@@ -120,7 +121,7 @@ impl Workspace {
             scratch: dir.join("compiler-tmp"),
             confine: layers.landlock.is_some(),
             limit_secs: COMPILER_TIME_LIMIT_SECS,
-            memory_bytes: COMPILER_MEMORY_LIMIT_BYTES,
+            memory_bytes: COMPILER_MEMORY_LIMIT_MIB << 20,
             log: dir.join("compiler-limits.jsonl"),
         };
         let workspace = Workspace {
@@ -201,6 +202,13 @@ impl Workspace {
         self.fingerprint
             .insert(format!("exercises/{file}"), hash(&stub));
         Ok(())
+    }
+
+    /// Bounds each compiler of this slot's builds to `seconds` and `mib`
+    /// MiB of address space.
+    pub fn limit_compilers(&mut self, seconds: u64, mib: u64) {
+        self.compiler.limit_secs = seconds;
+        self.compiler.memory_bytes = mib << 20;
     }
 
     /// Puts the learner's version of an exercise file back (after its stub

@@ -70,8 +70,10 @@ pub struct RustcJail {
 pub struct LimitHit {
     /// The crate it was compiling.
     pub krate: String,
-    /// "time" or "memory".
+    /// What ran out: "time" or "memory".
     pub limit: String,
+    /// How much of it a compiler may use, in words ("300 s").
+    pub allowed: String,
 }
 
 impl RustcJail {
@@ -205,15 +207,16 @@ fn compile(jail: &RustcJail, args: &[OsString]) -> Result<u8> {
         None
     };
     if let Some(limit) = limit {
-        jail.record(&LimitHit {
-            krate: krate.clone(),
-            limit: limit.to_string(),
-        });
-        let what = match limit {
-            "time" => format!("time ({} s)", jail.limit_secs),
-            _ => format!("memory ({} GiB)", jail.memory_bytes >> 30),
+        let allowed = match limit {
+            "time" => format!("{} s", jail.limit_secs),
+            _ => format!("{} MiB", jail.memory_bytes >> 20),
         };
-        eprintln!("error: the compiler ran out of {what} compiling the crate {krate}");
+        eprintln!("error: the compiler ran out of {limit} ({allowed}) compiling the crate {krate}");
+        jail.record(&LimitHit {
+            krate,
+            limit: limit.to_string(),
+            allowed,
+        });
         return Ok(1);
     }
     Ok(status

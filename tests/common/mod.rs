@@ -246,6 +246,8 @@ impl Drop for TestKit {
         } else {
             let _ = fs::remove_dir_all(&self.root);
         }
+        // Copies are used one at a time: the grading copies are this one's.
+        let _ = fs::remove_dir_all(grading_dir());
     }
 }
 
@@ -288,6 +290,12 @@ fn copy_tree(from: &Path, to: &Path, keep_times: bool) -> io::Result<()> {
     Ok(())
 }
 
+/// Where `dscourse grade` keeps its grading copies in this test process
+/// (outside the kit, as it would for an instructor).
+pub fn grading_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("dscourse-cli-grade-{}", std::process::id()))
+}
+
 /// Runs the `dscourse` binary in `dir`, with the suites built in the shared
 /// target folder and no colour.
 pub fn dscourse(dir: &Path, args: &[&str]) -> Run {
@@ -299,7 +307,9 @@ pub fn dscourse(dir: &Path, args: &[&str]) -> Run {
         .env("NO_COLOR", "1")
         // A panic in the runner would print a backtrace: the tests look for one.
         .env("RUST_BACKTRACE", "1")
+        .env("DSCOURSE_GRADE_DIR", grading_dir())
         .env_remove("DSCOURSE_RESULTS")
+        .env_remove("DSCOURSE_RESULTS_FD")
         .env_remove("DSCOURSE_GROUP")
         .env_remove("DSCOURSE_SEED")
         .stdin(Stdio::null())

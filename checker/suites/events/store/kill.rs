@@ -119,6 +119,7 @@ impl Writer {
             .env(WRITER_SEED, seed.to_string())
             .env(WRITER_STORE, which.name())
             .env_remove(dscheck::protocol::RESULTS_VAR)
+            .env_remove(dscheck::protocol::RESULTS_FD_VAR)
             .env("RUST_BACKTRACE", "0")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
