@@ -6,7 +6,7 @@ use super::formats::{self, Format};
 use super::report::Report;
 use super::submission::Submission;
 use super::workspace::Workspace;
-use super::{grader, write_report, GradeArgs};
+use super::{grade_submission, write_report, GradeArgs};
 use crate::kit::Kit;
 use crate::manifest::Exercise;
 use anyhow::{bail, Context, Result};
@@ -22,16 +22,16 @@ pub fn grade_all(
     dir: &Path,
     args: &GradeArgs,
 ) -> Result<ExitCode> {
-    let mut folders: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("cannot read the submissions folder {}", dir.display()))?
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|path| path.is_dir())
-        .collect();
-    folders.sort();
+    let (folders, mut failures) = student_folders(dir)?;
     if folders.is_empty() {
         bail!(
-            "{} has no sub-folders: put each student's submission in a folder of its own",
-            dir.display()
+            "{} has no sub-folders: put each student's submission in a folder of its own{}",
+            dir.display(),
+            if failures.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", failures.join("; "))
+            }
         );
     }
     let out = args
@@ -62,7 +62,7 @@ pub fn grade_all(
                     };
                     let report = match &mut workspace {
                         Ok(workspace) => Submission::read(folder, &kit.root, &kit.manifest)
-                            .and_then(|s| grader::grade(kit, workspace, &s, exercises)),
+                            .and_then(|s| grade_submission(kit, workspace, &s, exercises)),
                         Err(e) => Err(anyhow::anyhow!("{e:#}")),
                     };
                     progress
@@ -81,7 +81,6 @@ pub fn grade_all(
     let mut results = results.into_inner().unwrap_or_else(|p| p.into_inner());
     results.sort_by_key(|(index, _)| *index);
     let mut reports = Vec::new();
-    let mut failures = Vec::new();
     for (index, result) in results {
         let name = student_name(&folders[index]);
         match result {
@@ -115,6 +114,39 @@ pub fn grade_all(
     } else {
         ExitCode::from(2)
     })
+}
+
+/// The students' folders in `dir`, in name order, and a line for each
+/// entry that looks like one but is a symbolic link: a link is not
+/// followed (it could lead to any folder on this machine, such as the
+/// instructor's solutions), so it is no student's submission.
+fn student_folders(dir: &Path) -> Result<(Vec<PathBuf>, Vec<String>)> {
+    let mut folders = Vec::new();
+    let mut links = Vec::new();
+    let listing = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read the submissions folder {}", dir.display()))?;
+    for entry in listing.flatten() {
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        if kind.is_dir() {
+            folders.push(entry.path());
+        } else if kind.is_symlink() {
+            links.push(entry.path());
+        }
+    }
+    folders.sort();
+    links.sort();
+    let skipped = links
+        .iter()
+        .map(|link| {
+            format!(
+                "{}: a symbolic link, not a student's folder: not followed",
+                student_name(link)
+            )
+        })
+        .collect();
+    Ok((folders, skipped))
 }
 
 fn student_name(folder: &Path) -> String {

@@ -7,6 +7,8 @@
 mod batch;
 mod formats;
 mod grader;
+mod intake;
+mod matching;
 mod report;
 mod submission;
 mod workspace;
@@ -16,6 +18,7 @@ pub use formats::Format;
 use crate::kit::Kit;
 use crate::manifest::Exercise;
 use anyhow::{bail, Context, Result};
+use report::Report;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use submission::Submission;
@@ -72,7 +75,7 @@ fn grade_one(
 ) -> Result<ExitCode> {
     let submission = Submission::read(path, &kit.root, &kit.manifest)?;
     let mut workspace = Workspace::open(kit, 0)?;
-    let report = grader::grade(kit, &mut workspace, &submission, exercises)?;
+    let report = grade_submission(kit, &mut workspace, &submission, exercises)?;
     let text = formats::render(&report, args.format)?;
     match &args.output {
         Some(file) => {
@@ -88,6 +91,23 @@ fn grade_one(
         None => print!("{text}"),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Grades `submission`, for one report or for a class: the report lists
+/// how its files were found.
+fn grade_submission(
+    kit: &Kit,
+    workspace: &mut Workspace,
+    submission: &Submission,
+    exercises: &[&Exercise],
+) -> Result<Report> {
+    let mut report = grader::grade(kit, workspace, submission, exercises)?;
+    // The report has no field of its own for the notes (grader.rs builds
+    // it): they come first in its list of files, each saying it was graded.
+    report
+        .ignored
+        .splice(0..0, submission.notes.iter().cloned());
+    Ok(report)
 }
 
 /// Writes a report file atomically, creating its folder.

@@ -16,7 +16,9 @@ pub struct Report {
     pub score: f64,
     pub max_score: f64,
     pub exercises: Vec<ExerciseGrade>,
-    /// Files of the submission that were not graded, and why.
+    /// What grading noted about the submission's files: those graded
+    /// though their names matched only without regard to case, then those
+    /// not graded, each with why.
     pub ignored: Vec<String>,
     pub seconds: f64,
 }

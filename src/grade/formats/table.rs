@@ -71,7 +71,7 @@ pub fn table(report: &Report) -> String {
         }
     }
     if !report.ignored.is_empty() {
-        out += "\nNot graded:\n";
+        out += "\nAbout the submission's files:\n";
         for line in &report.ignored {
             out += &format!("  {line}\n");
         }

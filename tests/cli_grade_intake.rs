@@ -1,0 +1,97 @@
+//! `dscourse grade` reads submissions as they really arrive: nested in an
+//! upload's folders, named in other case, holding symbolic links.
+
+#![cfg(unix)]
+
+mod common;
+
+use common::{TestKit, REFERENCE};
+use serde_json::Value;
+
+const RETRY: &str = "solutions/00_intro/retry.rs";
+
+fn report(kit: &TestKit, rel: &str) -> Value {
+    serde_json::from_str(&kit.read(rel)).unwrap_or_else(|e| panic!("{rel} is not JSON: {e}"))
+}
+
+/// The statuses of a report's exercises, in order.
+fn statuses(report: &Value) -> Vec<&str> {
+    report["exercises"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["status"].as_str().unwrap())
+        .collect()
+}
+
+fn ignored(report: &Value) -> Vec<&str> {
+    report["ignored"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|line| line.as_str().unwrap())
+        .collect()
+}
+
+#[test]
+fn submissions_are_graded_as_they_arrive_and_links_are_never_followed() {
+    let kit = TestKit::new();
+    let (pingpong, retry) = (kit.read(REFERENCE), kit.read(RETRY));
+    // As Gradescope unpacks a zip of the whole kit.
+    let nested = "class/nested/upload/kit-main";
+    kit.write(
+        &format!("{nested}/exercises/00_intro/pingpong.rs"),
+        &pingpong,
+    );
+    kit.write(&format!("{nested}/exercises/00_intro/retry.rs"), &retry);
+    kit.write(
+        &format!("{nested}/exercises/lib.rs"),
+        kit.read("exercises/lib.rs"),
+    );
+    kit.write(&format!("{nested}/NOTES.txt"), "my notes");
+    // Loose files, named in other case.
+    kit.write("class/loose/PingPong.rs", &pingpong);
+    kit.write("class/loose/retry.RS", &retry);
+    // exercises/ a link to the instructor's finished work.
+    std::fs::create_dir_all(kit.path("class/linked")).unwrap();
+    std::os::unix::fs::symlink(kit.path("solutions"), kit.path("class/linked/exercises")).unwrap();
+    // A student's folder that is itself a link.
+    std::os::unix::fs::symlink(kit.path("class/nested"), kit.path("class/alias")).unwrap();
+
+    let run = kit.run(&[
+        "grade", "--batch", "class", "--topic", "intro", "--format", "json", "--output", "grades",
+        "--jobs", "2",
+    ]);
+    run.code(2)
+        .stderr_shows("not graded: alias: a symbolic link, not a student's folder");
+    assert!(!kit.exists("grades/alias.json"), "{run}");
+
+    let nested = report(&kit, "grades/nested.json");
+    assert_eq!(nested["score"], 15.0, "{nested:#}");
+    assert_eq!(
+        ignored(&nested),
+        ["upload/kit-main/NOTES.txt: not an exercise file, not graded (only the files info.toml names are)"],
+        "the kit's own lib.rs is not listed"
+    );
+
+    let loose = report(&kit, "grades/loose.json");
+    assert_eq!(loose["score"], 15.0, "{loose:#}");
+    let notes = ignored(&loose);
+    assert_eq!(notes.len(), 2, "{loose:#}");
+    for (file, exercise) in [("PingPong.rs", "pingpong.rs"), ("retry.RS", "retry.rs")] {
+        assert!(
+            notes.iter().any(|n| n
+                .starts_with(&format!("{file}: graded as exercises/00_intro/{exercise}"))
+                && n.contains("without regard to case")),
+            "{loose:#}"
+        );
+    }
+
+    let linked = report(&kit, "grades/linked.json");
+    assert_eq!(linked["score"], 0.0, "{linked:#}");
+    assert_eq!(statuses(&linked), ["not_submitted", "not_submitted"]);
+    assert_eq!(
+        ignored(&linked),
+        ["exercises: a symbolic link: not followed"]
+    );
+}
