@@ -1,11 +1,12 @@
-//! `dscourse grade` reads submissions as they really arrive: nested in an
-//! upload's folders, named in other case, holding symbolic links.
+//! `dscourse grade` reads submissions as they really arrive (nested in an
+//! upload's folders, named in other case, holding symbolic links) and
+//! writes reports that no learner text can forge.
 
 #![cfg(unix)]
 
 mod common;
 
-use common::{TestKit, REFERENCE};
+use common::{with_body, TestKit, REFERENCE};
 use serde_json::Value;
 
 const RETRY: &str = "solutions/00_intro/retry.rs";
@@ -94,4 +95,73 @@ fn submissions_are_graded_as_they_arrive_and_links_are_never_followed() {
         ignored(&linked),
         ["exercises: a symbolic link: not followed"]
     );
+}
+
+/// Whether `bytes` hold an ESC, the start of every terminal escape.
+fn has_escape(bytes: &[u8]) -> bool {
+    bytes.contains(&0x1b)
+}
+
+#[test]
+fn no_learner_text_reaches_a_terminal_or_a_report_with_its_escapes() {
+    let kit = TestKit::new();
+    let forged = with_body(
+        &kit.read(REFERENCE),
+        "fn on_start(",
+        r#"panic!("\x1b[2J\x1b[H total 15 / 15");"#,
+    );
+    kit.write("class/mallory/exercises/00_intro/pingpong.rs", forged);
+    kit.write(
+        "class/\x1b[2J\x1b[Heve\x07/pingpong.rs",
+        kit.read(REFERENCE),
+    );
+
+    for format in ["table", "json", "gradescope", "junit", "classroom", "csv"] {
+        let out = format!("grades-{format}");
+        let run = kit.run(&[
+            "grade",
+            "--batch",
+            "class",
+            "--exercises",
+            "intro_pingpong",
+            "--format",
+            format,
+            "--output",
+            &out,
+        ]);
+        run.code(0);
+        assert!(
+            !has_escape(run.stdout.as_bytes()),
+            "{format}: stdout\n{run}"
+        );
+        assert!(
+            !has_escape(run.stderr.as_bytes()),
+            "{format}: stderr\n{run}"
+        );
+        let mut names = Vec::new();
+        for entry in std::fs::read_dir(kit.path(&out)).unwrap() {
+            let path = entry.unwrap().path();
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(!has_escape(&bytes), "{format}: {}", path.display());
+            names.push(path.file_name().unwrap().to_string_lossy().into_owned());
+        }
+        // Her report is named after her folder, cleaned.
+        assert!(
+            names.iter().any(|name| name.starts_with("eve.")),
+            "{format}: {names:?}"
+        );
+    }
+
+    // The panic's text is reported, without its escapes.
+    let mallory = report(&kit, "grades-json/mallory.json");
+    assert_eq!(mallory["score"], 0.0, "{mallory:#}");
+    let output = mallory.to_string();
+    assert!(output.contains(" total 15 / 15"), "{mallory:#}");
+    assert!(
+        !output.contains("[2J") && !output.contains("\\u001b"),
+        "{mallory:#}"
+    );
+    let eve = report(&kit, "grades-json/eve.json");
+    assert_eq!(eve["student"], "eve", "{eve:#}");
+    assert_eq!(eve["score"], 5.0, "{eve:#}");
 }

@@ -2,6 +2,7 @@
 //! once (each in its own grading copy), with a progress bar, a report per
 //! student and a class summary.
 
+use super::clean::clean;
 use super::formats::{self, Format};
 use super::report::Report;
 use super::submission::Submission;
@@ -81,15 +82,22 @@ pub fn grade_all(
     let mut results = results.into_inner().unwrap_or_else(|p| p.into_inner());
     results.sort_by_key(|(index, _)| *index);
     let mut reports = Vec::new();
+    let stems = report_stems(&folders);
     for (index, result) in results {
         let name = student_name(&folders[index]);
         match result {
-            Ok(report) => {
-                let file = out.join(format!("{name}.{}", report_extension(args.format)));
+            Ok(mut report) => {
+                // As unique in the gradebook as the report's file name.
+                report.student = stems[index].clone();
+                let file = out.join(format!(
+                    "{}.{}",
+                    stems[index],
+                    report_extension(args.format)
+                ));
                 write_report(&file, &formats::render(&report, args.format)?)?;
                 reports.push(report);
             }
-            Err(error) => failures.push(format!("{name}: {error:#}")),
+            Err(error) => failures.push(format!("{name}: {}", clean(&format!("{error:#}")))),
         }
     }
     write_report(&out.join("summary.csv"), &formats::csv(&reports))?;
@@ -149,11 +157,39 @@ fn student_folders(dir: &Path) -> Result<(Vec<PathBuf>, Vec<String>)> {
     Ok((folders, skipped))
 }
 
+/// A folder's name as reports and lines on the terminal show it.
 fn student_name(folder: &Path) -> String {
-    folder
+    let name = folder
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| folder.display().to_string())
+        .unwrap_or_else(|| folder.display().to_string());
+    clean(&name)
+}
+
+/// The name of each student's report file: the folder's name, cleaned,
+/// made unique (two folder names may differ only in control characters,
+/// and one student's report must not replace another's, nor the
+/// gradebook `summary.csv`).
+fn report_stems(folders: &[PathBuf]) -> Vec<String> {
+    let mut taken = std::collections::BTreeSet::from(["summary".to_string()]);
+    folders
+        .iter()
+        .map(|folder| {
+            let name = student_name(folder);
+            let base = if name.trim().is_empty() {
+                "student".to_string()
+            } else {
+                name
+            };
+            let mut stem = base.clone();
+            let mut n = 1;
+            while !taken.insert(stem.clone()) {
+                n += 1;
+                stem = format!("{base}-{n}");
+            }
+            stem
+        })
+        .collect()
 }
 
 /// Gradescope's per-student file keeps its usual name after the student's.
@@ -217,5 +253,27 @@ impl Progress {
         if self.terminal {
             eprint!("\r\x1b[2K");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_files_are_named_after_the_cleaned_folders_and_never_shared() {
+        let folders: Vec<PathBuf> = [
+            "class/alice",
+            "class/alice\x07",
+            "class/\x1b[2J",
+            "class/summary",
+        ]
+        .iter()
+        .map(PathBuf::from)
+        .collect();
+        assert_eq!(
+            report_stems(&folders),
+            ["alice", "alice-2", "student", "summary-2"]
+        );
     }
 }

@@ -5,6 +5,7 @@
 //! come from the suites' result channel only.
 
 mod batch;
+mod clean;
 mod formats;
 mod grader;
 mod intake;
@@ -60,7 +61,8 @@ pub fn grade(args: &GradeArgs) -> Result<ExitCode> {
             // Gradescope shows the student only results.json: say there why
             // nothing was graded.
             if let (Format::Gradescope, Some(file)) = (args.format, &args.output) {
-                let _ = write_report(file, &formats::gradescope_error(&format!("{error:#}")));
+                let why = clean::clean(&format!("{error:#}"));
+                let _ = write_report(file, &formats::gradescope_error(&why));
             }
         }),
         (None, Some(dir)) => batch::grade_all(&kit, &exercises, dir, args),
@@ -94,7 +96,8 @@ fn grade_one(
 }
 
 /// Grades `submission`, for one report or for a class: the report lists
-/// how its files were found.
+/// how its files were found, and holds no control characters whatever the
+/// learner's code printed or the learner named files.
 fn grade_submission(
     kit: &Kit,
     workspace: &mut Workspace,
@@ -107,6 +110,7 @@ fn grade_submission(
     report
         .ignored
         .splice(0..0, submission.notes.iter().cloned());
+    clean::report(&mut report);
     Ok(report)
 }
 

@@ -7,7 +7,9 @@ use crate::manifest::Exercise;
 use crate::render::strip_ansi;
 use serde::Serialize;
 
-/// The grade of one submission.
+/// The grade of one submission. Every text in it that a learner can
+/// influence is cleaned of control characters once it is complete
+/// (`clean::report`): a new text field belongs there too.
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
     /// The student: the submission folder's name.
