@@ -50,22 +50,29 @@ pub fn dim(text: &str) -> String {
     }
 }
 
-/// Removes ANSI colour codes (compiler messages come with them).
+/// Removes ANSI colour codes (compiler messages come with them), and any
+/// other control sequence of the same form (`ESC [`, parameters, one final
+/// character), whole.
 pub fn strip_ansi(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
         if c == '\u{1b}' && chars.peek() == Some(&'[') {
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
+            chars.next();
+            skip_control_sequence(&mut chars);
         } else {
             out.push(c);
         }
     }
     out
+}
+
+/// Skips the rest of a control sequence after its `ESC [`: parameter and
+/// intermediate characters, then the final one (`m` for colours, but any
+/// of `@` to `~`). Text after a sequence cut short is kept.
+pub fn skip_control_sequence(chars: &mut std::iter::Peekable<impl Iterator<Item = char>>) {
+    while chars.next_if(|c| ('\x20'..='\x3f').contains(c)).is_some() {}
+    chars.next_if(|c| ('\x40'..='\x7e').contains(c));
 }
 
 /// Breaks a line wider than `cols` at spaces, continuing under its own
@@ -301,6 +308,14 @@ mod tests {
         let words = |s: &str| s.split_whitespace().map(str::to_string).collect::<Vec<_>>();
         assert_eq!(words(&lines.join(" ")), words(line));
         assert_eq!(wrap("short", 40), vec!["short"]);
+    }
+
+    #[test]
+    fn strips_whole_control_sequences_only() {
+        assert_eq!(strip_ansi("\x1b[1;31merror\x1b[0m: x"), "error: x");
+        // A final character other than a letter ends the sequence too.
+        assert_eq!(strip_ansi("\x1b[2~kept \x1b[5@text"), "kept text");
+        assert_eq!(strip_ansi("cut \x1b[12"), "cut ");
     }
 
     #[test]

@@ -2,11 +2,12 @@
 //! once (each in its own grading copy), with a progress bar, a report per
 //! student and a class summary.
 
+use super::clean::clean;
 use super::formats::{self, Format};
 use super::report::Report;
 use super::submission::Submission;
 use super::workspace::Workspace;
-use super::{grader, write_report, GradeArgs};
+use super::{grade_submission, write_report, GradeArgs};
 use crate::kit::Kit;
 use crate::manifest::Exercise;
 use anyhow::{bail, Context, Result};
@@ -22,16 +23,16 @@ pub fn grade_all(
     dir: &Path,
     args: &GradeArgs,
 ) -> Result<ExitCode> {
-    let mut folders: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("cannot read the submissions folder {}", dir.display()))?
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|path| path.is_dir())
-        .collect();
-    folders.sort();
+    let (folders, mut failures) = student_folders(dir)?;
     if folders.is_empty() {
         bail!(
-            "{} has no sub-folders: put each student's submission in a folder of its own",
-            dir.display()
+            "{} has no sub-folders: put each student's submission in a folder of its own{}",
+            dir.display(),
+            if failures.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", failures.join("; "))
+            }
         );
     }
     let out = args
@@ -65,7 +66,7 @@ pub fn grade_all(
                     };
                     let report = match &mut workspace {
                         Ok(workspace) => Submission::read(folder, &kit.root, &kit.manifest)
-                            .and_then(|s| grader::grade(kit, workspace, &s, exercises)),
+                            .and_then(|s| grade_submission(kit, workspace, &s, exercises)),
                         Err(e) => Err(anyhow::anyhow!("{e:#}")),
                     };
                     progress
@@ -84,16 +85,22 @@ pub fn grade_all(
     let mut results = results.into_inner().unwrap_or_else(|p| p.into_inner());
     results.sort_by_key(|(index, _)| *index);
     let mut reports = Vec::new();
-    let mut failures = Vec::new();
+    let stems = report_stems(&folders);
     for (index, result) in results {
         let name = student_name(&folders[index]);
         match result {
-            Ok(report) => {
-                let file = out.join(format!("{name}.{}", report_extension(args.format)));
+            Ok(mut report) => {
+                // As unique in the gradebook as the report's file name.
+                report.student = stems[index].clone();
+                let file = out.join(format!(
+                    "{}.{}",
+                    stems[index],
+                    report_extension(args.format)
+                ));
                 write_report(&file, &formats::render(&report, args.format)?)?;
                 reports.push(report);
             }
-            Err(error) => failures.push(format!("{name}: {error:#}")),
+            Err(error) => failures.push(format!("{name}: {}", clean(&format!("{error:#}")))),
         }
     }
     write_report(&out.join("summary.csv"), &formats::csv(&reports))?;
@@ -120,11 +127,72 @@ pub fn grade_all(
     })
 }
 
+/// The students' folders in `dir`, in name order, and a line for each
+/// entry that looks like one but is a symbolic link: a link is not
+/// followed (it could lead to any folder on this machine, such as the
+/// instructor's solutions), so it is no student's submission.
+fn student_folders(dir: &Path) -> Result<(Vec<PathBuf>, Vec<String>)> {
+    let mut folders = Vec::new();
+    let mut links = Vec::new();
+    let listing = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read the submissions folder {}", dir.display()))?;
+    for entry in listing.flatten() {
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        if kind.is_dir() {
+            folders.push(entry.path());
+        } else if kind.is_symlink() {
+            links.push(entry.path());
+        }
+    }
+    folders.sort();
+    links.sort();
+    let skipped = links
+        .iter()
+        .map(|link| {
+            format!(
+                "{}: a symbolic link, not a student's folder: not followed",
+                student_name(link)
+            )
+        })
+        .collect();
+    Ok((folders, skipped))
+}
+
+/// A folder's name as reports and lines on the terminal show it.
 fn student_name(folder: &Path) -> String {
-    folder
+    let name = folder
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| folder.display().to_string())
+        .unwrap_or_else(|| folder.display().to_string());
+    clean(&name)
+}
+
+/// The name of each student's report file: the folder's name, cleaned,
+/// made unique (two folder names may differ only in control characters,
+/// and one student's report must not replace another's, nor the
+/// gradebook `summary.csv`).
+fn report_stems(folders: &[PathBuf]) -> Vec<String> {
+    let mut taken = std::collections::BTreeSet::from(["summary".to_string()]);
+    folders
+        .iter()
+        .map(|folder| {
+            let name = student_name(folder);
+            let base = if name.trim().is_empty() {
+                "student".to_string()
+            } else {
+                name
+            };
+            let mut stem = base.clone();
+            let mut n = 1;
+            while !taken.insert(stem.clone()) {
+                n += 1;
+                stem = format!("{base}-{n}");
+            }
+            stem
+        })
+        .collect()
 }
 
 /// Gradescope's per-student file keeps its usual name after the student's.
@@ -188,5 +256,27 @@ impl Progress {
         if self.terminal {
             eprint!("\r\x1b[2K");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_files_are_named_after_the_cleaned_folders_and_never_shared() {
+        let folders: Vec<PathBuf> = [
+            "class/alice",
+            "class/alice\x07",
+            "class/\x1b[2J",
+            "class/summary",
+        ]
+        .iter()
+        .map(PathBuf::from)
+        .collect();
+        assert_eq!(
+            report_stems(&folders),
+            ["alice", "alice-2", "student", "summary-2"]
+        );
     }
 }

@@ -61,6 +61,7 @@ pub fn grade(
         score,
         max_score,
         exercises: grades,
+        notes: submission.notes.clone(),
         ignored: submission.ignored.clone(),
         seconds: started.elapsed().as_secs_f64(),
         sandbox: workspace.layers.describe(),

@@ -5,8 +5,11 @@
 //! come from the suites' result channel only.
 
 mod batch;
+mod clean;
 mod formats;
 mod grader;
+mod intake;
+mod matching;
 mod report;
 mod submission;
 mod trusted;
@@ -17,6 +20,7 @@ pub use formats::Format;
 use crate::kit::Kit;
 use crate::manifest::Exercise;
 use anyhow::{bail, Context, Result};
+use report::Report;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use submission::Submission;
@@ -80,7 +84,8 @@ pub fn grade(args: &GradeArgs) -> Result<ExitCode> {
             // Gradescope shows the student only results.json: say there why
             // nothing was graded.
             if let (Format::Gradescope, Some(file)) = (args.format, &args.output) {
-                let _ = write_report(file, &formats::gradescope_error(&format!("{error:#}")));
+                let why = clean::clean(&format!("{error:#}"));
+                let _ = write_report(file, &formats::gradescope_error(&why));
             }
         }),
         (None, Some(dir)) => batch::grade_all(&kit, &exercises, dir, args),
@@ -96,7 +101,7 @@ fn grade_one(
     let submission = Submission::read(path, &kit.root, &kit.manifest)?;
     let mut workspace = Workspace::open(kit, 0)?;
     workspace.limit_compilers(args.compile_time_limit, args.compile_memory_limit);
-    let report = grader::grade(kit, &mut workspace, &submission, exercises)?;
+    let report = grade_submission(kit, &mut workspace, &submission, exercises)?;
     let text = formats::render(&report, args.format)?;
     match &args.output {
         Some(file) => {
@@ -112,6 +117,20 @@ fn grade_one(
         None => print!("{text}"),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Grades `submission`, for one report or for a class: the report lists
+/// how its files were found, and holds no control characters whatever the
+/// learner's code printed or the learner named files.
+fn grade_submission(
+    kit: &Kit,
+    workspace: &mut Workspace,
+    submission: &Submission,
+    exercises: &[&Exercise],
+) -> Result<Report> {
+    let mut report = grader::grade(kit, workspace, submission, exercises)?;
+    clean::report(&mut report);
+    Ok(report)
 }
 
 /// Writes a report file atomically, creating its folder.

@@ -7,7 +7,9 @@ use crate::manifest::Exercise;
 use crate::render::strip_ansi;
 use serde::Serialize;
 
-/// The grade of one submission.
+/// The grade of one submission. Every text in it that a learner can
+/// influence is cleaned of control characters once it is complete
+/// (`clean::report`): a new text field belongs there too.
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
     /// The student: the submission folder's name.
@@ -16,7 +18,10 @@ pub struct Report {
     pub score: f64,
     pub max_score: f64,
     pub exercises: Vec<ExerciseGrade>,
-    /// Files of the submission that were not graded, and why.
+    /// How the submission's files were found, where that needs saying
+    /// (a file graded though its name matched only without regard to case).
+    pub notes: Vec<String>,
+    /// Files of the submission that were not graded, each with why.
     pub ignored: Vec<String>,
     pub seconds: f64,
     /// The layers that protected the grading runs (`sandbox::Layers`).

@@ -64,8 +64,11 @@ pub fn results_json(report: &Report) -> Result<String> {
         super::number(report.score),
         super::number(report.max_score)
     );
-    for line in &report.ignored {
-        output += &format!("\nNot graded: {line}");
+    if !report.notes.is_empty() || !report.ignored.is_empty() {
+        output += "\n\nAbout the submission's files:";
+        for line in report.notes.iter().chain(&report.ignored) {
+            output += &format!("\n  {line}");
+        }
     }
     let results = Results {
         score: round2(report.score),

@@ -70,11 +70,15 @@ pub fn table(report: &Report) -> String {
             }
         }
     }
-    if !report.ignored.is_empty() {
-        out += "\nNot graded:\n";
-        for line in &report.ignored {
+    if !report.notes.is_empty() || !report.ignored.is_empty() {
+        out += "\nAbout the submission's files:\n";
+        for line in report.notes.iter().chain(&report.ignored) {
             out += &format!("  {line}\n");
         }
+    }
+    out += &format!("\nsandbox: {}\n", report.sandbox);
+    for missing in &report.sandbox_missing {
+        out += &format!("  missing: {missing}\n");
     }
     out
 }

@@ -1,0 +1,167 @@
+//! `dscourse grade` reads submissions as they really arrive (nested in an
+//! upload's folders, named in other case, holding symbolic links) and
+//! writes reports that no learner text can forge.
+
+#![cfg(unix)]
+
+mod common;
+
+use common::{with_body, TestKit, REFERENCE};
+use serde_json::Value;
+
+const RETRY: &str = "solutions/00_intro/retry.rs";
+
+fn report(kit: &TestKit, rel: &str) -> Value {
+    serde_json::from_str(&kit.read(rel)).unwrap_or_else(|e| panic!("{rel} is not JSON: {e}"))
+}
+
+/// The statuses of a report's exercises, in order.
+fn statuses(report: &Value) -> Vec<&str> {
+    report["exercises"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["status"].as_str().unwrap())
+        .collect()
+}
+
+fn ignored(report: &Value) -> Vec<&str> {
+    report["ignored"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|line| line.as_str().unwrap())
+        .collect()
+}
+
+#[test]
+fn submissions_are_graded_as_they_arrive_and_links_are_never_followed() {
+    let kit = TestKit::new();
+    let (pingpong, retry) = (kit.read(REFERENCE), kit.read(RETRY));
+    // As Gradescope unpacks a zip of the whole kit.
+    let nested = "class/nested/upload/kit-main";
+    kit.write(
+        &format!("{nested}/exercises/00_intro/pingpong.rs"),
+        &pingpong,
+    );
+    kit.write(&format!("{nested}/exercises/00_intro/retry.rs"), &retry);
+    kit.write(
+        &format!("{nested}/exercises/lib.rs"),
+        kit.read("exercises/lib.rs"),
+    );
+    kit.write(&format!("{nested}/NOTES.txt"), "my notes");
+    // Loose files, named in other case.
+    kit.write("class/loose/PingPong.rs", &pingpong);
+    kit.write("class/loose/retry.RS", &retry);
+    // exercises/ a link to the instructor's finished work.
+    std::fs::create_dir_all(kit.path("class/linked")).unwrap();
+    std::os::unix::fs::symlink(kit.path("solutions"), kit.path("class/linked/exercises")).unwrap();
+    // A student's folder that is itself a link.
+    std::os::unix::fs::symlink(kit.path("class/nested"), kit.path("class/alias")).unwrap();
+
+    let run = kit.run(&[
+        "grade", "--batch", "class", "--topic", "intro", "--format", "json", "--output", "grades",
+        "--jobs", "2",
+    ]);
+    run.code(2)
+        .stderr_shows("not graded: alias: a symbolic link, not a student's folder");
+    assert!(!kit.exists("grades/alias.json"), "{run}");
+
+    let nested = report(&kit, "grades/nested.json");
+    assert_eq!(nested["score"], 15.0, "{nested:#}");
+    assert_eq!(
+        ignored(&nested),
+        ["upload/kit-main/NOTES.txt: not an exercise file, not graded (only the files info.toml names are)"],
+        "the kit's own lib.rs is not listed"
+    );
+
+    let loose = report(&kit, "grades/loose.json");
+    assert_eq!(loose["score"], 15.0, "{loose:#}");
+    let notes = ignored(&loose);
+    assert_eq!(notes.len(), 2, "{loose:#}");
+    for (file, exercise) in [("PingPong.rs", "pingpong.rs"), ("retry.RS", "retry.rs")] {
+        assert!(
+            notes.iter().any(|n| n
+                .starts_with(&format!("{file}: graded as exercises/00_intro/{exercise}"))
+                && n.contains("without regard to case")),
+            "{loose:#}"
+        );
+    }
+
+    let linked = report(&kit, "grades/linked.json");
+    assert_eq!(linked["score"], 0.0, "{linked:#}");
+    assert_eq!(statuses(&linked), ["not_submitted", "not_submitted"]);
+    assert_eq!(
+        ignored(&linked),
+        ["exercises: a symbolic link: not followed"]
+    );
+}
+
+/// Whether `bytes` hold an ESC, the start of every terminal escape.
+fn has_escape(bytes: &[u8]) -> bool {
+    bytes.contains(&0x1b)
+}
+
+#[test]
+fn no_learner_text_reaches_a_terminal_or_a_report_with_its_escapes() {
+    let kit = TestKit::new();
+    let forged = with_body(
+        &kit.read(REFERENCE),
+        "fn on_start(",
+        r#"panic!("\x1b[2J\x1b[H total 15 / 15");"#,
+    );
+    kit.write("class/mallory/exercises/00_intro/pingpong.rs", forged);
+    kit.write(
+        "class/\x1b[2J\x1b[Heve\x07/pingpong.rs",
+        kit.read(REFERENCE),
+    );
+
+    for format in ["table", "json", "gradescope", "junit", "classroom", "csv"] {
+        let out = format!("grades-{format}");
+        let run = kit.run(&[
+            "grade",
+            "--batch",
+            "class",
+            "--exercises",
+            "intro_pingpong",
+            "--format",
+            format,
+            "--output",
+            &out,
+        ]);
+        run.code(0);
+        assert!(
+            !has_escape(run.stdout.as_bytes()),
+            "{format}: stdout\n{run}"
+        );
+        assert!(
+            !has_escape(run.stderr.as_bytes()),
+            "{format}: stderr\n{run}"
+        );
+        let mut names = Vec::new();
+        for entry in std::fs::read_dir(kit.path(&out)).unwrap() {
+            let path = entry.unwrap().path();
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(!has_escape(&bytes), "{format}: {}", path.display());
+            names.push(path.file_name().unwrap().to_string_lossy().into_owned());
+        }
+        // Her report is named after her folder, cleaned.
+        assert!(
+            names.iter().any(|name| name.starts_with("eve.")),
+            "{format}: {names:?}"
+        );
+    }
+
+    // The panic's text is reported, without its escapes.
+    let mallory = report(&kit, "grades-json/mallory.json");
+    assert_eq!(mallory["score"], 0.0, "{mallory:#}");
+    let output = mallory.to_string();
+    assert!(output.contains(" total 15 / 15"), "{mallory:#}");
+    assert!(
+        !output.contains("[2J") && !output.contains("\\u001b"),
+        "{mallory:#}"
+    );
+    let eve = report(&kit, "grades-json/eve.json");
+    assert_eq!(eve["student"], "eve", "{eve:#}");
+    assert_eq!(eve["score"], 5.0, "{eve:#}");
+}
