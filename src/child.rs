@@ -82,7 +82,7 @@ pub fn run_with_limits(
             });
         }
     }
-    let mut child = cmd.spawn()?;
+    let mut child = spawn(cmd)?;
     running().push(child.id());
     let started = Instant::now();
     let mut pause = Duration::from_millis(1);
@@ -115,6 +115,23 @@ pub fn run_with_limits(
         }
         std::thread::sleep(pause);
         pause = (pause * 2).min(Duration::from_millis(20));
+    }
+}
+
+/// Starts `cmd`, again while its executable is busy: a binary written a
+/// moment ago stays open for writing in any child another thread forked
+/// meanwhile, until that child execs (the grader's slots build and run at
+/// the same time).
+fn spawn(cmd: &mut Command) -> std::io::Result<std::process::Child> {
+    let mut tries = 0;
+    loop {
+        match cmd.spawn() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && tries < 200 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            started => return started,
+        }
     }
 }
 

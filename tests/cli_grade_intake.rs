@@ -77,7 +77,12 @@ fn submissions_are_graded_as_they_arrive_and_links_are_never_followed() {
 
     let loose = report(&kit, "grades/loose.json");
     assert_eq!(loose["score"], 15.0, "{loose:#}");
-    let notes = ignored(&loose);
+    let notes: Vec<&str> = loose["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|line| line.as_str().unwrap())
+        .collect();
     assert_eq!(notes.len(), 2, "{loose:#}");
     for (file, exercise) in [("PingPong.rs", "pingpong.rs"), ("retry.RS", "retry.rs")] {
         assert!(
