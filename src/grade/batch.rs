@@ -6,7 +6,7 @@ use super::clean::clean;
 use super::formats::{self, Format};
 use super::report::Report;
 use super::submission::Submission;
-use super::workspace::Workspace;
+use super::workspace::{SlotSettings, Workspace};
 use super::{grade_submission, write_report, GradeArgs};
 use crate::kit::Kit;
 use crate::manifest::Exercise;
@@ -22,6 +22,7 @@ pub fn grade_all(
     exercises: &[&Exercise],
     dir: &Path,
     args: &GradeArgs,
+    settings: &SlotSettings,
 ) -> Result<ExitCode> {
     let (folders, mut failures) = student_folders(dir)?;
     if folders.is_empty() {
@@ -50,10 +51,7 @@ pub fn grade_all(
         for slot in 0..jobs {
             let (next, progress, results, folders) = (&next, &progress, &results, &folders);
             scope.spawn(move || {
-                let mut workspace = Workspace::open(kit, slot).map(|mut w| {
-                    w.limit_compilers(args.compile_time_limit, args.compile_memory_limit);
-                    w
-                });
+                let mut workspace = Workspace::open(kit, slot, settings);
                 loop {
                     let index = {
                         let mut next = next.lock().unwrap_or_else(|p| p.into_inner());

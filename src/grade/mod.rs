@@ -24,7 +24,7 @@ use report::Report;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use submission::Submission;
-use workspace::Workspace;
+use workspace::{SlotSettings, Workspace};
 
 /// What to grade and how to report it.
 #[derive(clap::Args)]
@@ -54,23 +54,45 @@ pub struct GradeArgs {
     /// process (seccomp) layers are active on this machine.
     #[arg(long)]
     pub require_sandbox: bool,
-    /// How long each compiler of a build may run, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = workspace::COMPILER_TIME_LIMIT_SECS)]
+    /// How long the compiler may run on the learner's code, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = workspace::LEARNER_COMPILER_BOUNDS.secs)]
     pub compile_time_limit: u64,
-    /// How much memory (address space) each compiler may use, in MiB.
-    #[arg(long, value_name = "MIB", default_value_t = workspace::COMPILER_MEMORY_LIMIT_MIB)]
+    /// How much memory (address space) the compiler may use on the
+    /// learner's code, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = workspace::LEARNER_COMPILER_BOUNDS.mib)]
     pub compile_memory_limit: u64,
+    /// Grade without the sandbox: to measure what it costs, or to see what
+    /// it stops (tests/hostile/). Never for real grades.
+    #[arg(long, conflicts_with = "require_sandbox")]
+    pub no_sandbox: bool,
+}
+
+impl GradeArgs {
+    /// How every grading slot is set up.
+    fn slot_settings(&self) -> SlotSettings {
+        SlotSettings {
+            layers: if self.no_sandbox {
+                crate::sandbox::Layers::none()
+            } else {
+                crate::sandbox::Layers::probe()
+            },
+            learner_compiler: crate::sandbox::rustc::Bounds {
+                secs: self.compile_time_limit,
+                mib: self.compile_memory_limit,
+            },
+        }
+    }
 }
 
 pub fn grade(args: &GradeArgs) -> Result<ExitCode> {
     let kit = Kit::discover()?;
     let exercises = select(&kit, args)?;
-    let layers = crate::sandbox::Layers::probe();
-    eprintln!("sandbox: {}", layers.describe());
-    if args.require_sandbox && !layers.complete() {
+    let settings = args.slot_settings();
+    eprintln!("sandbox: {}", settings.layers.describe());
+    if args.require_sandbox && !settings.layers.complete() {
         let error = anyhow::anyhow!(
             "--require-sandbox: this machine cannot confine the code it grades:\n  {}",
-            layers.missing().join("\n  ")
+            settings.layers.missing().join("\n  ")
         );
         if let (Format::Gradescope, Some(file)) = (args.format, &args.output) {
             let _ = write_report(file, &formats::gradescope_error(&format!("{error:#}")));
@@ -80,7 +102,7 @@ pub fn grade(args: &GradeArgs) -> Result<ExitCode> {
     match (&args.submission, &args.batch) {
         (Some(_), Some(_)) => bail!("give a submission or --batch DIR, not both"),
         (None, None) => bail!("give the submission to grade (a learner's copy of the kit, or its exercises/ folder), or --batch DIR"),
-        (Some(path), None) => grade_one(&kit, &exercises, path, args).inspect_err(|error| {
+        (Some(path), None) => grade_one(&kit, &exercises, path, args, &settings).inspect_err(|error| {
             // Gradescope shows the student only results.json: say there why
             // nothing was graded.
             if let (Format::Gradescope, Some(file)) = (args.format, &args.output) {
@@ -88,7 +110,7 @@ pub fn grade(args: &GradeArgs) -> Result<ExitCode> {
                 let _ = write_report(file, &formats::gradescope_error(&why));
             }
         }),
-        (None, Some(dir)) => batch::grade_all(&kit, &exercises, dir, args),
+        (None, Some(dir)) => batch::grade_all(&kit, &exercises, dir, args, &settings),
     }
 }
 
@@ -97,10 +119,10 @@ fn grade_one(
     exercises: &[&Exercise],
     path: &Path,
     args: &GradeArgs,
+    settings: &SlotSettings,
 ) -> Result<ExitCode> {
     let submission = Submission::read(path, &kit.root, &kit.manifest)?;
-    let mut workspace = Workspace::open(kit, 0)?;
-    workspace.limit_compilers(args.compile_time_limit, args.compile_memory_limit);
+    let mut workspace = Workspace::open(kit, 0, settings)?;
     let report = grade_submission(kit, &mut workspace, &submission, exercises)?;
     let text = formats::render(&report, args.format)?;
     match &args.output {

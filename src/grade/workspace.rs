@@ -9,7 +9,7 @@
 use super::submission::Submission;
 use super::trusted::TrustedBuilds;
 use crate::kit::Kit;
-use crate::sandbox::rustc::RustcJail;
+use crate::sandbox::rustc::{Bounds, RustcJail};
 use crate::sandbox::Layers;
 use crate::tree::{files, files_under};
 use anyhow::{bail, Context, Result};
@@ -34,11 +34,26 @@ const ROOT_ENTRIES: [&str; 7] = [
 /// workspace lists it) and an empty library in place of its sources.
 const REFERENCES: &str = "solutions";
 
-/// How long one compiler may run in a grading build, by default.
-pub const COMPILER_TIME_LIMIT_SECS: u64 = 300;
-/// The address space one compiler may use in a grading build, by default,
-/// in MiB.
-pub const COMPILER_MEMORY_LIMIT_MIB: u64 = 6 << 10;
+/// What the compiler of the learner's crate may use in a grading build,
+/// by default: one topic of it compiles in seconds.
+pub const LEARNER_COMPILER_BOUNDS: Bounds = Bounds {
+    secs: 120,
+    mib: 4 << 10,
+};
+/// What the compiler of any other crate may use: the largest suite
+/// compiles in under a minute on two cores, in under 1 GiB.
+pub const COMPILER_BOUNDS: Bounds = Bounds {
+    secs: 900,
+    mib: 8 << 10,
+};
+
+/// How every grading slot of one grading is set up.
+pub struct SlotSettings {
+    /// The sandbox's layers to use.
+    pub layers: Layers,
+    /// What the compiler of the learner's crate may use.
+    pub learner_compiler: Bounds,
+}
 
 pub struct Workspace {
     /// The copy of the kit.
@@ -100,14 +115,14 @@ pub fn grading_root(kit_root: &Path) -> PathBuf {
 
 impl Workspace {
     /// The grading copy number `slot` of `kit`, created if needed.
-    pub fn open(kit: &Kit, slot: usize) -> Result<Workspace> {
+    pub fn open(kit: &Kit, slot: usize, settings: &SlotSettings) -> Result<Workspace> {
         let base = grading_root(&kit.root);
         let dir = base.join(format!("slot-{slot}"));
         let target = match std::env::var_os("CARGO_TARGET_DIR") {
             Some(shared) => PathBuf::from(shared).join(format!("dscourse-grade-{slot}")),
             None => dir.join("target"),
         };
-        let layers = Layers::probe();
+        let layers = settings.layers.clone();
         let uid = layers.slot_uid(slot);
         for folder in [&base, &dir] {
             create_private(folder)?;
@@ -120,8 +135,11 @@ impl Workspace {
             sysroot: crate::sandbox::rustc::sysroot(&kit.root)?,
             scratch: dir.join("compiler-tmp"),
             confine: layers.landlock.is_some(),
-            limit_secs: COMPILER_TIME_LIMIT_SECS,
-            memory_bytes: COMPILER_MEMORY_LIMIT_MIB << 20,
+            learner_bounds: settings.learner_compiler,
+            bounds: Bounds {
+                secs: COMPILER_BOUNDS.secs.max(settings.learner_compiler.secs),
+                mib: COMPILER_BOUNDS.mib.max(settings.learner_compiler.mib),
+            },
             log: dir.join("compiler-limits.jsonl"),
         };
         let workspace = Workspace {
@@ -202,13 +220,6 @@ impl Workspace {
         self.fingerprint
             .insert(format!("exercises/{file}"), hash(&stub));
         Ok(())
-    }
-
-    /// Bounds each compiler of this slot's builds to `seconds` and `mib`
-    /// MiB of address space.
-    pub fn limit_compilers(&mut self, seconds: u64, mib: u64) {
-        self.compiler.limit_secs = seconds;
-        self.compiler.memory_bytes = mib << 20;
     }
 
     /// Puts the learner's version of an exercise file back (after its stub

@@ -86,6 +86,16 @@ impl Layers {
         }
     }
 
+    /// No layer: grading without the sandbox (`grade --no-sandbox`), to
+    /// measure what it costs or see what it stops.
+    pub fn none() -> Layers {
+        Layers {
+            landlock: None,
+            seccomp: false,
+            own_users: false,
+        }
+    }
+
     /// Whether the layers the grade's trust rests on are active: the file
     /// system (Landlock) and the process (seccomp) ones.
     pub fn complete(&self) -> bool {

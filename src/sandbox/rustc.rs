@@ -57,12 +57,22 @@ pub struct RustcJail {
     pub scratch: PathBuf,
     /// Whether the view is enforced (Landlock is available).
     pub confine: bool,
-    /// How long one compiler may run.
-    pub limit_secs: u64,
-    /// The address space one compiler may use.
-    pub memory_bytes: u64,
+    /// What the learner's crate's compiler may use.
+    pub learner_bounds: Bounds,
+    /// What the compiler of any other crate of the workspace may use (the
+    /// suites, which instantiate the learner's generic code).
+    pub bounds: Bounds,
     /// Where a compiler that hit a limit is recorded.
     pub log: PathBuf,
+}
+
+/// What one compiler may use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bounds {
+    /// Wall-clock time, in seconds.
+    pub secs: u64,
+    /// Address space, in MiB.
+    pub mib: u64,
 }
 
 /// A compiler that hit a limit.
@@ -190,9 +200,14 @@ fn compile(jail: &RustcJail, args: &[OsString]) -> Result<u8> {
     } else {
         None
     };
+    let bounds = if krate == jail.learner_crate {
+        jail.learner_bounds
+    } else {
+        jail.bounds
+    };
     let limits = crate::child::Limits {
-        wall: Duration::from_secs(jail.limit_secs),
-        memory: jail.memory_bytes,
+        wall: Duration::from_secs(bounds.secs),
+        memory: bounds.mib << 20,
         file_size: crate::child::FILE_SIZE_LIMIT_BYTES,
     };
     let (status, timed_out) = crate::child::run_with_limits(&mut cmd, &limits)
@@ -208,8 +223,8 @@ fn compile(jail: &RustcJail, args: &[OsString]) -> Result<u8> {
     };
     if let Some(limit) = limit {
         let allowed = match limit {
-            "time" => format!("{} s", jail.limit_secs),
-            _ => format!("{} MiB", jail.memory_bytes >> 20),
+            "time" => format!("{} s", bounds.secs),
+            _ => format!("{} MiB", bounds.mib),
         };
         eprintln!("error: the compiler ran out of {limit} ({allowed}) compiling the crate {krate}");
         jail.record(&LimitHit {

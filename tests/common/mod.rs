@@ -299,9 +299,16 @@ pub fn grading_dir() -> PathBuf {
 /// Runs the `dscourse` binary in `dir`, with the suites built in the shared
 /// target folder and no colour.
 pub fn dscourse(dir: &Path, args: &[&str]) -> Run {
+    dscourse_with_env(dir, args, &[])
+}
+
+/// Runs the `dscourse` binary as [`dscourse`] does, with the variables
+/// `env` set too.
+pub fn dscourse_with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     let started = Instant::now();
     let output = Command::new(env!("CARGO_BIN_EXE_dscourse"))
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(dir)
         .env("CARGO_TARGET_DIR", shared_target_dir())
         .env("NO_COLOR", "1")
