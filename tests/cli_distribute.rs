@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{dscourse, shared_target_dir, TestKit, REFERENCE};
+use common::{dscourse, grading_dir, shared_target_dir, TestKit, REFERENCE};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
@@ -111,6 +111,8 @@ fn the_gradescope_bundle_grades_a_submission_into_results_json() {
     );
     let setup = std::fs::read_to_string(bundle.join("setup.sh")).unwrap();
     assert!(setup.contains("--default-toolchain 1."), "{setup}");
+    let script = std::fs::read_to_string(bundle.join("run_autograder")).unwrap();
+    assert!(script.contains("--require-sandbox"), "{script}");
 
     // Gradescope's layout: the bundle unpacked in source/, the student's
     // files (uploaded by themselves) in submission/.
@@ -125,6 +127,7 @@ fn the_gradescope_bundle_grades_a_submission_into_results_json() {
             .env("AUTOGRADER", &root)
             .env("DSCOURSE", env!("CARGO_BIN_EXE_dscourse"))
             .env("CARGO_TARGET_DIR", shared_target_dir())
+            .env("DSCOURSE_GRADE_DIR", grading_dir())
             .output()
             .unwrap()
     };
@@ -138,6 +141,13 @@ fn the_gradescope_bundle_grades_a_submission_into_results_json() {
         serde_json::from_str(&std::fs::read_to_string(root.join("results/results.json")).unwrap())
             .unwrap();
     assert_eq!(results["score"], 5.0, "{results:#}");
+    assert!(
+        results["output"]
+            .as_str()
+            .unwrap()
+            .contains("sandbox: landlock"),
+        "{results:#}"
+    );
     let tests = results["tests"].as_array().unwrap();
     assert_eq!(tests.len(), 11, "{results:#}");
     assert!(tests.iter().any(|t| t["visibility"] == "hidden"));

@@ -50,8 +50,10 @@ pub fn dev_gradescope(out: &Path, vendor: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Copies every crate the kit uses into `kit/vendor/` and points cargo at
-/// it, so that the autograder builds without the network.
+/// Copies every crate the kit uses into `kit/vendor/`; `setup.sh` points
+/// cargo at it by its absolute path once the bundle is unpacked (grading
+/// copies of the kit live elsewhere, and must find it too), so that the
+/// autograder builds without the network.
 fn vendor_crates(kit: &Path) -> Result<()> {
     let status = crate::check::cargo()
         .current_dir(kit)
@@ -62,13 +64,7 @@ fn vendor_crates(kit: &Path) -> Result<()> {
     if !status.success() {
         bail!("cargo vendor failed (it needs the network once, to fetch the crates)");
     }
-    let config = kit.join(".cargo/config.toml");
-    std::fs::create_dir_all(kit.join(".cargo"))?;
-    let mut text = std::fs::read_to_string(&config).unwrap_or_default();
-    text += "\n# Crates from vendor/ (dscourse dev gradescope): the autograder builds offline.\n\
-             [source.crates-io]\nreplace-with = \"vendored-sources\"\n\n\
-             [source.vendored-sources]\ndirectory = \"vendor\"\n";
-    std::fs::write(&config, text).with_context(|| format!("cannot write {}", config.display()))
+    Ok(())
 }
 
 /// The version of the Rust compiler in use, e.g. `1.91.0`.
@@ -136,6 +132,12 @@ fi
 
 cd "$KIT"
 offline=""
+if [ -d vendor ] && ! grep -q vendored-sources .cargo/config.toml 2>/dev/null; then
+  # Crates from vendor/, named by an absolute path: the grading copies of
+  # the kit (outside it) read this configuration too.
+  mkdir -p .cargo
+  printf '\n[source.crates-io]\nreplace-with = "vendored-sources"\n\n[source.vendored-sources]\ndirectory = "%s/vendor"\n' "$KIT" >> .cargo/config.toml
+fi
 [ -d vendor ] && offline="--offline"
 cargo build $offline --locked
 ./target/debug/dscourse grade checker/stubs --format json > /dev/null
@@ -149,12 +151,17 @@ const RUN_AUTOGRADER: &str = r#"#!/usr/bin/env bash
 # fails, results.json says why, with no points.
 set -uo pipefail
 AUTOGRADER="${AUTOGRADER:-/autograder}"
+# Grades only where the sandbox's file and process layers work (Landlock
+# and seccomp); DSCOURSE_REQUIRE_SANDBOX=no grades anyway, for a trial on a
+# machine without them.
+require="--require-sandbox"
+[ "${DSCOURSE_REQUIRE_SANDBOX:-yes}" = no ] && require=""
 KIT="$AUTOGRADER/source/kit"
 [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
 DSCOURSE="${DSCOURSE:-$KIT/target/debug/dscourse}"
 export CARGO_NET_OFFLINE=true
 mkdir -p "$AUTOGRADER/results"
 cd "$KIT"
-"$DSCOURSE" grade "$AUTOGRADER/submission" --format gradescope \
+"$DSCOURSE" grade "$AUTOGRADER/submission" --format gradescope $require \
   --output "$AUTOGRADER/results/results.json" "$@"
 "#;

@@ -171,9 +171,18 @@ pub struct Jail {
     ruleset: Option<std::os::fd::OwnedFd>,
     #[cfg(target_os = "linux")]
     filters: Vec<seccompiler::BpfProgram>,
+    /// The most tasks (processes and threads) its user may have, so that a
+    /// run that starts processes cannot fill the machine with them.
+    #[cfg(target_os = "linux")]
+    tasks: u64,
     uid: Option<u32>,
     scratch: PathBuf,
 }
+
+/// How many tasks (threads and processes) a run may add to those its user
+/// already has: far more than any suite's threads and writer processes.
+#[cfg(target_os = "linux")]
+const TASKS_ALLOWED: u64 = 512;
 
 impl Jail {
     /// Prepares the layers `layers` has for a run under `policy`.
@@ -189,9 +198,12 @@ impl Jail {
             } else {
                 Vec::new()
             };
+            // SAFETY: getuid has no preconditions and cannot fail.
+            let user = policy.uid.unwrap_or_else(|| unsafe { libc::getuid() });
             Ok(Jail {
                 ruleset,
                 filters,
+                tasks: tasks_of(user) + TASKS_ALLOWED,
                 uid: policy.uid,
                 scratch: policy.scratch.to_path_buf(),
             })
@@ -230,12 +242,19 @@ impl Jail {
             use std::os::unix::process::CommandExt;
             let ruleset = self.ruleset.as_ref().map(|fd| fd.as_raw_fd());
             let filters = self.filters.clone();
+            let tasks = libc::rlimit {
+                rlim_cur: self.tasks,
+                rlim_max: self.tasks,
+            };
             // SAFETY: the closure runs in the child between fork and exec;
-            // it makes system calls only (prctl, landlock_restrict_self,
-            // seccomp) on memory prepared before the fork, and allocates
-            // nothing.
+            // it makes system calls only (setrlimit, prctl,
+            // landlock_restrict_self, seccomp) on memory prepared before the
+            // fork, and allocates nothing.
             unsafe {
                 cmd.pre_exec(move || {
+                    if libc::setrlimit(libc::RLIMIT_NPROC, &tasks) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
                     if let Some(fd) = ruleset {
                         landlock::restrict_self(fd)?;
                     }
@@ -247,6 +266,25 @@ impl Jail {
             }
         }
     }
+}
+
+/// How many tasks (threads included) user `uid` has now, from
+/// `/proc/PID/status`.
+#[cfg(target_os = "linux")]
+fn tasks_of(uid: u32) -> u64 {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    let field = |status: &str, name: &str| -> Option<u64> {
+        let line = status.lines().find(|l| l.starts_with(name))?;
+        line[name.len()..].split_whitespace().next()?.parse().ok()
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| std::fs::read_to_string(entry.path().join("status")).ok())
+        .filter(|status| field(status, "Uid:") == Some(u64::from(uid)))
+        .filter_map(|status| field(&status, "Threads:"))
+        .sum()
 }
 
 /// Makes `dir` (created if needed) belong to the slot's user, so that a

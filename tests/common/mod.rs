@@ -296,6 +296,54 @@ pub fn grading_dir() -> PathBuf {
     std::env::temp_dir().join(format!("dscourse-cli-grade-{}", std::process::id()))
 }
 
+/// Whether this machine is expected to give the grader's sandbox
+/// (Landlock and seccomp): on CI always, so that a machine that lost it
+/// fails; elsewhere only where the kernel has Landlock, saying so when a
+/// test is skipped.
+#[cfg(target_os = "linux")]
+pub fn sandbox_expected() -> bool {
+    // SAFETY: with a null attribute and the VERSION flag the call only
+    // returns Landlock's ABI version, or an error.
+    let abi = unsafe {
+        libc::syscall(
+            libc::SYS_landlock_create_ruleset,
+            std::ptr::null::<u8>(),
+            0usize,
+            1u32,
+        )
+    };
+    if abi > 0 || std::env::var_os("CI").is_some() {
+        return true;
+    }
+    eprintln!("skipped: this kernel has no Landlock, which the grader's sandbox needs");
+    false
+}
+
+/// Processes still running from `dir` (a suite of a grading copy, or
+/// something a suite started), as "pid: command line".
+#[cfg(target_os = "linux")]
+pub fn processes_from(dir: &Path) -> Vec<String> {
+    let dir = dir.display().to_string();
+    fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+        })
+        .filter_map(|e| {
+            let cmdline = fs::read(e.path().join("cmdline")).ok()?;
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            let exe = fs::read_link(e.path().join("exe")).ok();
+            let from_there = cmdline.contains(&dir)
+                || exe.is_some_and(|exe| exe.display().to_string().contains(&dir));
+            from_there.then(|| format!("{}: {cmdline}", e.file_name().to_string_lossy()))
+        })
+        .collect()
+}
+
 /// Runs the `dscourse` binary in `dir`, with the suites built in the shared
 /// target folder and no colour.
 pub fn dscourse(dir: &Path, args: &[&str]) -> Run {

@@ -70,6 +70,10 @@ pub fn results_json(report: &Report) -> Result<String> {
             output += &format!("\n  {line}");
         }
     }
+    output += &format!("\n\nsandbox: {}", report.sandbox);
+    for missing in &report.sandbox_missing {
+        output += &format!("\n  missing: {missing}");
+    }
     let results = Results {
         score: round2(report.score),
         execution_time: round2(report.seconds),
