@@ -8,6 +8,7 @@
 //! [`MAX_BYTES`]. Elsewhere it is a file with an unguessable name.
 
 use anyhow::{Context, Result};
+use dscheck::protocol::Record;
 use std::path::Path;
 use std::process::Command;
 
@@ -102,4 +103,92 @@ fn attach_socket(cmd: &mut Command) -> Result<ResultChannel> {
         theirs: Some(theirs),
         reader: Some(reader),
     })
+}
+
+/// The records a trusted parent takes from a run: with a listing of the
+/// tests it was asked to run (as the suite listed them before any learner
+/// code ran), only those tests, each started once and finished once after
+/// its start; without one (the learner's own checks), every record.
+pub fn accept(records: Vec<Record>, listing: Option<&[String]>) -> Vec<Record> {
+    let Some(listing) = listing else {
+        return records;
+    };
+    let mut started = std::collections::BTreeSet::new();
+    let mut finished = std::collections::BTreeSet::new();
+    records
+        .into_iter()
+        .filter(|record| match record {
+            Record::Start { test } => listing.contains(test) && started.insert(test.clone()),
+            Record::Result(result) => {
+                started.contains(&result.test) && finished.insert(result.test.clone())
+            }
+            Record::Done { .. } => true,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dscheck::protocol::TestResult;
+
+    fn start(test: &str) -> Record {
+        Record::Start {
+            test: test.to_string(),
+        }
+    }
+
+    fn passed(test: &str) -> Record {
+        Record::Result(Box::new(TestResult {
+            test: test.to_string(),
+            position: 0,
+            hidden: false,
+            passed: true,
+            seeds: 1,
+            duration_ms: 1,
+            failure: None,
+            dump: None,
+            metrics: Vec::new(),
+        }))
+    }
+
+    fn names(records: &[Record]) -> Vec<String> {
+        records
+            .iter()
+            .map(|r| match r {
+                Record::Start { test } => format!("start {test}"),
+                Record::Result(result) => format!("result {}", result.test),
+                Record::Done { .. } => "done".to_string(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_listing_admits_only_its_tests_each_once_after_its_start() {
+        let listing = vec!["g::a".to_string(), "g::b".to_string()];
+        let sent = vec![
+            passed("g::a"), // a result before its start: forged
+            start("g::a"),
+            passed("g::a"),
+            passed("g::a"), // a second result
+            start("g::invented"),
+            passed("g::invented"),
+            start("g::b"),
+            start("g::b"),
+            Record::Done {
+                passed: 9,
+                failed: 0,
+            },
+        ];
+        assert_eq!(
+            names(&accept(sent, Some(&listing))),
+            ["start g::a", "result g::a", "start g::b", "done"]
+        );
+    }
+
+    #[test]
+    fn without_a_listing_every_record_is_taken() {
+        let sent = vec![passed("g::a"), start("g::a"), passed("g::a")];
+        assert_eq!(accept(sent, None).len(), 3);
+    }
 }

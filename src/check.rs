@@ -399,7 +399,7 @@ pub struct SuiteRun<'a> {
     /// The grader's sandbox for this run.
     pub jail: Option<&'a crate::sandbox::Jail>,
     /// The tests the run may report, as a trusted listing named them (see
-    /// [`accept`]); `None` takes every record.
+    /// [`crate::channel::accept`]); `None` takes every record.
     pub listing: Option<&'a [String]>,
 }
 
@@ -453,32 +453,10 @@ pub fn run_group(run: &SuiteRun) -> Result<Outcome> {
     let sent = channel.finish();
     let (status, timed_out) =
         ended.with_context(|| format!("cannot run the suite {}", run.binary.display()))?;
-    let records = accept(parse_records(&sent), run.listing);
+    let records = crate::channel::accept(parse_records(&sent), run.listing);
     let printed = read_tail(&output, OUTPUT_KEPT);
     let _ = std::fs::remove_file(&output);
     Ok(interpret(records, status, timed_out, run.limit, &printed))
-}
-
-/// The records a trusted parent takes from a run: with a listing of the
-/// tests it was asked to run (as the suite listed them before any learner
-/// code ran), only those tests, each started once and finished once after
-/// its start; without one (the learner's own checks), every record.
-fn accept(records: Vec<Record>, listing: Option<&[String]>) -> Vec<Record> {
-    let Some(listing) = listing else {
-        return records;
-    };
-    let mut started = std::collections::BTreeSet::new();
-    let mut finished = std::collections::BTreeSet::new();
-    records
-        .into_iter()
-        .filter(|record| match record {
-            Record::Start { test } => listing.contains(test) && started.insert(test.clone()),
-            Record::Result(result) => {
-                started.contains(&result.test) && finished.insert(result.test.clone())
-            }
-            Record::Done { .. } => true,
-        })
-        .collect()
 }
 
 /// How much of a suite's own output is read back (its end): a learner's

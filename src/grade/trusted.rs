@@ -178,3 +178,72 @@ fn write_execute_only(path: &Path, bytes: &[u8]) -> Result<()> {
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("dscourse-trusted-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_binary_changed_after_it_was_taken_is_refused() {
+        let dir = scratch("changed");
+        let built = dir.join("built");
+        std::fs::write(&built, b"suite v1").unwrap();
+        let mut trusted = TrustedBuilds::new(dir.join("bin"));
+        std::fs::create_dir_all(&trusted.dir).unwrap();
+        let copy = trusted.take("intro", &built).unwrap();
+        assert_eq!(trusted.verified("intro").unwrap(), copy);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&copy).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o111, "the copy is execute-only");
+            std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        std::fs::write(&copy, b"suite v2").unwrap();
+        let refused = trusted.verified("intro").unwrap_err().to_string();
+        assert!(refused.contains("changed after it was built"), "{refused}");
+        assert!(trusted.verified("raft").is_err(), "never built here");
+        // Taken again from a new build, it is trusted again.
+        std::fs::write(&built, b"suite v3").unwrap();
+        trusted.take("intro", &built).unwrap();
+        assert!(trusted.verified("intro").is_ok());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn pruning_leaves_the_learners_compiler_only_public_libraries() {
+        let deps = scratch("prune");
+        for name in [
+            "libdsim-1234.rlib",
+            "libserde_derive-99.so",
+            "dsim-1234.d",
+            "libexercises-5678.rlib",
+            "libexercises-5678.rmeta",
+            "intro-abcd",
+            "cache_server-ef01",
+        ] {
+            std::fs::write(deps.join(name), b"").unwrap();
+        }
+        std::fs::create_dir_all(deps.join("rmeta1x2y")).unwrap();
+        prune_for_learner(&deps, "exercises").unwrap();
+        let mut left: Vec<String> = std::fs::read_dir(&deps)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            ["dsim-1234.d", "libdsim-1234.rlib", "libserde_derive-99.so"]
+        );
+        std::fs::remove_dir_all(&deps).unwrap();
+    }
+}

@@ -301,3 +301,72 @@ pub fn give_to(dir: &Path, uid: Option<u32>) -> Result<()> {
     let _ = uid;
     Ok(())
 }
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    /// A shell in a jail, running builtins only: what it may read and write.
+    #[test]
+    fn a_jailed_run_writes_only_its_scratch_folder_and_reads_nothing_else() {
+        let layers = Layers::probe();
+        if layers.landlock.is_none() || !layers.seccomp {
+            eprintln!("skipped: no Landlock or seccomp here");
+            return;
+        }
+        let scratch = std::env::temp_dir().join(format!("dscourse-jail-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&scratch);
+        give_to(&scratch, layers.slot_uid(3)).unwrap();
+        let shell = std::fs::canonicalize("/bin/sh").unwrap();
+        let jail = Jail::prepare(
+            &layers,
+            &RunPolicy {
+                binary: &shell,
+                scratch: &scratch,
+                needs: Needs::default(),
+                uid: layers.slot_uid(3),
+            },
+        )
+        .unwrap();
+        let mut cmd = Command::new(&shell);
+        jail.apply(&mut cmd);
+        cmd.args([
+            "-c",
+            "echo kept > \"$TMPDIR/note\"; \
+             read line < /etc/hostname && echo read-etc; \
+             echo x > /tmp/dscourse-jail-escape && echo wrote-tmp; \
+             read line < /proc/self/status && echo read-proc; \
+             echo done",
+        ]);
+        let output = cmd.output().unwrap();
+        let printed = String::from_utf8_lossy(&output.stdout);
+        let complaints = String::from_utf8_lossy(&output.stderr);
+        assert!(complaints.contains("ermission denied"), "{complaints}");
+        assert!(printed.ends_with("done\n"), "{printed}{complaints}");
+        for escape in ["read-etc", "wrote-tmp", "read-proc"] {
+            assert!(!printed.contains(escape), "{escape}: {printed}");
+        }
+        assert_eq!(
+            std::fs::read_to_string(scratch.join("note")).unwrap(),
+            "kept\n"
+        );
+        std::fs::remove_dir_all(&scratch).unwrap();
+    }
+
+    #[test]
+    fn the_description_says_what_is_missing() {
+        let none = Layers::none();
+        assert!(!none.complete());
+        assert!(none.describe().contains("no landlock"));
+        assert_eq!(none.missing().len(), 2);
+        let old = Layers {
+            landlock: Some(3),
+            seccomp: true,
+            own_users: true,
+        };
+        assert!(old.complete());
+        assert!(old.describe().contains("landlock v3 (files)"));
+        assert!(old.missing()[0].contains("signals"));
+        assert_eq!(old.slot_uid(2), Some(SLOT_UID_BASE + 2));
+    }
+}
