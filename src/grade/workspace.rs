@@ -398,3 +398,37 @@ fn refuse_cargo_config_above(dir: &Path) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cargo_configuration_above_the_copy_stops_grading() {
+        let top = std::env::temp_dir().join(format!("dscourse-above-{}", std::process::id()));
+        let copy = top.join("grade").join("slot-0");
+        std::fs::create_dir_all(&copy).unwrap();
+        refuse_cargo_config_above(&copy).unwrap();
+        std::fs::create_dir_all(top.join(".cargo")).unwrap();
+        std::fs::write(
+            top.join(".cargo/config.toml"),
+            "[build]\nrustc-wrapper = \"/tmp/evil\"\n",
+        )
+        .unwrap();
+        let refused = refuse_cargo_config_above(&copy).unwrap_err().to_string();
+        assert!(
+            refused.contains(".cargo/config.toml would change how the grader builds"),
+            "{refused}"
+        );
+        std::fs::remove_dir_all(&top).unwrap();
+    }
+
+    #[test]
+    fn a_grading_copy_holds_no_reference_source() {
+        assert!(is_reference_source("solutions/00_intro/pingpong.rs"));
+        assert!(is_reference_source("solutions/lib.rs"));
+        assert!(!is_reference_source("solutions/Cargo.toml"));
+        assert!(!is_reference_source("solutionsx/lib.rs"));
+        assert!(!is_reference_source("exercises/00_intro/pingpong.rs"));
+    }
+}
