@@ -19,6 +19,9 @@ batch=${2:-10}
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# As root, each grading slot runs its suites as a user of its own, who must
+# pass through this folder.
+chmod 711 "$work"
 kit="$work/kit"
 mkdir -p "$kit"
 git -C "$root" ls-files -z | (cd "$root" && xargs -0 cp --parents -t "$kit")

@@ -128,6 +128,9 @@ impl Workspace {
             create_private(folder)?;
         }
         refuse_cargo_config_above(&dir)?;
+        if uid.is_some() {
+            reachable_by_others(&dir)?;
+        }
         let compiler = RustcJail {
             learner_crate: "exercises".to_string(),
             sources: dir.join("kit").join("exercises"),
@@ -368,6 +371,30 @@ fn create_private(dir: &Path) -> Result<()> {
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o711))
             .with_context(|| format!("cannot set the permissions of {}", dir.display()))?;
     }
+    Ok(())
+}
+
+/// Checks that users other than the grader may pass through every folder
+/// down to `dir`: a slot's user must reach its suite binary and its
+/// scratch folder there.
+fn reachable_by_others(dir: &Path) -> Result<()> {
+    #[cfg(unix)]
+    for folder in dir.ancestors() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(folder)
+            .with_context(|| format!("cannot read {}", folder.display()))?
+            .permissions()
+            .mode();
+        if mode & 0o001 == 0 {
+            bail!(
+                "{} (mode {:o}) keeps out the users the grader runs suites as: grade elsewhere (DSCOURSE_GRADE_DIR), or let others pass through it (chmod o+x)",
+                folder.display(),
+                mode & 0o777
+            );
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
     Ok(())
 }
 
