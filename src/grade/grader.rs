@@ -361,3 +361,47 @@ fn list_tests(
         .map(str::to_string)
         .collect()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(files: &[&str], limits: Vec<LimitHit>) -> BuildFailure {
+        BuildFailure {
+            errors: vec![
+                "error[E0425]: cannot find `secret_helper`\n  | let x = secret_helper();"
+                    .to_string(),
+            ],
+            files: files.iter().map(|f| f.to_string()).collect(),
+            limits,
+        }
+    }
+
+    #[test]
+    fn an_error_inside_a_hidden_test_is_reported_without_its_source() {
+        let hidden = failure(&["checker/hidden/intro/retry.rs"], Vec::new());
+        assert!(!hidden.first_error().contains("secret_helper"));
+        assert!(hidden
+            .first_error()
+            .contains("a hidden test does not compile"));
+        let public = failure(&["checker/suites/intro/retry.rs"], Vec::new());
+        assert!(public.first_error().contains("secret_helper"));
+    }
+
+    #[test]
+    fn a_compiler_out_of_time_blames_no_file_by_its_errors() {
+        let hit = LimitHit {
+            krate: "exercises".to_string(),
+            limit: "time".to_string(),
+            allowed: "120 s".to_string(),
+        };
+        let timed_out = failure(&["exercises/00_intro/retry.rs"], vec![hit]);
+        assert!(!timed_out.blames("00_intro/retry.rs"));
+        assert!(timed_out
+            .first_error()
+            .contains("ran out of time on this file"));
+        let named = failure(&["exercises/00_intro/retry.rs"], Vec::new());
+        assert!(named.blames("00_intro/retry.rs"));
+        assert!(!named.blames("00_intro/pingpong.rs"));
+    }
+}

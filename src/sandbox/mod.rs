@@ -167,8 +167,10 @@ pub struct RunPolicy<'a> {
 /// process starts (paths opened, filters compiled), installed in the child
 /// between fork and exec, where only async-signal-safe calls are allowed.
 pub struct Jail {
+    /// Shared with the commands it is applied to, so it stays open until
+    /// they have started.
     #[cfg(target_os = "linux")]
-    ruleset: Option<std::os::fd::OwnedFd>,
+    ruleset: Option<std::sync::Arc<std::os::fd::OwnedFd>>,
     #[cfg(target_os = "linux")]
     filters: Vec<seccompiler::BpfProgram>,
     /// The most tasks (processes and threads) its user may have, so that a
@@ -190,7 +192,7 @@ impl Jail {
         #[cfg(target_os = "linux")]
         {
             let ruleset = match layers.landlock {
-                Some(_) => Some(landlock::suite_ruleset(policy)?),
+                Some(_) => Some(std::sync::Arc::new(landlock::suite_ruleset(policy)?)),
                 None => None,
             };
             let filters = if layers.seccomp {
@@ -240,7 +242,7 @@ impl Jail {
         {
             use std::os::fd::AsRawFd;
             use std::os::unix::process::CommandExt;
-            let ruleset = self.ruleset.as_ref().map(|fd| fd.as_raw_fd());
+            let ruleset = self.ruleset.clone();
             let filters = self.filters.clone();
             let tasks = libc::rlimit {
                 rlim_cur: self.tasks,
@@ -255,8 +257,8 @@ impl Jail {
                     if libc::setrlimit(libc::RLIMIT_NPROC, &tasks) != 0 {
                         return Err(std::io::Error::last_os_error());
                     }
-                    if let Some(fd) = ruleset {
-                        landlock::restrict_self(fd)?;
+                    if let Some(fd) = &ruleset {
+                        landlock::restrict_self(fd.as_raw_fd())?;
                     }
                     for filter in &filters {
                         seccomp::install(filter)?;
