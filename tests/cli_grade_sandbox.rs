@@ -100,8 +100,23 @@ fn the_references_earn_every_point_in_the_sandbox() {
         sandbox.contains("landlock") && sandbox.contains("seccomp"),
         "{sandbox}"
     );
-    // A lingering process did start (in the slot's scratch folder, its
-    // temporary folder), and is gone.
+    assert!(
+        common::processes_from(&grading_dir()).is_empty(),
+        "a process the event store started outlived its run: {:?}",
+        common::processes_from(&grading_dir())
+    );
+
+    // Graded alone, so that its scratch folder is the last one: a lingering
+    // process did start there, and is gone too.
+    kit.run(&[
+        "grade",
+        "class/reference",
+        "--exercises",
+        "events_store",
+        "--require-sandbox",
+    ])
+    .code(0)
+    .no_crash();
     let started = std::fs::read_dir(grading_dir())
         .unwrap()
         .flatten()
@@ -112,7 +127,7 @@ fn the_references_earn_every_point_in_the_sandbox() {
     );
     assert!(
         common::processes_from(&grading_dir()).is_empty(),
-        "a process the event store started outlived its run: {:?}",
+        "{:?}",
         common::processes_from(&grading_dir())
     );
 }

@@ -214,6 +214,7 @@ fn grade_one(
     broken: &BTreeMap<String, String>,
 ) -> Result<ExerciseGrade> {
     let started = Instant::now();
+    workspace.fresh_scratch()?;
     let binary = workspace.trusted.verified(&exercise.suite)?;
     let jail = Jail::prepare(
         &workspace.layers,

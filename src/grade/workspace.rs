@@ -210,8 +210,7 @@ impl Workspace {
         for (rel, source) in &wanted {
             source.place(&self.root.join(rel))?;
         }
-        let _ = std::fs::remove_dir_all(&self.scratch);
-        crate::sandbox::give_to(&self.scratch, self.uid)?;
+        self.fresh_scratch()?;
         self.fingerprint = fingerprint(&self.root)?;
         Ok(())
     }
@@ -223,6 +222,13 @@ impl Workspace {
         self.fingerprint
             .insert(format!("exercises/{file}"), hash(&stub));
         Ok(())
+    }
+
+    /// Empties the scratch folder, the one place a run may write: each
+    /// exercise's runs start with nothing an earlier run left.
+    pub fn fresh_scratch(&self) -> Result<()> {
+        let _ = std::fs::remove_dir_all(&self.scratch);
+        crate::sandbox::give_to(&self.scratch, self.uid)
     }
 
     /// Puts the learner's version of an exercise file back (after its stub
