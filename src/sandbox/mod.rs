@@ -371,4 +371,57 @@ mod tests {
         assert!(old.missing()[0].contains("signals"));
         assert_eq!(old.slot_uid(2), Some(SLOT_UID_BASE + 2));
     }
+
+    /// What each layer costs per run, measured on a program that does
+    /// nothing (`/bin/true`), 300 runs each after as many unmeasured: run
+    /// by hand, `cargo test -p dscourse --bin dscourse -- --ignored
+    /// --nocapture layer_costs`.
+    #[test]
+    #[ignore]
+    fn layer_costs() {
+        let probed = Layers::probe();
+        let binary = std::fs::canonicalize("/bin/true").unwrap();
+        let scratch = std::env::temp_dir().join(format!("dscourse-cost-{}", std::process::id()));
+        give_to(&scratch, probed.slot_uid(5)).unwrap();
+        let only = |landlock, seccomp, own_users| Layers {
+            landlock,
+            seccomp,
+            own_users,
+        };
+        let variants = [
+            ("no jail", None),
+            ("jail, no layer", Some(Layers::none())),
+            ("landlock", Some(only(probed.landlock, false, false))),
+            ("seccomp", Some(only(None, probed.seccomp, false))),
+            ("own user", Some(only(None, false, probed.own_users))),
+            ("every layer", Some(probed.clone())),
+        ];
+        for measured in [false, true] {
+            for (name, layers) in &variants {
+                let runs = 300;
+                let started = std::time::Instant::now();
+                for _ in 0..runs {
+                    let mut cmd = Command::new(&binary);
+                    let jail = layers.as_ref().map(|layers| {
+                        let policy = RunPolicy {
+                            binary: &binary,
+                            scratch: &scratch,
+                            needs: Needs::default(),
+                            uid: layers.slot_uid(5),
+                        };
+                        Jail::prepare(layers, &policy).unwrap()
+                    });
+                    if let Some(jail) = &jail {
+                        jail.apply(&mut cmd);
+                    }
+                    assert!(cmd.status().unwrap().success(), "{name}");
+                }
+                if measured {
+                    let each = started.elapsed().as_secs_f64() * 1000.0 / f64::from(runs);
+                    println!("{name:>16}: {each:.2} ms a run");
+                }
+            }
+        }
+        std::fs::remove_dir_all(&scratch).unwrap();
+    }
 }
