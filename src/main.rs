@@ -127,6 +127,14 @@ enum DevCmd {
     /// Every stub compiles and fails its suite, every solution passes, every
     /// manifest entry is whole, and no file is stray.
     Check,
+    /// Write every exercise's starting code in exercises/ from its reference
+    /// in solutions/ (where what the learner writes is marked), backing up
+    /// any file it changes.
+    Stubs {
+        /// Only say which exercise files differ from their stubs (exit 1 if any).
+        #[arg(long)]
+        check: bool,
+    },
     /// Write a student distribution of the kit to OUT: no solutions, no
     /// hidden tests, everything else working.
     Strip {
@@ -180,6 +188,7 @@ fn main() -> ExitCode {
         Cmd::Grade(args) => grade::grade(&args),
         Cmd::Dev { command } => match command {
             DevCmd::Check => commands::dev_check(),
+            DevCmd::Stubs { check } => commands::dev_stubs(check),
             DevCmd::Strip { out } => commands::dev_strip(&out),
             DevCmd::Gradescope { out, no_vendor } => commands::dev_gradescope(&out, !no_vendor),
         },

@@ -145,9 +145,11 @@ impl Manifest {
             };
             for &tree in trees {
                 // A learner's deleted file is not a mistake in the manifest:
-                // `dscourse reset` restores it from its pristine stub.
-                let restorable =
-                    tree == "exercises" && root.join("checker/stubs").join(&file).is_file();
+                // `dscourse reset` restores its stub, made from the
+                // reference (or kept in checker/stubs/ without references).
+                let restorable = tree == "exercises"
+                    && (root.join("solutions").join(&file).is_file()
+                        || root.join("checker/stubs").join(&file).is_file());
                 if !restorable && !root.join(tree).join(&file).is_file() {
                     bail!(
                         "info.toml:{file_line}: exercise {name:?} names the file {file:?}, but {tree}/{file} does not exist\n  fix: correct the path (it is relative to {tree}/), or create the file"

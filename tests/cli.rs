@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{dscourse, reference_with, TestKit, EX, FILE, REFERENCE, STUB};
+use common::{dscourse, reference_with, stub, TestKit, EX, FILE, REFERENCE};
 
 /// The status of exercise `name` in `list`'s table.
 fn table_status(table: &str, name: &str) -> String {
@@ -186,7 +186,7 @@ fn run_with_the_reference_passes_records_it_and_opens_the_solution() {
         .stdout_shows(kit.read(REFERENCE).trim());
 
     // Breaking it again takes the pass back.
-    kit.write(FILE, kit.read(STUB));
+    kit.write(FILE, stub());
     kit.run(&["run", EX]).code(1);
     assert!(
         !kit.is_done(EX),
@@ -322,7 +322,7 @@ fn hints_come_one_at_a_time_then_all_and_the_count_persists() {
 #[test]
 fn reset_backs_up_the_learners_file_and_restores_the_stub_byte_for_byte() {
     let kit = TestKit::new();
-    let stub = kit.read_bytes(STUB);
+    let stub = stub().into_bytes();
     // Odd bytes on purpose: CRLF, non-ASCII, invalid UTF-8, no final newline.
     let mine: Vec<u8> = [
         &b"// my work \xc3\xa9\r\n"[..],

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{line_of, TestKit, EX, FILE, REFERENCE, STUB};
+use common::{line_of, stub, TestKit, EX, FILE, REFERENCE};
 
 /// The line numbers shown on the diff line that is `marker` (`-`, `+` or a
 /// space) followed by `text`: one number for a removed or added line, two
@@ -48,7 +48,7 @@ fn diff_is_refused_before_passing_and_forced_shows_the_right_lines() {
         .stderr_shows(&format!("dscourse diff {EX} --force"))
         .hides("@@");
 
-    let stub = kit.read(STUB);
+    let stub = stub();
     let reference = kit.read(REFERENCE);
     let forced = kit.run(&["diff", EX, "--force"]);
     forced

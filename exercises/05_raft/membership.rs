@@ -16,11 +16,11 @@ use dsim::{Ctx, NodeId, RequestId};
 
 impl<S: StateMachine> Raft<S> {
     /// The leader is asked to add (`add`) or remove `node`. If no entry of
-    /// this term is committed yet, answer `Reply::Busy` and append a
-    /// `Payload::Noop` (once) so that one will be; if a change is still
-    /// uncommitted, answer `Reply::Busy`. A change that changes nothing is answered at
-    /// once. Otherwise append the new configuration; `id` is answered when
-    /// it is applied.
+    /// this term is committed yet, answer [`Reply::Busy`] and append a
+    /// [`Payload::Noop`] (once) so that one will be; if a change is still
+    /// uncommitted, answer [`Reply::Busy`]. A change that changes
+    /// nothing is answered at once. Otherwise append the new configuration;
+    /// `id` is answered when it is applied.
     pub fn change_membership(
         &mut self,
         ctx: &mut Ctx<Self>,

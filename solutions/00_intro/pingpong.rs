@@ -14,7 +14,11 @@
 //! - a node that receives `Pong { seq }` from a peer remembers that this peer
 //!   answered ping `seq`.
 //!
+// exercise: begin
+// stub: //! Read `exercises/00_intro/README.md` first. Then fill in the three handlers
+// stub: //! below: each `todo!()` is one step of the protocol.
 //! The reference solution: each handler is one step of the protocol.
+// exercise: end
 
 use dsim::{Ctx, Node, NodeId};
 use serde::{Deserialize, Serialize};
@@ -64,12 +68,15 @@ impl Node for PingPong {
     /// On initialisation: start the ping timer, so the first round of pings
     /// goes out after one [`PING_INTERVAL`].
     fn on_start(&mut self, ctx: &mut Ctx<Self>) {
+        // exercise: begin "set the Timer::Ping timer to fire after PING_INTERVAL"
         ctx.set_timer(Timer::Ping, PING_INTERVAL);
+        // exercise: end
     }
 
     /// On the ping timer: count a new round, send `Ping { seq }` with its
     /// number to every peer, and set the timer again for the next round.
     fn on_timer(&mut self, ctx: &mut Ctx<Self>, timer: Timer) {
+        // exercise: begin "send a numbered ping to every peer, then set the timer again"
         match timer {
             Timer::Ping => {
                 self.seq += 1;
@@ -77,17 +84,20 @@ impl Node for PingPong {
                 ctx.set_timer(Timer::Ping, PING_INTERVAL);
             }
         }
+        // exercise: end
     }
 
     /// On receiving a message from `from`:
     /// - `Ping { seq }`: answer `from` with `Pong { seq }`;
     /// - `Pong { seq }`: remember that `from` answered ping `seq`.
     fn on_message(&mut self, ctx: &mut Ctx<Self>, from: NodeId, msg: Msg) {
+        // exercise: begin "answer a ping with a pong; record a pong"
         match msg {
             Msg::Ping { seq } => ctx.send(from, Msg::Pong { seq }),
             Msg::Pong { seq } => {
                 self.pongs.insert((from, seq));
             }
         }
+        // exercise: end
     }
 }

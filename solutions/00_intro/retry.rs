@@ -24,7 +24,12 @@
 //!   `applied_up_to` (every number up to it has been applied), and the few
 //!   numbers above it that arrived early, in `applied_above`.
 //!
+// exercise: begin
+// stub: //! Read `exercises/00_intro/README.md` first. Then fill in the sender's three
+// stub: //! handlers and the receiver's three rules below: each `todo!()` is one rule
+// stub: //! of the protocol.
 //! The reference solution: each handler is one rule of the protocol.
+// exercise: end
 
 use dsim::{Ctx, Node, NodeId, RequestId};
 use serde::{Deserialize, Serialize};
@@ -146,31 +151,37 @@ impl Sender {
     /// On a client request: give it the next number, keep it as unacknowledged,
     /// send it to the receiver, and start its retransmission timer.
     fn on_request(&mut self, ctx: &mut Ctx<Retry>, client: RequestId, value: u64) {
+        // exercise: begin "number the request, keep it as unacknowledged, send it, start its timer"
         self.last_seq += 1;
         let seq = self.last_seq;
         self.unacked.insert(seq, Pending { client, value });
         ctx.send(RECEIVER, Msg::Data { seq, value });
         ctx.set_timer(Timer::Retransmit { seq }, RETRANSMIT_AFTER);
+        // exercise: end
     }
 
     /// On the retransmission timer of `seq`: if `seq` is still unacknowledged,
     /// the data or its ack was probably lost, so send the data again and wait
     /// again. An acknowledged `seq` is left alone.
     fn on_retransmit(&mut self, ctx: &mut Ctx<Retry>, seq: u64) {
+        // exercise: begin "if seq is still unacknowledged, send it again and set its timer again"
         if let Some(pending) = self.unacked.get(&seq) {
             let value = pending.value;
             ctx.send(RECEIVER, Msg::Data { seq, value });
             ctx.set_timer(Timer::Retransmit { seq }, RETRANSMIT_AFTER);
         }
+        // exercise: end
     }
 
     /// On `Ack { seq }`: the first ack of `seq` ends its retransmission and
     /// answers its client. A later ack of the same `seq` is a copy: ignore it.
     fn on_ack(&mut self, ctx: &mut Ctx<Retry>, seq: u64) {
+        // exercise: begin "on the first ack of seq: forget it, cancel its timer, answer its client"
         if let Some(pending) = self.unacked.remove(&seq) {
             ctx.cancel_timer(Timer::Retransmit { seq });
             ctx.reply(pending.client, Reply::Appended);
         }
+        // exercise: end
     }
 }
 
@@ -179,29 +190,35 @@ impl Receiver {
     /// applied before, then acknowledge it either way (the ack of an earlier
     /// copy may have been lost, and without an ack the sender never stops).
     fn on_data(&mut self, ctx: &mut Ctx<Retry>, from: NodeId, seq: u64, value: u64) {
+        // exercise: begin "apply the value unless seq was applied before; acknowledge every copy"
         if !self.has_applied(seq) {
             self.applied.push(value);
             self.remember(seq);
         }
         ctx.send(from, Msg::Ack { seq });
+        // exercise: end
     }
 
     /// Whether `seq` has been applied: it is at or below the watermark, or
     /// one of the numbers remembered above it.
     pub fn has_applied(&self, seq: u64) -> bool {
+        // exercise: begin "seq is at or below the watermark, or remembered above it"
         seq <= self.applied_up_to || self.applied_above.contains(&seq)
+        // exercise: end
     }
 
     /// Records that `seq` has been applied, then moves the watermark up over
     /// every number that now follows it without a gap, so that the numbers
     /// remembered one by one are only those above a gap.
     pub fn remember(&mut self, seq: u64) {
+        // exercise: begin "remember seq, then move the watermark up while the next number is remembered"
         if seq > self.applied_up_to {
             self.applied_above.insert(seq);
         }
         while self.applied_above.remove(&(self.applied_up_to + 1)) {
             self.applied_up_to += 1;
         }
+        // exercise: end
     }
 
     /// How many sequence numbers are remembered one by one: those above the

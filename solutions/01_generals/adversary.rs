@@ -19,7 +19,11 @@
 //!
 //! [`play`] runs a protocol under a schedule (given).
 //!
+// exercise: begin
+// stub: //! Read `exercises/01_generals/README.md` first. The protocol interface and
+// stub: //! `play` are given; `find_disagreement` is yours.
 //! The reference solution: breadth first by the number of messages lost.
+// exercise: end
 
 use serde::{Deserialize, Serialize};
 
@@ -101,6 +105,7 @@ pub fn play(protocol: &dyn Protocol, schedule: &Schedule) -> Outcome {
     }
 }
 
+// exercise: begin
 /// Every schedule of `rounds` rounds that loses exactly `k` of its `2 *
 /// rounds` slots, in a fixed order.
 fn schedules_losing(rounds: usize, k: usize) -> Vec<Schedule> {
@@ -118,10 +123,12 @@ fn schedules_losing(rounds: usize, k: usize) -> Vec<Schedule> {
     out
 }
 
+// exercise: end
 /// A schedule under which the generals decide differently, losing as few
 /// messages as possible; `None` if there is none. Searches breadth first:
 /// every schedule losing no message, then one, then two, …
 pub fn find_disagreement(protocol: &dyn Protocol) -> Option<Schedule> {
+    // exercise: begin "try schedules losing 0 messages, then 1, then 2, ...; return the first under which the generals decide differently"
     let rounds = protocol.rounds();
     let mut best: Option<(usize, Schedule)> = None;
     for k in 0..=2 * rounds {
@@ -139,4 +146,5 @@ pub fn find_disagreement(protocol: &dyn Protocol) -> Option<Schedule> {
         }
     }
     best.map(|(_, schedule)| schedule)
+    // exercise: end
 }

@@ -18,7 +18,11 @@
 //! measures how often both attack and compares it with what this strategy
 //! should achieve.
 //!
+// exercise: begin
+// stub: //! Read `exercises/01_generals/README.md` first. The types, `General::new`
+// stub: //! and `attacks` are given; the four `todo!()`s are the strategy.
 //! The reference solution.
+// exercise: end
 
 use dsim::{Ctx, Node, NodeId};
 use serde::{Deserialize, Serialize};
@@ -85,12 +89,14 @@ impl General {
     /// A: send the next messenger if none was acknowledged and the budget
     /// allows, and wait for its acknowledgement.
     pub fn send_messenger(&mut self, ctx: &mut Ctx<Self>) {
+        // exercise: begin "unless acknowledged or out of budget: count the messenger, send Attack to B, set the Resend timer"
         if self.acknowledged || self.sent >= self.budget {
             return;
         }
         self.sent += 1;
         ctx.send(GENERAL_B, Msg::Attack { n: self.sent });
         ctx.set_timer(Timer::Resend, RESEND_AFTER);
+        // exercise: end
     }
 }
 
@@ -102,14 +108,17 @@ impl Node for General {
 
     /// A sends the first messenger at once.
     fn on_start(&mut self, ctx: &mut Ctx<Self>) {
+        // exercise: begin "A sends its first messenger at once"
         if ctx.id() == GENERAL_A {
             self.send_messenger(ctx);
         }
+        // exercise: end
     }
 
     /// B is told and acknowledges every messenger; A stops at the first
     /// acknowledgement.
     fn on_message(&mut self, ctx: &mut Ctx<Self>, from: NodeId, msg: Msg) {
+        // exercise: begin "B: an Attack tells it and is acknowledged; A: an Ack ends the messengers"
         match msg {
             Msg::Attack { n } => {
                 self.told = true;
@@ -120,10 +129,13 @@ impl Node for General {
                 ctx.cancel_timer(Timer::Resend);
             }
         }
+        // exercise: end
     }
 
     /// No acknowledgement in time: the next messenger.
     fn on_timer(&mut self, ctx: &mut Ctx<Self>, _timer: Timer) {
+        // exercise: begin "no acknowledgement yet: the next messenger"
         self.send_messenger(ctx);
+        // exercise: end
     }
 }

@@ -29,7 +29,12 @@
 //! round one at a time ([`Lieutenant::receive`]) and delivers what comes
 //! back in the next round.
 //!
+// exercise: begin
+// stub: //! Read `exercises/02_byzantine/README.md` first. The types, `Lieutenant::new`,
+// stub: //! `is_well_formed` and `decide` are given; the four `todo!()`s are the
+// stub: //! algorithm.
 //! The reference solution.
+// exercise: end
 
 use dsim::NodeId;
 use std::collections::BTreeMap;
@@ -61,6 +66,7 @@ pub type Outbox = Vec<(NodeId, OralMessage)>;
 /// The loyal commander's round: `order` to every lieutenant (`n1` to
 /// `n{n-1}`), along the path `[COMMANDER]`.
 pub fn command(n: usize, order: Order) -> Outbox {
+    // exercise: begin "one OralMessage with path [COMMANDER] and the order to each lieutenant, n1 to the last"
     (1..n)
         .map(|i| {
             let msg = OralMessage {
@@ -70,10 +76,12 @@ pub fn command(n: usize, order: Order) -> Outbox {
             (NodeId(i), msg)
         })
         .collect()
+    // exercise: end
 }
 
 /// The order held by more than half of `orders`, or [`DEFAULT`] if none is.
 pub fn majority(orders: &[Order]) -> Order {
+    // exercise: begin "the order held by more than half of orders, else DEFAULT (ties included)"
     let attacks = orders.iter().filter(|&&o| o == Order::Attack).count();
     let retreats = orders.len() - attacks;
     if attacks > retreats {
@@ -83,6 +91,7 @@ pub fn majority(orders: &[Order]) -> Order {
     } else {
         DEFAULT
     }
+    // exercise: end
 }
 
 /// A loyal lieutenant running OM(m) among `n` generals.
@@ -128,6 +137,7 @@ impl Lieutenant {
     /// relay (`len ≤ m`), relay it to every general not on the path, with
     /// this lieutenant added.
     pub fn receive(&mut self, from: NodeId, msg: OralMessage) -> Outbox {
+        // exercise: begin "ignore ill-formed messages and paths already received; record the order; if path.len() <= m, relay it with yourself appended to every general not on the path"
         if !self.is_well_formed(from, &msg) || self.received.contains_key(&msg.path) {
             return Vec::new();
         }
@@ -148,6 +158,7 @@ impl Lieutenant {
                 (g, relay)
             })
             .collect()
+        // exercise: end
     }
 
     /// The value of `path`: what arrived along it (or [`DEFAULT`]) for a
@@ -155,6 +166,7 @@ impl Lieutenant {
     /// and of the values of `path + [g]` for every other general `g` not on
     /// the path.
     pub fn value(&self, path: &[NodeId]) -> Order {
+        // exercise: begin "a path of m + 1 generals: what arrived (or DEFAULT); shorter: majority of that and value(path + [g]) for every other g not on the path"
         let direct = self.received.get(path).copied().unwrap_or(DEFAULT);
         if path.len() > self.m {
             return direct;
@@ -168,6 +180,7 @@ impl Lieutenant {
             }
         }
         majority(&orders)
+        // exercise: end
     }
 
     /// The decision after round `m + 1`.

@@ -23,7 +23,11 @@
 //! [`Key::sign`] with the signer's key, and [`Keyring::verify`] checks a
 //! whole chain. Both are given.
 //!
+// exercise: begin
+// stub: //! Read `exercises/02_byzantine/README.md` first. Signing and checking are
+// stub: //! given (`Key::sign`, `Keyring::verify`); the four `todo!()`s are SM(m).
 //! The reference solution.
+// exercise: end
 
 use dsim::NodeId;
 use std::collections::BTreeSet;
@@ -134,11 +138,13 @@ impl Key {
 /// The loyal commander's round: `order`, signed with its `key`, to every
 /// lieutenant of `n` generals.
 pub fn command(key: &Key, n: usize, order: Order) -> Outbox {
+    // exercise: begin "sign a SignedOrder with no signatures yet and send it to every lieutenant, n1 to the last"
     let signed = key.sign(&SignedOrder {
         order,
         signatures: Vec::new(),
     });
     (1..n).map(|i| (NodeId(i), signed.clone())).collect()
+    // exercise: end
 }
 
 /// A loyal lieutenant running SM(m) among `n` generals.
@@ -169,6 +175,7 @@ impl Lieutenant {
     /// lieutenant: signed first by the commander, last by the sender, by
     /// distinct generals not including this one, every signature genuine.
     pub fn is_valid(&self, from: NodeId, msg: &SignedOrder) -> bool {
+        // exercise: begin "signed first by the commander and last by from, distinct signers, not you, and every signature verifies"
         let signers = msg.signers();
         let distinct = signers
             .iter()
@@ -179,12 +186,14 @@ impl Lieutenant {
             && distinct
             && !signers.contains(&self.key.id())
             && self.keyring.verify(msg)
+        // exercise: end
     }
 
     /// On a message of the current round: a valid message with an order not
     /// seen before adds it, and (if it has at most `m` signatures) goes on,
     /// signed, to every lieutenant who has not signed it.
     pub fn receive(&mut self, from: NodeId, msg: SignedOrder) -> Outbox {
+        // exercise: begin "a valid message with a new order: add it, and if it has at most m signatures sign it and send it to every lieutenant who has not signed it"
         if !self.is_valid(from, &msg) || !self.orders.insert(msg.order) {
             return Vec::new();
         }
@@ -198,13 +207,16 @@ impl Lieutenant {
             .filter(|g| *g != self.key.id() && !signers.contains(g))
             .map(|g| (g, signed.clone()))
             .collect()
+        // exercise: end
     }
 
     /// The decision after round `m + 1`: the one order seen, else the default.
     pub fn decide(&self) -> Order {
+        // exercise: begin "the one order seen, else DEFAULT"
         match self.orders.iter().collect::<Vec<_>>()[..] {
             [only] => *only,
             _ => DEFAULT,
         }
+        // exercise: end
     }
 }

@@ -16,14 +16,21 @@
 //! loyal lieutenant who heard "retreat". Each of its two witnesses accuses
 //! the other; with one vote each, it has no majority.
 //!
+// exercise: begin
+// stub: //! Read `exercises/02_byzantine/README.md` first, then write the traitor.
 //! The reference solution.
+// exercise: end
 
+// exercise: begin
+// stub: #[allow(unused_imports)] // Order: for the lie you will tell
+// exercise: end
 use super::oral_messages::{OralMessage, Order, Outbox};
 use dsim::NodeId;
 
 /// The traitorous lieutenant `me`, on the commander's message `msg`: the
 /// relays it sends to the other lieutenant (`n1` or `n2`) in round two.
 pub fn traitor_relays(me: NodeId, msg: &OralMessage) -> Outbox {
+    // exercise: begin "send the other lieutenant one message along the path [n0, me]: what should it claim the commander said?"
     let other = if me == NodeId(1) {
         NodeId(2)
     } else {
@@ -36,4 +43,5 @@ pub fn traitor_relays(me: NodeId, msg: &OralMessage) -> Outbox {
         Order::Retreat => Order::Attack,
     };
     vec![(other, OralMessage { path, order: lie })]
+    // exercise: end
 }

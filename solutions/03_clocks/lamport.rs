@@ -19,7 +19,11 @@
 //! The test drives each node with requests: [`Request::Local`] is a local
 //! event, [`Request::Send`] sends a message to another node.
 //!
+// exercise: begin
+// stub: //! Read `exercises/03_clocks/README.md` first. Then fill in each `todo!()`:
+// stub: //! the clock, then the order of stamps, then the node.
 //! The reference solution.
+// exercise: end
 
 use dsim::{Ctx, Node, NodeId, RequestId};
 use serde::{Deserialize, Serialize};
@@ -41,16 +45,20 @@ impl LamportClock {
     /// On a local event or a send: the event comes after every earlier event
     /// of this node, so it gets the next timestamp. Returns it.
     pub fn tick(&mut self) -> u64 {
+        // exercise: begin "add one to the counter and return the new value"
         self.time += 1;
         self.time
+        // exercise: end
     }
 
     /// On receiving a message stamped `timestamp`: the receipt comes after
     /// the send and after every earlier event of this node, so its
     /// timestamp is one more than the larger of the two. Returns it.
     pub fn receive(&mut self, timestamp: u64) -> u64 {
+        // exercise: begin "take the larger of the counter and the timestamp, add one, return it"
         self.time = self.time.max(timestamp) + 1;
         self.time
+        // exercise: end
     }
 }
 
@@ -67,7 +75,9 @@ impl Ord for Stamp {
     /// are on different nodes (one node's timestamps only grow), and the
     /// smaller node id comes first, so no two events are ever tied.
     fn cmp(&self, other: &Self) -> Ordering {
+        // exercise: begin "compare the timestamps first, then the node ids"
         self.time.cmp(&other.time).then(self.node.cmp(&other.node))
+        // exercise: end
     }
 }
 
@@ -116,6 +126,7 @@ impl Node for LamportNode {
     /// - `Send { to }`: tick the clock and send `to` a message carrying the
     ///   new timestamp.
     fn on_request(&mut self, ctx: &mut Ctx<Self>, _id: RequestId, req: Request) {
+        // exercise: begin "tick for a local event; tick and send the new timestamp for a send"
         match req {
             Request::Local => {
                 self.clock.tick();
@@ -125,11 +136,14 @@ impl Node for LamportNode {
                 ctx.send(to, Msg { timestamp });
             }
         }
+        // exercise: end
     }
 
     /// On receiving a message: advance the clock past the message's
     /// timestamp.
     fn on_message(&mut self, _ctx: &mut Ctx<Self>, _from: NodeId, msg: Msg) {
+        // exercise: begin "advance the clock past the message's timestamp"
         self.clock.receive(msg.timestamp);
+        // exercise: end
     }
 }

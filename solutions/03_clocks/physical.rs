@@ -16,7 +16,11 @@
 //! stepped (the clock jumps forward). The synchronised clock never goes
 //! back, so a clock that is far ahead is slewed fast instead of stepped.
 //!
+// exercise: begin
+// stub: //! Read `exercises/03_clocks/README.md` first. Then fill in each `todo!()`:
+// stub: //! the arithmetic first, then the synchronised clock, then the node.
 //! The reference solution.
+// exercise: end
 
 use dsim::{Ctx, Node, NodeId, Time};
 use serde::{Deserialize, Serialize};
@@ -58,9 +62,11 @@ pub struct Timestamps {
 /// differences are between readings of the same clock, so the offset
 /// between the two clocks cancels out.
 pub fn round_trip_delay(ts: &Timestamps) -> i64 {
+    // exercise: begin "the exchange's duration on the client's clock, less the time the server held the request"
     let total = ts.t4.signed_nanos_since(ts.t1);
     let at_server = ts.t3.signed_nanos_since(ts.t2);
     total - at_server
+    // exercise: end
 }
 
 /// The offset θ in nanoseconds by which the server's clock is ahead of the
@@ -70,9 +76,11 @@ pub fn round_trip_delay(ts: &Timestamps) -> i64 {
 /// differences. If the two ways took different times, the error is at
 /// most δ/2.
 pub fn offset(ts: &Timestamps) -> i64 {
+    // exercise: begin "the average of the two one-way differences, (t2 - t1) and (t3 - t4)"
     let there = ts.t2.signed_nanos_since(ts.t1);
     let back = ts.t3.signed_nanos_since(ts.t4);
     (there + back) / 2
+    // exercise: end
 }
 
 /// How to correct a synchronised clock.
@@ -93,6 +101,7 @@ pub enum Correction {
 /// - a clock at least that far ahead cannot be stepped (it would go back),
 ///   so it is slewed at [`FAST_SLEW_PPM`].
 pub fn choose_correction(offset_nanos: i64) -> Correction {
+    // exercise: begin "slew below STEP_THRESHOLD; step forward when far behind; slew at FAST_SLEW_PPM when far ahead"
     let threshold = STEP_THRESHOLD.as_nanos() as i64;
     if offset_nanos >= threshold {
         Correction::Step {
@@ -109,6 +118,7 @@ pub fn choose_correction(offset_nanos: i64) -> Correction {
             rate_ppm: SLEW_PPM,
         }
     }
+    // exercise: end
 }
 
 /// A software clock on top of the hardware clock: the hardware reading plus
@@ -135,11 +145,13 @@ impl SyncedClock {
     /// reading plus the adjustment, plus as much of the slew as the rate
     /// allows for the time since `anchor` (never more than `remaining`).
     pub fn read(&self, local: Time) -> Time {
+        // exercise: begin "the local reading, plus the adjustment, plus the part of the slew done since anchor"
         let elapsed = local.saturating_since(self.anchor).as_nanos() as i128;
         let allowed = elapsed * self.rate_ppm as i128 / 1_000_000;
         let slewed =
             allowed.min(self.remaining.unsigned_abs() as i128) as i64 * self.remaining.signum();
         Time::from_nanos((local.as_nanos() as i64 + self.adjustment + slewed).max(0) as u64)
+        // exercise: end
     }
 
     /// Applies `correction` when the hardware clock reads `local`. First
@@ -149,6 +161,7 @@ impl SyncedClock {
     /// - a slew replaces the slew in progress: the offset just measured
     ///   already includes what the old slew had not yet done.
     pub fn apply(&mut self, local: Time, correction: Correction) {
+        // exercise: begin "fold the slew done so far into the adjustment at local, then step, or start the new slew"
         let adjustment_now = self.read(local).signed_nanos_since(local);
         self.remaining -= adjustment_now - self.adjustment;
         self.adjustment = adjustment_now;
@@ -163,6 +176,7 @@ impl SyncedClock {
                 self.rate_ppm = rate_ppm;
             }
         }
+        // exercise: end
     }
 }
 
@@ -233,18 +247,21 @@ impl Node for TimeSync {
     /// On initialisation, a client polls the server at once (as on the
     /// poll timer). A server waits for requests.
     fn on_start(&mut self, ctx: &mut Ctx<Self>) {
+        // exercise: begin "a client polls the server at once, as on the Poll timer"
         if let Role::Client { server } = self.role {
             let t1 = self.clock.read(ctx.now());
             self.awaiting = Some(t1);
             ctx.send(server, Msg::Request { t1 });
             ctx.set_timer(Timer::Poll, POLL_INTERVAL);
         }
+        // exercise: end
     }
 
     /// On the poll timer, a client sends the server a request stamped with
     /// its synchronised clock, remembers that `t1` as the one it awaits,
     /// and sets the timer again.
     fn on_timer(&mut self, ctx: &mut Ctx<Self>, timer: Timer) {
+        // exercise: begin "a client sends a Request stamped with its synchronised clock, awaits its answer, sets the timer again"
         match (timer, self.role) {
             (Timer::Poll, Role::Client { server }) => {
                 let t1 = self.clock.read(ctx.now());
@@ -254,6 +271,7 @@ impl Node for TimeSync {
             }
             (Timer::Poll, Role::Server) => {}
         }
+        // exercise: end
     }
 
     /// On receiving a message:
@@ -264,6 +282,7 @@ impl Node for TimeSync {
     ///   computes the offset from the four timestamps, and applies the
     ///   correction that offset calls for.
     fn on_message(&mut self, ctx: &mut Ctx<Self>, from: NodeId, msg: Msg) {
+        // exercise: begin "a server answers with t1, t2 and t3; a client uses the awaited answer once to correct its clock"
         match (msg, self.role) {
             (Msg::Request { t1 }, Role::Server) => {
                 let now = ctx.now();
@@ -285,5 +304,6 @@ impl Node for TimeSync {
             }
             _ => {}
         }
+        // exercise: end
     }
 }

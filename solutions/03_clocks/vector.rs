@@ -16,7 +16,11 @@
 //! The test drives each node with requests: [`Request::Local`] is a local
 //! event, [`Request::Send`] sends a message to another node.
 //!
+// exercise: begin
+// stub: //! Read `exercises/03_clocks/README.md` first. Then fill in each `todo!()`:
+// stub: //! the clock's three operations, then the node.
 //! The reference solution.
+// exercise: end
 
 use dsim::{Ctx, Node, NodeId, RequestId};
 use serde::{Deserialize, Serialize};
@@ -52,15 +56,19 @@ impl VectorClock {
     /// On an event at `node`: one more event of `node` is known. Only that
     /// node's own entry changes.
     pub fn increment(&mut self, node: NodeId) {
+        // exercise: begin "add one to the entry of node"
         self.entries[node.index()] += 1;
+        // exercise: end
     }
 
     /// On learning `other`: afterwards this clock knows every event either
     /// clock knew, and no more, so each entry becomes the larger of the two.
     pub fn merge(&mut self, other: &VectorClock) {
+        // exercise: begin "set each entry to the larger of the two clocks' entries"
         for (mine, theirs) in self.entries.iter_mut().zip(&other.entries) {
             *mine = (*mine).max(*theirs);
         }
+        // exercise: end
     }
 
     /// How `self` relates to `other`:
@@ -71,6 +79,7 @@ impl VectorClock {
     /// - `Concurrent` if each has an entry larger than the other's: each
     ///   knew of an event the other did not.
     pub fn compare(&self, other: &VectorClock) -> Causality {
+        // exercise: begin "find whether some entry is smaller and whether some entry is larger"
         let pairs = || self.entries.iter().zip(&other.entries);
         let some_smaller = pairs().any(|(a, b)| a < b);
         let some_larger = pairs().any(|(a, b)| a > b);
@@ -80,6 +89,7 @@ impl VectorClock {
             (false, true) => Causality::After,
             (true, true) => Causality::Concurrent,
         }
+        // exercise: end
     }
 }
 
@@ -123,6 +133,7 @@ impl Node for VectorNode {
     /// - `Local`: count the local event in your own entry;
     /// - `Send { to }`: count the send, then send `to` a copy of the clock.
     fn on_request(&mut self, ctx: &mut Ctx<Self>, _id: RequestId, req: Request) {
+        // exercise: begin "increment your own entry; for a send, then send a copy of the clock"
         match req {
             Request::Local => self.clock.increment(ctx.id()),
             Request::Send { to } => {
@@ -135,12 +146,15 @@ impl Node for VectorNode {
                 );
             }
         }
+        // exercise: end
     }
 
     /// On receiving a message: merge its clock into yours, then count the
     /// receipt in your own entry.
     fn on_message(&mut self, ctx: &mut Ctx<Self>, _from: NodeId, msg: Msg) {
+        // exercise: begin "merge the message's clock into yours, then increment your own entry"
         self.clock.merge(&msg.clock);
         self.clock.increment(ctx.id());
+        // exercise: end
     }
 }

@@ -25,7 +25,12 @@
 //! - a message with `deps[s] < delivered_from[s]` is a copy of one already
 //!   delivered, and is dropped.
 //!
+// exercise: begin
+// stub: //! Read `exercises/04_broadcast/README.md` first. Then fill in each
+// stub: //! `todo!()`: `deliverable` first, then the broadcast request and
+// stub: //! the receipt.
 //! The reference solution: each handler is one rule of the protocol.
+// exercise: end
 
 use dsim::{Ctx, Node, NodeId, RequestId};
 use serde::{Deserialize, Serialize};
@@ -86,9 +91,11 @@ impl CausalNode {
     /// delivered now: it is the next one from `sender`, and every message
     /// it depends on from the other nodes has been delivered.
     pub fn deliverable(&self, sender: NodeId, deps: &[u64]) -> bool {
+        // exercise: begin "the next message from sender (deps[s] equals your count for s) whose other entries are all at most your counts"
         let s = sender.index();
         deps[s] == self.delivered_from[s]
             && (0..deps.len()).all(|k| k == s || deps[k] <= self.delivered_from[k])
+        // exercise: end
     }
 }
 
@@ -102,17 +109,20 @@ impl Node for CausalNode {
     /// here so far; send it with a copy of the vector, deliver it here, and
     /// count it in this node's own entry.
     fn on_request(&mut self, ctx: &mut Ctx<Self>, _id: RequestId, req: Request) {
+        // exercise: begin "send the value with a copy of your counts, deliver it here, and count it in your own entry"
         let Request::Broadcast { value } = req;
         let deps = self.delivered_from.clone();
         ctx.broadcast(Msg { deps, value });
         self.deliver(value);
         self.delivered_from[ctx.id().index()] += 1;
+        // exercise: end
     }
 
     /// On a message from `from`: drop it if it is a copy (delivered already,
     /// or waiting already); otherwise buffer it, then deliver every buffered
     /// message that has become deliverable, until none is.
     fn on_message(&mut self, _ctx: &mut Ctx<Self>, from: NodeId, msg: Msg) {
+        // exercise: begin "drop copies; buffer the message, then deliver buffered messages while one is deliverable"
         let Msg { deps, value } = msg;
         let copy = deps[from.index()] < self.delivered_from[from.index()]
             || self
@@ -136,5 +146,6 @@ impl Node for CausalNode {
             self.deliver(ready.value);
             self.delivered_from[ready.sender.index()] += 1;
         }
+        // exercise: end
     }
 }

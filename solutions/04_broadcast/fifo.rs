@@ -20,7 +20,11 @@
 //! underneath; here the sender's own copies always arrive, so they are left
 //! out to keep the exercise about order.)
 //!
+// exercise: begin
+// stub: //! Read `exercises/04_broadcast/README.md` first. Then fill in each
+// stub: //! `todo!()`: the broadcast request, then the receipt.
 //! The reference solution: each handler is one rule of the protocol.
+// exercise: end
 
 use dsim::{Ctx, Node, NodeId, RequestId};
 use serde::{Deserialize, Serialize};
@@ -79,6 +83,7 @@ impl Node for FifoNode {
     /// next in line from this node by construction), and send it to every
     /// peer.
     fn on_request(&mut self, ctx: &mut Ctx<Self>, _id: RequestId, req: Request) {
+        // exercise: begin "number the message, deliver it here, and send it to every peer"
         let Request::Broadcast { value } = req;
         self.last_seq += 1;
         self.deliver(value);
@@ -86,12 +91,14 @@ impl Node for FifoNode {
             seq: self.last_seq,
             value,
         });
+        // exercise: end
     }
 
     /// On a message from `from`: drop it if it is a copy of one delivered
     /// already; otherwise hold it back, then deliver from `from` for as long
     /// as the next expected number is waiting.
     fn on_message(&mut self, _ctx: &mut Ctx<Self>, from: NodeId, msg: Msg) {
+        // exercise: begin "drop copies; hold the message back, then deliver from this sender while the next expected number is waiting"
         let next = self.next_expected.entry(from).or_insert(1);
         if msg.seq < *next {
             return;
@@ -105,5 +112,6 @@ impl Node for FifoNode {
             *next += 1;
             self.deliver(value);
         }
+        // exercise: end
     }
 }

@@ -20,7 +20,12 @@
 //!   value it has; a neighbour then knows exactly what it is missing from
 //!   it, and the next gossip round fills the gap.
 //!
+// exercise: begin
+// stub: //! Read `exercises/04_broadcast/README.md` first. Then fill in each
+// stub: //! `todo!()`: `neighbours`, `learn` and `gossip` first, then the
+// stub: //! handlers.
 //! The reference solution: each handler is one rule of the protocol.
+// exercise: end
 
 use dsim::{Ctx, Node, NodeId, RequestId};
 use serde::{Deserialize, Serialize};
@@ -38,12 +43,14 @@ pub const SYNC_EVERY: Duration = Duration::from_millis(1000);
 /// few hops: each hop costs a link's 100 ms plus the wait for the next
 /// gossip round.
 pub fn neighbours(me: NodeId, nodes: usize) -> Vec<NodeId> {
+    // exercise: begin "choose each node's neighbours: symmetric, connected, and few hops between any two nodes"
     // A star, node 0 in the middle: any node is two hops from any other.
     if me == NodeId(0) {
         (1..nodes).map(NodeId).collect()
     } else {
         vec![NodeId(0)]
     }
+    // exercise: end
 }
 
 /// What a client asks a node.
@@ -98,17 +105,20 @@ impl GossipNode {
 
     /// Takes in values from anywhere: each one new here is delivered.
     pub fn learn(&mut self, values: impl IntoIterator<Item = u64>) {
+        // exercise: begin "add each value to self.values, and deliver the ones that are new here"
         for value in values {
             if self.values.insert(value) {
                 self.deliver(value);
             }
         }
+        // exercise: end
     }
 
     /// One gossip round: send each neighbour, in one message, the values it
     /// is not known to have (nothing if there are none), and count them as
     /// known to it from now on.
     pub fn gossip(&mut self, ctx: &mut Ctx<Self>) {
+        // exercise: begin "send each neighbour, in one message, the values it is not known to have, and count them as known to it"
         for peer in neighbours(ctx.id(), ctx.cluster_size()) {
             let known = self.known.entry(peer).or_default();
             let missing: Vec<u64> = self.values.difference(known).copied().collect();
@@ -117,6 +127,7 @@ impl GossipNode {
                 ctx.send(peer, Msg::Gossip { values: missing });
             }
         }
+        // exercise: end
     }
 }
 
@@ -128,15 +139,19 @@ impl Node for GossipNode {
 
     /// On initialisation: start both timers.
     fn on_start(&mut self, ctx: &mut Ctx<Self>) {
+        // exercise: begin "set the gossip and sync timers"
         ctx.set_timer(Timer::Gossip, GOSSIP_EVERY);
         ctx.set_timer(Timer::Sync, SYNC_EVERY);
+        // exercise: end
     }
 
     /// On a broadcast request: the value is new here; the next gossip round
     /// forwards it.
     fn on_request(&mut self, _ctx: &mut Ctx<Self>, _id: RequestId, req: Request) {
+        // exercise: begin "learn the value: the next gossip round forwards it"
         let Request::Broadcast { value } = req;
         self.learn([value]);
+        // exercise: end
     }
 
     /// On gossip: learn the values, and note that the sender has them. On a
@@ -144,6 +159,7 @@ impl Node for GossipNode {
     /// with what it says (a value counted as sent but lost is then missing,
     /// and goes out again).
     fn on_message(&mut self, _ctx: &mut Ctx<Self>, from: NodeId, msg: Msg) {
+        // exercise: begin "Gossip: note the values as known to from, and learn them; Sync: replace what from is known to have, and learn them"
         match msg {
             Msg::Gossip { values } => {
                 self.known.entry(from).or_default().extend(&values);
@@ -154,11 +170,13 @@ impl Node for GossipNode {
                 self.learn(have);
             }
         }
+        // exercise: end
     }
 
     /// On the gossip timer: a gossip round. On the sync timer: send every
     /// neighbour all the values this node has. Either way, set it again.
     fn on_timer(&mut self, ctx: &mut Ctx<Self>, timer: Timer) {
+        // exercise: begin "Gossip: a gossip round; Sync: send every neighbour all your values; then set the timer again"
         match timer {
             Timer::Gossip => {
                 self.gossip(ctx);
@@ -172,5 +190,6 @@ impl Node for GossipNode {
                 ctx.set_timer(Timer::Sync, SYNC_EVERY);
             }
         }
+        // exercise: end
     }
 }

@@ -23,7 +23,12 @@
 //! that node's sequence number. Copies, relayed or retransmitted, carry the
 //! same id, so a node recognises what it has already delivered.
 //!
+// exercise: begin
+// stub: //! Read `exercises/04_broadcast/README.md` first. Then fill in each
+// stub: //! `todo!()`: the helpers `send_to`, `on_data` and `on_ack` first,
+// stub: //! then the handlers of the node.
 //! The reference solution: each handler is one rule of the protocol.
+// exercise: end
 
 use dsim::{Ctx, Node, NodeId, RequestId};
 use serde::{Deserialize, Serialize};
@@ -108,6 +113,7 @@ impl ReliableNode {
         value: u64,
         peers: BTreeSet<NodeId>,
     ) {
+        // exercise: begin "send a Data copy of id to each of peers, and keep the message in self.outgoing, waiting for those peers"
         for &peer in &peers {
             ctx.send(peer, Msg::Data { id, value });
         }
@@ -115,6 +121,7 @@ impl ReliableNode {
             let waiting_for = peers;
             self.outgoing.insert(id, Outgoing { value, waiting_for });
         }
+        // exercise: end
     }
 
     /// On receiving a copy of `id`: acknowledge it (every copy: the ack of
@@ -122,6 +129,7 @@ impl ReliableNode {
     /// deliver it, and relay it to every node except the one it came from
     /// and the one that broadcast it, which both have it.
     pub fn on_data(&mut self, ctx: &mut Ctx<Self>, from: NodeId, id: MessageId, value: u64) {
+        // exercise: begin "ack every copy; the first time, remember id, deliver the value and relay it to every peer except from and the origin"
         ctx.send(from, Msg::Ack { id });
         if !self.seen.insert(id) {
             return;
@@ -134,17 +142,20 @@ impl ReliableNode {
             .filter(|&p| p != from && p != id.origin)
             .collect();
         self.send_to(ctx, id, value, others);
+        // exercise: end
     }
 
     /// On an ack: `from` has the message; stop sending it there, and forget
     /// the message once every peer has it.
     pub fn on_ack(&mut self, from: NodeId, id: MessageId) {
+        // exercise: begin "stop waiting for from; forget the message once nobody is left to wait for"
         if let Some(out) = self.outgoing.get_mut(&id) {
             out.waiting_for.remove(&from);
             if out.waiting_for.is_empty() {
                 self.outgoing.remove(&id);
             }
         }
+        // exercise: end
     }
 }
 
@@ -156,12 +167,15 @@ impl Node for ReliableNode {
 
     /// On initialisation: start the retransmission timer.
     fn on_start(&mut self, ctx: &mut Ctx<Self>) {
+        // exercise: begin "set the retransmission timer"
         ctx.set_timer(Timer::Retransmit, RETRANSMIT_EVERY);
+        // exercise: end
     }
 
     /// On a broadcast request: give the message the next id, deliver it
     /// here, and start sending it to every peer.
     fn on_request(&mut self, ctx: &mut Ctx<Self>, _id: RequestId, req: Request) {
+        // exercise: begin "take the next sequence number, remember and deliver the message here, and start sending it to every peer"
         let Request::Broadcast { value } = req;
         self.last_seq += 1;
         let id = MessageId {
@@ -172,6 +186,7 @@ impl Node for ReliableNode {
         self.deliver(value);
         let peers = ctx.peers().iter().copied().collect();
         self.send_to(ctx, id, value, peers);
+        // exercise: end
     }
 
     fn on_message(&mut self, ctx: &mut Ctx<Self>, from: NodeId, msg: Msg) {
@@ -184,6 +199,7 @@ impl Node for ReliableNode {
     /// On the retransmission timer: send every unacknowledged copy again,
     /// and set the timer for the next round.
     fn on_timer(&mut self, ctx: &mut Ctx<Self>, _timer: Timer) {
+        // exercise: begin "send every unacknowledged copy again, then set the timer again"
         for (&id, out) in &self.outgoing {
             for &peer in &out.waiting_for {
                 ctx.send(
@@ -196,5 +212,6 @@ impl Node for ReliableNode {
             }
         }
         ctx.set_timer(Timer::Retransmit, RETRANSMIT_EVERY);
+        // exercise: end
     }
 }

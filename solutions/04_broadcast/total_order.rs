@@ -22,7 +22,11 @@
 //! and one crashed node stops every delivery. Fault-tolerant total order is
 //! consensus, the subject of 05 raft.
 //!
+// exercise: begin
+// stub: //! Read `exercises/04_broadcast/README.md` first. Then fill in each
+// stub: //! `todo!()`: `deliver_ready` first, then the two handlers.
 //! The reference solution: each handler is one rule of the protocol.
+// exercise: end
 
 use dsim::{Ctx, Node, NodeId, RequestId};
 use serde::{Deserialize, Serialize};
@@ -83,6 +87,7 @@ impl TotalOrderNode {
     /// smallest is safe: every other node has sent a stamp at least as
     /// large, so no smaller one can arrive over the FIFO links.
     pub fn deliver_ready(&mut self, ctx: &Ctx<Self>) {
+        // exercise: begin "while the smallest pending stamp is at most the latest stamp from every peer, deliver it"
         while let Some((&head, &value)) = self.pending.first_key_value() {
             let safe = ctx
                 .peers()
@@ -94,6 +99,7 @@ impl TotalOrderNode {
             self.pending.remove(&head);
             self.deliver(value);
         }
+        // exercise: end
     }
 }
 
@@ -106,6 +112,7 @@ impl Node for TotalOrderNode {
     /// On a broadcast request: tick the clock, stamp the value, keep it as
     /// pending here and send it to every peer.
     fn on_request(&mut self, ctx: &mut Ctx<Self>, _id: RequestId, req: Request) {
+        // exercise: begin "tick the clock, stamp the value, keep it pending, send it to every peer, then deliver what is ready"
         let Request::Broadcast { value } = req;
         self.clock += 1;
         let stamp = Stamp {
@@ -115,6 +122,7 @@ impl Node for TotalOrderNode {
         self.pending.insert(stamp, value);
         ctx.broadcast(Msg::Broadcast { stamp, value });
         self.deliver_ready(ctx);
+        // exercise: end
     }
 
     /// On any message: move the clock past its time and note it as the
@@ -122,6 +130,7 @@ impl Node for TotalOrderNode {
     /// acknowledged to everyone, with a stamp after it. Then deliver what
     /// has become safe.
     fn on_message(&mut self, ctx: &mut Ctx<Self>, from: NodeId, msg: Msg) {
+        // exercise: begin "move the clock past the message's time and note it as the latest from `from`; keep a broadcast pending and ack it to all; then deliver what is ready"
         let time = match msg {
             Msg::Broadcast { stamp, .. } => stamp.time,
             Msg::Ack { time } => time,
@@ -133,5 +142,6 @@ impl Node for TotalOrderNode {
             ctx.broadcast(Msg::Ack { time: self.clock });
         }
         self.deliver_ready(ctx);
+        // exercise: end
     }
 }

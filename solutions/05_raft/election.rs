@@ -28,6 +28,15 @@
 //! most once per term, and only for a candidate whose log is at least as up
 //! to date as its own; a majority of votes makes a leader, which asserts
 //! itself with AppendEntries every [`HEARTBEAT_INTERVAL`].
+// exercise: begin
+// stub: //!
+// stub: //! Fill in the `todo!()`s from the top down. Until `replication.rs` is
+// stub: //! done, a leader's AppendEntries go through its stubs: write first
+// stub: //! versions of [`Raft::replicate_to`] (send `AppendEntries` with no entries,
+// stub: //! `prev_log_index` and `prev_log_term` 0), [`Raft::on_append_entries`]
+// stub: //! (refuse an older term, otherwise [`Raft::follow`] the sender and answer)
+// stub: //! and [`Raft::on_append_reply`] (only [`Raft::observe_term`]).
+// exercise: end
 
 use crate::raft::{Entry, Log, Options, Reply, Request, Snapshot, StateMachine};
 use dsim::{Ctx, Node, NodeId, RequestId};
@@ -298,8 +307,10 @@ impl<S: StateMachine> Node for Raft<S> {
 
 impl<S: StateMachine> Raft<S> {
     /// Any message with a newer term: adopt the term, forget the vote, and
-    /// become (or stay) a follower (Figure 2, "Rules for Servers").
+    /// become (or stay) a follower with no known leader; save the term and
+    /// vote ([`Raft::persist`]) (Figure 2, "Rules for Servers").
     pub fn observe_term(&mut self, ctx: &mut Ctx<Self>, term: Term) {
+        // exercise: begin "if term > current_term: adopt it, voted_for = None, leader = None, role = Follower, persist"
         if term > self.current_term {
             self.current_term = term;
             self.voted_for = None;
@@ -307,6 +318,7 @@ impl<S: StateMachine> Raft<S> {
             self.role = Role::Follower;
             self.persist(ctx);
         }
+        // exercise: end
     }
 
     /// The election timeout fired (the timer runs on every node, always;
@@ -314,6 +326,7 @@ impl<S: StateMachine> Raft<S> {
     /// that is not the leader starts an election in the next term, voting
     /// for itself.
     pub fn start_election(&mut self, ctx: &mut Ctx<Self>) {
+        // exercise: begin "reset the election timer; unless leader or not a member: term + 1, candidate, vote for yourself (persist), RequestVote to the other members; a one-node quorum wins at once"
         self.reset_election_timer(ctx);
         if self.role == Role::Leader || !self.is_member() {
             return;
@@ -335,6 +348,7 @@ impl<S: StateMachine> Raft<S> {
         if self.is_quorum(&self.votes) {
             self.become_leader(ctx);
         }
+        // exercise: end
     }
 
     /// RequestVote: grant the vote if the candidate's term is current, this
@@ -349,6 +363,7 @@ impl<S: StateMachine> Raft<S> {
         last_log_index: Index,
         last_log_term: Term,
     ) {
+        // exercise: begin "observe_term; decide; on a grant: remember the vote, persist, reset the election timer; answer Msg::Vote with your term"
         self.observe_term(ctx, term);
         let up_to_date =
             (last_log_term, last_log_index) >= (self.log.last_term(), self.log.last_index());
@@ -364,11 +379,13 @@ impl<S: StateMachine> Raft<S> {
             granted,
         };
         ctx.send(candidate, reply);
+        // exercise: end
     }
 
     /// A vote came back: count it if it is for this candidacy; a majority
     /// makes this node the leader.
     pub fn on_vote(&mut self, ctx: &mut Ctx<Self>, voter: NodeId, term: Term, granted: bool) {
+        // exercise: begin "observe_term; only a candidate in that same term counts a granted vote; is_quorum(votes) -> become_leader"
         self.observe_term(ctx, term);
         if self.role != Role::Candidate || term != self.current_term || !granted {
             return;
@@ -377,11 +394,13 @@ impl<S: StateMachine> Raft<S> {
         if self.is_quorum(&self.votes) {
             self.become_leader(ctx);
         }
+        // exercise: end
     }
 
     /// Won the election: start tracking each follower's log, and assert
     /// leadership at once with a round of AppendEntries.
     pub fn become_leader(&mut self, ctx: &mut Ctx<Self>) {
+        // exercise: begin "role = Leader, leader = self; next_index = last index + 1 and match_index = 0 for every other member; broadcast_append_entries"
         self.role = Role::Leader;
         self.leader = Some(self.id);
         self.next_index.clear();
@@ -391,18 +410,24 @@ impl<S: StateMachine> Raft<S> {
             self.match_index.insert(peer, 0);
         }
         self.broadcast_append_entries(ctx);
+        // exercise: end
     }
 
     /// The heartbeat timer fired: a leader sends every follower what it is
     /// missing (nothing, for one that is up to date).
     pub fn on_heartbeat(&mut self, ctx: &mut Ctx<Self>) {
+        // exercise: begin "only a leader: broadcast_append_entries (which sets the next heartbeat)"
         if self.role == Role::Leader {
             self.broadcast_append_entries(ctx);
         }
+        // exercise: end
     }
 
     /// One round of AppendEntries to every other member, and the next
+    // exercise: begin
+    // stub: /// heartbeat timer. (Given.)
     /// heartbeat timer.
+    // exercise: end
     pub fn broadcast_append_entries(&mut self, ctx: &mut Ctx<Self>) {
         for peer in self.other_members() {
             self.replicate_to(ctx, peer);

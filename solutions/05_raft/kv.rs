@@ -80,6 +80,7 @@ pub type KvServer = Raft<Kv>;
 impl Kv {
     /// Carries out `op` on the data.
     pub fn execute(&mut self, op: &Op) -> KvOutput {
+        // exercise: begin "Get: the value (cloned); Put: insert; Append: push_str onto the value (or onto an empty one); Put and Append answer Done"
         match op {
             Op::Get { key } => KvOutput::Value(self.data.get(key).cloned()),
             Op::Put { key, value } => {
@@ -91,6 +92,7 @@ impl Kv {
                 KvOutput::Done
             }
         }
+        // exercise: end
     }
 }
 
@@ -102,6 +104,9 @@ impl StateMachine for Kv {
     /// or below the client's last applied number is a copy, answered with
     /// the output remembered (a client waits for each command before it
     /// sends the next, so a copy is always of its last one).
+    // exercise: begin
+    // stub: fn apply(&mut self, index: Index, command: &KvCommand) -> KvOutput {
+    // stub:     todo!("a seq at or below the client's session last_seq: return its last_output; else execute, remember (seq, output) in the session, return the output")
     fn apply(&mut self, _index: Index, command: &KvCommand) -> KvOutput {
         if let Some(session) = self.sessions.get(&command.client) {
             if command.seq <= session.last_seq {
@@ -115,15 +120,20 @@ impl StateMachine for Kv {
         };
         self.sessions.insert(command.client, session);
         output
+        // exercise: end
     }
 
     /// The data and the sessions: a node restored from a snapshot must
     /// still recognise copies of commands applied before it.
     fn snapshot(&self) -> Vec<u8> {
+        // exercise: begin "serde_json::to_vec(self): data and sessions"
         serde_json::to_vec(self).expect("the store serialises")
+        // exercise: end
     }
 
     fn restore(snapshot: &[u8]) -> Self {
+        // exercise: begin "serde_json::from_slice(snapshot)"
         serde_json::from_slice(snapshot).expect("a snapshot written by Kv::snapshot")
+        // exercise: end
     }
 }

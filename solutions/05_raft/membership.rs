@@ -1,7 +1,12 @@
 //! # raft_membership: one server at a time
 //!
+// exercise: begin
+// stub: //! The members are in the log: a [`Payload::Config`](crate::raft::Payload)
+// stub: //! entry lists them, and each node uses the newest configuration in its
+// stub: //! log, committed or not.
 //! The members are in the log: a [`Payload::Config`] entry lists them, and
 //! each node uses the newest configuration in its log, committed or not.
+// exercise: end
 //! Changing one server at a time keeps every majority of the old members
 //! overlapping every majority of the new ones, so two leaders cannot be
 //! elected in one term by disjoint majorities. Two more rules keep it safe:
@@ -9,8 +14,14 @@
 //! committed), and only once the leader has committed an entry of its own
 //! term.
 
+// exercise: begin
+// stub: use crate::raft::{Raft, Role, StateMachine};
 use crate::raft::{Payload, Raft, Reply, Role, StateMachine, Timer};
+// exercise: end
 use dsim::{Ctx, NodeId, RequestId};
+// exercise: begin
+// stub: // You will also need `crate::raft::{Payload, Reply, Timer}`.
+// exercise: end
 
 impl<S: StateMachine> Raft<S> {
     /// The leader is asked to add (`add`) or remove `node`. If no entry of
@@ -26,6 +37,7 @@ impl<S: StateMachine> Raft<S> {
         node: NodeId,
         add: bool,
     ) {
+        // exercise: begin "Busy (and a Noop, once) until the entry at commit_index is of this term; Busy while log.config_index() > commit_index; then append_as_leader(Payload::Config(new members, sorted), Some(id))"
         if self.log.term_at(self.commit_index) != Some(self.current_term) {
             if self.log.last_term() != self.current_term {
                 self.append_as_leader(ctx, Payload::Noop, None);
@@ -51,11 +63,15 @@ impl<S: StateMachine> Raft<S> {
             members.retain(|&m| m != node);
         }
         self.append_as_leader(ctx, Payload::Config(members), Some(id));
+        // exercise: end
     }
 
     /// A leader whose removal is committed steps down (it went on leading
     /// until then, without counting itself).
     pub fn step_down_if_removed(&mut self, ctx: &mut Ctx<Self>) {
+        // exercise: begin
+        // stub: if self.role != Role::Leader || self.is_member() {
+        // stub:     return;
         if self.role == Role::Leader
             && !self.is_member()
             && self.log.config_index() <= self.commit_index
@@ -63,6 +79,10 @@ impl<S: StateMachine> Raft<S> {
             self.role = Role::Follower;
             self.leader = None;
             ctx.cancel_timer(Timer::Heartbeat);
+            // exercise: end
         }
+        // exercise: begin
+        // stub: todo!("once log.config_index() <= commit_index: become a follower with no leader and cancel the heartbeat timer")
+        // exercise: end
     }
 }

@@ -13,6 +13,11 @@
 //! the snapshot, and [`Log::term_at`] still knows the term of the last of
 //! them. The index arithmetic is easy to get wrong and teaches little, so it
 //! is given; the rules of when to append, truncate and compact are yours.
+// exercise: begin
+// stub: //!
+// stub: //! [`Raft::persist`] and [`Raft::restore`] do nothing until you write them:
+// stub: //! the earlier steps never crash a node, so they pass without.
+// exercise: end
 
 use crate::raft::{Entry, Index, Payload, Raft, Snapshot, StateMachine, Term};
 use dsim::{Ctx, NodeId, Storage};
@@ -240,13 +245,20 @@ impl<S: StateMachine> Raft<S> {
     /// either changes, before sending anything that depends on it: a vote
     /// forgotten in a crash can be given twice in one term.
     pub fn persist(&self, ctx: &mut Ctx<Self>) {
+        // exercise: begin
+        // stub: // raft_persistence: ctx.storage().put(key, &value) for the term and the vote.
         ctx.storage().put("term", &self.current_term);
         ctx.storage().put("voted_for", &self.voted_for);
+        // exercise: end
     }
 
     /// At start: reads term, vote, log and snapshot back from storage (a
-    /// node that never ran finds nothing and keeps its fresh state).
+    /// node that never ran finds nothing and keeps its fresh state). With a
+    /// snapshot (saved under "snapshot" by `raft_snapshots`), the state
+    /// machine starts from it, and so do the commit and applied indices.
     pub fn restore(&mut self, ctx: &mut Ctx<Self>) {
+        // exercise: begin
+        // stub: // raft_persistence: ctx.storage().get(key), Log::load(ctx.storage()).
         self.current_term = ctx.storage().get("term").unwrap_or(0);
         self.voted_for = ctx.storage().get("voted_for").flatten();
         if let Some(log) = Log::load(ctx.storage()) {
@@ -257,5 +269,6 @@ impl<S: StateMachine> Raft<S> {
             self.commit_index = snapshot.last_included_index;
             self.last_applied = snapshot.last_included_index;
         }
+        // exercise: end
     }
 }

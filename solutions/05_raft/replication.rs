@@ -6,13 +6,24 @@
 //! `prev_log_term`); a conflicting entry and all that follow it are deleted.
 //! An entry is committed once stored on a majority *and* of the leader's
 //! own term (Figure 8); committed entries are applied in index order.
+// exercise: begin
+// stub: //!
+// stub: //! Save the log with `self.log.save(ctx.storage(), from)` whenever you
+// stub: //! change it (from the first index that changed): until `raft_persistence`
+// stub: //! nothing reads it back, but it must be there when something does.
+// exercise: end
 
 use crate::raft::{Index, Msg, Raft, Role, Term};
 use dsim::{Ctx, NodeId, RequestId};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+// exercise: begin
 use std::collections::BTreeSet;
+// exercise: end
 use std::fmt::Debug;
+// exercise: begin
+// stub: // You will also need `std::collections::BTreeSet`.
+// exercise: end
 
 /// At most this many entries travel in one AppendEntries, so that a
 /// follower far behind is caught up in several rounds of bounded messages.
@@ -90,12 +101,14 @@ impl<S: StateMachine> Raft<S> {
     /// A client request. Only the leader takes commands: it appends the
     /// command to its log (saved before anything is sent), remembers whom
     /// to answer once the entry is applied, and sends it out at once.
+    /// Membership requests go to [`Raft::change_membership`].
     pub fn on_client_request(
         &mut self,
         ctx: &mut Ctx<Self>,
         id: RequestId,
         req: Request<S::Command>,
     ) {
+        // exercise: begin "not the leader: reply Reply::NotLeader {{ leader }}; a Command: append_as_leader(Payload::Command, Some(id)); AddServer/RemoveServer: change_membership(ctx, id, node, add)"
         if self.role != Role::Leader {
             ctx.reply(
                 id,
@@ -111,6 +124,7 @@ impl<S: StateMachine> Raft<S> {
             Request::RemoveServer(node) => return self.change_membership(ctx, id, node, false),
         };
         self.append_as_leader(ctx, Payload::Command(command), Some(id));
+        // exercise: end
     }
 
     /// The leader appends `payload` in its term, saves the log, and sends
@@ -121,6 +135,7 @@ impl<S: StateMachine> Raft<S> {
         payload: Payload<S::Command>,
         id: Option<RequestId>,
     ) {
+        // exercise: begin "log.append, log.save from that index, waiting.insert(index, (term, id)), broadcast_append_entries, advance_commit_index (a one-node cluster commits at once)"
         let index = self.log.append(Entry {
             term: self.current_term,
             payload,
@@ -131,12 +146,15 @@ impl<S: StateMachine> Raft<S> {
         }
         self.broadcast_append_entries(ctx);
         self.advance_commit_index(ctx);
+        // exercise: end
     }
 
     /// Sends `peer` the entries from its `next_index` on (at most
-    /// [`MAX_ENTRIES_PER_MESSAGE`]), after the entry before them; or the
-    /// snapshot, if those entries are compacted away.
+    /// `MAX_ENTRIES_PER_MESSAGE`), after the entry before them; or the
+    /// snapshot ([`Raft::send_snapshot`]), if the log no longer holds the
+    /// entry before them.
     pub fn replicate_to(&mut self, ctx: &mut Ctx<Self>, peer: NodeId) {
+        // exercise: begin "next = next_index[peer] (a new member starts at last index + 1); prev = next - 1; log.term_at(prev) is None -> send_snapshot; else Msg::AppendEntries with log.entries_from(next, …) and commit_index"
         let next = *self
             .next_index
             .entry(peer)
@@ -154,6 +172,7 @@ impl<S: StateMachine> Raft<S> {
             leader_commit: self.commit_index,
         };
         ctx.send(peer, request);
+        // exercise: end
     }
 
     /// AppendEntries from `leader`. Refuse an older term. Otherwise the
@@ -161,7 +180,8 @@ impl<S: StateMachine> Raft<S> {
     /// timer. Then the consistency check; on success, append the entries
     /// not already held (deleting a conflicting suffix), save, and commit
     /// up to the leader's commit index, but never past the last entry this
-    /// request vouched for.
+    /// request vouched for. Entries at or before the snapshot
+    /// (`log.base_index()`) are committed already: skip them.
     #[allow(clippy::too_many_arguments)] // the arguments of Figure 2
     pub fn on_append_entries(
         &mut self,
@@ -173,6 +193,7 @@ impl<S: StateMachine> Raft<S> {
         entries: Vec<Entry<S::Command>>,
         leader_commit: Index,
     ) {
+        // exercise: begin "observe_term; older term: reply_append(false); follow(leader); consistency check (failure: retry_from = last + 1, or log.first_index_of_term_at(prev)); merge the entries; log.save; commit_index = max(commit_index, min(leader_commit, last new index)); apply_committed; reply_append(true, last new index)"
         self.observe_term(ctx, term);
         if term < self.current_term {
             return self.reply_append(ctx, leader, false, 0, 0);
@@ -217,17 +238,24 @@ impl<S: StateMachine> Raft<S> {
             self.apply_committed(ctx);
         }
         self.reply_append(ctx, leader, true, last_new, 0);
+        // exercise: end
     }
 
     /// Accepts `leader` as this term's leader: a candidate that hears from
+    // exercise: begin
+    // stub: /// it gives up, and the election timer starts again. (Given.)
     /// it gives up, and the election timer starts again.
+    // exercise: end
     pub fn follow(&mut self, ctx: &mut Ctx<Self>, leader: NodeId) {
         self.role = Role::Follower;
         self.leader = Some(leader);
         self.reset_election_timer(ctx);
     }
 
+    // exercise: begin
+    // stub: /// Answers an AppendEntries. (Given.)
     /// Answers an AppendEntries.
+    // exercise: end
     pub fn reply_append(
         &self,
         ctx: &mut Ctx<Self>,
@@ -257,6 +285,7 @@ impl<S: StateMachine> Raft<S> {
         match_index: Index,
         retry_from: Index,
     ) {
+        // exercise: begin "observe_term; ignore unless leader of that same term; success: match_index = max(old, m), next_index = max(old, match + 1), advance_commit_index; failure: next_index = max(min(retry_from, next_index - 1), match + 1), replicate_to"
         self.observe_term(ctx, term);
         if self.role != Role::Leader || term != self.current_term {
             return;
@@ -274,6 +303,7 @@ impl<S: StateMachine> Raft<S> {
             *next_index = retry_from.min(*next_index - 1).max(floor);
             self.replicate_to(ctx, follower);
         }
+        // exercise: end
     }
 
     /// The commit rule: the highest index `n` held by a majority (the
@@ -281,6 +311,7 @@ impl<S: StateMachine> Raft<S> {
     /// current term. Entries of earlier terms are committed only with it,
     /// never by counting their own replicas (Figure 8).
     pub fn advance_commit_index(&mut self, ctx: &mut Ctx<Self>) {
+        // exercise: begin "only a leader: for n from the last index down to commit_index + 1, while log.term_at(n) is the current term: if the nodes with match_index >= n, plus yourself, are a quorum, commit_index = n, apply_committed, stop"
         if self.role != Role::Leader {
             return;
         }
@@ -301,12 +332,15 @@ impl<S: StateMachine> Raft<S> {
                 return;
             }
         }
+        // exercise: end
     }
 
     /// Applies the committed entries not yet applied, one by one in index
     /// order, answering the client that waits for each (if its entry is
-    /// still the one it was given).
+    /// still the one it was given). Then [`Raft::step_down_if_removed`]
+    /// and [`Raft::maybe_snapshot`] (both do nothing until their steps).
     pub fn apply_committed(&mut self, ctx: &mut Ctx<Self>) {
+        // exercise: begin "while last_applied < commit_index: last_applied += 1; a Command: state_machine.apply(index, command) -> Reply::Applied; a Config: Reply::Reconfigured; a Noop: nothing; reply to waiting.remove(index) if its term is the entry's"
         while self.last_applied < self.commit_index {
             self.last_applied += 1;
             let index = self.last_applied;
@@ -331,5 +365,6 @@ impl<S: StateMachine> Raft<S> {
         }
         self.step_down_if_removed(ctx);
         self.maybe_snapshot(ctx);
+        // exercise: end
     }
 }

@@ -5,10 +5,21 @@
 //! [`Snapshot`] of everything applied so far and discards those entries.
 //! A follower so far behind that the leader has discarded the entries it
 //! needs gets the leader's snapshot instead (Figure 13).
+// exercise: begin
+// stub: //!
+// stub: //! Keep the node's latest snapshot in storage under the key "snapshot":
+// stub: //! [`Raft::restore`] reads it from there after a restart.
+// exercise: end
 
+// exercise: begin
+// stub: use crate::raft::{Index, Raft, StateMachine, Term};
 use crate::raft::{Index, Msg, Raft, Role, StateMachine, Term};
+// exercise: end
 use dsim::{Ctx, NodeId};
 use serde::{Deserialize, Serialize};
+// exercise: begin
+// stub: // You will also need `crate::raft::Msg`.
+// exercise: end
 
 /// How a node is set up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -44,6 +55,7 @@ impl<S: StateMachine> Raft<S> {
         let Some(limit) = self.options.snapshot_after else {
             return;
         };
+        // exercise: begin "if log.len() > limit and last_applied > log.base_index(): build the Snapshot (state_machine.snapshot(), log.config_at), storage put \"snapshot\", log.compact(index, term), log.save"
         if self.log.len() <= limit || self.last_applied <= self.log.base_index() {
             return;
         }
@@ -61,10 +73,12 @@ impl<S: StateMachine> Raft<S> {
         ctx.storage().put("snapshot", &snapshot);
         self.log.compact(index, term);
         self.log.save(ctx.storage(), index + 1);
+        // exercise: end
     }
 
     /// The leader sends its snapshot to `peer`.
     pub fn send_snapshot(&mut self, ctx: &mut Ctx<Self>, peer: NodeId) {
+        // exercise: begin "read the snapshot from storage and send Msg::InstallSnapshot in the current term"
         let snapshot: Snapshot = ctx
             .storage()
             .get("snapshot")
@@ -74,6 +88,7 @@ impl<S: StateMachine> Raft<S> {
             snapshot,
         };
         ctx.send(peer, request);
+        // exercise: end
     }
 
     /// InstallSnapshot from `leader`. Refuse an older term; otherwise
@@ -90,6 +105,7 @@ impl<S: StateMachine> Raft<S> {
         term: Term,
         snapshot: Snapshot,
     ) {
+        // exercise: begin "observe_term; older term: refuse; follow; if newer than commit_index: log.compact or log.reset_to, S::restore, commit_index = last_applied = its index, save both; reply_append(true, its index)"
         self.observe_term(ctx, term);
         let reply = |node: &Self, ctx: &mut Ctx<Self>, success: bool, match_index| {
             let reply = Msg::AppendReply {
@@ -119,5 +135,6 @@ impl<S: StateMachine> Raft<S> {
         }
         debug_assert!(self.role == Role::Follower);
         reply(self, ctx, true, index);
+        // exercise: end
     }
 }

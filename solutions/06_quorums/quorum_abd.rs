@@ -119,6 +119,7 @@ impl Abd {
     pub fn majority(n: usize) -> usize {
         n / 2 + 1
     }
+    // exercise: begin
 
     /// The message of an operation's current phase.
     fn phase_msg(op: &Operation) -> Msg {
@@ -243,6 +244,7 @@ impl Abd {
             ctx.reply(id, reply);
         }
     }
+    // exercise: end
 }
 
 impl Node for Abd {
@@ -252,6 +254,8 @@ impl Node for Abd {
     type Reply = Reply;
 
     fn on_request(&mut self, ctx: &mut Ctx<Self>, id: RequestId, request: Request) {
+        // exercise: begin "start an Operation in the query phase and send Msg::Query to every replica (this "
+        //   "node included), with a Timer::Resend"
         self.operations.push(Operation {
             id,
             request,
@@ -262,9 +266,14 @@ impl Node for Abd {
             answered: BTreeSet::new(),
         });
         self.ask_missing(ctx, id);
+        // exercise: end
     }
 
     fn on_message(&mut self, ctx: &mut Ctx<Self>, from: NodeId, msg: Msg) {
+        // exercise: begin "as a replica: answer Query with your (tag, value), keep an Update's pair if its tag "
+        //   "is higher and answer UpdateOk; as a coordinator: after a majority of QueryOk move to "
+        //   "the update phase (a write with a new, higher tag; a read writes back the highest "
+        //   "pair it found), and after a majority of UpdateOk reply to the client"
         let me = ctx.id();
         match msg {
             Msg::Query { id } => {
@@ -286,10 +295,13 @@ impl Node for Abd {
             Msg::QueryOk { id, tag, value } => self.on_query_ok(ctx, from, id, tag, value),
             Msg::UpdateOk { id } => self.on_update_ok(ctx, from, id),
         }
+        // exercise: end
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx<Self>, timer: Timer) {
+        // exercise: begin "resend the current phase to the replicas that have not answered it"
         let Timer::Resend(id) = timer;
         self.ask_missing(ctx, id);
+        // exercise: end
     }
 }

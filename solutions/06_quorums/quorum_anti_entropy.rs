@@ -136,6 +136,7 @@ impl Replica {
 
     /// Keeps `versioned` for `key` if it is newer than what this replica has.
     pub fn merge(&mut self, key: Key, versioned: Versioned) {
+        // exercise: begin "insert it unless the store already holds a value with a higher or equal timestamp"
         if self.store.get(&key).is_none_or(|v| versioned.ts > v.ts) {
             self.store.insert(key, versioned);
         }
@@ -202,6 +203,7 @@ impl Replica {
                 },
             );
         }
+        // exercise: end
     }
 }
 
@@ -227,6 +229,9 @@ impl Node for Replica {
     }
 
     fn on_message(&mut self, ctx: &mut Ctx<Self>, from: NodeId, msg: Msg) {
+        // exercise: begin "Hashes: for each range whose hash differs from yours (range_hash), send your Entries "
+        //   "if it is a leaf, else put both halves with your hashes into one Hashes reply; "
+        //   "Entries: merge each entry, and if reply is false answer with your entries of the range"
         match msg {
             Msg::Hashes { ranges } => self.on_hashes(ctx, from, ranges),
             Msg::Entries {
@@ -235,8 +240,15 @@ impl Node for Replica {
                 reply,
             } => self.on_entries(ctx, from, range, entries, reply),
         }
+        // exercise: end
     }
 
+    // exercise: begin
+    // stub: fn on_timer(&mut self, ctx: &mut Ctx<Self>, timer: Timer) {
+    // stub:     todo!(
+    // stub:         "start an exchange with the next peer in turn: send it the hash of Range::ALL; set \
+    // stub:          the Sync timer again"
+    // stub:     )
     fn on_timer(&mut self, ctx: &mut Ctx<Self>, Timer::Sync: Timer) {
         let peers = ctx.peers();
         if !peers.is_empty() {
@@ -251,5 +263,6 @@ impl Node for Replica {
             );
         }
         ctx.set_timer(Timer::Sync, SYNC_EVERY);
+        // exercise: end
     }
 }

@@ -15,8 +15,10 @@
 //! paths that placed the same set of operations and left the register with
 //! the same value have the same future, so each such configuration is
 //! explored once.
+// exercise: begin
 
 use std::collections::HashSet;
+// exercise: end
 
 /// What a client asked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,10 +55,15 @@ pub fn apply(value: Option<u64>, call: Call) -> (Option<u64>, Ret) {
 
 /// Whether `history` is linearizable for a register that starts empty.
 pub fn is_linearizable(history: &[Op]) -> bool {
+    // exercise: begin "search for an order: pick an operation invoked before every remaining operation's "
+    //   "return, check its result with apply, recurse, undo on a dead end; remember the "
+    //   "(placed set, register value) configurations that failed"
     let mut placed = vec![false; history.len()];
     let mut seen = HashSet::new();
     search(history, &mut placed, None, &mut seen)
+    // exercise: end
 }
+// exercise: begin
 
 /// Whether the operations not yet `placed` can follow, from register
 /// state `value`.
@@ -98,3 +105,4 @@ fn search(
     }
     false
 }
+// exercise: end

@@ -109,6 +109,7 @@ impl Replica {
             coordinating: BTreeMap::new(),
         }
     }
+    // exercise: begin
 
     fn ask(id: RequestId, request: Request) -> Msg {
         match request {
@@ -224,6 +225,7 @@ impl Replica {
             }
         }
     }
+    // exercise: end
 }
 
 impl Node for Replica {
@@ -233,6 +235,8 @@ impl Node for Replica {
     type Reply = Reply;
 
     fn on_request(&mut self, ctx: &mut Ctx<Self>, id: RequestId, request: Request) {
+        // exercise: begin "as in quorum_rw: remember the request, ask every replica, set a Timer::Resend; for a "
+        //   "read also set a Timer::Close after REPAIR_WINDOW"
         self.coordinating.insert(
             id,
             Coordinating {
@@ -245,9 +249,13 @@ impl Node for Replica {
             ctx.set_timer(Timer::Close(id), REPAIR_WINDOW);
         }
         self.ask_missing(ctx, id);
+        // exercise: end
     }
 
     fn on_message(&mut self, ctx: &mut Ctx<Self>, from: NodeId, msg: Msg) {
+        // exercise: begin "as in quorum_rw, recording each replica's answer in `answers`; reply once r (reads) "
+        //   "or w (writes) answered, but keep a read open until every replica answered; store a "
+        //   "Repair if it is newer"
         let me = ctx.id();
         match msg {
             Msg::Read { id, key } => {
@@ -270,9 +278,13 @@ impl Node for Replica {
             Msg::ReadOk { id, stored } => self.on_answer(ctx, from, id, stored),
             Msg::WriteOk { id } => self.on_answer(ctx, from, id, None),
         }
+        // exercise: end
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx<Self>, timer: Timer) {
+        // exercise: begin "Resend: ask the replicas that have not answered; Close: once the client has its "
+        //   "answer, stop the read and send Msg::Repair with the newest value to every replica "
+        //   "that answered with an older one (or nothing)"
         match timer {
             Timer::Resend(id) => self.ask_missing(ctx, id),
             // A read still without its quorum keeps going: the client
@@ -282,5 +294,6 @@ impl Node for Replica {
                 _ => self.close(ctx, id),
             },
         }
+        // exercise: end
     }
 }

@@ -114,6 +114,7 @@ impl Replica {
             coordinating: BTreeMap::new(),
         }
     }
+    // exercise: begin
 
     /// The message that asks a replica to do its part of `request`.
     fn ask(id: RequestId, request: Request) -> Msg {
@@ -188,6 +189,7 @@ impl Replica {
             ctx.reply(id, reply);
         }
     }
+    // exercise: end
 }
 
 impl Node for Replica {
@@ -197,6 +199,8 @@ impl Node for Replica {
     type Reply = Reply;
 
     fn on_request(&mut self, ctx: &mut Ctx<Self>, id: RequestId, request: Request) {
+        // exercise: begin "remember the request in self.coordinating, send Msg::Read or Msg::Write to every "
+        //   "replica (this node included: it may answer itself directly) and set a Timer::Resend"
         self.coordinating.insert(
             id,
             Coordinating {
@@ -206,9 +210,14 @@ impl Node for Replica {
             },
         );
         self.ask_missing(ctx, id);
+        // exercise: end
     }
 
     fn on_message(&mut self, ctx: &mut Ctx<Self>, from: NodeId, msg: Msg) {
+        // exercise: begin "as a replica: answer Read with ReadOk (your stored Versioned), store a Write if its "
+        //   "timestamp is newer than yours and answer WriteOk; as a coordinator: count ReadOk and "
+        //   "WriteOk per request, keep the newest value, and reply once r (reads) or w (writes) "
+        //   "distinct replicas answered"
         let me = ctx.id();
         match msg {
             Msg::Read { id, key } => {
@@ -230,10 +239,13 @@ impl Node for Replica {
             Msg::ReadOk { id, stored } => self.on_answer(ctx, from, id, stored),
             Msg::WriteOk { id } => self.on_answer(ctx, from, id, None),
         }
+        // exercise: end
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx<Self>, timer: Timer) {
+        // exercise: begin "resend the request to the replicas that have not answered yet, if it is still open"
         let Timer::Resend(id) = timer;
         self.ask_missing(ctx, id);
+        // exercise: end
     }
 }

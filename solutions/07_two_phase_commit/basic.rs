@@ -16,7 +16,13 @@
 //!    [`VOTE_TIMEOUT`], it decides abort. It sends `Decide(decision)` to every
 //!    participant and answers the client.
 //!
+// exercise: begin
+// stub: //! Read `exercises/07_two_phase_commit/README.md` first. Then fill in the
+// stub: //! coordinator's four handlers and the participant's two: each `todo!()` is
+// stub: //! one line of the protocol. The types, `Tpc::new` and the dispatch in
+// stub: //! `impl Node for Tpc` are given.
 //! The reference solution: each handler is one line of the protocol.
+// exercise: end
 
 use dsim::{Ctx, Node, NodeId, RequestId};
 use serde::{Deserialize, Serialize};
@@ -132,16 +138,19 @@ impl Coordinator {
     /// On the client's `Begin`: phase one, ask every participant to prepare,
     /// and start the clock on the votes. A second `Begin` changes nothing.
     fn on_begin(&mut self, ctx: &mut Ctx<Tpc>, client: RequestId) {
+        // exercise: begin "unless already begun: remember the client, broadcast Prepare, start the VoteTimeout"
         if self.client.is_some() {
             return;
         }
         self.client = Some(client);
         ctx.broadcast(Msg::Prepare);
         ctx.set_timer(Timer::VoteTimeout, VOTE_TIMEOUT);
+        // exercise: end
     }
 
     /// On a vote: a no aborts; the last of the yes votes commits.
     fn on_vote(&mut self, ctx: &mut Ctx<Tpc>, from: NodeId, yes: bool) {
+        // exercise: begin "a no vote decides Abort; record a yes, and decide Commit once every participant (ctx.peers()) voted yes"
         if !yes {
             self.decide(ctx, Decision::Abort);
             return;
@@ -150,15 +159,19 @@ impl Coordinator {
         if self.yes_votes.len() == ctx.peers().len() {
             self.decide(ctx, Decision::Commit);
         }
+        // exercise: end
     }
 
     /// On the vote timeout: a missing vote counts as a no.
     fn on_vote_timeout(&mut self, ctx: &mut Ctx<Tpc>) {
+        // exercise: begin "a missing vote counts as a no: decide Abort"
         self.decide(ctx, Decision::Abort);
+        // exercise: end
     }
 
     /// Phase two: decide once, tell every participant and the client.
     pub fn decide(&mut self, ctx: &mut Ctx<Tpc>, decision: Decision) {
+        // exercise: begin "decide only once: record it, cancel the VoteTimeout, broadcast Decide, answer the client"
         if self.decision.is_some() {
             return;
         }
@@ -168,6 +181,7 @@ impl Coordinator {
         if let Some(client) = self.client {
             ctx.reply(client, Reply::Outcome(decision));
         }
+        // exercise: end
     }
 }
 
@@ -175,16 +189,20 @@ impl Participant {
     /// On `Prepare`: vote (the same vote again if asked twice). A no vote
     /// aborts at once: without this participant nothing can commit.
     fn on_prepare(&mut self, ctx: &mut Ctx<Tpc>, from: NodeId) {
+        // exercise: begin "vote can_commit (or the vote already sent); a no vote aborts at once; send the vote back"
         let yes = *self.vote.get_or_insert(self.can_commit);
         if !yes {
             self.decision = Some(Decision::Abort);
         }
         ctx.send(from, Msg::Vote { yes });
+        // exercise: end
     }
 
     /// On the coordinator's decision: apply it.
     fn on_decide(&mut self, decision: Decision) {
+        // exercise: begin "apply the decision"
         self.decision = Some(decision);
+        // exercise: end
     }
 }
 

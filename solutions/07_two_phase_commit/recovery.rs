@@ -23,7 +23,13 @@
 //! until every participant has acknowledged it (`Ack`), every
 //! [`RETRY_AFTER`], so that lost messages cost only time.
 //!
+// exercise: begin
+// stub: //! Read `exercises/07_two_phase_commit/README.md` first. Start from your
+// stub: //! `tpc_basic`: the handlers are the same, plus the log, the resends and the
+// stub: //! recovery in `on_start`. The types, the log helpers, `Tpc::new` and the
+// stub: //! dispatch in `impl Node for Tpc` are given.
 //! The reference solution.
+// exercise: end
 
 use dsim::{Ctx, Node, NodeId, RequestId, Storage};
 use serde::{Deserialize, Serialize};
@@ -188,6 +194,7 @@ impl Coordinator {
     /// that began without a logged decision is aborted (presumed abort: no
     /// participant can have committed it).
     fn on_start(&mut self, ctx: &mut Ctx<Tpc>) {
+        // exercise: begin "reload begun and the decision from the log; re-send a logged decision (and set Resend); presume abort if begun without a decision"
         self.begun = logged_begun(ctx.storage());
         if let Some(decision) = logged_decision(ctx.storage()) {
             self.decision = Some(decision);
@@ -196,11 +203,13 @@ impl Coordinator {
         } else if self.begun {
             self.decide(ctx, Decision::Abort);
         }
+        // exercise: end
     }
 
     /// On the client's `Begin`: log it, then phase one. A client that asks
     /// after the decision gets the outcome.
     fn on_begin(&mut self, ctx: &mut Ctx<Tpc>, client: RequestId) {
+        // exercise: begin "after the decision: reply with it; else remember the client and, unless begun, log begun, broadcast Prepare, set VoteTimeout and Resend"
         if let Some(decision) = self.decision {
             ctx.reply(client, Reply::Outcome(decision));
             return;
@@ -214,11 +223,13 @@ impl Coordinator {
         ctx.broadcast(Msg::Prepare);
         ctx.set_timer(Timer::VoteTimeout, VOTE_TIMEOUT);
         ctx.set_timer(Timer::Resend, RETRY_AFTER);
+        // exercise: end
     }
 
     /// On a vote: after the decision, answer with it (the participant is
     /// asking); before, a no aborts and the last yes commits.
     fn on_vote(&mut self, ctx: &mut Ctx<Tpc>, from: NodeId, yes: bool) {
+        // exercise: begin "after the decision: send it to the voter; else a no decides Abort and the last yes (while begun) decides Commit"
         if let Some(decision) = self.decision {
             ctx.send(from, Msg::Decide(decision));
         } else if !yes {
@@ -229,21 +240,27 @@ impl Coordinator {
                 self.decide(ctx, Decision::Commit);
             }
         }
+        // exercise: end
     }
 
     /// On an ack: that participant needs the decision no more.
     fn on_ack(&mut self, from: NodeId) {
+        // exercise: begin "remember that this participant has the decision"
         self.acks.insert(from);
+        // exercise: end
     }
 
     /// On the vote timeout: a missing vote counts as a no.
     fn on_vote_timeout(&mut self, ctx: &mut Ctx<Tpc>) {
+        // exercise: begin "a missing vote counts as a no: decide Abort"
         self.decide(ctx, Decision::Abort);
+        // exercise: end
     }
 
     /// On the resend timer: `Prepare` to whoever has not voted yes, or
     /// `Decide` to whoever has not acknowledged, until nobody is left.
     fn on_resend(&mut self, ctx: &mut Ctx<Tpc>) {
+        // exercise: begin "send Decide to whoever has not acked (or Prepare to whoever has not voted yes), and set Resend again while anyone is missing"
         let (answered, msg) = match self.decision {
             Some(decision) => (&self.acks, Msg::Decide(decision)),
             None => (&self.yes_votes, Msg::Prepare),
@@ -260,11 +277,13 @@ impl Coordinator {
         if !missing.is_empty() {
             ctx.set_timer(Timer::Resend, RETRY_AFTER);
         }
+        // exercise: end
     }
 
     /// Phase two: decide once, log the decision before anyone hears of it,
     /// then tell every participant and the client.
     pub fn decide(&mut self, ctx: &mut Ctx<Tpc>, decision: Decision) {
+        // exercise: begin "decide only once: log the decision first, then cancel VoteTimeout, broadcast Decide, set Resend, answer the client"
         if self.decision.is_some() {
             return;
         }
@@ -276,6 +295,7 @@ impl Coordinator {
         if let Some(client) = self.client {
             ctx.reply(client, Reply::Outcome(decision));
         }
+        // exercise: end
     }
 }
 
@@ -283,21 +303,26 @@ impl Participant {
     /// On start and restart: reload the vote and the decision; a prepared,
     /// undecided participant asks the coordinator again.
     fn on_start(&mut self, ctx: &mut Ctx<Tpc>) {
+        // exercise: begin "reload the vote and the decision from the log; if blocked, set the Inquire timer"
         self.vote = logged_vote(ctx.storage());
         self.decision = logged_decision(ctx.storage());
         if self.is_blocked() {
             ctx.set_timer(Timer::Inquire, RETRY_AFTER);
         }
+        // exercise: end
     }
 
     /// Voted yes and does not know the outcome: it must wait.
     pub fn is_blocked(&self) -> bool {
+        // exercise: begin "voted yes and undecided"
         self.vote == Some(true) && self.decision.is_none()
+        // exercise: end
     }
 
     /// On `Prepare`: vote (the logged vote again if asked twice), logging it
     /// first. A no vote aborts at once.
     fn on_prepare(&mut self, ctx: &mut Ctx<Tpc>, from: NodeId) {
+        // exercise: begin "vote (log a new vote first; a no applies Abort), send the vote, and set Inquire if now blocked"
         let yes = match self.vote {
             Some(yes) => yes,
             None => {
@@ -314,29 +339,36 @@ impl Participant {
         if self.is_blocked() {
             ctx.set_timer(Timer::Inquire, RETRY_AFTER);
         }
+        // exercise: end
     }
 
     /// On the coordinator's decision: apply it (once) and acknowledge it
     /// (every time: the last ack may have been lost).
     fn on_decide(&mut self, ctx: &mut Ctx<Tpc>, from: NodeId, decision: Decision) {
+        // exercise: begin "apply the decision if undecided; acknowledge every copy"
         if self.decision.is_none() {
             self.apply(ctx, decision);
         }
         ctx.send(from, Msg::Ack);
+        // exercise: end
     }
 
     /// On the inquire timer: still blocked, so ask again with the yes vote.
     fn on_inquire(&mut self, ctx: &mut Ctx<Tpc>) {
+        // exercise: begin "while blocked: send the yes vote to the coordinator again and set Inquire again"
         if self.is_blocked() {
             ctx.send(COORDINATOR, Msg::Vote { yes: true });
             ctx.set_timer(Timer::Inquire, RETRY_AFTER);
         }
+        // exercise: end
     }
 
     pub fn apply(&mut self, ctx: &mut Ctx<Tpc>, decision: Decision) {
+        // exercise: begin "log the decision, record it, cancel Inquire"
         log_decision(ctx.storage(), decision);
         self.decision = Some(decision);
         ctx.cancel_timer(Timer::Inquire);
+        // exercise: end
     }
 }
 

@@ -20,7 +20,10 @@
 //! or by which path states are merged. [`Crdt`] is that promise, shared by
 //! every type of this topic.
 //!
+// exercise: begin
+// stub: //! Read `exercises/08_crdts/README.md` first. Then fill in each `todo!()`.
 //! The reference solution.
+// exercise: end
 
 use dsim::NodeId;
 use serde::{Deserialize, Serialize};
@@ -58,12 +61,16 @@ impl GCounter {
     /// Replica `replica` counts one more: its own entry goes up by one, and
     /// no other entry changes.
     pub fn increment(&mut self, replica: NodeId) {
+        // exercise: begin "add one to the entry of replica (an absent entry counts as 0)"
         *self.counts.entry(replica).or_insert(0) += 1;
+        // exercise: end
     }
 
     /// The total: the increments of every replica.
     pub fn value(&self) -> u64 {
+        // exercise: begin "sum the entries"
         self.counts.values().sum()
+        // exercise: end
     }
 }
 
@@ -72,9 +79,11 @@ impl Crdt for GCounter {
     /// every increment the smaller one has, and maybe more. An entry only
     /// one side has is taken as it is.
     fn merge(&mut self, other: &Self) {
+        // exercise: begin "for each entry of other, keep the larger of the two counts (an entry only other has is copied)"
         for (&replica, &count) in &other.counts {
             let mine = self.counts.entry(replica).or_insert(0);
             *mine = (*mine).max(count);
         }
+        // exercise: end
     }
 }

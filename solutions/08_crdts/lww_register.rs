@@ -21,7 +21,10 @@
 //! other are concurrent, and the register keeps both, for the application
 //! (or the user) to reconcile with its next write.
 //!
+// exercise: begin
+// stub: //! Read `exercises/08_crdts/README.md` first. Then fill in each `todo!()`.
 //! The reference solution.
+// exercise: end
 
 use super::g_counter::Crdt;
 use dsim::NodeId;
@@ -65,6 +68,7 @@ impl<T: Clone> LwwRegister<T> {
     /// A write stamped below the current value is lost, even on the replica
     /// that made it (that is what last-writer-wins means).
     pub fn set(&mut self, stamp: Stamp, value: T) {
+        // exercise: begin "take the write if the register is empty or stamp is larger than the current stamp"
         let newer = match &self.current {
             None => true,
             Some((current, _)) => stamp > *current,
@@ -72,20 +76,25 @@ impl<T: Clone> LwwRegister<T> {
         if newer {
             self.current = Some((stamp, value));
         }
+        // exercise: end
     }
 
     /// The value of the winning write, if any.
     pub fn get(&self) -> Option<&T> {
+        // exercise: begin "the value of the current write, if any"
         self.current.as_ref().map(|(_, value)| value)
+        // exercise: end
     }
 }
 
 impl<T: Clone + Debug + PartialEq> Crdt for LwwRegister<T> {
     /// Keeps whichever of the two writes has the larger stamp.
     fn merge(&mut self, other: &Self) {
+        // exercise: begin "keep whichever write has the larger stamp (compare the whole Stamp)"
         if let Some((stamp, value)) = &other.current {
             self.set(*stamp, value.clone());
         }
+        // exercise: end
     }
 }
 
@@ -163,21 +172,25 @@ impl<T: Clone + Ord> MvRegister<T> {
     /// vector is the merge of their vectors with one more write of
     /// `replica`.
     pub fn set(&mut self, replica: NodeId, value: T) {
+        // exercise: begin "the merge of every version's vector, plus one write of replica; then this version alone"
         let mut vector = VersionVector::new();
         for (seen, _) in &self.versions {
             vector.merge(seen);
         }
         vector.increment(replica);
         self.versions = BTreeSet::from([(vector, value)]);
+        // exercise: end
     }
 
     /// The values of the concurrent writes, one per version, in the order
     /// of `versions`.
     pub fn values(&self) -> Vec<T> {
+        // exercise: begin "the value of each version"
         self.versions
             .iter()
             .map(|(_, value)| value.clone())
             .collect()
+        // exercise: end
     }
 }
 
@@ -186,6 +199,7 @@ impl<T: Clone + Ord + Debug> Crdt for MvRegister<T> {
     /// dominates: a write survives unless some write on the other side had
     /// seen it. A version both sides have is kept once.
     fn merge(&mut self, other: &Self) {
+        // exercise: begin "keep the versions of each side that no version of the other side dominates"
         let dominated = |vector: &VersionVector, by: &BTreeSet<(VersionVector, T)>| {
             by.iter().any(|(later, _)| later.dominates(vector))
         };
@@ -201,5 +215,6 @@ impl<T: Clone + Ord + Debug> Crdt for MvRegister<T> {
             }
         }
         self.versions = kept;
+        // exercise: end
     }
 }

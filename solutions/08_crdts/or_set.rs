@@ -16,7 +16,10 @@
 //! reaches an add it did not observe, and an add concurrent with it
 //! survives.
 //!
+// exercise: begin
+// stub: //! Read `exercises/08_crdts/README.md` first. Then fill in each `todo!()`.
 //! The reference solution.
+// exercise: end
 
 use super::g_counter::Crdt;
 use dsim::NodeId;
@@ -63,6 +66,7 @@ impl<T: Clone + Ord> OrSet<T> {
     /// the replica's tags in `adds`. (Every add of this replica is in its
     /// own state, so that number has never been used.) Returns the tag.
     pub fn add(&mut self, replica: NodeId, element: T) -> Tag {
+        // exercise: begin "tag the add with (replica, one more than replica's largest seq in adds), insert it, return the tag"
         let seq = self
             .adds
             .iter()
@@ -74,31 +78,38 @@ impl<T: Clone + Ord> OrSet<T> {
         let tag = Tag { replica, seq };
         self.adds.insert((element, tag));
         tag
+        // exercise: end
     }
 
     /// Removes `element`: the tags of `element` in this state, and no
     /// others, become tombstones. An add of `element` this state has not
     /// seen is not removed.
     pub fn remove(&mut self, element: &T) {
+        // exercise: begin "make every tag of element in adds a tombstone"
         for (_, tag) in self.adds.iter().filter(|(e, _)| e == element) {
             self.removed.insert(*tag);
         }
+        // exercise: end
     }
 
     /// Whether some add of `element` has not been removed.
     pub fn contains(&self, element: &T) -> bool {
+        // exercise: begin "is some tag of element not in removed?"
         self.adds
             .iter()
             .any(|(e, tag)| e == element && !self.removed.contains(tag))
+        // exercise: end
     }
 
     /// Every element in the set.
     pub fn elements(&self) -> BTreeSet<T> {
+        // exercise: begin "the elements of the adds whose tags are not removed"
         self.adds
             .iter()
             .filter(|(_, tag)| !self.removed.contains(tag))
             .map(|(element, _)| element.clone())
             .collect()
+        // exercise: end
     }
 }
 
@@ -106,7 +117,9 @@ impl<T: Clone + Ord + Debug> Crdt for OrSet<T> {
     /// Every add either side knows of, and every tombstone either side
     /// knows of.
     fn merge(&mut self, other: &Self) {
+        // exercise: begin "union the adds and union the tombstones"
         self.adds.extend(other.adds.iter().cloned());
         self.removed.extend(other.removed.iter().copied());
+        // exercise: end
     }
 }

@@ -9,7 +9,10 @@
 //!
 //! It reuses the [`GCounter`] of `g_counter.rs`.
 //!
+// exercise: begin
+// stub: //! Read `exercises/08_crdts/README.md` first. Then fill in each `todo!()`.
 //! The reference solution.
+// exercise: end
 
 use super::g_counter::{Crdt, GCounter};
 use dsim::NodeId;
@@ -32,18 +35,24 @@ impl PnCounter {
 
     /// Replica `replica` adds one.
     pub fn increment(&mut self, replica: NodeId) {
+        // exercise: begin "count one more increment of replica"
         self.increments.increment(replica);
+        // exercise: end
     }
 
     /// Replica `replica` takes one away: one more decrement is counted.
     pub fn decrement(&mut self, replica: NodeId) {
+        // exercise: begin "count one more decrement of replica"
         self.decrements.increment(replica);
+        // exercise: end
     }
 
     /// The increments minus the decrements (negative if there were more
     /// decrements).
     pub fn value(&self) -> i64 {
+        // exercise: begin "the increments minus the decrements, as an i64"
         self.increments.value() as i64 - self.decrements.value() as i64
+        // exercise: end
     }
 }
 
@@ -51,7 +60,9 @@ impl Crdt for PnCounter {
     /// Merges the increments with the increments and the decrements with
     /// the decrements.
     fn merge(&mut self, other: &Self) {
+        // exercise: begin "merge each half with the same half of other"
         self.increments.merge(&other.increments);
         self.decrements.merge(&other.decrements);
+        // exercise: end
     }
 }

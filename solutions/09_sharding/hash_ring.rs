@@ -16,7 +16,12 @@
 //! The ring is a sorted set of `(point, server)` pairs; finding the first
 //! point clockwise from a hash is one search in it, O(log n).
 //!
+// exercise: begin
+// stub: //! Read `exercises/09_sharding/README.md` first. The hash functions are
+// stub: //! given; fill in each `todo!()`: joining, leaving, then the clockwise
+// stub: //! search and the lookup.
 //! The reference solution.
+// exercise: end
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -95,31 +100,39 @@ impl HashRing {
     /// ends at it, and no other keys change owner. Adding a server that is
     /// already on the ring changes nothing.
     pub fn add_server(&mut self, server: ServerId) {
+        // exercise: begin "insert the pair (vnode_point(server, i), server) for each i below vnodes"
         for replica in 0..self.vnodes {
             self.points.insert((vnode_point(server, replica), server));
         }
+        // exercise: end
     }
 
     /// On a server leaving: take its points off the ring. Its keys fall to
     /// the next point clockwise of each; no other key changes owner.
     pub fn remove_server(&mut self, server: ServerId) {
+        // exercise: begin "remove the pairs that add_server inserted for this server"
         for replica in 0..self.vnodes {
             self.points.remove(&(vnode_point(server, replica), server));
         }
+        // exercise: end
     }
 
     /// The server of the first point at or after `point` going clockwise,
     /// wrapping past the top of the circle to its first point; `None` on an
     /// empty ring.
     pub fn successor(&self, point: u64) -> Option<ServerId> {
+        // exercise: begin "find the first pair at or after (point, ServerId(0)), else wrap to the first pair"
         let at_or_after = self.points.range((point, ServerId(0))..).next();
         at_or_after
             .or_else(|| self.points.first())
             .map(|&(_, server)| server)
+        // exercise: end
     }
 
     /// The server that owns `key`: the successor of the key's point.
     pub fn lookup(&self, key: &str) -> Option<ServerId> {
+        // exercise: begin "the successor of the key's point"
         self.successor(key_point(key))
+        // exercise: end
     }
 }

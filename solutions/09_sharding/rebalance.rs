@@ -24,7 +24,12 @@
 //! a client request ([`Request::Reconfigure`]), all at the same moment, and
 //! announces the next only once every handoff of the last has finished.
 //!
+// exercise: begin
+// stub: //! Read `exercises/09_sharding/README.md` first. Then fill in each `todo!()`:
+// stub: //! [`next_config`] first (a plain function), then the server's handlers, one
+// stub: //! rule of the protocol each.
 //! The reference solution: each handler is one rule of the protocol.
+// exercise: end
 
 use dsim::{Ctx, Node, NodeId, RequestId};
 use serde::{Deserialize, Serialize};
@@ -101,6 +106,7 @@ pub enum Change {
 /// - on a leave, each shard of the leaver goes, in shard order, to a
 ///   remaining server that has the fewest (the lowest id among them).
 pub fn next_config(config: &Config, change: Change) -> Config {
+    // exercise: begin "number it one more; a join takes from the busiest, a leave gives to the idlest"
     let mut next = config.clone();
     next.num += 1;
     let count = |c: &Config, server: NodeId| c.shards_of(server).len();
@@ -134,6 +140,7 @@ pub fn next_config(config: &Config, change: Change) -> Config {
         }
     }
     next
+    // exercise: end
 }
 
 /// What a client asks a server.
@@ -246,6 +253,7 @@ impl Server {
     /// serve: `TryLater` if it owns the shard and awaits its data, otherwise
     /// `WrongServer` with its configuration number.
     pub fn refusal(&self, me: NodeId, shard: usize) -> Reply {
+        // exercise: begin "TryLater if me owns the shard, otherwise WrongServer with the configuration number"
         if self.config.owners[shard] == me {
             Reply::TryLater
         } else {
@@ -253,11 +261,13 @@ impl Server {
                 config: self.config.num,
             }
         }
+        // exercise: end
     }
 
     /// On a write: store it if this server serves the key's shard, and only
     /// then answer `Written`; otherwise refuse.
     fn on_put(&mut self, ctx: &mut Ctx<Server>, id: RequestId, key: u64, value: u64) {
+        // exercise: begin "store the value if the key's shard is served here, else refuse"
         let shard = shard_of(key);
         let reply = match self.serving.get_mut(&shard) {
             Some(data) => {
@@ -267,17 +277,20 @@ impl Server {
             None => self.refusal(ctx.id(), shard),
         };
         ctx.reply(id, reply);
+        // exercise: end
     }
 
     /// On a read: answer with the key's value if this server serves the
     /// key's shard; otherwise refuse.
     fn on_get(&mut self, ctx: &mut Ctx<Server>, id: RequestId, key: u64) {
+        // exercise: begin "answer the key's value if its shard is served here, else refuse"
         let shard = shard_of(key);
         let reply = match self.serving.get(&shard) {
             Some(data) => Reply::Value(data.get(&key).copied()),
             None => self.refusal(ctx.id(), shard),
         };
         ctx.reply(id, reply);
+        // exercise: end
     }
 
     /// On a configuration change: move to the next configuration. Each shard
@@ -286,6 +299,7 @@ impl Server {
     /// shard it gains from another server waits in `incoming` until its data
     /// arrives. A shard that was unowned (no server had it) starts empty.
     fn on_reconfigure(&mut self, ctx: &mut Ctx<Server>, id: RequestId, change: Change) {
+        // exercise: begin "hand off each shard lost, await each shard gained, adopt next_config, reply"
         let next = next_config(&self.config, change);
         let me = ctx.id();
         for shard in 0..SHARDS {
@@ -306,6 +320,7 @@ impl Server {
         }
         self.config = next;
         ctx.reply(id, Reply::Reconfigured);
+        // exercise: end
     }
 
     /// On a shard's data from its old owner: install it if it is the shard
@@ -322,6 +337,7 @@ impl Server {
         shard: usize,
         data: ShardData,
     ) {
+        // exercise: begin "install the shard if it is awaited for this configuration; acknowledge it"
         if config > self.config.num {
             return;
         }
@@ -330,11 +346,13 @@ impl Server {
             self.serving.insert(shard, data);
         }
         ctx.send(from, Msg::TransferAck { config, shard });
+        // exercise: end
     }
 
     /// On an acknowledgement: the new owner holds the shard, so now, and
     /// only now, delete this server's copy and stop resending it.
     fn on_transfer_ack(&mut self, ctx: &mut Ctx<Server>, config: u64, shard: usize) {
+        // exercise: begin "if outgoing holds this shard for this configuration, delete it, stop resending"
         if self
             .outgoing
             .get(&shard)
@@ -343,15 +361,18 @@ impl Server {
             self.outgoing.remove(&shard);
             ctx.cancel_timer(Timer::Resend { shard });
         }
+        // exercise: end
     }
 
     /// On the resend timer of `shard`: if it is still unacknowledged, send
     /// it again and wait again.
     fn on_resend(&mut self, ctx: &mut Ctx<Server>, shard: usize) {
+        // exercise: begin "if the shard is still in outgoing, send it again and set the timer again"
         if let Some(handoff) = self.outgoing.get(&shard) {
             ctx.send(handoff.to, handoff.transfer(shard));
             ctx.set_timer(Timer::Resend { shard }, RESEND_AFTER);
         }
+        // exercise: end
     }
 }
 

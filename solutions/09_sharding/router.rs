@@ -24,7 +24,11 @@
 //! The servers are given; they move shards when the controller (the test)
 //! announces a configuration ([`Request::Reconfigure`]).
 //!
+// exercise: begin
+// stub: //! Read `exercises/09_sharding/README.md` first. Then fill in the router's
+// stub: //! `todo!()`s, one rule of the protocol each; the servers are complete.
 //! The reference solution: each router handler is one rule of the protocol.
+// exercise: end
 
 use dsim::{Ctx, Node, NodeId, RequestId};
 use serde::{Deserialize, Serialize};
@@ -186,49 +190,61 @@ impl Sharded {
 impl Router {
     /// The server the table names as the owner of `key`'s shard.
     pub fn route(&self, key: u64) -> NodeId {
+        // exercise: begin "the owner of the key's shard in the table"
         self.table.owners[shard_of(key)]
+        // exercise: end
     }
 
     /// On a client request: keep it until it is done, and forward it to the
     /// owner the table names.
     fn on_client(&mut self, ctx: &mut Ctx<Sharded>, id: RequestId, op: Op) {
+        // exercise: begin "keep the request in pending and forward it to the owner the table names"
         self.pending.insert(id, op);
         ctx.send(self.route(op.key()), Msg::Forward { id, op });
+        // exercise: end
     }
 
     /// On `Done`: the request is finished; forget it and answer its client
     /// (once: a request no longer pending was answered before).
     fn on_done(&mut self, ctx: &mut Ctx<Sharded>, id: RequestId, reply: Reply) {
+        // exercise: begin "if id is pending, forget it and pass the reply on to its client"
         if self.pending.remove(&id).is_some() {
             ctx.reply(id, reply);
         }
+        // exercise: end
     }
 
     /// On `Redirect`: the server knows a configuration; if it is newer than
     /// the table, it becomes the table. Then forward the request again, to
     /// the owner the (updated) table names. The request is not done.
     fn on_redirect(&mut self, ctx: &mut Ctx<Sharded>, id: RequestId, config: Config) {
+        // exercise: begin "adopt the configuration if it is newer, then forward the request again"
         if config.num > self.table.num {
             self.table = config;
         }
         if let Some(&op) = self.pending.get(&id) {
             ctx.send(self.route(op.key()), Msg::Forward { id, op });
         }
+        // exercise: end
     }
 
     /// On `TryLater`: the right server, too early; try again after
     /// [`RETRY_AFTER`].
     fn on_try_later(&mut self, ctx: &mut Ctx<Sharded>, id: RequestId) {
+        // exercise: begin "if id is still pending, set its Retry timer"
         if self.pending.contains_key(&id) {
             ctx.set_timer(Timer::Retry { id }, RETRY_AFTER);
         }
+        // exercise: end
     }
 
     /// On the retry timer of `id`: forward it again if it is still pending.
     fn on_retry(&mut self, ctx: &mut Ctx<Sharded>, id: RequestId) {
+        // exercise: begin "if id is still pending, forward it again"
         if let Some(&op) = self.pending.get(&id) {
             ctx.send(self.route(op.key()), Msg::Forward { id, op });
         }
+        // exercise: end
     }
 }
 

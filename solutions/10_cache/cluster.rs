@@ -27,7 +27,16 @@
 //! an old replication that arrives late must not overwrite what the new
 //! primary has written since.
 //!
+// exercise: begin
+// stub: //! Read `exercises/10_cache/README.md` first. The ring, the messages and
+// stub: //! the dispatch of requests are given; fill in each `todo!()`: `replicate`
+// stub: //! and `on_put` first (with `on_replicate` and `on_ack`, a cluster without
+// stub: //! failures works), then `on_message`'s fencing and `on_down`.
+// stub:
+// stub: // Until you fill them in, the given helpers are not used yet.
+// stub: #![allow(dead_code)]
 //! The reference solution.
+// exercise: end
 
 use dsim::{Ctx, Node, NodeId, RequestId};
 use serde::{Deserialize, Serialize};
@@ -200,6 +209,7 @@ impl CacheNode {
     /// Sends the unacknowledged write of `key` to its replica, and sets the
     /// timer to send it again.
     fn replicate(&mut self, ctx: &mut Ctx<Self>, key: u64) {
+        // exercise: begin "if the key is in unacked and has a replica on the ring: send it Msg::Replicate with the unacked entry, and set Timer::Resend {{ key }} after RESEND_AFTER"
         let (Some(unacked), Some(replica)) = (self.unacked.get(&key), self.ring.replica(key))
         else {
             return;
@@ -207,11 +217,13 @@ impl CacheNode {
         let entry = unacked.entry;
         ctx.send(replica, Msg::Replicate { key, entry });
         ctx.set_timer(Timer::Resend { key }, RESEND_AFTER);
+        // exercise: end
     }
 
     /// On a write at the primary: a new version, applied here, sent to the
     /// replica; the client is answered now (async) or on the ack (sync).
     fn on_put(&mut self, ctx: &mut Ctx<Self>, id: RequestId, key: u64, value: u64) {
+        // exercise: begin "version = the key's version here + 1 (1 if none); store the entry; no replica: reply Written. Else record it in unacked (Sync: the client waits there with its version; Async: reply Written now) and replicate"
         let version = self.data.get(&key).map_or(1, |e| e.version + 1);
         let entry = Entry { value, version };
         self.data.insert(key, entry);
@@ -229,12 +241,14 @@ impl CacheNode {
             Replication::Async => ctx.reply(id, Reply::Written),
         }
         self.replicate(ctx, key);
+        // exercise: end
     }
 
     /// On the death of `dead`: off the ring; every key this node is now
     /// primary of whose replica changed goes to its new replica (writes
     /// waiting on the dead replica included).
     fn on_down(&mut self, ctx: &mut Ctx<Self>, dead: NodeId) {
+        // exercise: begin "remember the ring, remove the dead node; for each key you hold and are now primary of whose replica changed: put its entry in unacked and replicate it"
         let before = self.ring.clone();
         self.ring.remove(dead);
         let me = ctx.id();
@@ -254,11 +268,13 @@ impl CacheNode {
                 .entry = entry;
             self.replicate(ctx, key);
         }
+        // exercise: end
     }
 
     /// On a replication: keep it if it is newer than what is here, and
     /// acknowledge it either way.
     fn on_replicate(&mut self, ctx: &mut Ctx<Self>, from: NodeId, key: u64, entry: Entry) {
+        // exercise: begin "keep the entry if its version is newer than yours (or you have none); always answer Msg::Ack with the entry's version"
         let newer = self
             .data
             .get(&key)
@@ -273,12 +289,14 @@ impl CacheNode {
                 version: entry.version,
             },
         );
+        // exercise: end
     }
 
     /// On an acknowledgement: the clients waiting for that version or an
     /// older one are answered; if it covers the newest write, the key is
     /// replicated.
     fn on_ack(&mut self, ctx: &mut Ctx<Self>, key: u64, version: u64) {
+        // exercise: begin "reply Written to the waiting clients whose version <= the acked one (and drop them); if the unacked entry's version <= it, remove the key from unacked and cancel its Resend timer"
         let Some(unacked) = self.unacked.get_mut(&key) else {
             return;
         };
@@ -292,6 +310,7 @@ impl CacheNode {
             self.unacked.remove(&key);
             ctx.cancel_timer(Timer::Resend { key });
         }
+        // exercise: end
     }
 }
 
@@ -321,6 +340,7 @@ impl Node for CacheNode {
     }
 
     fn on_message(&mut self, ctx: &mut Ctx<Self>, from: NodeId, msg: Msg) {
+        // exercise: begin "ignore a message from a node that is not on your ring (announced dead); dispatch Replicate and Ack to their handlers"
         // Fencing: a node that was announced dead no longer speaks for any key.
         if !self.ring.contains(from) {
             return;
@@ -329,10 +349,13 @@ impl Node for CacheNode {
             Msg::Replicate { key, entry } => self.on_replicate(ctx, from, key, entry),
             Msg::Ack { key, version } => self.on_ack(ctx, key, version),
         }
+        // exercise: end
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx<Self>, timer: Timer) {
+        // exercise: begin "a Resend {{ key }}: replicate the key again"
         let Timer::Resend { key } = timer;
         self.replicate(ctx, key);
+        // exercise: end
     }
 }

@@ -18,7 +18,16 @@
 //! evicting is unlinking the tail. The list lives in a `Vec` of slots linked
 //! by index (no pointers, no `unsafe`), and freed slots are reused.
 //!
+// exercise: begin
+// stub: //! Read `exercises/10_cache/README.md` first. The slots, the map and the
+// stub: //! helpers `slot`, `slot_mut` and `delete` are given; fill in each `todo!()`:
+// stub: //! the two list operations first (`unlink`, `push_front`), then `live`
+// stub: //! (expiry), then the operations.
+// stub:
+// stub: // Until you fill them in, the given helpers are not used yet.
+// stub: #![allow(dead_code)]
 //! The reference solution.
+// exercise: end
 
 use dsim::Time;
 use std::collections::HashMap;
@@ -106,6 +115,7 @@ impl<K: Eq + Hash + Clone, V> LruCache<K, V> {
 
     /// Takes slot `i` out of the recency list, joining its neighbours.
     fn unlink(&mut self, i: usize) {
+        // exercise: begin "join the slot's newer and older neighbours to each other; an end of the list moves to the neighbour (head = older when there is no newer, tail = newer when there is no older)"
         let (newer, older) = {
             let slot = self.slot(i);
             (slot.newer, slot.older)
@@ -118,10 +128,12 @@ impl<K: Eq + Hash + Clone, V> LruCache<K, V> {
             Some(o) => self.slot_mut(o).newer = newer,
             None => self.tail = newer,
         }
+        // exercise: end
     }
 
     /// Puts slot `i` at the head of the recency list: the most recent.
     fn push_front(&mut self, i: usize) {
+        // exercise: begin "link the slot before the old head (newer None, older the old head) and make it the head; an empty list gets it as its tail too"
         let old_head = self.head;
         {
             let slot = self.slot_mut(i);
@@ -133,6 +145,7 @@ impl<K: Eq + Hash + Clone, V> LruCache<K, V> {
             None => self.tail = Some(i),
         }
         self.head = Some(i);
+        // exercise: end
     }
 
     /// Removes the entry in slot `i` altogether and frees the slot.
@@ -147,21 +160,25 @@ impl<K: Eq + Hash + Clone, V> LruCache<K, V> {
     /// The slot of `key` if it holds a live entry; an expired entry is
     /// removed on the way.
     fn live(&mut self, key: &K, now: Time) -> Option<usize> {
+        // exercise: begin "look the key up in the index; if its slot has expired (now >= expires_at), delete it and answer None"
         let i = *self.index.get(key)?;
         if self.slot(i).expires_at.is_some_and(|at| now >= at) {
             self.delete(i);
             return None;
         }
         Some(i)
+        // exercise: end
     }
 
     /// On a read: the value of `key` if present and not expired, and the
     /// entry becomes the most recently used.
     pub fn get(&mut self, key: &K, now: Time) -> Option<&V> {
+        // exercise: begin "find the live slot, move it to the front (unlink, push_front), and return its value"
         let i = self.live(key, now)?;
         self.unlink(i);
         self.push_front(i);
         Some(&self.slot(i).value)
+        // exercise: end
     }
 
     /// On a write: `key` maps to `value` from now on, expiring `ttl` after
@@ -169,6 +186,7 @@ impl<K: Eq + Hash + Clone, V> LruCache<K, V> {
     /// full cache first evicts the least recently used entry, which is
     /// returned.
     pub fn put(&mut self, key: K, value: V, ttl: Option<Duration>, now: Time) -> Option<(K, V)> {
+        // exercise: begin "an existing key: replace value and expiry, move to the front. A new key: evict the tail if the cache is full, fill a free slot (or push one), index it, push it to the front"
         let expires_at = ttl.map(|d| now + d);
         if let Some(&i) = self.index.get(&key) {
             let slot = self.slot_mut(i);
@@ -205,17 +223,21 @@ impl<K: Eq + Hash + Clone, V> LruCache<K, V> {
         self.index.insert(key, i);
         self.push_front(i);
         evicted
+        // exercise: end
     }
 
     /// Removes `key`; its value if it was present and not expired.
     pub fn remove(&mut self, key: &K, now: Time) -> Option<V> {
+        // exercise: begin "find the live slot and delete it"
         let i = self.live(key, now)?;
         Some(self.delete(i).value)
+        // exercise: end
     }
 
     /// Sets a live entry's expiry to `ttl` after `now` (`None`: never
     /// expires). Recency does not change. `false` if `key` is absent.
     pub fn expire(&mut self, key: &K, ttl: Option<Duration>, now: Time) -> bool {
+        // exercise: begin "find the live slot and set its expires_at to now + ttl (None stays None)"
         match self.live(key, now) {
             Some(i) => {
                 self.slot_mut(i).expires_at = ttl.map(|d| now + d);
@@ -223,12 +245,15 @@ impl<K: Eq + Hash + Clone, V> LruCache<K, V> {
             }
             None => false,
         }
+        // exercise: end
     }
 
     /// The time `key` has left: `None` if absent (or expired),
     /// `Some(None)` if it never expires. Recency does not change.
     pub fn ttl(&mut self, key: &K, now: Time) -> Option<Option<Duration>> {
+        // exercise: begin "find the live slot; its time left is expires_at minus now (Time::saturating_since)"
         let i = self.live(key, now)?;
         Some(self.slot(i).expires_at.map(|at| at.saturating_since(now)))
+        // exercise: end
     }
 }

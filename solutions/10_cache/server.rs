@@ -37,7 +37,16 @@
 //! One thread per connection shares the cache behind a mutex; the given
 //! [`Server`] does that part.
 //!
+// exercise: begin
+// stub: //! Read `exercises/10_cache/README.md` first; this exercise serves the
+// stub: //! cache you wrote in `lru_ttl.rs`. The server, its threads and the reply
+// stub: //! encoding are given; fill in each `todo!()`: the parser (`read_line`,
+// stub: //! then `parse_command`), then the commands (`execute`).
+// stub:
+// stub: // Until you fill them in, the given helpers are not used yet.
+// stub: #![allow(dead_code)]
 //! The reference solution.
+// exercise: end
 
 use super::lru_ttl::LruCache;
 use dsim::Time;
@@ -99,6 +108,7 @@ impl fmt::Display for ProtocolError {
 /// The line that starts at `*pos` (without its `\r\n`), moving `*pos`
 /// past it; `None` while the `\r\n` has not arrived.
 fn read_line<'a>(buf: &'a [u8], pos: &mut usize) -> Result<Option<&'a [u8]>, ProtocolError> {
+    // exercise: begin "find the \\r\\n at or after *pos: return the bytes before it and move *pos past it; without one, Ok(None), or Err(LineTooLong) once more than MAX_LINE bytes wait"
     let rest = &buf[*pos..];
     match rest.windows(2).position(|w| w == b"\r\n") {
         Some(end) => {
@@ -108,6 +118,7 @@ fn read_line<'a>(buf: &'a [u8], pos: &mut usize) -> Result<Option<&'a [u8]>, Pro
         None if rest.len() > MAX_LINE => Err(ProtocolError::LineTooLong),
         None => Ok(None),
     }
+    // exercise: end
 }
 
 /// The decimal number in `digits` (an optional `-` and ASCII digits, no
@@ -132,6 +143,7 @@ pub fn parse_int(digits: &[u8]) -> Option<i64> {
 /// the start of a command. Never trusts a length before checking it
 /// against the limits, and never waits for a line longer than [`MAX_LINE`].
 pub fn parse_command(buf: &[u8]) -> Result<Option<(Args, usize)>, ProtocolError> {
+    // exercise: begin "read the *n line (parse_int, 0..=MAX_ARGS), then n times: a $len line (0..=MAX_BULK_LEN), then len bytes and \\r\\n; Ok(None) whenever the buffer ends first, and the position at the end is the length used"
     let mut pos = 0;
     let Some(header) = read_line(buf, &mut pos)? else {
         return Ok(None);
@@ -168,6 +180,7 @@ pub fn parse_command(buf: &[u8]) -> Result<Option<(Args, usize)>, ProtocolError>
         pos += len + 2;
     }
     Ok(Some((args, pos)))
+    // exercise: end
 }
 
 /// An answer, in RESP2's five kinds.
@@ -268,6 +281,7 @@ fn expiry(arg: &[u8], unit: Duration, command: &str) -> Result<Duration, Reply> 
     }
 }
 
+// exercise: begin
 /// `SET key value [EX seconds | PX milliseconds]`
 fn set(store: &mut Store, args: &[Vec<u8>], now: Time) -> Reply {
     let (key, value, options) = match args {
@@ -317,12 +331,14 @@ fn ttl(store: &mut Store, key: &[u8], now: Time) -> Reply {
     }
 }
 
+// exercise: end
 /// Runs one command on the store at time `now`: PING, GET, SET (with EX or
 /// PX), DEL, EXPIRE, TTL, `CONFIG GET` ([`config_get`]) and `COMMAND`
 /// (which redis-cli asks at startup; an empty array). Command names are
 /// case-insensitive. An unknown command or a wrong number of arguments is an
 /// error reply, and the connection goes on.
 pub fn execute(store: &mut Store, args: &[Vec<u8>], now: Time) -> Reply {
+    // exercise: begin "dispatch on the upper-cased name and the arguments: PING, GET, SET key value [EX s|PX ms] (expiry() checks the amount), DEL key..., EXPIRE key s, TTL key, CONFIG GET p (config_get), COMMAND; else wrong_arity or an unknown-command error"
     let Some((name, rest)) = args.split_first() else {
         return Reply::Error("ERR empty command".to_string());
     };
@@ -346,6 +362,7 @@ pub fn execute(store: &mut Store, args: &[Vec<u8>], now: Time) -> Reply {
         ("PING" | "GET" | "DEL" | "EXPIRE" | "TTL" | "CONFIG", _) => Reply::wrong_arity(&name),
         _ => Reply::Error(format!("ERR unknown command '{name}'")),
     }
+    // exercise: end
 }
 
 // ----- the server (given) ---------------------------------------------------------

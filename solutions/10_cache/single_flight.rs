@@ -22,7 +22,11 @@
 //! than that is stale: it is not cached, and the key is loaded again for
 //! the reads still waiting.
 //!
+// exercise: begin
+// stub: //! Read `exercises/10_cache/README.md` first. The store, the messages and
+// stub: //! the dispatch are given; fill in the three handlers of [`Replica`].
 //! The reference solution.
+// exercise: end
 
 use dsim::{Ctx, Node, NodeId, RequestId};
 use serde::{Deserialize, Serialize};
@@ -188,6 +192,7 @@ impl Replica {
     /// On a read: a hit is answered at once; a miss joins the key's fill
     /// in flight, or starts one.
     fn on_get(&mut self, ctx: &mut Ctx<Member>, id: RequestId, key: u64) {
+        // exercise: begin "a cached key: reply its value. A miss: add the read to in_flight[key]; only if it is the first one waiting, send Msg::Load {{ key }} to STORE"
         if let Some(entry) = self.cache.get(&key) {
             ctx.reply(id, Reply::Value(entry.value));
             return;
@@ -197,11 +202,13 @@ impl Replica {
         if waiting.len() == 1 {
             ctx.send(STORE, Msg::Load { key });
         }
+        // exercise: end
     }
 
     /// On a fill: if it is not older than an invalidation of the key, cache
     /// it and answer every waiting read; if it is stale, load again for them.
     fn on_loaded(&mut self, ctx: &mut Ctx<Member>, key: u64, value: Option<u64>, version: u64) {
+        // exercise: begin "if version < invalidated[key] (default 0) the fill is stale: send Load again and keep the reads waiting; else cache Versioned {{ value, version }} and reply to every read in in_flight[key], removing it"
         let invalidated = self.invalidated.get(&key).copied().unwrap_or(0);
         if version < invalidated {
             ctx.send(STORE, Msg::Load { key });
@@ -211,14 +218,17 @@ impl Replica {
         for id in self.in_flight.remove(&key).unwrap_or_default() {
             ctx.reply(id, Reply::Value(value));
         }
+        // exercise: end
     }
 
     /// On an invalidation: drop the key, remember the version, confirm.
     fn on_invalidate(&mut self, ctx: &mut Ctx<Member>, key: u64, version: u64) {
+        // exercise: begin "remove the key from the cache, raise invalidated[key] to version, and send Msg::InvalidateAck {{ key, version }} to STORE"
         self.cache.remove(&key);
         let newest = self.invalidated.entry(key).or_insert(0);
         *newest = (*newest).max(version);
         ctx.send(STORE, Msg::InvalidateAck { key, version });
+        // exercise: end
     }
 }
 

@@ -20,7 +20,13 @@
 //!
 //! The domain is a bank account: open it, deposit, withdraw, close it.
 //!
+// exercise: begin
+// stub: //! Read `exercises/11_event_sourcing/README.md` first. The types and the
+// stub: //! in-memory `EventLog` are given; fill in each `todo!()`: the write side
+// stub: //! (`evolve`, `decide`, `handle`), then the read model (`Balances::apply`),
+// stub: //! then the subscription (`catch_up`, `on_live`).
 //! The reference solution.
+// exercise: end
 
 use std::collections::BTreeMap;
 
@@ -93,6 +99,7 @@ impl Account {
 
     /// Applies one event. An event is a fact: it is applied, never checked.
     pub fn evolve(&mut self, event: &Event) {
+        // exercise: begin "match the event: Opened sets the status to Open and the owner; Deposited adds to the balance; Withdrawn subtracts; Closed sets the status to Closed"
         match event {
             Event::Opened { owner } => {
                 self.status = Status::Open;
@@ -102,6 +109,7 @@ impl Account {
             Event::Withdrawn { amount } => self.balance -= amount,
             Event::Closed => self.status = Status::Closed,
         }
+        // exercise: end
     }
 }
 
@@ -111,6 +119,7 @@ impl Account {
 /// then the funds. `Close` pays out a positive balance first: `Withdrawn`
 /// of the whole balance, then `Closed`.
 pub fn decide(account: &Account, command: &Command) -> Result<Vec<Event>, Rejection> {
+    // exercise: begin "match (account.status, command) in the order the doc comment gives: status first, then a zero amount, then the funds; Close pays out a positive balance as Withdrawn before Closed"
     match (account.status, command) {
         (Status::New, Command::Open { owner }) => Ok(vec![Event::Opened {
             owner: owner.clone(),
@@ -137,6 +146,7 @@ pub fn decide(account: &Account, command: &Command) -> Result<Vec<Event>, Reject
         ]),
         (Status::Open, Command::Close) => Ok(vec![Event::Closed]),
     }
+    // exercise: end
 }
 
 /// An event in the log, with its place in the log and in its stream.
@@ -234,6 +244,7 @@ pub fn handle(
     stream: &str,
     command: &Command,
 ) -> Result<Vec<Recorded>, Rejection> {
+    // exercise: begin "rebuild the Account from log.stream(stream) with from_history, decide, then log.append the decided events expecting the history's length as the version"
     let history = log.stream(stream);
     let account = Account::from_history(&history);
     let events = decide(&account, command)?;
@@ -241,6 +252,7 @@ pub fn handle(
         .append(stream, history.len() as u64, events)
         .expect("nobody else appends between the read and the append here");
     Ok(recorded)
+    // exercise: end
 }
 
 /// What a projection did with one delivered event.
@@ -289,6 +301,7 @@ impl Projection for Balances {
     }
 
     fn apply(&mut self, recorded: &Recorded) -> Delivery {
+        // exercise: begin "below the checkpoint: Duplicate; above it: Gap {{ checkpoint }}; equal: update the row, total and open_accounts, move the checkpoint one on, Applied"
         if recorded.position < self.checkpoint {
             return Delivery::Duplicate;
         }
@@ -319,6 +332,7 @@ impl Projection for Balances {
         }
         self.checkpoint += 1;
         Delivery::Applied
+        // exercise: end
     }
 }
 
@@ -334,6 +348,7 @@ impl Subscription {
     /// Reads pages from the projection's checkpoint until the log has no
     /// more, offering each event to the projection.
     pub fn catch_up<P: Projection>(&self, log: &EventLog, projection: &mut P) {
+        // exercise: begin "loop: read a page from projection.checkpoint(); stop when it is empty; offer each event of it to the projection"
         loop {
             let page = log.read(projection.checkpoint(), self.page_size);
             if page.is_empty() {
@@ -343,13 +358,16 @@ impl Subscription {
                 projection.apply(recorded);
             }
         }
+        // exercise: end
     }
 
     /// A live push: offer it; if it reveals a gap, catch up from the log
     /// (which holds the pushed event too).
     pub fn on_live<P: Projection>(&self, log: &EventLog, projection: &mut P, pushed: &Recorded) {
+        // exercise: begin "offer the pushed event; if the projection answers Gap, catch up from the log"
         if let Delivery::Gap { .. } = projection.apply(pushed) {
             self.catch_up(log, projection);
         }
+        // exercise: end
     }
 }

@@ -23,7 +23,12 @@
 //!
 //! The domain is a warehouse's stock.
 //!
+// exercise: begin
+// stub: //! Read `exercises/11_event_sourcing/README.md` first. The events, the
+// stub: //! state and its `apply` are given; fill in each `todo!()`: `replay`,
+// stub: //! `restore`, then the repository (`append`, `usable_snapshot`, `load`).
 //! The reference solution.
+// exercise: end
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -89,21 +94,25 @@ pub struct Snapshot {
 
 /// The state after all of `events`, from an empty warehouse.
 pub fn replay(events: &[Event]) -> Stock {
+    // exercise: begin "start from Stock::default() and apply each event in order"
     let mut stock = Stock::default();
     for event in events {
         stock.apply(event);
     }
     stock
+    // exercise: end
 }
 
 /// The state after all of `log`, from `snapshot` (which covers the first
 /// `snapshot.version` events of it) and the tail after it.
 pub fn restore(snapshot: &Snapshot, log: &[Event]) -> Stock {
+    // exercise: begin "clone the snapshot's state and apply the events from log[snapshot.version] on"
     let mut stock = snapshot.state.clone();
     for event in &log[snapshot.version as usize..] {
         stock.apply(event);
     }
     stock
+    // exercise: end
 }
 
 /// One warehouse: its log, and the snapshots taken of it.
@@ -129,6 +138,7 @@ impl Repository {
     /// Appends `event`; when the log's length reaches a multiple of
     /// `every`, takes a snapshot of the state at that version.
     pub fn append(&mut self, event: Event) {
+        // exercise: begin "push the event; if the log's length is a multiple of self.every, push a Snapshot of this FORMAT at that version holding self.load()"
         self.log.push(event);
         let version = self.log.len() as u64;
         if version.is_multiple_of(self.every) {
@@ -139,24 +149,29 @@ impl Repository {
                 state,
             });
         }
+        // exercise: end
     }
 
     /// The latest snapshot that fits the log: of this `FORMAT`, and not
     /// ahead of the log. `None` if there is none.
     pub fn usable_snapshot(&self) -> Option<&Snapshot> {
+        // exercise: begin "among the snapshots of this FORMAT whose version is at most the log's length, the one with the highest version"
         let len = self.log.len() as u64;
         self.snapshots
             .iter()
             .filter(|s| s.format == FORMAT && s.version <= len)
             .max_by_key(|s| s.version)
+        // exercise: end
     }
 
     /// The current state: the usable snapshot plus its tail, or a full
     /// replay if no snapshot fits.
     pub fn load(&self) -> Stock {
+        // exercise: begin "restore from the usable snapshot, or replay the whole log if there is none"
         match self.usable_snapshot() {
             Some(snapshot) => restore(snapshot, &self.log),
             None => replay(&self.log),
         }
+        // exercise: end
     }
 }

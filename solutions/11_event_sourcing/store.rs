@@ -33,7 +33,16 @@
 //! `EventStore` owns its file: the writers are the clients of one store,
 //! not several processes opening the same file.)
 //!
+// exercise: begin
+// stub: //! Read `exercises/11_event_sourcing/README.md` first. The checksum, the
+// stub: //! payload codec and the in-memory index are given; fill in each `todo!()`:
+// stub: //! the framing (`encode_frame`, `decode_frame`), then `open` with its
+// stub: //! recovery, then `append`, then `read_stream`.
+// stub: //!
+// stub: //! The suite runs your store in a separate writer process and kills it
+// stub: //! (SIGKILL) in the middle of its appends, many times over one file.
 //! The reference solution.
+// exercise: end
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -143,11 +152,13 @@ pub enum Frame<'a> {
 
 /// The record that carries `payload`: header (length, checksum), payload.
 pub fn encode_frame(payload: &[u8]) -> Vec<u8> {
+    // exercise: begin "the payload's length as u32 LE, then crc32(payload) as u32 LE, then the payload"
     let mut bytes = Vec::with_capacity(HEADER_LEN + payload.len());
     bytes.extend_from_slice(&(payload.len() as u32).to_le_bytes());
     bytes.extend_from_slice(&crc32(payload).to_le_bytes());
     bytes.extend_from_slice(payload);
     bytes
+    // exercise: end
 }
 
 /// Reads the record at the start of `bytes` (which run to the end of the
@@ -156,6 +167,7 @@ pub fn encode_frame(payload: &[u8]) -> Vec<u8> {
 /// follow; fewer bytes than the length announces is `Torn`; a checksum that
 /// differs is `Corrupt`.
 pub fn decode_frame(bytes: &[u8]) -> Frame<'_> {
+    // exercise: begin "the four checks of the doc comment, in order; if all pass, Record {{ payload, len: HEADER_LEN + length }}"
     if bytes.len() < HEADER_LEN {
         return Frame::Torn;
     }
@@ -174,6 +186,7 @@ pub fn decode_frame(bytes: &[u8]) -> Frame<'_> {
         payload,
         len: HEADER_LEN + len,
     }
+    // exercise: end
 }
 
 /// The version an append expects its stream to have.
@@ -292,6 +305,7 @@ impl EventStore {
     /// torn or corrupt one, truncates the file there, and makes the cut
     /// durable before accepting appends.
     pub fn open(path: &Path) -> Result<EventStore, StoreError> {
+        // exercise: begin "open the file (read + append + create), read it all, index every whole record from the start, stop at the first torn or corrupt one (or a payload that does not decode, or a version out of order), then set_len to the end of the last good record and sync"
         use std::io::Read;
         let existed = path.exists();
         let mut file = std::fs::OpenOptions::new()
@@ -330,6 +344,7 @@ impl EventStore {
             store.file.sync_all()?;
         }
         Ok(store)
+        // exercise: end
     }
 
     /// Appends `events` (their data) to `stream` as one batch, if the stream
@@ -342,6 +357,7 @@ impl EventStore {
         expected: ExpectedVersion,
         events: &[Vec<u8>],
     ) -> Result<u64, StoreError> {
+        // exercise: begin "check the expected version (Conflict on a mismatch, writing nothing), encode every event of the batch into one buffer, write_all it, sync_data, and only then push the events into self.index and return the new version"
         use std::io::Write;
         if events.is_empty() || stream.is_empty() {
             return Err(StoreError::Empty);
@@ -387,10 +403,12 @@ impl EventStore {
             self.index.push(event);
         }
         Ok(actual + events.len() as u64)
+        // exercise: end
     }
 
     /// The events of `stream` from version `from` on (1 for all of them).
     pub fn read_stream(&self, stream: &str, from: u64) -> Vec<&RecordedEvent> {
+        // exercise: begin "the events at the positions self.index.streams holds for this stream, skipping the first from - 1"
         let Some(positions) = self.index.streams.get(stream) else {
             return Vec::new();
         };
@@ -400,6 +418,7 @@ impl EventStore {
             .skip(skip)
             .map(|&p| &self.index.events[p])
             .collect()
+        // exercise: end
     }
 
     /// The version of `stream`: how many events it holds (0 if none).

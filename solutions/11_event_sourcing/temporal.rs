@@ -25,7 +25,13 @@
 //!
 //! The domain is a shop's price list.
 //!
+// exercise: begin
+// stub: //! Read `exercises/11_event_sourcing/README.md` first. The changes, the
+// stub: //! price list and its `apply` and `then` are given; fill in each
+// stub: //! `todo!()`: as of a version, the version at a time, as of a time, the
+// stub: //! changes between two times, and as of a version from snapshots.
 //! The reference solution.
+// exercise: end
 
 use std::collections::BTreeMap;
 
@@ -80,27 +86,35 @@ impl PriceList {
 /// The price list as of version `version`: after the first `version`
 /// changes (all of them if the log is shorter; none for version 0).
 pub fn as_of_version(log: &[Recorded], version: u64) -> PriceList {
+    // exercise: begin "apply the first min(version, log.len()) changes to an empty PriceList (PriceList::then)"
     let end = (version as usize).min(log.len());
     PriceList::default().then(&log[..end])
+    // exercise: end
 }
 
 /// The version of the log as of time `t`: how many changes were recorded
 /// at or before `t`. A binary search: the times never decrease.
 pub fn version_at(log: &[Recorded], t: u64) -> u64 {
+    // exercise: begin "count the changes recorded at or before t: log.partition_point(|r| r.at <= t)"
     log.partition_point(|recorded| recorded.at <= t) as u64
+    // exercise: end
 }
 
 /// The price list as of time `t`: every change recorded at or before `t`.
 pub fn as_of_time(log: &[Recorded], t: u64) -> PriceList {
+    // exercise: begin "the state as of the version at time t"
     as_of_version(log, version_at(log, t))
+    // exercise: end
 }
 
 /// The changes recorded after `from` and at or before `to` (none if `to`
 /// is not after `from`).
 pub fn changes_between(log: &[Recorded], from: u64, to: u64) -> &[Recorded] {
+    // exercise: begin "the slice of the log from the version at `from` to the version at `to` (empty if that is backwards)"
     let start = version_at(log, from) as usize;
     let end = (version_at(log, to) as usize).max(start);
     &log[start..end]
+    // exercise: end
 }
 
 /// A saved price list: the state as of `version`.
@@ -115,6 +129,7 @@ pub struct Snapshot {
 /// the version; from the start of the log if no snapshot is early enough.
 /// A version beyond the log means the whole log, as in `as_of_version`.
 pub fn as_of_version_from(snapshots: &[Snapshot], log: &[Recorded], version: u64) -> PriceList {
+    // exercise: begin "the snapshot with the highest version at or below the version asked for, then the changes after it up to that version; or as_of_version if none is early enough"
     let version = version.min(log.len() as u64);
     let base = snapshots
         .iter()
@@ -127,4 +142,5 @@ pub fn as_of_version_from(snapshots: &[Snapshot], log: &[Recorded], version: u64
             .then(&log[snapshot.version as usize..version as usize]),
         None => as_of_version(log, version),
     }
+    // exercise: end
 }

@@ -128,7 +128,7 @@ fn check_files(kit: &Kit) -> Vec<String> {
         .iter()
         .map(|e| e.file.as_str())
         .collect();
-    for tree in ["exercises", "solutions", "checker/stubs"] {
+    for tree in ["exercises", "solutions"] {
         for file in rust_files(&kit.root.join(tree)) {
             if file != "lib.rs" && !used.contains(file.as_str()) {
                 problems.push(format!("{tree}/{file} belongs to no exercise in info.toml: add an entry, or remove the file"));
@@ -136,12 +136,11 @@ fn check_files(kit: &Kit) -> Vec<String> {
         }
     }
     for file in &used {
-        let stub = kit.root.join("checker/stubs").join(file);
         let learner = kit.root.join("exercises").join(file);
-        match (std::fs::read(&stub), std::fs::read(&learner)) {
-            (Err(_), _) => problems.push(format!("checker/stubs/{file} is missing: `reset` restores from it; copy exercises/{file} there")),
-            (Ok(_), Err(_)) => problems.push(format!("exercises/{file} is missing: copy checker/stubs/{file} there")),
-            (Ok(a), Ok(b)) if a != b => problems.push(format!("checker/stubs/{file} differs from exercises/{file}: copy the stub over so that `reset` restores it")),
+        match (crate::stubs::stub_of(kit, file), std::fs::read(&learner)) {
+            (Err(e), _) => problems.push(format!("{e:#}: mark what the learner writes with `// exercise: begin` … `// exercise: end` (see src/stubs.rs)")),
+            (Ok(_), Err(_)) => problems.push(format!("exercises/{file} is missing: run `dscourse dev stubs`")),
+            (Ok(stub), Ok(current)) if stub != current => problems.push(format!("exercises/{file} differs from the stub made from solutions/{file}: edit the reference, then run `dscourse dev stubs`")),
             _ => {}
         }
         let guide = learner.with_file_name("README.md");

@@ -140,7 +140,7 @@ if [ -d vendor ] && ! grep -q vendored-sources .cargo/config.toml 2>/dev/null; t
 fi
 [ -d vendor ] && offline="--offline"
 cargo build $offline --locked
-./target/debug/dscourse grade checker/stubs --format json > /dev/null
+./target/debug/dscourse grade exercises --format json > /dev/null
 echo "dscourse autograder ready"
 "#;
 

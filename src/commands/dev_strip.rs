@@ -31,6 +31,7 @@ pub fn dev_strip(out: &Path) -> Result<ExitCode> {
     let left_out: Vec<&str> = LEFT_OUT.iter().map(|(path, _)| *path).collect();
     let files = copy_kit(&kit.root, out, &left_out)?;
     rewrite_manifests(out)?;
+    keep_stubs(&kit, out)?;
     println!(
         "{} a student distribution in {} ({files} files). Left out:",
         paint("wrote", Color::Green),
@@ -41,6 +42,22 @@ pub fn dev_strip(out: &Path) -> Result<ExitCode> {
     }
     println!("Learners run `cargo run` there; `cargo test` tests the simulator and the runner.");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes every exercise's stub, made from its reference, into
+/// `OUT/checker/stubs/`: without references, `reset` and grading take the
+/// starting code from there.
+fn keep_stubs(kit: &Kit, out: &Path) -> Result<()> {
+    for exercise in &kit.manifest.exercises {
+        let stub = crate::stubs::stub_of(kit, &exercise.file)?;
+        let path = out.join("checker/stubs").join(&exercise.file);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        std::fs::write(&path, stub).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
 }
 
 /// The workspace without the solutions crate; the checker without its

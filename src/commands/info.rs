@@ -175,11 +175,10 @@ pub struct Restored {
 /// every exercise in that file as not done (saving the progress).
 pub fn reset_exercise(kit: &Kit, progress: &mut Progress, exercise: &Exercise) -> Result<Restored> {
     let target = kit.exercise_path(exercise);
-    let stub = crate::stubs::stub_path(kit, exercise);
-    let pristine = std::fs::read(&stub).with_context(|| {
+    let pristine = crate::stubs::stub_of(kit, &exercise.file).with_context(|| {
         format!(
-            "cannot read the starting code {}; your file is untouched",
-            kit.display(&stub)
+            "cannot make the starting code of exercises/{}; your file is untouched",
+            exercise.file
         )
     })?;
     let backup = backup_file(kit, &target)?;

@@ -194,7 +194,7 @@ impl Workspace {
             let rel = format!("exercises/{}", exercise.file);
             let bytes = match submission.files.get(&exercise.file) {
                 Some(bytes) => bytes.clone(),
-                None => read(&crate::stubs::stub_path(kit, exercise))?,
+                None => crate::stubs::stub_of(kit, &exercise.file)?,
             };
             self.placed.insert(exercise.file.clone(), bytes.clone());
             wanted.insert(rel, Source::Bytes(bytes));
@@ -217,7 +217,7 @@ impl Workspace {
 
     /// Puts an exercise file's stub in place of the learner's.
     pub fn use_stub(&mut self, kit: &Kit, file: &str) -> Result<()> {
-        let stub = read(&crate::stubs::stub_of(kit, file))?;
+        let stub = crate::stubs::stub_of(kit, file)?;
         Source::Bytes(stub.clone()).place(&self.root.join("exercises").join(file))?;
         self.fingerprint
             .insert(format!("exercises/{file}"), hash(&stub));
