@@ -185,11 +185,20 @@ mod tests {
 
     #[test]
     fn a_long_message_is_laid_out_as_rustfmt_does() {
-        let long = "x".repeat(90);
-        let reference = format!("    fn f() {{\n        // exercise: begin \"{long}\"\n        1\n        // exercise: end\n    }}\n");
+        let region = |message: &str| {
+            format!("    fn f() {{\n        // exercise: begin \"{message}\"\n        1\n        // exercise: end\n    }}\n")
+        };
+        // Too long for the call's line, short enough for its own.
+        let long = "x".repeat(85);
         assert_eq!(
-            generate(&reference).unwrap(),
+            generate(&region(&long)).unwrap(),
             format!("    fn f() {{\n        todo!(\n            \"{long}\"\n        )\n    }}\n")
+        );
+        // Too long for any line: rustfmt leaves it on the call's.
+        let longer = "x".repeat(95);
+        assert_eq!(
+            generate(&region(&longer)).unwrap(),
+            format!("    fn f() {{\n        todo!(\"{longer}\")\n    }}\n")
         );
         let reference = "    // exercise: begin \"first part, \"\n    //   \"second part\"\n    1\n    // exercise: end\n";
         assert_eq!(
