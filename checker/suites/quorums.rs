@@ -1,8 +1,10 @@
 //! The suite of topic 06, quorums and replication: `quorum_rw`,
 //! `quorum_read_repair`, `quorum_anti_entropy`, `quorum_abd` and
-//! `quorum_linearizability`. Tests in the `meta` group run
-//! each property check on a known-wrong implementation written here and pass
-//! only if the check finds the bug; they grade no exercise.
+//! `quorum_linearizability`. Tests in the `meta` group run each property
+//! check on a known-wrong implementation, the reference with one bug from
+//! `quorums/bugs/` (see `checker/build.rs`), and pass only if the check
+//! finds the bug; they grade no exercise, and exist only where the
+//! references are the subject.
 
 #[cfg(feature = "learner")]
 use exercises as subject;
@@ -16,7 +18,19 @@ mod quorums {
     pub mod read_repair;
     pub mod rw;
     pub mod workload;
-    pub mod wrong;
+}
+
+/// The reference with one bug each, made by `build.rs` from `quorums/bugs/`.
+#[cfg(bugs)]
+#[allow(
+    dead_code,
+    unused_imports,
+    unused_variables,
+    unreachable_code,
+    clippy::all
+)]
+mod bugs {
+    include!(concat!(env!("OUT_DIR"), "/bugs_quorums.rs"));
 }
 
 fn main() {
@@ -26,5 +40,12 @@ fn main() {
     let suite = quorums::anti_entropy::tests(suite);
     let suite = quorums::abd::tests(suite);
     let suite = quorums::lin::tests(suite);
+    #[cfg(bugs)]
+    let suite = {
+        let suite = quorums::rw::meta(suite);
+        let suite = quorums::read_repair::meta(suite);
+        let suite = quorums::anti_entropy::meta(suite);
+        quorums::abd::meta(suite)
+    };
     suite.run()
 }

@@ -3,13 +3,12 @@
 //! checker, `dscheck::linearizability`); nothing completes in a minority.
 
 use super::workload::{
-    check_answered, drive, lossy, minority, Answer, ClientOp, Clients, Observed, Profile, ANSWERED,
-    MINORITY, NODES,
+    check_answered, drive, lossy, minority, observed, Answer, ClientOp, Clients, Observed, Profile,
+    ANSWERED, MINORITY, NODES,
 };
-use super::wrong::WrongAbd;
 use crate::subject::quorums::quorum_abd::{Abd, Msg, Reply, Request};
 use dscheck::linearizability::{check, from_sim, RegisterModel, RegisterOp, RegisterRet, Seen};
-use dscheck::{expect_accepted, expect_caught, ms, run, Failure, Suite};
+use dscheck::{ms, run, Failure, Suite};
 use dsim::{Event, Network, Node, NodeId, RequestId, Sim};
 
 pub fn tests(suite: Suite) -> Suite {
@@ -44,25 +43,27 @@ pub fn tests(suite: Suite) -> Suite {
         .seeded("abd::nothing_completes_in_a_minority", 3, |seed| {
             minority(seed, |_| Abd::new())
         })
-        .test("meta::abd_correct_model_passes", || {
-            expect_accepted(
-                "abd::histories_are_linearizable_with_slow_links",
-                6,
-                |seed| linearizable(seed, SLOW, |_| WrongAbd::new(false)),
-            )
-        })
+}
+
+/// The checks, run on the reference with one bug (`bugs/`): each must be
+/// caught.
+#[cfg(bugs)]
+pub fn meta(suite: Suite) -> Suite {
+    use crate::bugs::abd_reads_without_write_back::quorum_abd::Abd as WithoutWriteBack;
+    use dscheck::{expect_accepted, expect_caught};
+    suite
         .test("meta::abd_without_write_back_is_not_linearizable", || {
             expect_caught(LINEARIZABLE, 1, |seed| {
-                half_done_write(seed, |_| WrongAbd::new(true))
+                half_done_write(seed, |_| WithoutWriteBack::new())
             })?;
             // The random workloads find it too, more rarely.
             expect_caught(LINEARIZABLE, 30, |seed| {
-                linearizable(seed, SLOW, |_| WrongAbd::new(true))
+                linearizable(seed, SLOW, |_| WithoutWriteBack::new())
             })
         })
         .test("meta::abd_correct_model_passes_a_half_done_write", || {
             expect_accepted("abd::a_read_after_a_read_never_sees_older", 3, |seed| {
-                half_done_write(seed, |_| WrongAbd::new(false))
+                half_done_write(seed, |_| Abd::new())
             })
         })
 }
@@ -94,29 +95,10 @@ fn slow() -> Network {
     Network::reliable(ms(1), ms(60)).with_long_delays(0.1, ms(200))
 }
 
-impl Observed for Abd {
-    fn request(op: ClientOp) -> Request {
-        request(op)
-    }
-    fn op(request: &Request) -> ClientOp {
-        op(request)
-    }
-    fn answer(reply: &Reply) -> Answer {
-        answer(reply)
-    }
-}
+observed!(Abd);
 
-impl Observed for WrongAbd {
-    fn request(op: ClientOp) -> Request {
-        request(op)
-    }
-    fn op(request: &Request) -> ClientOp {
-        op(request)
-    }
-    fn answer(reply: &Reply) -> Answer {
-        answer(reply)
-    }
-}
+#[cfg(bugs)]
+observed!(crate::bugs::abd_reads_without_write_back::quorum_abd::Abd);
 
 fn request(op: ClientOp) -> Request {
     match op.write {

@@ -1,11 +1,10 @@
 //! quorum_read_repair: the quorum store stays fresh, and reads bring the
 //! replicas a partition left behind up to date.
 
-use super::rw::{fresh_reads, FRESH};
-use super::workload::{check_answered, minority, Answer, ClientOp, Observed, NODES};
-use super::wrong::{RepairFlaw, WrongRepair};
+use super::rw::fresh_reads;
+use super::workload::{check_answered, minority, observed, Answer, ClientOp, Observed, NODES};
 use crate::subject::quorums::quorum_read_repair::{Replica, Reply, Request};
-use dscheck::{expect_accepted, expect_caught, ms, run, Failure, Suite};
+use dscheck::{ms, run, Failure, Suite};
 use dsim::{Network, NodeId, Sim};
 use std::collections::BTreeMap;
 
@@ -30,28 +29,30 @@ pub fn tests(suite: Suite) -> Suite {
         .seeded("read_repair::nothing_completes_in_a_minority", 2, |seed| {
             minority(seed, |_| Replica::new(3, 3))
         })
-        .test("meta::read_repair_correct_model_passes", || {
-            expect_accepted(
-                "read_repair::reads_mend_replicas_after_a_partition",
-                6,
-                |seed| mended(seed, |_| WrongRepair::new(3, 3, RepairFlaw::None)),
-            )
-        })
+}
+
+/// The checks, run on a misconfigured reference and on the reference with
+/// one bug (`bugs/`): each must be caught.
+#[cfg(bugs)]
+pub fn meta(suite: Suite) -> Suite {
+    use super::rw::FRESH;
+    use crate::bugs::repair_never::quorum_read_repair::Replica as NeverRepairs;
+    use crate::bugs::repair_with_the_oldest_answer::quorum_read_repair::Replica as RepairsOldest;
+    use dscheck::expect_caught;
+    suite
         .test("meta::read_repair_writes_the_oldest_value", || {
             expect_caught(CONVERGED, 5, |seed| {
-                mended(seed, |_| WrongRepair::new(3, 3, RepairFlaw::Oldest))
+                mended(seed, |_| RepairsOldest::new(3, 3))
             })
         })
         .test("meta::read_repair_never_repairs", || {
             expect_caught(CONVERGED, 5, |seed| {
-                mended(seed, |_| WrongRepair::new(3, 3, RepairFlaw::NoRepair))
+                mended(seed, |_| NeverRepairs::new(3, 3))
             })
         })
         .test("meta::read_repair_first_reply_is_stale", || {
             // The freshness check also runs here: a read after one reply.
-            expect_caught(FRESH, 20, |seed| {
-                fresh_reads(seed, |_| WrongRepair::new(1, 3, RepairFlaw::None))
-            })
+            expect_caught(FRESH, 20, |seed| fresh_reads(seed, |_| Replica::new(1, 3)))
         })
 }
 
@@ -63,17 +64,12 @@ pub trait Stored: Observed {
     fn stored(&self, key: u64) -> Option<(u64, u64)>;
 }
 
-impl Observed for Replica {
-    fn request(op: ClientOp) -> Request {
-        request(op)
-    }
-    fn op(request: &Request) -> ClientOp {
-        op(request)
-    }
-    fn answer(reply: &Reply) -> Answer {
-        answer(reply)
-    }
-}
+observed!(Replica);
+#[cfg(bugs)]
+observed!(
+    crate::bugs::repair_never::quorum_read_repair::Replica,
+    crate::bugs::repair_with_the_oldest_answer::quorum_read_repair::Replica,
+);
 
 impl Stored for Replica {
     fn stored(&self, key: u64) -> Option<(u64, u64)> {
@@ -81,19 +77,15 @@ impl Stored for Replica {
     }
 }
 
-impl Observed for WrongRepair {
-    fn request(op: ClientOp) -> Request {
-        request(op)
-    }
-    fn op(request: &Request) -> ClientOp {
-        op(request)
-    }
-    fn answer(reply: &Reply) -> Answer {
-        answer(reply)
+#[cfg(bugs)]
+impl Stored for crate::bugs::repair_never::quorum_read_repair::Replica {
+    fn stored(&self, key: u64) -> Option<(u64, u64)> {
+        self.store.get(&key).map(|v| (v.ts, v.value))
     }
 }
 
-impl Stored for WrongRepair {
+#[cfg(bugs)]
+impl Stored for crate::bugs::repair_with_the_oldest_answer::quorum_read_repair::Replica {
     fn stored(&self, key: u64) -> Option<(u64, u64)> {
         self.store.get(&key).map(|v| (v.ts, v.value))
     }

@@ -4,11 +4,11 @@
 //! either order). With r + w <= n the suite must find a stale read.
 
 use super::workload::{
-    check_answered, drive, lossy, minority, Answer, ClientOp, Observed, Profile, ANSWERED, MINORITY,
+    check_answered, drive, lossy, minority, observed, Answer, ClientOp, Observed, Profile,
+    ANSWERED, MINORITY,
 };
-use super::wrong::WrongRw;
 use crate::subject::quorums::quorum_rw::{Replica, Reply, Request};
-use dscheck::{expect_accepted, expect_caught, Failure, Suite};
+use dscheck::{Failure, Suite};
 use dsim::{Broken, Entry, Event, Node, NodeId, Sim};
 use std::collections::BTreeSet;
 
@@ -50,19 +50,21 @@ pub fn tests(suite: Suite) -> Suite {
         .test("rw::r_plus_w_at_most_n_allows_a_stale_read", || {
             stale_found(|_| Replica::new(1, 1))
         })
-        .test("meta::rw_correct_model_passes", || {
-            expect_accepted("rw::reads_see_the_last_completed_write", 6, |seed| {
-                fresh_reads(seed, |_| WrongRw::new(3, 3, false))
-            })
-        })
+}
+
+/// The checks, run on a misconfigured reference and on the reference with
+/// one bug (`bugs/`): each must be caught.
+#[cfg(bugs)]
+pub fn meta(suite: Suite) -> Suite {
+    use crate::bugs::rw_answers_the_first_reply::quorum_rw::Replica as FirstReply;
+    use dscheck::expect_caught;
+    suite
         .test("meta::rw_r_plus_w_at_most_n_reads_stale", || {
-            expect_caught(FRESH, 20, |seed| {
-                fresh_reads(seed, |_| WrongRw::new(2, 3, false))
-            })
+            expect_caught(FRESH, 20, |seed| fresh_reads(seed, |_| Replica::new(2, 3)))
         })
         .test("meta::rw_read_returns_the_first_reply", || {
             expect_caught(FRESH, 20, |seed| {
-                fresh_reads(seed, |_| WrongRw::new(3, 3, true))
+                fresh_reads(seed, |_| FirstReply::new(3, 3))
             })
         })
 }
@@ -72,17 +74,9 @@ pub const FRESH: &str =
 const WRITTEN: &str = "a read returns a value that was written to its key";
 const STALE_FOUND: &str = "with r + w <= n the suite finds a stale read";
 
-impl Observed for Replica {
-    fn request(op: ClientOp) -> Request {
-        request(op)
-    }
-    fn op(request: &Request) -> ClientOp {
-        op(request)
-    }
-    fn answer(reply: &Reply) -> Answer {
-        answer(reply)
-    }
-}
+observed!(Replica);
+#[cfg(bugs)]
+observed!(crate::bugs::rw_answers_the_first_reply::quorum_rw::Replica);
 
 pub fn request(op: ClientOp) -> Request {
     match op.write {
@@ -259,16 +253,4 @@ fn stale_found<N: Observed>(
              replies and w acknowledgements?"
         ),
     ))
-}
-
-impl Observed for WrongRw {
-    fn request(op: ClientOp) -> Request {
-        request(op)
-    }
-    fn op(request: &Request) -> ClientOp {
-        op(request)
-    }
-    fn answer(reply: &Reply) -> Answer {
-        answer(reply)
-    }
 }

@@ -35,6 +35,27 @@ pub trait Observed: Node {
     fn answer(reply: &Self::Reply) -> Answer;
 }
 
+/// Implements [`Observed`] for each node type given (the subject's node,
+/// and the known-wrong variants of it, which speak the same requests),
+/// with the functions `request`, `op` and `answer` of the module it is
+/// called in.
+macro_rules! observed {
+    ($($node:ty),* $(,)?) => {$(
+        impl Observed for $node {
+            fn request(op: ClientOp) -> Request {
+                request(op)
+            }
+            fn op(request: &Request) -> ClientOp {
+                op(request)
+            }
+            fn answer(reply: &Reply) -> Answer {
+                answer(reply)
+            }
+        }
+    )*};
+}
+pub(crate) use observed;
+
 /// What a run is like.
 #[derive(Clone, Copy, Debug)]
 pub struct Profile {
