@@ -35,29 +35,28 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 fn main() {
-    let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     let references = Path::new("../solutions");
     // The references are the subject (not the learner's crate), and here.
     let with_references = std::env::var_os("CARGO_FEATURE_SOLUTIONS").is_some()
         && std::env::var_os("CARGO_FEATURE_LEARNER").is_none()
         && references.join("lib.rs").is_file();
-    println!("cargo::rerun-if-changed=../solutions");
     println!("cargo::rustc-check-cfg=cfg(bugs)");
-    if with_references {
-        println!("cargo::rustc-cfg=bugs");
+    if !with_references {
+        // Nothing to make: the learner's builds never run this again.
+        println!("cargo::rerun-if-changed=build.rs");
+        return;
     }
+    println!("cargo::rustc-cfg=bugs");
+    println!("cargo::rerun-if-changed=suites");
+    println!("cargo::rerun-if-changed=../solutions");
+    let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     for (topic, bugs) in bug_folders(Path::new("suites")) {
-        println!("cargo::rerun-if-changed={}", bugs.display());
-        let generated = if with_references {
-            match generate(&bugs, references) {
-                Ok(text) => text,
-                Err(error) => {
-                    eprintln!("error: {error}");
-                    std::process::exit(1);
-                }
+        let generated = match generate(&bugs, references) {
+            Ok(text) => text,
+            Err(error) => {
+                eprintln!("error: {error}");
+                std::process::exit(1);
             }
-        } else {
-            String::new()
         };
         let file = out.join(format!("bugs_{topic}.rs"));
         std::fs::write(&file, generated).expect("OUT_DIR is writable");
@@ -492,10 +491,12 @@ impl Change {
             .collect();
         let at = match found.as_slice() {
             [at] => *at,
-            [] => return Err(format!(
+            [] => {
+                return Err(format!(
                 "the change no longer applies: these lines are not in the reference any more:\n{}",
                 self.before.join("\n")
-            )),
+            ))
+            }
             _ => {
                 return Err(format!(
                     "the change applies in {} places: give more context lines:\n{}",

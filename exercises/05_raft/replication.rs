@@ -11,7 +11,7 @@
 //! change it (from the first index that changed): until `raft_persistence`
 //! nothing reads it back, but it must be there when something does.
 
-use crate::raft::{Index, Msg, Raft, Role, Term};
+use crate::raft::{AppendEntries, AppendReply, Index, Msg, Raft, Role, Term};
 use dsim::{Ctx, NodeId, RequestId};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -130,17 +130,19 @@ impl<S: StateMachine> Raft<S> {
     /// up to the leader's commit index, but never past the last entry this
     /// request vouched for. Entries at or before the snapshot
     /// (`log.base_index()`) are committed already: skip them.
-    #[allow(clippy::too_many_arguments)] // the arguments of Figure 2
     pub fn on_append_entries(
         &mut self,
         ctx: &mut Ctx<Self>,
         leader: NodeId,
-        term: Term,
-        prev_log_index: Index,
-        prev_log_term: Term,
-        entries: Vec<Entry<S::Command>>,
-        leader_commit: Index,
+        request: AppendEntries<S::Command>,
     ) {
+        let AppendEntries {
+            term,
+            prev_log_index,
+            prev_log_term,
+            entries,
+            leader_commit,
+        } = request;
         todo!("observe_term; older term: reply_append(false); follow(leader); consistency check (failure: retry_from = last + 1, or log.first_index_of_term_at(prev)); merge the entries; log.save; commit_index = max(commit_index, min(leader_commit, last new index)); apply_committed; reply_append(true, last new index)")
     }
 
@@ -161,27 +163,25 @@ impl<S: StateMachine> Raft<S> {
         match_index: Index,
         retry_from: Index,
     ) {
-        let reply = Msg::AppendReply {
+        let reply = Msg::AppendReply(AppendReply {
             term: self.current_term,
             success,
             match_index,
             retry_from,
-        };
+        });
         ctx.send(to, reply);
     }
 
     /// A follower's answer. On success, record how far its log matches and
     /// see whether more is committed; on failure, back up its
     /// `next_index` to where it said to retry, and send again at once.
-    pub fn on_append_reply(
-        &mut self,
-        ctx: &mut Ctx<Self>,
-        follower: NodeId,
-        term: Term,
-        success: bool,
-        match_index: Index,
-        retry_from: Index,
-    ) {
+    pub fn on_append_reply(&mut self, ctx: &mut Ctx<Self>, follower: NodeId, reply: AppendReply) {
+        let AppendReply {
+            term,
+            success,
+            match_index,
+            retry_from,
+        } = reply;
         todo!("observe_term; ignore unless leader of that same term; success: match_index = max(old, m), next_index = max(old, match + 1), advance_commit_index; failure: next_index = max(min(retry_from, next_index - 1), match + 1), replicate_to")
     }
 

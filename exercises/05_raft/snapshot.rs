@@ -9,10 +9,10 @@
 //! Keep the node's latest snapshot in storage under the key "snapshot":
 //! [`Raft::restore`] reads it from there after a restart.
 
-use crate::raft::{Index, Raft, StateMachine, Term};
+use crate::raft::{Index, InstallSnapshot, Raft, StateMachine, Term};
 use dsim::{Ctx, NodeId};
 use serde::{Deserialize, Serialize};
-// You will also need `crate::raft::Msg`.
+// You will also need `crate::raft::{AppendReply, Msg}`.
 
 /// How a node is set up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -67,9 +67,9 @@ impl<S: StateMachine> Raft<S> {
         &mut self,
         ctx: &mut Ctx<Self>,
         leader: NodeId,
-        term: Term,
-        snapshot: Snapshot,
+        request: InstallSnapshot,
     ) {
+        let InstallSnapshot { term, snapshot } = request;
         todo!("observe_term; older term: refuse; follow; if newer than commit_index: log.compact or log.reset_to, S::restore, commit_index = last_applied = its index, save both; reply_append(true, its index)")
     }
 }

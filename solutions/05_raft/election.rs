@@ -43,6 +43,7 @@ use dsim::{Ctx, Node, NodeId, RequestId};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 use std::time::Duration;
 
 /// A term: Raft's logical clock. Each term begins with an election and has
@@ -85,65 +86,95 @@ pub enum Timer {
 
 /// What Raft nodes send each other: the two RPCs of Figure 2 and
 /// InstallSnapshot of Figure 13, each request with its reply.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(bound = "C: Serialize + DeserializeOwned")]
 pub enum Msg<C> {
-    /// A candidate asks for a vote (the sender is the candidate).
-    RequestVote {
-        /// The candidate's term.
-        term: Term,
-        /// Index of the candidate's last log entry…
-        last_log_index: Index,
-        /// …and its term: a voter refuses a candidate whose log is less
-        /// up to date than its own (the election restriction, §5.4.1).
-        last_log_term: Term,
-    },
-    /// The answer to RequestVote.
-    Vote {
-        /// The voter's current term, for the candidate to update itself.
-        term: Term,
-        /// Whether the voter voted for the candidate.
-        granted: bool,
-    },
-    /// A leader replicates entries, or only asserts itself (a heartbeat,
-    /// with no entries). The sender is the leader.
-    AppendEntries {
-        /// The leader's term.
-        term: Term,
-        /// The index of the entry just before the new ones…
-        prev_log_index: Index,
-        /// …and its term: the follower accepts only if its own log has
-        /// this entry (the consistency check).
-        prev_log_term: Term,
-        /// The entries that follow `prev_log_index` (empty for a heartbeat).
-        entries: Vec<Entry<C>>,
-        /// The leader's commit index.
-        leader_commit: Index,
-    },
-    /// The answer to AppendEntries (and to InstallSnapshot).
-    AppendReply {
-        /// The follower's current term, for the leader to update itself.
-        term: Term,
-        /// Whether the follower's log now matches the leader's up to
-        /// `match_index`.
-        success: bool,
-        /// On success: the index of the last entry the follower now holds
-        /// from this request (`prev_log_index` + the entries sent).
-        match_index: Index,
-        /// On failure: where the leader should try next. The follower's
-        /// last index + 1 if its log is too short, otherwise the first
-        /// index of the term of its conflicting entry, so the leader skips a
-        /// whole term of divergent entries in one round trip.
-        retry_from: Index,
-    },
-    /// A leader sends its snapshot to a follower that needs entries the
-    /// leader has already compacted away.
-    InstallSnapshot {
-        /// The leader's term.
-        term: Term,
-        /// The snapshot.
-        snapshot: Snapshot,
-    },
+    RequestVote(RequestVote),
+    Vote(Vote),
+    AppendEntries(AppendEntries<C>),
+    AppendReply(AppendReply),
+    InstallSnapshot(InstallSnapshot),
+}
+
+/// A candidate asks for a vote (the sender is the candidate).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestVote {
+    /// The candidate's term.
+    pub term: Term,
+    /// Index of the candidate's last log entry…
+    pub last_log_index: Index,
+    /// …and its term: a voter refuses a candidate whose log is less up to
+    /// date than its own (the election restriction, §5.4.1).
+    pub last_log_term: Term,
+}
+
+/// The answer to RequestVote.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Vote {
+    /// The voter's current term, for the candidate to update itself.
+    pub term: Term,
+    /// Whether the voter voted for the candidate.
+    pub granted: bool,
+}
+
+/// A leader replicates entries, or only asserts itself (a heartbeat, with
+/// no entries). The sender is the leader.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(bound = "C: Serialize + DeserializeOwned")]
+pub struct AppendEntries<C> {
+    /// The leader's term.
+    pub term: Term,
+    /// The index of the entry just before the new ones…
+    pub prev_log_index: Index,
+    /// …and its term: the follower accepts only if its own log has this
+    /// entry (the consistency check).
+    pub prev_log_term: Term,
+    /// The entries that follow `prev_log_index` (empty for a heartbeat).
+    pub entries: Vec<Entry<C>>,
+    /// The leader's commit index.
+    pub leader_commit: Index,
+}
+
+/// The answer to AppendEntries (and to InstallSnapshot).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppendReply {
+    /// The follower's current term, for the leader to update itself.
+    pub term: Term,
+    /// Whether the follower's log now matches the leader's up to
+    /// `match_index`.
+    pub success: bool,
+    /// On success: the index of the last entry the follower now holds from
+    /// this request (`prev_log_index` + the entries sent).
+    pub match_index: Index,
+    /// On failure: where the leader should try next. The follower's last
+    /// index + 1 if its log is too short, otherwise the first index of the
+    /// term of its conflicting entry, so the leader skips a whole term of
+    /// divergent entries in one round trip.
+    pub retry_from: Index,
+}
+
+/// A leader sends its snapshot to a follower that needs entries the leader
+/// has already compacted away.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstallSnapshot {
+    /// The leader's term.
+    pub term: Term,
+    /// The snapshot.
+    pub snapshot: Snapshot,
+}
+
+/// A message shows as the request or reply it carries
+/// (`AppendEntries { term: 2, … }`), as in the paper.
+impl<C: fmt::Debug> fmt::Debug for Msg<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Msg::RequestVote(request) => request.fmt(f),
+            Msg::Vote(vote) => vote.fmt(f),
+            Msg::AppendEntries(request) => request.fmt(f),
+            Msg::AppendReply(reply) => reply.fmt(f),
+            Msg::InstallSnapshot(request) => request.fmt(f),
+        }
+    }
 }
 
 /// One Raft node driving the state machine `S`.
@@ -258,36 +289,11 @@ impl<S: StateMachine> Node for Raft<S> {
 
     fn on_message(&mut self, ctx: &mut Ctx<Self>, from: NodeId, msg: Self::Msg) {
         match msg {
-            Msg::RequestVote {
-                term,
-                last_log_index,
-                last_log_term,
-            } => self.on_request_vote(ctx, from, term, last_log_index, last_log_term),
-            Msg::Vote { term, granted } => self.on_vote(ctx, from, term, granted),
-            Msg::AppendEntries {
-                term,
-                prev_log_index,
-                prev_log_term,
-                entries,
-                leader_commit,
-            } => self.on_append_entries(
-                ctx,
-                from,
-                term,
-                prev_log_index,
-                prev_log_term,
-                entries,
-                leader_commit,
-            ),
-            Msg::AppendReply {
-                term,
-                success,
-                match_index,
-                retry_from,
-            } => self.on_append_reply(ctx, from, term, success, match_index, retry_from),
-            Msg::InstallSnapshot { term, snapshot } => {
-                self.on_install_snapshot(ctx, from, term, snapshot)
-            }
+            Msg::RequestVote(request) => self.on_request_vote(ctx, from, request),
+            Msg::Vote(vote) => self.on_vote(ctx, from, vote),
+            Msg::AppendEntries(request) => self.on_append_entries(ctx, from, request),
+            Msg::AppendReply(reply) => self.on_append_reply(ctx, from, reply),
+            Msg::InstallSnapshot(request) => self.on_install_snapshot(ctx, from, request),
         }
     }
 
@@ -338,11 +344,11 @@ impl<S: StateMachine> Raft<S> {
         self.votes = BTreeSet::from([self.id]);
         self.persist(ctx);
         for peer in self.other_members() {
-            let request = Msg::RequestVote {
+            let request = Msg::RequestVote(RequestVote {
                 term: self.current_term,
                 last_log_index: self.log.last_index(),
                 last_log_term: self.log.last_term(),
-            };
+            });
             ctx.send(peer, request);
         }
         if self.is_quorum(&self.votes) {
@@ -359,10 +365,13 @@ impl<S: StateMachine> Raft<S> {
         &mut self,
         ctx: &mut Ctx<Self>,
         candidate: NodeId,
-        term: Term,
-        last_log_index: Index,
-        last_log_term: Term,
+        request: RequestVote,
     ) {
+        let RequestVote {
+            term,
+            last_log_index,
+            last_log_term,
+        } = request;
         // exercise: begin "observe_term; decide; on a grant: remember the vote, persist, reset the election timer; answer Msg::Vote with your term"
         self.observe_term(ctx, term);
         let up_to_date =
@@ -374,17 +383,18 @@ impl<S: StateMachine> Raft<S> {
             self.persist(ctx);
             self.reset_election_timer(ctx);
         }
-        let reply = Msg::Vote {
+        let reply = Msg::Vote(Vote {
             term: self.current_term,
             granted,
-        };
+        });
         ctx.send(candidate, reply);
         // exercise: end
     }
 
     /// A vote came back: count it if it is for this candidacy; a majority
     /// makes this node the leader.
-    pub fn on_vote(&mut self, ctx: &mut Ctx<Self>, voter: NodeId, term: Term, granted: bool) {
+    pub fn on_vote(&mut self, ctx: &mut Ctx<Self>, voter: NodeId, vote: Vote) {
+        let Vote { term, granted } = vote;
         // exercise: begin "observe_term; only a candidate in that same term counts a granted vote; is_quorum(votes) -> become_leader"
         self.observe_term(ctx, term);
         if self.role != Role::Candidate || term != self.current_term || !granted {

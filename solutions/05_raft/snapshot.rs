@@ -12,13 +12,13 @@
 // exercise: end
 
 // exercise: begin
-// stub: use crate::raft::{Index, Raft, StateMachine, Term};
-use crate::raft::{Index, Msg, Raft, Role, StateMachine, Term};
+// stub: use crate::raft::{Index, InstallSnapshot, Raft, StateMachine, Term};
+use crate::raft::{AppendReply, Index, InstallSnapshot, Msg, Raft, Role, StateMachine, Term};
 // exercise: end
 use dsim::{Ctx, NodeId};
 use serde::{Deserialize, Serialize};
 // exercise: begin
-// stub: // You will also need `crate::raft::Msg`.
+// stub: // You will also need `crate::raft::{AppendReply, Msg}`.
 // exercise: end
 
 /// How a node is set up.
@@ -83,10 +83,10 @@ impl<S: StateMachine> Raft<S> {
             .storage()
             .get("snapshot")
             .expect("a leader that compacted its log has a snapshot");
-        let request = Msg::InstallSnapshot {
+        let request = Msg::InstallSnapshot(InstallSnapshot {
             term: self.current_term,
             snapshot,
-        };
+        });
         ctx.send(peer, request);
         // exercise: end
     }
@@ -102,18 +102,18 @@ impl<S: StateMachine> Raft<S> {
         &mut self,
         ctx: &mut Ctx<Self>,
         leader: NodeId,
-        term: Term,
-        snapshot: Snapshot,
+        request: InstallSnapshot,
     ) {
+        let InstallSnapshot { term, snapshot } = request;
         // exercise: begin "observe_term; older term: refuse; follow; if newer than commit_index: log.compact or log.reset_to, S::restore, commit_index = last_applied = its index, save both; reply_append(true, its index)"
         self.observe_term(ctx, term);
         let reply = |node: &Self, ctx: &mut Ctx<Self>, success: bool, match_index| {
-            let reply = Msg::AppendReply {
+            let reply = Msg::AppendReply(AppendReply {
                 term: node.current_term,
                 success,
                 match_index,
                 retry_from: 0,
-            };
+            });
             ctx.send(leader, reply);
         };
         if term < self.current_term {

@@ -5,6 +5,8 @@
 //! and a minority partition must complete nothing.
 
 mod clients;
+// A store without sessions, for the meta tests.
+#[cfg(bugs)]
 pub mod sessionless;
 
 use super::observe::ELECTION_SAFETY;

@@ -1,83 +1,91 @@
-//! The `meta::` tests: each known-wrong node of [`super::wrong`] must be
-//! caught by the property meant for its mistake, in the scenario that
-//! exposes it; the copy without a bug must pass every scenario.
+//! The `meta::` tests: the reference with one bug (`raft/bugs/`, made by
+//! `build.rs`) must be caught by the property meant for that bug, in the
+//! scenario that exposes it.
 
 use super::cluster::{Build, AGREEMENT};
 use super::kv::{sessionless::Sessionless, KvBuild, LINEARIZABLE};
 use super::observe::{
-    COMMIT_MONOTONE, IN_ORDER, LEADER_COMPLETENESS, LOG_MATCHING, ONE_VOTE, STATE_MACHINE_SAFETY,
+    observed, Observed, COMMIT_MONOTONE, IN_ORDER, LEADER_COMPLETENESS, LOG_MATCHING, ONE_VOTE,
+    STATE_MACHINE_SAFETY,
 };
 use super::recorder::Recorder;
-use super::wrong::{build, Bug, Wrong};
 use super::{kv, persistence, replication, snapshots};
+use crate::bugs;
 use crate::subject::raft::Raft;
-use dscheck::{expect_accepted, expect_caught, Failure, Suite};
+use dscheck::{expect_caught, Failure, Suite};
 use std::rc::Rc;
 
-type Scenario = fn(u64, &Build<Wrong<Recorder>>) -> Result<(), Failure>;
+observed!(
+    bugs::accepts_older_term::Raft<Recorder>,
+    bugs::applies_out_of_order::Raft<Recorder>,
+    bugs::commits_past_new_entries::Raft<Recorder>,
+    bugs::counts_old_term_replicas::Raft<Recorder>,
+    bugs::installs_stale_snapshot::Raft<Recorder>,
+    bugs::keeps_conflicting_entries::Raft<Recorder>,
+    bugs::snapshot_forgets_term::Raft<Recorder>,
+    bugs::vote_not_persisted::Raft<Recorder>,
+    bugs::votes_for_shorter_log::Raft<Recorder>,
+);
 
 /// How many seeds a wrong node gets to be caught in.
 const SEEDS: u64 = 10;
 
-fn caught(bug: Bug, scenario: Scenario, property: &'static str) -> Result<(), Failure> {
-    let nodes = build(bug);
+/// `nodes` must break `property` in `scenario` within [`SEEDS`] seeds.
+fn caught<N: Observed>(
+    nodes: Build<N>,
+    scenario: fn(u64, &Build<N>) -> Result<(), Failure>,
+    property: &'static str,
+) -> Result<(), Failure> {
     expect_caught(property, SEEDS, |seed| scenario(seed, &nodes))
 }
 
-pub fn tests(suite: Suite, scenarios: &'static [(&'static str, Scenario)]) -> Suite {
+pub fn tests(suite: Suite) -> Suite {
     suite
-        .test("meta::raft_reference_copy_passes", move || {
-            let nodes = build(Bug::None);
-            for (name, scenario) in scenarios {
-                expect_accepted(name, 2, |seed| scenario(seed, &nodes))?;
-            }
-            Ok(())
-        })
         .test("meta::raft_commit_by_counting_old_term_replicas", || {
             caught(
-                Bug::CountsOldTermReplicas,
+                Rc::new(bugs::counts_old_term_replicas::Raft::new),
                 replication::figure8_commit_rule,
                 LEADER_COMPLETENESS,
             )
         })
         .test("meta::raft_vote_for_shorter_log", || {
             caught(
-                Bug::VotesForShorterLog,
+                Rc::new(bugs::votes_for_shorter_log::Raft::new),
                 replication::rejoin_of_partitioned_leader,
                 LEADER_COMPLETENESS,
             )
         })
         .test("meta::raft_accept_append_entries_of_older_term", || {
             caught(
-                Bug::AcceptsOlderTerm,
+                Rc::new(bugs::accepts_older_term::Raft::new),
                 replication::rejoin_of_partitioned_leader,
                 LOG_MATCHING,
             )
         })
         .test("meta::raft_keep_conflicting_entries", || {
             caught(
-                Bug::KeepsConflictingEntries,
+                Rc::new(bugs::keeps_conflicting_entries::Raft::new),
                 replication::rejoin_of_partitioned_leader,
                 STATE_MACHINE_SAFETY,
             )
         })
         .test("meta::raft_commit_past_last_new_entry", || {
             caught(
-                Bug::CommitsPastNewEntries,
+                Rc::new(bugs::commits_past_new_entries::Raft::new),
                 replication::fast_backup,
                 STATE_MACHINE_SAFETY,
             )
         })
         .test("meta::raft_vote_not_persisted", || {
             caught(
-                Bug::VoteNotPersisted,
+                Rc::new(bugs::vote_not_persisted::Raft::new),
                 persistence::voters_crash_right_after_voting,
                 ONE_VOTE,
             )
         })
         .test("meta::raft_snapshot_forgets_last_included_term", || {
             caught(
-                Bug::SnapshotForgetsTerm,
+                Rc::new(bugs::snapshot_forgets_term::Raft::new),
                 snapshots::install_to_lagging_follower,
                 AGREEMENT,
             )
@@ -90,7 +98,7 @@ pub fn tests(suite: Suite, scenarios: &'static [(&'static str, Scenario)]) -> Su
         })
         .test("meta::raft_install_stale_snapshot", || {
             caught(
-                Bug::InstallsStaleSnapshot,
+                Rc::new(bugs::installs_stale_snapshot::Raft::new),
                 snapshots::install_with_crashes_unreliable,
                 COMMIT_MONOTONE,
             )
@@ -99,7 +107,7 @@ pub fn tests(suite: Suite, scenarios: &'static [(&'static str, Scenario)]) -> Su
             "meta::raft_commit_by_counting_old_term_replicas_random_figure8",
             || {
                 caught(
-                    Bug::CountsOldTermReplicas,
+                    Rc::new(bugs::counts_old_term_replicas::Raft::new),
                     persistence::figure8_unreliable,
                     LEADER_COMPLETENESS,
                 )
@@ -107,7 +115,7 @@ pub fn tests(suite: Suite, scenarios: &'static [(&'static str, Scenario)]) -> Su
         )
         .test("meta::raft_apply_out_of_order", || {
             caught(
-                Bug::AppliesOutOfOrder,
+                Rc::new(bugs::applies_out_of_order::Raft::new),
                 replication::concurrent_starts,
                 IN_ORDER,
             )

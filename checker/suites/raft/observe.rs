@@ -22,26 +22,37 @@ pub trait Observed:
     fn recorder(&self) -> &Recorder;
 }
 
-impl Observed for Subject {
-    fn role(&self) -> Role {
-        self.role
-    }
-    fn term(&self) -> Term {
-        self.current_term
-    }
-    fn voted_for(&self) -> Option<NodeId> {
-        self.voted_for
-    }
-    fn commit_index(&self) -> Index {
-        self.commit_index
-    }
-    fn log(&self) -> &Log<u64> {
-        &self.log
-    }
-    fn recorder(&self) -> &Recorder {
-        &self.state_machine
-    }
+/// Implements [`Observed`] for each node type given: the subject's node,
+/// and the known-wrong variants of it (`raft/bugs/`), which have the same
+/// fields.
+macro_rules! observed {
+    ($($node:ty),* $(,)?) => {$(
+        impl $crate::raft::observe::Observed for $node {
+            fn role(&self) -> $crate::subject::raft::Role {
+                self.role
+            }
+            fn term(&self) -> $crate::subject::raft::Term {
+                self.current_term
+            }
+            fn voted_for(&self) -> Option<dsim::NodeId> {
+                self.voted_for
+            }
+            fn commit_index(&self) -> $crate::subject::raft::Index {
+                self.commit_index
+            }
+            fn log(&self) -> &$crate::subject::raft::Log<u64> {
+                &self.log
+            }
+            fn recorder(&self) -> &$crate::raft::recorder::Recorder {
+                &self.state_machine
+            }
+        }
+    )*};
 }
+#[cfg(bugs)]
+pub(crate) use observed;
+
+observed!(Subject);
 
 pub const ELECTION_SAFETY: &str = "at most one leader per term (Election Safety)";
 pub const ONE_VOTE: &str = "a node votes for at most one candidate per term, even across a crash";
