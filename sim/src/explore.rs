@@ -33,7 +33,7 @@ use std::fmt::{self, Debug};
 use std::hash::Hash;
 use std::rc::Rc;
 
-pub use report::{Counterexample, Explored, View, LIMIT_PROPERTY, PANIC_PROPERTY};
+pub use report::{Counterexample, Explored, Transition, View, LIMIT_PROPERTY, PANIC_PROPERTY};
 use state::{fingerprint, trace_len, view, State, Step, Visit};
 
 /// What the explorer needs of a node type beyond [`Node`]: that a node, its
@@ -58,10 +58,7 @@ where
 }
 
 type Invariant<N> = (String, Box<dyn Fn(&View<N>) -> Result<(), Broken>>);
-type StepCheck<N> = (
-    String,
-    Box<dyn Fn(&View<N>, &View<N>) -> Result<(), Broken>>,
-);
+type StepCheck<N> = (String, Box<dyn Fn(&Transition<N>) -> Result<(), Broken>>);
 type Goal<N> = (String, Box<dyn Fn(&View<N>) -> bool>);
 
 /// A breadth-first exploration of every run of a small system.
@@ -158,7 +155,7 @@ impl<N: Explorable> Explorer<N> {
     pub fn every_step(
         mut self,
         property: impl Into<String>,
-        check: impl Fn(&View<N>, &View<N>) -> Result<(), Broken> + 'static,
+        check: impl Fn(&Transition<N>) -> Result<(), Broken> + 'static,
     ) -> Self {
         self.steps.push((property.into(), Box::new(check)));
         self
@@ -292,9 +289,12 @@ impl<N: Explorable> Explorer<N> {
             check(&view).map_err(|b| fail(property, b))?;
         }
         if let Some(before) = before {
-            let before = self::view(&states[before]);
+            let step = Transition {
+                before: self::view(&states[before]),
+                after: self::view(&states[id]),
+            };
             for (property, check) in &self.steps {
-                check(&before, &view).map_err(|b| fail(property, b))?;
+                check(&step).map_err(|b| fail(property, b))?;
             }
         }
         for (slot, (_, goal)) in goals.iter_mut().zip(&self.goals) {

@@ -276,17 +276,23 @@ fn a_check_runs_after_every_event_and_sees_its_step() {
     let seen = calls.clone();
     sim.check("steps are whole and in order", move |sim, step| {
         seen.set(seen.get() + 1);
-        let first = step.first().ok_or("a step has at least one event")?;
-        if first.index != sim.trace().total() {
+        let trigger = step.trigger().ok_or("a step has at least one event")?;
+        if trigger.index != sim.trace().total() {
             return Err(Broken::new("the step does not follow the trace"));
         }
-        if step.windows(2).any(|w| w[1].index != w[0].index + 1) {
+        let entries = step.entries();
+        if entries.windows(2).any(|w| w[1].index != w[0].index + 1) {
             return Err(Broken::new("the step's events are not consecutive"));
         }
-        // A delivery of Hello is the step's first event; nothing else is in it.
+        if step.caused().len() + 1 != entries.len() || step.iter().count() != entries.len() {
+            return Err(Broken::new(
+                "the trigger and what it caused are not the step",
+            ));
+        }
+        // A delivery of Hello triggers its own step; no other step has one.
         if step
+            .caused()
             .iter()
-            .skip(1)
             .any(|e| matches!(e.event, Event::Deliver { .. }))
         {
             return Err(Broken::new("a delivery inside another event's step"));

@@ -152,7 +152,7 @@ fn chaos(seed: u64, watching: &Watching) -> Sim<Chaos> {
                 .filter_map(|id| sim.node(id))
                 .map(|c| c.seen)
                 .sum();
-            let events = step.len() as u64 + sim.trace().total();
+            let events = step.entries().len() as u64 + sim.trace().total();
             if seen == u64::MAX || events == u64::MAX {
                 return Err("impossible".into());
             }

@@ -13,7 +13,7 @@
 
 use super::orders;
 use dscheck::{run, Failure, Suite};
-use dsim::{Broken, Entry, Event, Node, NodeId, Sim, Time};
+use dsim::{Broken, Event, Node, NodeId, Sim, Step, Time};
 use std::cell::RefCell;
 use std::collections::{btree_map, BTreeMap, BTreeSet};
 use std::rc::Rc;
@@ -115,8 +115,8 @@ impl Deliveries {
     /// Reads the step just taken: its broadcast requests, and the new
     /// deliveries of the node that handled it. Every check calls this; only
     /// the first call for a step does the work.
-    pub fn update<N: Broadcaster>(&mut self, sim: &Sim<N>, step: &[Entry<N>]) {
-        let key = step.first().map(|e| e.index);
+    pub fn update<N: Broadcaster>(&mut self, sim: &Sim<N>, step: Step<'_, N>) {
+        let key = step.trigger().map(|e| e.index);
         if key.is_some() && key == self.last_step {
             return;
         }

@@ -7,7 +7,7 @@ use crate::subject::generals::messengers::{
     General, Msg, Timer, GENERAL_A, GENERAL_B, RESEND_AFTER,
 };
 use dscheck::{ensure, expect_caught, metric, secs, Failure, Suite};
-use dsim::{Broken, Ctx, Entry, Event, Explorable, Explorer, Network, Node, NodeId, Sim};
+use dsim::{Broken, Ctx, Event, Explorable, Explorer, Network, Node, NodeId, Sim, Step};
 use std::time::Instant;
 
 pub const PROB: &str = "both generals attack as often as the strategy should";
@@ -69,8 +69,8 @@ fn one_run<G: Observed>(seed: u64, loss: f64, budget: u32) -> Result<bool, Failu
         }
     });
     let (mut sent, mut acked) = (0u32, false);
-    sim.check(BUDGET, move |_, events: &[Entry<G>]| {
-        for e in events {
+    sim.check(BUDGET, move |_, step: Step<'_, G>| {
+        for e in step {
             match &e.event {
                 Event::Send {
                     from,

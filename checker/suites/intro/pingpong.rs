@@ -72,10 +72,10 @@ fn cluster<N: Pinger>(seed: u64, loss: f64, make: impl Fn() -> N + 'static) -> S
     let mut sim = Sim::new(seed, 3, move |_| make());
     sim.set_network(Network::reliable(ms(1), ms(10)).with_loss(loss));
     sim.check(ANSWERED, |_, step| {
-        let Some(Event::Deliver { from, to, msg: Msg::Ping { seq }, .. }) = step.first().map(|e| &e.event) else {
+        let Some(Event::Deliver { from, to, msg: Msg::Ping { seq }, .. }) = step.trigger_event() else {
             return Ok(());
         };
-        let answered = step.iter().any(|e| {
+        let answered = step.caused().iter().any(|e| {
             matches!(&e.event, Event::Send { from: f, to: t, msg: Msg::Pong { seq: s }, .. }
                 if f == to && t == from && s == seq)
         });
@@ -87,7 +87,7 @@ fn cluster<N: Pinger>(seed: u64, loss: f64, make: impl Fn() -> N + 'static) -> S
         }
     });
     sim.check(ONLY_ANSWERS, |_, step| {
-        let trigger = step.first().map(|e| &e.event);
+        let trigger = step.trigger_event();
         for e in step {
             if let Event::Send { from, to, msg: Msg::Pong { seq }, .. } = &e.event {
                 let answers = matches!(trigger, Some(Event::Deliver { from: f, to: t, msg: Msg::Ping { seq: s }, .. })
@@ -101,7 +101,7 @@ fn cluster<N: Pinger>(seed: u64, loss: f64, make: impl Fn() -> N + 'static) -> S
         Ok(())
     });
     sim.check(ROUNDS, |sim, step| {
-        let Some(Event::Timer { node, .. }) = step.first().map(|e| &e.event) else {
+        let Some(Event::Timer { node, .. }) = step.trigger_event() else {
             return Ok(());
         };
         let Some(state) = sim.node(*node) else {
@@ -178,7 +178,7 @@ pub(super) fn remembers_pongs<N: Pinger>(
 ) -> Result<(), Failure> {
     let mut sim = cluster(seed, 0.3, make);
     sim.check(REMEMBERS, |sim, step| {
-        let Some(Event::Deliver { to, .. }) = step.first().map(|e| &e.event) else {
+        let Some(Event::Deliver { to, .. }) = step.trigger_event() else {
             return Ok(());
         };
         let received: BTreeSet<(NodeId, u64)> = sim

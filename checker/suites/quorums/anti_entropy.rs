@@ -106,8 +106,8 @@ const ENTRIES_PER_DIFFERENCE: u64 = 120;
 fn count_entries<N: Synced>(sim: &mut Sim<N>) -> Rc<Cell<u64>> {
     let shipped = Rc::new(Cell::new(0));
     let counter = Rc::clone(&shipped);
-    sim.check("(counting shipped entries)", move |_, events| {
-        for e in events {
+    sim.check("(counting shipped entries)", move |_, step| {
+        for e in step {
             if let Event::Send {
                 msg: Msg::Entries { entries, .. },
                 ..

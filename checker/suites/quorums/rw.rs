@@ -9,7 +9,7 @@ use super::workload::{
 use super::wrong::WrongRw;
 use crate::subject::quorums::quorum_rw::{Replica, Reply, Request};
 use dscheck::{expect_accepted, expect_caught, Failure, Suite};
-use dsim::{Broken, Entry, Event, Node, NodeId, Sim};
+use dsim::{Broken, Event, Node, NodeId, Sim, Step};
 use std::collections::BTreeSet;
 
 pub fn tests(suite: Suite) -> Suite {
@@ -133,8 +133,8 @@ pub fn fresh_reads<N: Observed>(
 /// Checks every read as its reply comes in.
 fn watch_reads<N: Observed>(sim: &mut Sim<N>) {
     let mut seen = BTreeSet::new();
-    sim.check(FRESH, move |sim, events| {
-        for id in replies(events) {
+    sim.check(FRESH, move |sim, step| {
+        for id in replies(step) {
             if seen.insert(id) {
                 stale(sim, id).map_or(Ok(()), Err)?;
             }
@@ -142,8 +142,8 @@ fn watch_reads<N: Observed>(sim: &mut Sim<N>) {
         Ok(())
     });
     let mut seen = BTreeSet::new();
-    sim.check(WRITTEN, move |sim, events| {
-        for id in replies(events) {
+    sim.check(WRITTEN, move |sim, step| {
+        for id in replies(step) {
             if seen.insert(id) {
                 invented(sim, id).map_or(Ok(()), Err)?;
             }
@@ -152,9 +152,8 @@ fn watch_reads<N: Observed>(sim: &mut Sim<N>) {
     });
 }
 
-fn replies<N: Node>(events: &[Entry<N>]) -> Vec<dsim::RequestId> {
-    events
-        .iter()
+fn replies<N: Node>(step: Step<'_, N>) -> Vec<dsim::RequestId> {
+    step.iter()
         .filter_map(|e| match &e.event {
             Event::Reply { id, .. } => Some(*id),
             _ => None,

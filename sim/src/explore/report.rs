@@ -34,6 +34,16 @@ impl<N: Node> View<'_, N> {
     }
 }
 
+/// What an [`every_step`](super::Explorer::every_step) check sees of one
+/// step: the state before it and the state after it. An exploration keeps
+/// states, not a trace, so a step is this pair, as in TLA+; a
+/// [`Sim`](crate::Sim) check sees a step as its events instead
+/// ([`Step`](crate::Step)).
+pub struct Transition<'a, N: Node> {
+    pub before: View<'a, N>,
+    pub after: View<'a, N>,
+}
+
 /// A property that failed, with the shortest run that breaks it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Counterexample {

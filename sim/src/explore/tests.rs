@@ -102,21 +102,21 @@ fn storage_survives_crashes_and_restarts() {
 #[test]
 fn step_checks_see_both_states() {
     let found = toy()
-        .every_step("the log only grows", |before, after| {
-            if log_of(after).len() >= log_of(before).len() {
+        .every_step("the log only grows", |step| {
+            if log_of(&step.after).len() >= log_of(&step.before).len() {
                 Ok(())
             } else {
                 Err(Broken::new("shrank"))
             }
         })
-        .every_step("nothing arrives", |before, after| {
-            if log_of(after) == log_of(before) {
+        .every_step("nothing arrives", |step| {
+            if log_of(&step.after) == log_of(&step.before) {
                 Ok(())
             } else {
                 Err(Broken::new(format!(
                     "{:?} became {:?}",
-                    log_of(before),
-                    log_of(after)
+                    log_of(&step.before),
+                    log_of(&step.after)
                 )))
             }
         })

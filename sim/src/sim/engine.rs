@@ -6,6 +6,7 @@ use crate::dump::DumpState;
 use crate::history::Operation;
 use crate::node::{Ctx, Effect, Node, NodeId};
 use crate::panics;
+use crate::step::Step;
 use crate::time::Time;
 use crate::trace::{DropReason, Entry, Event};
 use crate::violation::Violation;
@@ -263,7 +264,7 @@ impl<N: Node> Sim<N> {
             let events = std::mem::take(&mut self.step_events);
             let mut invariants = std::mem::take(&mut self.invariants);
             for (property, check) in invariants.iter_mut() {
-                if let Err(broken) = check(self, &events) {
+                if let Err(broken) = check(self, Step::new(&events)) {
                     self.step_events = events;
                     self.stop(property, broken.detail, broken.nodes);
                     self.invariants = invariants;

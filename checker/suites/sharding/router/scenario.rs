@@ -7,7 +7,7 @@
 use super::{Answer, Factory, Observed, ANSWERED, BOUNDED, CONVERGES, INITIAL, NODES, READABLE};
 use crate::subject::sharding::router::{Op, ROUTERS, SHARDS};
 use dscheck::{ms, run, secs, Failure};
-use dsim::{Broken, Entry, Event, Network, NodeId, RequestId, Sim, SimRng, Time};
+use dsim::{Broken, Event, Network, NodeId, RequestId, Sim, SimRng, Step, Time};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -175,7 +175,7 @@ fn watch<N: Observed>(sim: &mut Sim<N>) {
     });
 
     let mut redirects: BTreeMap<RequestId, usize> = BTreeMap::new();
-    sim.check(BOUNDED, move |_, step: &[Entry<N>]| {
+    sim.check(BOUNDED, move |_, step: Step<'_, N>| {
         for entry in step {
             let Event::Deliver { to, msg, .. } = &entry.event else {
                 continue;
