@@ -186,20 +186,7 @@ const REFERENCE_COPY_SCENARIOS: [(&str, Scenario<Wrong<Recorder>>); 4] = [
 ];
 
 fn main() {
-    let hints = [
-        &raft::observe::HINTS[..],
-        &raft::cluster::HINTS,
-        &e::HINTS,
-        &r::HINTS,
-        &p::HINTS,
-        &s::HINTS,
-        &m::HINTS,
-        &kv::HINTS,
-    ];
     let mut suite = Suite::new("raft");
-    for (property, hint) in hints.concat() {
-        suite = suite.hint(property, hint);
-    }
     for (name, seeds, scenario) in NODE_TESTS {
         suite = suite.seeded(name, seeds, move |seed| scenario(seed, &subject()));
     }

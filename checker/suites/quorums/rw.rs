@@ -4,42 +4,16 @@
 //! either order). With r + w <= n the suite must find a stale read.
 
 use super::workload::{
-    check_answered, drive, lossy, minority, Answer, ClientOp, Observed, Profile, ANSWERED, MINORITY,
+    check_answered, drive, lossy, minority, Answer, ClientOp, Observed, Profile,
 };
 use super::wrong::WrongRw;
 use crate::subject::quorums::quorum_rw::{Replica, Reply, Request};
-use dscheck::{expect_accepted, expect_caught, Failure, Suite};
+use dscheck::{expect_accepted, expect_caught, Failure, Property, Suite};
 use dsim::{Broken, Event, Node, NodeId, Sim, Step};
 use std::collections::BTreeSet;
 
 pub fn tests(suite: Suite) -> Suite {
     suite
-        .hint(
-            FRESH,
-            "a read must wait for r distinct replicas and return the value with the highest \
-             timestamp among them; a write must wait for w acknowledgements; a replica keeps a \
-             write only if its timestamp is higher than the one it holds",
-        )
-        .hint(
-            WRITTEN,
-            "a read returns a value some replica stored for that key, never a default or a value \
-             of another key",
-        )
-        .hint(
-            ANSWERED,
-            "messages get lost: resend to the replicas that have not answered (Timer::Resend) \
-             until the quorum is reached, and count each replica once",
-        )
-        .hint(
-            MINORITY,
-            "count distinct replicas (a BTreeSet of NodeId): duplicates and resends must not \
-             make a quorum out of two replicas",
-        )
-        .hint(
-            STALE_FOUND,
-            "with r + w <= n the quorums need not meet: answer a read after r replies and a \
-             write after w acknowledgements, not after more",
-        )
         .seeded("rw::reads_see_the_last_completed_write", 12, |seed| {
             let (r, w) = [(3, 3), (2, 4), (4, 2)][seed as usize % 3];
             fresh_reads(seed, move |_| Replica::new(r, w))
@@ -67,10 +41,22 @@ pub fn tests(suite: Suite) -> Suite {
         })
 }
 
-pub const FRESH: &str =
-    "a read returns a value at least as new as the last write completed before it began";
-const WRITTEN: &str = "a read returns a value that was written to its key";
-const STALE_FOUND: &str = "with r + w <= n the suite finds a stale read";
+pub const FRESH: Property = Property {
+    name: "a read returns a value at least as new as the last write completed before it began",
+    hint: "a read must wait for r distinct replicas and return the value with the highest \
+           timestamp among them; a write must wait for w acknowledgements; a replica keeps a \
+           write only if its timestamp is higher than the one it holds",
+};
+const WRITTEN: Property = Property {
+    name: "a read returns a value that was written to its key",
+    hint: "a read returns a value some replica stored for that key, never a default or a value \
+           of another key",
+};
+const STALE_FOUND: Property = Property {
+    name: "with r + w <= n the suite finds a stale read",
+    hint: "with r + w <= n the quorums need not meet: answer a read after r replies and a \
+           write after w acknowledgements, not after more",
+};
 
 impl Observed for Replica {
     fn request(op: ClientOp) -> Request {
@@ -242,7 +228,7 @@ fn stale_found<N: Observed>(
     const SEEDS: u64 = 20;
     for seed in 1..=SEEDS {
         match fresh_reads(seed, factory.clone()) {
-            Err(f) if f.property() == FRESH => {
+            Err(f) if f.property() == FRESH.name => {
                 dscheck::metric("first stale read in seed", seed);
                 return Ok(());
             }

@@ -11,7 +11,7 @@ use super::recorder::Recorder;
 use super::wrong::{build, Bug, Wrong};
 use super::{kv, persistence, replication, snapshots};
 use crate::subject::raft::Raft;
-use dscheck::{expect_accepted, expect_caught, Failure, Suite};
+use dscheck::{expect_accepted, expect_caught, Failure, Property, Suite};
 use std::rc::Rc;
 
 type Scenario = fn(u64, &Build<Wrong<Recorder>>) -> Result<(), Failure>;
@@ -19,7 +19,7 @@ type Scenario = fn(u64, &Build<Wrong<Recorder>>) -> Result<(), Failure>;
 /// How many seeds a wrong node gets to be caught in.
 const SEEDS: u64 = 10;
 
-fn caught(bug: Bug, scenario: Scenario, property: &'static str) -> Result<(), Failure> {
+fn caught(bug: Bug, scenario: Scenario, property: Property) -> Result<(), Failure> {
     let nodes = build(bug);
     expect_caught(property, SEEDS, |seed| scenario(seed, &nodes))
 }

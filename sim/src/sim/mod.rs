@@ -10,7 +10,7 @@ use crate::step::Step;
 use crate::storage::Storage;
 use crate::time::{Clock, Time};
 use crate::trace::{Entry, Trace};
-use crate::violation::{Broken, Stats, Violation};
+use crate::violation::{Broken, Property, Stats, Violation};
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::time::Duration;
@@ -20,7 +20,7 @@ mod faults;
 
 /// A check run after every step.
 type Invariant<N> = (
-    String,
+    Property,
     Box<dyn FnMut(&Sim<N>, Step<'_, N>) -> Result<(), Broken>>,
 );
 
@@ -202,10 +202,10 @@ impl<N: Node> Sim<N> {
     /// what that caused.
     pub fn check(
         &mut self,
-        property: impl Into<String>,
+        property: Property,
         check: impl FnMut(&Sim<N>, Step<'_, N>) -> Result<(), Broken> + 'static,
     ) {
-        self.invariants.push((property.into(), Box::new(check)));
+        self.invariants.push((property, Box::new(check)));
     }
 
     // ----- what a scenario can read ---------------------------------------

@@ -7,7 +7,7 @@ use super::{
     Observed, Test,
 };
 use crate::subject::intro::retry::{RECEIVER, RETRANSMIT_AFTER};
-use dscheck::{ms, Failure};
+use dscheck::{ms, Failure, Property};
 use dsim::{Ctx, Node, NodeId, RequestId};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -44,7 +44,7 @@ const META_SEEDS: u64 = 10;
 
 /// Runs `test` against the model with `flaw` over seeds until a check fails,
 /// and passes if the check that failed is the one for `property`.
-pub(super) fn caught(flaw: Flaw, test: Test<Model>, property: &str) -> Result<(), Failure> {
+pub(super) fn caught(flaw: Flaw, test: Test<Model>, property: Property) -> Result<(), Failure> {
     dscheck::expect_caught(property, META_SEEDS, |seed| test(seed, model(flaw)))
 }
 

@@ -5,7 +5,7 @@
 
 use super::{heavy, lossy, many_changes, Answer, Factory, Observed, Op, Test, INITIAL};
 use crate::subject::sharding::rebalance::{Change, RESEND_AFTER, SHARDS};
-use dscheck::Failure;
+use dscheck::{Failure, Property};
 use dsim::{Ctx, Node, NodeId, RequestId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -30,7 +30,7 @@ const META_SEEDS: u64 = 10;
 
 /// Runs `test` against the model with `flaw` over seeds until a check fails,
 /// and passes if the check that failed is the one for `property`.
-pub(super) fn caught(flaw: Flaw, test: Test<Model>, property: &str) -> Result<(), Failure> {
+pub(super) fn caught(flaw: Flaw, test: Test<Model>, property: Property) -> Result<(), Failure> {
     dscheck::expect_caught(property, META_SEEDS, |seed| test(seed, model(flaw)))
 }
 

@@ -5,6 +5,7 @@
 //! routers' tables at the end.
 
 use super::{Answer, Factory, Observed, ANSWERED, BOUNDED, CONVERGES, INITIAL, NODES, READABLE};
+use crate::sharding::rebalance::DONE;
 use crate::subject::sharding::router::{Op, ROUTERS, SHARDS};
 use dscheck::{ms, run, secs, Failure};
 use dsim::{Broken, Event, Network, NodeId, RequestId, Sim, SimRng, Step, Time};
@@ -56,7 +57,7 @@ pub(in super::super) fn scenario<N: Observed>(
         let idle = |s: &Sim<N>| s.ids().all(|id| s.node(id).is_some_and(|n| !n.busy()));
         if !run(&mut sim, |s| s.run_until(LIVENESS, idle))? {
             return Err(Failure::new(
-                "every handoff completes",
+                DONE,
                 "a server never received the data of a shard it gained (the servers are given: \
                  this is a fault of the suite)",
             ));

@@ -5,7 +5,7 @@
 
 use super::{reordered, steady, Answer, Factory, Observed, Test, INITIAL};
 use crate::subject::sharding::router::{Op, RETRY_AFTER, ROUTERS, SHARDS};
-use dscheck::Failure;
+use dscheck::{Failure, Property};
 use dsim::{Ctx, Node, NodeId, RequestId};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -29,7 +29,7 @@ pub(super) enum Flaw {
 
 const META_SEEDS: u64 = 10;
 
-pub(super) fn caught(flaw: Flaw, test: Test<Model>, property: &str) -> Result<(), Failure> {
+pub(super) fn caught(flaw: Flaw, test: Test<Model>, property: Property) -> Result<(), Failure> {
     dscheck::expect_caught(property, META_SEEDS, |seed| test(seed, model(flaw)))
 }
 
