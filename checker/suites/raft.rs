@@ -48,7 +48,7 @@ type Scenario<N> = fn(u64, &Build<N>) -> Result<(), Failure>;
 type KvScenario = fn(u64, &KvBuild<subject::raft::kv::Kv>) -> Result<(), Failure>;
 
 /// The node's tests: name, seeds, scenario.
-const NODE_TESTS: [(&str, u64, Scenario<Subject>); 33] = [
+const NODE_TESTS: &[(&str, u64, Scenario<Subject>)] = &[
     ("raft_election::initial_election", 20, e::initial_election),
     ("raft_election::reelection", 20, e::reelection),
     (
@@ -153,7 +153,7 @@ const NODE_TESTS: [(&str, u64, Scenario<Subject>); 33] = [
 ];
 
 /// The store's tests: name, seeds, scenario.
-const KV_TESTS: [(&str, u64, KvScenario); 6] = [
+const KV_TESTS: &[(&str, u64, KvScenario)] = &[
     ("raft_kv::reliable", 5, kv::reliable),
     ("raft_kv::partitions", 5, kv::partitions),
     ("raft_kv::crashes", 5, kv::crashes),
@@ -175,7 +175,7 @@ const KV_TESTS: [(&str, u64, KvScenario); 6] = [
 ];
 
 /// The scenarios the bug-free copy of the reference must pass.
-const REFERENCE_COPY_SCENARIOS: [(&str, Scenario<Wrong<Recorder>>); 4] = [
+const REFERENCE_COPY_SCENARIOS: &[(&str, Scenario<Wrong<Recorder>>)] = &[
     ("reelection", e::reelection),
     ("figure8_commit_rule", r::figure8_commit_rule),
     (
@@ -187,11 +187,11 @@ const REFERENCE_COPY_SCENARIOS: [(&str, Scenario<Wrong<Recorder>>); 4] = [
 
 fn main() {
     let mut suite = Suite::new("raft");
-    for (name, seeds, scenario) in NODE_TESTS {
+    for &(name, seeds, scenario) in NODE_TESTS {
         suite = suite.seeded(name, seeds, move |seed| scenario(seed, &subject()));
     }
-    for (name, seeds, scenario) in KV_TESTS {
+    for &(name, seeds, scenario) in KV_TESTS {
         suite = suite.seeded(name, seeds, move |seed| scenario(seed, &kv::subject()));
     }
-    raft::meta::tests(suite, &REFERENCE_COPY_SCENARIOS).run()
+    raft::meta::tests(suite, REFERENCE_COPY_SCENARIOS).run()
 }

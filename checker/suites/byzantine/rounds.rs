@@ -253,7 +253,7 @@ pub enum Strategy {
     Random,
 }
 
-pub const STRATEGIES: [Strategy; 4] = [
+pub const STRATEGIES: &[Strategy] = &[
     Strategy::Silent,
     Strategy::TwoFaced,
     Strategy::Liar,

@@ -49,7 +49,7 @@ pub enum Strategy {
     Colluding,
 }
 
-pub const STRATEGIES: [Strategy; 4] = [
+pub const STRATEGIES: &[Strategy] = &[
     Strategy::Silent,
     Strategy::TwoFaced,
     Strategy::Forger,

@@ -54,7 +54,7 @@ pub fn tests(suite: Suite) -> Suite {
 }
 
 /// The loss rates and budgets measured.
-const CONFIGS: [(f64, u32); 5] = [(0.1, 1), (0.3, 2), (0.5, 3), (0.5, 6), (0.7, 4)];
+const CONFIGS: &[(f64, u32)] = &[(0.1, 1), (0.3, 2), (0.5, 3), (0.5, 6), (0.7, 4)];
 /// Runs per configuration.
 const RUNS: u64 = 1000;
 

@@ -51,7 +51,7 @@ pub(super) fn caught(flaw: Flaw, test: Test<Model>, property: Property) -> Resul
 /// Every test passes a correct model: the checks demand nothing beyond the
 /// protocol.
 pub(super) fn correct_model_passes() -> Result<(), Failure> {
-    let tests: [(&str, Test<Model>); 6] = [
+    let tests: &[(&str, Test<Model>)] = &[
         ("every_request_takes_effect_once", takes_effect_once),
         ("survives_heavy_loss_and_duplication", heavy_loss),
         ("recognises_late_copies", late_copies),
@@ -59,7 +59,7 @@ pub(super) fn correct_model_passes() -> Result<(), Failure> {
         ("dedup_state_does_not_grow", dedup_bounded),
         ("retransmissions_are_capped", capped),
     ];
-    for (name, test) in tests {
+    for &(name, test) in tests {
         dscheck::expect_accepted(name, 3, |seed| test(seed, model(Flaw::None)))?;
     }
     Ok(())

@@ -35,11 +35,11 @@ pub(super) fn caught(flaw: Flaw, test: Test<Model>, property: Property) -> Resul
 
 /// Every test passes a correct model.
 pub(super) fn correct_model_passes() -> Result<(), Failure> {
-    let tests: [(&str, Test<Model>); 2] = [
+    let tests: &[(&str, Test<Model>)] = &[
         ("no_write_lost_while_shards_move", steady),
         ("stale_router_catches_up", reordered),
     ];
-    for (name, test) in tests {
+    for &(name, test) in tests {
         dscheck::expect_accepted(name, 3, |seed| test(seed, model(Flaw::None)))?;
     }
     Ok(())
