@@ -22,7 +22,8 @@ mod browser;
 
 use browser::{attr, has_class, start_tags, Chromium};
 use dsim::{
-    capture, Broken, Ctx, DropReason, Dump, EventKind, Network, Node, NodeId, RequestId, Sim,
+    capture, Broken, Ctx, DropReason, Dump, EventKind, Network, Node, NodeId, Property, RequestId,
+    Sim,
 };
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -93,7 +94,11 @@ fn run_seed(seed: u64) -> Dump {
                 .with_loss(0.15)
                 .with_duplication(0.25),
         );
-        sim.check("n2 learns no value above 4", |sim, _| {
+        let bounded = Property {
+            name: "n2 learns no value above 4",
+            hint: "",
+        };
+        sim.check(bounded, |sim, _| {
             match sim
                 .node(NodeId(2))
                 .filter(|n| n.values.iter().any(|&v| v > 4))

@@ -31,7 +31,6 @@ mod broadcast {
 
 fn main() {
     let suite = dscheck::Suite::new("broadcast");
-    let suite = broadcast::observe::hints(suite);
     let suite = broadcast::reliable::tests(suite);
     let suite = broadcast::fifo::tests(suite);
     let suite = broadcast::causal::tests(suite);
@@ -43,7 +42,7 @@ fn main() {
 /// A meta test: `broken` runs a scenario on a known-wrong implementation;
 /// the check must report `property` in one of seeds 1 to 10.
 fn expect_caught(
-    property: &str,
+    property: dscheck::Property,
     broken: impl Fn(u64) -> Result<(), Failure>,
 ) -> Result<(), Failure> {
     dscheck::expect_caught(property, 10, broken)

@@ -28,7 +28,7 @@ fn main() {
 /// A meta test: `broken` runs a property check on a known-wrong
 /// implementation; the check must report `property` in one of seeds 1 to 10.
 fn expect_caught(
-    property: &str,
+    property: dscheck::Property,
     broken: impl Fn(u64) -> Result<(), Failure>,
 ) -> Result<(), Failure> {
     dscheck::expect_caught(property, 10, broken)

@@ -38,7 +38,7 @@ fn main() {
 /// A meta test: `broken` runs a check on a known-wrong type; the check
 /// must report `property` in one of seeds 1 to 5.
 fn expect_caught(
-    property: &str,
+    property: dscheck::Property,
     broken: impl Fn(u64) -> Result<(), Failure>,
 ) -> Result<(), Failure> {
     dscheck::expect_caught(property, 5, broken)

@@ -60,7 +60,7 @@ type Scenario<N> = fn(u64, &Build<N>) -> Result<(), Failure>;
 type KvScenario = fn(u64, &KvBuild<subject::raft::kv::Kv>) -> Result<(), Failure>;
 
 /// The node's tests: name, seeds, scenario.
-const NODE_TESTS: [(&str, u64, Scenario<Subject>); 33] = [
+const NODE_TESTS: &[(&str, u64, Scenario<Subject>)] = &[
     ("raft_election::initial_election", 20, e::initial_election),
     ("raft_election::reelection", 20, e::reelection),
     (
@@ -165,7 +165,7 @@ const NODE_TESTS: [(&str, u64, Scenario<Subject>); 33] = [
 ];
 
 /// The store's tests: name, seeds, scenario.
-const KV_TESTS: [(&str, u64, KvScenario); 6] = [
+const KV_TESTS: &[(&str, u64, KvScenario)] = &[
     ("raft_kv::reliable", 5, kv::reliable),
     ("raft_kv::partitions", 5, kv::partitions),
     ("raft_kv::crashes", 5, kv::crashes),
@@ -187,24 +187,11 @@ const KV_TESTS: [(&str, u64, KvScenario); 6] = [
 ];
 
 fn main() {
-    let hints = [
-        &raft::observe::HINTS[..],
-        &raft::cluster::HINTS,
-        &e::HINTS,
-        &r::HINTS,
-        &p::HINTS,
-        &s::HINTS,
-        &m::HINTS,
-        &kv::HINTS,
-    ];
     let mut suite = Suite::new("raft");
-    for (property, hint) in hints.concat() {
-        suite = suite.hint(property, hint);
-    }
-    for (name, seeds, scenario) in NODE_TESTS {
+    for &(name, seeds, scenario) in NODE_TESTS {
         suite = suite.seeded(name, seeds, move |seed| scenario(seed, &subject()));
     }
-    for (name, seeds, scenario) in KV_TESTS {
+    for &(name, seeds, scenario) in KV_TESTS {
         suite = suite.seeded(name, seeds, move |seed| scenario(seed, &kv::subject()));
     }
     #[cfg(bugs)]

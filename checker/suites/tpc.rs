@@ -21,7 +21,6 @@ mod tpc {
 
 fn main() {
     let suite = dscheck::Suite::new("tpc");
-    let suite = tpc::properties::hints(suite);
     let suite = tpc::basic::tests(suite);
     let suite = tpc::recovery::tests(suite);
     let suite = tpc::wrong::tests(suite);

@@ -216,7 +216,7 @@ impl Dump {
             states,
             violation: violation.map(|v| DumpViolation {
                 event: v.event,
-                property: v.property.clone(),
+                property: v.property.name.to_string(),
                 detail: v.detail.clone(),
                 nodes: v.nodes.iter().map(|n| n.index()).collect(),
             }),

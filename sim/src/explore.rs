@@ -27,13 +27,13 @@ mod tests;
 
 use crate::node::{Node, NodeId};
 use crate::storage::Storage;
-use crate::violation::Broken;
+use crate::violation::{Broken, Property};
 use std::collections::HashMap;
 use std::fmt::{self, Debug};
 use std::hash::Hash;
 use std::rc::Rc;
 
-pub use report::{Counterexample, Explored, View, LIMIT_PROPERTY, PANIC_PROPERTY};
+pub use report::{Counterexample, Explored, Transition, View, LIMIT_PROPERTY, PANIC_PROPERTY};
 use state::{fingerprint, trace_len, view, State, Step, Visit};
 
 /// What the explorer needs of a node type beyond [`Node`]: that a node, its
@@ -57,11 +57,8 @@ where
     type T = N::Timer;
 }
 
-type Invariant<N> = (String, Box<dyn Fn(&View<N>) -> Result<(), Broken>>);
-type StepCheck<N> = (
-    String,
-    Box<dyn Fn(&View<N>, &View<N>) -> Result<(), Broken>>,
-);
+type Invariant<N> = (Property, Box<dyn Fn(&View<N>) -> Result<(), Broken>>);
+type StepCheck<N> = (Property, Box<dyn Fn(&Transition<N>) -> Result<(), Broken>>);
 type Goal<N> = (String, Box<dyn Fn(&View<N>) -> bool>);
 
 /// A breadth-first exploration of every run of a small system.
@@ -146,10 +143,10 @@ impl<N: Explorable> Explorer<N> {
     /// `property` must hold in every reachable state.
     pub fn always(
         mut self,
-        property: impl Into<String>,
+        property: Property,
         check: impl Fn(&View<N>) -> Result<(), Broken> + 'static,
     ) -> Self {
-        self.invariants.push((property.into(), Box::new(check)));
+        self.invariants.push((property, Box::new(check)));
         self
     }
 
@@ -157,10 +154,10 @@ impl<N: Explorable> Explorer<N> {
     /// the state after it ("a decision never changes").
     pub fn every_step(
         mut self,
-        property: impl Into<String>,
-        check: impl Fn(&View<N>, &View<N>) -> Result<(), Broken> + 'static,
+        property: Property,
+        check: impl Fn(&Transition<N>) -> Result<(), Broken> + 'static,
     ) -> Self {
-        self.steps.push((property.into(), Box::new(check)));
+        self.steps.push((property, Box::new(check)));
         self
     }
 
@@ -246,7 +243,7 @@ impl<N: Explorable> Explorer<N> {
                 self.judge(Some(at), id, &states, &visits, &mut goals)?;
                 if states.len() > self.max_states {
                     return Err(Counterexample {
-                        property: LIMIT_PROPERTY.to_string(),
+                        property: LIMIT_PROPERTY,
                         detail: format!(
                             "more than {} states: the model (or a node's state) grows without bound",
                             self.max_states
@@ -281,8 +278,8 @@ impl<N: Explorable> Explorer<N> {
         goals: &mut [Option<usize>],
     ) -> Result<(), Counterexample> {
         let view = view(&states[id]);
-        let fail = |property: &String, broken: Broken| Counterexample {
-            property: property.clone(),
+        let fail = |property: &Property, broken: Broken| Counterexample {
+            property: *property,
             detail: broken.detail,
             nodes: broken.nodes,
             trace: self.trace(states, visits, id),
@@ -292,9 +289,12 @@ impl<N: Explorable> Explorer<N> {
             check(&view).map_err(|b| fail(property, b))?;
         }
         if let Some(before) = before {
-            let before = self::view(&states[before]);
+            let step = Transition {
+                before: self::view(&states[before]),
+                after: self::view(&states[id]),
+            };
             for (property, check) in &self.steps {
-                check(&before, &view).map_err(|b| fail(property, b))?;
+                check(&step).map_err(|b| fail(property, b))?;
             }
         }
         for (slot, (_, goal)) in goals.iter_mut().zip(&self.goals) {
@@ -372,7 +372,7 @@ impl<N: Explorable> Explorer<N> {
         states: usize,
     ) -> Counterexample {
         Counterexample {
-            property: PANIC_PROPERTY.to_string(),
+            property: PANIC_PROPERTY,
             detail: format!("{node} panicked: {message}"),
             nodes: vec![node],
             trace,

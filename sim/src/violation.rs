@@ -4,11 +4,41 @@ use crate::node::NodeId;
 use crate::time::Time;
 use std::fmt;
 
+/// A property a run must keep, declared once, as a constant, and used
+/// wherever it is checked, so that every failure of it carries the same
+/// words and the same hint. The simulator keeps the property a check was
+/// registered with and hands it back in the [`Violation`], so the hint
+/// reaches whoever reports the failure (the course's harness re-exports
+/// this type as `dscheck::Property`).
+///
+/// ```
+/// use dsim::Property;
+///
+/// pub const ELECTION_SAFETY: Property = Property {
+///     name: "at most one leader per term",
+///     hint: "a node votes at most once per term, and a candidate needs a majority",
+/// };
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Property {
+    /// The property in plain words, the same for every failure of it.
+    pub name: &'static str,
+    /// What to look at when it breaks; empty for none (the simulator's own
+    /// properties, which only say that a node misbehaved).
+    pub hint: &'static str,
+}
+
+impl fmt::Display for Property {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
 /// A property that stopped holding, or a node that misbehaved.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Violation {
-    /// The property, in plain words ("at most one leader per term").
-    pub property: String,
+    /// The property ("at most one leader per term").
+    pub property: Property,
     /// What exactly went wrong ("n2 and n4 both lead term 3").
     pub detail: String,
     /// The nodes involved, to pick the trace lines that matter.

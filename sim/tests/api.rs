@@ -3,7 +3,7 @@
 //! and restart, checks, and client requests and replies. How runs go and
 //! stop (panics, `run_until`, the event budget) is in `runs.rs`.
 
-use dsim::{Broken, Ctx, Event, Network, Node, NodeId, RequestId, Sim, Time};
+use dsim::{Broken, Ctx, Event, Network, Node, NodeId, Property, RequestId, Sim, Time};
 use serde::{Deserialize, Serialize};
 use std::cell::Cell;
 use std::rc::Rc;
@@ -274,19 +274,29 @@ fn a_check_runs_after_every_event_and_sees_its_step() {
     let mut sim = puppets(3);
     let calls = Rc::new(Cell::new(0u64));
     let seen = calls.clone();
-    sim.check("steps are whole and in order", move |sim, step| {
+    const WHOLE_STEPS: Property = Property {
+        name: "steps are whole and in order",
+        hint: "",
+    };
+    sim.check(WHOLE_STEPS, move |sim, step| {
         seen.set(seen.get() + 1);
-        let first = step.first().ok_or("a step has at least one event")?;
-        if first.index != sim.trace().total() {
+        let trigger = step.trigger().ok_or("a step has at least one event")?;
+        if trigger.index != sim.trace().total() {
             return Err(Broken::new("the step does not follow the trace"));
         }
-        if step.windows(2).any(|w| w[1].index != w[0].index + 1) {
+        let entries = step.entries();
+        if entries.windows(2).any(|w| w[1].index != w[0].index + 1) {
             return Err(Broken::new("the step's events are not consecutive"));
         }
-        // A delivery of Hello is the step's first event; nothing else is in it.
+        if step.caused().len() + 1 != entries.len() || step.iter().count() != entries.len() {
+            return Err(Broken::new(
+                "the trigger and what it caused are not the step",
+            ));
+        }
+        // A delivery of Hello triggers its own step; no other step has one.
         if step
+            .caused()
             .iter()
-            .skip(1)
             .any(|e| matches!(e.event, Event::Deliver { .. }))
         {
             return Err(Broken::new("a delivery inside another event's step"));
@@ -306,7 +316,11 @@ fn a_check_runs_after_every_event_and_sees_its_step() {
 #[test]
 fn a_failing_check_stops_the_run_with_a_violation_naming_it() {
     let mut sim = puppets(2);
-    sim.check("n1 gets at most two hellos", |sim, _| match sim.node(N1) {
+    const TWO_HELLOS: Property = Property {
+        name: "n1 gets at most two hellos",
+        hint: "",
+    };
+    sim.check(TWO_HELLOS, |sim, _| match sim.node(N1) {
         Some(node) if node.hellos > 2 => {
             Err(Broken::new(format!("n1 got {} hellos", node.hellos)).nodes([N1]))
         }
@@ -316,7 +330,7 @@ fn a_failing_check_stops_the_run_with_a_violation_naming_it() {
         sim.request_after(ms(k), N0, Cmd::Hello(N1));
     }
     let violation = sim.run_for(ms(1000)).unwrap_err();
-    assert_eq!(violation.property, "n1 gets at most two hellos");
+    assert_eq!(violation.property, TWO_HELLOS);
     assert_eq!(violation.detail, "n1 got 3 hellos");
     assert_eq!(violation.nodes, vec![N1]);
     // It stopped right after the third delivery, at 12 ms.
@@ -435,7 +449,7 @@ fn a_reply_to_a_request_no_client_sent_is_a_violation() {
     let mut sim = puppets(1);
     sim.request(N0, Cmd::AnswerStranger);
     let violation = sim.run_for(ms(10)).unwrap_err();
-    assert_eq!(violation.property, "replies answer real requests");
+    assert_eq!(violation.property.name, "replies answer real requests");
     assert_eq!(violation.nodes, vec![N0]);
 }
 
@@ -444,6 +458,6 @@ fn a_message_to_a_node_that_does_not_exist_is_a_violation() {
     let mut sim = puppets(2);
     sim.request(N0, Cmd::Hello(NodeId(5)));
     let violation = sim.run_for(ms(10)).unwrap_err();
-    assert_eq!(violation.property, "messages go to nodes that exist");
+    assert_eq!(violation.property.name, "messages go to nodes that exist");
     assert!(violation.detail.contains("n5"), "{}", violation.detail);
 }

@@ -3,7 +3,7 @@
 //! drifting clocks; different seeds give different runs; and watching a run
 //! (checks, a trace limit, the scenario's own random draws) does not change it.
 
-use dsim::{Clock, Ctx, DropReason, Event, Network, Node, NodeId, RequestId, Sim};
+use dsim::{Clock, Ctx, DropReason, Event, Network, Node, NodeId, Property, RequestId, Sim};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -146,13 +146,17 @@ fn chaos(seed: u64, watching: &Watching) -> Sim<Chaos> {
     if watching.check {
         // Reads everything, changes nothing. (A step may be empty: a timer
         // lost in a crash still comes due, and nothing happens.)
-        sim.check("a passive check", |sim, step| {
+        let passive = Property {
+            name: "a passive check",
+            hint: "",
+        };
+        sim.check(passive, |sim, step| {
             let seen: u64 = sim
                 .ids()
                 .filter_map(|id| sim.node(id))
                 .map(|c| c.seen)
                 .sum();
-            let events = step.len() as u64 + sim.trace().total();
+            let events = step.entries().len() as u64 + sim.trace().total();
             if seen == u64::MAX || events == u64::MAX {
                 return Err("impossible".into());
             }

@@ -1,6 +1,6 @@
 //! Replay dumps: what `capture` keeps, and that it is deterministic.
 
-use dsim::{capture, Broken, Ctx, EventKind, Network, Node, NodeId, Sim};
+use dsim::{capture, Broken, Ctx, EventKind, Network, Node, NodeId, Property, Sim};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -114,7 +114,11 @@ fn the_violation_is_in_the_dump() {
     capture::start();
     {
         let mut sim = ring(5);
-        sim.check("no node receives three messages", |sim, _| {
+        let two_at_most = Property {
+            name: "no node receives three messages",
+            hint: "",
+        };
+        sim.check(two_at_most, |sim, _| {
             match sim
                 .ids()
                 .find(|&id| sim.node(id).is_some_and(|n| n.received >= 3))

@@ -66,7 +66,7 @@ fn a_panic_in_a_handler_becomes_a_violation_naming_node_handler_and_place() {
         sim.set_network(Network::reliable(ms(10), ms(10)));
         sim.request_after(ms(20), N1, ());
         let violation = sim.run_for(ms(100)).unwrap_err();
-        assert_eq!(violation.property, "handlers run without panicking");
+        assert_eq!(violation.property.name, "handlers run without panicking");
         assert_eq!(violation.nodes, vec![N1]);
         let place = format!("{}:{}", file!(), PANIC_LINE.load(Ordering::SeqCst));
         let detail = &violation.detail;
@@ -176,7 +176,10 @@ fn max_events_stops_a_message_storm() {
     let mut sim = Sim::new(1, 3, |_| Storm);
     sim.max_events(5_000);
     let violation = sim.run_for(Duration::from_secs(3600)).unwrap_err();
-    assert_eq!(violation.property, "the run stays within its event budget");
+    assert_eq!(
+        violation.property.name,
+        "the run stays within its event budget"
+    );
     assert_eq!(sim.stats().events, 5_001);
     assert!(
         sim.now() < Time::from_millis(1000),

@@ -1,7 +1,7 @@
 //! What a test returns when a property does not hold.
 
 use crate::protocol::FailureReport;
-use dsim::{Node, Sim, Violation};
+use dsim::{Node, Property, Sim, Violation};
 
 /// How many trace lines a failure shows by default.
 pub const EXCERPT_LINES: usize = 14;
@@ -11,11 +11,23 @@ pub const EXCERPT_LINES: usize = 14;
 pub struct Failure(pub(crate) Box<FailureReport>);
 
 impl Failure {
-    /// `property` (plain words, the same for every failure of it) broke as
-    /// `detail` says.
-    pub fn new(property: impl Into<String>, detail: impl Into<String>) -> Self {
+    /// `property` broke as `detail` says; the failure carries the
+    /// property's words and hint.
+    pub fn new(property: Property, detail: impl Into<String>) -> Self {
+        let hint = (!property.hint.is_empty()).then(|| property.hint.to_string());
         Failure(Box::new(FailureReport {
-            property: property.into(),
+            property: property.name.to_string(),
+            detail: detail.into(),
+            hint,
+            ..FailureReport::default()
+        }))
+    }
+
+    /// A failure of one of the harness's own properties, which have no hint
+    /// ([`TODO_PROPERTY`], [`META_PROPERTY`](crate::META_PROPERTY), …).
+    pub(crate) fn unhinted(property: &str, detail: impl Into<String>) -> Self {
+        Failure(Box::new(FailureReport {
+            property: property.to_string(),
             detail: detail.into(),
             ..FailureReport::default()
         }))
@@ -24,13 +36,12 @@ impl Failure {
     /// A violation found by a simulation, with the trace lines that concern
     /// the nodes involved.
     pub fn from_sim<N: Node>(sim: &Sim<N>, violation: Violation) -> Self {
-        let panicked = violation.property == PANIC_PROPERTY;
-        let property = if panicked && violation.detail.contains(TODO_PANIC) {
-            TODO_PROPERTY.to_string()
+        let panicked = violation.property.name == PANIC_PROPERTY;
+        let mut failure = if panicked && violation.detail.contains(TODO_PANIC) {
+            Failure::unhinted(TODO_PROPERTY, violation.detail)
         } else {
-            violation.property
+            Failure::new(violation.property, violation.detail)
         };
-        let mut failure = Failure::new(property, violation.detail);
         failure.0.trace = sim.trace().excerpt(&violation.nodes, EXCERPT_LINES);
         failure.0.panicked = panicked;
         if crate::replaying() {
@@ -43,13 +54,6 @@ impl Failure {
     /// run that breaks it, step by step, as its trace.
     pub fn from_counterexample(found: dsim::Counterexample) -> Self {
         let panicked = found.property == dsim::explore::PANIC_PROPERTY;
-        let property = if panicked && found.detail.contains(TODO_PANIC) {
-            TODO_PROPERTY.to_string()
-        } else if panicked {
-            PANIC_PROPERTY.to_string()
-        } else {
-            found.property
-        };
         let detail = format!(
             "{} (the shortest run that breaks it, {} steps, found among {} states)",
             found.detail,
@@ -61,7 +65,13 @@ impl Failure {
             .iter()
             .flat_map(|step| step.lines().map(str::to_string))
             .collect();
-        let mut failure = Failure::new(property, detail);
+        let mut failure = if panicked && found.detail.contains(TODO_PANIC) {
+            Failure::unhinted(TODO_PROPERTY, detail)
+        } else if panicked {
+            Failure::unhinted(PANIC_PROPERTY, detail)
+        } else {
+            Failure::new(found.property, detail)
+        };
         failure.0.trace = lines.clone();
         failure.0.full_trace = lines;
         failure.0.panicked = panicked;
@@ -70,11 +80,7 @@ impl Failure {
 
     /// A failure noticed by the test itself after a run (a liveness bound, a
     /// final state), with the last events of the run for context.
-    pub fn after_run<N: Node>(
-        sim: &Sim<N>,
-        property: impl Into<String>,
-        detail: impl Into<String>,
-    ) -> Self {
+    pub fn after_run<N: Node>(sim: &Sim<N>, property: Property, detail: impl Into<String>) -> Self {
         let mut failure = Failure::new(property, detail);
         failure.0.trace = sim.trace().excerpt(&[], EXCERPT_LINES);
         if crate::replaying() {
@@ -83,20 +89,23 @@ impl Failure {
         failure
     }
 
-    /// Attaches the hint for this property.
-    pub fn hint(mut self, hint: impl Into<String>) -> Self {
-        self.0.hint = Some(hint.into());
+    /// Gives a failure of `property` the hint `hint` instead of the
+    /// property's own: for a property whose advice depends on the test (the
+    /// merge laws, the same words for every CRDT, are fixed differently in
+    /// each). A failure of another property is left as it is, since a run
+    /// can break other properties than the one a test is about.
+    pub fn hint_for(mut self, property: Property, hint: &str) -> Self {
+        if self.property() == property.name {
+            self.0.hint = Some(hint.to_string());
+        }
         self
     }
 
-    /// Attaches `hint` if this is a failure of `property` (a run can break
-    /// other properties than the one a scenario is about).
-    pub fn hint_for(self, property: &str, hint: impl Into<String>) -> Self {
-        if self.property() == property {
-            self.hint(hint)
-        } else {
-            self
-        }
+    /// Replaces what exactly happened (a test that shrinks a failing case
+    /// tells the smallest one).
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.0.detail = detail.into();
+        self
     }
 
     /// Replaces the trace excerpt.
@@ -125,12 +134,27 @@ impl Failure {
 pub const PANIC_PROPERTY: &str = "handlers run without panicking";
 /// The property named when learner code reaches a `todo!()`.
 pub const TODO_PROPERTY: &str = "the exercise is implemented";
+/// [`TODO_PROPERTY`] as a [`Property`], for a suite that finds a `todo!()`
+/// itself (in a child process's output, in a server's reply).
+pub const TODO: Property = Property {
+    name: TODO_PROPERTY,
+    hint: "",
+};
+/// [`PANIC_PROPERTY`] as a [`Property`], likewise.
+pub const PANIC: Property = Property {
+    name: PANIC_PROPERTY,
+    hint: "",
+};
 /// How a `todo!()` panic message begins.
 pub(crate) const TODO_PANIC: &str = "not yet implemented";
 
 /// `Ok` if `holds`, else a failure of `property` described by `detail`
 /// (evaluated only on failure).
-pub fn ensure(holds: bool, property: &str, detail: impl FnOnce() -> String) -> Result<(), Failure> {
+pub fn ensure(
+    holds: bool,
+    property: Property,
+    detail: impl FnOnce() -> String,
+) -> Result<(), Failure> {
     if holds {
         Ok(())
     } else {
@@ -145,4 +169,60 @@ pub fn run<N: Node, T>(
     step: impl FnOnce(&mut Sim<N>) -> Result<T, Violation>,
 ) -> Result<T, Failure> {
     step(sim).map_err(|v| Failure::from_sim(sim, v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const QUORUM: Property = Property {
+        name: "a read sees the last write",
+        hint: "wait for a majority",
+    };
+    const BUDGET: Property = Property {
+        name: "the run stays within its budget",
+        hint: "",
+    };
+
+    #[test]
+    fn a_failure_carries_its_propertys_words_and_hint() {
+        let failure = Failure::new(QUORUM, "n1 read 3 after 4 was written");
+        assert_eq!(failure.property(), QUORUM.name);
+        assert_eq!(failure.report().hint.as_deref(), Some(QUORUM.hint));
+        assert_eq!(Failure::new(BUDGET, "too many").report().hint, None);
+    }
+
+    #[test]
+    fn a_hint_for_one_property_leaves_the_others_alone() {
+        let failure = Failure::new(QUORUM, "stale").hint_for(QUORUM, "in this test, look here");
+        assert_eq!(
+            failure.report().hint.as_deref(),
+            Some("in this test, look here")
+        );
+        let other = Failure::new(BUDGET, "too many").hint_for(QUORUM, "unused");
+        assert_eq!(other.report().hint, None);
+    }
+
+    #[test]
+    fn a_violation_brings_its_propertys_hint_along() {
+        let mut sim = Sim::new(1, 2, |_| Idle);
+        sim.check(QUORUM, |_, _| Err("always".into()));
+        let violation = sim.step().unwrap_err();
+        let failure = Failure::from_sim(&sim, violation);
+        assert_eq!(failure.property(), QUORUM.name);
+        assert_eq!(failure.report().hint.as_deref(), Some(QUORUM.hint));
+    }
+
+    /// A node that does nothing.
+    #[derive(Debug)]
+    struct Idle;
+
+    impl Node for Idle {
+        type Msg = ();
+        type Timer = ();
+        type Request = ();
+        type Reply = ();
+
+        fn on_message(&mut self, _: &mut dsim::Ctx<Self>, _: dsim::NodeId, _: ()) {}
+    }
 }

@@ -2,11 +2,17 @@
 //!
 //! A suite is a test binary per topic (`checker/suites/<topic>.rs`) built
 //! with [`Suite`]. A test is a scenario plus properties: simulation checks
-//! registered with `Sim::check` run after every event, and the test returns a
+//! registered with `Sim::check` run after every step, and the test returns a
 //! [`Failure`] naming the property that broke, in plain words. Tests that run
 //! over seeds report the failing seed; `DSCOURSE_SEED` replays it alone.
 //! Every verdict goes to the runner through the result channel described in
 //! [`protocol`].
+//!
+//! A suite declares each property once, as a [`Property`] constant with its
+//! words and its hint, and uses that constant wherever the property is
+//! checked (`Sim::check`, [`Failure::new`], [`ensure`], [`expect_caught`]):
+//! every failure then carries the property's hint, with nothing to register
+//! and nothing to forget.
 
 mod failure;
 pub mod linearizability;
@@ -14,9 +20,13 @@ mod meta;
 pub mod protocol;
 mod suite;
 
-pub use failure::{ensure, run, Failure, EXCERPT_LINES, PANIC_PROPERTY, TODO_PROPERTY};
+pub use failure::{
+    ensure, run, Failure, EXCERPT_LINES, PANIC, PANIC_PROPERTY, TODO, TODO_PROPERTY,
+};
 pub use meta::{expect_accepted, expect_caught, ACCEPTS_PROPERTY, META_PROPERTY};
 pub use suite::{metric, Suite};
+
+pub use dsim::Property;
 
 use std::time::Duration;
 

@@ -6,6 +6,7 @@
 //! losing its teeth.
 
 use crate::failure::Failure;
+use dsim::Property;
 
 /// The property every meta test checks.
 pub const META_PROPERTY: &str = "the suite catches a known-wrong implementation";
@@ -15,16 +16,16 @@ pub const ACCEPTS_PROPERTY: &str = "the suite accepts a correct implementation";
 /// Runs `broken` for seeds `1..=seeds` until it fails, and passes if the
 /// property that failed is `property`.
 pub fn expect_caught(
-    property: &str,
+    property: Property,
     seeds: u64,
     broken: impl Fn(u64) -> Result<(), Failure>,
 ) -> Result<(), Failure> {
     for seed in 1..=seeds {
         if let Err(failure) = broken(seed) {
-            if failure.property() == property {
+            if failure.property() == property.name {
                 return Ok(());
             }
-            return Err(Failure::new(
+            return Err(Failure::unhinted(
                 META_PROPERTY,
                 format!(
                     "expected “{property}” to fail, but “{}” failed first (seed {seed}): {}",
@@ -34,7 +35,7 @@ pub fn expect_caught(
             ));
         }
     }
-    Err(Failure::new(
+    Err(Failure::unhinted(
         META_PROPERTY,
         format!("“{property}” held for a known-wrong implementation in seeds 1 to {seeds}"),
     ))
@@ -50,7 +51,7 @@ pub fn expect_accepted(
 ) -> Result<(), Failure> {
     for seed in 1..=seeds {
         test(seed).map_err(|f| {
-            Failure::new(
+            Failure::unhinted(
                 ACCEPTS_PROPERTY,
                 format!(
                     "a correct implementation failed {name} with seed {seed}: {}: {}",

@@ -6,7 +6,6 @@ use crate::failure::{Failure, TODO_PANIC, TODO_PROPERTY};
 use crate::protocol::{FailureReport, Record, TestResult, GROUP_VAR, RESULTS_FD_VAR, RESULTS_VAR};
 use libtest_mimic::{Arguments, Failed, Trial};
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -29,8 +28,6 @@ struct TestDef {
 pub struct Suite {
     topic: &'static str,
     tests: Vec<TestDef>,
-    /// The hint for each property, attached to its failures.
-    hints: BTreeMap<String, String>,
     /// Tests added now are hidden ones.
     adding_hidden: bool,
 }
@@ -41,7 +38,6 @@ impl Suite {
         Suite {
             topic,
             tests: Vec::new(),
-            hints: BTreeMap::new(),
             adding_hidden: false,
         }
     }
@@ -57,13 +53,6 @@ impl Suite {
         let mut suite = add(self);
         suite.adding_hidden = false;
         suite
-    }
-
-    /// Attaches `hint` to every failure of `property` that carries no hint
-    /// of its own: what a learner should look at when that property breaks.
-    pub fn hint(mut self, property: &str, hint: &str) -> Self {
-        self.hints.insert(property.to_string(), hint.to_string());
-        self
     }
 
     /// Adds a test run once. Name it `group::what_it_checks`, where the
@@ -109,7 +98,6 @@ impl Suite {
         let args = Arguments::from_args();
         let channel = Channel::open();
         let topic = self.topic;
-        let hints = Arc::new(self.hints);
         let group = std::env::var(GROUP_VAR).ok().map(|g| format!("{g}::"));
         let trials = self
             .tests
@@ -121,9 +109,7 @@ impl Suite {
             })
             .map(|def| {
                 let channel = channel.clone();
-                let hints = Arc::clone(&hints);
-                Trial::test(def.name.clone(), move || run_test(&def, &hints, &channel))
-                    .with_kind(topic)
+                Trial::test(def.name.clone(), move || run_test(&def, &channel)).with_kind(topic)
             })
             .collect();
         // Tests never run on the process's main thread (libtest-mimic runs
@@ -160,11 +146,7 @@ pub fn metric(name: &str, value: impl ToString) {
     METRICS.with(|m| m.borrow_mut().push((name.to_string(), value.to_string())));
 }
 
-fn run_test(
-    def: &TestDef,
-    hints: &BTreeMap<String, String>,
-    channel: &Channel,
-) -> Result<(), Failed> {
+fn run_test(def: &TestDef, channel: &Channel) -> Result<(), Failed> {
     channel.write(&Record::Start {
         test: def.name.clone(),
     });
@@ -195,9 +177,6 @@ fn run_test(
         };
         if let Some(mut report) = broken {
             report.seed = seed;
-            if report.hint.is_none() {
-                report.hint = hints.get(&report.property).cloned();
-            }
             failure = Some(report);
             break;
         }

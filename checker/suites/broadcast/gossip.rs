@@ -9,7 +9,7 @@ use super::observe::{
 };
 use crate::expect_caught;
 use crate::subject::broadcast::gossip::{neighbours, GossipNode, Request};
-use dscheck::{ensure, metric, ms, run, secs, Failure, Suite};
+use dscheck::{ensure, metric, ms, run, secs, Failure, Property, Suite};
 use dsim::{Ctx, Network, Node, NodeId, RequestId, Sim};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -22,18 +22,25 @@ const LIVENESS: Duration = secs(10);
 /// The workload of the efficiency test: 100 broadcasts over 2 s.
 const BROADCASTS: usize = 100;
 
-pub const MESSAGES: &str = "fewer than 30 messages per broadcast";
-pub const MEDIAN: &str = "the median broadcast reaches every node within 400 ms";
-pub const SLOWEST: &str = "every broadcast reaches every node within 600 ms";
-pub const OVERLAY: &str =
-    "the overlay is symmetric, has no node as its own neighbour, and connects every node";
+pub const MESSAGES: Property = Property {
+    name: "fewer than 30 messages per broadcast",
+    hint: "talk to a few neighbours, not to everyone, and batch: every 100 ms or so, send each neighbour one message with all the values it lacks",
+};
+pub const MEDIAN: Property = Property {
+    name: "the median broadcast reaches every node within 400 ms",
+    hint: "count the hops between the farthest nodes of your overlay: each costs 100 ms plus the wait for the next gossip round",
+};
+pub const SLOWEST: Property = Property {
+    name: "every broadcast reaches every node within 600 ms",
+    hint: "a value must cross the overlay in at most 600 ms: few hops (a star has two) and a short gossip interval",
+};
+pub const OVERLAY: Property = Property {
+    name: "the overlay is symmetric, has no node as its own neighbour, and connects every node",
+    hint: "neighbours(a) contains b exactly when neighbours(b) contains a; a star (node 0 and everyone else) is the simplest choice",
+};
 
 pub fn tests(suite: Suite) -> Suite {
     suite
-        .hint(MESSAGES, "talk to a few neighbours, not to everyone, and batch: every 100 ms or so, send each neighbour one message with all the values it lacks")
-        .hint(MEDIAN, "count the hops between the farthest nodes of your overlay: each costs 100 ms plus the wait for the next gossip round")
-        .hint(SLOWEST, "a value must cross the overlay in at most 600 ms: few hops (a star has two) and a short gossip interval")
-        .hint(OVERLAY, "neighbours(a) contains b exactly when neighbours(b) contains a; a star (node 0 and everyone else) is the simplest choice")
         .test("gossip::the_overlay_is_symmetric_and_connected", overlay)
         .seeded(
             "gossip::reaches_every_node_fast_with_few_messages",

@@ -12,38 +12,45 @@
 //! crashed may be the only one that ever did.
 
 use super::orders;
-use dscheck::{run, Failure, Suite};
-use dsim::{Broken, Entry, Event, Node, NodeId, Sim, Time};
+use dscheck::{run, Failure, Property};
+use dsim::{Broken, Event, Node, NodeId, Sim, Step, Time};
 use std::cell::RefCell;
 use std::collections::{btree_map, BTreeMap, BTreeSet};
 use std::rc::Rc;
 use std::time::Duration;
 
-pub const GROWS: &str = "a node's deliveries are never taken back";
-pub const NO_CREATION: &str = "a node delivers only values that were broadcast";
-pub const NO_DUPLICATION: &str = "a node delivers each value at most once";
-pub const VALIDITY: &str =
-    "every value broadcast by a correct node is delivered by every correct node";
-pub const AGREEMENT: &str =
-    "a value delivered by one correct node is delivered by every correct node";
-pub const FIFO: &str = "each sender's values are delivered in the order it broadcast them";
-pub const CAUSAL: &str =
-    "a value is delivered only after every value delivered or broadcast before its broadcast";
-pub const TOTAL: &str =
-    "every node delivers the same sequence: of two nodes, one has delivered a prefix of the other's";
-
-/// The hint of each property.
-pub fn hints(suite: Suite) -> Suite {
-    suite
-        .hint(GROWS, "deliver only through self.deliver(value), and never remove from self.delivered")
-        .hint(NO_CREATION, "deliver only the values of broadcast requests and of the messages that carry them")
-        .hint(NO_DUPLICATION, "the network delivers some messages twice and retransmissions arrive after the original: recognise a message you have delivered already (by its id, not by arrival) and deliver it only once")
-        .hint(VALIDITY, "a lost message must be sent again until its receiver acknowledges it, and a partition only delays: keep retrying after it heals")
-        .hint(AGREEMENT, "if the sender crashes after reaching only some nodes, those must finish its job: relay a message to every other node the first time you receive it")
-        .hint(FIFO, "number each sender's messages; hold back a message until every earlier one from the same sender has been delivered")
-        .hint(CAUSAL, "a message may be delivered once it is the next from its sender and every entry of its dependency vector is at most your count for that node: check every entry")
-        .hint(TOTAL, "order pending messages by (Lamport time, node id), never by arrival, and deliver the smallest only once every other node has sent you a stamp at least as large")
-}
+pub const GROWS: Property = Property {
+    name: "a node's deliveries are never taken back",
+    hint: "deliver only through self.deliver(value), and never remove from self.delivered",
+};
+pub const NO_CREATION: Property = Property {
+    name: "a node delivers only values that were broadcast",
+    hint: "deliver only the values of broadcast requests and of the messages that carry them",
+};
+pub const NO_DUPLICATION: Property = Property {
+    name: "a node delivers each value at most once",
+    hint: "the network delivers some messages twice and retransmissions arrive after the original: recognise a message you have delivered already (by its id, not by arrival) and deliver it only once",
+};
+pub const VALIDITY: Property = Property {
+    name: "every value broadcast by a correct node is delivered by every correct node",
+    hint: "a lost message must be sent again until its receiver acknowledges it, and a partition only delays: keep retrying after it heals",
+};
+pub const AGREEMENT: Property = Property {
+    name: "a value delivered by one correct node is delivered by every correct node",
+    hint: "if the sender crashes after reaching only some nodes, those must finish its job: relay a message to every other node the first time you receive it",
+};
+pub const FIFO: Property = Property {
+    name: "each sender's values are delivered in the order it broadcast them",
+    hint: "number each sender's messages; hold back a message until every earlier one from the same sender has been delivered",
+};
+pub const CAUSAL: Property = Property {
+    name: "a value is delivered only after every value delivered or broadcast before its broadcast",
+    hint: "a message may be delivered once it is the next from its sender and every entry of its dependency vector is at most your count for that node: check every entry",
+};
+pub const TOTAL: Property = Property {
+    name: "every node delivers the same sequence: of two nodes, one has delivered a prefix of the other's",
+    hint: "order pending messages by (Lamport time, node id), never by arrival, and deliver the smallest only once every other node has sent you a stamp at least as large",
+};
 
 /// A broadcast node whose deliveries the suite can read: the learner's, or
 /// a model written in the suite.
@@ -115,8 +122,8 @@ impl Deliveries {
     /// Reads the step just taken: its broadcast requests, and the new
     /// deliveries of the node that handled it. Every check calls this; only
     /// the first call for a step does the work.
-    pub fn update<N: Broadcaster>(&mut self, sim: &Sim<N>, step: &[Entry<N>]) {
-        let key = step.first().map(|e| e.index);
+    pub fn update<N: Broadcaster>(&mut self, sim: &Sim<N>, step: Step<'_, N>) {
+        let key = step.trigger().map(|e| e.index);
         if key.is_some() && key == self.last_step {
             return;
         }

@@ -5,7 +5,7 @@
 use super::model::{Model, CORRECT, COUNTS_ITSELF_TWICE, ROUND_TOO_FEW};
 use super::rounds::{
     judge, om_messages, random_setup, run, Loyal, Setup, Strategy, Suite as Traitors, COUNT, IC1,
-    IC2, RELAY,
+    RELAY,
 };
 use crate::subject::byzantine::oral_messages::{command, Lieutenant, OralMessage, Order, Outbox};
 use dscheck::{ensure, expect_accepted, expect_caught, metric, Failure, Suite};
@@ -29,32 +29,45 @@ impl Loyal for Lieutenant {
 
 pub fn tests(suite: Suite) -> Suite {
     suite
-        .hint(IC1, "every loyal lieutenant must compute the same value for every path: relay every well-formed new message to every general not on its path, and take the majority of the direct value and the values of all extensions, with DEFAULT for anything missing and for ties")
-        .hint(IC2, "with a loyal commander, the direct value and the values relayed by the loyal majority agree; check that value() recurses down to paths of length m + 1 and that majority() needs more than half")
-        .hint(RELAY, "relay only well-formed messages you have not seen along that path before, only while the path has at most m generals, to every general not on it (not to yourself), with yourself appended")
-        .hint(COUNT, "each lieutenant relays each message it receives along a path of k ≤ m generals to the n - 1 - k generals not on the path and not itself")
-        .seeded("oral_messages::om1_among_four_with_one_traitor", 60, |seed| {
-            traitor_run::<Lieutenant>(seed, 4, 1, 1)
-        })
-        .seeded("oral_messages::om1_among_five_with_one_traitor", 30, |seed| {
-            traitor_run::<Lieutenant>(seed, 5, 1, 1)
-        })
-        .seeded("oral_messages::om2_among_seven_with_two_traitors", 60, |seed| {
-            traitor_run::<Lieutenant>(seed, 7, 2, 2)
-        })
-        .test("oral_messages::message_count_without_traitors", loyal_counts::<Lieutenant>)
+        .seeded(
+            "oral_messages::om1_among_four_with_one_traitor",
+            60,
+            |seed| traitor_run::<Lieutenant>(seed, 4, 1, 1),
+        )
+        .seeded(
+            "oral_messages::om1_among_five_with_one_traitor",
+            30,
+            |seed| traitor_run::<Lieutenant>(seed, 5, 1, 1),
+        )
+        .seeded(
+            "oral_messages::om2_among_seven_with_two_traitors",
+            60,
+            |seed| traitor_run::<Lieutenant>(seed, 7, 2, 2),
+        )
+        .test(
+            "oral_messages::message_count_without_traitors",
+            loyal_counts::<Lieutenant>,
+        )
         .test("meta::om_correct_model_passes", || {
-            expect_accepted("OM(2) with two traitors", 60, |seed| traitor_run::<Model<CORRECT>>(seed, 7, 2, 2))?;
+            expect_accepted("OM(2) with two traitors", 60, |seed| {
+                traitor_run::<Model<CORRECT>>(seed, 7, 2, 2)
+            })?;
             loyal_counts::<Model<CORRECT>>()
         })
         .test("meta::om_one_round_too_few_breaks_agreement", || {
-            expect_caught(IC1, 60, |seed| agreement_run::<Model<ROUND_TOO_FEW>>(seed, 7, 2, 2))
+            expect_caught(IC1, 60, |seed| {
+                agreement_run::<Model<ROUND_TOO_FEW>>(seed, 7, 2, 2)
+            })
         })
         .test("meta::om_one_round_too_few_sends_too_few_messages", || {
-            expect_caught(RELAY, 60, |seed| traitor_run::<Model<ROUND_TOO_FEW>>(seed, 7, 2, 2))
+            expect_caught(RELAY, 60, |seed| {
+                traitor_run::<Model<ROUND_TOO_FEW>>(seed, 7, 2, 2)
+            })
         })
         .test("meta::om_counting_itself_twice_is_caught", || {
-            expect_caught(IC1, 60, |seed| agreement_run::<Model<COUNTS_ITSELF_TWICE>>(seed, 4, 1, 1))
+            expect_caught(IC1, 60, |seed| {
+                agreement_run::<Model<COUNTS_ITSELF_TWICE>>(seed, 4, 1, 1)
+            })
         })
 }
 

@@ -3,15 +3,26 @@
 //! a loyal lieutenant against the algorithm as it happens.
 
 use crate::subject::byzantine::oral_messages::{OralMessage, Order, Outbox, COMMANDER};
-use dscheck::Failure;
+use dscheck::{Failure, Property};
 use dsim::{NodeId, SimRng};
 use std::collections::{BTreeMap, BTreeSet};
 
-pub const IC1: &str = "loyal lieutenants agree (IC1)";
-pub const IC2: &str = "loyal lieutenants obey a loyal commander (IC2)";
-pub const RELAY: &str =
-    "a loyal lieutenant relays each new message to exactly the generals OM(m) prescribes";
-pub const COUNT: &str = "a run without traitors sends exactly the messages of OM(m)";
+pub const IC1: Property = Property {
+    name: "loyal lieutenants agree (IC1)",
+    hint: "every loyal lieutenant must compute the same value for every path: relay every well-formed new message to every general not on its path, and take the majority of the direct value and the values of all extensions, with DEFAULT for anything missing and for ties",
+};
+pub const IC2: Property = Property {
+    name: "loyal lieutenants obey a loyal commander (IC2)",
+    hint: "with a loyal commander, the direct value and the values relayed by the loyal majority agree; check that value() recurses down to paths of length m + 1 and that majority() needs more than half",
+};
+pub const RELAY: Property = Property {
+    name: "a loyal lieutenant relays each new message to exactly the generals OM(m) prescribes",
+    hint: "relay only well-formed messages you have not seen along that path before, only while the path has at most m generals, to every general not on it (not to yourself), with yourself appended",
+};
+pub const COUNT: Property = Property {
+    name: "a run without traitors sends exactly the messages of OM(m)",
+    hint: "each lieutenant relays each message it receives along a path of k ≤ m generals to the n - 1 - k generals not on the path and not itself",
+};
 
 /// A loyal general's side of OM(m), as the rounds drive it.
 pub trait Loyal {
@@ -242,7 +253,7 @@ pub enum Strategy {
     Random,
 }
 
-pub const STRATEGIES: [Strategy; 4] = [
+pub const STRATEGIES: &[Strategy] = &[
     Strategy::Silent,
     Strategy::TwoFaced,
     Strategy::Liar,

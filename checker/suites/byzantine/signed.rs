@@ -6,12 +6,25 @@ use super::rounds::{IC1, IC2};
 use crate::subject::byzantine::signed_messages::{
     Key, Keyring, Order, Outbox, SignedOrder, COMMANDER,
 };
-use dscheck::Failure;
+use dscheck::{Failure, Property};
 use dsim::{NodeId, SimRng};
 use std::collections::{BTreeMap, BTreeSet};
 
-pub const SM_RELAY: &str =
-    "a loyal lieutenant relays each new valid order once, signed, to every lieutenant who has not signed it";
+pub const SM_RELAY: Property = Property {
+    name: "a loyal lieutenant relays each new valid order once, signed, to every lieutenant who has not signed it",
+    hint: "accept only messages that verify, start with the commander's signature, end with the sender's, and name no signer twice (nor you); relay an order only the first time you see it, only while it has at most m signatures, signed with your key, to every lieutenant (n1 and up) who has not signed it",
+};
+/// IC1 for SM(m): the same words as for OM(m), with the advice for signed
+/// messages.
+pub const SM_IC1: Property = Property {
+    name: IC1.name,
+    hint: "a loyal lieutenant must end with the same set of orders as every other: relay every new valid order while it has at most m signatures, and decide only from the set (one order: obey it; none or two: DEFAULT)",
+};
+/// IC2 for SM(m).
+pub const SM_IC2: Property = Property {
+    name: IC2.name,
+    hint: "with a loyal commander, only its order can verify: reject a message whose signatures do not verify (Keyring::verify) or that does not start with the commander's signature",
+};
 
 /// A loyal general's side of SM(m).
 pub trait SignedLoyal {
@@ -36,7 +49,7 @@ pub enum Strategy {
     Colluding,
 }
 
-pub const STRATEGIES: [Strategy; 4] = [
+pub const STRATEGIES: &[Strategy] = &[
     Strategy::Silent,
     Strategy::TwoFaced,
     Strategy::Forger,
@@ -261,18 +274,18 @@ pub fn run<L: SignedLoyal>(setup: &Setup) -> Result<(), Failure> {
     let trace: Vec<String> = trace.into_iter().take(60).collect();
     let first = decisions.values().next().copied();
     if decisions.values().any(|&d| Some(d) != first) {
-        return Err(Failure::new(IC1, context)
-            .with_trace(trace)
-            .hint("a loyal lieutenant must end with the same set of orders as every other: relay every new valid order while it has at most m signatures, and decide only from the set (one order: obey it; none or two: DEFAULT)"));
+        return Err(Failure::new(SM_IC1, context).with_trace(trace));
     }
     if loyal(COMMANDER) {
         if let Some((g, d)) = decisions.iter().find(|(_, &d)| d != setup.order) {
             return Err(Failure::new(
-                IC2,
-                format!("the loyal commander ordered {:?}, but {g} decided {d:?}; {context}", setup.order),
+                SM_IC2,
+                format!(
+                    "the loyal commander ordered {:?}, but {g} decided {d:?}; {context}",
+                    setup.order
+                ),
             )
-            .with_trace(trace)
-            .hint("with a loyal commander, only its order can verify: reject a message whose signatures do not verify (Keyring::verify) or that does not start with the commander's signature"));
+            .with_trace(trace));
         }
     }
     if let Some(error) = relay_error {

@@ -3,8 +3,7 @@
 //! forge by copying signatures onto another order, tell two stories, or
 //! plot to reveal a second order at the last moment.
 
-use super::rounds::IC2;
-use super::signed::{random_setup, run, Setup, SignedLoyal, Strategy, SM_RELAY};
+use super::signed::{random_setup, run, Setup, SignedLoyal, Strategy, SM_IC2};
 use crate::subject::byzantine::signed_messages::{
     command, Key, Keyring, Lieutenant, Order, Outbox, SignedOrder,
 };
@@ -29,25 +28,35 @@ impl SignedLoyal for Lieutenant {
 
 pub fn tests(suite: Suite) -> Suite {
     suite
-        .hint(SM_RELAY, "accept only messages that verify, start with the commander's signature, end with the sender's, and name no signer twice (nor you); relay an order only the first time you see it, only while it has at most m signatures, signed with your key, to every lieutenant (n1 and up) who has not signed it")
         .seeded("signed_messages::any_number_of_traitors", 80, |seed| {
             run::<Lieutenant>(&random_setup(seed))
         })
-        .seeded("signed_messages::a_plot_revealed_in_the_last_round", 20, |seed| {
-            let n = 4 + (seed % 3) as usize;
-            let setup = Setup {
-                n,
-                m: n - 2,
-                traitors: (0..n - 2).map(NodeId).collect::<BTreeSet<_>>(),
-                order: Order::Attack,
-                strategy: Strategy::Colluding,
-                seed,
-            };
-            run::<Lieutenant>(&setup)
-        })
+        .seeded(
+            "signed_messages::a_plot_revealed_in_the_last_round",
+            20,
+            |seed| {
+                let n = 4 + (seed % 3) as usize;
+                let setup = Setup {
+                    n,
+                    m: n - 2,
+                    traitors: (0..n - 2).map(NodeId).collect::<BTreeSet<_>>(),
+                    order: Order::Attack,
+                    strategy: Strategy::Colluding,
+                    seed,
+                };
+                run::<Lieutenant>(&setup)
+            },
+        )
         .test("signed_messages::loyal_generals_obey", || {
             for order in [Order::Attack, Order::Retreat] {
-                let setup = Setup { n: 5, m: 3, traitors: BTreeSet::new(), order, strategy: Strategy::Silent, seed: 1 };
+                let setup = Setup {
+                    n: 5,
+                    m: 3,
+                    traitors: BTreeSet::new(),
+                    order,
+                    strategy: Strategy::Silent,
+                    seed: 1,
+                };
                 run::<Lieutenant>(&setup)?;
             }
             Ok::<(), Failure>(())
@@ -58,7 +67,7 @@ pub fn tests(suite: Suite) -> Suite {
             })
         })
         .test("meta::sm_accepting_unverified_signatures_is_caught", || {
-            expect_caught(IC2, 1, |_| {
+            expect_caught(SM_IC2, 1, |_| {
                 let setup = Setup {
                     n: 4,
                     m: 1,

@@ -6,18 +6,21 @@ use super::model::{Model, CORRECT};
 use super::rounds::{run, well_formed, Setup, Traitor};
 use crate::subject::byzantine::oral_messages::{OralMessage, Order, Outbox};
 use crate::subject::byzantine::three_is_not_enough::traitor_relays;
-use dscheck::{expect_caught, Failure, Suite};
+use dscheck::{expect_caught, Failure, Property, Suite};
 use dsim::{NodeId, SimRng};
 use std::collections::BTreeSet;
 
-pub const SPEAKS: &str =
-    "the traitor sends every message a loyal lieutenant would (silence is noticed)";
-pub const BREAKS: &str = "the traitor makes the loyal lieutenant disobey its loyal commander";
+pub const SPEAKS: Property = Property {
+    name: "the traitor sends every message a loyal lieutenant would (silence is noticed)",
+    hint: "in round two the traitor must send one message to the other lieutenant, along the path [n0, traitor]: a missing message would give it away",
+};
+pub const BREAKS: Property = Property {
+    name: "the traitor makes the loyal lieutenant disobey its loyal commander",
+    hint: "the loyal lieutenant hears Attack from the commander; what could the traitor claim the commander told it, so that the loyal lieutenant has no majority for Attack?",
+};
 
 pub fn tests(suite: Suite) -> Suite {
     suite
-        .hint(SPEAKS, "in round two the traitor must send one message to the other lieutenant, along the path [n0, traitor]: a missing message would give it away")
-        .hint(BREAKS, "the loyal lieutenant hears Attack from the commander; what could the traitor claim the commander told it, so that the loyal lieutenant has no majority for Attack?")
         .test("three::traitor_breaks_om1_among_three", || {
             for traitor in [NodeId(1), NodeId(2)] {
                 breaks(traitor, &mut |me, msg| traitor_relays(me, msg))?;
@@ -25,7 +28,9 @@ pub fn tests(suite: Suite) -> Suite {
             Ok(())
         })
         .test("meta::three_honest_traitor_is_caught", || {
-            expect_caught(BREAKS, 1, |_| breaks(NodeId(2), &mut |me, msg| honest(me, msg)))
+            expect_caught(BREAKS, 1, |_| {
+                breaks(NodeId(2), &mut |me, msg| honest(me, msg))
+            })
         })
         .test("meta::three_silent_traitor_is_caught", || {
             expect_caught(SPEAKS, 1, |_| breaks(NodeId(1), &mut |_, _| Vec::new()))

@@ -14,7 +14,7 @@
 //! caught acknowledging no sooner.
 
 use crate::subject::cache::cluster::{CacheNode, Replication, Reply, Request, Ring};
-use dscheck::{expect_caught, metric, ms, run, secs, Failure, Suite};
+use dscheck::{expect_caught, metric, ms, run, secs, Failure, Property, Suite};
 use dsim::{Broken, Event, Network, NodeId, RequestId, Sim, Time};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -23,44 +23,35 @@ use std::time::Duration;
 
 // ----- properties and their hints ---------------------------------------------
 
-const LOST: &str = "no acknowledged write is lost (synchronous replication)";
-const READS: &str =
-    "a read returns the newest write acknowledged before it (synchronous replication)";
-const DONE: &str = "every request to a live node is answered";
-const COPIED: &str = "once the network is quiet, each key's replica holds what its primary holds";
-const FASTER: &str = "asynchronous replication acknowledges writes sooner than synchronous";
-
-const HINTS: [(&str, &str); 5] = [
-    (
-        LOST,
-        "in Sync mode, answer Written only in on_ack, once the replica has acknowledged a \
-         version at least as new as the client's write; and a node told Down must send its keys \
-         to their new replicas",
-    ),
-    (
-        READS,
-        "a replica keeps an entry only if its version is newer than the one it holds (messages \
-         arrive out of order), and ignores messages from a node announced dead (fencing): an old \
-         Replicate arriving late must not undo a newer write",
-    ),
-    (
-        DONE,
-        "a write waiting for a dead replica must be sent to the new one: in on_down, remove the \
-         dead node from the ring, then for every key you are now primary of whose replica \
-         changed, put its entry in unacked and replicate it",
-    ),
-    (
-        COPIED,
-        "both modes replicate every write: put it in unacked and send it to the replica, \
-         resending on the Resend timer until an Ack covers its version; Async differs only in \
-         replying at once",
-    ),
-    (
-        FASTER,
-        "in Async mode, reply Written in on_put itself, before any message is sent; replication \
-         (with its resends) follows in the background",
-    ),
-];
+const LOST: Property = Property {
+    name: "no acknowledged write is lost (synchronous replication)",
+    hint: "in Sync mode, answer Written only in on_ack, once the replica has acknowledged a \
+           version at least as new as the client's write; and a node told Down must send its keys \
+           to their new replicas",
+};
+const READS: Property = Property {
+    name: "a read returns the newest write acknowledged before it (synchronous replication)",
+    hint: "a replica keeps an entry only if its version is newer than the one it holds (messages \
+           arrive out of order), and ignores messages from a node announced dead (fencing): an old \
+           Replicate arriving late must not undo a newer write",
+};
+const DONE: Property = Property {
+    name: "every request to a live node is answered",
+    hint: "a write waiting for a dead replica must be sent to the new one: in on_down, remove the \
+           dead node from the ring, then for every key you are now primary of whose replica \
+           changed, put its entry in unacked and replicate it",
+};
+const COPIED: Property = Property {
+    name: "once the network is quiet, each key's replica holds what its primary holds",
+    hint: "both modes replicate every write: put it in unacked and send it to the replica, \
+           resending on the Resend timer until an Ack covers its version; Async differs only in \
+           replying at once",
+};
+const FASTER: Property = Property {
+    name: "asynchronous replication acknowledges writes sooner than synchronous",
+    hint: "in Async mode, reply Written in on_put itself, before any message is sent; replication \
+           (with its resends) follows in the background",
+};
 
 /// The nodes of every run.
 const NODES: usize = 4;
@@ -70,9 +61,6 @@ const KEYS: u64 = 24;
 const EVERY: Duration = ms(2);
 
 pub fn tests(suite: Suite) -> Suite {
-    let suite = HINTS
-        .iter()
-        .fold(suite, |suite, (property, hint)| suite.hint(property, hint));
     suite
         .seeded(
             "cluster::synchronous_replication_loses_no_acknowledged_write",
@@ -258,11 +246,18 @@ fn unheld(sim: &Sim<CacheNode>, acked: &BTreeMap<u64, Vec<(u64, Time)>>) -> usiz
     lost
 }
 
+/// Not a property: a check that never fails, run after every step (and
+/// before the checks that read the ledger) to record acknowledged writes.
+const RECORDING: Property = Property {
+    name: "the suite records acknowledged writes",
+    hint: "",
+};
+
 /// Registers the ledger of acknowledged writes and, when checking
 /// synchronous replication, the checks after every event.
 fn watch(sim: &mut Sim<CacheNode>, acked: Acked, strict: bool) {
     let ledger = Rc::clone(&acked);
-    sim.check("the suite records acknowledged writes", move |sim, step| {
+    sim.check(RECORDING, move |sim, step| {
         for entry in step {
             if let Event::Reply {
                 id,

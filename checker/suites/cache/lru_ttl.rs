@@ -8,7 +8,7 @@
 mod wrong;
 
 use crate::subject::cache::lru_ttl::LruCache;
-use dscheck::{ensure, ms, Failure, Suite};
+use dscheck::{ensure, ms, Failure, Property, Suite};
 use dsim::{SimRng, Time};
 use std::time::Duration;
 
@@ -60,39 +60,29 @@ fn subject(capacity: usize) -> LruCache<u64, u64> {
 
 // ----- properties and their hints ---------------------------------------------
 
-pub(super) const EVICTION: &str = "a full cache evicts the least recently used entry";
-pub(super) const EXPIRY: &str = "an entry is gone once its time to live has passed";
-pub(super) const CAPACITY: &str = "the cache never holds more entries than its capacity";
-pub(super) const MODEL: &str = "every operation answers as a plain LRU list would";
-
-const HINTS: [(&str, &str); 4] = [
-    (
-        EVICTION,
-        "a read (get) makes an entry the most recently used, as a write does: unlink its slot \
-         and push it to the front; evict from the tail, the least recently used end",
-    ),
-    (
-        EXPIRY,
-        "in live(), compare the slot's expires_at with now: an entry with now >= expires_at is \
-         deleted and reported absent; put sets expires_at = now + ttl, and a put without a ttl \
-         clears it",
-    ),
-    (
-        CAPACITY,
-        "before inserting a new key into a full cache (len() == capacity), delete the tail; \
-         replacing the value of a key already present evicts nothing",
-    ),
-    (
-        MODEL,
-        "compare your answers with the doc comments one operation at a time: expire and ttl do \
-         not change recency; remove, expire and ttl report an expired key as absent",
-    ),
-];
+pub(super) const EVICTION: Property = Property {
+    name: "a full cache evicts the least recently used entry",
+    hint: "a read (get) makes an entry the most recently used, as a write does: unlink its slot \
+           and push it to the front; evict from the tail, the least recently used end",
+};
+pub(super) const EXPIRY: Property = Property {
+    name: "an entry is gone once its time to live has passed",
+    hint: "in live(), compare the slot's expires_at with now: an entry with now >= expires_at is \
+           deleted and reported absent; put sets expires_at = now + ttl, and a put without a ttl \
+           clears it",
+};
+pub(super) const CAPACITY: Property = Property {
+    name: "the cache never holds more entries than its capacity",
+    hint: "before inserting a new key into a full cache (len() == capacity), delete the tail; \
+           replacing the value of a key already present evicts nothing",
+};
+pub(super) const MODEL: Property = Property {
+    name: "every operation answers as a plain LRU list would",
+    hint: "compare your answers with the doc comments one operation at a time: expire and ttl do \
+           not change recency; remove, expire and ttl report an expired key as absent",
+};
 
 pub fn tests(suite: Suite) -> Suite {
-    let suite = HINTS
-        .iter()
-        .fold(suite, |suite, (property, hint)| suite.hint(property, hint));
     let suite = suite
         .seeded("lru_ttl::evicts_the_least_recently_used", 10, |seed| {
             eviction_order(seed, subject)
@@ -342,7 +332,7 @@ fn operation<C: Cache>(cache: &mut C, rng: &mut SimRng, keys: u64, now: Time) ->
 pub(super) fn random_ops<C: Cache>(
     seed: u64,
     make: Make<C>,
-    property: &str,
+    property: Property,
 ) -> Result<(), Failure> {
     let mut rng = SimRng::new(seed);
     let capacity = 1 + rng.below(16) as usize;

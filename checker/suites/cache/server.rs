@@ -11,7 +11,7 @@ mod wrong;
 
 use crate::subject::cache::server::{parse_command, Server};
 use client::{encode, show, Client, Trouble, Value};
-use dscheck::{ensure, Failure, Suite};
+use dscheck::{ensure, Failure, Property, Suite};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -32,67 +32,54 @@ fn subject() -> Result<SocketAddr, Failure> {
 
 // ----- properties and their hints ---------------------------------------------
 
-pub(super) const STARTS: &str = "the server accepts connections";
-pub(super) const PARSER: &str =
-    "the parser returns a command only once all of its bytes have arrived";
-pub(super) const COMMANDS: &str = "each command answers as Redis does";
-pub(super) const EXPIRY: &str = "keys expire as SET EX/PX and EXPIRE say, and TTL counts down";
-pub(super) const FRAMING: &str =
-    "commands split over many reads, or many in one read, are each answered once, in order";
-pub(super) const MALFORMED: &str = "malformed input gets an error reply or a closed connection";
-pub(super) const OTHERS: &str = "a malformed or vanished client does not affect the other clients";
-pub(super) const CONCURRENT: &str = "many clients at once each get their own answers";
-
-const HINTS: [(&str, &str); 8] = [
-    (
-        STARTS,
-        "Server::bind and Server::run are given: did you change them?",
-    ),
-    (
-        PARSER,
-        "return Ok(None) whenever the buffer ends before the command does (a line without its \
-         \\r\\n, a bulk string without all its bytes and the \\r\\n after them); the length used \
-         is the position just after the last \\r\\n of the command",
-    ),
-    (
-        COMMANDS,
+pub(super) const STARTS: Property = Property {
+    name: "the server accepts connections",
+    hint: "Server::bind and Server::run are given: did you change them?",
+};
+pub(super) const PARSER: Property = Property {
+    name: "the parser returns a command only once all of its bytes have arrived",
+    hint: "return Ok(None) whenever the buffer ends before the command does (a line without its \
+           \\r\\n, a bulk string without all its bytes and the \\r\\n after them); the length used \
+           is the position just after the last \\r\\n of the command",
+};
+pub(super) const COMMANDS: Property = Property {
+    name: "each command answers as Redis does",
+    hint:
         "compare with redis-cli against a real Redis: GET of a missing key is Reply::Bulk(None), \
-         SET answers Reply::ok(), DEL counts the keys it removed, PING with an argument echoes \
-         it as a bulk string; a wrong number of arguments is Reply::wrong_arity",
-    ),
-    (
-        EXPIRY,
-        "SET ... EX s gives the entry a time to live of s seconds, PX of ms milliseconds, and a \
-         SET without them none; TTL is -2 for a missing key, -1 without expiry, else the seconds \
-         left rounded to the nearest",
-    ),
-    (
-        FRAMING,
+           SET answers Reply::ok(), DEL counts the keys it removed, PING with an argument echoes \
+           it as a bulk string; a wrong number of arguments is Reply::wrong_arity",
+};
+pub(super) const EXPIRY: Property = Property {
+    name: "keys expire as SET EX/PX and EXPIRE say, and TTL counts down",
+    hint: "SET ... EX s gives the entry a time to live of s seconds, PX of ms milliseconds, and a \
+           SET without them none; TTL is -2 for a missing key, -1 without expiry, else the seconds \
+           left rounded to the nearest",
+};
+pub(super) const FRAMING: Property = Property {
+    name: "commands split over many reads, or many in one read, are each answered once, in order",
+    hint:
         "parse_command reads one command from the start of the buffer and says how many bytes it \
-         used; the given loop calls it again on the rest, so a pipeline of commands in one read \
-         is answered in order",
-    ),
-    (
-        MALFORMED,
+           used; the given loop calls it again on the rest, so a pipeline of commands in one read \
+           is answered in order",
+};
+pub(super) const MALFORMED: Property = Property {
+    name: "malformed input gets an error reply or a closed connection",
+    hint:
         "check every length before using it: a count after * from 0 to MAX_ARGS, a length after $ \
-         from 0 to MAX_BULK_LEN, \\r\\n after the bulk bytes, and no line longer than MAX_LINE \
-         while its \\r\\n has not come; each failure is a ProtocolError, never a panic",
-    ),
-    (
-        OTHERS,
-        "a bad client must cost only its own connection: return the ProtocolError and let the \
-         given loop answer and close that one stream",
-    ),
-    (
-        CONCURRENT,
-        "every connection has its own buffer; the cache is shared behind the given mutex",
-    ),
-];
+           from 0 to MAX_BULK_LEN, \\r\\n after the bulk bytes, and no line longer than MAX_LINE \
+           while its \\r\\n has not come; each failure is a ProtocolError, never a panic",
+};
+pub(super) const OTHERS: Property = Property {
+    name: "a malformed or vanished client does not affect the other clients",
+    hint: "a bad client must cost only its own connection: return the ProtocolError and let the \
+           given loop answer and close that one stream",
+};
+pub(super) const CONCURRENT: Property = Property {
+    name: "many clients at once each get their own answers",
+    hint: "every connection has its own buffer; the cache is shared behind the given mutex",
+};
 
 pub fn tests(suite: Suite) -> Suite {
-    let suite = HINTS
-        .iter()
-        .fold(suite, |suite, (property, hint)| suite.hint(property, hint));
     let suite = suite
         .test("server::parser_waits_for_whole_commands", parser)
         .test("server::answers_ping_set_get_del", || commands(subject))
@@ -137,7 +124,12 @@ enum Want {
 }
 
 /// Sends `args` and checks the reply against `want`, as `property`.
-fn expect(client: &mut Client, args: &[&[u8]], want: Want, property: &str) -> Result<(), Failure> {
+fn expect(
+    client: &mut Client,
+    args: &[&[u8]],
+    want: Want,
+    property: Property,
+) -> Result<(), Failure> {
     let got = client
         .call(args)
         .map_err(|t| Failure::new(property, format!("`{}` got no reply: {t}", show(args))))?;
@@ -168,9 +160,9 @@ fn panicked(reply: &Value, what: &str) -> Option<Failure> {
     };
     let (_, message) = text.split_once(PANICKED)?;
     let property = if message.starts_with("not yet implemented") {
-        dscheck::TODO_PROPERTY
+        dscheck::TODO
     } else {
-        dscheck::PANIC_PROPERTY
+        dscheck::PANIC
     };
     Some(Failure::new(
         property,

@@ -15,7 +15,7 @@
 mod wrong;
 
 use crate::subject::cache::single_flight::{Member, Msg, Reply, Request, STORE};
-use dscheck::{metric, ms, run, secs, Failure, Suite};
+use dscheck::{metric, ms, run, secs, Failure, Property, Suite};
 use dsim::{Broken, Event, Network, Node, NodeId, Sim, Time};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -23,41 +23,32 @@ use std::rc::Rc;
 
 // ----- properties and their hints ---------------------------------------------
 
-pub(super) const ONE_FILL: &str =
-    "concurrent misses for a key at a replica cause one load from the store";
-pub(super) const INVALIDATED: &str =
-    "once a write is acknowledged, no replica caches an older version of its key";
-pub(super) const READS: &str = "a read returns the newest write acknowledged before it began";
-pub(super) const DONE: &str = "every read and write is answered";
-pub(super) const CACHES: &str = "a replica loads a key again only after it was invalidated";
-
-const HINTS: [(&str, &str); 5] = [
-    (
-        ONE_FILL,
-        "on a miss, look in in_flight first: if a fill of the key is under way, only add the \
-         read to its waiting list; send Msg::Load only when the list was empty",
-    ),
-    (
-        INVALIDATED,
-        "on Invalidate, remove the key from the cache and remember the version in invalidated \
-         before you acknowledge; on Loaded, a version older than the one remembered is stale: \
-         do not cache it (it left the store before the write)",
-    ),
-    (
-        READS,
-        "a stale fill (version older than the key's invalidation) must not answer the reads \
-         waiting for it: send Msg::Load again and keep them waiting",
-    ),
-    (
-        DONE,
-        "on Loaded, answer every read waiting in in_flight for the key and remove the entry; \
-         always send InvalidateAck, or the store never acknowledges the write",
-    ),
-    (
-        CACHES,
+pub(super) const ONE_FILL: Property = Property {
+    name: "concurrent misses for a key at a replica cause one load from the store",
+    hint: "on a miss, look in in_flight first: if a fill of the key is under way, only add the \
+           read to its waiting list; send Msg::Load only when the list was empty",
+};
+pub(super) const INVALIDATED: Property = Property {
+    name: "once a write is acknowledged, no replica caches an older version of its key",
+    hint: "on Invalidate, remove the key from the cache and remember the version in invalidated \
+           before you acknowledge; on Loaded, a version older than the one remembered is stale: \
+           do not cache it (it left the store before the write)",
+};
+pub(super) const READS: Property = Property {
+    name: "a read returns the newest write acknowledged before it began",
+    hint: "a stale fill (version older than the key's invalidation) must not answer the reads \
+           waiting for it: send Msg::Load again and keep them waiting",
+};
+pub(super) const DONE: Property = Property {
+    name: "every read and write is answered",
+    hint: "on Loaded, answer every read waiting in in_flight for the key and remove the entry; \
+           always send InvalidateAck, or the store never acknowledges the write",
+};
+pub(super) const CACHES: Property = Property {
+    name: "a replica loads a key again only after it was invalidated",
+    hint:
         "on a fill that is not stale, insert the key into the cache, so that later reads are hits",
-    ),
-];
+};
 
 /// What the checks need from a run's nodes.
 pub trait Observed: Node<Msg = Msg, Request = Request, Reply = Reply> {
@@ -86,9 +77,6 @@ impl Observed for Member {
 pub(super) type Factory<N> = Box<dyn FnMut(NodeId) -> N>;
 
 pub fn tests(suite: Suite) -> Suite {
-    let suite = HINTS
-        .iter()
-        .fold(suite, |suite, (property, hint)| suite.hint(property, hint));
     let suite = suite
         .seeded(
             "single_flight::bursts_of_misses_cause_one_load",

@@ -7,7 +7,7 @@
 //! of those links them. A duplicated message is received twice: two receipt
 //! events after the one send.
 
-use dsim::{Entry, Event, Node, NodeId, Sim};
+use dsim::{Event, Node, NodeId, Sim, Step};
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::time::Duration;
@@ -91,17 +91,17 @@ impl<S> HappensBefore<S> {
     pub fn observe<N: Node>(
         &mut self,
         sim: &Sim<N>,
-        step: &[Entry<N>],
+        step: Step<'_, N>,
         msg_stamp: impl Fn(&N::Msg) -> S,
         node_stamp: impl Fn(&N) -> S,
     ) -> Range<usize> {
         let start = self.events.len();
-        let Some(first) = step.first() else {
+        let Some(trigger) = step.trigger() else {
             return start..start;
         };
-        let at = first.at;
+        let at = trigger.at;
         let sends_anything = step.iter().any(|e| matches!(e.event, Event::Send { .. }));
-        match &first.event {
+        match &trigger.event {
             Event::Deliver {
                 from, to, msg_id, ..
             } => {

@@ -7,18 +7,29 @@
 use crate::clocks::happens_before::{chaotic_network, drive, Action, HappensBefore};
 use crate::expect_caught;
 use crate::subject::clocks::lamport::{LamportClock, LamportNode, Msg, Request, Stamp};
-use dscheck::{ms, run, secs, Failure, Suite};
+use dscheck::{ms, run, secs, Failure, Property, Suite};
 use dsim::{Broken, Ctx, Node, NodeId, RequestId, Sim, SimRng};
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::cmp::Ordering;
 use std::rc::Rc;
 
-const RULES: &str = "a Lamport clock ticks by one, and jumps past a received timestamp";
-const EXACT_ORDER: &str = "stamps are ordered by timestamp, then by node id";
-const CAUSAL: &str = "if event a happens before event b, then L(a) < L(b)";
-const TOTAL: &str =
-    "the stamps order all events strictly and totally, never against happens-before";
+const RULES: Property = Property {
+    name: "a Lamport clock ticks by one, and jumps past a received timestamp",
+    hint: "tick: time + 1; receive(t): max(time, t) + 1; both store and return the new time",
+};
+const EXACT_ORDER: Property = Property {
+    name: "stamps are ordered by timestamp, then by node id",
+    hint: "the timestamps decide; only equal timestamps fall back to the node ids",
+};
+const CAUSAL: Property = Property {
+    name: "if event a happens before event b, then L(a) < L(b)",
+    hint: "tick before every local event and send; on receipt take the larger of your clock and the message's timestamp, then add one",
+};
+const TOTAL: Property = Property {
+    name: "the stamps order all events strictly and totally, never against happens-before",
+    hint: "compare timestamps first and node ids only to break a tie; two events of one node never share a timestamp",
+};
 
 pub fn tests(suite: Suite) -> Suite {
     suite
@@ -120,7 +131,7 @@ fn system<N: Lamport>(seed: u64, make: impl FnMut(NodeId) -> N + 'static) -> Sim
 /// Tracks happens-before and each event's Lamport timestamp, step by step.
 fn track<N: Lamport>(
     sim: &mut Sim<N>,
-    property: &str,
+    property: Property,
     mut then: impl FnMut(&HappensBefore<u64>, usize) -> Result<(), Broken> + 'static,
 ) -> Rc<RefCell<HappensBefore<u64>>> {
     let hb = Rc::new(RefCell::new(HappensBefore::new(sim.len())));
@@ -152,9 +163,7 @@ fn causality<N: Lamport>(
             }
         }
     });
-    run(&mut sim, |s| s.run_until_quiet(secs(10))).map_err(|f| {
-        f.hint_for(CAUSAL, "tick before every local event and send; on receipt take the larger of your clock and the message's timestamp, then add one")
-    })?;
+    run(&mut sim, |s| s.run_until_quiet(secs(10)))?;
     Ok(())
 }
 
@@ -169,10 +178,7 @@ fn total_order<N: Lamport>(
     let hb = track(&mut sim, TOTAL, |_, _| Ok(()));
     run(&mut sim, |s| s.run_until_quiet(secs(10)))?;
     let hb = hb.borrow();
-    check_total(&hb, &cmp).map_err(|detail| {
-        Failure::after_run(&sim, TOTAL, detail)
-            .hint("compare timestamps first and node ids only to break a tie; two events of one node never share a timestamp")
-    })
+    check_total(&hb, &cmp).map_err(|detail| Failure::after_run(&sim, TOTAL, detail))
 }
 
 fn check_total(
@@ -260,9 +266,12 @@ fn clock_rules(seed: u64) -> Result<(), Failure> {
             if got != model || clock.time != model {
                 return Err(Failure::new(
                     RULES,
-                    format!("a new clock then {}: returned {got} and left time = {}; expected {model}", done.join(", "), clock.time),
-                )
-                .hint("tick: time + 1; receive(t): max(time, t) + 1; both store and return the new time"));
+                    format!(
+                        "a new clock then {}: returned {got} and left time = {}; expected {model}",
+                        done.join(", "),
+                        clock.time
+                    ),
+                ));
             }
         }
     }
@@ -286,8 +295,7 @@ fn exact_order(seed: u64) -> Result<(), Failure> {
             return Err(Failure::new(
                 EXACT_ORDER,
                 format!("{a:?}.cmp({b:?}) is {got:?}, not {expected:?}"),
-            )
-            .hint("the timestamps decide; only equal timestamps fall back to the node ids"));
+            ));
         }
     }
     Ok(())

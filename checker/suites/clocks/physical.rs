@@ -12,23 +12,56 @@ use crate::subject::clocks::physical::{
     choose_correction, offset, round_trip_delay, Correction, SyncedClock, TimeSync, Timestamps,
     FAST_SLEW_PPM, SLEW_PPM, STEP_THRESHOLD,
 };
-use dscheck::{Failure, Suite};
+use dscheck::{Failure, Property, Suite};
 use dsim::{NodeId, SimRng, Time};
 use network::{bounded_error, duplicates, large_offset, never_goes_back, small_offset};
 use std::time::Duration;
 use wrong::{Mode, Model};
 
-const DELAY: &str = "the round-trip delay leaves out the time the server held the request";
-const WITHIN_HALF: &str = "the offset is within half the round-trip delay of the true offset";
-const SYMMETRIC: &str = "with equal delays both ways, the offset is exact";
-const POLICY: &str = "small offsets are slewed, large ones stepped forward or slewed fast";
-const SYNCED: &str = "the synchronised clock steps at once and slews at the given rate";
-const MONOTONIC: &str = "the synchronised clock never goes back";
-const ACCURATE: &str = "after a warm-up, every client is within 10 ms of the server";
-const QUICK: &str = "a large offset is corrected quickly";
-const ONCE: &str = "an answer is used once, and only if it answers the latest request";
-const GENTLE: &str = "a small offset is slewed: the clock never jumps";
-const SLEWED_AWAY: &str = "a small offset is slewed away at SLEW_PPM";
+const DELAY: Property = Property {
+    name: "the round-trip delay leaves out the time the server held the request",
+    hint: "δ = (t4 − t1) − (t3 − t2): each difference is taken on one clock, so the offset cancels",
+};
+const WITHIN_HALF: Property = Property {
+    name: "the offset is within half the round-trip delay of the true offset",
+    hint: "θ = ((t2 − t1) + (t3 − t4)) / 2: the mean of the two one-way differences",
+};
+const SYMMETRIC: Property = Property {
+    name: "with equal delays both ways, the offset is exact",
+    hint: "θ = ((t2 − t1) + (t3 − t4)) / 2: the mean of the two one-way differences",
+};
+const POLICY: Property = Property {
+    name: "small offsets are slewed, large ones stepped forward or slewed fast",
+    hint: "an offset of at least STEP_THRESHOLD either way is large; a clock behind steps forward, one ahead slews at FAST_SLEW_PPM",
+};
+const SYNCED: Property = Property {
+    name: "the synchronised clock steps at once and slews at the given rate",
+    hint: "read: local + adjustment + min(|remaining|, elapsed × rate_ppm / 10⁶) with the sign of remaining; apply first folds the slew done so far into the adjustment",
+};
+const MONOTONIC: Property = Property {
+    name: "the synchronised clock never goes back",
+    hint: "never step back: a clock that is ahead must be slewed (run slower), and apply must not make the reading jump",
+};
+const ACCURATE: Property = Property {
+    name: "after a warm-up, every client is within 10 ms of the server",
+    hint: "poll every POLL_INTERVAL, measure t1 and t4 on the synchronised clock, and let each new offset replace the slew in progress",
+};
+const QUICK: Property = Property {
+    name: "a large offset is corrected quickly",
+    hint: "an offset of at least STEP_THRESHOLD is large: step forward when behind, slew at FAST_SLEW_PPM when ahead",
+};
+const ONCE: Property = Property {
+    name: "an answer is used once, and only if it answers the latest request",
+    hint: "remember the t1 of your latest request; use a Response only if it carries that t1, then forget it",
+};
+const GENTLE: Property = Property {
+    name: "a small offset is slewed: the clock never jumps",
+    hint: "an offset smaller than STEP_THRESHOLD is slewed at SLEW_PPM, never stepped",
+};
+const SLEWED_AWAY: Property = Property {
+    name: "a small offset is slewed away at SLEW_PPM",
+    hint: "a slew runs the clock SLEW_PPM fast or slow until the whole offset is gone",
+};
 
 /// Every node's clock starts this far into its day.
 const EPOCH: i64 = 100_000_000_000;
@@ -177,8 +210,14 @@ fn delay(seed: u64) -> Result<(), Failure> {
         let (ts, _, true_delay) = exchange(&mut rng, false);
         let got = round_trip_delay(&ts);
         if got != true_delay {
-            return Err(Failure::new(DELAY, format!("{ts:?}: the messages were in flight {} in all, but round_trip_delay says {}", millis(true_delay), millis(got)))
-                .hint("δ = (t4 − t1) − (t3 − t2): each difference is taken on one clock, so the offset cancels"));
+            return Err(Failure::new(
+                DELAY,
+                format!(
+                    "{ts:?}: the messages were in flight {} in all, but round_trip_delay says {}",
+                    millis(true_delay),
+                    millis(got)
+                ),
+            ));
         }
     }
     Ok(())
@@ -192,7 +231,6 @@ fn accuracy(
     offset: impl Fn(&Timestamps) -> i64,
 ) -> Result<(), Failure> {
     let mut rng = SimRng::new(seed);
-    let hint = "θ = ((t2 − t1) + (t3 − t4)) / 2: the mean of the two one-way differences";
     for _ in 0..300 {
         let (ts, theta, true_delay) = exchange(&mut rng, symmetric);
         let error = offset(&ts) - theta;
@@ -205,8 +243,7 @@ fn accuracy(
             return Err(Failure::new(property, format!(
                 "{ts:?}: the server is {} ahead and the round trip took {}, but the offset computed is off by {}",
                 millis(theta), millis(true_delay), millis(error)
-            ))
-            .hint(hint));
+            )));
         }
     }
     Ok(())
@@ -245,8 +282,13 @@ fn policy() -> Result<(), Failure> {
         };
         let got = choose_correction(theta);
         if got != expected {
-            return Err(Failure::new(POLICY, format!("for an offset of {}, choose_correction gave {got:?}, not {expected:?}", millis(theta)))
-                .hint("an offset of at least STEP_THRESHOLD either way is large; a clock behind steps forward, one ahead slews at FAST_SLEW_PPM"));
+            return Err(Failure::new(
+                POLICY,
+                format!(
+                    "for an offset of {}, choose_correction gave {got:?}, not {expected:?}",
+                    millis(theta)
+                ),
+            ));
         }
     }
     Ok(())
@@ -317,11 +359,15 @@ fn synced_clock(seed: u64) -> Result<(), Failure> {
             }
             let (got, expected) = (clock.read(at).as_nanos() as i64, model.read(local));
             if (got - expected).abs() > 1_000 {
-                return Err(Failure::new(SYNCED, format!(
-                    "{}; then at local {at} it reads {}, which is off by {}",
-                    story.join("; "), Time::from_nanos(got as u64), millis(got - expected)
-                ))
-                .hint("read: local + adjustment + min(|remaining|, elapsed × rate_ppm / 10⁶) with the sign of remaining; apply first folds the slew done so far into the adjustment"));
+                return Err(Failure::new(
+                    SYNCED,
+                    format!(
+                        "{}; then at local {at} it reads {}, which is off by {}",
+                        story.join("; "),
+                        Time::from_nanos(got as u64),
+                        millis(got - expected)
+                    ),
+                ));
             }
         }
     }

@@ -8,17 +8,35 @@
 use crate::clocks::happens_before::{chaotic_network, drive, Action, HappensBefore};
 use crate::expect_caught;
 use crate::subject::clocks::vector::{Causality, Msg, Request, VectorClock, VectorNode};
-use dscheck::{ms, run, secs, Failure, Suite};
+use dscheck::{ms, run, secs, Failure, Property, Suite};
 use dsim::{Broken, Ctx, Node, NodeId, RequestId, Sim, SimRng};
 use serde::{Deserialize, Serialize};
 use std::fmt::Debug;
 
-const INCREMENT: &str = "incrementing adds one to the node's own entry and to no other";
-const COMPARE: &str = "compare tells before, after, equal and concurrent apart";
-const LAWS: &str = "merge is commutative, associative and idempotent";
-const UPPER_BOUND: &str = "a merge is the least upper bound of the two clocks";
-const ORDERED: &str = "if event a happens before event b, then V(a) < V(b)";
-const CONCURRENT: &str = "events not related by happens-before have concurrent vector clocks";
+const INCREMENT: Property = Property {
+    name: "incrementing adds one to the node's own entry and to no other",
+    hint: "entry i belongs to node i: self.entries[node.index()] += 1",
+};
+const COMPARE: Property = Property {
+    name: "compare tells before, after, equal and concurrent apart",
+    hint: "Before: no entry larger and some entry smaller; Concurrent: some entry larger and some smaller",
+};
+const LAWS: Property = Property {
+    name: "merge is commutative, associative and idempotent",
+    hint: "merge takes the larger of the two entries, one position at a time",
+};
+const UPPER_BOUND: Property = Property {
+    name: "a merge is the least upper bound of the two clocks",
+    hint: "after a merge the clock knows every event either clock knew, and no more",
+};
+const ORDERED: Property = Property {
+    name: "if event a happens before event b, then V(a) < V(b)",
+    hint: "increment your own entry on every event; on receipt merge the message's clock in before incrementing",
+};
+const CONCURRENT: Property = Property {
+    name: "events not related by happens-before have concurrent vector clocks",
+    hint: "compare must answer Concurrent when each clock has an entry larger than the other's",
+};
 
 pub fn tests(suite: Suite) -> Suite {
     suite
@@ -170,8 +188,7 @@ fn increment(seed: u64) -> Result<(), Failure> {
                     "{before:?} incremented for {node} gave {:?}, not {expected:?}",
                     after.entries
                 ),
-            )
-            .hint("entry i belongs to node i: self.entries[node.index()] += 1"));
+            ));
         }
     }
     Ok(())
@@ -192,8 +209,10 @@ fn compare(seed: u64) -> Result<(), Failure> {
         let expected = model_compare(&a, &b);
         let got = relation(clock(&a).compare(&clock(&b)));
         if got != expected {
-            return Err(Failure::new(COMPARE, format!("{a:?} compared with {b:?} gave {got:?}, not {expected:?}"))
-                .hint("Before: no entry larger and some entry smaller; Concurrent: some entry larger and some smaller"));
+            return Err(Failure::new(
+                COMPARE,
+                format!("{a:?} compared with {b:?} gave {got:?}, not {expected:?}"),
+            ));
         }
     }
     Ok(())
@@ -201,7 +220,6 @@ fn compare(seed: u64) -> Result<(), Failure> {
 
 fn merge_laws(seed: u64, merge: impl Fn(&[u64], &[u64]) -> Vec<u64>) -> Result<(), Failure> {
     let mut rng = SimRng::new(seed);
-    let hint = "merge takes the larger of the two entries, one position at a time";
     for _ in 0..300 {
         let len = 1 + rng.below(5) as usize;
         let (a, b, c) = (
@@ -213,7 +231,7 @@ fn merge_laws(seed: u64, merge: impl Fn(&[u64], &[u64]) -> Vec<u64>) -> Result<(
             if holds {
                 Ok(())
             } else {
-                Err(Failure::new(LAWS, detail).hint(hint))
+                Err(Failure::new(LAWS, detail))
             }
         };
         let (ab, ba) = (merge(&a, &b), merge(&b, &a));
@@ -246,8 +264,7 @@ fn upper_bound(seed: u64, merge: impl Fn(&[u64], &[u64]) -> Vec<u64>) -> Result<
             return Err(Failure::new(
                 UPPER_BOUND,
                 format!("merging {a:?} with {b:?} gives {m:?}, which {what}"),
-            )
-            .hint("after a merge the clock knows every event either clock knew, and no more"));
+            ));
         }
     }
     Ok(())
@@ -285,7 +302,7 @@ impl Vector for VectorNode {
 /// `property` (ORDERED or CONCURRENT) is checked.
 fn stamps<N: Vector>(
     seed: u64,
-    property: &'static str,
+    property: Property,
     make: impl FnMut(NodeId) -> N + 'static,
     compare: impl Fn(&N::Clock, &N::Clock) -> Rel + 'static,
 ) -> Result<(), Failure> {
@@ -315,15 +332,7 @@ fn stamps<N: Vector>(
         }
         Ok(())
     });
-    run(&mut sim, |s| s.run_until_quiet(secs(10))).map_err(|f| {
-        if f.property() == ORDERED {
-            f.hint("increment your own entry on every event; on receipt merge the message's clock in before incrementing")
-        } else if f.property() == CONCURRENT {
-            f.hint("compare must answer Concurrent when each clock has an entry larger than the other's")
-        } else {
-            f
-        }
-    })?;
+    run(&mut sim, |s| s.run_until_quiet(secs(10)))?;
     Ok(())
 }
 

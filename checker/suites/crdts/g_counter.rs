@@ -5,12 +5,16 @@ use crate::crdts::history::{Family, Kind, Seen, Update};
 use crate::crdts::properties::{self, standard, Standard, LAWS};
 use crate::expect_caught;
 use crate::subject::crdts::g_counter::{Crdt, GCounter};
-use dscheck::Suite;
+use dscheck::{Property, Suite};
 use dsim::NodeId;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-pub const VALUE: &str = "the value is the number of increments the replica has seen";
+pub const VALUE: Property = Property {
+    name: "the value is the number of increments the replica has seen",
+    hint: "the value is the sum of the entries; merge takes the larger of each pair of \
+           entries, and copies an entry only the other state has",
+};
 
 const STANDARD: Standard = Standard {
     prefix: "g_counter::",
@@ -19,8 +23,6 @@ const STANDARD: Standard = Standard {
     laws_hint: "merge keeps, for each replica, the larger of the two counts (never their sum): \
                 a state that merges in what it already knows must not change",
     inflation_hint: "increment adds one to the replica's own entry and changes no other",
-    semantic_hint: "the value is the sum of the entries; merge takes the larger of each pair of \
-                    entries, and copies an entry only the other state has",
 };
 
 pub fn tests(suite: Suite) -> Suite {

@@ -16,7 +16,7 @@
 //! updates.
 
 use crate::crdts::history::{below, describe, Family, Kind, Op, Seen, Update};
-use dscheck::{ms, secs, Failure};
+use dscheck::{ms, secs, Failure, Property};
 use dsim::{Broken, Clock, Ctx, Event, Network, Node, NodeId, RequestId, Sim, SimRng};
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
@@ -25,8 +25,11 @@ use std::fmt::{self, Debug};
 use std::rc::Rc;
 use std::time::Duration;
 
-pub const GOSSIP: &str =
-    "replicas gossiping over a lossy, partitioned network hold equal states once it goes quiet";
+pub const GOSSIP: Property = Property {
+    name:
+        "replicas gossiping over a lossy, partitioned network hold equal states once it goes quiet",
+    hint: "",
+};
 
 /// Every update of a run, shared by its replicas (they only append).
 type Log<K> = Rc<RefCell<Vec<Update<Op<K>>>>>;
@@ -193,7 +196,7 @@ fn lossy() -> Network {
 /// until the run goes quiet. After every event, the replica that handled it
 /// must show what `semantic` says for the updates it has seen; once quiet,
 /// all must hold the same state, showing every update.
-pub fn run<K: Kind>(seed: u64, semantic: &'static str) -> Result<(), Failure> {
+pub fn run<K: Kind>(seed: u64, semantic: Property) -> Result<(), Failure> {
     let mut rng = SimRng::fork(seed, STREAM);
     let n = 3 + rng.below(4) as usize;
     let log: Log<K> = Rc::new(RefCell::new(Vec::new()));
@@ -278,7 +281,7 @@ pub fn run<K: Kind>(seed: u64, semantic: &'static str) -> Result<(), Failure> {
 }
 
 /// Checks `semantic` after every event, on the replica that handled it.
-fn watch<K: Kind>(sim: &mut Sim<Replica<K>>, semantic: &'static str, log: Log<K>) {
+fn watch<K: Kind>(sim: &mut Sim<Replica<K>>, semantic: Property, log: Log<K>) {
     sim.check(semantic, move |sim, step| {
         for entry in step {
             let node = match &entry.event {

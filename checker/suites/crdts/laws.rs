@@ -8,7 +8,7 @@
 //! does not recompile proptest's generic code for every CRDT.
 
 use crate::crdts::history::Program;
-use dscheck::{Failure, TODO_PROPERTY};
+use dscheck::{Failure, Property, TODO};
 use dsim::SimRng;
 use proptest::collection::vec;
 use proptest::prelude::any;
@@ -37,6 +37,20 @@ pub const MANY: Shape = Shape {
     replicas: 2..=10,
     steps: 40,
     cases: 48,
+};
+
+// What can go wrong in a property test besides the property.
+const RUNS_TO_ITS_END: Property = Property {
+    name: "the property test runs to its end",
+    hint: "",
+};
+const NO_PANIC: Property = Property {
+    name: "the code runs without panicking",
+    hint: "",
+};
+const SAME_VERDICT: Property = Property {
+    name: "the same run gives the same verdict",
+    hint: "",
 };
 
 /// The random stream of a seed that seeds proptest's generator.
@@ -106,7 +120,7 @@ pub fn forall(
     });
     if let Some(panic) = todo.into_inner() {
         return Err(Failure::new(
-            TODO_PROPERTY,
+            TODO,
             format!("the code reached a todo!(): {panic}"),
         ));
     }
@@ -115,7 +129,7 @@ pub fn forall(
         Err(TestError::Fail(_, input)) => program(input),
         Err(TestError::Abort(reason)) => {
             return Err(Failure::new(
-                "the property test runs to its end",
+                RUNS_TO_ITS_END,
                 format!("proptest gave up: {reason}"),
             ))
         }
@@ -124,14 +138,14 @@ pub fn forall(
     match dsim::panics::catch(|| property(&smallest)) {
         Ok(Err(failure)) => Err(failure),
         Err(panic) => Err(Failure::new(
-            "the code runs without panicking",
+            NO_PANIC,
             format!(
                 "panic: {panic}\nin the smallest run found to panic:\n{}",
                 listing(&smallest)
             ),
         )),
         Ok(Ok(())) => Err(Failure::new(
-            "the same run gives the same verdict",
+            SAME_VERDICT,
             format!(
                 "this run failed and then passed when run again: is some result \
                  drawn from a HashMap's order, the clock or a random generator?\n{}",

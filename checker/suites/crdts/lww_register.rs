@@ -6,17 +6,25 @@ use crate::crdts::properties::{self, scenario, standard, Standard, INFLATION, LA
 use crate::expect_caught;
 use crate::subject::crdts::g_counter::Crdt;
 use crate::subject::crdts::lww_register::{LwwRegister, MvRegister, Stamp};
-use dscheck::{Failure, Suite};
+use dscheck::{Failure, Property, Suite};
 use dsim::NodeId;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
-pub const LWW: &str =
-    "the register holds the write with the largest (timestamp, node id) stamp the replica has seen";
-pub const TIE: &str =
-    "a tie in timestamps goes to the larger node id, in whichever order the writes arrive";
-pub const MV: &str = "the multi-value register keeps exactly the concurrent writes: those seen \
-                      that no other write seen had seen";
+pub const LWW: Property = Property {
+    name: "the register holds the write with the largest (timestamp, node id) stamp the replica has seen",
+    hint: "compare whole Stamps: the derived order looks at time first, then replica",
+};
+pub const TIE: Property = Property {
+    name: "a tie in timestamps goes to the larger node id, in whichever order the writes arrive",
+    hint: "compare the whole Stamp (time, then replica), in set and merge alike",
+};
+pub const MV: Property = Property {
+    name: "the multi-value register keeps exactly the concurrent writes: those seen \
+           that no other write seen had seen",
+    hint: "a version survives a merge unless a version of the other side dominates it; \
+           set replaces every version by one that dominates them all",
+};
 
 const LWW_STANDARD: Standard = Standard {
     prefix: "lww_register::lww_",
@@ -26,7 +34,6 @@ const LWW_STANDARD: Standard = Standard {
                 then replica), never keeping a write just because it arrived",
     inflation_hint: "set keeps the new write only if its stamp is larger than the current one: \
                      an older write must not overwrite a newer one",
-    semantic_hint: "compare whole Stamps: the derived order looks at time first, then replica",
 };
 
 const MV_STANDARD: Standard = Standard {
@@ -37,29 +44,17 @@ const MV_STANDARD: Standard = Standard {
                 dominates it (a version both have is kept once)",
     inflation_hint: "set replaces every version with one whose vector is the merge of theirs \
                      plus one write of the replica: it dominates them all",
-    semantic_hint: "a version survives a merge unless a version of the other side dominates it; \
-                    set replaces every version by one that dominates them all",
 };
 
 pub fn tests(suite: Suite) -> Suite {
     let suite = standard::<LwwRegister<u64>>(suite, &LWW_STANDARD).test(
         "lww_register::lww_ties_go_to_the_larger_node_id",
-        || {
-            ties::<LwwRegister<u64>>().map_err(|f| {
-                f.hint_for(
-                    TIE,
-                    "compare the whole Stamp (time, then replica), in set and merge alike",
-                )
-            })
-        },
+        ties::<LwwRegister<u64>>,
     );
     standard::<MvRegister<u64>>(suite, &MV_STANDARD)
         .test(
             "lww_register::mv_keeps_both_of_two_concurrent_writes_and_drops_what_a_write_had_seen",
-            || {
-                concurrent::<MvRegister<u64>>()
-                    .map_err(|f| f.hint_for(MV, MV_STANDARD.semantic_hint))
-            },
+            concurrent::<MvRegister<u64>>,
         )
         .test("meta::lww_tie_broken_by_arrival_is_caught", || {
             expect_caught(TIE, |_| ties::<LwwModel<true, false>>())

@@ -6,15 +6,27 @@ use crate::crdts::properties::{scenario, standard, Standard};
 use crate::expect_caught;
 use crate::subject::crdts::g_counter::Crdt;
 use crate::subject::crdts::or_set::OrSet;
-use dscheck::{Failure, Suite};
+use dscheck::{Failure, Property, Suite};
 use dsim::NodeId;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
-pub const SPEC: &str = "an element is in the set exactly when the replica has seen an add of it \
-                        that no remove it has seen had observed";
-pub const ADD_WINS: &str = "an add concurrent with a remove wins";
-pub const OBSERVED: &str = "a remove removes only the adds it observed";
+pub const SPEC: Property = Property {
+    name: "an element is in the set exactly when the replica has seen an add of it \
+           that no remove it has seen had observed",
+    hint: "remove tombstones the tags of the element that are in this state, and no \
+           others; add's tag is (replica, one more than the largest seq of that \
+           replica's tags), so that an element removed and added again comes back",
+};
+pub const ADD_WINS: Property = Property {
+    name: "an add concurrent with a remove wins",
+    hint: "a remove tombstones the tags it sees in its own state; an add it has not seen has a tag it cannot name",
+};
+pub const OBSERVED: Property = Property {
+    name: "a remove removes only the adds it observed",
+    hint:
+        "remove makes tombstones of the tags of the element in adds now, not of the element itself",
+};
 
 const STANDARD: Standard = Standard {
     prefix: "or_set::",
@@ -23,26 +35,22 @@ const STANDARD: Standard = Standard {
     laws_hint: "merge is a union of the adds and a union of the tombstones; add must give every \
                 add a tag no other add has",
     inflation_hint: "nothing is ever taken out of adds or removed: a remove adds tombstones",
-    semantic_hint: "remove tombstones the tags of the element that are in this state, and no \
-                    others; add's tag is (replica, one more than the largest seq of that \
-                    replica's tags), so that an element removed and added again comes back",
 };
 
 pub fn tests(suite: Suite) -> Suite {
     standard::<OrSet<u8>>(suite, &STANDARD)
-        .test("or_set::an_add_concurrent_with_a_remove_wins", || {
-            add_wins::<OrSet<u8>>().map_err(|f| {
-                f.hint_for(ADD_WINS, "a remove tombstones the tags it sees in its own state; an add it has not seen has a tag it cannot name")
-            })
-        })
-        .test("or_set::a_remove_removes_only_the_adds_it_observed", || {
-            observed::<OrSet<u8>>().map_err(|f| {
-                f.hint_for(OBSERVED, "remove makes tombstones of the tags of the element in adds now, not of the element itself")
-            })
-        })
-        .test("meta::or_set_remove_that_deletes_unseen_tags_is_caught", || {
-            expect_caught(ADD_WINS, |_| add_wins::<GreedyRemove>())
-        })
+        .test(
+            "or_set::an_add_concurrent_with_a_remove_wins",
+            add_wins::<OrSet<u8>>,
+        )
+        .test(
+            "or_set::a_remove_removes_only_the_adds_it_observed",
+            observed::<OrSet<u8>>,
+        )
+        .test(
+            "meta::or_set_remove_that_deletes_unseen_tags_is_caught",
+            || expect_caught(ADD_WINS, |_| add_wins::<GreedyRemove>()),
+        )
         .test(
             "meta::or_set_remove_that_deletes_unseen_tags_breaks_the_spec",
             || {

@@ -6,12 +6,16 @@ use crate::crdts::properties::{self, standard, Standard, INFLATION};
 use crate::expect_caught;
 use crate::subject::crdts::g_counter::Crdt;
 use crate::subject::crdts::pn_counter::PnCounter;
-use dscheck::Suite;
+use dscheck::{Property, Suite};
 use dsim::NodeId;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-pub const VALUE: &str = "the value is the increments minus the decrements the replica has seen";
+pub const VALUE: Property = Property {
+    name: "the value is the increments minus the decrements the replica has seen",
+    hint: "value is increments.value() - decrements.value(), as i64 (convert before \
+           subtracting: the difference may be negative)",
+};
 
 const STANDARD: Standard = Standard {
     prefix: "pn_counter::",
@@ -20,8 +24,6 @@ const STANDARD: Standard = Standard {
     laws_hint: "merge the increments with the increments and the decrements with the \
                 decrements, each with GCounter's merge",
     inflation_hint: "a decrement counts one more decrement: both halves only ever grow",
-    semantic_hint: "value is increments.value() - decrements.value(), as i64 (convert before \
-                    subtracting: the difference may be negative)",
 };
 
 pub fn tests(suite: Suite) -> Suite {

@@ -10,12 +10,20 @@ use crate::crdts::history::{
     below, decode, execute, join, listing, words, Action, Family, Kind, Program, Seen,
 };
 use crate::crdts::laws::{forall, Shape, MANY, THREE};
-use dscheck::{Failure, Suite};
+use dscheck::{Failure, Property, Suite};
 
-pub const LAWS: &str = "merge is commutative, associative and idempotent";
-pub const INFLATION: &str =
-    "every update moves the state up: merging the old state into the new one changes nothing";
-pub const CONVERGE: &str = "replicas that have merged each other's states hold the same state";
+pub const LAWS: Property = Property {
+    name: "merge is commutative, associative and idempotent",
+    hint: "",
+};
+pub const INFLATION: Property = Property {
+    name: "every update moves the state up: merging the old state into the new one changes nothing",
+    hint: "",
+};
+pub const CONVERGE: Property = Property {
+    name: "replicas that have merged each other's states hold the same state",
+    hint: "",
+};
 
 /// How many seeds each property test runs (each a proptest run of
 /// `Shape::cases` runs).
@@ -23,17 +31,20 @@ const SEEDS: u64 = 3;
 /// How many seeds the simulation runs.
 const SIM_SEEDS: u64 = 4;
 
-/// One CRDT's standard tests: their names and the hints of their failures.
+/// One CRDT's standard tests: their names, its spec, and its hints for
+/// the properties every CRDT shares.
 pub struct Standard {
     /// The start of the tests' names: `"g_counter::"`, `"lww_register::mv_"`.
     pub prefix: &'static str,
     /// The CRDT's spec, as a property, checked after every step.
-    pub semantic: &'static str,
+    pub semantic: Property,
     /// The name of the test of the spec (after the prefix).
     pub semantic_test: &'static str,
+    /// The hint of [`LAWS`] for this CRDT, and of the convergence that
+    /// follows from them ([`CONVERGE`], [`gossip::GOSSIP`]).
     pub laws_hint: &'static str,
+    /// The hint of [`INFLATION`] for this CRDT.
     pub inflation_hint: &'static str,
-    pub semantic_hint: &'static str,
 }
 
 /// Registers the standard tests of `K`.
@@ -43,7 +54,6 @@ pub fn standard<K: Kind>(suite: Suite, s: &'static Standard) -> Suite {
         result.map_err(|f| {
             f.hint_for(LAWS, s.laws_hint)
                 .hint_for(INFLATION, s.inflation_hint)
-                .hint_for(s.semantic, s.semantic_hint)
                 .hint_for(CONVERGE, s.laws_hint)
                 .hint_for(gossip::GOSSIP, s.laws_hint)
         })
@@ -172,7 +182,7 @@ pub fn inflations<K: Kind>(seed: u64) -> Result<(), Failure> {
 
 /// After every step of a generated run on 2 to 10 replicas, the replica
 /// that changed shows what the spec says for the updates it has seen.
-pub fn semantics<K: Kind>(seed: u64, property: &'static str) -> Result<(), Failure> {
+pub fn semantics<K: Kind>(seed: u64, property: Property) -> Result<(), Failure> {
     check::<K>(seed, &MANY, &|p| {
         execute::<K>(p.replicas, &decode::<K::F>(p), |ex, action, _| {
             let r = action.replica();
@@ -199,7 +209,7 @@ pub fn semantics<K: Kind>(seed: u64, property: &'static str) -> Result<(), Failu
 /// After a generated run on 2 to 10 replicas, each replica merges in every
 /// other replica's state, each in its own order: all must then hold the
 /// same state, and it must show every update.
-pub fn interleavings<K: Kind>(seed: u64, semantic: &'static str) -> Result<(), Failure> {
+pub fn interleavings<K: Kind>(seed: u64, semantic: Property) -> Result<(), Failure> {
     check::<K>(seed, &MANY, &|p| {
         let ex = execute::<K>(p.replicas, &decode::<K::F>(p), |_, _, _| Ok(()))?;
         let n = ex.states.len();
@@ -268,7 +278,7 @@ pub fn updates(n: usize) -> String {
 /// that `expect` (given the step's index and the replica that changed)
 /// accepts what that replica shows.
 pub fn scenario<K: Kind>(
-    property: &'static str,
+    property: Property,
     replicas: usize,
     actions: &[Action<<K::F as Family>::Op>],
     expect: impl Fn(usize, usize, &<K::F as Family>::View) -> Result<(), String>,

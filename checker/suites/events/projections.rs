@@ -10,61 +10,90 @@ use crate::subject::events::projections::{
     decide, handle, Account, Balances, Command, Delivery, Event, EventLog, Projection, Recorded,
     Rejection, Row, Subscription,
 };
-use dscheck::{ensure, Failure, Suite};
+use dscheck::{ensure, Failure, Property, Suite};
 use dsim::SimRng;
 use gwt::{given, Scenario};
 use std::collections::BTreeMap;
 use workload::{Guarded, Workload};
 
-pub const DECIDE: &str =
-    "given an account's events, a command gives the expected events or rejection";
-pub const HANDLE: &str = "handle appends to the account's stream exactly the events decide chose";
-pub const IDEMPOTENT: &str =
-    "the read model holds each event it has seen exactly once, however often it was delivered";
-pub const GAP: &str =
-    "a projection applies only the next event: earlier ones are duplicates, later ones a gap";
-pub const CAUGHT_UP: &str =
-    "after catching up the read model covers the whole log, and after a live push it covers the pushed event";
+pub const DECIDE: Property = Property {
+    name: "given an account's events, a command gives the expected events or rejection",
+    hint: "evolve applies an event without checking it; decide checks in order: Open needs Status::New (else AlreadyOpened); any other command needs Status::Open (New: NotOpened, Closed: AlreadyClosed); then amount 0 is ZeroAmount; then a withdrawal above the balance is InsufficientFunds; Close pays out a positive balance as Withdrawn before Closed",
+};
+pub const HANDLE: Property = Property {
+    name: "handle appends to the account's stream exactly the events decide chose",
+    hint: "rebuild the account from log.stream(stream), decide, and append the decided events with the stream's length as the expected version; a rejection appends nothing",
+};
+pub const IDEMPOTENT: Property = Property {
+    name: "the read model holds each event it has seen exactly once, however often it was delivered",
+    hint: "in Balances::apply, compare the event's position with self.checkpoint before touching any row: below it, the event is already in the model; apply only position == checkpoint, then checkpoint += 1",
+};
+pub const GAP: Property = Property {
+    name: "a projection applies only the next event: earlier ones are duplicates, later ones a gap",
+    hint: "position < checkpoint: Delivery::Duplicate; position > checkpoint: Delivery::Gap { checkpoint } and change nothing; equal: apply, move the checkpoint, Delivery::Applied",
+};
+pub const CAUGHT_UP: Property = Property {
+    name: "after catching up the read model covers the whole log, and after a live push it covers the pushed event",
+    hint: "catch_up reads log.read(projection.checkpoint(), page_size) and offers each event, until a read returns nothing; on_live offers the pushed event and, on a Gap, catches up",
+};
 
 pub fn tests(suite: Suite) -> Suite {
     suite
-        .hint(DECIDE, "evolve applies an event without checking it; decide checks in order: Open needs Status::New (else AlreadyOpened); any other command needs Status::Open (New: NotOpened, Closed: AlreadyClosed); then amount 0 is ZeroAmount; then a withdrawal above the balance is InsufficientFunds; Close pays out a positive balance as Withdrawn before Closed")
-        .hint(HANDLE, "rebuild the account from log.stream(stream), decide, and append the decided events with the stream's length as the expected version; a rejection appends nothing")
-        .hint(IDEMPOTENT, "in Balances::apply, compare the event's position with self.checkpoint before touching any row: below it, the event is already in the model; apply only position == checkpoint, then checkpoint += 1")
-        .hint(GAP, "position < checkpoint: Delivery::Duplicate; position > checkpoint: Delivery::Gap { checkpoint } and change nothing; equal: apply, move the checkpoint, Delivery::Applied")
-        .hint(CAUGHT_UP, "catch_up reads log.read(projection.checkpoint(), page_size) and offers each event, until a read returns nothing; on_live offers the pushed event and, on a Gap, catches up")
-        .test("projections::given_events_when_a_command_then_events_or_a_rejection", || {
-            for scenario in scenarios() {
-                scenario.check(DECIDE, decide)?;
-            }
-            Ok(())
-        })
-        .seeded("projections::handle_appends_what_decide_chose", 5, handle_appends)
-        .seeded("projections::the_read_model_ignores_duplicates_and_gaps", 10, |seed| {
-            duplicates::<Balances>(seed)
-        })
-        .seeded("projections::a_catch_up_subscription_follows_the_log", 10, |seed| {
-            subscription::<Balances>(seed)
-        })
-        .test("meta::a_projection_that_applies_duplicates_is_caught", || {
-            expect_caught(IDEMPOTENT, duplicates::<Counting>)
-        })
-        .test("meta::a_projection_that_applies_duplicates_is_caught_through_the_subscription", || {
-            expect_caught(IDEMPOTENT, subscription::<Counting>)
-        })
-        .test("meta::a_decide_that_lets_an_account_overdraw_is_caught", || {
-            expect_caught(DECIDE, |_| {
+        .test(
+            "projections::given_events_when_a_command_then_events_or_a_rejection",
+            || {
                 for scenario in scenarios() {
-                    scenario.check(DECIDE, |account: &Account, command: &Command| match command {
-                        &Command::Withdraw { amount } if account.status == crate::subject::events::projections::Status::Open && amount > 0 => {
-                            Ok(vec![Event::Withdrawn { amount }])
-                        }
-                        _ => decide(account, command),
-                    })?;
+                    scenario.check(DECIDE, decide)?;
                 }
                 Ok(())
-            })
-        })
+            },
+        )
+        .seeded(
+            "projections::handle_appends_what_decide_chose",
+            5,
+            handle_appends,
+        )
+        .seeded(
+            "projections::the_read_model_ignores_duplicates_and_gaps",
+            10,
+            duplicates::<Balances>,
+        )
+        .seeded(
+            "projections::a_catch_up_subscription_follows_the_log",
+            10,
+            subscription::<Balances>,
+        )
+        .test(
+            "meta::a_projection_that_applies_duplicates_is_caught",
+            || expect_caught(IDEMPOTENT, duplicates::<Counting>),
+        )
+        .test(
+            "meta::a_projection_that_applies_duplicates_is_caught_through_the_subscription",
+            || expect_caught(IDEMPOTENT, subscription::<Counting>),
+        )
+        .test(
+            "meta::a_decide_that_lets_an_account_overdraw_is_caught",
+            || {
+                expect_caught(DECIDE, |_| {
+                    for scenario in scenarios() {
+                        scenario.check(
+                            DECIDE,
+                            |account: &Account, command: &Command| match command {
+                                &Command::Withdraw { amount }
+                                    if account.status
+                                        == crate::subject::events::projections::Status::Open
+                                        && amount > 0 =>
+                                {
+                                    Ok(vec![Event::Withdrawn { amount }])
+                                }
+                                _ => decide(account, command),
+                            },
+                        )?;
+                    }
+                    Ok(())
+                })
+            },
+        )
 }
 
 fn opened(owner: &str) -> Event {

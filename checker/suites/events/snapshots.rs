@@ -8,42 +8,65 @@ use crate::expect_caught;
 use crate::subject::events::snapshots::{
     replay, restore, Event, Repository, Snapshot, Stock, FORMAT,
 };
-use dscheck::{ensure, Failure, Suite};
+use dscheck::{ensure, Failure, Property, Suite};
 use dsim::SimRng;
 use std::collections::BTreeMap;
 
-pub const REPLAY: &str = "a full replay applies every event once, in order";
-pub const EQUAL: &str = "a snapshot plus the replay of its tail equals the full replay";
-pub const POLICY: &str =
-    "a snapshot is taken at every multiple of `every` and holds the state at its version";
-pub const LATEST: &str = "load starts from the latest usable snapshot";
-pub const FIT: &str = "a snapshot of another format, or ahead of the log, is not used";
+pub const REPLAY: Property = Property {
+    name: "a full replay applies every event once, in order",
+    hint: "start from Stock::default() and call apply for each event, in order",
+};
+pub const EQUAL: Property = Property {
+    name: "a snapshot plus the replay of its tail equals the full replay",
+    hint: "the snapshot already contains log[..version]: clone its state and apply log[version..], nothing before it and everything after it",
+};
+pub const POLICY: Property = Property {
+    name: "a snapshot is taken at every multiple of `every` and holds the state at its version",
+    hint: "in append, push the event first; then, if log.len() is a multiple of every, push Snapshot { format: FORMAT, version: log.len(), state: self.load() }",
+};
+pub const LATEST: Property = Property {
+    name: "load starts from the latest usable snapshot",
+    hint: "usable_snapshot is the snapshot with the highest version among those that fit; load restores from it and replays only the tail",
+};
+pub const FIT: Property = Property {
+    name: "a snapshot of another format, or ahead of the log, is not used",
+    hint: "a snapshot fits if its format == FORMAT and its version <= log.len(); skip the others, and fall back to replay(&self.log) if none fits",
+};
 
 pub fn tests(suite: Suite) -> Suite {
     suite
-        .hint(REPLAY, "start from Stock::default() and call apply for each event, in order")
-        .hint(EQUAL, "the snapshot already contains log[..version]: clone its state and apply log[version..], nothing before it and everything after it")
-        .hint(POLICY, "in append, push the event first; then, if log.len() is a multiple of every, push Snapshot { format: FORMAT, version: log.len(), state: self.load() }")
-        .hint(LATEST, "usable_snapshot is the snapshot with the highest version among those that fit; load restores from it and replays only the tail")
-        .hint(FIT, "a snapshot fits if its format == FORMAT and its version <= log.len(); skip the others, and fall back to replay(&self.log) if none fits")
         .seeded("snapshots::replay_applies_every_event_once", 10, |seed| {
             let log = history(seed, 120);
             let expected = fold(&log);
             let actual = replay(&log);
             ensure(actual == expected, REPLAY, || {
-                format!("replay of {} events:\n  actual   {}\n  expected {}", log.len(), show(&actual), show(&expected))
+                format!(
+                    "replay of {} events:\n  actual   {}\n  expected {}",
+                    log.len(),
+                    show(&actual),
+                    show(&expected)
+                )
             })
         })
-        .seeded("snapshots::a_snapshot_plus_its_tail_equals_the_full_replay", 20, |seed| {
-            shrunk(history(seed, 150), &restore_law)
-        })
-        .seeded("snapshots::loading_after_every_append_equals_the_full_replay", 20, |seed| {
-            appends::<Repository>(seed)
-        })
-        .seeded("snapshots::a_snapshot_that_does_not_fit_is_not_used", 10, misfits)
-        .test("meta::a_snapshot_that_forgets_its_version_is_caught", || {
-            expect_caught(EQUAL, appends::<Forgetful>)
-        })
+        .seeded(
+            "snapshots::a_snapshot_plus_its_tail_equals_the_full_replay",
+            20,
+            |seed| shrunk(history(seed, 150), &restore_law),
+        )
+        .seeded(
+            "snapshots::loading_after_every_append_equals_the_full_replay",
+            20,
+            appends::<Repository>,
+        )
+        .seeded(
+            "snapshots::a_snapshot_that_does_not_fit_is_not_used",
+            10,
+            misfits,
+        )
+        .test(
+            "meta::a_snapshot_that_forgets_its_version_is_caught",
+            || expect_caught(EQUAL, appends::<Forgetful>),
+        )
 }
 
 /// The tests' own fold (with the given `Stock::apply`).
@@ -160,15 +183,13 @@ fn shrunk(log: Vec<Event>, check: &dyn Fn(&[Event]) -> Result<(), Failure>) -> R
         .zip(&log)
         .map(|(v, e)| format!("    v{v} {e:?}"))
         .collect();
-    Err(Failure::new(
-        failure.property(),
-        format!(
-            "{}\n  the history, shrunk to the {} events that still show it:\n{}",
-            failure.detail(),
-            log.len(),
-            listing.join("\n")
-        ),
-    ))
+    let detail = format!(
+        "{}\n  the history, shrunk to the {} events that still show it:\n{}",
+        failure.detail(),
+        log.len(),
+        listing.join("\n")
+    );
+    Err(failure.with_detail(detail))
 }
 
 /// A repository as the tests drive it.

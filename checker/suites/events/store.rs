@@ -10,31 +10,44 @@ use crate::subject::events::store::{
     decode_frame, encode_frame, EventStore, ExpectedVersion, Frame, RecordedEvent, StoreError,
     HEADER_LEN,
 };
-use dscheck::{ensure, Failure, Suite};
+use dscheck::{ensure, Failure, Property, Suite};
 use dsim::SimRng;
 use kill::{crash_rounds, Kill, Which};
 use log::{batch_for, data_for, show, Log, TempDir};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-pub const FRAMES: &str = "a record decodes to its payload, and a damaged record never does";
-pub const ROUND_TRIP: &str = "a reopened store reads back exactly what was appended";
-pub const CONFLICT: &str =
-    "an append at a stale expected version is refused with a Conflict and writes nothing";
-pub const INTACT: &str = "every event read back is whole, in order, with its own data";
-pub const TORN: &str = "recovery keeps every whole record and drops a torn or corrupt tail";
-pub const AFTER_RECOVERY: &str = "an event appended after recovery is read back after reopening";
-pub const KEPT: &str = "an acknowledged event survives the writer being killed";
+pub const FRAMES: Property = Property {
+    name: "a record decodes to its payload, and a damaged record never does",
+    hint: "encode_frame is length (u32 LE), crc32 of the payload (u32 LE), payload. decode_frame: fewer than HEADER_LEN bytes, or fewer than HEADER_LEN + length, is Torn; a length above MAX_PAYLOAD_LEN or a checksum that differs is Corrupt",
+};
+pub const ROUND_TRIP: Property = Property {
+    name: "a reopened store reads back exactly what was appended",
+    hint: "open must rebuild the in-memory index (events and stream versions) from every record in the file, in order",
+};
+pub const CONFLICT: Property = Property {
+    name: "an append at a stale expected version is refused with a Conflict and writes nothing",
+    hint: "compare the expected version with the stream's current version before encoding anything; on a mismatch return StoreError::Conflict { stream, expected, actual } and write nothing",
+};
+pub const INTACT: Property = Property {
+    name: "every event read back is whole, in order, with its own data",
+    hint: "a record is used only if decode_frame says Record and decode_payload succeeds; a record whose version is not the stream's version + 1 is a sign of damage too",
+};
+pub const TORN: Property = Property {
+    name: "recovery keeps every whole record and drops a torn or corrupt tail",
+    hint: "scan from offset 0 and stop at the first record that is not a whole Record (torn, corrupt, or a payload that does not decode); keep everything before it",
+};
+pub const AFTER_RECOVERY: Property = Property {
+    name: "an event appended after recovery is read back after reopening",
+    hint: "after the scan, cut the file at the end of the last good record (file.set_len(offset)) and sync it: otherwise the next append lands after the garbage and the next recovery stops before it",
+};
+pub const KEPT: Property = Property {
+    name: "an acknowledged event survives the writer being killed",
+    hint: "append returns Ok only after write_all of the whole batch and file.sync_data() have both returned; build the batch in one Vec<u8> and write it once",
+};
 
 pub fn tests(suite: Suite) -> Suite {
     suite
-        .hint(FRAMES, "encode_frame is length (u32 LE), crc32 of the payload (u32 LE), payload. decode_frame: fewer than HEADER_LEN bytes, or fewer than HEADER_LEN + length, is Torn; a length above MAX_PAYLOAD_LEN or a checksum that differs is Corrupt")
-        .hint(ROUND_TRIP, "open must rebuild the in-memory index (events and stream versions) from every record in the file, in order")
-        .hint(CONFLICT, "compare the expected version with the stream's current version before encoding anything; on a mismatch return StoreError::Conflict { stream, expected, actual } and write nothing")
-        .hint(INTACT, "a record is used only if decode_frame says Record and decode_payload succeeds; a record whose version is not the stream's version + 1 is a sign of damage too")
-        .hint(TORN, "scan from offset 0 and stop at the first record that is not a whole Record (torn, corrupt, or a payload that does not decode); keep everything before it")
-        .hint(AFTER_RECOVERY, "after the scan, cut the file at the end of the last good record (file.set_len(offset)) and sync it: otherwise the next append lands after the garbage and the next recovery stops before it")
-        .hint(KEPT, "append returns Ok only after write_all of the whole batch and file.sync_data() have both returned; build the batch in one Vec<u8> and write it once")
         .test("store::frames_round_trip_and_damage_is_detected", frames)
         .test("store::a_reopened_store_reads_back_every_event", round_trip)
         .test("store::a_stale_expected_version_is_a_conflict", conflict)
@@ -47,16 +60,22 @@ pub fn tests(suite: Suite) -> Suite {
         .test("store::recovery_cuts_a_tail_of_zeros", || {
             torn_tail::<EventStore>(Damage::Zeros)
         })
-        .test("store::no_acknowledged_event_is_lost_when_the_writer_is_killed_after_acks", || {
-            crash_rounds::<EventStore>(Which::Subject, 10, |rng| {
-                Kill::AfterAcks(rng.range(1..=12))
-            })
-        })
-        .test("store::no_acknowledged_event_is_lost_when_the_writer_is_killed_mid_append", || {
-            crash_rounds::<EventStore>(Which::Subject, 10, |rng| {
-                Kill::AfterMicros(rng.range(0..=3_000))
-            })
-        })
+        .test(
+            "store::no_acknowledged_event_is_lost_when_the_writer_is_killed_after_acks",
+            || {
+                crash_rounds::<EventStore>(Which::Subject, 10, |rng| {
+                    Kill::AfterAcks(rng.range(1..=12))
+                })
+            },
+        )
+        .test(
+            "store::no_acknowledged_event_is_lost_when_the_writer_is_killed_mid_append",
+            || {
+                crash_rounds::<EventStore>(Which::Subject, 10, |rng| {
+                    Kill::AfterMicros(rng.range(0..=3_000))
+                })
+            },
+        )
         .test("meta::a_store_that_acks_before_writing_is_caught", || {
             expect_caught(KEPT, |_| {
                 crash_rounds::<wrong::Flawed<wrong::AcksEarly>>(Which::AcksEarly, 6, |rng| {
@@ -143,7 +162,7 @@ fn frames() -> Result<(), Failure> {
 }
 
 /// Opens the subject's store at `path`, as a failure of `property`.
-fn open(path: &Path, property: &str) -> Result<EventStore, Failure> {
+fn open(path: &Path, property: Property) -> Result<EventStore, Failure> {
     EventStore::open(path).map_err(|e| Failure::new(property, format!("open failed: {e}")))
 }
 

@@ -5,32 +5,56 @@
 
 use crate::expect_caught;
 use crate::subject::events::temporal::{self as subject, Change, PriceList, Recorded, Snapshot};
-use dscheck::{ensure, Failure, Suite};
+use dscheck::{ensure, Failure, Property, Suite};
 use dsim::SimRng;
 
-pub const AS_OF_VERSION: &str = "the state as of version v holds exactly the first v changes";
-pub const AS_OF_TIME: &str =
-    "the state as of time t holds exactly the changes recorded at or before t";
-pub const BETWEEN: &str =
-    "the changes between two times are those recorded after the first and at or before the second";
-pub const FROM_SNAPSHOT: &str = "a query from a snapshot equals the replay of the first v changes";
+pub const AS_OF_VERSION: Property = Property {
+    name: "the state as of version v holds exactly the first v changes",
+    hint: "version v means the changes with versions 1..=v: the slice log[..v], cut at log.len() if v is beyond the end",
+};
+pub const AS_OF_TIME: Property = Property {
+    name: "the state as of time t holds exactly the changes recorded at or before t",
+    hint: "version_at(t) counts the changes with at <= t (inclusive: a change recorded exactly at t is in); partition_point finds it without a scan",
+};
+pub const BETWEEN: Property = Property {
+    name: "the changes between two times are those recorded after the first and at or before the second",
+    hint: "between from and to is log[version_at(from)..version_at(to)]: after from (a change at from is already in as_of_time(from)) and up to to inclusive",
+};
+pub const FROM_SNAPSHOT: Property = Property {
+    name: "a query from a snapshot equals the replay of the first v changes",
+    hint: "use only snapshots with version <= v (a later one already contains changes after v), the one with the highest version, then apply log[snapshot.version..v]",
+};
 
 pub fn tests(suite: Suite) -> Suite {
     suite
-        .hint(AS_OF_VERSION, "version v means the changes with versions 1..=v: the slice log[..v], cut at log.len() if v is beyond the end")
-        .hint(AS_OF_TIME, "version_at(t) counts the changes with at <= t (inclusive: a change recorded exactly at t is in); partition_point finds it without a scan")
-        .hint(BETWEEN, "between from and to is log[version_at(from)..version_at(to)]: after from (a change at from is already in as_of_time(from)) and up to to inclusive")
-        .hint(FROM_SNAPSHOT, "use only snapshots with version <= v (a later one already contains changes after v), the one with the highest version, then apply log[snapshot.version..v]")
-        .seeded("temporal::as_of_a_version_holds_the_first_v_changes", 10, as_of_version::<Subject>)
-        .seeded("temporal::as_of_a_time_holds_the_changes_recorded_until_then", 10, as_of_time::<Subject>)
-        .seeded("temporal::the_changes_between_two_times_join_the_two_states", 10, between::<Subject>)
-        .seeded("temporal::a_query_from_snapshots_equals_the_replay", 10, from_snapshots::<Subject>)
-        .test("meta::a_time_query_that_leaves_out_changes_at_t_is_caught", || {
-            expect_caught(AS_OF_TIME, as_of_time::<Exclusive>)
-        })
-        .test("meta::a_snapshot_query_that_starts_after_the_version_is_caught", || {
-            expect_caught(FROM_SNAPSHOT, from_snapshots::<Exclusive>)
-        })
+        .seeded(
+            "temporal::as_of_a_version_holds_the_first_v_changes",
+            10,
+            as_of_version::<Subject>,
+        )
+        .seeded(
+            "temporal::as_of_a_time_holds_the_changes_recorded_until_then",
+            10,
+            as_of_time::<Subject>,
+        )
+        .seeded(
+            "temporal::the_changes_between_two_times_join_the_two_states",
+            10,
+            between::<Subject>,
+        )
+        .seeded(
+            "temporal::a_query_from_snapshots_equals_the_replay",
+            10,
+            from_snapshots::<Subject>,
+        )
+        .test(
+            "meta::a_time_query_that_leaves_out_changes_at_t_is_caught",
+            || expect_caught(AS_OF_TIME, as_of_time::<Exclusive>),
+        )
+        .test(
+            "meta::a_snapshot_query_that_starts_after_the_version_is_caught",
+            || expect_caught(FROM_SNAPSHOT, from_snapshots::<Exclusive>),
+        )
 }
 
 /// The queries, so that the same checks run on the learner's and on a

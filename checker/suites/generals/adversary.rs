@@ -7,28 +7,38 @@
 
 use super::protocols::hidden;
 use crate::subject::generals::adversary::{find_disagreement, General, Protocol, Schedule};
-use dscheck::{expect_caught, ms, Failure, Suite};
+use dscheck::{expect_caught, ms, Failure, Property, Suite};
 use dsim::{Ctx, DropReason, Event, Node, NodeId, Sim};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::rc::Rc;
 use std::time::Duration;
 
-pub const DISAGREE: &str = "the generals really disagree when the counterexample is replayed";
-pub const MINIMAL: &str = "the counterexample loses as few messages as possible";
-pub const FOUND: &str = "a counterexample is found whenever one exists";
+pub const DISAGREE: Property = Property {
+    name: "the generals really disagree when the counterexample is replayed",
+    hint: "replay your schedule with play(): a counterexample is one where a_attacks != b_attacks",
+};
+pub const MINIMAL: Property = Property {
+    name: "the counterexample loses as few messages as possible",
+    hint: "search breadth first: every schedule losing no message, then every one losing one, then two, …; the first that makes the generals disagree loses the fewest",
+};
+pub const FOUND: Property = Property {
+    name: "a counterexample is found whenever one exists",
+    hint: "try every schedule (each of the 2 × rounds messages delivered or lost) before answering None",
+};
 
 /// One round of the replay.
 const ROUND: Duration = Duration::from_millis(20);
 
 pub fn tests(suite: Suite) -> Suite {
     suite
-        .hint(DISAGREE, "replay your schedule with play(): a counterexample is one where a_attacks != b_attacks")
-        .hint(MINIMAL, "search breadth first: every schedule losing no message, then every one losing one, then two, …; the first that makes the generals disagree loses the fewest")
-        .hint(FOUND, "try every schedule (each of the 2 × rounds messages delivered or lost) before answering None")
-        .test("adversary::breaks_every_hidden_protocol", || check_all(find_disagreement))
+        .test("adversary::breaks_every_hidden_protocol", || {
+            check_all(find_disagreement)
+        })
         .test("meta::adversary_claiming_agreeing_runs_is_caught", || {
-            expect_caught(DISAGREE, 1, |_| check_all(|p| Some(Schedule::reliable(p.rounds()))))
+            expect_caught(DISAGREE, 1, |_| {
+                check_all(|p| Some(Schedule::reliable(p.rounds())))
+            })
         })
         .test("meta::adversary_losing_too_much_is_caught", || {
             expect_caught(MINIMAL, 1, |_| check_all(most_losses_first))

@@ -6,14 +6,22 @@
 use crate::subject::generals::messengers::{
     General, Msg, Timer, GENERAL_A, GENERAL_B, RESEND_AFTER,
 };
-use dscheck::{ensure, expect_caught, metric, secs, Failure, Suite};
-use dsim::{Broken, Ctx, Entry, Event, Explorable, Explorer, Network, Node, NodeId, Sim};
+use dscheck::{ensure, expect_caught, metric, secs, Failure, Property, Suite};
+use dsim::{Broken, Ctx, Event, Explorable, Explorer, Network, Node, NodeId, Sim, Step};
 use std::time::Instant;
 
-pub const PROB: &str = "both generals attack as often as the strategy should";
-pub const SAFE: &str = "A never attacks unless B has been told";
-pub const BUDGET: &str =
-    "A sends at most its budget of messengers, and none after an acknowledgement";
+pub const PROB: Property = Property {
+    name: "both generals attack as often as the strategy should",
+    hint: "A sends a messenger at once and another every RESEND_AFTER until one is acknowledged or the budget is spent; B acknowledges every messenger; A attacks once acknowledged, B once told",
+};
+pub const SAFE: Property = Property {
+    name: "A never attacks unless B has been told",
+    hint: "A may attack only after an acknowledgement has come back: an acknowledgement proves B was told",
+};
+pub const BUDGET: Property = Property {
+    name: "A sends at most its budget of messengers, and none after an acknowledgement",
+    hint: "count the messengers in sent and stop at budget; stop as soon as acknowledged (cancel the Resend timer)",
+};
 
 /// What the checks need of a general.
 pub trait Observed: Explorable<M = Msg, T = Timer> {
@@ -32,18 +40,21 @@ impl Observed for General {
 
 pub fn tests(suite: Suite) -> Suite {
     suite
-        .hint(PROB, "A sends a messenger at once and another every RESEND_AFTER until one is acknowledged or the budget is spent; B acknowledges every messenger; A attacks once acknowledged, B once told")
-        .hint(SAFE, "A may attack only after an acknowledgement has come back: an acknowledgement proves B was told")
-        .hint(BUDGET, "count the messengers in sent and stop at budget; stop as soon as acknowledged (cancel the Resend timer)")
-        .test("messengers::both_attack_as_often_as_expected", measure::<General>)
-        .test("messengers::every_run_of_three_messengers", explore::<General>)
+        .test(
+            "messengers::both_attack_as_often_as_expected",
+            measure::<General>,
+        )
+        .test(
+            "messengers::every_run_of_three_messengers",
+            explore::<General>,
+        )
         .test("meta::messengers_stopping_after_one_is_caught", || {
             expect_caught(PROB, 1, |_| measure::<OneMessenger>())
         })
 }
 
 /// The loss rates and budgets measured.
-const CONFIGS: [(f64, u32); 5] = [(0.1, 1), (0.3, 2), (0.5, 3), (0.5, 6), (0.7, 4)];
+const CONFIGS: &[(f64, u32)] = &[(0.1, 1), (0.3, 2), (0.5, 3), (0.5, 6), (0.7, 4)];
 /// Runs per configuration.
 const RUNS: u64 = 1000;
 
@@ -69,8 +80,8 @@ fn one_run<G: Observed>(seed: u64, loss: f64, budget: u32) -> Result<bool, Failu
         }
     });
     let (mut sent, mut acked) = (0u32, false);
-    sim.check(BUDGET, move |_, events: &[Entry<G>]| {
-        for e in events {
+    sim.check(BUDGET, move |_, step: Step<'_, G>| {
+        for e in step {
             match &e.event {
                 Event::Send {
                     from,

@@ -1,7 +1,7 @@
 //! intro_pingpong: numbered pings every interval, each answered by a pong.
 
 use crate::subject::intro::pingpong::{Msg, PingPong, PING_INTERVAL};
-use dscheck::{ensure, ms, run, secs, Failure, Suite};
+use dscheck::{ms, run, secs, Failure, Property, Suite};
 use dsim::{Broken, Event, Network, Node, NodeId, Sim};
 use std::collections::BTreeSet;
 
@@ -27,27 +27,32 @@ impl Pinger for PingPong {
 
 // ----- properties and their hints ---------------------------------------------
 
-const ANSWERED: &str = "a ping is answered at once with the pong of the same number";
-const ONLY_ANSWERS: &str = "pongs are sent only in answer to pings";
-const ROUNDS: &str = "each round pings every peer once, numbered one more than the last";
-const INTERVAL: &str = "a round of pings goes out every interval";
-const REMEMBERS: &str = "a node remembers exactly the pongs it received";
-const AFRESH: &str = "a restarted node starts afresh and keeps pinging";
-
-/// The hint attached to each property's failures.
-const HINTS: [(&str, &str); 6] = [
-    (ANSWERED, "on Ping { seq } from `from`, send `from` a Pong with the same seq, in the same handler"),
-    (ONLY_ANSWERS, "send a Pong only from on_message, in answer to the Ping that just arrived"),
-    (ROUNDS, "in on_timer: add one to self.seq, then ctx.broadcast(Msg::Ping { seq: self.seq }) once"),
-    (INTERVAL, "on_timer must call ctx.set_timer again, or the timer fires only once"),
-    (REMEMBERS, "on Pong { seq } from `from`, insert (from, seq) into self.pongs, and put nothing else there"),
-    (AFRESH, "on_start runs again after a restart: set the timer there, and keep the round number in self (it is lost on a crash, as it should be)"),
-];
+const ANSWERED: Property = Property {
+    name: "a ping is answered at once with the pong of the same number",
+    hint: "on Ping { seq } from `from`, send `from` a Pong with the same seq, in the same handler",
+};
+const ONLY_ANSWERS: Property = Property {
+    name: "pongs are sent only in answer to pings",
+    hint: "send a Pong only from on_message, in answer to the Ping that just arrived",
+};
+const ROUNDS: Property = Property {
+    name: "each round pings every peer once, numbered one more than the last",
+    hint: "in on_timer: add one to self.seq, then ctx.broadcast(Msg::Ping { seq: self.seq }) once",
+};
+const INTERVAL: Property = Property {
+    name: "a round of pings goes out every interval",
+    hint: "on_timer must call ctx.set_timer again, or the timer fires only once",
+};
+const REMEMBERS: Property = Property {
+    name: "a node remembers exactly the pongs it received",
+    hint: "on Pong { seq } from `from`, insert (from, seq) into self.pongs, and put nothing else there",
+};
+const AFRESH: Property = Property {
+    name: "a restarted node starts afresh and keeps pinging",
+    hint: "on_start runs again after a restart: set the timer there, and keep the round number in self (it is lost on a crash, as it should be)",
+};
 
 pub fn tests(suite: Suite) -> Suite {
-    let suite = HINTS
-        .iter()
-        .fold(suite, |suite, (property, hint)| suite.hint(property, hint));
     let suite = suite
         .seeded("pingpong::answers_every_ping", 20, |seed| {
             answers_every_ping(seed, PingPong::new)
@@ -72,10 +77,10 @@ fn cluster<N: Pinger>(seed: u64, loss: f64, make: impl Fn() -> N + 'static) -> S
     let mut sim = Sim::new(seed, 3, move |_| make());
     sim.set_network(Network::reliable(ms(1), ms(10)).with_loss(loss));
     sim.check(ANSWERED, |_, step| {
-        let Some(Event::Deliver { from, to, msg: Msg::Ping { seq }, .. }) = step.first().map(|e| &e.event) else {
+        let Some(Event::Deliver { from, to, msg: Msg::Ping { seq }, .. }) = step.trigger_event() else {
             return Ok(());
         };
-        let answered = step.iter().any(|e| {
+        let answered = step.caused().iter().any(|e| {
             matches!(&e.event, Event::Send { from: f, to: t, msg: Msg::Pong { seq: s }, .. }
                 if f == to && t == from && s == seq)
         });
@@ -87,7 +92,7 @@ fn cluster<N: Pinger>(seed: u64, loss: f64, make: impl Fn() -> N + 'static) -> S
         }
     });
     sim.check(ONLY_ANSWERS, |_, step| {
-        let trigger = step.first().map(|e| &e.event);
+        let trigger = step.trigger_event();
         for e in step {
             if let Event::Send { from, to, msg: Msg::Pong { seq }, .. } = &e.event {
                 let answers = matches!(trigger, Some(Event::Deliver { from: f, to: t, msg: Msg::Ping { seq: s }, .. })
@@ -101,7 +106,7 @@ fn cluster<N: Pinger>(seed: u64, loss: f64, make: impl Fn() -> N + 'static) -> S
         Ok(())
     });
     sim.check(ROUNDS, |sim, step| {
-        let Some(Event::Timer { node, .. }) = step.first().map(|e| &e.event) else {
+        let Some(Event::Timer { node, .. }) = step.trigger_event() else {
             return Ok(());
         };
         let Some(state) = sim.node(*node) else {
@@ -178,7 +183,7 @@ pub(super) fn remembers_pongs<N: Pinger>(
 ) -> Result<(), Failure> {
     let mut sim = cluster(seed, 0.3, make);
     sim.check(REMEMBERS, |sim, step| {
-        let Some(Event::Deliver { to, .. }) = step.first().map(|e| &e.event) else {
+        let Some(Event::Deliver { to, .. }) = step.trigger_event() else {
             return Ok(());
         };
         let received: BTreeSet<(NodeId, u64)> = sim
@@ -237,8 +242,10 @@ pub(super) fn starts_afresh_after_crash<N: Pinger>(
     run(&mut sim, |s| s.restart(victim))?;
     run(&mut sim, |s| s.run_for(ms(250)))?;
     let seq = sim.node(victim).map_or(0, |n| n.seq());
-    ensure(seq == 2, AFRESH, || {
-        format!("{victim} crashed and restarted 250 ms ago, so it should be in round 2, but it is in round {seq}")
-    })
-    .map_err(|f| Failure::after_run(&sim, f.property(), f.detail()))
+    if seq != 2 {
+        return Err(Failure::after_run(&sim, AFRESH, format!(
+            "{victim} crashed and restarted 250 ms ago, so it should be in round 2, but it is in round {seq}"
+        )));
+    }
+    Ok(())
 }

@@ -16,15 +16,12 @@ mod wrong;
 mod hidden;
 
 use crate::subject::intro::retry::{Request, Retry, RECEIVER, RETRANSMIT_AFTER};
-use dscheck::{metric, secs, Failure, Suite};
+use dscheck::{metric, secs, Failure, Property, Suite};
 use dsim::{Node, NodeId};
 use scenario::{lossy, rates, scenario, Profile, Values};
 use wrong::{caught, correct_model_passes, Flaw};
 
 pub fn tests(suite: Suite) -> Suite {
-    let suite = HINTS
-        .iter()
-        .fold(suite, |suite, (property, hint)| suite.hint(property, hint));
     suite
         .seeded("retry::every_request_takes_effect_once", 40, |seed| {
             takes_effect_once(seed, subject())
@@ -80,61 +77,49 @@ pub fn tests(suite: Suite) -> Suite {
 
 // ----- properties and their hints ---------------------------------------------
 
-const ASKED: &str = "nothing is applied that no client asked for";
-const ONCE: &str = "no request takes effect twice";
-const AFTER: &str = "a client is answered only after its request has taken effect";
-const EFFECT: &str = "every request takes effect";
-const REPLIED: &str = "every client gets its reply";
-const QUIET: &str = "retransmission stops once every request is acknowledged";
-const DEDUP: &str = "the receiver's de-duplication state does not grow with the number of requests";
-const CAP: &str = "retransmissions stay within a bound for the loss rate";
-
-/// The hint attached to each property's failures.
-const HINTS: [(&str, &str); 8] = [
-    (
-        ASKED,
-        "append exactly the value carried by the Data message, and nothing else",
-    ),
-    (
-        ONCE,
-        "a copy of Data can arrive long after the first one (the network duplicates, and the \
-             sender resends when an ack is lost): append only if has_applied(seq) is false, then \
-             remember(seq); never forget a number that has been applied",
-    ),
-    (
-        AFTER,
-        "answer the client in on_ack, not in on_request: until the ack arrives, the data may \
-             have been lost",
-    ),
-    (
-        EFFECT,
-        "a lost Data message is recovered only by sending it again: start a Retransmit timer \
-             for each seq in on_request, and in on_retransmit send the data again and set the \
-             timer again while the seq is unacknowledged",
-    ),
-    (
-        REPLIED,
-        "the receiver must acknowledge every copy of Data, even one it has already applied: \
-             the ack of the first copy may have been lost, and then only a later ack can stop the \
-             sender; the sender answers the client on the first Ack",
-    ),
-    (
-        QUIET,
-        "on the first Ack of a seq, remove it from unacked and cancel its timer; on_retransmit \
-             must do nothing for a seq that is no longer unacknowledged",
-    ),
-    (
-        DEDUP,
-        "keep a watermark: every seq up to applied_up_to has been applied, and only numbers \
-             above it go in applied_above; when applied_up_to + 1 is remembered, move the \
-             watermark up and take the number out of the set",
-    ),
-    (
-        CAP,
-        "send a copy only when the Retransmit timer fires, wait RETRANSMIT_AFTER between \
-             copies, and stop once the seq is acknowledged",
-    ),
-];
+const ASKED: Property = Property {
+    name: "nothing is applied that no client asked for",
+    hint: "append exactly the value carried by the Data message, and nothing else",
+};
+const ONCE: Property = Property {
+    name: "no request takes effect twice",
+    hint: "a copy of Data can arrive long after the first one (the network duplicates, and the \
+           sender resends when an ack is lost): append only if has_applied(seq) is false, then \
+           remember(seq); never forget a number that has been applied",
+};
+const AFTER: Property = Property {
+    name: "a client is answered only after its request has taken effect",
+    hint: "answer the client in on_ack, not in on_request: until the ack arrives, the data may \
+           have been lost",
+};
+const EFFECT: Property = Property {
+    name: "every request takes effect",
+    hint: "a lost Data message is recovered only by sending it again: start a Retransmit timer \
+           for each seq in on_request, and in on_retransmit send the data again and set the \
+           timer again while the seq is unacknowledged",
+};
+const REPLIED: Property = Property {
+    name: "every client gets its reply",
+    hint: "the receiver must acknowledge every copy of Data, even one it has already applied: \
+           the ack of the first copy may have been lost, and then only a later ack can stop the \
+           sender; the sender answers the client on the first Ack",
+};
+const QUIET: Property = Property {
+    name: "retransmission stops once every request is acknowledged",
+    hint: "on the first Ack of a seq, remove it from unacked and cancel its timer; on_retransmit \
+           must do nothing for a seq that is no longer unacknowledged",
+};
+const DEDUP: Property = Property {
+    name: "the receiver's de-duplication state does not grow with the number of requests",
+    hint: "keep a watermark: every seq up to applied_up_to has been applied, and only numbers \
+           above it go in applied_above; when applied_up_to + 1 is remembered, move the \
+           watermark up and take the number out of the set",
+};
+const CAP: Property = Property {
+    name: "retransmissions stay within a bound for the loss rate",
+    hint: "send a copy only when the Retransmit timer fires, wait RETRANSMIT_AFTER between \
+           copies, and stop once the seq is acknowledged",
+};
 
 // ----- what the checks see of an implementation --------------------------------
 
@@ -223,16 +208,11 @@ fn equal_values<N: Observed>(seed: u64, factory: Factory<N>) -> Result<(), Failu
         network: lossy(0.3, 0.3),
         values: Values::Few,
     };
-    scenario(seed, factory, &profile).map(drop).map_err(|f| {
-        if f.property() == EFFECT || f.property() == AFTER {
-            f.hint(
-                "two requests may append the same value: they are still two requests with two \
-                 numbers, so recognise copies by seq, never by value",
-            )
-        } else {
-            f
-        }
-    })
+    let hint = "two requests may append the same value: they are still two requests with two \
+                numbers, so recognise copies by seq, never by value";
+    scenario(seed, factory, &profile)
+        .map(drop)
+        .map_err(|f| f.hint_for(EFFECT, hint).hint_for(AFTER, hint))
 }
 
 /// Records a measurement of the first seed (or of the seed being replayed),

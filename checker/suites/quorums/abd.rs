@@ -4,31 +4,15 @@
 
 use super::workload::{
     check_answered, drive, lossy, minority, observed, Answer, ClientOp, Clients, Observed, Profile,
-    ANSWERED, MINORITY, NODES,
+    ANSWERED, NODES,
 };
 use crate::subject::quorums::quorum_abd::{Abd, Msg, Reply, Request};
 use dscheck::linearizability::{check, from_sim, RegisterModel, RegisterOp, RegisterRet, Seen};
-use dscheck::{ms, run, Failure, Suite};
+use dscheck::{ms, run, Failure, Property, Suite};
 use dsim::{Event, Network, Node, NodeId, RequestId, Sim};
 
 pub fn tests(suite: Suite) -> Suite {
     suite
-        .hint(
-            LINEARIZABLE,
-            "a read must write back the pair it returns to a majority before answering (else a \
-             later read can miss it); a write's tag must be higher than every tag its query \
-             phase saw; replicas keep only a higher tag",
-        )
-        .hint(
-            ANSWERED,
-            "resend the current phase to the replicas that have not answered it until a \
-             majority has; ignore answers that belong to a phase already finished",
-        )
-        .hint(
-            MINORITY,
-            "both phases wait for a majority of distinct replicas (a BTreeSet of NodeId), \
-             this node included",
-        )
         .seeded("abd::histories_are_linearizable", 12, |seed| {
             linearizable(seed, LOSSY, |_| Abd::new())
         })
@@ -68,7 +52,12 @@ pub fn meta(suite: Suite) -> Suite {
         })
 }
 
-pub const LINEARIZABLE: &str = "the register's history is linearizable";
+pub const LINEARIZABLE: Property = Property {
+    name: "the register's history is linearizable",
+    hint: "a read must write back the pair it returns to a majority before answering (else a \
+           later read can miss it); a write's tag must be higher than every tag its query \
+           phase saw; replicas keep only a higher tag",
+};
 
 /// Six clients on a lossy network with minorities cut off and a crash.
 const LOSSY: Profile = Profile {

@@ -6,7 +6,7 @@
 use crate::subject::quorums::quorum_anti_entropy::{
     Key, Msg, Put, Replica, Versioned, Written, KEY_SPACE, SYNC_EVERY,
 };
-use dscheck::{metric, ms, run, Failure, Suite};
+use dscheck::{metric, ms, run, Failure, Property, Suite};
 use dsim::{Event, Network, Node, NodeId, Sim};
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -14,25 +14,6 @@ use std::rc::Rc;
 
 pub fn tests(suite: Suite) -> Suite {
     suite
-        .hint(
-            CONVERGED,
-            "on Entries keep, per key, the value with the higher timestamp, and answer a first \
-             Entries (reply: false) with yours, so both sides end with the newer of each key",
-        )
-        .hint(
-            FEW_ENTRIES,
-            "send Entries only for leaves whose hashes differ; an inner range that differs is \
-             split in two and only its halves' hashes are sent back",
-        )
-        .hint(
-            FEW_MESSAGES,
-            "put every differing range's halves into one Hashes message, so an exchange takes \
-             one message per level of the tree",
-        )
-        .hint(
-            IDLE,
-            "a replica whose root hash equals the one it received sends nothing back",
-        )
         .seeded(
             "anti_entropy::few_differences_cost_few_messages",
             5,
@@ -65,11 +46,25 @@ pub fn meta(suite: Suite) -> Suite {
         })
 }
 
-const CONVERGED: &str =
-    "replicas hold the same entries, each key's newest, soon after the network heals";
-const FEW_ENTRIES: &str = "an exchange ships only the leaves that differ";
-const FEW_MESSAGES: &str = "replicas find their differences with few messages";
-const IDLE: &str = "replicas that agree exchange only their root hashes";
+const CONVERGED: Property = Property {
+    name: "replicas hold the same entries, each key's newest, soon after the network heals",
+    hint: "on Entries keep, per key, the value with the higher timestamp, and answer a first \
+           Entries (reply: false) with yours, so both sides end with the newer of each key",
+};
+const FEW_ENTRIES: Property = Property {
+    name: "an exchange ships only the leaves that differ",
+    hint: "send Entries only for leaves whose hashes differ; an inner range that differs is \
+           split in two and only its halves' hashes are sent back",
+};
+const FEW_MESSAGES: Property = Property {
+    name: "replicas find their differences with few messages",
+    hint: "put every differing range's halves into one Hashes message, so an exchange takes \
+           one message per level of the tree",
+};
+const IDLE: Property = Property {
+    name: "replicas that agree exchange only their root hashes",
+    hint: "a replica whose root hash equals the one it received sends nothing back",
+};
 
 /// What the checks read of a replica.
 pub trait Synced: Node<Msg = Msg, Request = Put, Reply = Written> {
@@ -107,12 +102,19 @@ const REPLICAS: usize = 3;
 const MESSAGES_PER_DIFFERENCE: u64 = 40;
 const ENTRIES_PER_DIFFERENCE: u64 = 120;
 
+/// Not a property: a check that never fails, run after every step to
+/// count what is sent.
+const COUNTING: Property = Property {
+    name: "(counting shipped entries)",
+    hint: "",
+};
+
 /// Counts the entries carried by Entries messages as they are sent.
 fn count_entries<N: Synced>(sim: &mut Sim<N>) -> Rc<Cell<u64>> {
     let shipped = Rc::new(Cell::new(0));
     let counter = Rc::clone(&shipped);
-    sim.check("(counting shipped entries)", move |_, events| {
-        for e in events {
+    sim.check(COUNTING, move |_, step| {
+        for e in step {
             if let Event::Send {
                 msg: Msg::Entries { entries, .. },
                 ..

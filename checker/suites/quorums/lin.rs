@@ -5,19 +5,13 @@
 
 use crate::subject::quorums::quorum_linearizability::{is_linearizable, Call, Op, Ret};
 use dscheck::linearizability::{self as reference, RegisterModel, RegisterOp, RegisterRet};
-use dscheck::{expect_caught, Failure, Suite};
+use dscheck::{expect_caught, Failure, Property, Suite};
 use dsim::SimRng;
 use std::collections::HashSet;
 use std::fmt::Write;
 
 pub fn tests(suite: Suite) -> Suite {
     suite
-        .hint(
-            AGREES,
-            "an operation may be placed next only if it was invoked before (or when) every \
-             remaining operation returned; an operation that never returned may be placed or \
-             left out; a read must return the value of the last write placed before it",
-        )
         .seeded(
             "linearizability::agrees_on_small_random_histories",
             5,
@@ -44,7 +38,12 @@ pub fn tests(suite: Suite) -> Suite {
         })
 }
 
-const AGREES: &str = "the checker's verdict matches the reference checker's";
+const AGREES: Property = Property {
+    name: "the checker's verdict matches the reference checker's",
+    hint: "an operation may be placed next only if it was invoked before (or when) every \
+           remaining operation returned; an operation that never returned may be placed or \
+           left out; a read must return the value of the last write placed before it",
+};
 
 /// Which histories a test checks.
 #[derive(Clone, Copy)]

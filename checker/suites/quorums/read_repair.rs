@@ -4,18 +4,12 @@
 use super::rw::fresh_reads;
 use super::workload::{check_answered, minority, observed, Answer, ClientOp, Observed, NODES};
 use crate::subject::quorums::quorum_read_repair::{Replica, Reply, Request};
-use dscheck::{ms, run, Failure, Suite};
+use dscheck::{ms, run, Failure, Property, Suite};
 use dsim::{Network, NodeId, Sim};
 use std::collections::BTreeMap;
 
 pub fn tests(suite: Suite) -> Suite {
     suite
-        .hint(
-            CONVERGED,
-            "keep a read open after the client has its answer, until every replica answered or \
-             REPAIR_WINDOW passed; then send the newest value (highest timestamp) to every \
-             replica whose answer was older or empty",
-        )
         .seeded(
             "read_repair::reads_see_the_last_completed_write",
             8,
@@ -56,7 +50,12 @@ pub fn meta(suite: Suite) -> Suite {
         })
 }
 
-const CONVERGED: &str = "after reads of every key, every replica holds its newest value";
+const CONVERGED: Property = Property {
+    name: "after reads of every key, every replica holds its newest value",
+    hint: "keep a read open after the client has its answer, until every replica answered or \
+           REPAIR_WINDOW passed; then send the newest value (highest timestamp) to every \
+           replica whose answer was older or empty",
+};
 
 /// What the checks read of a replica's store.
 pub trait Stored: Observed {

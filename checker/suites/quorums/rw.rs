@@ -5,41 +5,14 @@
 
 use super::workload::{
     check_answered, drive, lossy, minority, observed, Answer, ClientOp, Observed, Profile,
-    ANSWERED, MINORITY,
 };
 use crate::subject::quorums::quorum_rw::{Replica, Reply, Request};
-use dscheck::{Failure, Suite};
-use dsim::{Broken, Entry, Event, Node, NodeId, Sim};
+use dscheck::{Failure, Property, Suite};
+use dsim::{Broken, Event, Node, NodeId, Sim, Step};
 use std::collections::BTreeSet;
 
 pub fn tests(suite: Suite) -> Suite {
     suite
-        .hint(
-            FRESH,
-            "a read must wait for r distinct replicas and return the value with the highest \
-             timestamp among them; a write must wait for w acknowledgements; a replica keeps a \
-             write only if its timestamp is higher than the one it holds",
-        )
-        .hint(
-            WRITTEN,
-            "a read returns a value some replica stored for that key, never a default or a value \
-             of another key",
-        )
-        .hint(
-            ANSWERED,
-            "messages get lost: resend to the replicas that have not answered (Timer::Resend) \
-             until the quorum is reached, and count each replica once",
-        )
-        .hint(
-            MINORITY,
-            "count distinct replicas (a BTreeSet of NodeId): duplicates and resends must not \
-             make a quorum out of two replicas",
-        )
-        .hint(
-            STALE_FOUND,
-            "with r + w <= n the quorums need not meet: answer a read after r replies and a \
-             write after w acknowledgements, not after more",
-        )
         .seeded("rw::reads_see_the_last_completed_write", 12, |seed| {
             let (r, w) = [(3, 3), (2, 4), (4, 2)][seed as usize % 3];
             fresh_reads(seed, move |_| Replica::new(r, w))
@@ -69,10 +42,22 @@ pub fn meta(suite: Suite) -> Suite {
         })
 }
 
-pub const FRESH: &str =
-    "a read returns a value at least as new as the last write completed before it began";
-const WRITTEN: &str = "a read returns a value that was written to its key";
-const STALE_FOUND: &str = "with r + w <= n the suite finds a stale read";
+pub const FRESH: Property = Property {
+    name: "a read returns a value at least as new as the last write completed before it began",
+    hint: "a read must wait for r distinct replicas and return the value with the highest \
+           timestamp among them; a write must wait for w acknowledgements; a replica keeps a \
+           write only if its timestamp is higher than the one it holds",
+};
+const WRITTEN: Property = Property {
+    name: "a read returns a value that was written to its key",
+    hint: "a read returns a value some replica stored for that key, never a default or a value \
+           of another key",
+};
+const STALE_FOUND: Property = Property {
+    name: "with r + w <= n the suite finds a stale read",
+    hint: "with r + w <= n the quorums need not meet: answer a read after r replies and a \
+           write after w acknowledgements, not after more",
+};
 
 observed!(Replica);
 #[cfg(bugs)]
@@ -127,8 +112,8 @@ pub fn fresh_reads<N: Observed>(
 /// Checks every read as its reply comes in.
 fn watch_reads<N: Observed>(sim: &mut Sim<N>) {
     let mut seen = BTreeSet::new();
-    sim.check(FRESH, move |sim, events| {
-        for id in replies(events) {
+    sim.check(FRESH, move |sim, step| {
+        for id in replies(step) {
             if seen.insert(id) {
                 stale(sim, id).map_or(Ok(()), Err)?;
             }
@@ -136,8 +121,8 @@ fn watch_reads<N: Observed>(sim: &mut Sim<N>) {
         Ok(())
     });
     let mut seen = BTreeSet::new();
-    sim.check(WRITTEN, move |sim, events| {
-        for id in replies(events) {
+    sim.check(WRITTEN, move |sim, step| {
+        for id in replies(step) {
             if seen.insert(id) {
                 invented(sim, id).map_or(Ok(()), Err)?;
             }
@@ -146,9 +131,8 @@ fn watch_reads<N: Observed>(sim: &mut Sim<N>) {
     });
 }
 
-fn replies<N: Node>(events: &[Entry<N>]) -> Vec<dsim::RequestId> {
-    events
-        .iter()
+fn replies<N: Node>(step: Step<'_, N>) -> Vec<dsim::RequestId> {
+    step.iter()
         .filter_map(|e| match &e.event {
             Event::Reply { id, .. } => Some(*id),
             _ => None,
@@ -237,7 +221,7 @@ fn stale_found<N: Observed>(
     const SEEDS: u64 = 20;
     for seed in 1..=SEEDS {
         match fresh_reads(seed, factory.clone()) {
-            Err(f) if f.property() == FRESH => {
+            Err(f) if f.property() == FRESH.name => {
                 dscheck::metric("first stale read in seed", seed);
                 return Ok(());
             }

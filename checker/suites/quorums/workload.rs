@@ -2,7 +2,7 @@
 //! crash: the scenario shared by quorum_rw and quorum_abd, generic over
 //! [`Observed`] so that the suite's known-wrong stores run it too.
 
-use dscheck::{ms, run, Failure};
+use dscheck::{ms, run, Failure, Property};
 use dsim::{Network, Node, NodeId, RequestId, Sim, SimRng};
 use std::collections::BTreeMap;
 
@@ -201,8 +201,11 @@ impl FaultPlan {
 
 /// Every request that reached a live node has an answer (after the network
 /// healed and went quiet).
-pub const ANSWERED: &str =
-    "every request at a live replica is answered once a majority is reachable";
+pub const ANSWERED: Property = Property {
+    name: "every request at a live replica is answered once a majority is reachable",
+    hint: "resend the current phase to the replicas that have not answered it until a \
+           majority has; ignore answers that belong to a phase already finished",
+};
 
 pub fn check_answered<N: Observed>(sim: &Sim<N>) -> Result<(), Failure> {
     let open: Vec<String> = sim
@@ -228,7 +231,11 @@ pub fn check_answered<N: Observed>(sim: &Sim<N>) -> Result<(), Failure> {
 
 /// Nothing completes in a minority: n0 and n1 are cut off from the other
 /// three, clients ask n0 and n1, and no answer may come while the cut lasts.
-pub const MINORITY: &str = "no operation completes in a minority partition";
+pub const MINORITY: Property = Property {
+    name: "no operation completes in a minority partition",
+    hint: "both phases wait for a majority of distinct replicas (a BTreeSet of NodeId), \
+           this node included",
+};
 
 pub fn minority<N: Observed>(
     seed: u64,

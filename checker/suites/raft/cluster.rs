@@ -4,7 +4,7 @@
 
 use super::observe::{watch, Ledger, Observed, Shared};
 use crate::subject::raft::{Index, Options, Reply, Request, Role};
-use dscheck::{ms, run, secs, Failure};
+use dscheck::{ms, run, secs, Failure, Property};
 use dsim::{NodeId, RequestId, Sim};
 use std::rc::Rc;
 use std::time::Duration;
@@ -12,27 +12,20 @@ use std::time::Duration;
 /// Builds a node: its id, the initial members, its options.
 pub type Build<N> = Rc<dyn Fn(NodeId, &[NodeId], Options) -> N>;
 
-pub const LEADER_ELECTED: &str =
-    "a leader is elected within 3 s when a majority is up and connected";
-pub const AGREEMENT: &str =
-    "a command given to the leader is committed on every connected node within 10 s";
-
-pub const HINTS: [(&str, &str); 2] = [
-    (
-        LEADER_ELECTED,
-        "every node keeps an election timer running and resets it only on AppendEntries from \
-         the current leader or when it grants a vote; a candidate that hears from a leader of \
-         its term becomes a follower; votes must be answered whatever the voter's role",
-    ),
-    (
-        AGREEMENT,
-        "follow one command: the leader appends it and sends AppendEntries; each follower must \
-         pass the consistency check (log.term_at(prev_log_index) == Some(prev_log_term), the \
-         snapshot's last entry included) or answer where to retry; the leader commits once a \
-         majority's match_index covers it and the entry is of its term; everyone applies up to \
-         commit_index",
-    ),
-];
+pub const LEADER_ELECTED: Property = Property {
+    name: "a leader is elected within 3 s when a majority is up and connected",
+    hint: "every node keeps an election timer running and resets it only on AppendEntries from \
+           the current leader or when it grants a vote; a candidate that hears from a leader of \
+           its term becomes a follower; votes must be answered whatever the voter's role",
+};
+pub const AGREEMENT: Property = Property {
+    name: "a command given to the leader is committed on every connected node within 10 s",
+    hint: "follow one command: the leader appends it and sends AppendEntries; each follower must \
+           pass the consistency check (log.term_at(prev_log_index) == Some(prev_log_term), the \
+           snapshot's last entry included) or answer where to retry; the leader commits once a \
+           majority's match_index covers it and the entry is of its term; everyone applies up to \
+           commit_index",
+};
 
 /// The most events one run may take (a guard against message storms).
 const MAX_EVENTS: u64 = 3_000_000;

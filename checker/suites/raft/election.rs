@@ -4,39 +4,31 @@
 use super::cluster::{names, Build, Cluster};
 use super::observe::Observed;
 use crate::subject::raft::{Options, Role};
-use dscheck::{ensure, metric, run, secs, Failure};
+use dscheck::{ensure, metric, run, secs, Failure, Property};
 use dsim::NodeId;
 
-pub const STEADY_LEADER: &str =
-    "with no failure, the leader keeps leading and the term stays the same";
-pub const NO_MINORITY_LEADER: &str = "no node becomes leader without the votes of a majority";
-pub const ELECTION_MESSAGES: &str = "an election among 3 nodes takes at most 30 messages";
-pub const IDLE_MESSAGES: &str = "an idle cluster of 3 nodes sends at most 120 messages a second";
-
-pub const HINTS: [(&str, &str); 4] = [
-    (
-        STEADY_LEADER,
-        "followers must reset their election timer on every AppendEntries from the current \
-         leader, and the leader must send one to every follower well within the shortest \
-         election timeout (HEARTBEAT_INTERVAL)",
-    ),
-    (
-        NO_MINORITY_LEADER,
-        "count votes only from members, only for the candidate's current term, and become \
-         leader only when the votes (your own included) are more than half the members",
-    ),
-    (
-        ELECTION_MESSAGES,
-        "one RequestVote per peer per election is enough; draw each election timeout at \
-         random from ELECTION_TIMEOUT_MIN..=ELECTION_TIMEOUT_MAX so that elections rarely \
-         collide",
-    ),
-    (
-        IDLE_MESSAGES,
-        "an idle leader sends one AppendEntries per follower per HEARTBEAT_INTERVAL and no \
-         more; followers answer each once and send nothing else",
-    ),
-];
+pub const STEADY_LEADER: Property = Property {
+    name: "with no failure, the leader keeps leading and the term stays the same",
+    hint: "followers must reset their election timer on every AppendEntries from the current \
+           leader, and the leader must send one to every follower well within the shortest \
+           election timeout (HEARTBEAT_INTERVAL)",
+};
+pub const NO_MINORITY_LEADER: Property = Property {
+    name: "no node becomes leader without the votes of a majority",
+    hint: "count votes only from members, only for the candidate's current term, and become \
+           leader only when the votes (your own included) are more than half the members",
+};
+pub const ELECTION_MESSAGES: Property = Property {
+    name: "an election among 3 nodes takes at most 30 messages",
+    hint: "one RequestVote per peer per election is enough; draw each election timeout at \
+           random from ELECTION_TIMEOUT_MIN..=ELECTION_TIMEOUT_MAX so that elections rarely \
+           collide",
+};
+pub const IDLE_MESSAGES: Property = Property {
+    name: "an idle cluster of 3 nodes sends at most 120 messages a second",
+    hint: "an idle leader sends one AppendEntries per follower per HEARTBEAT_INTERVAL and no \
+           more; followers answer each once and send nothing else",
+};
 
 fn three<N: Observed>(seed: u64, build: &Build<N>) -> Cluster<N> {
     Cluster::new(seed, 3, build, Options::default())

@@ -13,36 +13,30 @@ use super::observe::ELECTION_SAFETY;
 use crate::subject::raft::kv::KvServer;
 use crate::subject::raft::{Options, Raft, Role};
 use clients::{Clients, Store};
-use dscheck::{ensure, linearizability, ms, run, secs, Failure};
+use dscheck::{ensure, linearizability, ms, run, secs, Failure, Property};
 use dsim::{Broken, Network, NodeId, Sim};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-pub const LINEARIZABLE: &str = "the store is linearizable: one order of all operations respects \
-     real time and gives every answer the clients saw (no write lost, none applied twice, no \
-     stale read)";
-pub const COMPLETES: &str =
-    "once the network is whole and every node up, every client operation completes within 10 s";
-pub const MINORITY: &str = "no operation completes in a minority partition";
-
-pub const HINTS: [(&str, &str); 3] = [
-    (
-        LINEARIZABLE,
-        "Kv::apply must apply each (client, seq) once: a command whose seq is at or below the \
-         client's session's last_seq gets that session's last_output, and changes nothing; the \
-         sessions go into the snapshot with the data",
-    ),
-    (
-        COMPLETES,
-        "a copy of a command already applied still gets an answer: apply returns the remembered \
-         output, and the leader replies to whoever waits on that index",
-    ),
-    (
-        MINORITY,
-        "the leader replies only when the entry is applied, and applies only what a majority \
-         holds; a read goes through the log like a write",
-    ),
-];
+pub const LINEARIZABLE: Property = Property {
+    name: "the store is linearizable: one order of all operations respects \
+           real time and gives every answer the clients saw (no write lost, none applied twice, no \
+           stale read)",
+    hint: "Kv::apply must apply each (client, seq) once: a command whose seq is at or below the \
+           client's session's last_seq gets that session's last_output, and changes nothing; the \
+           sessions go into the snapshot with the data",
+};
+pub const COMPLETES: Property = Property {
+    name:
+        "once the network is whole and every node up, every client operation completes within 10 s",
+    hint: "a copy of a command already applied still gets an answer: apply returns the remembered \
+           output, and the leader replies to whoever waits on that index",
+};
+pub const MINORITY: Property = Property {
+    name: "no operation completes in a minority partition",
+    hint: "the leader replies only when the entry is applied, and applies only what a majority \
+           holds; a read goes through the log like a write",
+};
 
 /// Builds a store node.
 pub type KvBuild<S> = Rc<dyn Fn(NodeId, &[NodeId], Options) -> Raft<S>>;

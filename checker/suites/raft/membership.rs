@@ -6,28 +6,22 @@
 use super::cluster::{names, Build, Cluster};
 use super::observe::Observed;
 use crate::subject::raft::{Options, Reply, Request};
-use dscheck::{ensure, ms, run, secs, Failure};
+use dscheck::{ensure, ms, run, secs, Failure, Property};
 use dsim::{NodeId, Sim};
 
-pub const CHANGED: &str = "a membership change asked of the leader is committed within 10 s, \
-     when a majority of the old and of the new members is up and connected";
-pub const CONFIG_AGREED: &str =
-    "after the changes, every member's newest configuration lists exactly the members";
-
-pub const HINTS: [(&str, &str); 2] = [
-    (
-        CHANGED,
-        "on AddServer/RemoveServer the leader answers Busy while its newest configuration is \
-         uncommitted or nothing of its term is committed (then it appends a Noop), otherwise \
-         appends Payload::Config with the new members; the new member is in other_members() at \
-         once, so replicate_to starts sending it entries (next_index defaults to the last index + 1)",
-    ),
-    (
-        CONFIG_AGREED,
-        "a node's configuration is the newest Config entry in its log (log.config()), committed \
-         or not, and the snapshot keeps the configuration as of its last entry",
-    ),
-];
+pub const CHANGED: Property = Property {
+    name: "a membership change asked of the leader is committed within 10 s, \
+           when a majority of the old and of the new members is up and connected",
+    hint: "on AddServer/RemoveServer the leader answers Busy while its newest configuration is \
+           uncommitted or nothing of its term is committed (then it appends a Noop), otherwise \
+           appends Payload::Config with the new members; the new member is in other_members() at \
+           once, so replicate_to starts sending it entries (next_index defaults to the last index + 1)",
+};
+pub const CONFIG_AGREED: Property = Property {
+    name: "after the changes, every member's newest configuration lists exactly the members",
+    hint: "a node's configuration is the newest Config entry in its log (log.config()), committed \
+           or not, and the snapshot keeps the configuration as of its last entry",
+};
 
 /// The initial members; n3 and n4 wait to be added.
 const INITIAL: [NodeId; 3] = [NodeId(0), NodeId(1), NodeId(2)];

@@ -12,7 +12,7 @@ use super::recorder::Recorder;
 use super::{kv, persistence, replication, snapshots};
 use crate::bugs;
 use crate::subject::raft::Raft;
-use dscheck::{expect_caught, Failure, Suite};
+use dscheck::{expect_caught, Failure, Property, Suite};
 use std::rc::Rc;
 
 observed!(
@@ -34,7 +34,7 @@ const SEEDS: u64 = 10;
 fn caught<N: Observed>(
     nodes: Build<N>,
     scenario: fn(u64, &Build<N>) -> Result<(), Failure>,
-    property: &'static str,
+    property: Property,
 ) -> Result<(), Failure> {
     expect_caught(property, SEEDS, |seed| scenario(seed, &nodes))
 }

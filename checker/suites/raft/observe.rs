@@ -5,6 +5,7 @@
 use super::recorder::{Recorder, Subject};
 use crate::subject::raft::Log;
 use crate::subject::raft::{Index, Msg, Payload, Reply, Request, Role, Term, Timer};
+use dscheck::Property;
 use dsim::{Broken, Node, NodeId, Sim};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -54,16 +55,44 @@ pub(crate) use observed;
 
 observed!(Subject);
 
-pub const ELECTION_SAFETY: &str = "at most one leader per term (Election Safety)";
-pub const ONE_VOTE: &str = "a node votes for at most one candidate per term, even across a crash";
-pub const STATE_MACHINE_SAFETY: &str =
-    "every node applies the same command at each index (State Machine Safety)";
-pub const IN_ORDER: &str = "each node applies committed entries once each, in index order";
-pub const COMMIT_MONOTONE: &str = "a node's commit index never decreases";
-pub const LOG_MATCHING: &str =
-    "a committed entry never changes: every node that commits an index holds the same entry there (Log Matching)";
-pub const LEADER_COMPLETENESS: &str =
-    "a new leader's log holds every committed entry (Leader Completeness)";
+pub const ELECTION_SAFETY: Property = Property {
+    name: "at most one leader per term (Election Safety)",
+    hint: "a node grants at most one vote per term, and a candidate becomes leader only with \
+           votes from a majority of its term; a vote counts only if it answers a RequestVote of \
+           the candidate's current term",
+};
+pub const ONE_VOTE: Property = Property {
+    name: "a node votes for at most one candidate per term, even across a crash",
+    hint: "voted_for must be on storage (Raft::persist) before the Vote reply is sent, and read \
+           back in restore: a restarted node must remember whom it voted for",
+};
+pub const STATE_MACHINE_SAFETY: Property = Property {
+    name: "every node applies the same command at each index (State Machine Safety)",
+    hint: "apply only committed entries; commit only entries of the leader's current term by \
+           counting replicas (Figure 8); a follower commits min(leader_commit, index of the last \
+           new entry)",
+};
+pub const IN_ORDER: Property = Property {
+    name: "each node applies committed entries once each, in index order",
+    hint: "apply from last_applied + 1 up to commit_index, one index after the other, and never \
+           apply an index twice",
+};
+pub const COMMIT_MONOTONE: Property = Property {
+    name: "a node's commit index never decreases",
+    hint: "commit_index only grows: take max(commit_index, …) and ignore a snapshot older than \
+           what is already committed",
+};
+pub const LOG_MATCHING: Property = Property {
+    name: "a committed entry never changes: every node that commits an index holds the same entry there (Log Matching)",
+    hint: "refuse AppendEntries from an older term; accept entries only after the consistency \
+           check on prev_log_index/prev_log_term; on a conflict delete the entry and everything \
+           after it; never delete an entry that matches",
+};
+pub const LEADER_COMPLETENESS: Property = Property {
+    name: "a new leader's log holds every committed entry (Leader Completeness)",
+    hint: "the election restriction: grant a vote only if the candidate's last log term is \
+           higher than yours, or equal with a last index at least as high",
+};
 
 /// What the run has seen committed, shared by the checks and the scenario.
 #[derive(Default)]
@@ -322,44 +351,3 @@ fn describe(log: &Log<u64>, index: Index) -> String {
         },
     }
 }
-
-pub const HINTS: [(&str, &str); 7] = [
-    (
-        ELECTION_SAFETY,
-        "a node grants at most one vote per term, and a candidate becomes leader only with \
-         votes from a majority of its term; a vote counts only if it answers a RequestVote of \
-         the candidate's current term",
-    ),
-    (
-        ONE_VOTE,
-        "voted_for must be on storage (Raft::persist) before the Vote reply is sent, and read \
-         back in restore: a restarted node must remember whom it voted for",
-    ),
-    (
-        STATE_MACHINE_SAFETY,
-        "apply only committed entries; commit only entries of the leader's current term by \
-         counting replicas (Figure 8); a follower commits min(leader_commit, index of the last \
-         new entry)",
-    ),
-    (
-        IN_ORDER,
-        "apply from last_applied + 1 up to commit_index, one index after the other, and never \
-         apply an index twice",
-    ),
-    (
-        COMMIT_MONOTONE,
-        "commit_index only grows: take max(commit_index, …) and ignore a snapshot older than \
-         what is already committed",
-    ),
-    (
-        LOG_MATCHING,
-        "refuse AppendEntries from an older term; accept entries only after the consistency \
-         check on prev_log_index/prev_log_term; on a conflict delete the entry and everything \
-         after it; never delete an entry that matches",
-    ),
-    (
-        LEADER_COMPLETENESS,
-        "the election restriction: grant a vote only if the candidate's last log term is \
-         higher than yours, or equal with a last index at least as high",
-    ),
-];

@@ -6,19 +6,17 @@
 use super::cluster::{Build, Cluster};
 use super::observe::Observed;
 use crate::subject::raft::{Options, Reply};
-use dscheck::{ensure, ms, run, secs, Failure};
+use dscheck::{ensure, ms, run, secs, Failure, Property};
 use dsim::{Network, NodeId, RequestId, Sim};
 use std::collections::BTreeMap;
 
-pub const SURVIVES: &str = "every command a client was told is committed is still applied, at \
-     its index, on every node after the crashes";
-
-pub const HINTS: [(&str, &str); 1] = [(
-    SURVIVES,
-    "store term, vote and log before answering: Log::save after every change of the log and \
-     Raft::persist after every change of term or vote, in the same handler that sends the \
-     answer; restore must read all three back",
-)];
+pub const SURVIVES: Property = Property {
+    name: "every command a client was told is committed is still applied, at \
+           its index, on every node after the crashes",
+    hint: "store term, vote and log before answering: Log::save after every change of the log and \
+           Raft::persist after every change of term or vote, in the same handler that sends the \
+           answer; restore must read all three back",
+};
 
 fn cluster<N: Observed>(seed: u64, n: usize, build: &Build<N>) -> Cluster<N> {
     Cluster::new(seed, n, build, Options::default())

@@ -6,39 +6,33 @@
 use super::cluster::{Build, Cluster};
 use super::observe::Observed;
 use crate::subject::raft::{Options, Snapshot};
-use dscheck::{ensure, metric, ms, run, Failure};
+use dscheck::{ensure, metric, ms, run, Failure, Property};
 use dsim::{Network, NodeId};
 
 /// The log length after which nodes take a snapshot.
 const SNAPSHOT_AFTER: usize = 20;
 
-pub const LOG_CAP: &str = "with a snapshot every 20 entries, no log holds more than 60 entries \
-     and no node stores more than 6,000 bytes";
-pub const CAUGHT_UP: &str =
-    "a follower that missed entries the leader compacted catches up from the leader's snapshot";
-pub const RELOADED: &str =
-    "a restarted node starts from its snapshot: state machine, commit index and applied index";
-
-pub const HINTS: [(&str, &str); 3] = [
-    (
-        LOG_CAP,
-        "after applying, when log.len() > options.snapshot_after, snapshot the state machine at \
-         last_applied, store it under \"snapshot\", log.compact(last_applied, its term) and \
-         log.save: save removes the compacted entries from storage",
-    ),
-    (
-        CAUGHT_UP,
-        "replicate_to: when log.term_at(next_index - 1) is None the entries are gone: send \
-         InstallSnapshot; the follower installs it (log.reset_to or log.compact, S::restore, \
-         commit_index = last_applied = its index) and answers like AppendEntries, so that the \
-         leader moves next_index past it",
-    ),
-    (
-        RELOADED,
-        "restore: read \"snapshot\" back; the state machine is S::restore(&snapshot.state), and \
-         commit_index and last_applied start at its last included index",
-    ),
-];
+pub const LOG_CAP: Property = Property {
+    name: "with a snapshot every 20 entries, no log holds more than 60 entries \
+           and no node stores more than 6,000 bytes",
+    hint: "after applying, when log.len() > options.snapshot_after, snapshot the state machine at \
+           last_applied, store it under \"snapshot\", log.compact(last_applied, its term) and \
+           log.save: save removes the compacted entries from storage",
+};
+pub const CAUGHT_UP: Property = Property {
+    name:
+        "a follower that missed entries the leader compacted catches up from the leader's snapshot",
+    hint: "replicate_to: when log.term_at(next_index - 1) is None the entries are gone: send \
+           InstallSnapshot; the follower installs it (log.reset_to or log.compact, S::restore, \
+           commit_index = last_applied = its index) and answers like AppendEntries, so that the \
+           leader moves next_index past it",
+};
+pub const RELOADED: Property = Property {
+    name:
+        "a restarted node starts from its snapshot: state machine, commit index and applied index",
+    hint: "restore: read \"snapshot\" back; the state machine is S::restore(&snapshot.state), and \
+           commit_index and last_applied start at its last included index",
+};
 
 fn cluster<N: Observed>(seed: u64, n: usize, build: &Build<N>) -> Cluster<N> {
     let options = Options {

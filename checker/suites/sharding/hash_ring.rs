@@ -6,7 +6,7 @@
 //! code, except in the clockwise check, which reads the ring's own points.
 
 use crate::subject::sharding::hash_ring::{key_point, HashRing, ServerId};
-use dscheck::{ensure, metric, Failure, Suite};
+use dscheck::{ensure, metric, Failure, Property, Suite};
 use dsim::SimRng;
 use std::collections::BTreeSet;
 
@@ -49,23 +49,30 @@ impl Ring for HashRing {
 
 // ----- properties and their hints ---------------------------------------------
 
-const CLOCKWISE: &str = "a key belongs to the server of the first point clockwise from its hash";
-const OWNED: &str = "every key is owned by a server on the ring";
-const SPREAD: &str =
-    "with 100 virtual nodes per server, no server holds more than 1.25 times the mean load";
-const ONLY_ITS_ARCS: &str = "adding or removing a server moves only the keys of its arcs";
-const SHARE: &str = "a server that joins n others takes about 1/(n+1) of the keys";
-const ORDER: &str = "lookups do not depend on the order the servers joined in";
-
-/// The hint attached to each property's failures.
-const HINTS: [(&str, &str); 6] = [
-    (CLOCKWISE, "successor(p): the first pair in self.points at or after (p, ServerId(0)) (BTreeSet::range), and if there is none, wrap around to the first pair; lookup is successor(key_point(key))"),
-    (OWNED, "lookup answers only with servers on the ring: remove_server must take away every point add_server placed, (vnode_point(server, i), server) for each i below vnodes"),
-    (SPREAD, "each server needs vnodes points, at vnode_point(server, i) for every i in 0..self.vnodes, not one point"),
-    (ONLY_ITS_ARCS, "never pick a server with hash % n: find the first point clockwise, so that a join or a leave changes only the arcs next to that server's points"),
-    (SHARE, "a joining server gets vnodes points of its own (vnode_point(server, i) for each i), no more and no fewer"),
-    (ORDER, "keep the points sorted (the BTreeSet does it) and search them by position, never in the order they were inserted"),
-];
+const CLOCKWISE: Property = Property {
+    name: "a key belongs to the server of the first point clockwise from its hash",
+    hint: "successor(p): the first pair in self.points at or after (p, ServerId(0)) (BTreeSet::range), and if there is none, wrap around to the first pair; lookup is successor(key_point(key))",
+};
+const OWNED: Property = Property {
+    name: "every key is owned by a server on the ring",
+    hint: "lookup answers only with servers on the ring: remove_server must take away every point add_server placed, (vnode_point(server, i), server) for each i below vnodes",
+};
+const SPREAD: Property = Property {
+    name: "with 100 virtual nodes per server, no server holds more than 1.25 times the mean load",
+    hint: "each server needs vnodes points, at vnode_point(server, i) for every i in 0..self.vnodes, not one point",
+};
+const ONLY_ITS_ARCS: Property = Property {
+    name: "adding or removing a server moves only the keys of its arcs",
+    hint: "never pick a server with hash % n: find the first point clockwise, so that a join or a leave changes only the arcs next to that server's points",
+};
+const SHARE: Property = Property {
+    name: "a server that joins n others takes about 1/(n+1) of the keys",
+    hint: "a joining server gets vnodes points of its own (vnode_point(server, i) for each i), no more and no fewer",
+};
+const ORDER: Property = Property {
+    name: "lookups do not depend on the order the servers joined in",
+    hint: "keep the points sorted (the BTreeSet does it) and search them by position, never in the order they were inserted",
+};
 
 /// Servers on a ring in the spread check.
 const SERVERS: usize = 5;
@@ -75,9 +82,6 @@ const KEYS: usize = 100_000;
 const BOUND: f64 = 1.25;
 
 pub fn tests(suite: Suite) -> Suite {
-    let suite = HINTS
-        .iter()
-        .fold(suite, |suite, (property, hint)| suite.hint(property, hint));
     let suite = suite
         .seeded(
             "hash_ring::lookup_finds_the_first_point_clockwise",

@@ -14,15 +14,12 @@ mod wrong;
 use crate::subject::sharding::rebalance::{
     shard_of, Change, Config, Reply, Request, Server, SHARDS,
 };
-use dscheck::{ms, secs, Failure, Suite};
+use dscheck::{ms, secs, Failure, Property, Suite};
 use dsim::{Network, Node, NodeId};
 use scenario::{scenario, Profile};
 use wrong::{caught, correct_model_passes, Flaw};
 
 pub fn tests(suite: Suite) -> Suite {
-    let suite = HINTS
-        .iter()
-        .fold(suite, |suite, (property, hint)| suite.hint(property, hint));
     suite
         .seeded(
             "rebalance::no_write_lost_through_joins_and_leaves",
@@ -56,54 +53,45 @@ pub fn tests(suite: Suite) -> Suite {
 
 // ----- properties and their hints ---------------------------------------------
 
-const LOST: &str = "no acknowledged write is lost";
-const TWICE: &str = "no shard is served by two servers in the same configuration";
-const READS: &str = "a read returns every write acknowledged before it";
-const DONE: &str = "every handoff completes";
-const AGREE: &str = "every server ends on the same configuration";
-const MINIMAL: &str = "each change moves the fewest shards";
-const READABLE: &str = "every acknowledged write can be read at the end";
-
-const HINTS: [(&str, &str); 7] = [
-    (
-        LOST,
-        "the old owner must keep its copy of a shard (in outgoing) until a TransferAck for that \
-         shard and configuration arrives, and send the Transfer again on every Resend timer: \
-         the Transfer or its ack may be lost",
-    ),
-    (
-        TWICE,
-        "the old owner stops serving a shard the moment it learns the configuration that moves \
-         it (take it out of serving in on_reconfigure), not when the ack arrives",
-    ),
-    (
-        READS,
-        "the new owner must not serve a shard it has gained before its data arrives: keep it in \
-         incoming, answer TryLater meanwhile, and move it to serving only in on_transfer",
-    ),
-    (
-        DONE,
-        "every Transfer must be acknowledged, even a copy of one already installed, and the old \
-         owner resends until it sees the ack; a Transfer from a configuration the server has not \
-         reached yet is left unacknowledged",
-    ),
-    (
-        AGREE,
-        "every server, in the cluster or not, applies every change it is told of with \
-         next_config, so they all compute the same configuration with the same number",
-    ),
-    (
-        MINIMAL,
+const LOST: Property = Property {
+    name: "no acknowledged write is lost",
+    hint: "the old owner must keep its copy of a shard (in outgoing) until a TransferAck for that \
+           shard and configuration arrives, and send the Transfer again on every Resend timer: \
+           the Transfer or its ack may be lost",
+};
+const TWICE: Property = Property {
+    name: "no shard is served by two servers in the same configuration",
+    hint: "the old owner stops serving a shard the moment it learns the configuration that moves \
+           it (take it out of serving in on_reconfigure), not when the ack arrives",
+};
+const READS: Property = Property {
+    name: "a read returns every write acknowledged before it",
+    hint: "the new owner must not serve a shard it has gained before its data arrives: keep it in \
+           incoming, answer TryLater meanwhile, and move it to serving only in on_transfer",
+};
+pub(crate) const DONE: Property = Property {
+    name: "every handoff completes",
+    hint: "every Transfer must be acknowledged, even a copy of one already installed, and the old \
+           owner resends until it sees the ack; a Transfer from a configuration the server has not \
+           reached yet is left unacknowledged",
+};
+const AGREE: Property = Property {
+    name: "every server ends on the same configuration",
+    hint: "every server, in the cluster or not, applies every change it is told of with \
+           next_config, so they all compute the same configuration with the same number",
+};
+const MINIMAL: Property = Property {
+    name: "each change moves the fewest shards",
+    hint:
         "on a join the newcomer takes SHARDS / (n + 1) shards, each from a server with the most; \
-         on a leave only the leaver's shards move, each to a server with the fewest; no other \
-         shard changes owner",
-    ),
-    (
-        READABLE,
-        "once every handoff has finished, the owner of each shard in the last configuration \
-         must serve it with all the writes acknowledged for it",
-    ),
-];
+           on a leave only the leaver's shards move, each to a server with the fewest; no other \
+           shard changes owner",
+};
+const READABLE: Property = Property {
+    name: "every acknowledged write can be read at the end",
+    hint: "once every handoff has finished, the owner of each shard in the last configuration \
+           must serve it with all the writes acknowledged for it",
+};
 
 // ----- what the checks see of an implementation --------------------------------
 

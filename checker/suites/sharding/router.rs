@@ -11,15 +11,12 @@ mod scenario;
 mod wrong;
 
 use crate::subject::sharding::router::{Config, Msg, Op, Reply, Request, Sharded};
-use dscheck::{ms, Failure, Suite};
+use dscheck::{ms, Failure, Property, Suite};
 use dsim::{Network, Node, NodeId, RequestId};
 use scenario::{scenario, Profile};
 use wrong::{caught, correct_model_passes, Flaw};
 
 pub fn tests(suite: Suite) -> Suite {
-    let suite = HINTS
-        .iter()
-        .fold(suite, |suite, (property, hint)| suite.hint(property, hint));
     suite
         .seeded("router::no_write_lost_while_shards_move", 20, |seed| {
             steady(seed, subject())
@@ -44,34 +41,27 @@ pub fn tests(suite: Suite) -> Suite {
 
 // ----- properties and their hints ---------------------------------------------
 
-const READABLE: &str = "every write a client was told succeeded can be read afterwards";
-const BOUNDED: &str = "a request is redirected at most 3 times";
-const ANSWERED: &str = "every request is answered";
-const CONVERGES: &str = "the router's table converges to the servers' configuration";
-
-const HINTS: [(&str, &str); 4] = [
-    (
-        READABLE,
-        "a Redirect means the request was not carried out: keep it in pending and forward it \
-         again; answer the client only on Done, with the reply the server sent",
-    ),
-    (
-        BOUNDED,
-        "on a Redirect, adopt the configuration it carries when its number is higher than the \
-         table's, then route the request with the updated table: the old owner would only \
-         redirect it again",
-    ),
-    (
-        ANSWERED,
-        "a request stays in pending until a Done arrives for it: after a Redirect forward it \
-         again at once, after a TryLater set a Retry timer and forward it when it fires",
-    ),
-    (
-        CONVERGES,
-        "the table is what the router learns from: replace it with a redirect's configuration \
-         whenever that configuration is newer",
-    ),
-];
+const READABLE: Property = Property {
+    name: "every write a client was told succeeded can be read afterwards",
+    hint: "a Redirect means the request was not carried out: keep it in pending and forward it \
+           again; answer the client only on Done, with the reply the server sent",
+};
+const BOUNDED: Property = Property {
+    name: "a request is redirected at most 3 times",
+    hint: "on a Redirect, adopt the configuration it carries when its number is higher than the \
+           table's, then route the request with the updated table: the old owner would only \
+           redirect it again",
+};
+const ANSWERED: Property = Property {
+    name: "every request is answered",
+    hint: "a request stays in pending until a Done arrives for it: after a Redirect forward it \
+           again at once, after a TryLater set a Retry timer and forward it when it fires",
+};
+const CONVERGES: Property = Property {
+    name: "the router's table converges to the servers' configuration",
+    hint: "the table is what the router learns from: replace it with a redirect's configuration \
+           whenever that configuration is newer",
+};
 
 // ----- what the checks see of an implementation --------------------------------
 

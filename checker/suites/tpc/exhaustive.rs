@@ -46,7 +46,9 @@ pub fn explore<N: Observed>(build: Build<N>, model: Model, goals: bool) -> Resul
         .always(ATOMIC, |v| atomic(&of_view(v)))
         .always(VALID, move |v| valid(&of_view(v), &can_commit))
         .always(WAITS, |v| waits(&of_view(v)))
-        .every_step(STABLE, |b, a| stable(&of_view(b), &of_view(a)))
+        .every_step(STABLE, |step| {
+            stable(&of_view(&step.before), &of_view(&step.after))
+        })
         .goal("all commit", |v| all_decided(v, Outcome::Commit))
         .goal("all abort", |v| all_decided(v, Outcome::Abort));
     let started = Instant::now();

@@ -3,72 +3,53 @@
 //! exploration (in every state) check exactly the same thing.
 
 use super::observed::{Observed, Outcome};
-use dscheck::Suite;
+use dscheck::Property;
 use dsim::{Broken, NodeId, Sim, View};
 
-pub const ATOMIC: &str = "no participant commits while another aborts";
-pub const VALID: &str = "a transaction commits only if every participant voted yes";
-pub const WAITS: &str = "a participant that voted yes decides only what the coordinator decided";
-pub const STABLE: &str = "a decision, once made, is never changed or forgotten";
-pub const DECIDES: &str = "every participant decides once the network and the nodes recover";
-pub const OUTCOME: &str = "a reliable run commits exactly when every participant can commit";
-pub const REPLIES: &str = "the client is told the outcome the coordinator decided";
-pub const BLOCKS: &str = "prepared participants wait while the coordinator is down";
-pub const REACHES: &str = "both all-commit and all-abort runs are reachable";
-
-const HINTS: [(&str, &str); 9] = [
-    (
-        ATOMIC,
-        "only the coordinator decides between commit and abort; a participant applies what it \
-         is told, or aborts by itself only before it has voted yes",
-    ),
-    (
-        VALID,
-        "the coordinator commits only when it holds a yes vote from every participant \
-         (ctx.peers().len() of them), never on a majority",
-    ),
-    (
-        WAITS,
-        "after a yes vote a participant has given up its right to decide: it must not abort on \
-         a timeout, only ask the coordinator again (send its yes vote again) and wait",
-    ),
-    (
-        STABLE,
-        "log the decision (log_decision) before telling anyone, and on restart reload it from \
-         ctx.storage() in on_start: a restarted node must know what it decided",
-    ),
-    (
-        DECIDES,
-        "lost messages must be sent again: the coordinator resends Prepare and Decide on its \
-         Resend timer until answered, a prepared participant resends its yes vote, and the \
-         coordinator answers a vote that arrives after the decision with the decision",
-    ),
-    (
-        OUTCOME,
-        "on a network that loses nothing, every vote arrives before the timeout: commit when \
-         all are yes, abort on the first no",
-    ),
-    (
-        REPLIES,
-        "reply to the client with the decision, once, when the coordinator decides",
-    ),
-    (
-        BLOCKS,
-        "a participant that voted yes cannot know whether the coordinator committed: it must \
-         wait for the coordinator, however long it is down",
-    ),
-    (
-        REACHES,
-        "commit when every vote is yes; abort when a vote is no or missing at the timeout",
-    ),
-];
-
-/// Attaches every property's hint to the suite.
-pub fn hints(suite: Suite) -> Suite {
-    HINTS
-        .iter()
-        .fold(suite, |suite, (property, hint)| suite.hint(property, hint))
-}
+pub const ATOMIC: Property = Property {
+    name: "no participant commits while another aborts",
+    hint: "only the coordinator decides between commit and abort; a participant applies what it \
+           is told, or aborts by itself only before it has voted yes",
+};
+pub const VALID: Property = Property {
+    name: "a transaction commits only if every participant voted yes",
+    hint: "the coordinator commits only when it holds a yes vote from every participant \
+           (ctx.peers().len() of them), never on a majority",
+};
+pub const WAITS: Property = Property {
+    name: "a participant that voted yes decides only what the coordinator decided",
+    hint: "after a yes vote a participant has given up its right to decide: it must not abort on \
+           a timeout, only ask the coordinator again (send its yes vote again) and wait",
+};
+pub const STABLE: Property = Property {
+    name: "a decision, once made, is never changed or forgotten",
+    hint: "log the decision (log_decision) before telling anyone, and on restart reload it from \
+           ctx.storage() in on_start: a restarted node must know what it decided",
+};
+pub const DECIDES: Property = Property {
+    name: "every participant decides once the network and the nodes recover",
+    hint: "lost messages must be sent again: the coordinator resends Prepare and Decide on its \
+           Resend timer until answered, a prepared participant resends its yes vote, and the \
+           coordinator answers a vote that arrives after the decision with the decision",
+};
+pub const OUTCOME: Property = Property {
+    name: "a reliable run commits exactly when every participant can commit",
+    hint: "on a network that loses nothing, every vote arrives before the timeout: commit when \
+           all are yes, abort on the first no",
+};
+pub const REPLIES: Property = Property {
+    name: "the client is told the outcome the coordinator decided",
+    hint: "reply to the client with the decision, once, when the coordinator decides",
+};
+pub const BLOCKS: Property = Property {
+    name: "prepared participants wait while the coordinator is down",
+    hint: "a participant that voted yes cannot know whether the coordinator committed: it must \
+           wait for the coordinator, however long it is down",
+};
+pub const REACHES: Property = Property {
+    name: "both all-commit and all-abort runs are reachable",
+    hint: "commit when every vote is yes; abort when a vote is no or missing at the timeout",
+};
 
 /// What the checks see of one node.
 #[derive(Clone, Debug, PartialEq, Eq)]

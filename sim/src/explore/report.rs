@@ -2,6 +2,7 @@
 
 use crate::node::{Node, NodeId};
 use crate::storage::Storage;
+use crate::violation::Property;
 use std::fmt;
 use std::rc::Rc;
 
@@ -34,11 +35,21 @@ impl<N: Node> View<'_, N> {
     }
 }
 
+/// What an [`every_step`](super::Explorer::every_step) check sees of one
+/// step: the state before it and the state after it. An exploration keeps
+/// states, not a trace, so a step is this pair, as in TLA+; a
+/// [`Sim`](crate::Sim) check sees a step as its events instead
+/// ([`Step`](crate::Step)).
+pub struct Transition<'a, N: Node> {
+    pub before: View<'a, N>,
+    pub after: View<'a, N>,
+}
+
 /// A property that failed, with the shortest run that breaks it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Counterexample {
-    /// The property, in plain words.
-    pub property: String,
+    /// The property that failed.
+    pub property: Property,
     /// What exactly went wrong in the last state.
     pub detail: String,
     /// The nodes involved.
@@ -71,6 +82,12 @@ impl fmt::Display for Counterexample {
 }
 
 /// The property reported when a handler panics during an exploration.
-pub const PANIC_PROPERTY: &str = "handlers run without panicking";
+pub const PANIC_PROPERTY: Property = Property {
+    name: "handlers run without panicking",
+    hint: "",
+};
 /// The property reported when the state space is larger than the limit.
-pub const LIMIT_PROPERTY: &str = "the model is small enough to explore";
+pub const LIMIT_PROPERTY: Property = Property {
+    name: "the model is small enough to explore",
+    hint: "",
+};

@@ -4,6 +4,11 @@ use super::*;
 use crate::node::Ctx;
 use serde::{Deserialize, Serialize};
 
+/// A property without a hint.
+fn named(name: &'static str) -> Property {
+    Property { name, hint: "" }
+}
+
 /// n0 sends `Add(1)` and `Add(2)` to n1 at start; n1 logs what arrives.
 /// n0 also counts its starts in storage.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -65,7 +70,7 @@ fn loss_adds_the_runs_that_miss_messages() {
 #[test]
 fn finds_the_shortest_counterexample() {
     let found = toy()
-        .always("2 never arrives before 1", |v| {
+        .always(named("2 never arrives before 1"), |v| {
             if log_of(v).first() == Some(&2) {
                 Err(Broken::new("n1 got 2 first").nodes([NodeId(1)]))
             } else {
@@ -74,7 +79,7 @@ fn finds_the_shortest_counterexample() {
         })
         .run()
         .unwrap_err();
-    assert_eq!(found.property, "2 never arrives before 1");
+    assert_eq!(found.property.name, "2 never arrives before 1");
     assert_eq!(found.trace.len(), 2, "{found}");
     assert!(
         found.trace[1].contains("n0 → n1 delivered: Add(2)"),
@@ -86,7 +91,7 @@ fn finds_the_shortest_counterexample() {
 fn storage_survives_crashes_and_restarts() {
     let found = toy()
         .with_crashes(2, &[NodeId(0)])
-        .always("n0 starts at most twice", |v| {
+        .always(named("n0 starts at most twice"), |v| {
             match v.storage(NodeId(0)).get::<u64>("starts") {
                 Some(n) if n > 2 => Err(Broken::new(format!("n0 started {n} times"))),
                 _ => Ok(()),
@@ -102,27 +107,27 @@ fn storage_survives_crashes_and_restarts() {
 #[test]
 fn step_checks_see_both_states() {
     let found = toy()
-        .every_step("the log only grows", |before, after| {
-            if log_of(after).len() >= log_of(before).len() {
+        .every_step(named("the log only grows"), |step| {
+            if log_of(&step.after).len() >= log_of(&step.before).len() {
                 Ok(())
             } else {
                 Err(Broken::new("shrank"))
             }
         })
-        .every_step("nothing arrives", |before, after| {
-            if log_of(after) == log_of(before) {
+        .every_step(named("nothing arrives"), |step| {
+            if log_of(&step.after) == log_of(&step.before) {
                 Ok(())
             } else {
                 Err(Broken::new(format!(
                     "{:?} became {:?}",
-                    log_of(before),
-                    log_of(after)
+                    log_of(&step.before),
+                    log_of(&step.after)
                 )))
             }
         })
         .run()
         .unwrap_err();
-    assert_eq!(found.property, "nothing arrives");
+    assert_eq!(found.property.name, "nothing arrives");
     assert_eq!(found.trace.len(), 2);
 }
 
@@ -234,14 +239,17 @@ fn duplication_delivers_a_message_again() {
             Ok(())
         }
     };
-    assert!(toy().always("1 arrives once", at_most_once).run().is_ok());
+    assert!(toy()
+        .always(named("1 arrives once"), at_most_once)
+        .run()
+        .is_ok());
     let found = toy()
         .with_duplication()
         .max_states(1_000)
-        .always("1 arrives once", at_most_once)
+        .always(named("1 arrives once"), at_most_once)
         .run()
         .unwrap_err();
-    assert_eq!(found.property, "1 arrives once");
+    assert_eq!(found.property.name, "1 arrives once");
     // start, deliver 1, deliver 1 again
     assert_eq!(found.trace.len(), 3, "{found}");
 }

@@ -6,10 +6,29 @@ use crate::dump::DumpState;
 use crate::history::Operation;
 use crate::node::{Ctx, Effect, Node, NodeId};
 use crate::panics;
+use crate::step::Step;
 use crate::time::Time;
 use crate::trace::{DropReason, Entry, Event};
-use crate::violation::Violation;
+use crate::violation::{Property, Violation};
 use std::time::Duration;
+
+// The simulator's own properties: a node broke the rules of the node API.
+const PANICKED: Property = Property {
+    name: "handlers run without panicking",
+    hint: "",
+};
+const REAL_REQUESTS: Property = Property {
+    name: "replies answer real requests",
+    hint: "",
+};
+const EXISTING_NODES: Property = Property {
+    name: "messages go to nodes that exist",
+    hint: "",
+};
+const EVENT_BUDGET: Property = Property {
+    name: "the run stays within its event budget",
+    hint: "",
+};
 
 impl<N: Node> Sim<N> {
     pub(super) fn schedule(&mut self, at: Time, due: Due<N>) {
@@ -109,7 +128,7 @@ impl<N: Node> Sim<N> {
         if let Err(message) = panics::catch(|| f(node, &mut ctx)) {
             self.effects.clear();
             self.stop(
-                "handlers run without panicking",
+                PANICKED,
                 format!("{id} panicked in {name}: {message}"),
                 vec![id],
             );
@@ -141,7 +160,7 @@ impl<N: Node> Sim<N> {
                 let position = self.invoked.get(request.0 as usize).copied().flatten();
                 let Some(op) = position.and_then(|p| self.history.get_mut(p)) else {
                     self.stop(
-                        "replies answer real requests",
+                        REAL_REQUESTS,
                         format!("{id} replied to {request}, which no client sent"),
                         vec![id],
                     );
@@ -163,7 +182,7 @@ impl<N: Node> Sim<N> {
         let n = self.slots.len();
         if to.0 >= n {
             self.stop(
-                "messages go to nodes that exist",
+                EXISTING_NODES,
                 format!(
                     "{from} sent a message to {to}, but the nodes are n0 to n{}",
                     n - 1
@@ -233,11 +252,11 @@ impl<N: Node> Sim<N> {
         });
     }
 
-    fn stop(&mut self, property: &str, detail: String, nodes: Vec<NodeId>) {
+    fn stop(&mut self, property: Property, detail: String, nodes: Vec<NodeId>) {
         if self.violation.is_none() {
             let event = self.trace.total() + self.step_events.len().saturating_sub(1) as u64;
             self.violation = Some(Violation {
-                property: property.to_string(),
+                property,
                 detail,
                 nodes,
                 at: self.now,
@@ -251,7 +270,7 @@ impl<N: Node> Sim<N> {
     pub(super) fn finish_step(&mut self) -> Result<(), Violation> {
         if self.stats.events > self.max_events {
             self.stop(
-                "the run stays within its event budget",
+                EVENT_BUDGET,
                 format!(
                     "more than {} events: is a node sending messages in a loop?",
                     self.max_events
@@ -263,9 +282,9 @@ impl<N: Node> Sim<N> {
             let events = std::mem::take(&mut self.step_events);
             let mut invariants = std::mem::take(&mut self.invariants);
             for (property, check) in invariants.iter_mut() {
-                if let Err(broken) = check(self, &events) {
+                if let Err(broken) = check(self, Step::new(&events)) {
                     self.step_events = events;
-                    self.stop(property, broken.detail, broken.nodes);
+                    self.stop(*property, broken.detail, broken.nodes);
                     self.invariants = invariants;
                     self.flush_step();
                     return Err(self.violation.clone().expect("just set"));

@@ -6,10 +6,11 @@ use crate::history::Operation;
 use crate::net::Network;
 use crate::node::{Effect, Node, NodeId, RequestId};
 use crate::rng::SimRng;
+use crate::step::Step;
 use crate::storage::Storage;
 use crate::time::{Clock, Time};
 use crate::trace::{Entry, Trace};
-use crate::violation::{Broken, Stats, Violation};
+use crate::violation::{Broken, Property, Stats, Violation};
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::time::Duration;
@@ -17,10 +18,10 @@ use std::time::Duration;
 mod engine;
 mod faults;
 
-/// A check run after every event.
+/// A check run after every step.
 type Invariant<N> = (
-    String,
-    Box<dyn FnMut(&Sim<N>, &[Entry<N>]) -> Result<(), Broken>>,
+    Property,
+    Box<dyn FnMut(&Sim<N>, Step<'_, N>) -> Result<(), Broken>>,
 );
 
 /// Something due to happen at a point in true time.
@@ -196,14 +197,15 @@ impl<N: Node> Sim<N> {
         self.max_events = limit;
     }
 
-    /// Checks `property` after every event from now on. The check sees the
-    /// whole simulation and the events of the step just taken.
+    /// Checks `property` after every step from now on. The check sees the
+    /// whole simulation and the [`Step`] just taken: what triggered it and
+    /// what that caused.
     pub fn check(
         &mut self,
-        property: impl Into<String>,
-        check: impl FnMut(&Sim<N>, &[Entry<N>]) -> Result<(), Broken> + 'static,
+        property: Property,
+        check: impl FnMut(&Sim<N>, Step<'_, N>) -> Result<(), Broken> + 'static,
     ) {
-        self.invariants.push((property.into(), Box::new(check)));
+        self.invariants.push((property, Box::new(check)));
     }
 
     // ----- what a scenario can read ---------------------------------------

@@ -5,7 +5,7 @@
 
 use super::client::{decode, Value};
 use super::{malformed, OTHERS};
-use dscheck::{expect_caught, Failure, Suite};
+use dscheck::{expect_caught, Failure, Property, Suite};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -18,13 +18,19 @@ struct Shared {
     connections: Mutex<Vec<TcpStream>>,
 }
 
+/// The property of the flawed server's own start.
+const STARTS: Property = Property {
+    name: "the meta server starts",
+    hint: "",
+};
+
 /// Starts the flawed server on an ephemeral port.
 fn closes_everyone() -> Result<SocketAddr, Failure> {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .map_err(|e| Failure::new("the meta server starts", e.to_string()))?;
+    let listener =
+        TcpListener::bind("127.0.0.1:0").map_err(|e| Failure::new(STARTS, e.to_string()))?;
     let addr = listener
         .local_addr()
-        .map_err(|e| Failure::new("the meta server starts", e.to_string()))?;
+        .map_err(|e| Failure::new(STARTS, e.to_string()))?;
     let shared = Arc::new(Shared::default());
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {

@@ -4,7 +4,7 @@
 
 use super::{millis, ACCURATE, BOUND, EPOCH, GENTLE, MONOTONIC, ONCE, QUICK, SERVER, SLEWED_AWAY};
 use crate::subject::clocks::physical::{TimeSync, POLL_INTERVAL, SLEW_PPM, STEP_THRESHOLD};
-use dscheck::{ms, run, secs, Failure};
+use dscheck::{ms, run, secs, Failure, Property};
 use dsim::{Broken, Clock, Network, Node, NodeId, Sim, SimRng, Time};
 use std::time::Duration;
 
@@ -121,10 +121,9 @@ fn inaccurate<N: Synced>(sim: &Sim<N>, deadlines: &[Time]) -> Option<Broken> {
 /// 100 ms in between (a client that stops polling makes no events).
 fn run_accurate<N: Synced>(
     sim: &mut Sim<N>,
-    property: &'static str,
+    property: Property,
     deadlines: Vec<Time>,
     duration: Duration,
-    hint: &str,
 ) -> Result<(), Failure> {
     let watched = deadlines.clone();
     sim.check(property, move |sim, _| {
@@ -133,9 +132,9 @@ fn run_accurate<N: Synced>(
     let end = sim.now() + duration;
     while sim.now() < end {
         let slice = end.saturating_since(sim.now()).min(ms(100));
-        run(sim, |s| s.run_for(slice)).map_err(|f| f.hint_for(property, hint))?;
+        run(sim, |s| s.run_for(slice))?;
         if let Some(broken) = inaccurate(sim, &deadlines) {
-            return Err(Failure::after_run(sim, property, broken.detail).hint(hint));
+            return Err(Failure::after_run(sim, property, broken.detail));
         }
     }
     Ok(())
@@ -162,9 +161,7 @@ pub fn never_goes_back<N: Synced>(seed: u64) -> Result<(), Failure> {
         .with_long_delays(0.1, ms(500));
     let mut sim = system::<N>(seed, &clients, network);
     check_monotonic(&mut sim);
-    run(&mut sim, |s| s.run_for(secs(30))).map_err(|f| {
-        f.hint_for(MONOTONIC, "never step back: a clock that is ahead must be slewed (run slower), and apply must not make the reading jump")
-    })
+    run(&mut sim, |s| s.run_for(secs(30)))
 }
 
 pub fn bounded_error<N: Synced>(seed: u64) -> Result<(), Failure> {
@@ -189,13 +186,11 @@ pub fn bounded_error<N: Synced>(seed: u64) -> Result<(), Failure> {
         .with_duplication(0.1);
     let mut sim = system::<N>(seed, &clients, network);
     let warm_up = Time::ZERO + secs(60);
-    let hint = "poll every POLL_INTERVAL, measure t1 and t4 on the synchronised clock, and let each new offset replace the slew in progress";
     run_accurate(
         &mut sim,
         ACCURATE,
         vec![warm_up; clients.len() + 1],
         secs(180),
-        hint,
     )
 }
 
@@ -224,8 +219,7 @@ pub fn large_offset<N: Synced>(seed: u64) -> Result<(), Failure> {
         Time::ZERO + grace,
         Time::from_nanos(2 * ahead as u64) + tail + grace,
     ];
-    let hint = "an offset of at least STEP_THRESHOLD is large: step forward when behind, slew at FAST_SLEW_PPM when ahead";
-    run_accurate(&mut sim, QUICK, deadlines, secs(10) + tail + secs(3), hint)
+    run_accurate(&mut sim, QUICK, deadlines, secs(10) + tail + secs(3))
 }
 
 pub fn small_offset<N: Synced>(seed: u64) -> Result<(), Failure> {
@@ -260,14 +254,8 @@ pub fn small_offset<N: Synced>(seed: u64) -> Result<(), Failure> {
     });
     // At SLEW_PPM, the offset is gone after |skew| / SLEW_PPM; allow 10% more.
     let done = Time::from_nanos(size as u64 / SLEW_PPM * 1_100_000);
-    let hint = "a slew runs the clock SLEW_PPM fast or slow until the whole offset is gone";
     let duration = Duration::from_nanos(done.as_nanos()) + secs(10);
-    run_accurate(&mut sim, SLEWED_AWAY, vec![done; 2], duration, hint).map_err(|f| {
-        f.hint_for(
-            GENTLE,
-            "an offset smaller than STEP_THRESHOLD is slewed at SLEW_PPM, never stepped",
-        )
-    })
+    run_accurate(&mut sim, SLEWED_AWAY, vec![done; 2], duration)
 }
 
 pub fn duplicates<N: Synced>(seed: u64) -> Result<(), Failure> {
@@ -284,12 +272,10 @@ pub fn duplicates<N: Synced>(seed: u64) -> Result<(), Failure> {
         }],
         network,
     );
-    let hint = "remember the t1 of your latest request; use a Response only if it carries that t1, then forget it";
     run_accurate(
         &mut sim,
         ONCE,
         vec![Time::ZERO + POLL_INTERVAL + ms(500); 2],
         secs(5),
-        hint,
     )
 }

@@ -3,7 +3,7 @@
 //! the actual one.
 
 use crate::subject::events::projections::{Account, Command, Event, Rejection};
-use dscheck::Failure;
+use dscheck::{Failure, Property};
 
 /// What a command should lead to.
 #[derive(Clone, Debug)]
@@ -83,7 +83,7 @@ impl Scenario {
     /// with `from_history`); a failure of `property` shows it all.
     pub fn check(
         &self,
-        property: &str,
+        property: Property,
         decide: impl Fn(&Account, &Command) -> Result<Vec<Event>, Rejection>,
     ) -> Result<(), Failure> {
         let account = Account::from_history(&self.given);

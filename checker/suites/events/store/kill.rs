@@ -17,7 +17,7 @@
 
 use super::log::{batch_for, show, Log, TempDir};
 use super::{check_intact, KEPT};
-use dscheck::{Failure, TODO_PROPERTY};
+use dscheck::{Failure, Property, TODO};
 use dsim::SimRng;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -32,7 +32,10 @@ const WRITER_SEED: &str = "DSCOURSE_EVENTS_WRITER_SEED";
 const WRITER_STORE: &str = "DSCOURSE_EVENTS_WRITER_STORE";
 
 /// The property of a writer that dies on its own or stops acknowledging.
-pub const WRITER: &str = "the writer process appends until it is killed";
+pub const WRITER: Property = Property {
+    name: "the writer process appends until it is killed",
+    hint: "",
+};
 /// How long a writer may go without an acknowledgement.
 const PATIENCE: Duration = Duration::from_secs(5);
 /// The streams the writers append to.
@@ -171,7 +174,7 @@ impl Writer {
         let said = said.join("\n  ");
         if stderr.contains("not yet implemented") {
             return Failure::new(
-                TODO_PROPERTY,
+                TODO,
                 format!("the writer process (your store, run in a child process) reached a todo!():\n  {said}"),
             );
         }

@@ -7,7 +7,7 @@ use super::{
     Observed, Test,
 };
 use crate::subject::intro::retry::{RECEIVER, RETRANSMIT_AFTER};
-use dscheck::{ms, Failure};
+use dscheck::{ms, Failure, Property};
 use dsim::{Ctx, Node, NodeId, RequestId};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -44,14 +44,14 @@ const META_SEEDS: u64 = 10;
 
 /// Runs `test` against the model with `flaw` over seeds until a check fails,
 /// and passes if the check that failed is the one for `property`.
-pub(super) fn caught(flaw: Flaw, test: Test<Model>, property: &str) -> Result<(), Failure> {
+pub(super) fn caught(flaw: Flaw, test: Test<Model>, property: Property) -> Result<(), Failure> {
     dscheck::expect_caught(property, META_SEEDS, |seed| test(seed, model(flaw)))
 }
 
 /// Every test passes a correct model: the checks demand nothing beyond the
 /// protocol.
 pub(super) fn correct_model_passes() -> Result<(), Failure> {
-    let tests: [(&str, Test<Model>); 6] = [
+    let tests: &[(&str, Test<Model>)] = &[
         ("every_request_takes_effect_once", takes_effect_once),
         ("survives_heavy_loss_and_duplication", heavy_loss),
         ("recognises_late_copies", late_copies),
@@ -59,7 +59,7 @@ pub(super) fn correct_model_passes() -> Result<(), Failure> {
         ("dedup_state_does_not_grow", dedup_bounded),
         ("retransmissions_are_capped", capped),
     ];
-    for (name, test) in tests {
+    for &(name, test) in tests {
         dscheck::expect_accepted(name, 3, |seed| test(seed, model(Flaw::None)))?;
     }
     Ok(())

@@ -9,7 +9,7 @@ use super::{
 };
 use crate::subject::sharding::rebalance::{Change, SHARDS};
 use dscheck::{ms, run, Failure};
-use dsim::{Broken, Entry, Event, Network, NodeId, RequestId, Sim, SimRng, Time};
+use dsim::{Broken, Event, Network, NodeId, RequestId, Sim, SimRng, Step, Time};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -152,7 +152,7 @@ impl Ledger {
     fn update<N: Observed>(
         &mut self,
         sim: &Sim<N>,
-        step: &[Entry<N>],
+        step: Step<'_, N>,
     ) -> Vec<(NodeId, RequestId, u64, Option<u64>, Time)> {
         let mut reads = Vec::new();
         for entry in step {

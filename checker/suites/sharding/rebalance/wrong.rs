@@ -5,7 +5,7 @@
 
 use super::{heavy, lossy, many_changes, Answer, Factory, Observed, Op, Test, INITIAL};
 use crate::subject::sharding::rebalance::{Change, RESEND_AFTER, SHARDS};
-use dscheck::Failure;
+use dscheck::{Failure, Property};
 use dsim::{Ctx, Node, NodeId, RequestId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -30,19 +30,19 @@ const META_SEEDS: u64 = 10;
 
 /// Runs `test` against the model with `flaw` over seeds until a check fails,
 /// and passes if the check that failed is the one for `property`.
-pub(super) fn caught(flaw: Flaw, test: Test<Model>, property: &str) -> Result<(), Failure> {
+pub(super) fn caught(flaw: Flaw, test: Test<Model>, property: Property) -> Result<(), Failure> {
     dscheck::expect_caught(property, META_SEEDS, |seed| test(seed, model(flaw)))
 }
 
 /// Every test passes a correct model: the checks demand nothing beyond the
 /// protocol.
 pub(super) fn correct_model_passes() -> Result<(), Failure> {
-    let tests: [(&str, Test<Model>); 3] = [
+    let tests: &[(&str, Test<Model>)] = &[
         ("no_write_lost_through_joins_and_leaves", lossy),
         ("survives_heavy_loss_and_late_messages", heavy),
         ("many_changes_move_the_fewest_shards", many_changes),
     ];
-    for (name, test) in tests {
+    for &(name, test) in tests {
         dscheck::expect_accepted(name, 3, |seed| test(seed, model(Flaw::None)))?;
     }
     Ok(())

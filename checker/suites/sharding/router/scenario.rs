@@ -5,9 +5,10 @@
 //! routers' tables at the end.
 
 use super::{Answer, Factory, Observed, ANSWERED, BOUNDED, CONVERGES, INITIAL, NODES, READABLE};
+use crate::sharding::rebalance::DONE;
 use crate::subject::sharding::router::{Op, ROUTERS, SHARDS};
 use dscheck::{ms, run, secs, Failure};
-use dsim::{Broken, Entry, Event, Network, NodeId, RequestId, Sim, SimRng, Time};
+use dsim::{Broken, Event, Network, NodeId, RequestId, Sim, SimRng, Step, Time};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -56,7 +57,7 @@ pub(in super::super) fn scenario<N: Observed>(
         let idle = |s: &Sim<N>| s.ids().all(|id| s.node(id).is_some_and(|n| !n.busy()));
         if !run(&mut sim, |s| s.run_until(LIVENESS, idle))? {
             return Err(Failure::new(
-                "every handoff completes",
+                DONE,
                 "a server never received the data of a shard it gained (the servers are given: \
                  this is a fault of the suite)",
             ));
@@ -175,7 +176,7 @@ fn watch<N: Observed>(sim: &mut Sim<N>) {
     });
 
     let mut redirects: BTreeMap<RequestId, usize> = BTreeMap::new();
-    sim.check(BOUNDED, move |_, step: &[Entry<N>]| {
+    sim.check(BOUNDED, move |_, step: Step<'_, N>| {
         for entry in step {
             let Event::Deliver { to, msg, .. } = &entry.event else {
                 continue;

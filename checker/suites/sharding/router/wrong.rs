@@ -5,7 +5,7 @@
 
 use super::{reordered, steady, Answer, Factory, Observed, Test, INITIAL};
 use crate::subject::sharding::router::{Op, RETRY_AFTER, ROUTERS, SHARDS};
-use dscheck::Failure;
+use dscheck::{Failure, Property};
 use dsim::{Ctx, Node, NodeId, RequestId};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -29,17 +29,17 @@ pub(super) enum Flaw {
 
 const META_SEEDS: u64 = 10;
 
-pub(super) fn caught(flaw: Flaw, test: Test<Model>, property: &str) -> Result<(), Failure> {
+pub(super) fn caught(flaw: Flaw, test: Test<Model>, property: Property) -> Result<(), Failure> {
     dscheck::expect_caught(property, META_SEEDS, |seed| test(seed, model(flaw)))
 }
 
 /// Every test passes a correct model.
 pub(super) fn correct_model_passes() -> Result<(), Failure> {
-    let tests: [(&str, Test<Model>); 2] = [
+    let tests: &[(&str, Test<Model>)] = &[
         ("no_write_lost_while_shards_move", steady),
         ("stale_router_catches_up", reordered),
     ];
-    for (name, test) in tests {
+    for &(name, test) in tests {
         dscheck::expect_accepted(name, 3, |seed| test(seed, model(Flaw::None)))?;
     }
     Ok(())
