@@ -3,6 +3,7 @@
 mod channel;
 mod check;
 mod child;
+mod colour;
 mod commands;
 mod diff;
 mod distribute;
@@ -159,7 +160,7 @@ fn main() -> ExitCode {
     if let Some(code) = sandbox::rustc::wrap_if_asked() {
         return ExitCode::from(code);
     }
-    render::init_color();
+    colour::init_color();
     let cli = Cli::parse();
     let result = match cli.command.unwrap_or(Cmd::Watch { poll: false }) {
         Cmd::Watch { poll } => commands::watch(poll),
@@ -203,7 +204,7 @@ fn main() -> ExitCode {
         Err(error) => {
             eprintln!(
                 "{} {error:#}",
-                render::paint("error:", crossterm::style::Color::Red)
+                colour::paint("error:", crossterm::style::Color::Red)
             );
             ExitCode::from(2)
         }

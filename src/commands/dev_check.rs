@@ -5,8 +5,8 @@
 //! its guide; no exercise file is stray, and the pristine stubs match.
 
 use crate::check::{self, Options};
+use crate::colour::{paint, strip_ansi};
 use crate::kit::Kit;
-use crate::render::{paint, strip_ansi};
 use anyhow::Result;
 use crossterm::style::Color;
 use std::collections::BTreeSet;

@@ -3,8 +3,8 @@
 //! it changes; `--check` only says which differ.
 
 use super::info::backup_file;
+use crate::colour::paint;
 use crate::kit::Kit;
-use crate::render::paint;
 use anyhow::{bail, Result};
 use crossterm::style::Color;
 use std::process::ExitCode;

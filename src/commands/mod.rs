@@ -39,7 +39,7 @@ fn named<'k>(kit: &'k Kit, name: &str) -> Result<&'k Exercise, ExitCode> {
     kit.manifest.find(name).map_err(|unknown| {
         eprintln!(
             "{} {unknown}",
-            crate::render::paint("error:", crossterm::style::Color::Red)
+            crate::colour::paint("error:", crossterm::style::Color::Red)
         );
         ExitCode::from(2)
     })
@@ -54,7 +54,7 @@ fn missing_file(kit: &Kit, exercise: &Exercise) -> Option<ExitCode> {
     }
     eprintln!(
         "{} {} is missing: `dscourse reset {}` restores its starting code",
-        crate::render::paint("error:", crossterm::style::Color::Red),
+        crate::colour::paint("error:", crossterm::style::Color::Red),
         kit.display(&file),
         exercise.name
     );
@@ -118,7 +118,7 @@ fn warn_state(progress: &Progress) {
     if let Some(warning) = &progress.warning {
         eprintln!(
             "{} {warning}",
-            crate::render::paint("warning:", crossterm::style::Color::Yellow)
+            crate::colour::paint("warning:", crossterm::style::Color::Yellow)
         );
     }
 }
