@@ -3,6 +3,7 @@
 
 mod dev_check;
 mod dev_gradescope;
+mod dev_new;
 mod dev_strip;
 mod dev_stubs;
 mod diff;
@@ -13,6 +14,7 @@ mod serve;
 
 pub use dev_check::dev_check;
 pub use dev_gradescope::dev_gradescope;
+pub use dev_new::dev_new;
 pub use dev_strip::dev_strip;
 pub use dev_stubs::dev_stubs;
 pub use diff::diff;
