@@ -72,6 +72,8 @@ struct Change {
     what: &'static str,
 }
 
+/// Scaffolds the exercise `<topic>_<name>` (see the module comment). A
+/// refusal is an error, which the runner reports with exit status 2.
 pub fn dev_new(topic: &str, name: &str) -> Result<ExitCode> {
     let kit = Kit::discover()?;
     if !kit.has_solutions() {
