@@ -280,7 +280,7 @@ mod tests {
             removed.contains("\u{1b}[1m") && removed.contains("\u{1b}[4m"),
             "{removed:?}"
         );
-        let unchanged = crate::render::strip_ansi(removed);
+        let unchanged = crate::colour::strip_ansi(removed);
         assert!(unchanged.ends_with("- let x = ping(1);"), "{unchanged:?}");
     }
 

@@ -3,6 +3,7 @@
 mod channel;
 mod check;
 mod child;
+mod colour;
 mod commands;
 mod diff;
 mod distribute;
@@ -126,7 +127,21 @@ enum Cmd {
 enum DevCmd {
     /// Every stub compiles and fails its suite, every solution passes, every
     /// manifest entry is whole, and no file is stray.
-    Check,
+    Check {
+        /// Run only these exercises' suites (the manifest and the files are
+        /// still checked whole), e.g. the ones just added.
+        names: Vec<String>,
+    },
+    /// Scaffold the exercise TOPIC_NAME: its reference, stub and suite group,
+    /// wired into both lib.rs, the topic's suite and info.toml (and a new
+    /// topic's folder, feature, suite and guide), then say what to write.
+    New {
+        /// The topic, as info.toml names it (e.g. clocks); a new one is created.
+        topic: String,
+        /// The exercise's name within the topic (e.g. hybrid): its file,
+        /// module and test group.
+        name: String,
+    },
     /// Write every exercise's starting code in exercises/ from its reference
     /// in solutions/ (where what the learner writes is marked), backing up
     /// any file it changes.
@@ -159,7 +174,7 @@ fn main() -> ExitCode {
     if let Some(code) = sandbox::rustc::wrap_if_asked() {
         return ExitCode::from(code);
     }
-    render::init_color();
+    colour::init_color();
     let cli = Cli::parse();
     let result = match cli.command.unwrap_or(Cmd::Watch { poll: false }) {
         Cmd::Watch { poll } => commands::watch(poll),
@@ -187,7 +202,8 @@ fn main() -> ExitCode {
         Cmd::Verify { json } => commands::verify(json),
         Cmd::Grade(args) => grade::grade(&args),
         Cmd::Dev { command } => match command {
-            DevCmd::Check => commands::dev_check(),
+            DevCmd::Check { names } => commands::dev_check(&names),
+            DevCmd::New { topic, name } => commands::dev_new(&topic, &name),
             DevCmd::Stubs { check } => commands::dev_stubs(check),
             DevCmd::Strip { out } => commands::dev_strip(&out),
             DevCmd::Gradescope { out, no_vendor } => commands::dev_gradescope(&out, !no_vendor),
@@ -203,7 +219,7 @@ fn main() -> ExitCode {
         Err(error) => {
             eprintln!(
                 "{} {error:#}",
-                render::paint("error:", crossterm::style::Color::Red)
+                colour::paint("error:", crossterm::style::Color::Red)
             );
             ExitCode::from(2)
         }

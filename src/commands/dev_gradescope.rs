@@ -4,9 +4,9 @@
 //! /autograder/submission into /autograder/results/results.json.
 //! (https://gradescope-autograders.readthedocs.io/en/latest/specs/)
 
+use crate::colour::paint;
 use crate::distribute::copy_kit;
 use crate::kit::Kit;
-use crate::render::paint;
 use anyhow::{bail, Context, Result};
 use crossterm::style::Color;
 use std::path::Path;

@@ -3,9 +3,9 @@
 //! (`cargo run`, every runner command but `solution` and `diff`, and
 //! `cargo test`) works there.
 
+use crate::colour::paint;
 use crate::distribute::{copy_kit, replace_once};
 use crate::kit::Kit;
-use crate::render::paint;
 use anyhow::{Context, Result};
 use crossterm::style::Color;
 use std::path::Path;

@@ -3,8 +3,8 @@
 //! it changes; `--check` only says which differ.
 
 use super::info::backup_file;
+use crate::colour::paint;
 use crate::kit::Kit;
-use crate::render::paint;
 use anyhow::{bail, Result};
 use crossterm::style::Color;
 use std::process::ExitCode;
@@ -26,13 +26,7 @@ pub fn dev_stubs(check: bool) -> Result<ExitCode> {
         });
     }
     for (file, stub) in &differing {
-        let target = kit.root.join("exercises").join(file);
-        let backup = backup_file(&kit, &target)?;
-        crate::state::write_atomically(&target, stub)?;
-        let saved = backup
-            .map(|b| format!(" (the old one saved as {})", kit.display(&b)))
-            .unwrap_or_default();
-        println!("{} exercises/{file}{saved}", paint("wrote", Color::Green));
+        write_stub(&kit, file, stub)?;
     }
     println!(
         "{} stubs written, {} already up to date",
@@ -40,6 +34,20 @@ pub fn dev_stubs(check: bool) -> Result<ExitCode> {
         exercise_files(&kit).len() - differing.len()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `stub` as the learner's copy of the exercise file `file`
+/// (relative to `exercises/`), backing up what was there, and says so:
+/// `dev stubs` and `dev new` write stubs the same way.
+pub fn write_stub(kit: &Kit, file: &str, stub: &[u8]) -> Result<()> {
+    let target = kit.root.join("exercises").join(file);
+    let backup = backup_file(kit, &target)?;
+    crate::state::write_atomically(&target, stub)?;
+    let saved = backup
+        .map(|b| format!(" (the old one saved as {})", kit.display(&b)))
+        .unwrap_or_default();
+    println!("{} exercises/{file}{saved}", paint("wrote", Color::Green));
+    Ok(())
 }
 
 /// Every exercise file whose copy in `exercises/` is not the stub its

@@ -1,8 +1,8 @@
 //! `diff`: the learner's file against the reference, once the exercise passed.
 
 use super::{locked, missing_file, named, no_solutions, open};
+use crate::colour::{bold, color_enabled, dim, paint};
 use crate::diff::{self, CONTEXT};
-use crate::render::{bold, color_enabled, dim, paint};
 use anyhow::{Context, Result};
 use crossterm::style::Color;
 use std::process::ExitCode;

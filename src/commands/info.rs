@@ -1,9 +1,10 @@
 //! `list`, `hint`, `reset` and `solution`: what the learner asks of the course.
 
 use super::{locked, named, no_solutions, open, pick};
+use crate::colour::{bold, dim, paint};
 use crate::kit::Kit;
 use crate::manifest::Exercise;
-use crate::render::{self, bold, dim, paint};
+use crate::render;
 use crate::state::{write_atomically, Progress};
 use anyhow::{Context, Result};
 use crossterm::style::Color;

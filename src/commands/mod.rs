@@ -3,6 +3,7 @@
 
 mod dev_check;
 mod dev_gradescope;
+mod dev_new;
 mod dev_strip;
 mod dev_stubs;
 mod diff;
@@ -13,6 +14,7 @@ mod serve;
 
 pub use dev_check::dev_check;
 pub use dev_gradescope::dev_gradescope;
+pub use dev_new::dev_new;
 pub use dev_strip::dev_strip;
 pub use dev_stubs::dev_stubs;
 pub use diff::diff;
@@ -39,7 +41,7 @@ fn named<'k>(kit: &'k Kit, name: &str) -> Result<&'k Exercise, ExitCode> {
     kit.manifest.find(name).map_err(|unknown| {
         eprintln!(
             "{} {unknown}",
-            crate::render::paint("error:", crossterm::style::Color::Red)
+            crate::colour::paint("error:", crossterm::style::Color::Red)
         );
         ExitCode::from(2)
     })
@@ -54,7 +56,7 @@ fn missing_file(kit: &Kit, exercise: &Exercise) -> Option<ExitCode> {
     }
     eprintln!(
         "{} {} is missing: `dscourse reset {}` restores its starting code",
-        crate::render::paint("error:", crossterm::style::Color::Red),
+        crate::colour::paint("error:", crossterm::style::Color::Red),
         kit.display(&file),
         exercise.name
     );
@@ -118,7 +120,7 @@ fn warn_state(progress: &Progress) {
     if let Some(warning) = &progress.warning {
         eprintln!(
             "{} {warning}",
-            crate::render::paint("warning:", crossterm::style::Color::Yellow)
+            crate::colour::paint("warning:", crossterm::style::Color::Yellow)
         );
     }
 }

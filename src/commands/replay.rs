@@ -3,8 +3,9 @@
 
 use super::{missing_file, named, open};
 use crate::check::{self, Options, Outcome};
+use crate::colour::{bold, dim, paint, wrap};
 use crate::manifest::Exercise;
-use crate::render::{self, bold, dim, paint, test_label, wrap};
+use crate::render::{self, test_label};
 use crate::replay::columns::{self, states, View};
 use anyhow::Result;
 use crossterm::style::Color;

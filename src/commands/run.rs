@@ -2,7 +2,8 @@
 
 use super::{missing_file, open, pick};
 use crate::check::{self, Options, Outcome};
-use crate::render::{self, paint};
+use crate::colour::{self, paint};
+use crate::render;
 use anyhow::Result;
 use crossterm::style::Color;
 use serde::Serialize;
@@ -25,7 +26,7 @@ pub fn run(name: Option<&str>, seed: Option<u64>) -> Result<ExitCode> {
     if let Some(code) = missing_file(&kit, exercise) {
         return Ok(code);
     }
-    eprintln!("{}", render::dim(&format!("checking {} …", exercise.name)));
+    eprintln!("{}", colour::dim(&format!("checking {} …", exercise.name)));
     let outcome = check::check(
         &kit,
         exercise,
@@ -78,7 +79,7 @@ pub fn verify(json: bool) -> Result<ExitCode> {
         if !json {
             eprint!(
                 "{}",
-                render::dim(&format!("checking {:<28}", exercise.name))
+                colour::dim(&format!("checking {:<28}", exercise.name))
             );
         }
         let outcome: Outcome = check::check(&kit, exercise, &Options::learner())?;

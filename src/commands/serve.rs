@@ -10,8 +10,9 @@
 //! (exec), so that Ctrl-C stops it.
 
 use crate::check::{cargo, read_build, Build};
+use crate::colour::{self, paint};
 use crate::kit::Kit;
-use crate::render::{self, paint};
+use crate::render;
 use anyhow::{Context, Result};
 use crossterm::style::Color;
 use std::process::{Command, ExitCode, Stdio};
@@ -36,7 +37,7 @@ pub fn serve(topic: &str, port: u16, solution: bool) -> Result<ExitCode> {
     let whose = if solution { "the reference" } else { "your" };
     eprintln!(
         "{}",
-        render::dim(&format!("building {whose} {topic} server …"))
+        colour::dim(&format!("building {whose} {topic} server …"))
     );
     let feature = format!("{topic}-server");
     let mut cmd = cargo();

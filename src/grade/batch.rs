@@ -115,7 +115,7 @@ pub fn grade_all(
     for failure in &failures {
         eprintln!(
             "{} {failure}",
-            crate::render::paint("not graded:", crossterm::style::Color::Red)
+            crate::colour::paint("not graded:", crossterm::style::Color::Red)
         );
     }
     Ok(if failures.is_empty() {

@@ -7,7 +7,7 @@
 //! so that every format prints the same clean text.
 
 use super::report::Report;
-use crate::render::{skip_control_sequence, strip_ansi};
+use crate::colour::{skip_control_sequence, strip_ansi};
 use std::iter::Peekable;
 
 const ESC: char = '\u{1b}';

@@ -101,7 +101,7 @@ fn build_topic(
         if remaining.is_empty() {
             bail!(
                 "the suite {suite} does not build even with every exercise's starting code: the kit itself is broken (run `dscourse dev check` in it):\n{}",
-                crate::render::strip_ansi(&failure.first_error())
+                crate::colour::strip_ansi(&failure.first_error())
             );
         }
         let named = remaining.iter().copied().find(|f| failure.blames(f));

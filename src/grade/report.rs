@@ -3,8 +3,8 @@
 //! written from this one report.
 
 use crate::check::{Outcome, Unfinished};
+use crate::colour::strip_ansi;
 use crate::manifest::Exercise;
-use crate::render::strip_ansi;
 use serde::Serialize;
 
 /// The grade of one submission. Every text in it that a learner can

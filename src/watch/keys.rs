@@ -2,9 +2,9 @@
 
 use super::app::{App, Mode, Note};
 use super::Key;
+use crate::colour::{bold, paint};
 use crate::commands::{hint_text, reset_exercise};
 use crate::manifest::Exercise;
-use crate::render::{bold, paint};
 use crossterm::style::Color;
 use std::time::Instant;
 

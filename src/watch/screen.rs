@@ -4,7 +4,7 @@
 //! lines from standard input.
 
 use super::{Event, Key};
-use crate::render::strip_ansi;
+use crate::colour::strip_ansi;
 use crossterm::cursor::{Hide, MoveTo, Show};
 use crossterm::event::{KeyCode, KeyEventKind, KeyModifiers};
 use crossterm::terminal::{self, Clear, ClearType};
@@ -47,7 +47,7 @@ impl Screen {
         use std::io::IsTerminal;
         if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() && enter_raw().is_ok()
         {
-            crate::render::set_color(std::env::var_os("NO_COLOR").is_none());
+            crate::colour::set_color(std::env::var_os("NO_COLOR").is_none());
             Screen::Full { last: None }
         } else {
             Screen::Lines {
@@ -168,7 +168,7 @@ pub fn fit(view: &View, cols: usize, rows: usize) -> Vec<String> {
     let wrapped = |lines: &[String]| -> Vec<String> {
         lines
             .iter()
-            .flat_map(|l| crate::render::wrap(l, cols))
+            .flat_map(|l| crate::colour::wrap(l, cols))
             .collect()
     };
     let (body, notes) = (wrapped(&view.body), wrapped(&view.notes));
@@ -221,7 +221,7 @@ fn take_rows(lines: &[String], budget: usize, cols: usize, what: &str) -> Vec<St
         let rest = lines.len() - i;
         if used + need > budget || (used + need == budget && rest > 1) {
             if budget > used {
-                taken.push(crate::render::dim(&format!(
+                taken.push(crate::colour::dim(&format!(
                     " … {rest} more lines of {what} (`dscourse run` prints them all)"
                 )));
             }
@@ -243,7 +243,7 @@ fn print_changes(last: &View, view: &View) {
             let _ = writeln!(
                 out,
                 "{}",
-                crate::render::dim(&format!("── verdict of check #{} ──", view.serial))
+                crate::colour::dim(&format!("── verdict of check #{} ──", view.serial))
             );
         }
         for line in &view.body {
@@ -341,7 +341,7 @@ mod tests {
 
     #[test]
     fn cuts_a_long_report_and_keeps_notes_and_footer() {
-        crate::render::set_color(false);
+        crate::colour::set_color(false);
         let lines = fit(&view(100, 4), 80, 20);
         assert_eq!(lines.len(), 20);
         assert!(

@@ -3,8 +3,9 @@
 
 use super::app::{App, Mode};
 use super::screen::View;
+use crate::colour::{bold, dim, paint};
 use crate::commands::list_table;
-use crate::render::{self, bold, dim, paint};
+use crate::render;
 use crossterm::style::Color;
 
 const LEGEND: &str = " h hint · l list · n next · r rerun · x reset · q quit";

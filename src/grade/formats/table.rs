@@ -2,7 +2,7 @@
 
 use super::super::report::{Report, Status};
 use super::number;
-use crate::render::{bold, dim, paint};
+use crate::colour::{bold, dim, paint};
 use crossterm::style::Color;
 
 /// One submission: a line per exercise, then why points were lost.

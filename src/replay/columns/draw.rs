@@ -1,9 +1,9 @@
 //! The drawing step: a [`Layout`] as lines of a given width, one column per
 //! node with a time column on the left. Labels are cut to their column,
-//! never wrapped; colour comes from `crate::render` and takes no width.
+//! never wrapped; colour comes from `crate::colour` and takes no width.
 
 use super::layout::{Layout, Place, Row, Tone};
-use crate::render::{bold, dim, paint};
+use crate::colour::{bold, dim, paint};
 use crossterm::style::Color;
 
 /// The narrowest a node's column gets, whatever the terminal's width.
@@ -206,7 +206,7 @@ fn pad_left(text: &str, width: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::strip_ansi;
+    use crate::colour::strip_ansi;
 
     fn row(index: u64, place: Place, label: &str, up: Vec<bool>) -> Row {
         Row {

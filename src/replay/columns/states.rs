@@ -3,7 +3,7 @@
 
 use super::draw::time;
 use super::View;
-use crate::render::{bold, dim, paint, wrap};
+use crate::colour::{bold, dim, paint, wrap};
 use crate::replay::reflow::reflow;
 use crossterm::style::Color;
 use dsim::{Dump, DumpViolation};
@@ -91,7 +91,7 @@ pub fn node_states(dump: &Dump, nodes: &[usize], after: u64, full: bool) -> Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::strip_ansi;
+    use crate::colour::strip_ansi;
     use dsim::DumpState;
 
     fn state(after: u64, node: usize, state: Option<String>) -> DumpState {

@@ -6,9 +6,9 @@
 //! learner's code takes something from outside the simulator: a `HashMap`'s
 //! iteration order (random in each process), the wall clock, a random
 //! generator of its own, threads, or global state. The runner replays (see
-//! `check`); this module compares and explains.
+//! `rerun`); this module compares and explains.
 
-use crate::render::{bold, dim, paint};
+use crate::colour::{bold, dim, paint};
 use crossterm::style::Color;
 use dscheck::protocol::{FailureReport, TestResult};
 use dsim::{Dump, DumpEvent, Time};

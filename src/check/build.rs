@@ -1,0 +1,170 @@
+//! Building a topic's suite with cargo: its executable, or the compiler's
+//! errors and the files they point at.
+
+use super::Subject;
+use anyhow::{Context, Result};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// What to build: one topic's suite, against the learner's crate or the
+/// reference.
+pub struct BuildSpec<'a> {
+    /// The kit (or grading copy of it) to build in.
+    pub root: &'a Path,
+    pub suite: &'a str,
+    pub subject: Subject,
+    /// With the instructor's hidden tests (the checker's `hidden` feature).
+    pub hidden: bool,
+    /// Cargo's target folder, if not the kit's own.
+    pub target_dir: Option<&'a Path>,
+    /// A grading build: every compiler bounded, the learner's confined.
+    pub compiler: Option<&'a crate::sandbox::rustc::RustcJail>,
+}
+
+pub enum Build {
+    Ok(PathBuf),
+    Failed {
+        /// The compiler's errors, rendered with colour.
+        errors: Vec<String>,
+        /// The files the errors point at, relative to the kit root.
+        files: Vec<String>,
+    },
+}
+
+/// One line of cargo's JSON output, the parts we read.
+#[derive(Deserialize)]
+struct CargoMessage {
+    reason: String,
+    #[serde(default)]
+    target: Option<CargoTarget>,
+    #[serde(default)]
+    executable: Option<PathBuf>,
+    #[serde(default)]
+    message: Option<Diagnostic>,
+}
+
+#[derive(Deserialize)]
+struct CargoTarget {
+    name: String,
+    kind: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct Diagnostic {
+    level: String,
+    message: String,
+    rendered: Option<String>,
+    #[serde(default)]
+    spans: Vec<Span>,
+}
+
+#[derive(Deserialize)]
+struct Span {
+    file_name: String,
+    is_primary: bool,
+}
+
+/// The cargo to run: the one that ran us, or the one on the PATH.
+pub fn cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+/// Builds a topic's suite and returns its executable, or the compiler's
+/// errors and the files they point at.
+pub fn build(spec: &BuildSpec) -> Result<Build> {
+    let suite = spec.suite;
+    let mut cmd = cargo();
+    cmd.current_dir(spec.root)
+        .args([
+            "test", "--quiet", "-p", "checker", "--test", suite, "--no-run",
+        ])
+        .arg("--message-format=json-diagnostic-rendered-ansi")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(jail) = spec.compiler {
+        jail.configure(&mut cmd)?;
+    }
+    if let Some(dir) = spec.target_dir {
+        cmd.env("CARGO_TARGET_DIR", dir);
+    }
+    let mut features = Vec::new();
+    if spec.subject == Subject::Learner {
+        // Only the suite's own topic of the learner's crate is built.
+        cmd.arg("--no-default-features");
+        features.push("learner".to_string());
+        features.push(format!("exercises/{suite}"));
+    }
+    if spec.hidden {
+        features.push("hidden".to_string());
+    }
+    if !features.is_empty() {
+        cmd.args(["--features", &features.join(",")]);
+    }
+    let output = cmd
+        .output()
+        .context("cannot run cargo: is Rust installed (https://rustup.rs)?")?;
+    Ok(read_build(
+        &output,
+        suite,
+        "test",
+        &format!("the suite {suite}"),
+    ))
+}
+
+/// What a `cargo … --message-format=json-diagnostic-rendered-ansi` build
+/// made: the executable of target `name` (of `kind`, `test` or `bin`), or
+/// the compiler's errors and the files they point at. `what` names the
+/// target in a message when cargo failed without a compiler error.
+pub fn read_build(output: &std::process::Output, name: &str, kind: &str, what: &str) -> Build {
+    let mut executable = None;
+    let mut errors = Vec::new();
+    let mut files = Vec::new();
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let Ok(msg) = serde_json::from_str::<CargoMessage>(line) else {
+            continue;
+        };
+        match msg.reason.as_str() {
+            "compiler-artifact" => {
+                if let (Some(target), Some(exe)) = (&msg.target, msg.executable) {
+                    if target.name == name && target.kind.iter().any(|k| k == kind) {
+                        executable = Some(exe);
+                    }
+                }
+            }
+            "compiler-message" => {
+                if let Some(Diagnostic {
+                    level,
+                    message,
+                    rendered: Some(text),
+                    spans,
+                }) = msg.message
+                {
+                    if level == "error" && !message.starts_with("aborting due to") {
+                        errors.push(text);
+                        files.extend(
+                            spans
+                                .into_iter()
+                                .filter(|s| s.is_primary)
+                                .map(|s| s.file_name.replace('\\', "/")),
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    match (output.status.success(), executable) {
+        (true, Some(exe)) => Build::Ok(exe),
+        _ => {
+            if errors.is_empty() {
+                let stderr = String::from_utf8_lossy(&output.stderr);
+                errors.push(format!("cargo could not build {what}:\n{}", stderr.trim()));
+            }
+            files.sort();
+            files.dedup();
+            Build::Failed { errors, files }
+        }
+    }
+}

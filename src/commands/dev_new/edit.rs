@@ -1,0 +1,327 @@
+//! The edits `dev new` makes to files an author also edits by hand (the two
+//! `lib.rs`, the manifests, a topic's suite, `info.toml`, a guide): each one
+//! a few inserted lines, the rest of the text left as it was, comments
+//! included. Each takes the file's text and returns the new text, or says
+//! which layout it expected and did not find, so that nothing is written
+//! when any edit cannot be made.
+
+use anyhow::{bail, Context, Result};
+
+/// The module declared by the topic block `#[path = "<folder>"] pub mod
+/// <module> {` of a `lib.rs`, if there is one.
+pub fn module_at(lib: &str, folder: &str) -> Option<String> {
+    let (_, module) = topic_block(lib, folder)?;
+    Some(module)
+}
+
+/// The line of the `pub mod <module> {` that follows `#[path = "<folder>"]`,
+/// and the module's name.
+fn topic_block(lib: &str, folder: &str) -> Option<(usize, String)> {
+    let lines: Vec<&str> = lib.lines().collect();
+    let path = format!("#[path = \"{folder}\"]");
+    let at = lines.iter().position(|l| l.trim() == path)?;
+    let header = lines.get(at + 1)?.trim();
+    let module = header.strip_prefix("pub mod ")?.strip_suffix(" {")?;
+    Some((at + 1, module.to_string()))
+}
+
+/// `lib` with `pub mod <name>;` added to the topic block of `folder`, in
+/// alphabetical order; with `feature`, the block must sit under
+/// `#[cfg(feature = "<feature>")]` (the learner's crate builds one topic at
+/// a time).
+pub fn add_module(lib: &str, folder: &str, feature: Option<&str>, name: &str) -> Result<String> {
+    let Some((header, module)) = topic_block(lib, folder) else {
+        bail!("no block `#[path = \"{folder}\"]` followed by `pub mod <topic> {{`");
+    };
+    let lines: Vec<&str> = lib.lines().collect();
+    if let Some(feature) = feature {
+        let cfg = format!("#[cfg(feature = \"{feature}\")]");
+        if header < 2 || lines[header - 2].trim() != cfg {
+            bail!("the block of `pub mod {module}` is not under `{cfg}`");
+        }
+    }
+    insert_module(lib, header, name).with_context(|| format!("in the block of `pub mod {module}`"))
+}
+
+/// `text` with `    pub mod <name>;` added to the block that opens on line
+/// `header` (and closes with a `}` of its own), among its other `pub mod`
+/// lines in alphabetical order.
+fn insert_module(text: &str, header: usize, name: &str) -> Result<String> {
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let close = lines[header..]
+        .iter()
+        .position(|l| l == "}")
+        .map(|n| header + n)
+        .context("the block has no closing `}` of its own")?;
+    let modules: Vec<(usize, &str)> = (header + 1..close)
+        .filter_map(|i| {
+            let declared = lines[i]
+                .trim()
+                .strip_prefix("pub mod ")?
+                .strip_suffix(';')?;
+            Some((i, declared))
+        })
+        .collect();
+    if modules.iter().any(|(_, m)| *m == name) {
+        bail!("it already declares `pub mod {name};`");
+    }
+    let at = modules
+        .iter()
+        .find(|(_, m)| *m > name)
+        .map(|(i, _)| *i)
+        .or_else(|| modules.last().map(|(i, _)| i + 1))
+        .unwrap_or(header + 1);
+    lines.insert(at, format!("    pub mod {name};"));
+    Ok(joined(lines))
+}
+
+/// `lib` with a new topic block at its end: `pub mod <module>` at
+/// `#[path = "<folder>"]`, holding `pub mod <name>;`, under
+/// `#[cfg(feature = "<feature>")]` if given.
+pub fn add_topic_block(
+    lib: &str,
+    folder: &str,
+    module: &str,
+    feature: Option<&str>,
+    name: &str,
+) -> String {
+    let mut text = lib.trim_end().to_string();
+    text.push_str("\n\n");
+    if let Some(feature) = feature {
+        text.push_str(&format!("#[cfg(feature = \"{feature}\")]\n"));
+    }
+    text.push_str(&format!(
+        "#[path = \"{folder}\"]\npub mod {module} {{\n    pub mod {name};\n}}\n"
+    ));
+    text
+}
+
+/// The learner's manifest (`exercises/Cargo.toml`) with the feature
+/// `<topic> = []`, on by default like every topic's.
+pub fn add_feature(manifest: &str, topic: &str) -> Result<String> {
+    let mut lines: Vec<String> = manifest.lines().map(str::to_string).collect();
+    let start = lines
+        .iter()
+        .position(|l| l.trim() == "[features]")
+        .context("no [features] table")?;
+    let end = lines[start + 1..]
+        .iter()
+        .position(|l| l.trim_start().starts_with('['))
+        .map_or(lines.len(), |n| start + 1 + n);
+    let default = (start + 1..end)
+        .find(|&i| lines[i].trim_start().starts_with("default = ["))
+        .context("no `default = [...]` on one line under [features]")?;
+    let list = lines[default].trim_end();
+    let Some(open) = list.strip_suffix(']') else {
+        bail!("the `default = [...]` list of [features] is not on one line");
+    };
+    let sep = if open.trim_end().ends_with('[') {
+        ""
+    } else {
+        ", "
+    };
+    lines[default] = format!("{open}{sep}\"{topic}\"]");
+    let last = (start..end)
+        .rev()
+        .find(|&i| !lines[i].trim().is_empty())
+        .unwrap_or(start);
+    lines.insert(last + 1, format!("{topic} = []"));
+    let text = joined(lines);
+    let table: toml::Table = text.parse().context("the edited manifest does not parse")?;
+    let features = table.get("features").and_then(|f| f.as_table());
+    let on_by_default = features
+        .and_then(|f| f.get("default"))
+        .and_then(|d| d.as_array())
+        .is_some_and(|d| d.iter().any(|f| f.as_str() == Some(topic)));
+    if !on_by_default || !features.is_some_and(|f| f.contains_key(topic)) {
+        bail!("the feature {topic:?} did not come out as expected");
+    }
+    Ok(text)
+}
+
+/// The checker's manifest with a `[[test]]` target for the suite `suite`
+/// (`suites/<suite>.rs`, without libtest's harness), after the last one.
+pub fn add_suite_target(manifest: &str, suite: &str) -> Result<String> {
+    let mut lines: Vec<String> = manifest.lines().map(str::to_string).collect();
+    let last = lines
+        .iter()
+        .rposition(|l| l.trim() == "[[test]]")
+        .context("no [[test]] target to add another after")?;
+    let end = lines[last..]
+        .iter()
+        .position(|l| l.trim().is_empty())
+        .map_or(lines.len(), |n| last + n);
+    let target = [
+        String::new(),
+        "[[test]]".to_string(),
+        format!("name = \"{suite}\""),
+        format!("path = \"suites/{suite}.rs\""),
+        "harness = false".to_string(),
+    ];
+    lines.splice(end..end, target);
+    let text = joined(lines);
+    let table: toml::Table = text.parse().context("the edited manifest does not parse")?;
+    let added = table
+        .get("test")
+        .and_then(|t| t.as_array())
+        .is_some_and(|tests| {
+            tests
+                .iter()
+                .any(|t| t.get("name").and_then(|n| n.as_str()) == Some(suite))
+        });
+    if !added {
+        bail!("the [[test]] target {suite:?} did not come out as expected");
+    }
+    Ok(text)
+}
+
+/// A topic's suite (`checker/suites/<suite>.rs`) with the group file
+/// `<module>/<name>.rs` declared in its `mod <module> {` block and its tests
+/// added after the last group's: `let suite = <module>::<name>::tests(suite);`.
+pub fn register_group(suite: &str, module: &str, name: &str) -> Result<String> {
+    let header = suite
+        .lines()
+        .position(|l| l == format!("mod {module} {{"))
+        .with_context(|| format!("no block `mod {module} {{` declaring the group files"))?;
+    let text = insert_module(suite, header, name)?;
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let registers = |line: &str| {
+        line.trim()
+            .strip_prefix(&format!("let suite = {module}::"))
+            .is_some_and(|rest| rest.ends_with("::tests(suite);"))
+    };
+    let Some(last) = lines.iter().rposition(|l| registers(l)) else {
+        bail!(
+            "its groups are not added one a line as `let suite = {module}::<group>::tests(suite);`"
+        );
+    };
+    let indent: String = lines[last].chars().take_while(|c| *c == ' ').collect();
+    lines.insert(
+        last + 1,
+        format!("{indent}let suite = {module}::{name}::tests(suite);"),
+    );
+    Ok(joined(lines))
+}
+
+/// `info.toml` with `entry` appended, after a blank line; nothing else
+/// changes (the file is the author's, comments and all).
+pub fn append_entry(manifest: &str, entry: &str) -> String {
+    format!("{}\n\n{entry}", manifest.trim_end())
+}
+
+/// A topic guide with `row` added to its table of exercises (the first
+/// table whose header starts `| exercise |`), or `None` when it has none.
+pub fn add_guide_row(guide: &str, row: &str) -> Option<String> {
+    let mut lines: Vec<String> = guide.lines().map(str::to_string).collect();
+    let header = lines.iter().position(|l| l.starts_with("| exercise |"))?;
+    let end = lines[header..]
+        .iter()
+        .position(|l| !l.starts_with('|'))
+        .map_or(lines.len(), |n| header + n);
+    lines.insert(end, row.to_string());
+    Some(joined(lines))
+}
+
+/// Lines joined back into a file's text, ending with a newline.
+fn joined(lines: Vec<String>) -> String {
+    let mut text = lines.join("\n");
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    const LIB: &str = "//! Docs.\n\n#[cfg(feature = \"clocks\")]\n#[path = \"03_clocks\"]\npub mod clocks {\n    pub mod lamport;\n    pub mod vector;\n\n    pub use lamport::*;\n}\n";
+
+    #[test]
+    fn a_module_goes_into_its_topic_block_in_order() {
+        assert_eq!(module_at(LIB, "03_clocks").as_deref(), Some("clocks"));
+        assert_eq!(module_at(LIB, "04_broadcast"), None);
+        let text = add_module(LIB, "03_clocks", Some("clocks"), "physical").unwrap();
+        assert!(
+            text.contains("    pub mod lamport;\n    pub mod physical;\n    pub mod vector;\n"),
+            "{text}"
+        );
+        let last = add_module(LIB, "03_clocks", None, "zeta").unwrap();
+        assert!(
+            last.contains("    pub mod vector;\n    pub mod zeta;\n\n    pub use"),
+            "{last}"
+        );
+        let first = add_module(LIB, "03_clocks", None, "hybrid").unwrap();
+        assert!(
+            first.contains("pub mod clocks {\n    pub mod hybrid;\n    pub mod lamport;"),
+            "{first}"
+        );
+    }
+
+    #[test]
+    fn a_module_is_refused_where_the_layout_is_not_the_expected_one() {
+        let wrong_feature = add_module(LIB, "03_clocks", Some("time"), "x").unwrap_err();
+        assert!(format!("{wrong_feature:#}").contains("#[cfg(feature = \"time\")]"));
+        assert!(add_module(LIB, "05_raft", None, "x").is_err());
+        let twice = add_module(LIB, "03_clocks", None, "lamport").unwrap_err();
+        assert!(
+            format!("{twice:#}").contains("already declares"),
+            "{twice:#}"
+        );
+    }
+
+    #[test]
+    fn a_new_topic_block_is_appended() {
+        let text = add_topic_block(LIB, "12_leases", "leases", Some("leases"), "basic");
+        assert!(text.starts_with(LIB));
+        assert!(text.ends_with("}\n\n#[cfg(feature = \"leases\")]\n#[path = \"12_leases\"]\npub mod leases {\n    pub mod basic;\n}\n"), "{text}");
+        assert_eq!(module_at(&text, "12_leases").as_deref(), Some("leases"));
+    }
+
+    #[test]
+    fn a_feature_is_added_and_on_by_default() {
+        let manifest = "[package]\nname = \"exercises\"\n\n# One feature per topic.\n[features]\ndefault = [\"intro\", \"clocks\"]\nintro = []\nclocks = []\n";
+        let text = add_feature(manifest, "leases").unwrap();
+        assert_eq!(
+            text,
+            "[package]\nname = \"exercises\"\n\n# One feature per topic.\n[features]\ndefault = [\"intro\", \"clocks\", \"leases\"]\nintro = []\nclocks = []\nleases = []\n"
+        );
+        let empty = add_feature("[features]\ndefault = []\n", "leases").unwrap();
+        assert_eq!(empty, "[features]\ndefault = [\"leases\"]\nleases = []\n");
+        assert!(add_feature("[features]\ndefault = [\n  \"a\",\n]\n", "b").is_err());
+    }
+
+    #[test]
+    fn a_suite_target_follows_the_last_one() {
+        let manifest = "[package]\nname = \"checker\"\n\n[[test]]\nname = \"intro\"\npath = \"suites/intro.rs\"\nharness = false\n\n# The server.\n[[bin]]\nname = \"s\"\npath = \"bin/s.rs\"\n";
+        let text = add_suite_target(manifest, "leases").unwrap();
+        assert!(text.contains("harness = false\n\n[[test]]\nname = \"leases\"\npath = \"suites/leases.rs\"\nharness = false\n\n# The server.\n"), "{text}");
+        assert!(add_suite_target("[package]\nname = \"c\"\n", "x").is_err());
+    }
+
+    #[test]
+    fn a_group_is_declared_and_its_tests_added_last() {
+        let suite = "use x;\n\nmod clocks {\n    pub mod happens_before;\n    pub mod lamport;\n}\n\nfn main() {\n    let suite = dscheck::Suite::new(\"clocks\");\n    let suite = clocks::lamport::tests(suite);\n    suite.run()\n}\n";
+        let text = register_group(suite, "clocks", "hybrid").unwrap();
+        assert!(text.contains("mod clocks {\n    pub mod happens_before;\n    pub mod hybrid;\n    pub mod lamport;\n}"), "{text}");
+        assert!(text.contains("    let suite = clocks::lamport::tests(suite);\n    let suite = clocks::hybrid::tests(suite);\n    suite.run()"), "{text}");
+        let table_driven =
+            "mod raft {\n    pub mod election;\n}\n\nfn main() {\n    for t in TESTS {}\n}\n";
+        let refused = register_group(table_driven, "raft", "x").unwrap_err();
+        assert!(format!("{refused:#}").contains("one a line"), "{refused:#}");
+    }
+
+    #[test]
+    fn an_entry_is_appended_and_a_guide_row_added() {
+        assert_eq!(
+            append_entry("# c\nx = 1\n\n\n", "[[e]]\n"),
+            "# c\nx = 1\n\n[[e]]\n"
+        );
+        let guide =
+            "# T\n\n| exercise | you build | points |\n|---|---|---|\n| `a` | a | 5 |\n\n## More\n";
+        assert_eq!(
+            add_guide_row(guide, "| `b` | b | 10 |").unwrap(),
+            "# T\n\n| exercise | you build | points |\n|---|---|---|\n| `a` | a | 5 |\n| `b` | b | 10 |\n\n## More\n"
+        );
+        assert_eq!(add_guide_row("# T\n", "| x |"), None);
+    }
+}
