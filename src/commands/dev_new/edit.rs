@@ -185,10 +185,12 @@ pub fn register_group(suite: &str, module: &str, name: &str) -> Result<String> {
         .with_context(|| format!("no block `mod {module} {{` declaring the group files"))?;
     let text = insert_module(suite, header, name)?;
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    // The meta tests are not a group (and are added only where the
+    // references are the subject).
     let registers = |line: &str| {
         line.trim()
             .strip_prefix(&format!("let suite = {module}::"))
-            .is_some_and(|rest| rest.ends_with("::tests(suite);"))
+            .is_some_and(|rest| rest.ends_with("::tests(suite);") && !rest.starts_with("meta::"))
     };
     let Some(last) = lines.iter().rposition(|l| registers(l)) else {
         bail!(
