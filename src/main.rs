@@ -10,6 +10,7 @@ mod distribute;
 mod grade;
 mod kit;
 mod manifest;
+mod mutants;
 mod render;
 mod replay;
 mod sandbox;
@@ -142,6 +143,20 @@ enum DevCmd {
         /// module and test group.
         name: String,
     },
+    /// Mutate the code a learner writes (the marked regions of the
+    /// references) and report how many mutants each exercise's own tests
+    /// catch.
+    Mutants {
+        /// Only these exercises (all by default).
+        names: Vec<String>,
+        /// Only this topic's exercises.
+        #[arg(long)]
+        topic: Option<String>,
+        /// Exit 1 if an exercise's tests catch fewer than this share of its
+        /// mutants (in %).
+        #[arg(long, value_name = "PERCENT")]
+        min_kill: Option<f64>,
+    },
     /// Write every exercise's starting code in exercises/ from its reference
     /// in solutions/ (where what the learner writes is marked), backing up
     /// any file it changes.
@@ -205,6 +220,15 @@ fn main() -> ExitCode {
             DevCmd::Check { names } => commands::dev_check(&names),
             DevCmd::New { topic, name } => commands::dev_new(&topic, &name),
             DevCmd::Stubs { check } => commands::dev_stubs(check),
+            DevCmd::Mutants {
+                names,
+                topic,
+                min_kill,
+            } => mutants::dev_mutants(&mutants::MutantsArgs {
+                names: &names,
+                topic: topic.as_deref(),
+                min_kill,
+            }),
             DevCmd::Strip { out } => commands::dev_strip(&out),
             DevCmd::Gradescope { out, no_vendor } => commands::dev_gradescope(&out, !no_vendor),
         },

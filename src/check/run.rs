@@ -37,6 +37,7 @@ pub(super) fn run_suite(
         cwd: &kit.root,
         jail: None,
         listing: None,
+        env: &[],
     })
 }
 
@@ -64,6 +65,8 @@ pub struct SuiteRun<'a> {
     /// The tests the run may report, as a trusted listing named them (see
     /// [`crate::channel::accept`]); `None` takes every record.
     pub listing: Option<&'a [String]>,
+    /// More variables for the suite (a mutation run's mutant).
+    pub env: &'a [(&'a str, String)],
 }
 
 /// Runs a suite process and reads its verdicts from the result channel.
@@ -89,6 +92,9 @@ pub fn run_group(run: &SuiteRun) -> Result<Outcome> {
         None => {
             cmd.current_dir(run.cwd).env("RUST_BACKTRACE", "0");
         }
+    }
+    for (name, value) in run.env {
+        cmd.env(name, value);
     }
     cmd.env(GROUP_VAR, run.group)
         .stdin(Stdio::null())

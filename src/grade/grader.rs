@@ -290,6 +290,7 @@ fn run_exercise(
             cwd: &workspace.scratch,
             jail: Some(jail),
             listing: Some(listing),
+            env: &[],
         })
     };
     let mut outcome = run(&[], false)?;

@@ -1,0 +1,103 @@
+//! The private copy of the kit where mutants are built and run: the kit's
+//! files (kept in step, modification times and all, so cargo rebuilds only
+//! what changed), with the references as the learner's code and the
+//! mutated file's schema in its place.
+
+use crate::kit::Kit;
+use anyhow::{Context, Result};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+/// What of the kit a mutation build needs no copy of.
+const LEFT_OUT: [&str; 6] = ["target", ".git", ".dscourse", "tests", "benches", ".ci"];
+
+pub struct MutationKit {
+    /// The copy.
+    pub root: PathBuf,
+    /// Cargo's target folder for it.
+    pub target: PathBuf,
+    /// Where result channels and output go while a suite runs.
+    pub runs: PathBuf,
+}
+
+impl MutationKit {
+    pub fn open(kit: &Kit) -> Result<MutationKit> {
+        let dir = kit.state_dir().join("mutants");
+        let target = match std::env::var_os("CARGO_TARGET_DIR") {
+            Some(shared) => PathBuf::from(shared).join("dscourse-mutants"),
+            None => dir.join("target"),
+        };
+        let work = MutationKit {
+            root: dir.join("kit"),
+            target,
+            runs: dir.join("runs"),
+        };
+        for rel in crate::tree::files(&kit.root, &LEFT_OUT)? {
+            copy_if_changed(&kit.root.join(&rel), &work.root.join(&rel))?;
+        }
+        Ok(work)
+    }
+
+    /// Makes the copy's learner code the references of `suite`'s topic,
+    /// with `text` as `file`.
+    pub fn place(&self, kit: &Kit, suite: &str, file: &str, text: &str) -> Result<()> {
+        for exercise in kit.manifest.exercises.iter().filter(|e| e.suite == suite) {
+            let reference = kit.root.join("solutions").join(&exercise.file);
+            copy_if_changed(
+                &reference,
+                &self.root.join("exercises").join(&exercise.file),
+            )?;
+        }
+        let path = self.root.join("exercises").join(file);
+        if std::fs::read_to_string(&path).ok().as_deref() != Some(text) {
+            std::fs::write(&path, text)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        Ok(())
+    }
+
+    /// What a mutant's verdict depends on besides the mutant: the
+    /// reference, the suite (and its hidden tests), the harness and the
+    /// simulator.
+    pub fn fingerprint(&self, kit: &Kit, suite: &str, reference: &str) -> Result<String> {
+        let mut hasher = Sha256::new();
+        hasher.update(reference.as_bytes());
+        let roots = [
+            format!("checker/suites/{suite}.rs"),
+            format!("checker/suites/{suite}"),
+            format!("checker/hidden/{suite}"),
+            "checker/harness/src".to_string(),
+            "sim/src".to_string(),
+        ];
+        for rel in crate::tree::files_under(&kit.root, roots.iter().map(String::as_str))? {
+            hasher.update(rel.as_bytes());
+            hasher.update(std::fs::read(kit.root.join(&rel)).unwrap_or_default());
+        }
+        Ok(hasher
+            .finalize()
+            .iter()
+            .take(12)
+            .map(|b| format!("{b:02x}"))
+            .collect())
+    }
+}
+
+/// Copies `from` to `to` if their contents differ, keeping `from`'s
+/// modification time.
+fn copy_if_changed(from: &Path, to: &Path) -> Result<()> {
+    let bytes = std::fs::read(from).with_context(|| format!("cannot read {}", from.display()))?;
+    if std::fs::read(to).is_ok_and(|old| old == bytes) {
+        return Ok(());
+    }
+    if let Some(dir) = to.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    std::fs::write(to, &bytes).with_context(|| format!("cannot write {}", to.display()))?;
+    if let Ok(modified) = std::fs::metadata(from).and_then(|m| m.modified()) {
+        std::fs::File::options()
+            .write(true)
+            .open(to)?
+            .set_modified(modified)?;
+    }
+    Ok(())
+}
