@@ -7,6 +7,7 @@ use super::screen::{Screen, CHECK_THREAD};
 use super::{Checked, Event};
 use crate::check::{self, Options, Outcome};
 use crate::colour::{bold, paint};
+use crate::invocation::command;
 use crate::kit::Kit;
 use crate::manifest::Exercise;
 use crate::render;
@@ -170,7 +171,11 @@ impl App {
             match event {
                 Event::File(Change::Saved) => self.saved(Instant::now()),
                 Event::File(Change::Failed(error)) => self.notes.push(Note {
-                    lines: vec![format!(" {} the file watcher failed: {error}; saves may go unnoticed (try `dscourse watch --poll`)", paint("warning:", Color::Yellow))],
+                    lines: vec![format!(
+                        " {} the file watcher failed: {error}; saves may go unnoticed (try `{}`)",
+                        paint("warning:", Color::Yellow),
+                        command("watch --poll")
+                    )],
                     keep_through: u64::MAX,
                 }),
                 Event::Key(key) => self.key(key),
@@ -303,7 +308,9 @@ impl App {
                 bold(&name)
             ));
             lines.push(format!(
-                "   You can now compare your code with the reference: dscourse diff {name} (or read it: dscourse solution {name})"
+                "   You can now compare your code with the reference: {} (or read it: {})",
+                command(&format!("diff {name}")),
+                command(&format!("solution {name}"))
             ));
             match self.next_exercise() {
                 Some(next) => lines.push(format!(

@@ -14,6 +14,7 @@
 //! (cargo opens every source file when it builds, which would otherwise
 //! trigger a check after each check).
 
+use crate::invocation::command;
 use anyhow::{Context, Result};
 use notify::event::{AccessKind, AccessMode, MetadataKind, ModifyKind};
 use notify::{EventKind, RecursiveMode, Watcher};
@@ -76,18 +77,21 @@ pub fn watch<E: Send + 'static>(
         )
     } else {
         (
-            Box::new(
-                notify::recommended_watcher(handler)
-                    .context("cannot watch for file changes (try `dscourse watch --poll`)")?,
-            ),
+            Box::new(notify::recommended_watcher(handler).with_context(|| {
+                format!(
+                    "cannot watch for file changes (try `{}`)",
+                    command("watch --poll")
+                )
+            })?),
             "events",
         )
     };
     let exercises = root.join("exercises");
     watcher.watch(&exercises, RecursiveMode::Recursive).with_context(|| {
         format!(
-            "cannot watch {} for changes; if the system's limit on watched files is reached, try `dscourse watch --poll`",
-            exercises.display()
+            "cannot watch {} for changes; if the system's limit on watched files is reached, try `{}`",
+            exercises.display(),
+            command("watch --poll")
         )
     })?;
     Ok(FileWatcher {

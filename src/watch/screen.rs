@@ -222,7 +222,8 @@ fn take_rows(lines: &[String], budget: usize, cols: usize, what: &str) -> Vec<St
         if used + need > budget || (used + need == budget && rest > 1) {
             if budget > used {
                 taken.push(crate::colour::dim(&format!(
-                    " … {rest} more lines of {what} (`dscourse run` prints them all)"
+                    " … {rest} more lines of {what} (`{}` prints them all)",
+                    crate::invocation::command("run")
                 )));
             }
             break;
