@@ -31,7 +31,8 @@ const MISSING_WAIT: Duration = Duration::from_secs(1);
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Mode {
     Normal,
-    /// The progress table; any key returns.
+    /// The progress table: a number and Enter switch to that exercise, any
+    /// other key returns.
     List,
     /// Waiting for `y` or `n` before resetting the exercise.
     ConfirmReset,
@@ -44,6 +45,10 @@ pub(super) struct Pending {
     pub(super) first: Instant,
     /// When the check may start.
     pub(super) due: Instant,
+    /// Whether the current exercise's file was saved (or a key asked for a
+    /// check) among them: then a save of another exercise's file in the
+    /// same burst (an editor's "save all", a formatter) does not switch.
+    pub(super) current: bool,
 }
 
 /// The check in progress.
@@ -71,6 +76,8 @@ pub struct App {
     pub(super) progress: Progress,
     pub(super) exercise: Exercise,
     pub(super) mode: Mode,
+    /// The digits typed in the list, naming the exercise to switch to.
+    pub(super) typed: String,
     pub(super) send: Sender<Event>,
     pub(super) pending: Option<Pending>,
     pub(super) running: Option<Running>,
@@ -132,11 +139,13 @@ impl App {
             progress,
             exercise,
             mode: Mode::Normal,
+            typed: String::new(),
             send,
             // The first check starts at once.
             pending: Some(Pending {
                 first: now,
                 due: now,
+                current: true,
             }),
             running: None,
             checks: 0,
@@ -169,7 +178,7 @@ impl App {
                 },
             };
             match event {
-                Event::File(Change::Saved) => self.saved(Instant::now()),
+                Event::File(Change::Saved(file)) => self.saved_file(&file, Instant::now()),
                 Event::File(Change::Failed(error)) => self.notes.push(Note {
                     lines: vec![format!(
                         " {} the file watcher failed: {error}; saves may go unnoticed (try `{}`)",
@@ -191,11 +200,16 @@ impl App {
         }
     }
 
-    /// Records a save; the check starts once the files are quiet.
+    /// Records a save of the current exercise; the check starts once the
+    /// files are quiet.
     pub(super) fn saved(&mut self, now: Instant) {
         let first = self.pending.map_or(now, |p| p.first);
         let due = (now + DEBOUNCE).min(first + LONGEST_WAIT);
-        self.pending = Some(Pending { first, due });
+        self.pending = Some(Pending {
+            first,
+            due,
+            current: true,
+        });
     }
 
     /// Asks for a check as soon as possible (a key, not a save).
@@ -204,6 +218,7 @@ impl App {
         self.pending = Some(Pending {
             first: now,
             due: now,
+            current: true,
         });
     }
 

@@ -18,7 +18,7 @@ use crate::invocation::command;
 use anyhow::{Context, Result};
 use notify::event::{AccessKind, AccessMode, MetadataKind, ModifyKind};
 use notify::{EventKind, RecursiveMode, Watcher};
-use std::path::{Component, Path};
+use std::path::{Component, Path, PathBuf};
 use std::sync::mpsc::Sender;
 use std::time::Duration;
 
@@ -27,8 +27,10 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(300);
 
 /// What the watcher reports to the event loop.
 pub enum Change {
-    /// An exercise file was written, created, renamed into place or removed.
-    Saved,
+    /// An exercise file was written, created, renamed into place or
+    /// removed: its path inside `exercises/` (which exercise it is decides
+    /// which one is checked).
+    Saved(PathBuf),
     /// The watcher itself failed (e.g. the system's limit on watches).
     Failed(String),
 }
@@ -58,8 +60,12 @@ pub fn watch<E: Send + 'static>(
                 return;
             }
             for path in event.paths {
-                if is_exercise_file(&base, &path) || is_exercise_file(&dir, &path) {
-                    let _ = send.send(wrap(Change::Saved));
+                let inside = [&base, &dir]
+                    .into_iter()
+                    .find(|folder| is_exercise_file(folder, &path))
+                    .and_then(|folder| path.strip_prefix(folder).ok());
+                if let Some(file) = inside {
+                    let _ = send.send(wrap(Change::Saved(file.to_path_buf())));
                 }
             }
         }
