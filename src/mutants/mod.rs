@@ -95,7 +95,10 @@ fn select<'k>(kit: &'k Kit, args: &MutantsArgs) -> Result<Vec<&'k Exercise>> {
         .filter(|e| args.topic.is_none_or(|t| e.topic == t || e.suite == t))
         .collect();
     if chosen.is_empty() {
-        bail!("no exercise matches: name exercises (dscourse list) or a topic");
+        bail!(
+            "no exercise matches: name exercises ({}) or a topic",
+            crate::invocation::command("list")
+        );
     }
     Ok(chosen)
 }
