@@ -4,18 +4,21 @@
 //! depends on nothing else in the runner.
 
 use crossterm::style::{Color, Stylize};
+use std::ffi::OsString;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Once;
 
 static COLOR: AtomicBool = AtomicBool::new(false);
 
-/// Turns colour on when stdout is a terminal and `NO_COLOR` is not set.
+/// Turns colour on when the user's settings and stdout ask for it (see
+/// [`colour_wanted`]).
 pub fn init_color() {
     use std::io::IsTerminal;
-    let on = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let on = colour_wanted(std::io::stdout().is_terminal(), |name| std::env::var_os(name));
     COLOR.store(on, Ordering::Relaxed);
 }
 
-/// Forces colour on or off (the watch screen always has a terminal).
+/// Forces colour on or off (the watch screen decides for its terminal).
 pub fn set_color(on: bool) {
     COLOR.store(on, Ordering::Relaxed);
 }
@@ -24,9 +27,62 @@ pub fn color_enabled() -> bool {
     COLOR.load(Ordering::Relaxed)
 }
 
+/// Whether output should carry colour, from the conventions users set:
+/// `NO_COLOR` (any value but empty) turns it off, `CLICOLOR_FORCE` (any value
+/// but empty or `0`) turns it on even without a terminal, `CLICOLOR=0` and
+/// `TERM=dumb` turn it off, and otherwise a terminal gets colour. `var`
+/// reads a variable, so the rule can be tested without touching the
+/// process's environment.
+pub fn colour_wanted(is_terminal: bool, var: impl Fn(&str) -> Option<OsString>) -> bool {
+    let set = |name: &str| var(name).filter(|value| !value.is_empty());
+    if set("NO_COLOR").is_some() {
+        return false;
+    }
+    if set("CLICOLOR_FORCE").is_some_and(|value| value != "0") {
+        return true;
+    }
+    if set("CLICOLOR").is_some_and(|value| value == "0") || set("TERM").is_some_and(|t| t == "dumb")
+    {
+        return false;
+    }
+    is_terminal
+}
+
+/// crossterm checks `NO_COLOR` by itself when it writes a style; the runner
+/// decides once, above, so crossterm is told to write what it is asked for.
+/// Every styled string in the runner is made through the `ansi_*` functions.
+fn styles_as_asked() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| crossterm::style::force_color_output(true));
+}
+
+/// `text` in `color`, whatever the settings (the caller has decided).
+pub fn ansi_paint(text: &str, color: Color) -> String {
+    styles_as_asked();
+    text.with(color).to_string()
+}
+
+/// `text` in `color`, bold and underlined, whatever the settings.
+pub fn ansi_emphasis(text: &str, color: Color) -> String {
+    styles_as_asked();
+    text.with(color).bold().underlined().to_string()
+}
+
+/// `text` bold, whatever the settings.
+pub fn ansi_bold(text: &str) -> String {
+    styles_as_asked();
+    text.bold().to_string()
+}
+
+/// `text` dimmed, whatever the settings.
+pub fn ansi_dim(text: &str) -> String {
+    styles_as_asked();
+    text.dim().to_string()
+}
+
 pub fn paint(text: &str, color: Color) -> String {
     if color_enabled() {
-        text.with(color).to_string()
+        ansi_paint(text, color)
     } else {
         text.to_string()
     }
@@ -34,7 +90,7 @@ pub fn paint(text: &str, color: Color) -> String {
 
 pub fn bold(text: &str) -> String {
     if color_enabled() {
-        text.bold().to_string()
+        ansi_bold(text)
     } else {
         text.to_string()
     }
@@ -42,7 +98,7 @@ pub fn bold(text: &str) -> String {
 
 pub fn dim(text: &str) -> String {
     if color_enabled() {
-        text.dim().to_string()
+        ansi_dim(text)
     } else {
         text.to_string()
     }
@@ -110,6 +166,41 @@ pub fn wrap(line: &str, cols: usize) -> Vec<String> {
 mod tests {
     use super::*;
 
+    fn wanted(is_terminal: bool, env: &[(&str, &str)]) -> bool {
+        colour_wanted(is_terminal, |name| {
+            env.iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| OsString::from(value))
+        })
+    }
+
+    #[test]
+    fn a_terminal_gets_colour_unless_the_user_says_otherwise() {
+        assert!(wanted(true, &[]));
+        assert!(!wanted(false, &[]));
+        assert!(!wanted(true, &[("NO_COLOR", "1")]));
+        assert!(!wanted(true, &[("CLICOLOR", "0")]));
+        assert!(!wanted(true, &[("TERM", "dumb")]));
+        // An empty NO_COLOR is no setting at all.
+        assert!(wanted(true, &[("NO_COLOR", "")]));
+        assert!(wanted(true, &[("CLICOLOR", "1"), ("TERM", "xterm")]));
+    }
+
+    #[test]
+    fn clicolor_force_colours_a_pipe_but_no_color_wins() {
+        assert!(wanted(false, &[("CLICOLOR_FORCE", "1")]));
+        assert!(!wanted(false, &[("CLICOLOR_FORCE", "0")]));
+        assert!(wanted(true, &[("CLICOLOR_FORCE", "1"), ("TERM", "dumb")]));
+        assert!(!wanted(true, &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]));
+    }
+
+    #[test]
+    fn asked_for_colour_is_given_whatever_the_environment() {
+        // The test process may run under NO_COLOR; the caller's choice wins.
+        assert_eq!(ansi_paint("x", Color::Red), "\u{1b}[38;5;9mx\u{1b}[39m");
+        assert!(ansi_emphasis("x", Color::Green).contains("\u{1b}[4m"));
+    }
+
     #[test]
     fn wraps_at_spaces_under_the_indent() {
         let line = "   n0 panicked in on_start: not yet implemented: set the timer (at exercises/00_intro/pingpong.rs:68:9)";
@@ -134,8 +225,7 @@ mod tests {
 
     #[test]
     fn wrapping_ignores_colour_codes() {
-        set_color(true);
-        let line = format!("   {} {}", paint("word", Color::Red), "x ".repeat(10));
+        let line = format!("   {} {}", ansi_paint("word", Color::Red), "x ".repeat(10));
         assert_eq!(wrap(&line, 30).len(), 1);
     }
 }

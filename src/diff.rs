@@ -3,7 +3,8 @@
 //! line the words that changed. `dscourse diff` shows the learner's file
 //! against the reference with it.
 
-use crossterm::style::{Color, Stylize};
+use crate::colour::{ansi_dim, ansi_emphasis, ansi_paint};
+use crossterm::style::Color;
 use similar::{ChangeTag, TextDiff};
 
 /// How many unchanged lines a hunk shows around its changes.
@@ -133,7 +134,7 @@ pub fn render(hunks: &[Hunk], color: bool) -> Vec<String> {
             hunk.old_start, hunk.old_len, hunk.new_start, hunk.new_len
         );
         out.push(if color {
-            header.with(Color::Cyan).to_string()
+            ansi_paint(&header, Color::Cyan)
         } else {
             header
         });
@@ -146,13 +147,12 @@ pub fn render(hunks: &[Hunk], color: bool) -> Vec<String> {
             let numbers = format!("{} {}", number(line.old), number(line.new));
             let body = match (color, tint) {
                 (true, Some(tint)) => {
-                    let mut text = format!("{marker} ").with(tint).to_string();
+                    let mut text = ansi_paint(&format!("{marker} "), tint);
                     for (changed, part) in &line.parts {
-                        let styled = part.as_str().with(tint);
                         text += &if *changed {
-                            styled.bold().underlined().to_string()
+                            ansi_emphasis(part, tint)
                         } else {
-                            styled.to_string()
+                            ansi_paint(part, tint)
                         };
                     }
                     text
@@ -160,7 +160,7 @@ pub fn render(hunks: &[Hunk], color: bool) -> Vec<String> {
                 _ => format!("{marker} {}", line.text()),
             };
             let numbers = if color {
-                numbers.dim().to_string()
+                ansi_dim(&numbers)
             } else {
                 numbers
             };
@@ -170,7 +170,7 @@ pub fn render(hunks: &[Hunk], color: bool) -> Vec<String> {
                     "{} \\ no line break at the end of the file",
                     " ".repeat(width * 2 + 1)
                 );
-                out.push(if color { note.dim().to_string() } else { note });
+                out.push(if color { ansi_dim(&note) } else { note });
             }
         }
     }

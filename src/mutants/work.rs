@@ -57,18 +57,26 @@ impl MutationKit {
     }
 
     /// What a mutant's verdict depends on besides the mutant: the
-    /// reference, the suite (and its hidden tests), the harness and the
-    /// simulator.
+    /// reference, the references beside it that [`place`](Self::place)
+    /// puts in the copy, the suite (and its hidden tests), the harness and
+    /// the simulator.
     pub fn fingerprint(&self, kit: &Kit, suite: &str, reference: &str) -> Result<String> {
         let mut hasher = Sha256::new();
         hasher.update(reference.as_bytes());
-        let roots = [
+        let mut roots = vec![
             format!("checker/suites/{suite}.rs"),
             format!("checker/suites/{suite}"),
             format!("checker/hidden/{suite}"),
             "checker/harness/src".to_string(),
             "sim/src".to_string(),
         ];
+        roots.extend(
+            kit.manifest
+                .exercises
+                .iter()
+                .filter(|e| e.suite == suite)
+                .map(|e| format!("solutions/{}", e.file)),
+        );
         for rel in crate::tree::files_under(&kit.root, roots.iter().map(String::as_str))? {
             hasher.update(rel.as_bytes());
             hasher.update(std::fs::read(kit.root.join(&rel)).unwrap_or_default());

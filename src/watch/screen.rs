@@ -47,7 +47,9 @@ impl Screen {
         use std::io::IsTerminal;
         if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() && enter_raw().is_ok()
         {
-            crate::colour::set_color(std::env::var_os("NO_COLOR").is_none());
+            crate::colour::set_color(crate::colour::colour_wanted(true, |name| {
+                std::env::var_os(name)
+            }));
             Screen::Full { last: None }
         } else {
             Screen::Lines {
