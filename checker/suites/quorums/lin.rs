@@ -43,6 +43,7 @@ const AGREES: Property = Property {
     hint: "an operation may be placed next only if it was invoked before (or when) every \
            remaining operation returned; an operation that never returned may be placed or \
            left out; a read must return the value of the last write placed before it",
+    when: &[],
 };
 
 /// Which histories a test checks.
