@@ -8,6 +8,7 @@ mod commands;
 mod diff;
 mod distribute;
 mod grade;
+mod invocation;
 mod kit;
 mod manifest;
 mod mutants;

@@ -223,7 +223,11 @@ impl std::fmt::Display for UnknownExercise {
         if !self.suggestions.is_empty() {
             write!(f, "; did you mean {}?", self.suggestions.join(" or "))?;
         }
-        write!(f, "\n  see them all with: dscourse list")
+        write!(
+            f,
+            "\n  see them all with: {}",
+            crate::invocation::command("list")
+        )
     }
 }
 

@@ -3,6 +3,7 @@
 
 use crate::check::Outcome;
 use crate::colour::{bold, color_enabled, dim, paint, strip_ansi};
+use crate::invocation::command;
 use crate::kit::Kit;
 use crate::manifest::Exercise;
 use crossterm::style::Color;
@@ -194,9 +195,9 @@ pub fn failure(exercise: &Exercise, test: &TestResult) -> Vec<String> {
     match report.seed {
         Some(seed) if !unimplemented => {
             lines.push(format!(
-                "   {}  dscourse replay {} --seed {seed}",
+                "   {}  {}",
                 bold("replay"),
-                exercise.name
+                command(&format!("replay {} --seed {seed}", exercise.name))
             ));
         }
         _ => {}

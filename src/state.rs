@@ -49,8 +49,9 @@ impl Progress {
                 _ => (
                     State { version: STATE_VERSION, ..State::default() },
                     Some(format!(
-                        "{} was damaged and has been rebuilt: progress starts afresh (your code is untouched; `dscourse verify` marks what already passes)",
-                        kit.display(&path)
+                        "{} was damaged and has been rebuilt: progress starts afresh (your code is untouched; `{}` marks what already passes)",
+                        kit.display(&path),
+                        crate::invocation::command("verify")
                     )),
                 ),
             },

@@ -145,7 +145,7 @@ fn run_on_the_stub_fails_naming_the_property_and_the_file() {
     solution
         .code(1)
         .stderr_shows("opens once the exercise passes")
-        .stderr_shows(&format!("dscourse solution {EX} --force"));
+        .stderr_shows(&format!("cargo run -- solution {EX} --force"));
     assert!(
         !solution.stdout.contains(reference.trim()),
         "the reference was shown\n{solution}"
@@ -210,7 +210,7 @@ fn an_unknown_name_is_a_usage_error_that_suggests_the_closest() {
         run.code(2)
             .stderr_shows(&format!("there is no exercise called \"{}\"", args[1]))
             .stderr_shows(&format!("did you mean {EX}"))
-            .stderr_shows("dscourse list");
+            .stderr_shows("cargo run -- list");
     }
     kit.run(&["run", "zzzzzzzzzzzzzzzzzz"])
         .code(2)
@@ -242,7 +242,7 @@ fn run_with_a_seed_replays_it_with_the_whole_trace() {
     let seed = run
         .stdout
         .lines()
-        .find_map(|l| l.split_once(&format!("dscourse replay {EX} --seed ")))
+        .find_map(|l| l.split_once(&format!("cargo run -- replay {EX} --seed ")))
         .map(|(_, s)| s.trim().to_string())
         .unwrap_or_else(|| panic!("no replay line\n{run}"));
     seed.parse::<u64>()
@@ -370,7 +370,7 @@ fn reset_backs_up_the_learners_file_and_restores_the_stub_byte_for_byte() {
     kit.run(&["run", EX])
         .code(1)
         .stderr_shows(&format!("{FILE} is missing"))
-        .stderr_shows(&format!("dscourse reset {EX}"));
+        .stderr_shows(&format!("cargo run -- reset {EX}"));
     let third = kit.run(&["reset", EX]);
     third
         .code(0)

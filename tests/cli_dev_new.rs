@@ -34,7 +34,7 @@ fn scaffolded_exercises_pass_dev_check_in_a_topic_and_in_a_new_one() {
         .stdout_shows("changed checker/suites/clocks.rs")
         .stdout_shows("changed info.toml")
         .stdout_shows("wrote exercises/03_clocks/hybrid.rs")
-        .stdout_shows("dscourse dev check clocks_hybrid");
+        .stdout_shows("cargo run -- dev check clocks_hybrid");
     kit.run(&["dev", "new", "leases", "basic"])
         .code(0)
         .stdout_shows(&format!("wrote solutions/{folder}/basic.rs"))

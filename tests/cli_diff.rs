@@ -44,8 +44,8 @@ fn diff_is_refused_before_passing_and_forced_shows_the_right_lines() {
     refused
         .code(1)
         .stderr_shows("opens once the exercise passes")
-        .stderr_shows(&format!("dscourse run {EX}"))
-        .stderr_shows(&format!("dscourse diff {EX} --force"))
+        .stderr_shows(&format!("cargo run -- run {EX}"))
+        .stderr_shows(&format!("cargo run -- diff {EX} --force"))
         .hides("@@");
 
     let stub = stub();

@@ -33,7 +33,7 @@ fn shows_columns(run: &Run) {
 fn replay_seed(run: &Run) -> String {
     run.stdout
         .lines()
-        .find_map(|l| l.split_once(&format!("dscourse replay {EX} --seed ")))
+        .find_map(|l| l.split_once(&format!("cargo run -- replay {EX} --seed ")))
         .map(|(_, s)| s.trim().to_string())
         .unwrap_or_else(|| panic!("no replay line\n{run}"))
 }

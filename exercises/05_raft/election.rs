@@ -322,7 +322,7 @@ impl<S: StateMachine> Raft<S> {
     /// that is not the leader starts an election in the next term, voting
     /// for itself.
     pub fn start_election(&mut self, ctx: &mut Ctx<Self>) {
-        todo!("reset the election timer; unless leader or not a member: term + 1, candidate, vote for yourself (persist), RequestVote to the other members; a one-node quorum wins at once")
+        todo!("reset the election timer; unless leader or not a member: term + 1, candidate, vote for yourself (persist), RequestVote to the other members; a one-node quorum wins at once. This step also needs first versions of replicate_to, on_append_entries and on_append_reply in replication.rs: see exercises/05_raft/README.md")
     }
 
     /// RequestVote: grant the vote if the candidate's term is current, this

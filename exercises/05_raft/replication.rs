@@ -120,7 +120,7 @@ impl<S: StateMachine> Raft<S> {
     /// snapshot ([`Raft::send_snapshot`]), if the log no longer holds the
     /// entry before them.
     pub fn replicate_to(&mut self, ctx: &mut Ctx<Self>, peer: NodeId) {
-        todo!("next = next_index[peer] (a new member starts at last index + 1); prev = next - 1; log.term_at(prev) is None -> send_snapshot; else Msg::AppendEntries with log.entries_from(next, …) and commit_index")
+        todo!("for raft_election, AppendEntries with no entries and prev_log_index, prev_log_term, leader_commit 0 is enough; for raft_replication: next = next_index[peer] (a new member starts at last index + 1); prev = next - 1; log.term_at(prev) is None -> send_snapshot; else Msg::AppendEntries with log.entries_from(next, …) and commit_index")
     }
 
     /// AppendEntries from `leader`. Refuse an older term. Otherwise the

@@ -332,7 +332,7 @@ impl<S: StateMachine> Raft<S> {
     /// that is not the leader starts an election in the next term, voting
     /// for itself.
     pub fn start_election(&mut self, ctx: &mut Ctx<Self>) {
-        // exercise: begin "reset the election timer; unless leader or not a member: term + 1, candidate, vote for yourself (persist), RequestVote to the other members; a one-node quorum wins at once"
+        // exercise: begin "reset the election timer; unless leader or not a member: term + 1, candidate, vote for yourself (persist), RequestVote to the other members; a one-node quorum wins at once. This step also needs first versions of replicate_to, on_append_entries and on_append_reply in replication.rs: see exercises/05_raft/README.md"
         self.reset_election_timer(ctx);
         if self.role == Role::Leader || !self.is_member() {
             return;

@@ -9,6 +9,7 @@
 
 use crate::check::{self, Options};
 use crate::colour::{paint, strip_ansi};
+use crate::invocation::command;
 use crate::kit::Kit;
 use crate::manifest::Exercise;
 use anyhow::Result;
@@ -175,8 +176,8 @@ fn check_files(kit: &Kit) -> Vec<String> {
         let learner = kit.root.join("exercises").join(file);
         match (crate::stubs::stub_of(kit, file), std::fs::read(&learner)) {
             (Err(e), _) => problems.push(format!("{e:#}: mark what the learner writes with `// exercise: begin` … `// exercise: end` (see src/stubs.rs)")),
-            (Ok(_), Err(_)) => problems.push(format!("exercises/{file} is missing: run `dscourse dev stubs`")),
-            (Ok(stub), Ok(current)) if stub != current => problems.push(format!("exercises/{file} differs from the stub made from solutions/{file}: edit the reference, then run `dscourse dev stubs`")),
+            (Ok(_), Err(_)) => problems.push(format!("exercises/{file} is missing: run `{}`", command("dev stubs"))),
+            (Ok(stub), Ok(current)) if stub != current => problems.push(format!("exercises/{file} differs from the stub made from solutions/{file}: edit the reference, then run `{}`", command("dev stubs"))),
             _ => {}
         }
         let guide = learner.with_file_name("README.md");

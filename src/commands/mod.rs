@@ -23,6 +23,7 @@ pub use replay::{replay, ReplayArgs};
 pub use run::{run, verify};
 pub use serve::serve;
 
+use crate::invocation::command;
 use crate::kit::Kit;
 use crate::manifest::Exercise;
 use crate::state::Progress;
@@ -55,10 +56,10 @@ fn missing_file(kit: &Kit, exercise: &Exercise) -> Option<ExitCode> {
         return None;
     }
     eprintln!(
-        "{} {} is missing: `dscourse reset {}` restores its starting code",
+        "{} {} is missing: `{}` restores its starting code",
         crate::colour::paint("error:", crossterm::style::Color::Red),
         kit.display(&file),
-        exercise.name
+        command(&format!("reset {}", exercise.name))
     );
     Some(ExitCode::from(1))
 }
@@ -78,7 +79,9 @@ fn locked(
     }
     let name = &exercise.name;
     eprintln!(
-        "{what} for {name} opens once the exercise passes (dscourse run {name}).\nTo see it anyway: dscourse {command} {name} --force"
+        "{what} for {name} opens once the exercise passes ({}).\nTo see it anyway: {}",
+        crate::invocation::command(&format!("run {name}")),
+        crate::invocation::command(&format!("{command} {name} --force"))
     );
     Some(ExitCode::from(1))
 }

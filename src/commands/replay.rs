@@ -228,10 +228,8 @@ fn no_run(exercise: &Exercise, seed: u64, test: &TestResult, outcome: &Outcome) 
         println!(" Failing tests with a run to draw:");
         for other in with_runs {
             let short = other.test.rsplit("::").next().unwrap_or(&other.test);
-            println!(
-                "   dscourse replay {} --seed {seed} --test {short}",
-                exercise.name
-            );
+            let args = format!("replay {} --seed {seed} --test {short}", exercise.name);
+            println!("   {}", crate::invocation::command(&args));
         }
     }
 }

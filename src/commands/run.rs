@@ -3,6 +3,7 @@
 use super::{missing_file, open, pick};
 use crate::check::{self, Options, Outcome};
 use crate::colour::{self, paint};
+use crate::invocation::command;
 use crate::render;
 use anyhow::Result;
 use crossterm::style::Color;
@@ -47,10 +48,10 @@ pub fn run(name: Option<&str>, seed: Option<u64>) -> Result<ExitCode> {
         println!();
         if kit.has_solutions() {
             println!(
-                " {} Compare with the reference: dscourse diff {} (or read it: dscourse solution {})",
+                " {} Compare with the reference: {} (or read it: {})",
                 paint("Passed.", Color::Green),
-                exercise.name,
-                exercise.name
+                command(&format!("diff {}", exercise.name)),
+                command(&format!("solution {}", exercise.name))
             );
         } else {
             println!(" {}", paint("Passed.", Color::Green));

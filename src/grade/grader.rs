@@ -100,7 +100,8 @@ fn build_topic(
             .collect();
         if remaining.is_empty() {
             bail!(
-                "the suite {suite} does not build even with every exercise's starting code: the kit itself is broken (run `dscourse dev check` in it):\n{}",
+                "the suite {suite} does not build even with every exercise's starting code: the kit itself is broken (run `{}` in it):\n{}",
+                crate::invocation::command("dev check"),
                 crate::colour::strip_ansi(&failure.first_error())
             );
         }

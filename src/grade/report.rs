@@ -227,8 +227,8 @@ fn failure_text(exercise: &Exercise, failure: &dscheck::protocol::FailureReport)
     let mut text = format!("property: {}\n{}", failure.property, failure.detail);
     if let Some(seed) = failure.seed {
         text += &format!(
-            "\nseed {seed}: replay with `dscourse run {} --seed {seed}`",
-            exercise.name
+            "\nseed {seed}: replay with `{}`",
+            crate::invocation::command(&format!("run {} --seed {seed}", exercise.name))
         );
     }
     if !failure.trace.is_empty() {

@@ -10,8 +10,9 @@
 //! finish) is killed; one it passes survived, and either the suite lacks a
 //! test, or the mutant changes nothing a learner could be graded on, which
 //! `checker/equivalent-mutants.txt` records with the reason
-//! (`verdicts.rs`). Results are kept per mutant, and a mutant is run again
-//! only when its reference, its suite, the harness or the simulator change.
+//! (`verdicts.rs`). Verdicts are kept per mutant in
+//! `checker/mutant-verdicts.json`, and a mutant is run again only when its
+//! reference, its suite, the harness or the simulator change.
 
 mod operators;
 mod schema;
@@ -63,7 +64,8 @@ pub fn dev_mutants(args: &MutantsArgs) -> Result<ExitCode> {
             .filter(|e| e.file == file)
             .collect();
         let outcome = mutate_file(&kit, &work, &mut cache, file, &graded)?;
-        cache.save()?;
+        let names: Vec<&str> = graded.iter().map(|e| e.name.as_str()).collect();
+        cache.save(&names)?;
         for exercise in graded {
             rows.push(Row::of(exercise, file, &outcome, &equivalents));
         }
@@ -95,7 +97,10 @@ fn select<'k>(kit: &'k Kit, args: &MutantsArgs) -> Result<Vec<&'k Exercise>> {
         .filter(|e| args.topic.is_none_or(|t| e.topic == t || e.suite == t))
         .collect();
     if chosen.is_empty() {
-        bail!("no exercise matches: name exercises (dscourse list) or a topic");
+        bail!(
+            "no exercise matches: name exercises ({}) or a topic",
+            crate::invocation::command("list")
+        );
     }
     Ok(chosen)
 }

@@ -1,15 +1,17 @@
 //! Every mutant of a reference file in one build (a mutant schema): each
-//! marked region that has a `todo!` message (a body the learner writes)
-//! becomes a `match` on the mutant chosen at run time (`DSCOURSE_MUTANT`),
-//! one arm per mutant of the region, and the region as written otherwise.
-//! One build per file, then one run per mutant.
+//! function whose body holds a line the learner writes (a line inside a
+//! marked region) becomes a `match` on the mutant chosen at run time
+//! (`DSCOURSE_MUTANT`), one arm per mutant, each the whole body with one
+//! line changed, and the body as written otherwise. Whole bodies, because
+//! a region may cover statements, several functions, or part of one. One
+//! build per file, then one run per mutant.
 
 use super::operators::{mutations, Mutation};
 
 /// The variable that chooses the mutant a run uses (0: none).
 pub const MUTANT_VAR: &str = "DSCOURSE_MUTANT";
 
-/// One mutant: a line of a region changed.
+/// One mutant: a line the learner writes, changed.
 #[derive(Clone, Debug)]
 pub struct Mutant {
     /// Its number in the schema (from 1).
@@ -47,109 +49,153 @@ impl Mutant {
     }
 }
 
-/// A region the learner writes: the lines between its markers.
-struct Region {
-    /// Line numbers (from 0) of its first and last inner line.
+/// The lines (from 0) a learner writes: those inside a marked region
+/// (both kinds: a `todo!` body, or lines the stub says otherwise).
+fn learner_lines(lines: &[&str]) -> Vec<bool> {
+    let mut inside = vec![false; lines.len()];
+    let mut open = false;
+    for (i, line) in lines.iter().enumerate() {
+        let code = line.trim_start();
+        if code.starts_with("// exercise: begin") {
+            open = true;
+        } else if code.starts_with("// exercise: end") {
+            open = false;
+        } else {
+            inside[i] = open;
+        }
+    }
+    inside
+}
+
+/// A function's body: the lines (from 0) between the line that opens it
+/// and the line that closes it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Body {
     first: usize,
     last: usize,
 }
 
-/// The regions of `text` that replace a body by a `todo!`.
-fn regions(lines: &[&str]) -> Vec<Region> {
+/// The bodies of the functions of a rustfmt-formatted file: a `fn` whose
+/// header ends with `{` on some line, closed by the `}` at the header's
+/// indentation.
+fn bodies(lines: &[&str]) -> Vec<Body> {
     let mut found = Vec::new();
-    let mut open: Option<usize> = None;
     for (i, line) in lines.iter().enumerate() {
         let code = line.trim_start();
-        if let Some(after) = code.strip_prefix("// exercise: begin") {
-            open = (!after.trim().is_empty()).then_some(i);
-        } else if code.starts_with("// exercise: end") {
-            if let Some(begin) = open.take() {
-                // The message may continue on comment lines.
-                let mut first = begin + 1;
-                while first < i && lines[first].trim_start().starts_with("//") {
-                    first += 1;
-                }
-                if first < i {
-                    found.push(Region { first, last: i - 1 });
-                }
+        let is_fn = code.starts_with("fn ")
+            || code.starts_with("pub fn ")
+            || code.starts_with("pub(crate) fn ")
+            || code.starts_with("pub(super) fn ");
+        if !is_fn {
+            continue;
+        }
+        let indent = &line[..line.len() - code.len()];
+        let Some(open) = (i..lines.len()).find(|&j| lines[j].trim_end().ends_with('{')) else {
+            continue;
+        };
+        let close = format!("{indent}}}");
+        if let Some(end) = (open + 1..lines.len()).find(|&j| lines[j].trim_end() == close) {
+            if end > open + 1 {
+                found.push(Body {
+                    first: open + 1,
+                    last: end - 1,
+                });
             }
         }
     }
     found
 }
 
-/// The mutants of `reference`, leaving out those `skip` rejects (a region
-/// that cannot be wrapped, a mutant that does not compile).
+/// The innermost body holding line `n`.
+fn body_of(bodies: &[Body], n: usize) -> Option<Body> {
+    bodies
+        .iter()
+        .filter(|b| (b.first..=b.last).contains(&n))
+        .min_by_key(|b| b.last - b.first)
+        .copied()
+}
+
+/// The mutants of `reference`: every mutation of every line a learner
+/// writes that stands in a function's body.
 pub fn mutants(reference: &str) -> Vec<Mutant> {
     let lines: Vec<&str> = reference.lines().collect();
+    let learner = learner_lines(&lines);
+    let bodies = bodies(&lines);
     let mut all = Vec::new();
-    for region in regions(&lines) {
-        for (n, line) in lines
-            .iter()
-            .enumerate()
-            .take(region.last + 1)
-            .skip(region.first)
-        {
-            for mutation in mutations(line) {
-                all.push(Mutant {
-                    id: all.len() as u32 + 1,
-                    line: n + 1,
-                    original: line.to_string(),
-                    mutation,
-                });
-            }
+    for (n, line) in lines.iter().enumerate() {
+        if !learner[n] || body_of(&bodies, n).is_none() {
+            continue;
+        }
+        for mutation in mutations(line) {
+            all.push(Mutant {
+                id: all.len() as u32 + 1,
+                line: n + 1,
+                original: line.to_string(),
+                mutation,
+            });
         }
     }
     all
 }
 
 /// The schema of `reference` with `chosen` mutants (the others are left
-/// out): the file a mutation build compiles as the learner's.
+/// out): the file a mutation build compiles as the learner's. Each body
+/// with a chosen mutant becomes a `match` on the mutant, one arm per
+/// mutant, and the body as written otherwise.
 pub fn schema(reference: &str, chosen: &[&Mutant]) -> String {
     let lines: Vec<&str> = reference.lines().collect();
+    let all_bodies = bodies(&lines);
+    let mut wrapped: Vec<Body> = Vec::new();
+    for mutant in chosen {
+        if let Some(body) = body_of(&all_bodies, mutant.line - 1) {
+            if !wrapped.contains(&body) {
+                wrapped.push(body);
+            }
+        }
+    }
+    // Only the outermost of nested bodies is wrapped.
+    let outer: Vec<Body> = wrapped
+        .iter()
+        .copied()
+        .filter(|b| {
+            !wrapped
+                .iter()
+                .any(|o| o != b && o.first <= b.first && b.last <= o.last)
+        })
+        .collect();
     let mut out = String::new();
     let mut n = 0;
-    for region in regions(&lines) {
-        for line in &lines[n..region.first] {
+    while n < lines.len() {
+        let Some(body) = outer.iter().find(|b| b.first == n) else {
+            out += lines[n];
+            out += "\n";
+            n += 1;
+            continue;
+        };
+        out += "match __dscourse_mutant() {\n";
+        for mutant in chosen
+            .iter()
+            .filter(|m| (body.first + 1..=body.last + 1).contains(&m.line))
+        {
+            out += &format!("{} => {{ {ARM}\n", mutant.id);
+            for (i, line) in lines[body.first..=body.last].iter().enumerate() {
+                let replaced = body.first + i + 1 == mutant.line;
+                out += if replaced {
+                    &mutant.mutation.line
+                } else {
+                    line
+                };
+                out += "\n";
+            }
+            out += "}\n";
+        }
+        out += &format!("_ => {{ {UNMUTATED}\n");
+        for line in &lines[body.first..=body.last] {
             out += line;
             out += "\n";
         }
-        let in_region: Vec<&&Mutant> = chosen
-            .iter()
-            .filter(|m| (region.first + 1..=region.last + 1).contains(&m.line))
-            .collect();
-        if in_region.is_empty() {
-            for line in &lines[region.first..=region.last] {
-                out += line;
-                out += "\n";
-            }
-        } else {
-            out += "match __dscourse_mutant() {\n";
-            for mutant in in_region {
-                out += &format!("{} => {{ {ARM}\n", mutant.id);
-                for (i, line) in lines[region.first..=region.last].iter().enumerate() {
-                    let replaced = region.first + i + 1 == mutant.line;
-                    out += if replaced {
-                        &mutant.mutation.line
-                    } else {
-                        line
-                    };
-                    out += "\n";
-                }
-                out += "}\n";
-            }
-            out += &format!("_ => {{ {UNMUTATED}\n");
-            for line in &lines[region.first..=region.last] {
-                out += line;
-                out += "\n";
-            }
-            out += "}\n}\n";
-        }
-        n = region.last + 1;
-    }
-    for line in &lines[n..] {
-        out += line;
-        out += "\n";
+        out += "}\n}\n";
+        n = body.last + 1;
     }
     out += &format!(
         "\n/// The mutant this run uses (`{MUTANT_VAR}`; 0: none).\n\
@@ -194,7 +240,13 @@ mod tests {
         assert_eq!(all[0].mutation.operator, "deleted statement");
         let text = schema(REFERENCE, &all.iter().collect::<Vec<_>>());
         assert!(
-            text.contains("match __dscourse_mutant() {\n1 => { // mutant\n\n    self.time\n}\n_ => { // as written\n    self.time += 1;"),
+            text.contains(
+                "fn tick(&mut self) -> u64 {\nmatch __dscourse_mutant() {\n1 => { // mutant\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("\n\n    self.time\n    // exercise: end\n}\n_ => { // as written\n"),
             "{text}"
         );
         assert_eq!(mutant_at(&text, 5), Some(1));

@@ -3,9 +3,9 @@
 //! course author marked equivalent, with why.
 
 use crate::kit::Kit;
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 /// How one mutant fared against one exercise's group.
@@ -22,40 +22,55 @@ pub enum Verdict {
     Unviable,
 }
 
-/// Verdicts of earlier runs, by mutant key.
+/// Verdicts of earlier runs, by mutant key (`EXERCISE|MUTANT|FINGERPRINT`).
+/// Kept in the kit (`checker/mutant-verdicts.json`, sorted, so that it
+/// diffs well): committed with a change, it lets the next run (CI's
+/// included) retest only the mutants whose reference, suite, harness or
+/// simulator changed.
 pub struct Cache {
     path: PathBuf,
     verdicts: BTreeMap<String, Verdict>,
+    /// The keys this run asked for or set.
+    used: BTreeSet<String>,
 }
 
 impl Cache {
     pub fn load(kit: &Kit) -> Result<Cache> {
-        let path = kit.state_dir().join("mutants").join("verdicts.json");
+        let path = kit.root.join("checker").join("mutant-verdicts.json");
         let verdicts = match std::fs::read_to_string(&path) {
             // A cache that does not parse is only a cache: start afresh.
             Ok(text) => serde_json::from_str(&text).unwrap_or_default(),
             Err(_) => BTreeMap::new(),
         };
-        Ok(Cache { path, verdicts })
+        Ok(Cache {
+            path,
+            verdicts,
+            used: BTreeSet::new(),
+        })
     }
 
-    pub fn get(&self, key: &str) -> Option<Verdict> {
+    pub fn get(&mut self, key: &str) -> Option<Verdict> {
+        self.used.insert(key.to_string());
         self.verdicts.get(key).copied()
     }
 
     pub fn set(&mut self, key: String, verdict: Verdict) {
+        self.used.insert(key.clone());
         self.verdicts.insert(key, verdict);
     }
 
-    pub fn save(&self) -> Result<()> {
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
-        }
-        crate::state::write_atomically(
-            &self.path,
-            serde_json::to_string_pretty(&self.verdicts)?.as_bytes(),
-        )
+    /// Writes the verdicts, forgetting those of `exercises` this run did
+    /// not use (of mutants that no longer exist, or of an older
+    /// fingerprint).
+    pub fn save(&mut self, exercises: &[&str]) -> Result<()> {
+        let used = &self.used;
+        self.verdicts.retain(|key, _| {
+            let exercise = key.split('|').next().unwrap_or_default();
+            !exercises.contains(&exercise) || used.contains(key)
+        });
+        let mut text = serde_json::to_string_pretty(&self.verdicts)?;
+        text.push('\n');
+        crate::state::write_atomically(&self.path, text.as_bytes())
     }
 }
 

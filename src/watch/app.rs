@@ -7,6 +7,7 @@ use super::screen::{Screen, CHECK_THREAD};
 use super::{Checked, Event};
 use crate::check::{self, Options, Outcome};
 use crate::colour::{bold, paint};
+use crate::invocation::command;
 use crate::kit::Kit;
 use crate::manifest::Exercise;
 use crate::render;
@@ -30,7 +31,8 @@ const MISSING_WAIT: Duration = Duration::from_secs(1);
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Mode {
     Normal,
-    /// The progress table; any key returns.
+    /// The progress table: a number and Enter switch to that exercise, any
+    /// other key returns.
     List,
     /// Waiting for `y` or `n` before resetting the exercise.
     ConfirmReset,
@@ -43,6 +45,10 @@ pub(super) struct Pending {
     pub(super) first: Instant,
     /// When the check may start.
     pub(super) due: Instant,
+    /// Whether the current exercise's file was saved (or a key asked for a
+    /// check) among them: then a save of another exercise's file in the
+    /// same burst (an editor's "save all", a formatter) does not switch.
+    pub(super) current: bool,
 }
 
 /// The check in progress.
@@ -70,6 +76,8 @@ pub struct App {
     pub(super) progress: Progress,
     pub(super) exercise: Exercise,
     pub(super) mode: Mode,
+    /// The digits typed in the list, naming the exercise to switch to.
+    pub(super) typed: String,
     pub(super) send: Sender<Event>,
     pub(super) pending: Option<Pending>,
     pub(super) running: Option<Running>,
@@ -131,11 +139,13 @@ impl App {
             progress,
             exercise,
             mode: Mode::Normal,
+            typed: String::new(),
             send,
             // The first check starts at once.
             pending: Some(Pending {
                 first: now,
                 due: now,
+                current: true,
             }),
             running: None,
             checks: 0,
@@ -168,9 +178,13 @@ impl App {
                 },
             };
             match event {
-                Event::File(Change::Saved) => self.saved(Instant::now()),
+                Event::File(Change::Saved(file)) => self.saved_file(&file, Instant::now()),
                 Event::File(Change::Failed(error)) => self.notes.push(Note {
-                    lines: vec![format!(" {} the file watcher failed: {error}; saves may go unnoticed (try `dscourse watch --poll`)", paint("warning:", Color::Yellow))],
+                    lines: vec![format!(
+                        " {} the file watcher failed: {error}; saves may go unnoticed (try `{}`)",
+                        paint("warning:", Color::Yellow),
+                        command("watch --poll")
+                    )],
                     keep_through: u64::MAX,
                 }),
                 Event::Key(key) => self.key(key),
@@ -186,11 +200,16 @@ impl App {
         }
     }
 
-    /// Records a save; the check starts once the files are quiet.
+    /// Records a save of the current exercise; the check starts once the
+    /// files are quiet.
     pub(super) fn saved(&mut self, now: Instant) {
         let first = self.pending.map_or(now, |p| p.first);
         let due = (now + DEBOUNCE).min(first + LONGEST_WAIT);
-        self.pending = Some(Pending { first, due });
+        self.pending = Some(Pending {
+            first,
+            due,
+            current: true,
+        });
     }
 
     /// Asks for a check as soon as possible (a key, not a save).
@@ -199,6 +218,7 @@ impl App {
         self.pending = Some(Pending {
             first: now,
             due: now,
+            current: true,
         });
     }
 
@@ -303,7 +323,9 @@ impl App {
                 bold(&name)
             ));
             lines.push(format!(
-                "   You can now compare your code with the reference: dscourse diff {name} (or read it: dscourse solution {name})"
+                "   You can now compare your code with the reference: {} (or read it: {})",
+                command(&format!("diff {name}")),
+                command(&format!("solution {name}"))
             ));
             match self.next_exercise() {
                 Some(next) => lines.push(format!(

@@ -14,10 +14,11 @@
 //! (cargo opens every source file when it builds, which would otherwise
 //! trigger a check after each check).
 
+use crate::invocation::command;
 use anyhow::{Context, Result};
 use notify::event::{AccessKind, AccessMode, MetadataKind, ModifyKind};
 use notify::{EventKind, RecursiveMode, Watcher};
-use std::path::{Component, Path};
+use std::path::{Component, Path, PathBuf};
 use std::sync::mpsc::Sender;
 use std::time::Duration;
 
@@ -26,8 +27,10 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(300);
 
 /// What the watcher reports to the event loop.
 pub enum Change {
-    /// An exercise file was written, created, renamed into place or removed.
-    Saved,
+    /// An exercise file was written, created, renamed into place or
+    /// removed: its path inside `exercises/` (which exercise it is decides
+    /// which one is checked).
+    Saved(PathBuf),
     /// The watcher itself failed (e.g. the system's limit on watches).
     Failed(String),
 }
@@ -57,8 +60,12 @@ pub fn watch<E: Send + 'static>(
                 return;
             }
             for path in event.paths {
-                if is_exercise_file(&base, &path) || is_exercise_file(&dir, &path) {
-                    let _ = send.send(wrap(Change::Saved));
+                let inside = [&base, &dir]
+                    .into_iter()
+                    .find(|folder| is_exercise_file(folder, &path))
+                    .and_then(|folder| path.strip_prefix(folder).ok());
+                if let Some(file) = inside {
+                    let _ = send.send(wrap(Change::Saved(file.to_path_buf())));
                 }
             }
         }
@@ -76,18 +83,21 @@ pub fn watch<E: Send + 'static>(
         )
     } else {
         (
-            Box::new(
-                notify::recommended_watcher(handler)
-                    .context("cannot watch for file changes (try `dscourse watch --poll`)")?,
-            ),
+            Box::new(notify::recommended_watcher(handler).with_context(|| {
+                format!(
+                    "cannot watch for file changes (try `{}`)",
+                    command("watch --poll")
+                )
+            })?),
             "events",
         )
     };
     let exercises = root.join("exercises");
     watcher.watch(&exercises, RecursiveMode::Recursive).with_context(|| {
         format!(
-            "cannot watch {} for changes; if the system's limit on watched files is reached, try `dscourse watch --poll`",
-            exercises.display()
+            "cannot watch {} for changes; if the system's limit on watched files is reached, try `{}`",
+            exercises.display(),
+            command("watch --poll")
         )
     })?;
     Ok(FileWatcher {

@@ -1,4 +1,5 @@
-//! The keys of watch mode: hint, list, next exercise, rerun, reset, quit.
+//! The keys of watch mode: hint, list (and a number to switch), next
+//! exercise, rerun, reset, quit.
 
 use super::app::{App, Mode, Note};
 use super::Key;
@@ -25,7 +26,18 @@ impl App {
             return;
         }
         match self.mode {
-            Mode::List => self.mode = Mode::Normal,
+            Mode::List => match key {
+                // Three digits are more than any course has exercises.
+                Key::Char(c) if c.is_ascii_digit() && self.typed.len() < 3 => self.typed.push(c),
+                Key::Backspace => {
+                    self.typed.pop();
+                }
+                Key::Char('\n') if !self.typed.is_empty() => self.pick(),
+                _ => {
+                    self.typed.clear();
+                    self.mode = Mode::Normal;
+                }
+            },
             Mode::ConfirmReset => {
                 self.mode = Mode::Normal;
                 if key == Key::Char('y') {
@@ -76,19 +88,12 @@ impl App {
             self.note(self.final_message(), self.checks);
             return;
         };
-        let mut progress = self.reload();
-        progress.state.current = Some(next.name.clone());
-        self.keep(progress);
         let path = self.kit.display(&self.kit.exercise_path(&next));
-        self.exercise = next;
-        self.report = None;
-        self.note(
-            vec![format!(
-                " Next: {}. Open {path}; the topic guide is beside it.",
-                bold(&self.exercise.name)
-            )],
-            self.checks + 1,
+        let note = format!(
+            " Next: {}. Open {path}; the topic guide is beside it.",
+            bold(&next.name)
         );
+        self.switch_to(next, note);
         self.request_check();
     }
 

@@ -6,13 +6,15 @@
 //!   or plain lines when there is no terminal;
 //! - `app`: the event loop, which debounces saves, runs checks on a worker
 //!   thread (so keys stay responsive) and never loses a save made while a
-//!   check runs; `keys` (what each key does) and `view` (what the screen
-//!   shows) are the rest of its methods.
+//!   check runs; `keys` (what each key does), `switch` (moving to another
+//!   exercise) and `view` (what the screen shows) are the rest of its
+//!   methods.
 
 mod app;
 mod files;
 mod keys;
 mod screen;
+mod switch;
 mod view;
 
 use crate::check::Outcome;
@@ -26,7 +28,8 @@ use std::sync::mpsc;
 pub enum Event {
     /// From the file watcher.
     File(files::Change),
-    /// A key (on a terminal) or a line's first letter (without one).
+    /// A key (on a terminal) or a line's first letter, or each digit of a
+    /// number and then Enter (without one).
     Key(Key),
     /// No more keys can be read.
     InputClosed,
@@ -42,6 +45,8 @@ pub enum Key {
     Char(char),
     /// Ctrl-C (or Ctrl-D) in raw mode.
     Quit,
+    /// Backspace, to correct a number typed in the list.
+    Backspace,
     Other,
 }
 

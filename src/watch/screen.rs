@@ -222,7 +222,8 @@ fn take_rows(lines: &[String], budget: usize, cols: usize, what: &str) -> Vec<St
         if used + need > budget || (used + need == budget && rest > 1) {
             if budget > used {
                 taken.push(crate::colour::dim(&format!(
-                    " … {rest} more lines of {what} (`dscourse run` prints them all)"
+                    " … {rest} more lines of {what} (`{}` prints them all)",
+                    crate::invocation::command("run")
                 )));
             }
             break;
@@ -239,7 +240,8 @@ fn print_changes(last: &View, view: &View) {
     let mut out = std::io::stdout().lock();
     if (view.body != last.body || view.serial != last.serial) && !view.body.is_empty() {
         let _ = writeln!(out);
-        if view.serial != last.serial {
+        // Serial 0 is no verdict yet: the header of an exercise just chosen.
+        if view.serial != last.serial && view.serial != 0 {
             let _ = writeln!(
                 out,
                 "{}",
@@ -282,6 +284,7 @@ fn read_raw_keys(send: &Sender<Event>) {
                     KeyCode::Char('c') | KeyCode::Char('d') if ctrl => Key::Quit,
                     KeyCode::Char(c) => Key::Char(c.to_ascii_lowercase()),
                     KeyCode::Enter => Key::Char('\n'),
+                    KeyCode::Backspace => Key::Backspace,
                     _ => Key::Other,
                 }
             }
@@ -299,21 +302,34 @@ fn read_raw_keys(send: &Sender<Event>) {
     }
 }
 
-/// Keys typed as lines (the first letter counts) when there is no terminal.
-/// At the end of input the watch goes on without keys.
+/// Keys typed as lines when there is no terminal: a line's first letter
+/// counts, and a number is its digits then Enter (as typed on a terminal,
+/// to pick an exercise from the list). At the end of input the watch goes
+/// on without keys.
 fn read_line_keys(send: &Sender<Event>) {
     let stdin = std::io::stdin();
     for line in stdin.lock().lines() {
         let Ok(line) = line else { break };
-        let key = match line.trim().chars().next() {
-            Some(c) => Key::Char(c.to_ascii_lowercase()),
-            None => Key::Other,
-        };
-        if send.send(Event::Key(key)).is_err() {
+        if !send_line(send, line.trim()) {
             return;
         }
     }
     let _ = send.send(Event::InputClosed);
+}
+
+/// Sends the keys of one typed line; false once the loop has stopped
+/// listening.
+fn send_line(send: &Sender<Event>, line: &str) -> bool {
+    let keys: Vec<Key> = if !line.is_empty() && line.bytes().all(|b| b.is_ascii_digit()) {
+        line.chars().chain(['\n']).map(Key::Char).collect()
+    } else {
+        match line.chars().next() {
+            Some(c) => vec![Key::Char(c.to_ascii_lowercase())],
+            None => vec![Key::Other],
+        }
+    };
+    keys.into_iter()
+        .all(|key| send.send(Event::Key(key)).is_ok())
 }
 
 #[cfg(test)]
@@ -350,6 +366,31 @@ mod tests {
         );
         assert!(lines.contains(&"note 3".to_string()), "{lines:#?}");
         assert_eq!(lines[19], "legend");
+    }
+
+    #[test]
+    fn a_typed_number_is_its_digits_then_enter() {
+        let (send, receive) = std::sync::mpsc::channel();
+        for line in ["12", "hint", "", "1a"] {
+            assert!(send_line(&send, line));
+        }
+        drop(send);
+        let keys: Vec<Key> = receive
+            .iter()
+            .map(|e| match e {
+                Event::Key(key) => key,
+                _ => panic!("only keys"),
+            })
+            .collect();
+        let expected = [
+            Key::Char('1'),
+            Key::Char('2'),
+            Key::Char('\n'),
+            Key::Char('h'),
+            Key::Other,
+            Key::Char('1'),
+        ];
+        assert_eq!(keys, expected);
     }
 
     #[test]

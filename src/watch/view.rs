@@ -8,7 +8,7 @@ use crate::commands::list_table;
 use crate::render;
 use crossterm::style::Color;
 
-const LEGEND: &str = " h hint · l list · n next · r rerun · x reset · q quit";
+const LEGEND: &str = " h hint · l list and switch · n next · r rerun · x reset · q quit";
 
 impl App {
     /// The exercise's name and file, before its first verdict.
@@ -50,7 +50,16 @@ impl App {
                 .collect()
         };
         let status = match (self.mode, &self.running) {
-            (Mode::List, _) => dim(" press any key to return"),
+            (Mode::List, _) if self.typed.is_empty() => {
+                dim(" type an exercise's number and Enter to switch to it · any other key returns")
+            }
+            (Mode::List, _) => paint(
+                &format!(
+                    " switch to exercise {}: Enter to go · any other key returns",
+                    self.typed
+                ),
+                Color::Yellow,
+            ),
             (Mode::ConfirmReset, _) => paint(
                 &format!(
                     " Reset {} to its starting code? Your version is backed up first. (y/n)",

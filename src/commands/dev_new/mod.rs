@@ -15,6 +15,7 @@ mod topic;
 
 use super::dev_stubs::write_stub;
 use crate::colour::paint;
+use crate::invocation::command;
 use crate::kit::Kit;
 use crate::manifest::Manifest;
 use anyhow::{bail, Context, Result};
@@ -277,5 +278,9 @@ fn print_next_steps(kit: &Kit, s: &Scaffold, changes: &[Change]) {
     for (n, step) in steps.iter().enumerate() {
         println!("  {}. {step}", n + 1);
     }
-    println!("then: dscourse dev stubs && dscourse dev check {exercise}");
+    println!(
+        "then: {} && {}",
+        command("dev stubs"),
+        command(&format!("dev check {exercise}"))
+    );
 }

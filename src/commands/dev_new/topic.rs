@@ -113,10 +113,10 @@ fn new_topic(kit: &Kit, topic: &str, name: &str) -> Result<Scaffold> {
         e.suite == topic || folder_of(&e.file).split_once('_').map(|(_, t)| t) == Some(topic)
     }) {
         bail!(
-            "{topic} is the suite or folder of the topic {:?}, whose exercises are named {}_…: run `dscourse dev new {} {name}`",
+            "{topic} is the suite or folder of the topic {:?}, whose exercises are named {}_…: run `{}`",
             other.topic,
             other.topic,
-            other.topic
+            crate::invocation::command(&format!("dev new {} {name}", other.topic))
         );
     }
     if topic == "default" {

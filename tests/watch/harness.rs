@@ -1,0 +1,276 @@
+//! The harness of the watch tests: a copy of the kit kept up to date in
+//! `target/watch-tests/kit`, and a running watch driven through its
+//! standard input and read through its output.
+
+use std::fs;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
+
+/// The current exercise's file (`intro_pingpong`, the first).
+pub const FILE: &str = "exercises/00_intro/pingpong.rs";
+/// Another exercise's file (`intro_retry`), in the same suite.
+pub const OTHER_FILE: &str = "exercises/00_intro/retry.rs";
+/// Long enough for a check on a slow machine, once the suite is built.
+pub const CHECK_TIMEOUT: Duration = Duration::from_secs(120);
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The starting code of an exercise file, as the repository's exercises/
+/// holds it.
+pub fn stub_of(file: &str) -> String {
+    fs::read_to_string(repo().join(file)).expect("the stub is readable")
+}
+
+fn work_dir() -> PathBuf {
+    repo().join("target").join("watch-tests")
+}
+
+fn target_dir() -> PathBuf {
+    work_dir().join("target")
+}
+
+static TURN: Mutex<()> = Mutex::new(());
+static KIT: OnceLock<PathBuf> = OnceLock::new();
+
+/// The copy of the kit, up to date and built once per test binary, with the
+/// learner's files at their stubs and no progress; held for a whole test.
+pub struct Kit {
+    root: PathBuf,
+    _turn: MutexGuard<'static, ()>,
+}
+
+impl Kit {
+    pub fn new() -> Kit {
+        let turn = TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let root = KIT.get_or_init(prepare).clone();
+        let kit = Kit { root, _turn: turn };
+        kit.clean();
+        kit
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.root.join(rel)
+    }
+
+    /// The starting code of [`FILE`].
+    pub fn stub(&self) -> String {
+        stub_of(FILE)
+    }
+
+    /// The files tests write back at their stubs, and no progress.
+    fn clean(&self) {
+        for file in [FILE, OTHER_FILE] {
+            let stub = stub_of(file);
+            if fs::read_to_string(self.path(file)).ok().as_deref() != Some(stub.as_str()) {
+                fs::write(self.path(file), stub).expect("cannot restore the exercise");
+            }
+        }
+        let _ = fs::remove_dir_all(self.path(".dscourse"));
+    }
+
+    /// `dscourse` (watch mode) in the copy, its keys read from a pipe.
+    pub fn watch(&self, args: &[&str]) -> Watch {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_dscourse"))
+            .args(args)
+            .current_dir(&self.root)
+            .env("CARGO_TARGET_DIR", target_dir())
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("cannot start dscourse");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        for stream in [
+            Box::new(child.stdout.take().expect("stdout is piped"))
+                as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().expect("stderr is piped")),
+        ] {
+            let lines = Arc::clone(&lines);
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines() {
+                    let Ok(line) = line else { break };
+                    lines.lock().unwrap().push(line);
+                }
+            });
+        }
+        let stdin = child.stdin.take();
+        Watch {
+            child,
+            stdin,
+            lines,
+        }
+    }
+}
+
+impl Drop for Kit {
+    fn drop(&mut self) {
+        self.clean();
+    }
+}
+
+/// Copies the repository's kit into `target/watch-tests/kit` (only what
+/// changed, so that cargo's builds stay fresh) and builds the suite once.
+fn prepare() -> PathBuf {
+    let root = work_dir().join("kit");
+    sync(repo(), &root)
+        .unwrap_or_else(|e| panic!("cannot copy the kit to {}: {e}", root.display()));
+    let _ = fs::remove_dir_all(root.join(".dscourse"));
+    // The first build of the suite takes a while: do it before any test
+    // starts timing checks. The stub fails its suite, so `run` exits 1.
+    let output = Command::new(env!("CARGO_BIN_EXE_dscourse"))
+        .args(["run", "intro_pingpong"])
+        .current_dir(&root)
+        .env("CARGO_TARGET_DIR", target_dir())
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("cannot run dscourse");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains("intro_pingpong"),
+        "the warm-up check failed:\n{text}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    root
+}
+
+/// Makes `to` a copy of `from` without `target/`, `.git/` and `.dscourse/`,
+/// writing only files whose content differs and removing files `from` lacks.
+fn sync(from: &Path, to: &Path) -> std::io::Result<()> {
+    fs::create_dir_all(to)?;
+    let mut wanted = std::collections::BTreeSet::new();
+    for entry in fs::read_dir(from)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if from == repo()
+            && ["target", ".git", ".dscourse"]
+                .iter()
+                .any(|skip| name == *skip)
+        {
+            continue;
+        }
+        wanted.insert(name.clone());
+        let (source, dest) = (entry.path(), to.join(&name));
+        if entry.file_type()?.is_dir() {
+            if dest.is_file() {
+                fs::remove_file(&dest)?;
+            }
+            sync(&source, &dest)?;
+        } else {
+            let content = fs::read(&source)?;
+            if fs::read(&dest).ok().as_ref() != Some(&content) {
+                if dest.is_dir() {
+                    fs::remove_dir_all(&dest)?;
+                }
+                fs::write(&dest, content)?;
+            }
+        }
+    }
+    for entry in fs::read_dir(to)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if wanted.contains(&name) || (from == repo() && name == ".dscourse") {
+            continue;
+        }
+        if entry.file_type()?.is_dir() {
+            fs::remove_dir_all(entry.path())?;
+        } else {
+            fs::remove_file(entry.path())?;
+        }
+    }
+    Ok(())
+}
+
+/// A running watch: its output so far, line by line, and its keyboard.
+pub struct Watch {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Watch {
+    pub fn output(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+
+    pub fn text(&self) -> String {
+        self.output().join("\n")
+    }
+
+    /// Types `key` and Enter.
+    pub fn key(&mut self, key: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin is open");
+        writeln!(stdin, "{key}").expect("dscourse reads its keys");
+        stdin.flush().unwrap();
+    }
+
+    /// Waits until a line after the first `from` lines satisfies `found`;
+    /// returns its index.
+    pub fn wait_for(&self, from: usize, what: &str, found: impl Fn(&str) -> bool) -> usize {
+        let started = Instant::now();
+        loop {
+            let lines = self.output();
+            if let Some(i) = lines.iter().skip(from).position(|l| found(l)) {
+                return from + i;
+            }
+            if started.elapsed() > CHECK_TIMEOUT {
+                panic!(
+                    "waited {CHECK_TIMEOUT:?} for {what}; the output was:\n{}",
+                    lines.join("\n")
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits for the verdict of check `n`; returns the index of its first line.
+    pub fn verdict(&self, n: u64) -> usize {
+        let marker = format!("── verdict of check #{n} ──");
+        self.wait_for(0, &format!("the verdict of check #{n}"), |l| {
+            l.contains(&marker)
+        })
+    }
+
+    /// The lines of the verdict of check `n` (up to the key legend).
+    pub fn verdict_lines(&self, n: u64) -> Vec<String> {
+        let start = self.verdict(n);
+        let end = self.wait_for(start, "the end of a verdict", |l| l.contains("q quit"));
+        self.output()[start..end].to_vec()
+    }
+
+    /// The number of checks started so far.
+    pub fn checks_started(&self) -> usize {
+        self.output()
+            .iter()
+            .filter(|l| l.contains("checking intro_pingpong"))
+            .count()
+    }
+
+    /// Waits for the process to end and returns whether it ended well.
+    pub fn wait_exit(&mut self, limit: Duration) -> bool {
+        let started = Instant::now();
+        while started.elapsed() < limit {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.success();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!(
+            "dscourse did not quit within {limit:?}; the output was:\n{}",
+            self.text()
+        );
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
