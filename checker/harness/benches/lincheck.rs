@@ -5,7 +5,7 @@
 //! several runs.
 
 use dscheck::linearizability::{
-    check, from_sim, KeyedRegisterModel, Op, RegisterOp, RegisterRet, Seen,
+    check, from_sim, KeyedRegisterModel, Op, Outcome, RegisterOp, RegisterRet, Seen,
 };
 use dsim::{Ctx, Node, NodeId, RequestId, Sim};
 use serde::Serialize;
@@ -138,7 +138,10 @@ fn with_stale_read(history: &History) -> History {
         .expect("a late read");
     let stale = first_write(history[late].input.0);
     let returned = history[late].returned().expect("complete");
-    broken[late].completion = Some((RegisterRet::Value(stale), returned));
+    broken[late].outcome = Outcome::Returned {
+        output: RegisterRet::Value(stale),
+        at: returned,
+    };
     broken
 }
 
