@@ -158,17 +158,37 @@ pub fn failure(exercise: &Exercise, test: &TestResult) -> Vec<String> {
     };
     if !trace.is_empty() && !unimplemented {
         lines.push(String::new());
+        // A property checked after the run broke at its end: the excerpt
+        // ends there, or at the first event the failure names.
+        let mark = match report.at_end {
+            None => Some("<- here"),
+            Some(_) if !report.events.is_empty() => Some("<- the failure names this"),
+            Some(_) => None,
+        };
         for (i, line) in trace.iter().enumerate() {
             let last = i + 1 == trace.len() && report.full_trace.is_empty();
-            if last {
-                lines.push(format!(
+            match mark.filter(|_| last) {
+                Some(mark) => lines.push(format!(
                     "   {}  {}",
                     paint(line, Color::Yellow),
-                    paint("<- here", Color::Yellow)
-                ));
-            } else {
-                lines.push(format!("   {line}"));
+                    paint(mark, Color::Yellow)
+                )),
+                None => lines.push(format!("   {line}")),
             }
+        }
+        if let Some(end) = report.at_end {
+            if mark.is_some() {
+                lines.push("   …".to_string());
+            }
+            let end = format!(
+                "{:>10}  end of the run",
+                dsim::Time::from_nanos(end).to_string()
+            );
+            lines.push(format!(
+                "   {}  {}",
+                paint(&end, Color::Yellow),
+                paint("<- checked here", Color::Yellow)
+            ));
         }
     }
     lines.push(String::new());

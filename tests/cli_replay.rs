@@ -1,7 +1,9 @@
 //! `dscourse replay`, driven as a learner drives it (see `common`): a
 //! planted protocol bug drawn as columns with the violation highlighted and
 //! the node's state, `--full`, `--test`, `--shiviz`, a passing seed, a test
-//! without a simulation, and usage errors. Two kit copies in all.
+//! without a simulation, and usage errors; a property checked at the end of
+//! a long run, in the report, the columns and the page. Three kit copies in
+//! all.
 
 mod common;
 
@@ -172,4 +174,61 @@ fn replay_of_a_passing_seed_a_pure_test_and_usage_errors() {
         .hides("property broke here")
         .hides("\n ✗ ");
     shows_columns(&pass);
+}
+
+/// Rounds every 5 ms instead of every 100 ms: a long run (some 5,000
+/// events), which the suite finds wrong only when it is over.
+const FAST_ROUNDS: &str = "match timer {\n            Timer::Ping => {\n                self.seq += 1;\n                ctx.broadcast(Msg::Ping { seq: self.seq });\n                ctx.set_timer(Timer::Ping, PING_INTERVAL / 20);\n            }\n        }";
+
+#[test]
+fn a_property_checked_at_the_end_is_shown_from_what_it_names_to_the_end() {
+    let kit = TestKit::new();
+    reference_with(&kit, "fn on_timer(", FAST_ROUNDS);
+    let failure = kit.run(&["run", EX]);
+    failure
+        .code(1)
+        .stdout_shows("a round of pings goes out every interval")
+        .stdout_shows("round 2 went out at 105 ms, not 200 ms")
+        .stdout_shows("<- the failure names this")
+        .stdout_shows("end of the run  <- checked here")
+        .hides("is the timer set again");
+    let seed = replay_seed(&failure);
+
+    let replay = kit.run(&[
+        "replay",
+        EX,
+        "--seed",
+        &seed,
+        "--test",
+        "pings_every_interval",
+        "--html",
+        "run.html",
+    ]);
+    replay
+        .code(1)
+        .stdout_shows("◀ the failure names this")
+        .stdout_shows("later events hidden (--full shows all)")
+        .stdout_shows("✗ end of the run: the property was checked here")
+        .stdout_shows("checked at the end of the run, at 1005.000 ms")
+        .hides("property broke here");
+    shows_columns(&replay);
+    // The columns start near the round named, not at the end of the run.
+    let first_time: f64 = (replay.stdout.lines())
+        .find_map(|l| {
+            l.trim_start()
+                .split_once(" ms  ")
+                .map(|(t, _)| t.to_string())
+        })
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("no time column\n{replay}"));
+    assert!(first_time < 110.0, "starts at {first_time} ms\n{replay}");
+
+    // The page marks the failure, and draws the whole run to its end.
+    let page = std::fs::read_to_string(kit.path("run.html")).unwrap_or_default();
+    assert!(page.contains("class=\"verdict bad\""), "{replay}");
+    assert!(!page.contains("No property broke"), "{replay}");
+    assert!(page.contains("checked at the end of the run, at 1005 ms"));
+    assert!(page.contains("<g id=\"violation\""));
+    assert!(page.contains(" named\" data-index="));
+    assert!(!page.contains(" drawn ("), "only part of the run is drawn");
 }

@@ -1,7 +1,8 @@
 //! The replay page in a real browser: headless Chromium loads the page that
 //! `dscourse replay --html` writes for a small simulated run (loss,
 //! duplication, a crash, a partition, client requests, a broken property),
-//! and what it drew is checked against the run, one arrow per message.
+//! and what it drew is checked against the run, one arrow per message; and
+//! the same run with its property checked at the end, naming an event.
 //!
 //! Ignored by default, since a fresh machine has no Chromium; CI installs it
 //! (`apt-get install chromium`) and runs
@@ -97,6 +98,7 @@ fn run_seed(seed: u64) -> Dump {
         let bounded = Property {
             name: "n2 learns no value above 4",
             hint: "",
+            when: &[],
         };
         sim.check(bounded, |sim, _| {
             match sim
@@ -314,4 +316,33 @@ fn odd_runs_still_load() {
         let dom = chromium.dom(&page, None);
         assert!(dom.contains("data-ready=\"yes\""), "{name}: {dom}");
     }
+}
+
+#[test]
+#[ignore = "needs Chromium (apt-get install chromium); CI runs it with --ignored"]
+fn a_property_checked_at_the_end_shows_the_event_it_names_first() {
+    let chromium = Chromium::find().expect("no chromium on PATH (apt-get install chromium)");
+    let mut dump = run();
+    let last = dump.events.last().unwrap().index;
+    let named = dump.events[dump.events.len() / 2].index;
+    let v = dump.violation.as_mut().unwrap();
+    (v.event, v.events, v.at_end) = (last, vec![named], Some(400_000_000));
+    let page = out_dir().join("at_end.html");
+    replay::html::write_html(&dump, "gossip, checked at the end", &page).unwrap();
+    let dom = chromium.dom(&page, None);
+    let tags = start_tags(&dom);
+    assert!(dom.contains("data-ready=\"yes\""));
+    assert!(!dom.contains("No property broke"));
+    assert!(dom.contains("checked at the end of the run, at 400.0 ms"));
+    let marker = (tags.iter())
+        .find(|t| attr(t, "id").as_deref() == Some("violation"))
+        .unwrap();
+    assert_eq!(attr(marker, "data-event"), Some(last.to_string()));
+    let marked: Vec<String> = (tags.iter())
+        .filter(|t| has_class(t, "event") && has_class(t, "named"))
+        .filter_map(|t| attr(t, "data-index"))
+        .collect();
+    assert_eq!(marked, [named.to_string()]);
+    // The event the failure names is selected at first, not the run's end.
+    browser::assert_states(&dump, &dom, named);
 }

@@ -80,14 +80,23 @@ pub struct DumpState {
     pub state: Option<String>,
 }
 
-/// The violation that stopped the run.
+/// The violation that stopped the run, or the property a test found
+/// broken when the run was over.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DumpViolation {
-    /// The event after which the property was found broken.
+    /// The event after which the property was found broken (for a
+    /// property checked at the end, the run's last event).
     pub event: u64,
     pub property: String,
     pub detail: String,
     pub nodes: Vec<usize>,
+    /// Earlier events the failure is about, to show first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<u64>,
+    /// Set when the test checked the property after the run rather than
+    /// after an event: the true time it did, in nanoseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_end: Option<u64>,
 }
 
 impl DumpEvent {
@@ -219,6 +228,8 @@ impl Dump {
                 property: v.property.name.to_string(),
                 detail: v.detail.clone(),
                 nodes: v.nodes.iter().map(|n| n.index()).collect(),
+                events: v.events.to_vec(),
+                at_end: None,
             }),
         }
     }

@@ -248,7 +248,7 @@ impl<N: Explorable> Explorer<N> {
                             "more than {} states: the model (or a node's state) grows without bound",
                             self.max_states
                         ),
-                        nodes: Vec::new(),
+                        nodes: Box::default(),
                         trace: self.trace(&states, &visits, id),
                         states: states.len(),
                     });
@@ -281,7 +281,7 @@ impl<N: Explorable> Explorer<N> {
         let fail = |property: &Property, broken: Broken| Counterexample {
             property: *property,
             detail: broken.detail,
-            nodes: broken.nodes,
+            nodes: broken.nodes.into(),
             trace: self.trace(states, visits, id),
             states: states.len(),
         };
@@ -374,7 +374,7 @@ impl<N: Explorable> Explorer<N> {
         Counterexample {
             property: PANIC_PROPERTY,
             detail: format!("{node} panicked: {message}"),
-            nodes: vec![node],
+            nodes: Box::new([node]),
             trace,
             states,
         }

@@ -67,7 +67,7 @@ pub use step::Step;
 pub use storage::Storage;
 pub use time::{Clock, Time};
 pub use trace::{DropReason, Entry, Event, Trace};
-pub use violation::{Broken, Property, Stats, Violation};
+pub use violation::{Broken, Fact, Property, Stats, Violation};
 
 pub use rand;
 pub use serde;

@@ -313,10 +313,16 @@ impl<N: Node> Trace<N> {
     /// The last `count` events that concern any of `nodes` (all events if
     /// `nodes` is empty), one line each: the excerpt a failure report shows.
     pub fn excerpt(&self, nodes: &[NodeId], count: usize) -> Vec<String> {
+        self.excerpt_to(nodes, count, u64::MAX)
+    }
+
+    /// [`Trace::excerpt`] of the events up to the one of index `last`.
+    pub fn excerpt_to(&self, nodes: &[NodeId], count: usize, last: u64) -> Vec<String> {
         let mut lines: Vec<String> = self
             .entries
             .iter()
             .rev()
+            .skip_while(|e| e.index > last)
             .filter(|e| nodes.is_empty() || e.event.nodes().iter().any(|n| nodes.contains(n)))
             .take(count)
             .map(|e| e.to_string())

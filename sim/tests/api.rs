@@ -277,6 +277,7 @@ fn a_check_runs_after_every_event_and_sees_its_step() {
     const WHOLE_STEPS: Property = Property {
         name: "steps are whole and in order",
         hint: "",
+        when: &[],
     };
     sim.check(WHOLE_STEPS, move |sim, step| {
         seen.set(seen.get() + 1);
@@ -319,6 +320,7 @@ fn a_failing_check_stops_the_run_with_a_violation_naming_it() {
     const TWO_HELLOS: Property = Property {
         name: "n1 gets at most two hellos",
         hint: "",
+        when: &[],
     };
     sim.check(TWO_HELLOS, |sim, _| match sim.node(N1) {
         Some(node) if node.hellos > 2 => {
@@ -332,7 +334,7 @@ fn a_failing_check_stops_the_run_with_a_violation_naming_it() {
     let violation = sim.run_for(ms(1000)).unwrap_err();
     assert_eq!(violation.property, TWO_HELLOS);
     assert_eq!(violation.detail, "n1 got 3 hellos");
-    assert_eq!(violation.nodes, vec![N1]);
+    assert_eq!(*violation.nodes, [N1]);
     // It stopped right after the third delivery, at 12 ms.
     assert_eq!(violation.at, Time::from_millis(12));
     assert_eq!(sim.now(), Time::from_millis(12));
@@ -450,7 +452,7 @@ fn a_reply_to_a_request_no_client_sent_is_a_violation() {
     sim.request(N0, Cmd::AnswerStranger);
     let violation = sim.run_for(ms(10)).unwrap_err();
     assert_eq!(violation.property.name, "replies answer real requests");
-    assert_eq!(violation.nodes, vec![N0]);
+    assert_eq!(*violation.nodes, [N0]);
 }
 
 #[test]

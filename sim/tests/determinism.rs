@@ -149,6 +149,7 @@ fn chaos(seed: u64, watching: &Watching) -> Sim<Chaos> {
         let passive = Property {
             name: "a passive check",
             hint: "",
+            when: &[],
         };
         sim.check(passive, |sim, step| {
             let seen: u64 = sim

@@ -117,6 +117,7 @@ fn the_violation_is_in_the_dump() {
         let two_at_most = Property {
             name: "no node receives three messages",
             hint: "",
+            when: &[],
         };
         sim.check(two_at_most, |sim, _| {
             match sim

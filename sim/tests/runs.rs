@@ -67,7 +67,7 @@ fn a_panic_in_a_handler_becomes_a_violation_naming_node_handler_and_place() {
         sim.request_after(ms(20), N1, ());
         let violation = sim.run_for(ms(100)).unwrap_err();
         assert_eq!(violation.property.name, "handlers run without panicking");
-        assert_eq!(violation.nodes, vec![N1]);
+        assert_eq!(*violation.nodes, [N1]);
         let place = format!("{}:{}", file!(), PANIC_LINE.load(Ordering::SeqCst));
         let detail = &violation.detail;
         assert!(

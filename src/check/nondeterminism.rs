@@ -351,6 +351,8 @@ mod tests {
             property: "a ping is answered".to_string(),
             detail: "n2 did not answer".to_string(),
             nodes: vec![2],
+            events: Vec::new(),
+            at_end: None,
         });
         let a = result(Some(report("n2 did not answer")), violated.clone());
         let b = result(Some(report("n2 did not answer")), violated);

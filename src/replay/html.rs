@@ -26,6 +26,10 @@ use std::path::Path;
 
 /// A longer run is drawn in part by [`write_html`] (see [`default_window`]).
 pub const MAX_DRAWN: usize = 1500;
+/// A property checked at the end of a run is about all of it: such a run is
+/// drawn whole up to this many events. (Each event costs its nodes' states
+/// in the page, so a page of this many is some megabytes.)
+pub const MAX_DRAWN_AT_END: usize = 4 * MAX_DRAWN;
 
 const CSS: &str = include_str!("html/page.css");
 const JS: &str = include_str!("html/page.js");
@@ -49,17 +53,26 @@ pub fn write_html_window(
 
 /// The events drawn by default: all of them, or for a run longer than
 /// [`MAX_DRAWN`] events, the last `MAX_DRAWN` up to the violation (and the
-/// few after it), or the first `MAX_DRAWN` of a run without one.
+/// few after it), or the first `MAX_DRAWN` of a run without one. A
+/// property checked at the end of the run is drawn whole up to
+/// [`MAX_DRAWN_AT_END`] events; beyond, from a little before the first
+/// event it names, or else up to the end.
 pub fn default_window(dump: &Dump) -> RangeInclusive<u64> {
     let events = &dump.events;
-    if events.len() <= MAX_DRAWN {
+    let at_end = dump.violation.as_ref().is_some_and(|v| v.at_end.is_some());
+    let whole = if at_end { MAX_DRAWN_AT_END } else { MAX_DRAWN };
+    if events.len() <= whole {
         return 0..=u64::MAX;
     }
+    let position = |index: u64| events.iter().position(|e| e.index >= index);
     let end = match &dump.violation {
-        Some(v) => events
-            .iter()
-            .position(|e| e.index > v.event)
-            .map_or(events.len(), |after| (after + 5).min(events.len())),
+        Some(v) if v.at_end.is_some() => match v.events.iter().min().and_then(|&e| position(e)) {
+            Some(named) => (named.saturating_sub(MAX_DRAWN / 10) + MAX_DRAWN).min(events.len()),
+            None => events.len(),
+        },
+        Some(v) => {
+            position(v.event + 1).map_or(events.len(), |after| (after + 5).min(events.len()))
+        }
         None => MAX_DRAWN,
     };
     let start = end.saturating_sub(MAX_DRAWN);
@@ -91,14 +104,11 @@ pub fn page(dump: &Dump, title: &str, window: RangeInclusive<u64>) -> String {
     ));
     match &dump.violation {
         Some(v) => out.push_str(&format!(
-            "<p class=\"verdict bad\" id=\"verdict\" data-event=\"{}\">✗ <b>{}</b><br>{} \
-             <a href=\"#event={}\" data-goto=\"{}\">event #{}</a></p>\n",
+            "<p class=\"verdict bad\" id=\"verdict\" data-event=\"{}\">✗ <b>{}</b><br>{} {}</p>\n",
             v.event,
             esc(&v.property),
             esc(&v.detail),
-            v.event,
-            v.event,
-            v.event
+            where_broken(v)
         )),
         None => out.push_str(
             "<p class=\"verdict ok\" id=\"verdict\">No property broke in this run.</p>\n",
@@ -121,6 +131,25 @@ pub fn page(dump: &Dump, title: &str, window: RangeInclusive<u64>) -> String {
         "</script>\n<script>\n{JS}</script>\n</body>\n</html>\n"
     ));
     out
+}
+
+/// Links to the event after which the property broke (for one checked
+/// after the run, the run's last) and to the events the failure names.
+fn where_broken(v: &dsim::DumpViolation) -> String {
+    let link = |e: u64| format!("<a href=\"#event={e}\" data-goto=\"{e}\">event #{e}</a>");
+    let mut text = match v.at_end {
+        Some(end) => format!(
+            "(checked at the end of the run, at {}, after {})",
+            ms(end),
+            link(v.event)
+        ),
+        None => link(v.event),
+    };
+    if !v.events.is_empty() {
+        let named: Vec<String> = v.events.iter().map(|&e| link(e)).collect();
+        text += &format!(" · it names {}", named.join(" "));
+    }
+    text
 }
 
 fn summary(dump: &Dump, drawn: &[&dsim::DumpEvent]) -> String {
@@ -196,7 +225,9 @@ fn run_data(dump: &Dump, d: &layout::Diagram, bad: &[usize]) -> String {
         "states": table.iter().map(|text| reflow(text, STATE_WIDTH).join("\n")).collect::<Vec<_>>(),
         "rows": rows,
         "bad": bad,
-        "violation": dump.violation.as_ref().map(|v| v.event),
+        // The event selected first: the first the failure names, else the
+        // one after which it broke.
+        "violation": dump.violation.as_ref().map(|v| v.events.iter().min().copied().unwrap_or(v.event)),
     });
     // Inside <script>, no text may close the element or open a comment.
     data.to_string().replace('<', "\\u003c")

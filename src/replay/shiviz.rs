@@ -197,6 +197,8 @@ mod tests {
                 property: "no message is taken twice".into(),
                 detail: "n2 took m1\ntwice".into(),
                 nodes: vec![2],
+                events: Vec::new(),
+                at_end: None,
             }),
         }
     }

@@ -1,7 +1,7 @@
 //! What a test returns when a property does not hold.
 
 use crate::protocol::FailureReport;
-use dsim::{Node, Property, Sim, Violation};
+use dsim::{Broken, Node, NodeId, Property, Sim, Violation};
 
 /// How many trace lines a failure shows by default.
 pub const EXCERPT_LINES: usize = 14;
@@ -34,19 +34,35 @@ impl Failure {
     }
 
     /// A violation found by a simulation, with the trace lines that concern
-    /// the nodes involved.
+    /// the nodes involved, and the property's hint for what the run showed
+    /// ([`Property::hint_where`]).
     pub fn from_sim<N: Node>(sim: &Sim<N>, violation: Violation) -> Self {
         let panicked = violation.property.name == PANIC_PROPERTY;
         let mut failure = if panicked && violation.detail.contains(TODO_PANIC) {
             Failure::unhinted(TODO_PROPERTY, violation.detail)
         } else {
-            Failure::new(violation.property, violation.detail)
+            let about = Broken::new(violation.detail)
+                .nodes(violation.nodes.iter().copied())
+                .events(violation.events.iter().copied());
+            Failure::of_run(sim, violation.property, about)
         };
         failure.0.trace = sim.trace().excerpt(&violation.nodes, EXCERPT_LINES);
         failure.0.panicked = panicked;
         if crate::replaying() {
             failure.0.full_trace = sim.trace().render();
         }
+        failure
+    }
+
+    /// `property` broke in `sim` as `about` says: its hint chosen by the
+    /// facts of the run, and the whole trace when replaying.
+    fn of_run<N: Node>(sim: &Sim<N>, property: Property, about: Broken) -> Self {
+        let since = about.events.iter().min().copied();
+        let hint = property.hint_where(|fact| sim.fact(fact, &about.nodes, since));
+        let mut failure = Failure::new(property, about.detail);
+        failure.0.hint = (!hint.is_empty()).then(|| hint.to_string());
+        failure.0.nodes = about.nodes.iter().map(|n| n.index()).collect();
+        failure.0.events = about.events;
         failure
     }
 
@@ -79,10 +95,18 @@ impl Failure {
     }
 
     /// A failure noticed by the test itself after a run (a liveness bound, a
-    /// final state), with the last events of the run for context.
-    pub fn after_run<N: Node>(sim: &Sim<N>, property: Property, detail: impl Into<String>) -> Self {
-        let mut failure = Failure::new(property, detail);
-        failure.0.trace = sim.trace().excerpt(&[], EXCERPT_LINES);
+    /// final state), with the last events of the run for context. `about`
+    /// is what happened: the detail, or a [`Broken`] that also names the
+    /// nodes and the events it concerns; the trace excerpt then ends at
+    /// the first event named, and a replay starts there, not at the end of
+    /// the run.
+    pub fn after_run<N: Node>(sim: &Sim<N>, property: Property, about: impl Into<Broken>) -> Self {
+        let about: Broken = about.into();
+        let nodes: Vec<NodeId> = about.nodes.clone();
+        let first = about.events.iter().min().copied().unwrap_or(u64::MAX);
+        let mut failure = Failure::of_run(sim, property, about);
+        failure.0.trace = sim.trace().excerpt_to(&nodes, EXCERPT_LINES, first);
+        failure.0.at_end = Some(sim.now().as_nanos());
         if crate::replaying() {
             failure.0.full_trace = sim.trace().render();
         }
@@ -139,11 +163,13 @@ pub const TODO_PROPERTY: &str = "the exercise is implemented";
 pub const TODO: Property = Property {
     name: TODO_PROPERTY,
     hint: "",
+    when: &[],
 };
 /// [`PANIC_PROPERTY`] as a [`Property`], likewise.
 pub const PANIC: Property = Property {
     name: PANIC_PROPERTY,
     hint: "",
+    when: &[],
 };
 /// How a `todo!()` panic message begins.
 pub(crate) const TODO_PANIC: &str = "not yet implemented";
@@ -178,10 +204,12 @@ mod tests {
     const QUORUM: Property = Property {
         name: "a read sees the last write",
         hint: "wait for a majority",
+        when: &[],
     };
     const BUDGET: Property = Property {
         name: "the run stays within its budget",
         hint: "",
+        when: &[],
     };
 
     #[test]
@@ -211,6 +239,64 @@ mod tests {
         let failure = Failure::from_sim(&sim, violation);
         assert_eq!(failure.property(), QUORUM.name);
         assert_eq!(failure.report().hint.as_deref(), Some(QUORUM.hint));
+    }
+
+    const KEPT: Property = Property {
+        name: "a node keeps its vote",
+        hint: "set the vote once per term",
+        when: &[(dsim::Fact::Restarted, "put the vote on storage")],
+    };
+
+    #[test]
+    fn a_violation_gets_the_hint_for_what_its_run_showed() {
+        let broken = |sim: &mut Sim<Idle>| {
+            sim.check(KEPT, |_, _| {
+                Err(Broken::new("n1 voted twice").nodes([NodeId(1)]))
+            });
+            let violation = sim.step().unwrap_err();
+            Failure::from_sim(sim, violation)
+        };
+        let mut calm = Sim::new(1, 2, |_| Idle);
+        let failure = broken(&mut calm);
+        assert_eq!(failure.report().hint.as_deref(), Some(KEPT.hint));
+        assert_eq!(failure.report().nodes, [1]);
+
+        // A restart of another node says nothing about n1.
+        let mut other = Sim::new(1, 2, |_| Idle);
+        other.crash(NodeId(0)).unwrap();
+        other.restart(NodeId(0)).unwrap();
+        let failure = broken(&mut other);
+        assert_eq!(failure.report().hint.as_deref(), Some(KEPT.hint));
+
+        let mut restarted = Sim::new(1, 2, |_| Idle);
+        restarted.crash(NodeId(1)).unwrap();
+        restarted.restart(NodeId(1)).unwrap();
+        let failure = broken(&mut restarted);
+        assert_eq!(
+            failure.report().hint.as_deref(),
+            Some("put the vote on storage")
+        );
+    }
+
+    #[test]
+    fn a_failure_after_the_run_says_when_and_what_it_names() {
+        let mut sim = Sim::new(1, 2, |_| Idle);
+        sim.crash(NodeId(1)).unwrap();
+        sim.restart(NodeId(1)).unwrap();
+        sim.run_for(std::time::Duration::from_millis(30)).unwrap();
+        let plain = Failure::after_run(&sim, KEPT, "n1 forgot");
+        assert_eq!(plain.report().at_end, Some(30_000_000));
+        assert_eq!(
+            plain.report().hint.as_deref(),
+            Some("put the vote on storage")
+        );
+        // The restart came before the event named: it does not count.
+        let last = sim.trace().total() - 1;
+        let about = Broken::new("n1 forgot").nodes([NodeId(1)]).events([last]);
+        let named = Failure::after_run(&sim, KEPT, about);
+        assert_eq!(named.report().nodes, [1]);
+        assert_eq!(named.report().events, [last]);
+        assert_eq!(named.report().hint.as_deref(), Some(KEPT.hint));
     }
 
     /// A node that does nothing.

@@ -23,10 +23,12 @@ mod suite;
 pub use failure::{
     ensure, run, Failure, EXCERPT_LINES, PANIC, PANIC_PROPERTY, TODO, TODO_PROPERTY,
 };
-pub use meta::{expect_accepted, expect_caught, ACCEPTS_PROPERTY, META_PROPERTY};
+pub use meta::{
+    expect_accepted, expect_caught, expect_caught_saying, ACCEPTS_PROPERTY, META_PROPERTY,
+};
 pub use suite::{metric, Suite};
 
-pub use dsim::Property;
+pub use dsim::{Fact, Property};
 
 use std::time::Duration;
 

@@ -20,10 +20,54 @@ pub fn expect_caught(
     seeds: u64,
     broken: impl Fn(u64) -> Result<(), Failure>,
 ) -> Result<(), Failure> {
+    caught(property, seeds, broken).map(|_| ())
+}
+
+/// [`expect_caught`], and the failure must tell the truth about the bug:
+/// its detail and hint together contain each of `says` and none of
+/// `never` (a double vote without a restart must not be blamed on one).
+pub fn expect_caught_saying(
+    property: Property,
+    seeds: u64,
+    says: &[&str],
+    never: &[&str],
+    broken: impl Fn(u64) -> Result<(), Failure>,
+) -> Result<(), Failure> {
+    let failure = caught(property, seeds, broken)?;
+    let report = failure.report();
+    let words = format!(
+        "{}\n{}",
+        report.detail,
+        report.hint.as_deref().unwrap_or("")
+    );
+    let missing = says.iter().find(|w| !words.contains(*w));
+    let wrong = never.iter().find(|w| words.contains(*w));
+    match (missing, wrong) {
+        (None, None) => Ok(()),
+        (Some(w), _) => Err(untrue(&property, &words, &format!("does not say “{w}”"))),
+        (_, Some(w)) => Err(untrue(&property, &words, &format!("says “{w}”"))),
+    }
+}
+
+fn untrue(property: &Property, words: &str, what: &str) -> Failure {
+    Failure::unhinted(
+        META_PROPERTY,
+        format!(
+            "“{property}” caught the known-wrong implementation, but its failure {what}: {words}"
+        ),
+    )
+}
+
+/// The failure of `property` in the first seed that fails.
+fn caught(
+    property: Property,
+    seeds: u64,
+    broken: impl Fn(u64) -> Result<(), Failure>,
+) -> Result<Failure, Failure> {
     for seed in 1..=seeds {
         if let Err(failure) = broken(seed) {
             if failure.property() == property.name {
-                return Ok(());
+                return Ok(failure);
             }
             return Err(Failure::unhinted(
                 META_PROPERTY,

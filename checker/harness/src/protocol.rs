@@ -79,9 +79,20 @@ pub struct FailureReport {
     /// The whole trace, when replaying one seed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub full_trace: Vec<String>,
-    /// What to look at, attached by the suite to this property.
+    /// What to look at: the property's hint for what this run showed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// The nodes the failure names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nodes: Vec<usize>,
+    /// Events the failure names (their index in the run), to look at first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<u64>,
+    /// Set when the test checked the property after the run, not after an
+    /// event: the true time it did, in nanoseconds. The trace then ends
+    /// with the run, or at the first event the failure names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_end: Option<u64>,
     /// The learner's code panicked (`todo!()` included).
     #[serde(default)]
     pub panicked: bool,

@@ -186,7 +186,7 @@ fn run_test(def: &TestDef, channel: &Channel) -> Result<(), Failed> {
         position: def.position,
         hidden: def.hidden,
         passed: failure.is_none(),
-        dump: pick_dump(dumps),
+        dump: pick_dump(dumps, failure.as_ref()),
         seeds: ran,
         duration_ms: started.elapsed().as_millis() as u64,
         failure,
@@ -200,12 +200,26 @@ fn run_test(def: &TestDef, channel: &Channel) -> Result<(), Failed> {
 }
 
 /// The run to show for a replayed test: the one a property broke in, else
-/// the last one it ran.
-fn pick_dump(mut dumps: Vec<dsim::Dump>) -> Option<dsim::Dump> {
-    match dumps.iter().position(|d| d.violation.is_some()) {
-        Some(i) => Some(dumps.swap_remove(i)),
-        None => dumps.pop(),
+/// the last one it ran, with the failure the test found at its end (so a
+/// replay marks it there, and knows which events it names).
+fn pick_dump(mut dumps: Vec<dsim::Dump>, failure: Option<&FailureReport>) -> Option<dsim::Dump> {
+    if let Some(i) = dumps.iter().position(|d| d.violation.is_some()) {
+        return Some(dumps.swap_remove(i));
     }
+    let mut dump = dumps.pop()?;
+    if let (Some(report), Some(last)) = (failure, dump.events.last()) {
+        if report.at_end.is_some() {
+            dump.violation = Some(dsim::DumpViolation {
+                event: last.index,
+                property: report.property.clone(),
+                detail: report.detail.clone(),
+                nodes: report.nodes.clone(),
+                events: report.events.clone(),
+                at_end: report.at_end,
+            });
+        }
+    }
+    Some(dump)
 }
 
 /// A panic outside any simulation: in a pure exercise, or in the suite.
@@ -319,4 +333,56 @@ fn take_descriptor() -> Option<File> {
 #[cfg(not(unix))]
 fn take_descriptor() -> Option<File> {
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_of(events: u64) -> dsim::Dump {
+        let event = |index| dsim::DumpEvent {
+            index,
+            at_nanos: index * 1_000,
+            kind: dsim::EventKind::Note,
+            node: None,
+            peer: None,
+            msg_id: None,
+            payload: String::new(),
+            reason: None,
+            text: String::new(),
+        };
+        dsim::Dump {
+            events: (0..events).map(event).collect(),
+            ..dsim::Dump::default()
+        }
+    }
+
+    #[test]
+    fn a_failure_found_after_the_run_is_marked_at_its_end() {
+        let report = FailureReport {
+            property: "p".into(),
+            detail: "d".into(),
+            nodes: vec![1],
+            events: vec![2],
+            at_end: Some(9_000),
+            ..FailureReport::default()
+        };
+        let dump = pick_dump(vec![run_of(3), run_of(5)], Some(&report)).unwrap();
+        let marked = dump.violation.expect("the failure is marked");
+        assert_eq!((marked.event, marked.at_end), (4, Some(9_000)));
+        assert_eq!((marked.nodes, marked.events), (vec![1], vec![2]));
+        // A failure found during a run is that run's own; a pass marks nothing.
+        let during = FailureReport {
+            at_end: None,
+            ..report
+        };
+        assert!(pick_dump(vec![run_of(3)], Some(&during))
+            .unwrap()
+            .violation
+            .is_none());
+        assert!(pick_dump(vec![run_of(3)], None)
+            .unwrap()
+            .violation
+            .is_none());
+    }
 }

@@ -3,7 +3,7 @@
 //! vectors under test), on a network that reorders and duplicates.
 
 use super::fifo::scenario;
-use super::observe::{Bcast, Broadcaster, Load, Order, CAUSAL};
+use super::observe::{Bcast, Broadcaster, Load, Order, CAUSAL, VALIDITY};
 use crate::expect_caught;
 use crate::subject::broadcast::causal::{CausalNode, Request};
 use dscheck::Suite;
@@ -42,6 +42,29 @@ pub fn tests(suite: Suite) -> Suite {
                 })
             },
         )
+        .test(
+            "meta::causal_that_scans_its_buffer_once_is_caught_as_holding_back",
+            || {
+                // The network loses nothing: the hint must not ask for resends.
+                dscheck::expect_caught_saying(
+                    VALIDITY,
+                    10,
+                    &[
+                        "lost no message",
+                        "look through the held-back messages again",
+                    ],
+                    &["sent again", "partition"],
+                    |seed| {
+                        scenario(
+                            seed,
+                            |_| Model::new(None).scans_once(),
+                            Order::Causal,
+                            Load::Random,
+                        )
+                    },
+                )
+            },
+        )
         .test("meta::fifo_broadcast_is_caught_as_not_causal", || {
             expect_caught(CAUSAL, |seed| {
                 scenario(
@@ -75,12 +98,14 @@ impl Broadcaster for CausalNode {
 
 /// Vector-clock causal broadcast written in the suite. It may skip one
 /// entry of the vector when testing whether a message is deliverable (as a
-/// loop over `0..n - 1` would), or test only the sender's entry, which is
-/// FIFO broadcast.
+/// loop over `0..n - 1` would), test only the sender's entry, which is
+/// FIFO broadcast, or deliver at most one buffered message per arrival (an
+/// `if let` where a `while let` belongs), leaving deliverable ones behind.
 #[derive(Debug)]
 struct Model {
     ignored: Option<usize>,
     fifo_only: bool,
+    scans_once: bool,
     delivered: Vec<u64>,
     counts: Vec<u64>,
     buffer: Vec<(NodeId, Vec<u64>, u64)>,
@@ -91,6 +116,7 @@ impl Model {
         Model {
             ignored,
             fifo_only: false,
+            scans_once: false,
             delivered: Vec::new(),
             counts: vec![0; NODES],
             buffer: Vec::new(),
@@ -99,6 +125,11 @@ impl Model {
 
     fn fifo_only(mut self) -> Self {
         self.fifo_only = true;
+        self
+    }
+
+    fn scans_once(mut self) -> Self {
+        self.scans_once = true;
         self
     }
 
@@ -155,6 +186,9 @@ impl Node for Model {
             let (sender, _, value) = self.buffer.remove(i);
             self.delivered.push(value);
             self.counts[sender.index()] += 1;
+            if self.scans_once {
+                break;
+            }
         }
     }
 }

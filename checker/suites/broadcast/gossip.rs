@@ -25,18 +25,22 @@ const BROADCASTS: usize = 100;
 pub const MESSAGES: Property = Property {
     name: "fewer than 30 messages per broadcast",
     hint: "talk to a few neighbours, not to everyone, and batch: every 100 ms or so, send each neighbour one message with all the values it lacks",
+    when: &[],
 };
 pub const MEDIAN: Property = Property {
     name: "the median broadcast reaches every node within 400 ms",
     hint: "count the hops between the farthest nodes of your overlay: each costs 100 ms plus the wait for the next gossip round",
+    when: &[],
 };
 pub const SLOWEST: Property = Property {
     name: "every broadcast reaches every node within 600 ms",
     hint: "a value must cross the overlay in at most 600 ms: few hops (a star has two) and a short gossip interval",
+    when: &[],
 };
 pub const OVERLAY: Property = Property {
     name: "the overlay is symmetric, has no node as its own neighbour, and connects every node",
     hint: "neighbours(a) contains b exactly when neighbours(b) contains a; a star (node 0 and everyone else) is the simplest choice",
+    when: &[],
 };
 
 pub fn tests(suite: Suite) -> Suite {

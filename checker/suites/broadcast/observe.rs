@@ -13,7 +13,7 @@
 
 use super::orders;
 use dscheck::{run, Failure, Property};
-use dsim::{Broken, Event, Node, NodeId, Sim, Step, Time};
+use dsim::{Broken, Event, Fact, Node, NodeId, Sim, Step, Time};
 use std::cell::RefCell;
 use std::collections::{btree_map, BTreeMap, BTreeSet};
 use std::rc::Rc;
@@ -22,34 +22,49 @@ use std::time::Duration;
 pub const GROWS: Property = Property {
     name: "a node's deliveries are never taken back",
     hint: "deliver only through self.deliver(value), and never remove from self.delivered",
+    when: &[],
 };
 pub const NO_CREATION: Property = Property {
     name: "a node delivers only values that were broadcast",
     hint: "deliver only the values of broadcast requests and of the messages that carry them",
+    when: &[],
 };
 pub const NO_DUPLICATION: Property = Property {
     name: "a node delivers each value at most once",
     hint: "the network delivers some messages twice and retransmissions arrive after the original: recognise a message you have delivered already (by its id, not by arrival) and deliver it only once",
+    when: &[],
 };
 pub const VALIDITY: Property = Property {
     name: "every value broadcast by a correct node is delivered by every correct node",
-    hint: "a lost message must be sent again until its receiver acknowledges it, and a partition only delays: keep retrying after it heals",
+    hint: "the network lost no message in this run, so a value a node lacks was never sent to it, \
+           or arrived and is still held back: a message held back until what it waits for is \
+           delivered must be delivered then, so after every delivery look through the held-back \
+           messages again, until none can go",
+    when: &[(
+        Fact::MessageLost,
+        "a lost message must be sent again until its receiver acknowledges it, and a partition \
+         only delays: keep retrying after it heals",
+    )],
 };
 pub const AGREEMENT: Property = Property {
     name: "a value delivered by one correct node is delivered by every correct node",
     hint: "if the sender crashes after reaching only some nodes, those must finish its job: relay a message to every other node the first time you receive it",
+    when: &[],
 };
 pub const FIFO: Property = Property {
     name: "each sender's values are delivered in the order it broadcast them",
     hint: "number each sender's messages; hold back a message until every earlier one from the same sender has been delivered",
+    when: &[],
 };
 pub const CAUSAL: Property = Property {
     name: "a value is delivered only after every value delivered or broadcast before its broadcast",
     hint: "a message may be delivered once it is the next from its sender and every entry of its dependency vector is at most your count for that node: check every entry",
+    when: &[],
 };
 pub const TOTAL: Property = Property {
     name: "every node delivers the same sequence: of two nodes, one has delivered a prefix of the other's",
     hint: "order pending messages by (Lamport time, node id), never by arrival, and deliver the smallest only once every other node has sent you a stamp at least as large",
+    when: &[],
 };
 
 /// A broadcast node whose deliveries the suite can read: the learner's, or

@@ -10,18 +10,22 @@ use std::collections::{BTreeMap, BTreeSet};
 pub const IC1: Property = Property {
     name: "loyal lieutenants agree (IC1)",
     hint: "every loyal lieutenant must compute the same value for every path: relay every well-formed new message to every general not on its path, and take the majority of the direct value and the values of all extensions, with DEFAULT for anything missing and for ties",
+    when: &[],
 };
 pub const IC2: Property = Property {
     name: "loyal lieutenants obey a loyal commander (IC2)",
     hint: "with a loyal commander, the direct value and the values relayed by the loyal majority agree; check that value() recurses down to paths of length m + 1 and that majority() needs more than half",
+    when: &[],
 };
 pub const RELAY: Property = Property {
     name: "a loyal lieutenant relays each new message to exactly the generals OM(m) prescribes",
     hint: "relay only well-formed messages you have not seen along that path before, only while the path has at most m generals, to every general not on it (not to yourself), with yourself appended",
+    when: &[],
 };
 pub const COUNT: Property = Property {
     name: "a run without traitors sends exactly the messages of OM(m)",
     hint: "each lieutenant relays each message it receives along a path of k ≤ m generals to the n - 1 - k generals not on the path and not itself",
+    when: &[],
 };
 
 /// A loyal general's side of OM(m), as the rounds drive it.

@@ -13,17 +13,20 @@ use std::collections::{BTreeMap, BTreeSet};
 pub const SM_RELAY: Property = Property {
     name: "a loyal lieutenant relays each new valid order once, signed, to every lieutenant who has not signed it",
     hint: "accept only messages that verify, start with the commander's signature, end with the sender's, and name no signer twice (nor you); relay an order only the first time you see it, only while it has at most m signatures, signed with your key, to every lieutenant (n1 and up) who has not signed it",
+    when: &[],
 };
 /// IC1 for SM(m): the same words as for OM(m), with the advice for signed
 /// messages.
 pub const SM_IC1: Property = Property {
     name: IC1.name,
     hint: "a loyal lieutenant must end with the same set of orders as every other: relay every new valid order while it has at most m signatures, and decide only from the set (one order: obey it; none or two: DEFAULT)",
+    when: &[],
 };
 /// IC2 for SM(m).
 pub const SM_IC2: Property = Property {
     name: IC2.name,
     hint: "with a loyal commander, only its order can verify: reject a message whose signatures do not verify (Keyring::verify) or that does not start with the commander's signature",
+    when: &[],
 };
 
 /// A loyal general's side of SM(m).

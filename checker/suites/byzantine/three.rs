@@ -13,10 +13,12 @@ use std::collections::BTreeSet;
 pub const SPEAKS: Property = Property {
     name: "the traitor sends every message a loyal lieutenant would (silence is noticed)",
     hint: "in round two the traitor must send one message to the other lieutenant, along the path [n0, traitor]: a missing message would give it away",
+    when: &[],
 };
 pub const BREAKS: Property = Property {
     name: "the traitor makes the loyal lieutenant disobey its loyal commander",
     hint: "the loyal lieutenant hears Attack from the commander; what could the traitor claim the commander told it, so that the loyal lieutenant has no majority for Attack?",
+    when: &[],
 };
 
 pub fn tests(suite: Suite) -> Suite {

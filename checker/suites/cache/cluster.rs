@@ -28,29 +28,34 @@ const LOST: Property = Property {
     hint: "in Sync mode, answer Written only in on_ack, once the replica has acknowledged a \
            version at least as new as the client's write; and a node told Down must send its keys \
            to their new replicas",
+    when: &[],
 };
 const READS: Property = Property {
     name: "a read returns the newest write acknowledged before it (synchronous replication)",
     hint: "a replica keeps an entry only if its version is newer than the one it holds (messages \
            arrive out of order), and ignores messages from a node announced dead (fencing): an old \
            Replicate arriving late must not undo a newer write",
+    when: &[],
 };
 const DONE: Property = Property {
     name: "every request to a live node is answered",
     hint: "a write waiting for a dead replica must be sent to the new one: in on_down, remove the \
            dead node from the ring, then for every key you are now primary of whose replica \
            changed, put its entry in unacked and replicate it",
+    when: &[],
 };
 const COPIED: Property = Property {
     name: "once the network is quiet, each key's replica holds what its primary holds",
     hint: "both modes replicate every write: put it in unacked and send it to the replica, \
            resending on the Resend timer until an Ack covers its version; Async differs only in \
            replying at once",
+    when: &[],
 };
 const FASTER: Property = Property {
     name: "asynchronous replication acknowledges writes sooner than synchronous",
     hint: "in Async mode, reply Written in on_put itself, before any message is sent; replication \
            (with its resends) follows in the background",
+    when: &[],
 };
 
 /// The nodes of every run.
@@ -251,6 +256,7 @@ fn unheld(sim: &Sim<CacheNode>, acked: &BTreeMap<u64, Vec<(u64, Time)>>) -> usiz
 const RECORDING: Property = Property {
     name: "the suite records acknowledged writes",
     hint: "",
+    when: &[],
 };
 
 /// Registers the ledger of acknowledged writes and, when checking

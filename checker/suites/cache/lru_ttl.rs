@@ -64,22 +64,26 @@ pub(super) const EVICTION: Property = Property {
     name: "a full cache evicts the least recently used entry",
     hint: "a read (get) makes an entry the most recently used, as a write does: unlink its slot \
            and push it to the front; evict from the tail, the least recently used end",
+    when: &[],
 };
 pub(super) const EXPIRY: Property = Property {
     name: "an entry is gone once its time to live has passed",
     hint: "in live(), compare the slot's expires_at with now: an entry with now >= expires_at is \
            deleted and reported absent; put sets expires_at = now + ttl, and a put without a ttl \
            clears it",
+    when: &[],
 };
 pub(super) const CAPACITY: Property = Property {
     name: "the cache never holds more entries than its capacity",
     hint: "before inserting a new key into a full cache (len() == capacity), delete the tail; \
            replacing the value of a key already present evicts nothing",
+    when: &[],
 };
 pub(super) const MODEL: Property = Property {
     name: "every operation answers as a plain LRU list would",
     hint: "compare your answers with the doc comments one operation at a time: expire and ttl do \
            not change recency; remove, expire and ttl report an expired key as absent",
+    when: &[],
 };
 
 pub fn tests(suite: Suite) -> Suite {

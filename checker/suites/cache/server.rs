@@ -35,12 +35,14 @@ fn subject() -> Result<SocketAddr, Failure> {
 pub(super) const STARTS: Property = Property {
     name: "the server accepts connections",
     hint: "Server::bind and Server::run are given: did you change them?",
+    when: &[],
 };
 pub(super) const PARSER: Property = Property {
     name: "the parser returns a command only once all of its bytes have arrived",
     hint: "return Ok(None) whenever the buffer ends before the command does (a line without its \
            \\r\\n, a bulk string without all its bytes and the \\r\\n after them); the length used \
            is the position just after the last \\r\\n of the command",
+    when: &[],
 };
 pub(super) const COMMANDS: Property = Property {
     name: "each command answers as Redis does",
@@ -48,12 +50,14 @@ pub(super) const COMMANDS: Property = Property {
         "compare with redis-cli against a real Redis: GET of a missing key is Reply::Bulk(None), \
            SET answers Reply::ok(), DEL counts the keys it removed, PING with an argument echoes \
            it as a bulk string; a wrong number of arguments is Reply::wrong_arity",
+    when: &[],
 };
 pub(super) const EXPIRY: Property = Property {
     name: "keys expire as SET EX/PX and EXPIRE say, and TTL counts down",
     hint: "SET ... EX s gives the entry a time to live of s seconds, PX of ms milliseconds, and a \
            SET without them none; TTL is -2 for a missing key, -1 without expiry, else the seconds \
            left rounded to the nearest",
+    when: &[],
 };
 pub(super) const FRAMING: Property = Property {
     name: "commands split over many reads, or many in one read, are each answered once, in order",
@@ -61,6 +65,7 @@ pub(super) const FRAMING: Property = Property {
         "parse_command reads one command from the start of the buffer and says how many bytes it \
            used; the given loop calls it again on the rest, so a pipeline of commands in one read \
            is answered in order",
+    when: &[],
 };
 pub(super) const MALFORMED: Property = Property {
     name: "malformed input gets an error reply or a closed connection",
@@ -68,15 +73,18 @@ pub(super) const MALFORMED: Property = Property {
         "check every length before using it: a count after * from 0 to MAX_ARGS, a length after $ \
            from 0 to MAX_BULK_LEN, \\r\\n after the bulk bytes, and no line longer than MAX_LINE \
            while its \\r\\n has not come; each failure is a ProtocolError, never a panic",
+    when: &[],
 };
 pub(super) const OTHERS: Property = Property {
     name: "a malformed or vanished client does not affect the other clients",
     hint: "a bad client must cost only its own connection: return the ProtocolError and let the \
            given loop answer and close that one stream",
+    when: &[],
 };
 pub(super) const CONCURRENT: Property = Property {
     name: "many clients at once each get their own answers",
     hint: "every connection has its own buffer; the cache is shared behind the given mutex",
+    when: &[],
 };
 
 pub fn tests(suite: Suite) -> Suite {

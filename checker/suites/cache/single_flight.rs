@@ -27,27 +27,32 @@ pub(super) const ONE_FILL: Property = Property {
     name: "concurrent misses for a key at a replica cause one load from the store",
     hint: "on a miss, look in in_flight first: if a fill of the key is under way, only add the \
            read to its waiting list; send Msg::Load only when the list was empty",
+    when: &[],
 };
 pub(super) const INVALIDATED: Property = Property {
     name: "once a write is acknowledged, no replica caches an older version of its key",
     hint: "on Invalidate, remove the key from the cache and remember the version in invalidated \
            before you acknowledge; on Loaded, a version older than the one remembered is stale: \
            do not cache it (it left the store before the write)",
+    when: &[],
 };
 pub(super) const READS: Property = Property {
     name: "a read returns the newest write acknowledged before it began",
     hint: "a stale fill (version older than the key's invalidation) must not answer the reads \
            waiting for it: send Msg::Load again and keep them waiting",
+    when: &[],
 };
 pub(super) const DONE: Property = Property {
     name: "every read and write is answered",
     hint: "on Loaded, answer every read waiting in in_flight for the key and remove the entry; \
            always send InvalidateAck, or the store never acknowledges the write",
+    when: &[],
 };
 pub(super) const CACHES: Property = Property {
     name: "a replica loads a key again only after it was invalidated",
     hint:
         "on a fill that is not stale, insert the key into the cache, so that later reads are hits",
+    when: &[],
 };
 
 /// What the checks need from a run's nodes.

@@ -17,18 +17,22 @@ use std::rc::Rc;
 const RULES: Property = Property {
     name: "a Lamport clock ticks by one, and jumps past a received timestamp",
     hint: "tick: time + 1; receive(t): max(time, t) + 1; both store and return the new time",
+    when: &[],
 };
 const EXACT_ORDER: Property = Property {
     name: "stamps are ordered by timestamp, then by node id",
     hint: "the timestamps decide; only equal timestamps fall back to the node ids",
+    when: &[],
 };
 const CAUSAL: Property = Property {
     name: "if event a happens before event b, then L(a) < L(b)",
     hint: "tick before every local event and send; on receipt take the larger of your clock and the message's timestamp, then add one",
+    when: &[],
 };
 const TOTAL: Property = Property {
     name: "the stamps order all events strictly and totally, never against happens-before",
     hint: "compare timestamps first and node ids only to break a tie; two events of one node never share a timestamp",
+    when: &[],
 };
 
 pub fn tests(suite: Suite) -> Suite {

@@ -21,46 +21,57 @@ use wrong::{Mode, Model};
 const DELAY: Property = Property {
     name: "the round-trip delay leaves out the time the server held the request",
     hint: "δ = (t4 − t1) − (t3 − t2): each difference is taken on one clock, so the offset cancels",
+    when: &[],
 };
 const WITHIN_HALF: Property = Property {
     name: "the offset is within half the round-trip delay of the true offset",
     hint: "θ = ((t2 − t1) + (t3 − t4)) / 2: the mean of the two one-way differences",
+    when: &[],
 };
 const SYMMETRIC: Property = Property {
     name: "with equal delays both ways, the offset is exact",
     hint: "θ = ((t2 − t1) + (t3 − t4)) / 2: the mean of the two one-way differences",
+    when: &[],
 };
 const POLICY: Property = Property {
     name: "small offsets are slewed, large ones stepped forward or slewed fast",
     hint: "an offset of at least STEP_THRESHOLD either way is large; a clock behind steps forward, one ahead slews at FAST_SLEW_PPM",
+    when: &[],
 };
 const SYNCED: Property = Property {
     name: "the synchronised clock steps at once and slews at the given rate",
     hint: "read: local + adjustment + min(|remaining|, elapsed × rate_ppm / 10⁶) with the sign of remaining; apply first folds the slew done so far into the adjustment",
+    when: &[],
 };
 const MONOTONIC: Property = Property {
     name: "the synchronised clock never goes back",
     hint: "never step back: a clock that is ahead must be slewed (run slower), and apply must not make the reading jump",
+    when: &[],
 };
 const ACCURATE: Property = Property {
     name: "after a warm-up, every client is within 10 ms of the server",
     hint: "poll every POLL_INTERVAL, measure t1 and t4 on the synchronised clock, and let each new offset replace the slew in progress",
+    when: &[],
 };
 const QUICK: Property = Property {
     name: "a large offset is corrected quickly",
     hint: "an offset of at least STEP_THRESHOLD is large: step forward when behind, slew at FAST_SLEW_PPM when ahead",
+    when: &[],
 };
 const ONCE: Property = Property {
     name: "an answer is used once, and only if it answers the latest request",
     hint: "remember the t1 of your latest request; use a Response only if it carries that t1, then forget it",
+    when: &[],
 };
 const GENTLE: Property = Property {
     name: "a small offset is slewed: the clock never jumps",
     hint: "an offset smaller than STEP_THRESHOLD is slewed at SLEW_PPM, never stepped",
+    when: &[],
 };
 const SLEWED_AWAY: Property = Property {
     name: "a small offset is slewed away at SLEW_PPM",
     hint: "a slew runs the clock SLEW_PPM fast or slow until the whole offset is gone",
+    when: &[],
 };
 
 /// Every node's clock starts this far into its day.

@@ -16,26 +16,32 @@ use std::fmt::Debug;
 const INCREMENT: Property = Property {
     name: "incrementing adds one to the node's own entry and to no other",
     hint: "entry i belongs to node i: self.entries[node.index()] += 1",
+    when: &[],
 };
 const COMPARE: Property = Property {
     name: "compare tells before, after, equal and concurrent apart",
     hint: "Before: no entry larger and some entry smaller; Concurrent: some entry larger and some smaller",
+    when: &[],
 };
 const LAWS: Property = Property {
     name: "merge is commutative, associative and idempotent",
     hint: "merge takes the larger of the two entries, one position at a time",
+    when: &[],
 };
 const UPPER_BOUND: Property = Property {
     name: "a merge is the least upper bound of the two clocks",
     hint: "after a merge the clock knows every event either clock knew, and no more",
+    when: &[],
 };
 const ORDERED: Property = Property {
     name: "if event a happens before event b, then V(a) < V(b)",
     hint: "increment your own entry on every event; on receipt merge the message's clock in before incrementing",
+    when: &[],
 };
 const CONCURRENT: Property = Property {
     name: "events not related by happens-before have concurrent vector clocks",
     hint: "compare must answer Concurrent when each clock has an entry larger than the other's",
+    when: &[],
 };
 
 pub fn tests(suite: Suite) -> Suite {

@@ -14,6 +14,7 @@ pub const VALUE: Property = Property {
     name: "the value is the number of increments the replica has seen",
     hint: "the value is the sum of the entries; merge takes the larger of each pair of \
            entries, and copies an entry only the other state has",
+    when: &[],
 };
 
 const STANDARD: Standard = Standard {

@@ -29,6 +29,7 @@ pub const GOSSIP: Property = Property {
     name:
         "replicas gossiping over a lossy, partitioned network hold equal states once it goes quiet",
     hint: "",
+    when: &[],
 };
 
 /// Every update of a run, shared by its replicas (they only append).

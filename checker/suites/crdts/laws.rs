@@ -43,14 +43,17 @@ pub const MANY: Shape = Shape {
 const RUNS_TO_ITS_END: Property = Property {
     name: "the property test runs to its end",
     hint: "",
+    when: &[],
 };
 const NO_PANIC: Property = Property {
     name: "the code runs without panicking",
     hint: "",
+    when: &[],
 };
 const SAME_VERDICT: Property = Property {
     name: "the same run gives the same verdict",
     hint: "",
+    when: &[],
 };
 
 /// The random stream of a seed that seeds proptest's generator.

@@ -14,16 +14,19 @@ use std::collections::BTreeSet;
 pub const LWW: Property = Property {
     name: "the register holds the write with the largest (timestamp, node id) stamp the replica has seen",
     hint: "compare whole Stamps: the derived order looks at time first, then replica",
+    when: &[],
 };
 pub const TIE: Property = Property {
     name: "a tie in timestamps goes to the larger node id, in whichever order the writes arrive",
     hint: "compare the whole Stamp (time, then replica), in set and merge alike",
+    when: &[],
 };
 pub const MV: Property = Property {
     name: "the multi-value register keeps exactly the concurrent writes: those seen \
            that no other write seen had seen",
     hint: "a version survives a merge unless a version of the other side dominates it; \
            set replaces every version by one that dominates them all",
+    when: &[],
 };
 
 const LWW_STANDARD: Standard = Standard {

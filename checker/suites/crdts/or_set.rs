@@ -17,15 +17,18 @@ pub const SPEC: Property = Property {
     hint: "remove tombstones the tags of the element that are in this state, and no \
            others; add's tag is (replica, one more than the largest seq of that \
            replica's tags), so that an element removed and added again comes back",
+    when: &[],
 };
 pub const ADD_WINS: Property = Property {
     name: "an add concurrent with a remove wins",
     hint: "a remove tombstones the tags it sees in its own state; an add it has not seen has a tag it cannot name",
+    when: &[],
 };
 pub const OBSERVED: Property = Property {
     name: "a remove removes only the adds it observed",
     hint:
         "remove makes tombstones of the tags of the element in adds now, not of the element itself",
+    when: &[],
 };
 
 const STANDARD: Standard = Standard {

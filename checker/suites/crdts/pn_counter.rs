@@ -15,6 +15,7 @@ pub const VALUE: Property = Property {
     name: "the value is the increments minus the decrements the replica has seen",
     hint: "value is increments.value() - decrements.value(), as i64 (convert before \
            subtracting: the difference may be negative)",
+    when: &[],
 };
 
 const STANDARD: Standard = Standard {

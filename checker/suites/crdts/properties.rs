@@ -15,14 +15,17 @@ use dscheck::{Failure, Property, Suite};
 pub const LAWS: Property = Property {
     name: "merge is commutative, associative and idempotent",
     hint: "",
+    when: &[],
 };
 pub const INFLATION: Property = Property {
     name: "every update moves the state up: merging the old state into the new one changes nothing",
     hint: "",
+    when: &[],
 };
 pub const CONVERGE: Property = Property {
     name: "replicas that have merged each other's states hold the same state",
     hint: "",
+    when: &[],
 };
 
 /// How many seeds each property test runs (each a proptest run of

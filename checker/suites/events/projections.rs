@@ -19,22 +19,27 @@ use workload::{Guarded, Workload};
 pub const DECIDE: Property = Property {
     name: "given an account's events, a command gives the expected events or rejection",
     hint: "evolve applies an event without checking it; decide checks in order: Open needs Status::New (else AlreadyOpened); any other command needs Status::Open (New: NotOpened, Closed: AlreadyClosed); then amount 0 is ZeroAmount; then a withdrawal above the balance is InsufficientFunds; Close pays out a positive balance as Withdrawn before Closed",
+    when: &[],
 };
 pub const HANDLE: Property = Property {
     name: "handle appends to the account's stream exactly the events decide chose",
     hint: "rebuild the account from log.stream(stream), decide, and append the decided events with the stream's length as the expected version; a rejection appends nothing",
+    when: &[],
 };
 pub const IDEMPOTENT: Property = Property {
     name: "the read model holds each event it has seen exactly once, however often it was delivered",
     hint: "in Balances::apply, compare the event's position with self.checkpoint before touching any row: below it, the event is already in the model; apply only position == checkpoint, then checkpoint += 1",
+    when: &[],
 };
 pub const GAP: Property = Property {
     name: "a projection applies only the next event: earlier ones are duplicates, later ones a gap",
     hint: "position < checkpoint: Delivery::Duplicate; position > checkpoint: Delivery::Gap { checkpoint } and change nothing; equal: apply, move the checkpoint, Delivery::Applied",
+    when: &[],
 };
 pub const CAUGHT_UP: Property = Property {
     name: "after catching up the read model covers the whole log, and after a live push it covers the pushed event",
     hint: "catch_up reads log.read(projection.checkpoint(), page_size) and offers each event, until a read returns nothing; on_live offers the pushed event and, on a Gap, catches up",
+    when: &[],
 };
 
 pub fn tests(suite: Suite) -> Suite {

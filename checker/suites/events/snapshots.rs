@@ -15,22 +15,27 @@ use std::collections::BTreeMap;
 pub const REPLAY: Property = Property {
     name: "a full replay applies every event once, in order",
     hint: "start from Stock::default() and call apply for each event, in order",
+    when: &[],
 };
 pub const EQUAL: Property = Property {
     name: "a snapshot plus the replay of its tail equals the full replay",
     hint: "the snapshot already contains log[..version]: clone its state and apply log[version..], nothing before it and everything after it",
+    when: &[],
 };
 pub const POLICY: Property = Property {
     name: "a snapshot is taken at every multiple of `every` and holds the state at its version",
     hint: "in append, push the event first; then, if log.len() is a multiple of every, push Snapshot { format: FORMAT, version: log.len(), state: self.load() }",
+    when: &[],
 };
 pub const LATEST: Property = Property {
     name: "load starts from the latest usable snapshot",
     hint: "usable_snapshot is the snapshot with the highest version among those that fit; load restores from it and replays only the tail",
+    when: &[],
 };
 pub const FIT: Property = Property {
     name: "a snapshot of another format, or ahead of the log, is not used",
     hint: "a snapshot fits if its format == FORMAT and its version <= log.len(); skip the others, and fall back to replay(&self.log) if none fits",
+    when: &[],
 };
 
 pub fn tests(suite: Suite) -> Suite {

@@ -20,30 +20,37 @@ use std::path::Path;
 pub const FRAMES: Property = Property {
     name: "a record decodes to its payload, and a damaged record never does",
     hint: "encode_frame is length (u32 LE), crc32 of the payload (u32 LE), payload. decode_frame: fewer than HEADER_LEN bytes, or fewer than HEADER_LEN + length, is Torn; a length above MAX_PAYLOAD_LEN or a checksum that differs is Corrupt",
+    when: &[],
 };
 pub const ROUND_TRIP: Property = Property {
     name: "a reopened store reads back exactly what was appended",
     hint: "open must rebuild the in-memory index (events and stream versions) from every record in the file, in order",
+    when: &[],
 };
 pub const CONFLICT: Property = Property {
     name: "an append at a stale expected version is refused with a Conflict and writes nothing",
     hint: "compare the expected version with the stream's current version before encoding anything; on a mismatch return StoreError::Conflict { stream, expected, actual } and write nothing",
+    when: &[],
 };
 pub const INTACT: Property = Property {
     name: "every event read back is whole, in order, with its own data",
     hint: "a record is used only if decode_frame says Record and decode_payload succeeds; a record whose version is not the stream's version + 1 is a sign of damage too",
+    when: &[],
 };
 pub const TORN: Property = Property {
     name: "recovery keeps every whole record and drops a torn or corrupt tail",
     hint: "scan from offset 0 and stop at the first record that is not a whole Record (torn, corrupt, or a payload that does not decode); keep everything before it",
+    when: &[],
 };
 pub const AFTER_RECOVERY: Property = Property {
     name: "an event appended after recovery is read back after reopening",
     hint: "after the scan, cut the file at the end of the last good record (file.set_len(offset)) and sync it: otherwise the next append lands after the garbage and the next recovery stops before it",
+    when: &[],
 };
 pub const KEPT: Property = Property {
     name: "an acknowledged event survives the writer being killed",
     hint: "append returns Ok only after write_all of the whole batch and file.sync_data() have both returned; build the batch in one Vec<u8> and write it once",
+    when: &[],
 };
 
 pub fn tests(suite: Suite) -> Suite {

@@ -11,18 +11,22 @@ use dsim::SimRng;
 pub const AS_OF_VERSION: Property = Property {
     name: "the state as of version v holds exactly the first v changes",
     hint: "version v means the changes with versions 1..=v: the slice log[..v], cut at log.len() if v is beyond the end",
+    when: &[],
 };
 pub const AS_OF_TIME: Property = Property {
     name: "the state as of time t holds exactly the changes recorded at or before t",
     hint: "version_at(t) counts the changes with at <= t (inclusive: a change recorded exactly at t is in); partition_point finds it without a scan",
+    when: &[],
 };
 pub const BETWEEN: Property = Property {
     name: "the changes between two times are those recorded after the first and at or before the second",
     hint: "between from and to is log[version_at(from)..version_at(to)]: after from (a change at from is already in as_of_time(from)) and up to to inclusive",
+    when: &[],
 };
 pub const FROM_SNAPSHOT: Property = Property {
     name: "a query from a snapshot equals the replay of the first v changes",
     hint: "use only snapshots with version <= v (a later one already contains changes after v), the one with the highest version, then apply log[snapshot.version..v]",
+    when: &[],
 };
 
 pub fn tests(suite: Suite) -> Suite {

@@ -17,14 +17,17 @@ use std::time::Duration;
 pub const DISAGREE: Property = Property {
     name: "the generals really disagree when the counterexample is replayed",
     hint: "replay your schedule with play(): a counterexample is one where a_attacks != b_attacks",
+    when: &[],
 };
 pub const MINIMAL: Property = Property {
     name: "the counterexample loses as few messages as possible",
     hint: "search breadth first: every schedule losing no message, then every one losing one, then two, …; the first that makes the generals disagree loses the fewest",
+    when: &[],
 };
 pub const FOUND: Property = Property {
     name: "a counterexample is found whenever one exists",
     hint: "try every schedule (each of the 2 × rounds messages delivered or lost) before answering None",
+    when: &[],
 };
 
 /// One round of the replay.

@@ -13,14 +13,17 @@ use std::time::Instant;
 pub const PROB: Property = Property {
     name: "both generals attack as often as the strategy should",
     hint: "A sends a messenger at once and another every RESEND_AFTER until one is acknowledged or the budget is spent; B acknowledges every messenger; A attacks once acknowledged, B once told",
+    when: &[],
 };
 pub const SAFE: Property = Property {
     name: "A never attacks unless B has been told",
     hint: "A may attack only after an acknowledgement has come back: an acknowledgement proves B was told",
+    when: &[],
 };
 pub const BUDGET: Property = Property {
     name: "A sends at most its budget of messengers, and none after an acknowledgement",
     hint: "count the messengers in sent and stop at budget; stop as soon as acknowledged (cancel the Resend timer)",
+    when: &[],
 };
 
 /// What the checks need of a general.

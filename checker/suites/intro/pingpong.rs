@@ -2,7 +2,7 @@
 
 use crate::subject::intro::pingpong::{Msg, PingPong, PING_INTERVAL};
 use dscheck::{ms, run, secs, Failure, Property, Suite};
-use dsim::{Broken, Event, Network, Node, NodeId, Sim};
+use dsim::{Broken, Event, Network, Node, NodeId, Sim, Time};
 use std::collections::BTreeSet;
 
 mod wrong;
@@ -30,26 +30,33 @@ impl Pinger for PingPong {
 const ANSWERED: Property = Property {
     name: "a ping is answered at once with the pong of the same number",
     hint: "on Ping { seq } from `from`, send `from` a Pong with the same seq, in the same handler",
+    when: &[],
 };
 const ONLY_ANSWERS: Property = Property {
     name: "pongs are sent only in answer to pings",
     hint: "send a Pong only from on_message, in answer to the Ping that just arrived",
+    when: &[],
 };
 const ROUNDS: Property = Property {
     name: "each round pings every peer once, numbered one more than the last",
     hint: "in on_timer: add one to self.seq, then ctx.broadcast(Msg::Ping { seq: self.seq }) once",
+    when: &[],
 };
 const INTERVAL: Property = Property {
     name: "a round of pings goes out every interval",
-    hint: "on_timer must call ctx.set_timer again, or the timer fires only once",
+    hint: "on_start only sets the ping timer, for PING_INTERVAL; each time it fires, on_timer \
+           sends one round and sets the timer again, for PING_INTERVAL (a timer fires once)",
+    when: &[],
 };
 const REMEMBERS: Property = Property {
     name: "a node remembers exactly the pongs it received",
     hint: "on Pong { seq } from `from`, insert (from, seq) into self.pongs, and put nothing else there",
+    when: &[],
 };
 const AFRESH: Property = Property {
     name: "a restarted node starts afresh and keeps pinging",
     hint: "on_start runs again after a restart: set the timer there, and keep the round number in self (it is lost on a crash, as it should be)",
+    when: &[],
 };
 
 pub fn tests(suite: Suite) -> Suite {
@@ -101,6 +108,25 @@ fn cluster<N: Pinger>(seed: u64, loss: f64, make: impl Fn() -> N + 'static) -> S
                     return Err(Broken::new(format!("{from} sent Pong {{ seq: {seq} }} to {to} without receiving that ping"))
                         .nodes([*from, *to]));
                 }
+            }
+        }
+        Ok(())
+    });
+    sim.check(INTERVAL, |_, step| {
+        let Some(trigger) = step.trigger() else {
+            return Ok(());
+        };
+        for e in step {
+            let Event::Send { from, to, msg: Msg::Ping { seq }, .. } = &e.event else {
+                continue;
+            };
+            if !matches!(&trigger.event, Event::Timer { node, .. } if node == from) {
+                return Err(Broken::new(format!(
+                    "{from} sent Ping {{ seq: {seq} }} to {to} {}, not when its ping timer fired: \
+                     a round goes out only when the timer fires, the first one interval after the start",
+                    handler(&trigger.event)
+                ))
+                .nodes([*from]));
             }
         }
         Ok(())
@@ -164,17 +190,74 @@ pub(super) fn pings_every_interval<N: Pinger>(
     let rounds = 10;
     run(&mut sim, |s| s.run_for(PING_INTERVAL * rounds + ms(5)))?;
     for id in sim.ids() {
-        let seq = sim.node(id).map_or(0, |n| n.seq());
-        if seq != rounds as u64 {
+        let sent = rounds_of(&sim, id);
+        // Round k (from 0) is due k + 1 intervals after the start.
+        let due = |k: usize| Time::from_nanos(PING_INTERVAL.as_nanos() as u64 * (k as u64 + 1));
+        // The first round that went out at the wrong time, else the last
+        // one, after which the next did not come.
+        let off = (sent.iter().enumerate()).position(|(k, &(at, _))| at != due(k));
+        if sent.len() != rounds as usize || off.is_some() {
+            let mut times: Vec<String> =
+                sent.iter().take(12).map(|(at, _)| at.to_string()).collect();
+            if sent.len() > times.len() {
+                times.push("…".to_string());
+            }
+            let named = off.or(sent.len().checked_sub(1)).map(|k| sent[k].1);
+            let why = match (off, sent.last()) {
+                (Some(k), _) => {
+                    format!("round {} went out at {}, not {}", k + 1, sent[k].0, due(k))
+                }
+                (None, Some((last, _))) => format!("no round followed the one at {last}"),
+                (None, None) => "no round went out".to_string(),
+            };
+            let detail = format!(
+                "after {} ms, {id} has sent {} of pings instead of {rounds}: {why} (rounds at {})",
+                sim.now().as_millis(),
+                match sent.len() {
+                    1 => "1 round".to_string(),
+                    n => format!("{n} rounds"),
+                },
+                if times.is_empty() {
+                    "none".to_string()
+                } else {
+                    times.join(", ")
+                }
+            );
             return Err(Failure::after_run(
                 &sim,
                 INTERVAL,
-                format!("after {} ms, {id} has sent {seq} rounds of pings instead of {rounds}: is the timer set again after each round?", sim.now().as_millis()),
-            )
-            );
+                Broken::new(detail).nodes([id]).events(named),
+            ));
         }
     }
     Ok(())
+}
+
+/// When node `id` sent each round of pings, with the index of its first ping.
+fn rounds_of<N: Pinger>(sim: &Sim<N>, id: NodeId) -> Vec<(Time, u64)> {
+    let mut rounds: Vec<(Time, u64)> = Vec::new();
+    for e in sim.trace().entries() {
+        if let Event::Send {
+            from,
+            msg: Msg::Ping { .. },
+            ..
+        } = &e.event
+        {
+            if *from == id && rounds.last().is_none_or(|(at, _)| *at != e.at) {
+                rounds.push((e.at, e.index));
+            }
+        }
+    }
+    rounds
+}
+
+/// Which handler ran for the event that started a step, in words.
+fn handler<N: Node>(event: &Event<N>) -> &'static str {
+    match event {
+        Event::Start { .. } | Event::Restart { .. } => "at start (in on_start)",
+        Event::Deliver { .. } => "on receiving a message (in on_message)",
+        _ => "outside the ping timer's handler",
+    }
 }
 
 pub(super) fn remembers_pongs<N: Pinger>(

@@ -80,45 +80,53 @@ pub fn tests(suite: Suite) -> Suite {
 const ASKED: Property = Property {
     name: "nothing is applied that no client asked for",
     hint: "append exactly the value carried by the Data message, and nothing else",
+    when: &[],
 };
 const ONCE: Property = Property {
     name: "no request takes effect twice",
     hint: "a copy of Data can arrive long after the first one (the network duplicates, and the \
            sender resends when an ack is lost): append only if has_applied(seq) is false, then \
            remember(seq); never forget a number that has been applied",
+    when: &[],
 };
 const AFTER: Property = Property {
     name: "a client is answered only after its request has taken effect",
     hint: "answer the client in on_ack, not in on_request: until the ack arrives, the data may \
            have been lost",
+    when: &[],
 };
 const EFFECT: Property = Property {
     name: "every request takes effect",
     hint: "a lost Data message is recovered only by sending it again: start a Retransmit timer \
            for each seq in on_request, and in on_retransmit send the data again and set the \
            timer again while the seq is unacknowledged",
+    when: &[],
 };
 const REPLIED: Property = Property {
     name: "every client gets its reply",
     hint: "the receiver must acknowledge every copy of Data, even one it has already applied: \
            the ack of the first copy may have been lost, and then only a later ack can stop the \
            sender; the sender answers the client on the first Ack",
+    when: &[],
 };
 const QUIET: Property = Property {
     name: "retransmission stops once every request is acknowledged",
     hint: "on the first Ack of a seq, remove it from unacked and cancel its timer; on_retransmit \
            must do nothing for a seq that is no longer unacknowledged",
+    when: &[],
 };
 const DEDUP: Property = Property {
     name: "the receiver's de-duplication state does not grow with the number of requests",
     hint: "keep a watermark: every seq up to applied_up_to has been applied, and only numbers \
            above it go in applied_above; when applied_up_to + 1 is remembered, move the \
            watermark up and take the number out of the set",
+    when: &[],
 };
 const CAP: Property = Property {
     name: "retransmissions stay within a bound for the loss rate",
     hint: "send a copy only when the Retransmit timer fires, wait RETRANSMIT_AFTER between \
            copies, and stop once the seq is acknowledged",
+    when: &[],
 };
 
 // ----- what the checks see of an implementation --------------------------------

@@ -57,6 +57,7 @@ pub const LINEARIZABLE: Property = Property {
     hint: "a read must write back the pair it returns to a majority before answering (else a \
            later read can miss it); a write's tag must be higher than every tag its query \
            phase saw; replicas keep only a higher tag",
+    when: &[],
 };
 
 /// Six clients on a lossy network with minorities cut off and a crash.

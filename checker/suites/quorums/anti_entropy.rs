@@ -50,20 +50,24 @@ const CONVERGED: Property = Property {
     name: "replicas hold the same entries, each key's newest, soon after the network heals",
     hint: "on Entries keep, per key, the value with the higher timestamp, and answer a first \
            Entries (reply: false) with yours, so both sides end with the newer of each key",
+    when: &[],
 };
 const FEW_ENTRIES: Property = Property {
     name: "an exchange ships only the leaves that differ",
     hint: "send Entries only for leaves whose hashes differ; an inner range that differs is \
            split in two and only its halves' hashes are sent back",
+    when: &[],
 };
 const FEW_MESSAGES: Property = Property {
     name: "replicas find their differences with few messages",
     hint: "put every differing range's halves into one Hashes message, so an exchange takes \
            one message per level of the tree",
+    when: &[],
 };
 const IDLE: Property = Property {
     name: "replicas that agree exchange only their root hashes",
     hint: "a replica whose root hash equals the one it received sends nothing back",
+    when: &[],
 };
 
 /// What the checks read of a replica.
@@ -107,6 +111,7 @@ const ENTRIES_PER_DIFFERENCE: u64 = 120;
 const COUNTING: Property = Property {
     name: "(counting shipped entries)",
     hint: "",
+    when: &[],
 };
 
 /// Counts the entries carried by Entries messages as they are sent.

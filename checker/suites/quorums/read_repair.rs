@@ -55,6 +55,7 @@ const CONVERGED: Property = Property {
     hint: "keep a read open after the client has its answer, until every replica answered or \
            REPAIR_WINDOW passed; then send the newest value (highest timestamp) to every \
            replica whose answer was older or empty",
+    when: &[],
 };
 
 /// What the checks read of a replica's store.

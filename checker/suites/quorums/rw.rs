@@ -47,16 +47,19 @@ pub const FRESH: Property = Property {
     hint: "a read must wait for r distinct replicas and return the value with the highest \
            timestamp among them; a write must wait for w acknowledgements; a replica keeps a \
            write only if its timestamp is higher than the one it holds",
+    when: &[],
 };
 const WRITTEN: Property = Property {
     name: "a read returns a value that was written to its key",
     hint: "a read returns a value some replica stored for that key, never a default or a value \
            of another key",
+    when: &[],
 };
 const STALE_FOUND: Property = Property {
     name: "with r + w <= n the suite finds a stale read",
     hint: "with r + w <= n the quorums need not meet: answer a read after r replies and a \
            write after w acknowledgements, not after more",
+    when: &[],
 };
 
 observed!(Replica);

@@ -205,6 +205,7 @@ pub const ANSWERED: Property = Property {
     name: "every request at a live replica is answered once a majority is reachable",
     hint: "resend the current phase to the replicas that have not answered it until a \
            majority has; ignore answers that belong to a phase already finished",
+    when: &[],
 };
 
 pub fn check_answered<N: Observed>(sim: &Sim<N>) -> Result<(), Failure> {
@@ -235,6 +236,7 @@ pub const MINORITY: Property = Property {
     name: "no operation completes in a minority partition",
     hint: "both phases wait for a majority of distinct replicas (a BTreeSet of NodeId), \
            this node included",
+    when: &[],
 };
 
 pub fn minority<N: Observed>(

@@ -17,6 +17,7 @@ pub const LEADER_ELECTED: Property = Property {
     hint: "every node keeps an election timer running and resets it only on AppendEntries from \
            the current leader or when it grants a vote; a candidate that hears from a leader of \
            its term becomes a follower; votes must be answered whatever the voter's role",
+    when: &[],
 };
 pub const AGREEMENT: Property = Property {
     name: "a command given to the leader is committed on every connected node within 10 s",
@@ -25,6 +26,7 @@ pub const AGREEMENT: Property = Property {
            snapshot's last entry included) or answer where to retry; the leader commits once a \
            majority's match_index covers it and the entry is of its term; everyone applies up to \
            commit_index",
+    when: &[],
 };
 
 /// The most events one run may take (a guard against message storms).

@@ -12,22 +12,26 @@ pub const STEADY_LEADER: Property = Property {
     hint: "followers must reset their election timer on every AppendEntries from the current \
            leader, and the leader must send one to every follower well within the shortest \
            election timeout (HEARTBEAT_INTERVAL)",
+    when: &[],
 };
 pub const NO_MINORITY_LEADER: Property = Property {
     name: "no node becomes leader without the votes of a majority",
     hint: "count votes only from members, only for the candidate's current term, and become \
            leader only when the votes (your own included) are more than half the members",
+    when: &[],
 };
 pub const ELECTION_MESSAGES: Property = Property {
     name: "an election among 3 nodes takes at most 30 messages",
     hint: "one RequestVote per peer per election is enough; draw each election timeout at \
            random from ELECTION_TIMEOUT_MIN..=ELECTION_TIMEOUT_MAX so that elections rarely \
            collide",
+    when: &[],
 };
 pub const IDLE_MESSAGES: Property = Property {
     name: "an idle cluster of 3 nodes sends at most 120 messages a second",
     hint: "an idle leader sends one AppendEntries per follower per HEARTBEAT_INTERVAL and no \
            more; followers answer each once and send nothing else",
+    when: &[],
 };
 
 fn three<N: Observed>(seed: u64, build: &Build<N>) -> Cluster<N> {

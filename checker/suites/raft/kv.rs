@@ -25,17 +25,20 @@ pub const LINEARIZABLE: Property = Property {
     hint: "Kv::apply must apply each (client, seq) once: a command whose seq is at or below the \
            client's session's last_seq gets that session's last_output, and changes nothing; the \
            sessions go into the snapshot with the data",
+    when: &[],
 };
 pub const COMPLETES: Property = Property {
     name:
         "once the network is whole and every node up, every client operation completes within 10 s",
     hint: "a copy of a command already applied still gets an answer: apply returns the remembered \
            output, and the leader replies to whoever waits on that index",
+    when: &[],
 };
 pub const MINORITY: Property = Property {
     name: "no operation completes in a minority partition",
     hint: "the leader replies only when the entry is applied, and applies only what a majority \
            holds; a read goes through the log like a write",
+    when: &[],
 };
 
 /// Builds a store node.

@@ -16,11 +16,13 @@ pub const CHANGED: Property = Property {
            uncommitted or nothing of its term is committed (then it appends a Noop), otherwise \
            appends Payload::Config with the new members; the new member is in other_members() at \
            once, so replicate_to starts sending it entries (next_index defaults to the last index + 1)",
+    when: &[],
 };
 pub const CONFIG_AGREED: Property = Property {
     name: "after the changes, every member's newest configuration lists exactly the members",
     hint: "a node's configuration is the newest Config entry in its log (log.config()), committed \
            or not, and the snapshot keeps the configuration as of its last entry",
+    when: &[],
 };
 
 /// The initial members; n3 and n4 wait to be added.

@@ -5,14 +5,14 @@
 use super::cluster::{Build, AGREEMENT};
 use super::kv::{sessionless::Sessionless, KvBuild, LINEARIZABLE};
 use super::observe::{
-    observed, Observed, COMMIT_MONOTONE, IN_ORDER, LEADER_COMPLETENESS, LOG_MATCHING, ONE_VOTE,
-    STATE_MACHINE_SAFETY,
+    observed, Observed, COMMITTED_ENTRIES, COMMIT_MONOTONE, IN_ORDER, LEADER_COMPLETENESS,
+    LOG_MATCHING, ONE_VOTE, STATE_MACHINE_SAFETY,
 };
 use super::recorder::Recorder;
-use super::{kv, persistence, replication, snapshots};
+use super::{election, kv, persistence, replication, snapshots};
 use crate::bugs;
 use crate::subject::raft::Raft;
-use dscheck::{expect_caught, Failure, Property, Suite};
+use dscheck::{expect_caught, expect_caught_saying, Failure, Property, Suite};
 use std::rc::Rc;
 
 observed!(
@@ -20,11 +20,13 @@ observed!(
     bugs::applies_out_of_order::Raft<Recorder>,
     bugs::commits_past_new_entries::Raft<Recorder>,
     bugs::counts_old_term_replicas::Raft<Recorder>,
+    bugs::ignores_prev_log_term::Raft<Recorder>,
     bugs::installs_stale_snapshot::Raft<Recorder>,
     bugs::keeps_conflicting_entries::Raft<Recorder>,
     bugs::snapshot_forgets_term::Raft<Recorder>,
     bugs::vote_not_persisted::Raft<Recorder>,
     bugs::votes_for_shorter_log::Raft<Recorder>,
+    bugs::votes_twice_in_a_term::Raft<Recorder>,
 );
 
 /// How many seeds a wrong node gets to be caught in.
@@ -37,6 +39,18 @@ fn caught<N: Observed>(
     property: Property,
 ) -> Result<(), Failure> {
     expect_caught(property, SEEDS, |seed| scenario(seed, &nodes))
+}
+
+/// [`caught`], with a failure whose detail and hint say each of `says` and
+/// none of `never`: the words are true of the bug.
+fn caught_saying<N: Observed>(
+    nodes: Build<N>,
+    scenario: fn(u64, &Build<N>) -> Result<(), Failure>,
+    property: Property,
+    says: &[&str],
+    never: &[&str],
+) -> Result<(), Failure> {
+    expect_caught_saying(property, SEEDS, says, never, |seed| scenario(seed, &nodes))
 }
 
 pub fn tests(suite: Suite) -> Suite {
@@ -59,7 +73,7 @@ pub fn tests(suite: Suite) -> Suite {
             caught(
                 Rc::new(bugs::accepts_older_term::Raft::new),
                 replication::rejoin_of_partitioned_leader,
-                LOG_MATCHING,
+                COMMITTED_ENTRIES,
             )
         })
         .test("meta::raft_keep_conflicting_entries", || {
@@ -77,10 +91,30 @@ pub fn tests(suite: Suite) -> Suite {
             )
         })
         .test("meta::raft_vote_not_persisted", || {
-            caught(
+            caught_saying(
                 Rc::new(bugs::vote_not_persisted::Raft::new),
                 persistence::voters_crash_right_after_voting,
                 ONE_VOTE,
+                &["after a restart", "on storage"],
+                &["without a restart"],
+            )
+        })
+        .test("meta::raft_vote_twice_in_a_term", || {
+            caught_saying(
+                Rc::new(bugs::votes_twice_in_a_term::Raft::new),
+                election::initial_election,
+                ONE_VOTE,
+                &["without a restart in between", "voted_for is None"],
+                &["after a restart", "storage"],
+            )
+        })
+        .test("meta::raft_consistency_check_ignores_the_term", || {
+            caught_saying(
+                Rc::new(bugs::ignores_prev_log_term::Raft::new),
+                replication::rejoin_of_partitioned_leader,
+                LOG_MATCHING,
+                &["prev_log_term", "is of term", "log.term_at(prev_log_index)"],
+                &[],
             )
         })
         .test("meta::raft_snapshot_forgets_last_included_term", || {

@@ -6,7 +6,7 @@ use super::recorder::{Recorder, Subject};
 use crate::subject::raft::Log;
 use crate::subject::raft::{Index, Msg, Payload, Reply, Request, Role, Term, Timer};
 use dscheck::Property;
-use dsim::{Broken, Node, NodeId, Sim};
+use dsim::{Broken, Event, Fact, Node, NodeId, Sim, Step};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -60,38 +60,58 @@ pub const ELECTION_SAFETY: Property = Property {
     hint: "a node grants at most one vote per term, and a candidate becomes leader only with \
            votes from a majority of its term; a vote counts only if it answers a RequestVote of \
            the candidate's current term",
+    when: &[],
 };
 pub const ONE_VOTE: Property = Property {
     name: "a node votes for at most one candidate per term, even across a crash",
-    hint: "voted_for must be on storage (Raft::persist) before the Vote reply is sent, and read \
-           back in restore: a restarted node must remember whom it voted for",
+    hint: "a node remembers whom it voted for in the term: grant a vote only if voted_for is \
+           None or already this candidate, and set voted_for when you grant it (a candidate has \
+           voted for itself); observe_term clears it only for a newer term",
+    when: &[(
+        Fact::Restarted,
+        "voted_for must be on storage (Raft::persist) before the Vote reply is sent, and read \
+         back in restore: a restarted node must remember whom it voted for",
+    )],
+};
+pub const LOG_MATCHING: Property = Property {
+    name: "a follower accepts AppendEntries only if its entry at prev_log_index has \
+           prev_log_term (Log Matching)",
+    hint: "the consistency check compares terms, not only indices: succeed only if \
+           log.term_at(prev_log_index) == Some(prev_log_term); an entry of another term there is \
+           a conflict, answered with success false and retry_from",
+    when: &[],
 };
 pub const STATE_MACHINE_SAFETY: Property = Property {
     name: "every node applies the same command at each index (State Machine Safety)",
     hint: "apply only committed entries; commit only entries of the leader's current term by \
            counting replicas (Figure 8); a follower commits min(leader_commit, index of the last \
            new entry)",
+    when: &[],
 };
 pub const IN_ORDER: Property = Property {
     name: "each node applies committed entries once each, in index order",
     hint: "apply from last_applied + 1 up to commit_index, one index after the other, and never \
            apply an index twice",
+    when: &[],
 };
 pub const COMMIT_MONOTONE: Property = Property {
     name: "a node's commit index never decreases",
     hint: "commit_index only grows: take max(commit_index, …) and ignore a snapshot older than \
            what is already committed",
+    when: &[],
 };
-pub const LOG_MATCHING: Property = Property {
-    name: "a committed entry never changes: every node that commits an index holds the same entry there (Log Matching)",
+pub const COMMITTED_ENTRIES: Property = Property {
+    name: "a committed entry never changes: every node that commits an index holds the same entry there",
     hint: "refuse AppendEntries from an older term; accept entries only after the consistency \
            check on prev_log_index/prev_log_term; on a conflict delete the entry and everything \
            after it; never delete an entry that matches",
+    when: &[],
 };
 pub const LEADER_COMPLETENESS: Property = Property {
     name: "a new leader's log holds every committed entry (Leader Completeness)",
     hint: "the election restriction: grant a vote only if the candidate's last log term is \
            higher than yours, or equal with a last index at least as high",
+    when: &[],
 };
 
 /// What the run has seen committed, shared by the checks and the scenario.
@@ -116,24 +136,35 @@ pub fn watch<N: Observed>(sim: &mut Sim<N>, ledger: &Shared) {
     sim.check(ELECTION_SAFETY, move |sim, _| {
         election_safety(sim, &mut l.borrow_mut())
     });
-    let mut votes: BTreeMap<(NodeId, Term), NodeId> = BTreeMap::new();
-    sim.check(ONE_VOTE, move |sim, _| {
+    // Each node's vote in each term, and the step in which it was cast.
+    let mut votes: BTreeMap<(NodeId, Term), (NodeId, u64)> = BTreeMap::new();
+    sim.check(ONE_VOTE, move |sim, step| {
+        let Some(now) = step.trigger().map(|e| e.index) else {
+            return Ok(());
+        };
         for id in sim.ids() {
             let Some(node) = sim.node(id) else { continue };
             let Some(vote) = node.voted_for() else {
                 continue;
             };
-            let earlier = *votes.entry((id, node.term())).or_insert(vote);
+            let term = node.term();
+            let (earlier, cast) = *votes.entry((id, term)).or_insert((vote, now));
             if earlier != vote {
+                let how = if sim.fact(Fact::Restarted, &[id], Some(cast)) {
+                    "then, after a restart, for"
+                } else {
+                    "then, without a restart in between, for"
+                };
                 return Err(Broken::new(format!(
-                    "{id} voted for {earlier} in term {}, then (after a restart) for {vote}",
-                    node.term()
+                    "{id} voted for {earlier} in term {term}, {how} {vote}"
                 ))
-                .nodes([id, earlier, vote]));
+                .nodes([id])
+                .events([cast]));
             }
         }
         Ok(())
     });
+    sim.check(LOG_MATCHING, consistency_check);
     let l = Rc::clone(ledger);
     let mut cursors: Vec<Option<Cursor>> = vec![None; sim.len()];
     sim.check(IN_ORDER, move |sim, _| {
@@ -161,14 +192,52 @@ pub fn watch<N: Observed>(sim: &mut Sim<N>, ledger: &Shared) {
         Ok(())
     });
     let l = Rc::clone(ledger);
-    sim.check(LOG_MATCHING, move |sim, _| {
-        log_matching(sim, &mut l.borrow_mut())
+    sim.check(COMMITTED_ENTRIES, move |sim, _| {
+        committed_entries(sim, &mut l.borrow_mut())
     });
     let l = Rc::clone(ledger);
     let mut checked_terms: BTreeMap<Term, NodeId> = BTreeMap::new();
     sim.check(LEADER_COMPLETENESS, move |sim, _| {
         leader_completeness(sim, &l.borrow(), &mut checked_terms)
     });
+}
+
+/// A follower that answers AppendEntries with success holds, at
+/// `prev_log_index`, an entry of `prev_log_term` (an index inside its
+/// snapshot is committed, and not compared).
+fn consistency_check<N: Observed>(sim: &Sim<N>, step: Step<'_, N>) -> Result<(), Broken> {
+    let Some(Event::Deliver {
+        from: leader,
+        to,
+        msg: Msg::AppendEntries(request),
+        ..
+    }) = step.trigger_event()
+    else {
+        return Ok(());
+    };
+    let accepted = step.caused().iter().any(|e| {
+        matches!(&e.event, Event::Send { from, msg: Msg::AppendReply(r), .. }
+            if from == to && r.success)
+    });
+    let Some(node) = sim.node(*to).filter(|_| accepted) else {
+        return Ok(());
+    };
+    let prev = request.prev_log_index;
+    let held = node.log().term_at(prev);
+    if prev < node.log().base_index() || held == Some(request.prev_log_term) {
+        return Ok(());
+    }
+    let own = match held {
+        Some(term) => format!("its own entry at index {prev} is of term {term}"),
+        None => format!("its log ends at index {}", node.log().last_index()),
+    };
+    Err(Broken::new(format!(
+        "{to} accepted AppendEntries from {leader} with prev_log_index {prev} and prev_log_term \
+         {}, but {own}\n{}",
+        request.prev_log_term,
+        side_by_side(sim, &[*leader, *to], prev)
+    ))
+    .nodes([*leader, *to]))
 }
 
 fn election_safety<N: Observed>(sim: &Sim<N>, ledger: &mut Ledger) -> Result<(), Broken> {
@@ -251,7 +320,7 @@ fn state_machine_safety<N: Observed>(sim: &Sim<N>, ledger: &Ledger) -> Result<()
     .nodes([by, id]))
 }
 
-fn log_matching<N: Observed>(sim: &Sim<N>, ledger: &mut Ledger) -> Result<(), Broken> {
+fn committed_entries<N: Observed>(sim: &Sim<N>, ledger: &mut Ledger) -> Result<(), Broken> {
     for id in sim.ids() {
         let Some(node) = sim.node(id) else { continue };
         let commit = node.commit_index();

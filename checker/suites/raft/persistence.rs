@@ -16,6 +16,7 @@ pub const SURVIVES: Property = Property {
     hint: "store term, vote and log before answering: Log::save after every change of the log and \
            Raft::persist after every change of term or vote, in the same handler that sends the \
            answer; restore must read all three back",
+    when: &[],
 };
 
 fn cluster<N: Observed>(seed: u64, n: usize, build: &Build<N>) -> Cluster<N> {

@@ -14,28 +14,33 @@ pub const NO_MINORITY_COMMIT: Property = Property {
     name: "nothing is committed without a majority",
     hint: "the leader commits index n only when match_index >= n on a majority of the members, \
            itself included; a reply from an older term does not count",
+    when: &[],
 };
 pub const CONSECUTIVE: Property = Property {
     name: "commands given one after another get consecutive indices",
     hint: "append each command at last_index + 1 of the leader's log, once; do not append \
            anything else between commands",
+    when: &[],
 };
 pub const MESSAGE_CAP: Property = Property {
     name: "agreeing on 10 commands among 3 nodes takes at most 80 messages, and an idle second at most 120",
     hint: "send AppendEntries when there is something to send (a new command) and on the \
            heartbeat timer, not on every reply; followers answer each request once",
+    when: &[],
 };
 pub const BYTE_CAP: Property = Property {
     name: "agreeing on 20 commands on a 100-entry log takes at most 24,000 bytes \
            (a leader sends a follower only the entries it lacks)",
     hint: "send a follower only the entries from its next_index on, and advance next_index to \
            match_index + 1 on success, so that heartbeats after that carry no entries",
+    when: &[],
 };
 pub const FAST_BACKUP: Property = Property {
     name: "a follower 50 entries behind on a divergent branch is caught up within 150 messages",
     hint: "on a failed consistency check, answer with retry_from: your last index + 1 if your \
            log is too short, else the first index of the term of your conflicting entry; the \
            leader sets next_index to it and sends again at once",
+    when: &[],
 };
 
 /// Three commands, one after another, at consecutive indices on all nodes.

@@ -18,6 +18,7 @@ pub const LOG_CAP: Property = Property {
     hint: "after applying, when log.len() > options.snapshot_after, snapshot the state machine at \
            last_applied, store it under \"snapshot\", log.compact(last_applied, its term) and \
            log.save: save removes the compacted entries from storage",
+    when: &[],
 };
 pub const CAUGHT_UP: Property = Property {
     name:
@@ -26,12 +27,14 @@ pub const CAUGHT_UP: Property = Property {
            InstallSnapshot; the follower installs it (log.reset_to or log.compact, S::restore, \
            commit_index = last_applied = its index) and answers like AppendEntries, so that the \
            leader moves next_index past it",
+    when: &[],
 };
 pub const RELOADED: Property = Property {
     name:
         "a restarted node starts from its snapshot: state machine, commit index and applied index",
     hint: "restore: read \"snapshot\" back; the state machine is S::restore(&snapshot.state), and \
            commit_index and last_applied start at its last included index",
+    when: &[],
 };
 
 fn cluster<N: Observed>(seed: u64, n: usize, build: &Build<N>) -> Cluster<N> {

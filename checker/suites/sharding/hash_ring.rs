@@ -52,26 +52,32 @@ impl Ring for HashRing {
 const CLOCKWISE: Property = Property {
     name: "a key belongs to the server of the first point clockwise from its hash",
     hint: "successor(p): the first pair in self.points at or after (p, ServerId(0)) (BTreeSet::range), and if there is none, wrap around to the first pair; lookup is successor(key_point(key))",
+    when: &[],
 };
 const OWNED: Property = Property {
     name: "every key is owned by a server on the ring",
     hint: "lookup answers only with servers on the ring: remove_server must take away every point add_server placed, (vnode_point(server, i), server) for each i below vnodes",
+    when: &[],
 };
 const SPREAD: Property = Property {
     name: "with 100 virtual nodes per server, no server holds more than 1.25 times the mean load",
     hint: "each server needs vnodes points, at vnode_point(server, i) for every i in 0..self.vnodes, not one point",
+    when: &[],
 };
 const ONLY_ITS_ARCS: Property = Property {
     name: "adding or removing a server moves only the keys of its arcs",
     hint: "never pick a server with hash % n: find the first point clockwise, so that a join or a leave changes only the arcs next to that server's points",
+    when: &[],
 };
 const SHARE: Property = Property {
     name: "a server that joins n others takes about 1/(n+1) of the keys",
     hint: "a joining server gets vnodes points of its own (vnode_point(server, i) for each i), no more and no fewer",
+    when: &[],
 };
 const ORDER: Property = Property {
     name: "lookups do not depend on the order the servers joined in",
     hint: "keep the points sorted (the BTreeSet does it) and search them by position, never in the order they were inserted",
+    when: &[],
 };
 
 /// Servers on a ring in the spread check.

@@ -58,27 +58,32 @@ const LOST: Property = Property {
     hint: "the old owner must keep its copy of a shard (in outgoing) until a TransferAck for that \
            shard and configuration arrives, and send the Transfer again on every Resend timer: \
            the Transfer or its ack may be lost",
+    when: &[],
 };
 const TWICE: Property = Property {
     name: "no shard is served by two servers in the same configuration",
     hint: "the old owner stops serving a shard the moment it learns the configuration that moves \
            it (take it out of serving in on_reconfigure), not when the ack arrives",
+    when: &[],
 };
 const READS: Property = Property {
     name: "a read returns every write acknowledged before it",
     hint: "the new owner must not serve a shard it has gained before its data arrives: keep it in \
            incoming, answer TryLater meanwhile, and move it to serving only in on_transfer",
+    when: &[],
 };
 pub(crate) const DONE: Property = Property {
     name: "every handoff completes",
     hint: "every Transfer must be acknowledged, even a copy of one already installed, and the old \
            owner resends until it sees the ack; a Transfer from a configuration the server has not \
            reached yet is left unacknowledged",
+    when: &[],
 };
 const AGREE: Property = Property {
     name: "every server ends on the same configuration",
     hint: "every server, in the cluster or not, applies every change it is told of with \
            next_config, so they all compute the same configuration with the same number",
+    when: &[],
 };
 const MINIMAL: Property = Property {
     name: "each change moves the fewest shards",
@@ -86,11 +91,13 @@ const MINIMAL: Property = Property {
         "on a join the newcomer takes SHARDS / (n + 1) shards, each from a server with the most; \
            on a leave only the leaver's shards move, each to a server with the fewest; no other \
            shard changes owner",
+    when: &[],
 };
 const READABLE: Property = Property {
     name: "every acknowledged write can be read at the end",
     hint: "once every handoff has finished, the owner of each shard in the last configuration \
            must serve it with all the writes acknowledged for it",
+    when: &[],
 };
 
 // ----- what the checks see of an implementation --------------------------------

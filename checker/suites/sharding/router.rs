@@ -45,22 +45,26 @@ const READABLE: Property = Property {
     name: "every write a client was told succeeded can be read afterwards",
     hint: "a Redirect means the request was not carried out: keep it in pending and forward it \
            again; answer the client only on Done, with the reply the server sent",
+    when: &[],
 };
 const BOUNDED: Property = Property {
     name: "a request is redirected at most 3 times",
     hint: "on a Redirect, adopt the configuration it carries when its number is higher than the \
            table's, then route the request with the updated table: the old owner would only \
            redirect it again",
+    when: &[],
 };
 const ANSWERED: Property = Property {
     name: "every request is answered",
     hint: "a request stays in pending until a Done arrives for it: after a Redirect forward it \
            again at once, after a TryLater set a Retry timer and forward it when it fires",
+    when: &[],
 };
 const CONVERGES: Property = Property {
     name: "the router's table converges to the servers' configuration",
     hint: "the table is what the router learns from: replace it with a redirect's configuration \
            whenever that configuration is newer",
+    when: &[],
 };
 
 // ----- what the checks see of an implementation --------------------------------

@@ -44,8 +44,8 @@ pub fn explore<N: Observed>(build: Build<N>, model: Model, goals: bool) -> Resul
         .with_crashes(model.crashes, &ids)
         .max_states(3_000_000)
         .always(ATOMIC, |v| atomic(&of_view(v)))
-        .always(VALID, move |v| valid(&of_view(v), &can_commit))
         .always(WAITS, |v| waits(&of_view(v)))
+        .always(VALID, move |v| valid(&of_view(v), &can_commit))
         .every_step(STABLE, |step| {
             stable(&of_view(&step.before), &of_view(&step.after))
         })

@@ -26,6 +26,8 @@ pub trait Observed: Explorable {
     fn logged(storage: &Storage) -> Option<Outcome>;
     /// The outcome a reply tells the client.
     fn outcome(reply: &Self::Reply) -> Outcome;
+    /// The vote a message carries, if it is a vote.
+    fn vote_in(msg: &Self::Msg) -> Option<bool>;
 }
 
 /// Builds node `id`; a participant can commit when the flag says so.
@@ -62,6 +64,12 @@ impl Observed for basic::Tpc {
         let basic::Reply::Outcome(d) = reply;
         outcome_of_basic(*d)
     }
+    fn vote_in(msg: &basic::Msg) -> Option<bool> {
+        match msg {
+            basic::Msg::Vote { yes } => Some(*yes),
+            _ => None,
+        }
+    }
 }
 
 impl Observed for recovery::Tpc {
@@ -80,6 +88,12 @@ impl Observed for recovery::Tpc {
     fn outcome(reply: &recovery::Reply) -> Outcome {
         let recovery::Reply::Outcome(d) = reply;
         outcome_of_recovery(*d)
+    }
+    fn vote_in(msg: &recovery::Msg) -> Option<bool> {
+        match msg {
+            recovery::Msg::Vote { yes } => Some(*yes),
+            _ => None,
+        }
     }
 }
 

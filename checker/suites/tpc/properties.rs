@@ -4,51 +4,72 @@
 
 use super::observed::{Observed, Outcome};
 use dscheck::Property;
-use dsim::{Broken, NodeId, Sim, View};
+use dsim::{Broken, Event, Fact, NodeId, Sim, View};
+use std::collections::BTreeMap;
 
 pub const ATOMIC: Property = Property {
     name: "no participant commits while another aborts",
     hint: "only the coordinator decides between commit and abort; a participant applies what it \
            is told, or aborts by itself only before it has voted yes",
+    when: &[],
+};
+pub const VOTE_KEPT: Property = Property {
+    name: "a participant remembers the vote it sent, even across a crash",
+    hint: "set vote when the participant votes, before sending it, and never clear it: a second \
+           Prepare gets the same vote, and a yes vote is what makes it wait for the decision",
+    when: &[(
+        Fact::Restarted,
+        "a restarted participant must know how it voted: log the vote (log_vote) before sending \
+         it, and reload it (logged_vote) in on_start",
+    )],
 };
 pub const VALID: Property = Property {
     name: "a transaction commits only if every participant voted yes",
     hint: "the coordinator commits only when it holds a yes vote from every participant \
            (ctx.peers().len() of them), never on a majority",
+    when: &[],
 };
 pub const WAITS: Property = Property {
     name: "a participant that voted yes decides only what the coordinator decided",
-    hint: "after a yes vote a participant has given up its right to decide: it must not abort on \
-           a timeout, only ask the coordinator again (send its yes vote again) and wait",
+    hint: "after a yes vote a participant has given up its right to decide: it commits or aborts \
+           only when the coordinator's Decide says so, never when it votes and never on a \
+           timeout; until then it may only ask the coordinator again and wait",
+    when: &[],
 };
 pub const STABLE: Property = Property {
     name: "a decision, once made, is never changed or forgotten",
     hint: "log the decision (log_decision) before telling anyone, and on restart reload it from \
            ctx.storage() in on_start: a restarted node must know what it decided",
+    when: &[],
 };
 pub const DECIDES: Property = Property {
     name: "every participant decides once the network and the nodes recover",
     hint: "lost messages must be sent again: the coordinator resends Prepare and Decide on its \
            Resend timer until answered, a prepared participant resends its yes vote, and the \
            coordinator answers a vote that arrives after the decision with the decision",
+    when: &[],
 };
 pub const OUTCOME: Property = Property {
     name: "a reliable run commits exactly when every participant can commit",
     hint: "on a network that loses nothing, every vote arrives before the timeout: commit when \
            all are yes, abort on the first no",
+    when: &[],
 };
 pub const REPLIES: Property = Property {
     name: "the client is told the outcome the coordinator decided",
     hint: "reply to the client with the decision, once, when the coordinator decides",
+    when: &[],
 };
 pub const BLOCKS: Property = Property {
     name: "prepared participants wait while the coordinator is down",
     hint: "a participant that voted yes cannot know whether the coordinator committed: it must \
            wait for the coordinator, however long it is down",
+    when: &[],
 };
 pub const REACHES: Property = Property {
     name: "both all-commit and all-abort runs are reachable",
     hint: "commit when every vote is yes; abort when a vote is no or missing at the timeout",
+    when: &[],
 };
 
 /// What the checks see of one node.
@@ -113,26 +134,27 @@ pub fn atomic(s: &Snapshot) -> Result<(), Broken> {
     }
 }
 
+/// The coordinator's commit, checked against the participants' votes.
 /// `can_commit[i]`: whether participant `i` can commit (index 0, the
-/// coordinator, unused).
+/// coordinator, unused). A participant that commits on its own breaks
+/// [`WAITS`] instead: the coordinator did nothing wrong.
 pub fn valid(s: &Snapshot, can_commit: &[bool]) -> Result<(), Broken> {
-    let Some(committed) = s.iter().find(|n| n.decision == Some(Outcome::Commit)) else {
+    let coordinator = &s[0];
+    if coordinator.decision != Some(Outcome::Commit) {
         return Ok(());
-    };
+    }
     for n in &s[1..] {
         let voted_yes = n.vote == Some(true) || (!n.up && can_commit[n.id.0]);
         if !can_commit[n.id.0] || !voted_yes {
-            return Err(Broken::new(format!(
-                "{} committed, but {} {}",
-                committed.id,
-                n.id,
-                if can_commit[n.id.0] {
-                    "has not voted yes"
-                } else {
-                    "cannot commit (it votes no)"
-                }
-            ))
-            .nodes([committed.id, n.id]));
+            let why = if can_commit[n.id.0] {
+                format!("holds no yes vote (its vote: {:?})", n.vote)
+            } else {
+                "cannot commit (it votes no)".to_string()
+            };
+            return Err(
+                Broken::new(format!("{} committed, but {} {why}", coordinator.id, n.id))
+                    .nodes([coordinator.id, n.id]),
+            );
         }
     }
     Ok(())
@@ -175,11 +197,24 @@ pub fn stable(before: &Snapshot, after: &Snapshot) -> Result<(), Broken> {
 }
 
 /// Registers the safety properties on a simulation, checked after every
-/// event.
+/// event. What a participant did comes first ([`VOTE_KEPT`], [`WAITS`]):
+/// the checks of the transaction read the votes from its state.
 pub fn watch<N: Observed>(sim: &mut Sim<N>, can_commit: Vec<bool>) {
     sim.check(ATOMIC, |sim, _| atomic(&of_sim(sim)));
-    sim.check(VALID, move |sim, _| valid(&of_sim(sim), &can_commit));
+    // Each participant's last vote sent, and the event that sent it.
+    let mut sent: BTreeMap<NodeId, (bool, u64)> = BTreeMap::new();
+    sim.check(VOTE_KEPT, move |sim, step| {
+        for e in step {
+            if let Event::Send { from, msg, .. } = &e.event {
+                if let Some(yes) = N::vote_in(msg).filter(|_| *from != NodeId(0)) {
+                    sent.insert(*from, (yes, e.index));
+                }
+            }
+        }
+        vote_kept(sim, &sent)
+    });
     sim.check(WAITS, |sim, _| waits(&of_sim(sim)));
+    sim.check(VALID, move |sim, _| valid(&of_sim(sim), &can_commit));
     let mut before: Option<Snapshot> = None;
     sim.check(STABLE, move |sim, _| {
         let now = of_sim(sim);
@@ -187,4 +222,30 @@ pub fn watch<N: Observed>(sim: &mut Sim<N>, can_commit: Vec<bool>) {
         before = Some(now);
         result
     });
+}
+
+/// Every participant that is up holds the vote it last sent.
+fn vote_kept<N: Observed>(
+    sim: &Sim<N>,
+    sent: &BTreeMap<NodeId, (bool, u64)>,
+) -> Result<(), Broken> {
+    for (&id, &(yes, at)) in sent {
+        let Some(vote) = sim.node(id).map(N::vote) else {
+            continue;
+        };
+        if vote != Some(yes) {
+            let when = if sim.fact(Fact::Restarted, &[id], Some(at)) {
+                "and since its restart"
+            } else {
+                "but"
+            };
+            return Err(Broken::new(format!(
+                "{id} sent the coordinator a {} vote, {when} its vote is {vote:?}",
+                if yes { "yes" } else { "no" }
+            ))
+            .nodes([id])
+            .events([at]));
+        }
+    }
+    Ok(())
 }

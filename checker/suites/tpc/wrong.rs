@@ -6,9 +6,9 @@
 use super::basic::{random_run, ALL_YES, ONE_NO};
 use super::exhaustive::explore;
 use super::observed::{Build, Observed, Outcome};
-use super::properties::{STABLE, VALID, WAITS};
+use super::properties::{STABLE, VALID, VOTE_KEPT, WAITS};
 use super::recovery::{crash_after_prepare, lost_acks, random_crashes, ONE_CRASH};
-use dscheck::{expect_accepted, expect_caught, Failure, Suite};
+use dscheck::{expect_accepted, expect_caught, expect_caught_saying, Failure, Suite};
 use dsim::{Ctx, Node, NodeId, RequestId, Storage};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -32,6 +32,41 @@ pub fn tests(suite: Suite) -> Suite {
             expect_caught(STABLE, 1, |_| {
                 explore(model(Flaw::ForgetsDecisionOnRestart), ONE_CRASH, false)
             })
+        })
+        // The participant's mistakes are named as the participant's, not
+        // blamed on the coordinator's counting.
+        .test(
+            "meta::tpc_participant_committing_on_its_own_is_caught",
+            || {
+                expect_caught_saying(
+                    WAITS,
+                    10,
+                    &["voted yes and decided Commit", "has decided nothing"],
+                    &["yes vote from every participant"],
+                    |seed| random_run(seed, model(Flaw::CommitsWhenVotingYes)).map(|_| ()),
+                )
+            },
+        )
+        .test("meta::tpc_vote_not_kept_is_caught", || {
+            expect_caught_saying(
+                VOTE_KEPT,
+                10,
+                &[
+                    "sent the coordinator a yes vote, but its vote is None",
+                    "set vote",
+                ],
+                &["restart", "log_vote"],
+                |seed| random_run(seed, model(Flaw::KeepsNoVote)).map(|_| ()),
+            )
+        })
+        .test("meta::tpc_vote_forgotten_on_restart_is_caught", || {
+            expect_caught_saying(
+                VOTE_KEPT,
+                10,
+                &["since its restart its vote is None", "logged_vote"],
+                &[],
+                |seed| lost_acks(seed, model(Flaw::ForgetsVoteOnRestart)),
+            )
         })
 }
 
@@ -62,6 +97,12 @@ enum Flaw {
     /// The coordinator does not read its logged decision on restart (and
     /// so presumes abort).
     ForgetsDecisionOnRestart,
+    /// A participant that votes yes commits there and then.
+    CommitsWhenVotingYes,
+    /// A participant sends its vote without keeping it.
+    KeepsNoVote,
+    /// A participant logs its vote but does not read it back on restart.
+    ForgetsVoteOnRestart,
 }
 
 fn model(flaw: Flaw) -> Build<Model> {
@@ -144,7 +185,9 @@ impl Node for Model {
 
     fn on_start(&mut self, ctx: &mut Ctx<Self>) {
         self.begun = ctx.storage().get("begun").unwrap_or(false);
-        self.vote = ctx.storage().get("vote");
+        if self.flaw != Flaw::ForgetsVoteOnRestart {
+            self.vote = ctx.storage().get("vote");
+        }
         let logged = ctx.storage().get("decision");
         if self.coordinator {
             match logged {
@@ -197,9 +240,14 @@ impl Node for Model {
             }
             M::Prepare if !self.coordinator => {
                 let yes = *self.vote.get_or_insert(self.can_commit);
+                if self.flaw == Flaw::KeepsNoVote {
+                    self.vote = None;
+                }
                 ctx.storage().put("vote", &yes);
                 if !yes {
                     self.apply(ctx, Dec::Abort);
+                } else if self.flaw == Flaw::CommitsWhenVotingYes {
+                    self.apply(ctx, Dec::Commit);
                 } else if self.decision.is_none() {
                     ctx.set_timer(T::Inquire, RETRY);
                 }
@@ -262,6 +310,12 @@ impl Observed for Model {
     }
     fn outcome(reply: &Dec) -> Outcome {
         outcome(*reply)
+    }
+    fn vote_in(msg: &M) -> Option<bool> {
+        match msg {
+            M::Vote(yes) => Some(*yes),
+            _ => None,
+        }
     }
 }
 

@@ -52,8 +52,9 @@ pub struct Counterexample {
     pub property: Property,
     /// What exactly went wrong in the last state.
     pub detail: String,
-    /// The nodes involved.
-    pub nodes: Vec<NodeId>,
+    /// The nodes involved (a boxed slice, as in a
+    /// [`Violation`](crate::Violation): this is an `Err`, kept small).
+    pub nodes: Box<[NodeId]>,
     /// The run, one line per step, from the initial state.
     pub trace: Vec<String>,
     /// The states explored before it was found.
@@ -85,9 +86,11 @@ impl fmt::Display for Counterexample {
 pub const PANIC_PROPERTY: Property = Property {
     name: "handlers run without panicking",
     hint: "",
+    when: &[],
 };
 /// The property reported when the state space is larger than the limit.
 pub const LIMIT_PROPERTY: Property = Property {
     name: "the model is small enough to explore",
     hint: "",
+    when: &[],
 };

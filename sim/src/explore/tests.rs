@@ -6,7 +6,11 @@ use serde::{Deserialize, Serialize};
 
 /// A property without a hint.
 fn named(name: &'static str) -> Property {
-    Property { name, hint: "" }
+    Property {
+        name,
+        hint: "",
+        when: &[],
+    }
 }
 
 /// n0 sends `Add(1)` and `Add(2)` to n1 at start; n1 logs what arrives.

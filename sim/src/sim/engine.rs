@@ -9,25 +9,29 @@ use crate::panics;
 use crate::step::Step;
 use crate::time::Time;
 use crate::trace::{DropReason, Entry, Event};
-use crate::violation::{Property, Violation};
+use crate::violation::{Broken, Property, Violation};
 use std::time::Duration;
 
 // The simulator's own properties: a node broke the rules of the node API.
 const PANICKED: Property = Property {
     name: "handlers run without panicking",
     hint: "",
+    when: &[],
 };
 const REAL_REQUESTS: Property = Property {
     name: "replies answer real requests",
     hint: "",
+    when: &[],
 };
 const EXISTING_NODES: Property = Property {
     name: "messages go to nodes that exist",
     hint: "",
+    when: &[],
 };
 const EVENT_BUDGET: Property = Property {
     name: "the run stays within its event budget",
     hint: "",
+    when: &[],
 };
 
 impl<N: Node> Sim<N> {
@@ -37,13 +41,15 @@ impl<N: Node> Sim<N> {
         self.queue.push(Scheduled { at, seq, due });
     }
 
-    pub(super) fn record(&mut self, event: Event<N>) {
+    /// Adds `event` to the step being taken; returns its index in the trace.
+    pub(super) fn record(&mut self, event: Event<N>) -> u64 {
         let index = self.trace.total() + self.step_events.len() as u64;
         self.step_events.push(Entry {
             index,
             at: self.now,
             event,
         });
+        index
     }
 
     pub(super) fn handle(&mut self, due: Due<N>) {
@@ -127,11 +133,8 @@ impl<N: Node> Sim<N> {
         };
         if let Err(message) = panics::catch(|| f(node, &mut ctx)) {
             self.effects.clear();
-            self.stop(
-                PANICKED,
-                format!("{id} panicked in {name}: {message}"),
-                vec![id],
-            );
+            let broken = Broken::new(format!("{id} panicked in {name}: {message}"));
+            self.stop(PANICKED, broken.nodes([id]));
             return;
         }
         let mut effects = std::mem::take(&mut self.effects);
@@ -159,11 +162,9 @@ impl<N: Node> Sim<N> {
             Effect::Reply { id: request, reply } => {
                 let position = self.invoked.get(request.0 as usize).copied().flatten();
                 let Some(op) = position.and_then(|p| self.history.get_mut(p)) else {
-                    self.stop(
-                        REAL_REQUESTS,
-                        format!("{id} replied to {request}, which no client sent"),
-                        vec![id],
-                    );
+                    let broken =
+                        Broken::new(format!("{id} replied to {request}, which no client sent"));
+                    self.stop(REAL_REQUESTS, broken.nodes([id]));
                     return;
                 };
                 if op.completion.is_none() {
@@ -181,14 +182,11 @@ impl<N: Node> Sim<N> {
     fn send(&mut self, from: NodeId, to: NodeId, msg: N::Msg) {
         let n = self.slots.len();
         if to.0 >= n {
-            self.stop(
-                EXISTING_NODES,
-                format!(
-                    "{from} sent a message to {to}, but the nodes are n0 to n{}",
-                    n - 1
-                ),
-                vec![from],
-            );
+            let broken = Broken::new(format!(
+                "{from} sent a message to {to}, but the nodes are n0 to n{}",
+                n - 1
+            ));
+            self.stop(EXISTING_NODES, broken.nodes([from]));
             return;
         }
         let msg_id = self.next_msg;
@@ -252,13 +250,14 @@ impl<N: Node> Sim<N> {
         });
     }
 
-    fn stop(&mut self, property: Property, detail: String, nodes: Vec<NodeId>) {
+    fn stop(&mut self, property: Property, broken: Broken) {
         if self.violation.is_none() {
             let event = self.trace.total() + self.step_events.len().saturating_sub(1) as u64;
             self.violation = Some(Violation {
                 property,
-                detail,
-                nodes,
+                detail: broken.detail,
+                nodes: broken.nodes.into(),
+                events: broken.events.into(),
                 at: self.now,
                 event,
             });
@@ -269,14 +268,11 @@ impl<N: Node> Sim<N> {
     /// the trace.
     pub(super) fn finish_step(&mut self) -> Result<(), Violation> {
         if self.stats.events > self.max_events {
-            self.stop(
-                EVENT_BUDGET,
-                format!(
-                    "more than {} events: is a node sending messages in a loop?",
-                    self.max_events
-                ),
-                Vec::new(),
-            );
+            let broken = Broken::new(format!(
+                "more than {} events: is a node sending messages in a loop?",
+                self.max_events
+            ));
+            self.stop(EVENT_BUDGET, broken);
         }
         if self.violation.is_none() && !self.invariants.is_empty() {
             let events = std::mem::take(&mut self.step_events);
@@ -284,7 +280,7 @@ impl<N: Node> Sim<N> {
             for (property, check) in invariants.iter_mut() {
                 if let Err(broken) = check(self, Step::new(&events)) {
                     self.step_events = events;
-                    self.stop(*property, broken.detail, broken.nodes);
+                    self.stop(*property, broken);
                     self.invariants = invariants;
                     self.flush_step();
                     return Err(self.violation.clone().expect("just set"));

@@ -41,7 +41,8 @@ impl<N: Node> Sim<N> {
     pub fn restart(&mut self, id: NodeId) -> Result<(), Violation> {
         if self.slots[id.0].node.is_none() {
             self.slots[id.0].node = Some((self.factory)(id));
-            self.record(Event::Restart { node: id });
+            let at = self.record(Event::Restart { node: id });
+            self.restarts.push((id, at));
             self.handle(Due::Start { node: id });
         }
         self.finish_step()

@@ -10,7 +10,7 @@ use crate::step::Step;
 use crate::storage::Storage;
 use crate::time::{Clock, Time};
 use crate::trace::{Entry, Trace};
-use crate::violation::{Broken, Property, Stats, Violation};
+use crate::violation::{Broken, Fact, Property, Stats, Violation};
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::time::Duration;
@@ -109,6 +109,9 @@ pub struct Sim<N: Node> {
     invariants: Vec<Invariant<N>>,
     violation: Option<Violation>,
     stats: Stats,
+    /// Each restart: the node and the index of its `Restart` event (kept
+    /// whatever the trace keeps, for [`Sim::fact`]).
+    restarts: Vec<(NodeId, u64)>,
     max_events: u64,
     measure_bytes: bool,
     /// Node states recorded for a replay (only while `dump::capture` is on).
@@ -146,6 +149,7 @@ impl<N: Node> Sim<N> {
             invariants: Vec::new(),
             violation: None,
             stats: Stats::default(),
+            restarts: Vec::new(),
             max_events: 50_000_000,
             measure_bytes: false,
             states: capture::is_on().then(Vec::new),
@@ -286,6 +290,19 @@ impl<N: Node> Sim<N> {
     /// The violation that stopped the run, if one did.
     pub fn violation(&self) -> Option<&Violation> {
         self.violation.as_ref()
+    }
+
+    /// Whether the run so far shows `fact`, for a failure about `nodes`
+    /// (every node, if empty) that names events from `since` on (the whole
+    /// run, if `None`): what chooses a property's hint
+    /// ([`Property::hint_where`]).
+    pub fn fact(&self, fact: Fact, nodes: &[NodeId], since: Option<u64>) -> bool {
+        match fact {
+            Fact::Restarted => self.restarts.iter().any(|(node, at)| {
+                (nodes.is_empty() || nodes.contains(node)) && since.is_none_or(|s| *at > s)
+            }),
+            Fact::MessageLost => self.stats.dropped > 0,
+        }
     }
 
     /// Draws from the scenario's own random stream (for choosing faults),

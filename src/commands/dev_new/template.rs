@@ -122,6 +122,7 @@ use dsim::{{Network, Sim}};
 const GREETED: Property = Property {{
     name: "every node is greeted by every peer",
     hint: "in on_timer, ctx.broadcast(Msg::Hello); in on_message, insert the sender into self.greeted_by",
+    when: &[],
 }};
 
 pub fn tests(suite: Suite) -> Suite {{

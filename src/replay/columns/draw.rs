@@ -12,15 +12,20 @@ const MIN_COLUMN: usize = 8;
 pub const MARKER: &str = "◀ property broke here";
 /// The same mark, on a line of its own under the event.
 pub const UNDER: &str = "▲ property broke here";
+/// The mark after an event the failure names.
+pub const NAMED: &str = "◀ the failure names this";
+/// The same mark, under the event.
+pub const NAMED_UNDER: &str = "▲ the failure names this";
+/// The last line of a run whose property was checked after it.
+pub const AT_END: &str = "✗ end of the run: the property was checked here";
 
 /// The diagram: a legend, the node names, a line for hidden events, then a
 /// line per row, each at most `width` characters wide (when `width` allows
 /// every column [`MIN_COLUMN`] characters).
 pub fn diagram(layout: &Layout, width: usize, unrecorded: u64) -> Vec<String> {
-    let time_width = layout
-        .rows
-        .iter()
-        .map(|r| time(r.at_nanos).chars().count())
+    let time_width = (layout.rows.iter().map(|r| r.at_nanos))
+        .chain(layout.checked_at_end)
+        .map(|at| time(at).chars().count())
         .max()
         .unwrap_or(0);
     let grid = Grid {
@@ -62,7 +67,28 @@ pub fn diagram(layout: &Layout, width: usize, unrecorded: u64) -> Vec<String> {
     for (i, row) in layout.rows.iter().enumerate() {
         let shown_time = (last_time != Some(row.at_nanos)).then(|| time(row.at_nanos));
         last_time = Some(row.at_nanos);
-        lines.extend(grid.row(row, shown_time, layout.highlighted == Some(i)));
+        let mark = if layout.highlighted == Some(i) {
+            Some((MARKER, UNDER))
+        } else if layout.named.contains(&i) {
+            Some((NAMED, NAMED_UNDER))
+        } else {
+            None
+        };
+        lines.extend(grid.row(row, shown_time, mark));
+    }
+    if layout.later > 0 {
+        let later = layout.later;
+        let text = format!("{indent}  … {later} later events hidden (--full shows all)");
+        lines.push(dim(&fit(&text, width)));
+    }
+    if let Some(end) = layout.checked_at_end {
+        let stamp = pad_left(&time(end), time_width);
+        let mark = fit(AT_END, width.saturating_sub(time_width + 2));
+        lines.push(format!(
+            "{}  {}",
+            dim(&stamp),
+            bold(&paint(&mark, Color::Red))
+        ));
     }
     lines
 }
@@ -92,19 +118,25 @@ impl Grid {
             .max(self.column - 1)
     }
 
-    /// A row's line, and for the highlighted row whose marker does not fit
-    /// beside its label, a second line with the marker under the label.
-    fn row(&self, row: &Row, shown_time: Option<String>, highlighted: bool) -> Vec<String> {
+    /// A row's line, and for a marked row whose `mark` (beside, under) does
+    /// not fit beside its label, a second line with the mark under it.
+    fn row(
+        &self,
+        row: &Row,
+        shown_time: Option<String>,
+        mark: Option<(&str, &str)>,
+    ) -> Vec<String> {
         let stamp = pad_left(shown_time.as_deref().unwrap_or(""), self.time_width);
         let (label_column, across) = match row.place {
             Place::Node(n) => (n, false),
             Place::Across => (0, true),
         };
         let room = self.room_from(label_column);
-        let marker_beside = row.label.chars().count() + 2 + MARKER.chars().count() <= room;
-        let label = if highlighted {
-            let text = if marker_beside {
-                format!("{}  {MARKER}", row.label)
+        let (beside, under) = mark.unwrap_or_default();
+        let mark_beside = row.label.chars().count() + 2 + beside.chars().count() <= room;
+        let label = if mark.is_some() {
+            let text = if mark_beside {
+                format!("{}  {beside}", row.label)
             } else {
                 fit(&row.label, room)
             };
@@ -113,10 +145,10 @@ impl Grid {
             self.label(row, across, label_column + 1 == row.up.len())
         };
         let overflows = row.label.chars().count() >= self.column;
-        let to_end = across || highlighted || overflows;
+        let to_end = across || mark.is_some() || overflows;
         let mut lines = vec![self.line(&stamp, row, label_column, &label, to_end)];
-        if highlighted && !marker_beside {
-            let under = bold(&paint(&fit(UNDER, room), Color::Red));
+        if mark.is_some() && !mark_beside {
+            let under = bold(&paint(&fit(under, room), Color::Red));
             let blank = " ".repeat(self.time_width);
             lines.push(self.line(&blank, row, label_column, &under, true));
         }
@@ -235,6 +267,9 @@ mod tests {
                 row(6, Place::Across, "── network: heal ──", vec![true; 3]),
             ],
             highlighted,
+            named: Vec::new(),
+            later: 0,
+            checked_at_end: None,
         }
     }
 
@@ -303,6 +338,23 @@ mod tests {
         for line in &lines {
             assert!(line.chars().count() <= 100, "{line:?}");
         }
+    }
+
+    #[test]
+    fn a_property_checked_at_the_end_marks_what_it_names_and_the_end() {
+        let mut layout = three_nodes(None);
+        (layout.named, layout.later) = (vec![0], 12);
+        layout.checked_at_end = Some(1_005_000_000);
+        let lines = plain(&diagram(&layout, 100, 0));
+        let text = lines.join("\n");
+        assert!(text.contains("─▶ n2 #3 Ping{seq:1}  ◀ the failure names this"));
+        assert!(!text.contains("property broke here"), "{text}");
+        let n = lines.len();
+        assert!(lines[n - 2].contains("… 12 later events hidden"), "{text}");
+        assert!(
+            lines[n - 1].starts_with("1005.000 ms  ✗ end of the run"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -24,6 +24,12 @@ pub struct Layout {
     pub rows: Vec<Row>,
     /// The row of the event after which the property broke.
     pub highlighted: Option<usize>,
+    /// The rows of the events the failure names.
+    pub named: Vec<usize>,
+    /// Recorded events after the last row that are not shown.
+    pub later: usize,
+    /// For a property checked after the run: the true time it was.
+    pub checked_at_end: Option<u64>,
 }
 
 /// One event, placed.
@@ -59,19 +65,32 @@ pub enum Tone {
     Network,
 }
 
-/// Lays out `dump`: from the last quiet point before the violation (or the
-/// end of the run), or every event when `full`.
+/// Lays out `dump`: from the last quiet point before the violation, or
+/// every event when `full`. A property checked after the run is shown from
+/// before the first event it names (or the end of the run, if it names
+/// none) to at most [`MAX_CONTEXT`] events after the last.
 pub fn layout(dump: &Dump, full: bool) -> Layout {
     let events = &dump.events;
-    let violation = dump
-        .violation
-        .as_ref()
-        .and_then(|v| events.iter().position(|e| e.index == v.event));
-    let anchor = violation.unwrap_or(events.len().saturating_sub(1));
+    let position = |index: &u64| events.iter().position(|e| e.index == *index);
+    let checked_at_end = dump.violation.as_ref().and_then(|v| v.at_end);
+    let violation = (dump.violation.as_ref())
+        .filter(|v| v.at_end.is_none())
+        .and_then(|v| position(&v.event));
+    let mut named: Vec<usize> = (dump.violation.iter())
+        .flat_map(|v| v.events.iter().filter_map(position))
+        .collect();
+    named.sort_unstable();
+    named.dedup();
+    let last = events.len().saturating_sub(1);
+    let anchor = violation.or(named.first().copied()).unwrap_or(last);
     let (start, quiet_start) = if full {
         (0, true)
     } else {
         cut_point(events, anchor)
+    };
+    let end = match named.last() {
+        Some(&n) if checked_at_end.is_some() && !full => (n + MAX_CONTEXT + 1).min(events.len()),
+        _ => events.len(),
     };
     let mut up = vec![true; dump.nodes];
     let mut rows = Vec::new();
@@ -80,7 +99,7 @@ pub fn layout(dump: &Dump, full: bool) -> Layout {
         if event.kind == EventKind::Restart {
             set(&mut up, event.node, true);
         }
-        if i >= start {
+        if (start..end).contains(&i) {
             rows.push(Row {
                 index: event.index,
                 at_nanos: event.at_nanos,
@@ -100,6 +119,12 @@ pub fn layout(dump: &Dump, full: bool) -> Layout {
         quiet_start,
         rows,
         highlighted: violation.map(|v| v - start),
+        named: (named.iter())
+            .filter(|&&n| (start..end).contains(&n))
+            .map(|n| n - start)
+            .collect(),
+        later: events.len() - end,
+        checked_at_end,
     }
 }
 
@@ -244,6 +269,8 @@ mod tests {
             property: "p".into(),
             detail: "d".into(),
             nodes: vec![0],
+            events: Vec::new(),
+            at_end: None,
         });
         dump
     }
@@ -374,6 +401,44 @@ mod tests {
         assert!(violation - first <= MAX_CONTEXT as u64, "{first}");
         assert!(violation - first > MAX_CONTEXT as u64 - 5, "{first}");
         assert!(starts_step(&dump.events[first as usize]));
+    }
+
+    #[test]
+    fn a_property_checked_at_the_end_is_shown_from_the_events_it_names() {
+        // Checked at 500 ms; it names the delivery in round 20 of 60.
+        let named = 2 + 5 * 20 + 2;
+        let mut dump = broken_at(ping_rounds(60), 2 + 5 * 60 - 1);
+        let v = dump.violation.as_mut().unwrap();
+        (v.at_end, v.events) = (Some(500_000_000), vec![named]);
+        let layout = layout(&dump, false);
+        assert_eq!(layout.highlighted, None);
+        assert_eq!(layout.checked_at_end, Some(500_000_000));
+        let first = layout.rows[0].index;
+        assert!(
+            first <= named && named - first < MIN_CONTEXT as u64 + 5,
+            "{first}"
+        );
+        let [row] = layout.named[..] else {
+            panic!("{:?}", layout.named)
+        };
+        assert_eq!(layout.rows[row].index, named);
+        // At most MAX_CONTEXT events after it; the rest are counted.
+        assert_eq!(
+            layout.rows.last().unwrap().index,
+            named + MAX_CONTEXT as u64
+        );
+        assert_eq!(layout.later as u64, dump.events.len() as u64 - named - 61);
+
+        // Naming nothing, it is shown up to the end; --full shows it all.
+        dump.violation.as_mut().unwrap().events.clear();
+        let plain = super::layout(&dump, false);
+        assert_eq!((plain.later, plain.named.len()), (0, 0));
+        assert_eq!(
+            plain.rows.last().unwrap().index,
+            dump.events.len() as u64 - 1
+        );
+        let full = super::layout(&dump, true);
+        assert_eq!((full.hidden, full.later), (0, 0));
     }
 
     #[test]

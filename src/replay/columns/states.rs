@@ -24,19 +24,23 @@ pub fn violation(dump: &Dump, violation: &DumpViolation, view: View) -> Vec<Stri
     for line in violation.detail.lines() {
         lines.extend(wrap(&format!("   {line}"), view.width));
     }
-    let when = dump
-        .events
-        .iter()
-        .find(|e| e.index == violation.event)
-        .map(|e| format!(", at {}", time(e.at_nanos)))
-        .unwrap_or_default();
-    lines.push(format!(
-        "   {}",
-        dim(&format!(
-            "found broken after event {}{when}",
-            violation.event
-        ))
-    ));
+    let when = match violation.at_end {
+        Some(end) => format!("checked at the end of the run, at {}", time(end)),
+        None => {
+            let at = (dump.events.iter())
+                .find(|e| e.index == violation.event)
+                .map(|e| format!(", at {}", time(e.at_nanos)))
+                .unwrap_or_default();
+            format!("found broken after event {}{at}", violation.event)
+        }
+    };
+    let named: Vec<String> = violation.events.iter().map(u64::to_string).collect();
+    let named = match named.as_slice() {
+        [] => String::new(),
+        [one] => format!("; it names event {one}"),
+        many => format!("; it names events {}", many.join(", ")),
+    };
+    lines.push(format!("   {}", dim(&format!("{when}{named}"))));
     let nodes: Vec<usize> = if violation.nodes.is_empty() {
         (0..dump.nodes).collect()
     } else {
@@ -170,5 +174,49 @@ mod tests {
         );
         // Text that is not pretty Debug comes out as it went in.
         assert_eq!(reflow("a {\n  b\nc", 80), ["a {", "  b", "c"]);
+    }
+
+    #[test]
+    fn a_long_list_of_short_items_fills_its_lines() {
+        #[derive(Debug)]
+        #[allow(dead_code)]
+        struct Waiting {
+            sender: usize,
+            deps: Vec<u64>,
+        }
+        #[derive(Debug)]
+        #[allow(dead_code)]
+        struct Node {
+            delivered: Vec<u64>,
+            buffer: Vec<Waiting>,
+        }
+        let node = Node {
+            delivered: (1..=30).collect(),
+            buffer: (0..2)
+                .map(|sender| Waiting {
+                    sender,
+                    deps: vec![4, 6, 4, 2],
+                })
+                .collect(),
+        };
+        let lines = reflow(&format!("{node:#?}"), 50);
+        assert_eq!(
+            lines,
+            [
+                "Node {",
+                "    delivered: [",
+                "        1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,",
+                "        14, 15, 16, 17, 18, 19, 20, 21, 22, 23,",
+                "        24, 25, 26, 27, 28, 29, 30,",
+                "    ],",
+                "    buffer: [",
+                "        Waiting { sender: 0, deps: [4, 6, 4, 2] },",
+                "        Waiting { sender: 1, deps: [4, 6, 4, 2] },",
+                "    ],",
+                "}",
+            ]
+        );
+        // Whole, the state fits in far fewer lines than the cut.
+        assert!(lines.len() < MAX_STATE_LINES);
     }
 }

@@ -91,7 +91,14 @@ pub(super) fn svg(d: &Diagram, dump: &Dump) -> String {
                 w - 12.0,
                 AXIS + 6.0,
                 y + 18.0,
-                esc(&v.property)
+                esc(&match v.at_end {
+                    Some(end) => format!(
+                        "{} (checked at the end of the run, at {})",
+                        v.property,
+                        ms(end)
+                    ),
+                    None => v.property.clone(),
+                })
             );
         }
     }
@@ -329,6 +336,7 @@ fn event(s: &mut String, d: &Diagram, dump: &Dump, sends: &Sends, e: &DumpEvent,
         _ => {}
     }
     let bad = dump.violation.as_ref().is_some_and(|v| v.event == e.index);
+    let named = (dump.violation.as_ref()).is_some_and(|v| v.events.contains(&e.index));
     let node = e
         .node
         .map_or(String::new(), |n| format!(r#" data-node="n{n}""#));
@@ -341,8 +349,9 @@ fn event(s: &mut String, d: &Diagram, dump: &Dump, sends: &Sends, e: &DumpEvent,
     );
     let _ = write!(
         s,
-        r#"<circle class="event k-{kind}{}" data-index="{}"{node} cx="{x:.1}" cy="{y:.1}" r="{r}"><title>{}</title></circle>"#,
+        r#"<circle class="event k-{kind}{}{}" data-index="{}"{node} cx="{x:.1}" cy="{y:.1}" r="{r}"><title>{}</title></circle>"#,
         if bad { " bad" } else { "" },
+        if named { " named" } else { "" },
         e.index,
         esc(&tip)
     );

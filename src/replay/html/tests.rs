@@ -78,6 +78,8 @@ fn awkward() -> Dump {
             property: "no node talks to itself".into(),
             detail: "n0 sent itself message #3".into(),
             nodes: vec![0],
+            events: Vec::new(),
+            at_end: None,
         }),
     }
 }
@@ -211,6 +213,8 @@ fn long(events: u64, violation: Option<u64>) -> Dump {
             property: "p".into(),
             detail: "d".into(),
             nodes: vec![0],
+            events: Vec::new(),
+            at_end: None,
         }),
         ..Dump::default()
     }
@@ -243,6 +247,39 @@ fn a_long_run_is_drawn_up_to_its_violation_or_from_its_start() {
     let height: f64 = page_text[at..].split('"').nth(5).unwrap().parse().unwrap();
     assert!(height < 250.0, "{height}");
     assert!(page_text.contains("+10000 ms"));
+}
+
+/// [`long`], whose property was checked after its end (at 9 s) and names
+/// `named`.
+fn checked_at_end(events: u64, named: &[u64]) -> Dump {
+    let mut dump = long(events, Some(events - 1));
+    let v = dump.violation.as_mut().unwrap();
+    (v.at_end, v.events) = (Some(9_000_000_000), named.to_vec());
+    dump
+}
+
+#[test]
+fn a_property_checked_at_the_end_is_marked_there_and_its_run_drawn_whole() {
+    let dump = checked_at_end(3000, &[40]);
+    assert_eq!(default_window(&dump), 0..=u64::MAX);
+    let page = page(&dump, "t", default_window(&dump));
+    assert!(!page.contains("No property broke"), "{page}");
+    assert!(page.contains("checked at the end of the run, at 9000 ms"));
+    assert!(page.contains("it names <a href=\"#event=40\""));
+    assert!(page.contains(r#"<g id="violation" data-event="2999""#));
+    assert_eq!(count(&page, "<circle class=\"event "), 3000);
+    assert_eq!(count(&page, " named\" data-index=\"40\""), 1);
+    // The first event named is shown first.
+    assert!(page.contains("\"violation\":40"), "{page}");
+    // Longer still: from a little before the event named, or up to the end.
+    let far = checked_at_end(20_000, &[12_000]);
+    let before = 12_000 - MAX_DRAWN as u64 / 10;
+    assert_eq!(default_window(&far), before..=before + MAX_DRAWN as u64 - 1);
+    let unnamed = checked_at_end(20_000, &[]);
+    assert_eq!(
+        default_window(&unnamed),
+        (20_000 - MAX_DRAWN as u64)..=19_999
+    );
 }
 
 #[test]

@@ -3,24 +3,35 @@
 //! produce?
 //!
 //! A history is a list of [`Op`]s: a client, an input, an invocation time
-//! and, if the operation completed, its output and return time. An
-//! operation that never completed (a lost reply, a crashed client) may take
-//! effect at any time after its invocation, or never. A [`Model`] is the
-//! sequential specification: its state, and `step(state, input) -> (state,
-//! output)`. Models for a register ([`RegisterModel`]), one register per key
-//! ([`KeyedRegisterModel`]) and a key-value store with get, put and append
-//! ([`KvModel`]) are provided.
+//! and an [`Outcome`]: it returned an output at a time; or its outcome is
+//! unknown (the client timed out), so it may take effect at any time after
+//! its invocation (by a known time, if there is one), or never; or it surely
+//! failed, with no effect. A [`Model`] is the sequential specification: its
+//! state, and `step(state, input) -> (state, output)`; a
+//! [`NondeterministicModel`] may give several results for one step. Models
+//! for a register ([`RegisterModel`]), a compare-and-set register
+//! ([`CasRegisterModel`]), one register per key ([`KeyedRegisterModel`]),
+//! any model per key ([`Keyed`]) and a key-value store with get, put and
+//! append ([`KvModel`]) are provided.
 //!
-//! [`check`] splits the history by [`Model::key`] and searches each key's
-//! part alone (a history is linearizable exactly when every key's part is),
-//! with Wing & Gong's backtracking and Lowe's memo of (operations taken,
-//! state). When a part has no linearization it is shrunk to a small
-//! non-linearizable part: first the shortest prefix in time that already
-//! fails (operations still running at its end count as never completed),
-//! then dropping operations one at a time while it still fails. The
-//! [`NotLinearizable`] report draws that part as a timeline, one row per
-//! client, and explains it: the longest order found, and the operation that
-//! could not be placed next, with what it would have returned.
+//! The history is split by [`Model::key`] (a history is linearizable
+//! exactly when every key's part is) and each part is searched with Wing &
+//! Gong's backtracking and Lowe's memo of (operations taken, state). The
+//! keys' searches take turns, so that a key whose search is hard does not
+//! hide a violation on another (see `schedule.rs` for why turns). When a
+//! part has no linearization it is shrunk to a small non-linearizable part:
+//! first the shortest prefix in time that already fails (operations still
+//! running at its end count as never completed), then dropping operations
+//! one at a time while it still fails. The [`NotLinearizable`] report draws
+//! that part as a timeline, one row per client, and explains it: the longest
+//! order found, and the operation that could not be placed next, with what
+//! it would have returned.
+//!
+//! [`check`] and [`is_linearizable`] have no budget: their verdict depends
+//! on the history alone, as the suites need. A [`Checker`] adds a
+//! [`Budget`] on the search (beyond which the verdict is
+//! [`Verdict::Unknown`]), a time limit on the shrink, and a verdict-only
+//! call ([`Checker::verdict`]).
 //!
 //! ```
 //! use dscheck::linearizability::{check, Op, RegisterModel, RegisterOp::*, RegisterRet::*};
@@ -38,26 +49,31 @@
 //! From a simulation, [`from_sim`] turns `Sim::history()` into `Op`s.
 //! This API is shared by the suites that check histories; keep it stable.
 
+mod cas;
+mod checker;
 mod explain;
 mod history;
 mod model;
+mod schedule;
 mod search;
+mod shrink;
 mod timeline;
 
-pub use history::{from_sim, Op, Seen};
+pub use cas::{CasOp, CasRegisterModel, CasRet};
+pub use checker::{Budget, Checker, Limit, Report, Unknown, Verdict};
+pub use history::{from_sim, Op, Outcome, Seen};
 pub use model::{
-    KeyedRegisterModel, KvModel, KvOp, KvRet, Model, RegisterModel, RegisterOp, RegisterRet,
+    Keyed, KeyedRegisterModel, KvModel, KvOp, KvRet, Model, NondeterministicModel, RegisterModel,
+    RegisterOp, RegisterRet,
 };
 
-use search::{search, View};
-use std::collections::BTreeMap;
 use std::fmt;
 
 /// Why a history is not linearizable, in a form to show a learner.
 #[derive(Clone, Debug, PartialEq)]
-pub struct NotLinearizable {
-    /// The key whose operations cannot be ordered (`Debug` of it).
-    pub key: String,
+pub struct NotLinearizable<K> {
+    /// The key whose operations cannot be ordered.
+    pub key: K,
     /// A small non-linearizable part of the history (indices into it, by
     /// invocation time).
     pub ops: Vec<usize>,
@@ -71,12 +87,16 @@ pub struct NotLinearizable {
     pub timeline: String,
     /// Why no order works, in words.
     pub explanation: String,
+    /// Whether shrinking ran to its end; `false` when a
+    /// [`Checker::shrink_within`] limit stopped it, and a smaller failing
+    /// part may exist.
+    pub shrink_finished: bool,
 }
 
-impl fmt::Display for NotLinearizable {
+impl<K: fmt::Debug> fmt::Display for NotLinearizable<K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // A model without keys (`Key = ()`) has nothing to name.
-        let key = match self.key.as_str() {
+        let key = match format!("{:?}", self.key).as_str() {
             "()" => String::new(),
             key => format!(" on key {key}"),
         };
@@ -86,170 +106,42 @@ impl fmt::Display for NotLinearizable {
             self.ops.len(),
         )?;
         writeln!(f, "{}", self.timeline)?;
-        write!(f, "{}", self.explanation)
+        write!(f, "{}", self.explanation)?;
+        if !self.shrink_finished {
+            writeln!(
+                f,
+                "(Shrinking stopped at its time limit; a smaller part may fail too.)"
+            )?;
+        }
+        Ok(())
     }
 }
 
 /// Checks `history` against `model`: `Ok(())` if it is linearizable, else
-/// a small part of it that is not, explained.
-pub fn check<M: Model>(
+/// a small part of it that is not, explained. No budget: it runs until it
+/// knows (see [`Checker`] for limits).
+pub fn check<M: NondeterministicModel>(
     model: &M,
     history: &[Op<M::Input, M::Output>],
-) -> Result<(), Box<NotLinearizable>> {
-    let mut parts: BTreeMap<M::Key, Vec<View<'_, M>>> = BTreeMap::new();
-    for (id, op) in history.iter().enumerate() {
-        if op.completion.is_none() && model.is_read_only(&op.input) {
-            continue;
-        }
-        parts.entry(model.key(&op.input)).or_default().push(View {
-            id,
-            input: &op.input,
-            output: op.output(),
-            invoked: op.invoked,
-            returned: op.returned(),
-        });
+) -> Result<(), Box<NotLinearizable<M::Key>>> {
+    match Checker::new(model).report(history) {
+        Report::Linearizable => Ok(()),
+        Report::NotLinearizable(report) => Err(report),
+        Report::Unknown(_) => unreachable!("a search without a budget ends with a verdict"),
     }
-    for (key, views) in &parts {
-        if search(model, views).is_err() {
-            let part = shrink(model, views);
-            let stuck = match search(model, &part) {
-                Err(stuck) => stuck,
-                Ok(_) => unreachable!("a shrunk part still fails"),
-            };
-            return Err(Box::new(explain::report(
-                model, history, key, &part, &stuck,
-            )));
-        }
-    }
-    Ok(())
 }
 
-/// Whether `history` is linearizable under `model`.
-pub fn is_linearizable<M: Model>(model: &M, history: &[Op<M::Input, M::Output>]) -> bool {
-    check(model, history).is_ok()
-}
-
-/// Operations dropped one at a time are tried only for parts this small
-/// (each try is a whole search).
-const DROP_LIMIT: usize = 200;
-
-/// A small non-linearizable part of `views`, which is not linearizable.
-fn shrink<'a, M: Model>(model: &M, views: &[View<'a, M>]) -> Vec<View<'a, M>> {
-    let fails = |part: &[View<'a, M>]| search(model, part).is_err();
-    // The shortest prefix in time that fails: if the history up to time t
-    // has no linearization, neither has any longer prefix, so a binary
-    // search over the return times finds the first one.
-    let mut ends: Vec<u64> = views.iter().filter_map(|v| v.returned).collect();
-    ends.sort_unstable();
-    ends.dedup();
-    let (mut lo, mut hi) = (0, ends.len() - 1);
-    while lo < hi {
-        let mid = (lo + hi) / 2;
-        if fails(&prefix(views, ends[mid])) {
-            hi = mid;
-        } else {
-            lo = mid + 1;
-        }
+/// Whether `history` is linearizable under `model`: the verdict alone, with
+/// no budget, no shrinking and no report.
+pub fn is_linearizable<M: NondeterministicModel>(
+    model: &M,
+    history: &[Op<M::Input, M::Output>],
+) -> bool {
+    match Checker::new(model).verdict(history) {
+        Verdict::Linearizable => true,
+        Verdict::NotLinearizable { .. } => false,
+        Verdict::Unknown(_) => unreachable!("a search without a budget ends with a verdict"),
     }
-    let end = ends[lo];
-    let mut part = prefix(views, end);
-    // The operation whose return made the prefix fail: with it still
-    // running at `end`, the prefix would pass.
-    let target = part
-        .iter()
-        .position(|v| {
-            v.returned == Some(end) && {
-                let mut open = part.clone();
-                open.retain(|o| o.id != v.id);
-                !fails(&open)
-            }
-        })
-        .map_or(part[0].id, |i| part[i].id);
-    if part.len() > DROP_LIMIT {
-        return part;
-    }
-    // Then drop operations one at a time while the rest still fails. That
-    // operation stays, and so does what explains its result: if it could
-    // fit somewhere in the part, only not inside its own interval (a stale
-    // read), a drop must keep that so (the write it read stays), else the
-    // part would shrink to a read of a value nobody wrote, which says
-    // nothing about what went wrong.
-    let explained = |part: &[View<'a, M>]| {
-        let from = part.iter().map(|v| v.invoked).min().unwrap_or(0);
-        let to = part
-            .iter()
-            .map(|v| v.returned.unwrap_or(v.invoked))
-            .max()
-            .unwrap_or(0);
-        let stretched: Vec<View<'a, M>> = part
-            .iter()
-            .map(|v| match v.id == target {
-                true => View {
-                    invoked: from,
-                    returned: Some(to),
-                    ..*v
-                },
-                false => *v,
-            })
-            .collect();
-        search(model, &stretched).is_ok()
-    };
-    let mut keep_explained = explained(&part);
-    if !keep_explained {
-        // Its result may come from an operation that began after the prefix
-        // ends (a read of a value written only later): add the first that
-        // explains it, as still running. It cannot make the part pass: it
-        // began after every completed operation of the part returned.
-        let later = views
-            .iter()
-            .filter(|v| v.invoked > end && !model.is_read_only(v.input))
-            .take(DROP_LIMIT);
-        for v in later {
-            let mut with = part.clone();
-            with.push(View {
-                output: None,
-                returned: None,
-                ..*v
-            });
-            if explained(&with) {
-                part = with;
-                keep_explained = true;
-                break;
-            }
-        }
-    }
-    // Latest first, so that a read goes before the write it read; passes
-    // until nothing more can go.
-    let mut dropped = true;
-    while dropped {
-        dropped = false;
-        for i in (0..part.len()).rev() {
-            let mut without = part.clone();
-            without.remove(i);
-            if part[i].id != target && fails(&without) && (!keep_explained || explained(&without)) {
-                part = without;
-                dropped = true;
-            }
-        }
-    }
-    part
-}
-
-/// The operations invoked by time `t`; those that returned after `t` are
-/// treated as never completed.
-fn prefix<'a, M: Model>(views: &[View<'a, M>], t: u64) -> Vec<View<'a, M>> {
-    views
-        .iter()
-        .filter(|v| v.invoked <= t)
-        .map(|v| match v.returned {
-            Some(r) if r > t => View {
-                output: None,
-                returned: None,
-                ..*v
-            },
-            _ => *v,
-        })
-        .collect()
 }
 
 #[cfg(test)]

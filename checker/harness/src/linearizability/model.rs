@@ -5,7 +5,11 @@ use serde::{Deserialize, Serialize};
 use std::fmt::Debug;
 use std::hash::Hash;
 
-/// A sequential specification, split by key.
+/// A deterministic sequential specification, split by key: what most
+/// objects are, and the trait to implement unless one input may give
+/// several results ([`NondeterministicModel`]). Every `Model` is a
+/// `NondeterministicModel` with one result per step, so the checker takes
+/// either.
 ///
 /// Operations on different keys never affect each other, so a history is
 /// linearizable exactly when each key's sub-history is (P-compositionality,
@@ -13,9 +17,9 @@ use std::hash::Hash;
 /// searches each part alone, which is far cheaper than searching the whole.
 /// A model whose operations span keys uses `Key = ()`: one part.
 ///
-/// The model is deterministic: from a state, an input gives one next state
-/// and one output. An operation that never completed has no output to
-/// compare, so it may take effect (with whatever output) or not at all.
+/// From a state, an input gives one next state and one output. An operation
+/// whose outcome is unknown has no output to compare, so it may take effect
+/// (with whatever output) or not at all.
 pub trait Model {
     /// What splits a history into independent parts.
     type Key: Ord + Clone + Debug;
@@ -36,12 +40,88 @@ pub trait Model {
     /// sequential object would give.
     fn step(&self, state: &Self::State, input: &Self::Input) -> (Self::State, Self::Output);
 
-    /// Whether `input` never changes the state (a read). An operation that
-    /// never completed and changes nothing constrains nothing, so the
-    /// checker leaves it out, which keeps histories with many lost reads
-    /// cheap to check. The default, `false`, is always safe.
+    /// Whether `input` never changes the state (a read). An operation whose
+    /// outcome is unknown and that changes nothing constrains nothing, so
+    /// the checker leaves it out, which keeps histories with many lost
+    /// reads cheap to check. The default, `false`, is always safe.
     fn is_read_only(&self, _input: &Self::Input) -> bool {
         false
+    }
+}
+
+/// A sequential specification whose step may have several results: a set
+/// whose `pop` may return any element, a queue that may lose or reorder
+/// what it holds, a store whose failed write may or may not have landed.
+/// This is what the checker searches with; a deterministic [`Model`] is one
+/// (its one result per step), so implement this only when a step can give
+/// more than one.
+///
+/// The search tries each result in turn and keeps a result only where the
+/// recorded output equals its output; for an operation whose outcome is
+/// unknown it tries every result. Several results with the same next state
+/// are explored once (the memo sees the same configuration).
+///
+/// Two traits rather than one with both methods, so that neither kind of
+/// model has a method it cannot mean. With both traits in scope, a call on
+/// a deterministic model names its trait: `Model::key(&model, &input)`.
+pub trait NondeterministicModel {
+    /// As [`Model::Key`].
+    type Key: Ord + Clone + Debug;
+    /// As [`Model::State`].
+    type State: Clone + Eq + Hash + Debug;
+    /// As [`Model::Input`].
+    type Input: Clone + Debug;
+    /// As [`Model::Output`].
+    type Output: Clone + PartialEq + Debug;
+
+    /// As [`Model::key`].
+    fn key(&self, input: &Self::Input) -> Self::Key;
+
+    /// As [`Model::init`].
+    fn init(&self) -> Self::State;
+
+    /// Pushes onto `out` (which arrives empty) every (next state, output)
+    /// a correct sequential object may give for `input` in `state`, in the
+    /// order the search should try them; none if `input` cannot take
+    /// effect in `state` at all.
+    ///
+    /// It fills a buffer rather than returning a `Vec` because the search
+    /// calls it for every candidate it tries: one buffer, reused, costs no
+    /// allocation per step.
+    fn steps(
+        &self,
+        state: &Self::State,
+        input: &Self::Input,
+        out: &mut Vec<(Self::State, Self::Output)>,
+    );
+
+    /// As [`Model::is_read_only`]: `input` changes the state in none of
+    /// its results.
+    fn is_read_only(&self, _input: &Self::Input) -> bool {
+        false
+    }
+}
+
+impl<M: Model> NondeterministicModel for M {
+    type Key = M::Key;
+    type State = M::State;
+    type Input = M::Input;
+    type Output = M::Output;
+
+    fn key(&self, input: &M::Input) -> M::Key {
+        Model::key(self, input)
+    }
+
+    fn init(&self) -> M::State {
+        Model::init(self)
+    }
+
+    fn steps(&self, state: &M::State, input: &M::Input, out: &mut Vec<(M::State, M::Output)>) {
+        out.push(self.step(state, input));
+    }
+
+    fn is_read_only(&self, input: &M::Input) -> bool {
+        Model::is_read_only(self, input)
     }
 }
 
@@ -207,5 +287,58 @@ where
 
     fn step(&self, state: &Option<V>, input: &(K, RegisterOp<V>)) -> (Option<V>, RegisterRet<V>) {
         RegisterModel::new().step(state, &input.1)
+    }
+}
+
+/// Any model, one independent copy per key: inputs are `(key, input)`.
+/// [`KeyedRegisterModel`] is this for a register; `Keyed<K,
+/// CasRegisterModel<V>>` is a map of compare-and-set registers.
+#[derive(Clone, Copy, Debug)]
+pub struct Keyed<K, M> {
+    /// The model of one key's object.
+    pub model: M,
+    _key: std::marker::PhantomData<fn() -> K>,
+}
+
+impl<K, M> Keyed<K, M> {
+    /// One copy of `model` per key.
+    pub fn new(model: M) -> Self {
+        Keyed {
+            model,
+            _key: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<K, M: Default> Default for Keyed<K, M> {
+    fn default() -> Self {
+        Self::new(M::default())
+    }
+}
+
+impl<K, M> NondeterministicModel for Keyed<K, M>
+where
+    K: Ord + Clone + Debug,
+    M: NondeterministicModel<Key = ()>,
+{
+    type Key = K;
+    type State = M::State;
+    type Input = (K, M::Input);
+    type Output = M::Output;
+
+    fn key(&self, input: &(K, M::Input)) -> K {
+        input.0.clone()
+    }
+
+    fn init(&self) -> M::State {
+        self.model.init()
+    }
+
+    fn steps(&self, state: &M::State, input: &(K, M::Input), out: &mut Vec<(M::State, M::Output)>) {
+        self.model.steps(state, &input.1, out);
+    }
+
+    fn is_read_only(&self, input: &(K, M::Input)) -> bool {
+        self.model.is_read_only(&input.1)
     }
 }

@@ -1,6 +1,8 @@
 //! A history drawn as text: one row per client, each operation a bar from
 //! its invocation to its return, labelled with a letter that a legend below
-//! spells out.
+//! spells out. A bar ends in `]` at a return, in `?` at the latest time an
+//! operation whose outcome is unknown could take effect, and in `>` at the
+//! right edge when there is no such time.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -10,10 +12,29 @@ pub(crate) struct Bar {
     pub client: usize,
     pub label: String,
     pub start: u64,
-    /// `None`: it never returned (drawn to the right edge, open).
-    pub end: Option<u64>,
+    pub end: End,
     /// The legend line: what was asked and answered.
     pub text: String,
+}
+
+/// Where a bar ends.
+#[derive(Clone, Copy)]
+pub(crate) enum End {
+    /// It returned then.
+    Returned(u64),
+    /// Its outcome is unknown, and it could take effect until then.
+    Unknown(u64),
+    /// It never returned (drawn to the right edge, open).
+    Open,
+}
+
+impl End {
+    fn time(self) -> Option<u64> {
+        match self {
+            End::Returned(t) | End::Unknown(t) => Some(t),
+            End::Open => None,
+        }
+    }
 }
 
 /// The width of the time axis, in characters.
@@ -43,7 +64,7 @@ pub(crate) fn render(bars: &[Bar]) -> String {
     };
     let last = bars
         .iter()
-        .map(|b| b.end.unwrap_or(b.start))
+        .map(|b| b.end.time().unwrap_or(b.start))
         .max()
         .unwrap_or(first)
         .max(first + 1);
@@ -58,6 +79,7 @@ pub(crate) fn render(bars: &[Bar]) -> String {
         let from = column(bar.start);
         let to = bar
             .end
+            .time()
             .map_or(WIDTH + 1, |e| column(e).max(from + bar.label.len() + 1));
         let client_lanes = lanes.entry(bar.client).or_default();
         let free = client_lanes.iter().position(|lane| {
@@ -81,7 +103,11 @@ pub(crate) fn render(bars: &[Bar]) -> String {
             *c = b'-';
         }
         lane[from + 1..from + 1 + bar.label.len()].copy_from_slice(bar.label.as_bytes());
-        lane[to] = if bar.end.is_some() { b']' } else { b'>' };
+        lane[to] = match bar.end {
+            End::Returned(_) => b']',
+            End::Unknown(_) => b'?',
+            End::Open => b'>',
+        };
     }
 
     let mut out = String::new();
@@ -110,8 +136,9 @@ pub(crate) fn render(bars: &[Bar]) -> String {
     legend.sort_by_key(|b| b.start);
     for bar in legend {
         let when = match bar.end {
-            Some(e) => format!("{} .. {}", millis(bar.start), millis(e)),
-            None => format!("{} .. never returned", millis(bar.start)),
+            End::Returned(e) => format!("{} .. {}", millis(bar.start), millis(e)),
+            End::Unknown(e) => format!("{} .. by {} or never", millis(bar.start), millis(e)),
+            End::Open => format!("{} .. never returned", millis(bar.start)),
         };
         let _ = writeln!(
             out,

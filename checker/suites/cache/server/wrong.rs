@@ -22,6 +22,7 @@ struct Shared {
 const STARTS: Property = Property {
     name: "the meta server starts",
     hint: "",
+    when: &[],
 };
 
 /// Starts the flawed server on an ephemeral port.

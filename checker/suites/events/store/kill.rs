@@ -35,6 +35,7 @@ const WRITER_STORE: &str = "DSCOURSE_EVENTS_WRITER_STORE";
 pub const WRITER: Property = Property {
     name: "the writer process appends until it is killed",
     hint: "",
+    when: &[],
 };
 /// How long a writer may go without an acknowledgement.
 const PATIENCE: Duration = Duration::from_secs(5);

@@ -7,7 +7,7 @@ use super::{
     AFRESH, ANSWERED, INTERVAL, REMEMBERS, ROUNDS,
 };
 use crate::subject::intro::pingpong::{Msg, PING_INTERVAL};
-use dscheck::{expect_accepted, expect_caught, Failure, Suite};
+use dscheck::{expect_accepted, expect_caught, expect_caught_saying, Failure, Suite};
 use dsim::{Ctx, Node, NodeId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -26,6 +26,10 @@ enum Flaw {
     /// Keeps its round number in durable storage, so a restart does not
     /// start afresh.
     PersistsRound,
+    /// Sends its first round in `on_start`, one interval early.
+    PingsAtStart,
+    /// Sets the timer for half the interval.
+    HalfInterval,
 }
 
 /// A pinger with one flaw built in (or none).
@@ -52,6 +56,14 @@ impl Flawed {
     fn has(&self, flaw: Flaw) -> bool {
         self.flaw == Some(flaw)
     }
+
+    fn interval(&self) -> std::time::Duration {
+        if self.has(Flaw::HalfInterval) {
+            PING_INTERVAL / 2
+        } else {
+            PING_INTERVAL
+        }
+    }
 }
 
 impl Node for Flawed {
@@ -64,7 +76,11 @@ impl Node for Flawed {
         if self.has(Flaw::PersistsRound) {
             self.seq = ctx.storage().get("seq").unwrap_or(0);
         }
-        ctx.set_timer(Tick, PING_INTERVAL);
+        if self.has(Flaw::PingsAtStart) {
+            self.seq += 1;
+            ctx.broadcast(Msg::Ping { seq: self.seq });
+        }
+        ctx.set_timer(Tick, self.interval());
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx<Self>, _: Tick) {
@@ -80,7 +96,7 @@ impl Node for Flawed {
             ctx.broadcast(Msg::Ping { seq: self.seq });
         }
         if !self.has(Flaw::TimerFiresOnce) {
-            ctx.set_timer(Tick, PING_INTERVAL);
+            ctx.set_timer(Tick, self.interval());
         }
     }
 
@@ -116,10 +132,41 @@ pub(super) fn tests(suite: Suite) -> Suite {
             })
         })
         .test("meta::pingpong_timer_set_once_is_caught", || {
-            expect_caught(INTERVAL, 10, |seed| {
-                pings_every_interval(seed, Flawed::with(Some(Flaw::TimerFiresOnce)))
-            })
+            expect_caught_saying(
+                INTERVAL,
+                10,
+                &["1 round of pings instead of 10: no round followed the one at 100 ms"],
+                &[],
+                |seed| pings_every_interval(seed, Flawed::with(Some(Flaw::TimerFiresOnce))),
+            )
         })
+        .test(
+            "meta::pingpong_first_round_at_start_is_caught_when_sent",
+            || {
+                expect_caught_saying(
+                    INTERVAL,
+                    10,
+                    &[
+                        "at start (in on_start)",
+                        "on_start only sets the ping timer",
+                    ],
+                    &["is the timer set again"],
+                    |seed| answers_every_ping(seed, Flawed::with(Some(Flaw::PingsAtStart))),
+                )
+            },
+        )
+        .test(
+            "meta::pingpong_half_interval_is_caught_at_its_first_early_round",
+            || {
+                expect_caught_saying(
+                    INTERVAL,
+                    10,
+                    &["20 rounds of pings instead of 10: round 1 went out at 50 ms, not 100 ms"],
+                    &[],
+                    |seed| pings_every_interval(seed, Flawed::with(Some(Flaw::HalfInterval))),
+                )
+            },
+        )
         .test("meta::pingpong_pinging_one_peer_is_caught", || {
             expect_caught(ROUNDS, 10, |seed| {
                 answers_every_ping(seed, Flawed::with(Some(Flaw::PingsOnePeer)))

@@ -1,19 +1,27 @@
+//! The checker's unit tests: a register's histories here, against brute
+//! force; outcomes, models and budgets in their own files.
+
+mod brute;
+mod budget;
+mod models;
+mod outcomes;
+
 use super::*;
 use dsim::SimRng;
 use RegisterOp::{Read, Write};
 use RegisterRet::{Value, Written};
 
-type RegOp = Op<RegisterOp<u64>, RegisterRet<u64>>;
+pub(super) type RegOp = Op<RegisterOp<u64>, RegisterRet<u64>>;
 
-fn reg() -> RegisterModel<u64> {
+pub(super) fn reg() -> RegisterModel<u64> {
     RegisterModel::new()
 }
 
-fn w(client: usize, v: u64, from: u64, to: u64) -> RegOp {
+pub(super) fn w(client: usize, v: u64, from: u64, to: u64) -> RegOp {
     Op::complete(client, Write(v), from, Written, to)
 }
 
-fn r(client: usize, v: Option<u64>, from: u64, to: u64) -> RegOp {
+pub(super) fn r(client: usize, v: Option<u64>, from: u64, to: u64) -> RegOp {
     Op::complete(client, Read, from, Value(v), to)
 }
 
@@ -129,7 +137,7 @@ fn keys_are_checked_apart_and_the_broken_key_is_named() {
     let mut broken = h.clone();
     broken.push(Op::complete(2, get("y"), 40, KvRet::Value(None), 50));
     let f = check(&KvModel, &broken).unwrap_err();
-    assert_eq!(f.key, "\"y\"");
+    assert_eq!(f.key, "y");
     assert_eq!(f.stuck, 5);
     assert!(f.ops.iter().all(|&i| [2, 4, 5].contains(&i)), "{:?}", f.ops);
     // Appends in the other order than the read shows.
@@ -138,60 +146,8 @@ fn keys_are_checked_apart_and_the_broken_key_is_named() {
     assert!(check(&KvModel, &broken).is_err());
 }
 
-/// Linearizable by brute force: some subset of the pending operations and
-/// some order of all the chosen ones respects real time and the model.
-fn brute_force(h: &[RegOp]) -> bool {
-    let pending: Vec<usize> = (0..h.len())
-        .filter(|&i| h[i].completion.is_none())
-        .collect();
-    (0..1u32 << pending.len()).any(|mask| {
-        let chosen: Vec<usize> = (0..h.len())
-            .filter(|i| match pending.iter().position(|p| p == i) {
-                Some(bit) => mask & (1 << bit) != 0,
-                None => true,
-            })
-            .collect();
-        permutations(&chosen)
-            .into_iter()
-            .any(|order| valid(h, &order))
-    })
-}
-
-fn permutations(items: &[usize]) -> Vec<Vec<usize>> {
-    if items.is_empty() {
-        return vec![vec![]];
-    }
-    let mut all = Vec::new();
-    for i in 0..items.len() {
-        let mut rest = items.to_vec();
-        let first = rest.remove(i);
-        for mut tail in permutations(&rest) {
-            tail.insert(0, first);
-            all.push(tail);
-        }
-    }
-    all
-}
-
-fn valid(h: &[RegOp], order: &[usize]) -> bool {
-    for (a, &x) in order.iter().enumerate() {
-        for &y in &order[a + 1..] {
-            // y comes after x, so y must not have returned before x began.
-            if h[y].returned().is_some_and(|ret| ret < h[x].invoked) {
-                return false;
-            }
-        }
-    }
-    // Completed operations left out would have to come after everything.
-    let mut state = None;
-    for &i in order {
-        let (next, out) = reg().step(&state, &h[i].input);
-        if h[i].output().is_some_and(|o| *o != out) {
-            return false;
-        }
-        state = next;
-    }
-    true
+pub(super) fn brute_force(h: &[RegOp]) -> bool {
+    brute::brute_force(&reg(), h)
 }
 
 /// A small random history with random results: some are linearizable.
@@ -246,11 +202,7 @@ fn agrees_with_brute_force_on_small_random_histories() {
 
 /// A linearizable history of `clients` clients: each operation takes effect
 /// at a random point inside its interval, on a real register.
-pub(super) fn random_linearizable(
-    rng: &mut SimRng,
-    clients: usize,
-    per_client: usize,
-) -> Vec<RegOp> {
+fn random_linearizable(rng: &mut SimRng, clients: usize, per_client: usize) -> Vec<RegOp> {
     // (point, client, input, invoked, returned)
     let mut planned = Vec::new();
     let mut next_value = 1;
@@ -292,7 +244,10 @@ fn generated_linearizable_histories_pass_and_a_corrupted_read_is_explained() {
         // A read that returns a value never written.
         let mut broken = h.clone();
         let read = broken.iter().position(|o| o.input == Read).expect("a read");
-        broken[read].completion = Some((Value(Some(999)), broken[read].returned().unwrap()));
+        broken[read].outcome = Outcome::Returned {
+            output: Value(Some(999)),
+            at: broken[read].returned().unwrap(),
+        };
         let f = check(&reg(), &broken).unwrap_err();
         assert_eq!(f.ops, vec![read], "seed {seed}: {f}");
         assert_eq!(f.stuck, read);
