@@ -14,7 +14,9 @@ static COLOR: AtomicBool = AtomicBool::new(false);
 /// [`colour_wanted`]).
 pub fn init_color() {
     use std::io::IsTerminal;
-    let on = colour_wanted(std::io::stdout().is_terminal(), |name| std::env::var_os(name));
+    let on = colour_wanted(std::io::stdout().is_terminal(), |name| {
+        std::env::var_os(name)
+    });
     COLOR.store(on, Ordering::Relaxed);
 }
 

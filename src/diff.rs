@@ -159,11 +159,7 @@ pub fn render(hunks: &[Hunk], color: bool) -> Vec<String> {
                 }
                 _ => format!("{marker} {}", line.text()),
             };
-            let numbers = if color {
-                ansi_dim(&numbers)
-            } else {
-                numbers
-            };
+            let numbers = if color { ansi_dim(&numbers) } else { numbers };
             out.push(format!("{numbers} {body}").trim_end().to_string());
             if line.no_newline {
                 let note = format!(
