@@ -4,8 +4,8 @@
 //! every event, the rest at the end.
 
 use super::{
-    fewest, Answer, Factory, Observed, Op, AGREE, DONE, INITIAL, LIVENESS, LOST, MINIMAL, NODES,
-    READABLE, READS, TWICE,
+    fewest, Answer, Factory, Observed, Op, AGREE, ANNOUNCED, DONE, INITIAL, LIVENESS, LOST,
+    MINIMAL, NODES, READABLE, READS, REFUSAL, TWICE,
 };
 use crate::subject::sharding::rebalance::{Change, SHARDS};
 use dscheck::{ms, run, Failure};
@@ -83,6 +83,7 @@ pub(in super::super) fn scenario<N: Observed>(
         dscheck::metric("shards moved by each change", moved.join(", "));
     }
     agreement(&sim, changes.len())?;
+    announced(&sim)?;
     minimal(&sim, &seen.borrow(), &changes)?;
     readable(&mut sim)?;
     Ok(sim)
@@ -213,6 +214,15 @@ fn watch<N: Observed>(sim: &mut Sim<N>, seen: Seen) {
         Ok(())
     });
 
+    sim.check(REFUSAL, |sim, step| {
+        for entry in step {
+            if let Event::Reply { node, id, reply } = &entry.event {
+                refusal(sim, *node, *id, N::answer(reply))?;
+            }
+        }
+        Ok(())
+    });
+
     let mut ledger = Ledger::default();
     let mut holder: BTreeMap<u64, NodeId> = BTreeMap::new();
     sim.check(LOST, move |sim, step| {
@@ -267,6 +277,62 @@ fn watch<N: Observed>(sim: &mut Sim<N>, seen: Seen) {
         }
         Ok(())
     });
+}
+
+/// A refusal by `node` of request `id` says what the node's configuration
+/// says: `TryLater` if it owns the key's shard, else `WrongServer` with the
+/// configuration's number. (A request's handler does not change the
+/// configuration, so the node's state after the step is the one it used.)
+fn refusal<N: Observed>(
+    sim: &Sim<N>,
+    node: NodeId,
+    id: RequestId,
+    answer: Answer,
+) -> Result<(), Broken> {
+    if !matches!(answer, Answer::TryLater | Answer::WrongServer { .. }) {
+        return Ok(());
+    }
+    let key = match N::op(&sim.operation(id).request) {
+        Op::Put { key, .. } | Op::Get { key } => key,
+        Op::Other => return Ok(()),
+    };
+    let Some((num, owners)) = sim.node(node).map(N::config) else {
+        return Ok(());
+    };
+    let shard = N::shard_of(key) % SHARDS;
+    let owner = owners[shard];
+    let right = if owner == node {
+        Answer::TryLater
+    } else {
+        Answer::WrongServer { config: num }
+    };
+    if answer == right {
+        return Ok(());
+    }
+    Err(Broken::new(format!(
+        "{node} refused {id} (key {key}, shard {shard}) with {answer:?}, but in its configuration \
+         {num} the shard's owner is {owner}, so the answer is {right:?}"
+    ))
+    .nodes([node]))
+}
+
+/// At the end: every announcement was answered `Reconfigured`.
+fn announced<N: Observed>(sim: &Sim<N>) -> Result<(), Failure> {
+    for op in sim.history() {
+        if N::op(&op.request) != Op::Other {
+            continue;
+        }
+        let got = op.reply().map(N::answer);
+        if got != Some(Answer::Reconfigured) {
+            let detail = format!(
+                "{} was told of a change ({}); by the end it had answered {got:?}, expected \
+                 Reconfigured",
+                op.node, op.id
+            );
+            return Err(Failure::after_run(sim, ANNOUNCED, detail));
+        }
+    }
+    Ok(())
 }
 
 /// At the end: every server is on the configuration of the last change.
