@@ -53,6 +53,10 @@ pub fn tests(suite: Suite) -> Suite {
                 Ok(())
             },
         )
+        .test(
+            "projections::an_account_is_rebuilt_from_its_events",
+            gwt::rebuilt_accounts,
+        )
         .seeded(
             "projections::handle_appends_what_decide_chose",
             5,

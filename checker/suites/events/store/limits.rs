@@ -106,7 +106,11 @@ pub fn append_refuses_what_it_cannot_store() -> Result<(), Failure> {
         refused(&mut store, &path, what, stream, &batch)?;
     }
     let largest: Vec<u8> = (0..fits).map(|i| (i % 253) as u8).collect();
-    let got = store.append("s", ExpectedVersion::Exact(1), std::slice::from_ref(&largest));
+    let got = store.append(
+        "s",
+        ExpectedVersion::Exact(1),
+        std::slice::from_ref(&largest),
+    );
     ensure(matches!(got, Ok(2)), REFUSED, || {
         format!("an event whose payload is exactly MAX_PAYLOAD_LEN bytes (it fits) returned {got:?}, expected Ok(2)")
     })?;
