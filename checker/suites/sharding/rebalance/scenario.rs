@@ -44,6 +44,7 @@ pub(in super::super) fn scenario<N: Observed>(
     let mut client = Client { next_key: 1 };
     let mut members = INITIAL.to_vec();
     let mut changes = Vec::new();
+    let seeded = seed_every_shard(&mut sim)?;
     client.traffic(&mut sim, &mut rng, ms(200))?;
     for i in 0..profile.changes {
         let change = plan(i, &members, &mut rng);
@@ -55,9 +56,12 @@ pub(in super::super) fn scenario<N: Observed>(
         sim.note(format!(
             "the controller announces {change:?} to every server"
         ));
+        let before: Vec<_> = sim.ids().map(|id| sim.node(id).map(N::config)).collect();
         for id in 0..NODES {
             sim.request(NodeId(id), N::reconfigure(change));
         }
+        run(&mut sim, |s| s.run_for(Duration::ZERO))?;
+        probe_gained(&mut sim, &before, &seeded);
         client.traffic(&mut sim, &mut rng, ms(300))?;
         let idle = |s: &Sim<N>| s.ids().all(|id| s.node(id).is_some_and(|n| !n.busy()));
         if !run(&mut sim, |s| s.run_until(LIVENESS, idle))? {
@@ -87,6 +91,51 @@ pub(in super::super) fn scenario<N: Observed>(
     minimal(&sim, &seen.borrow(), &changes)?;
     readable(&mut sim)?;
     Ok(sim)
+}
+
+/// Writes one key of every shard, at its owner in configuration 1, so that
+/// every shard that moves has an acknowledged write; returns the keys, by
+/// shard.
+fn seed_every_shard<N: Observed>(sim: &mut Sim<N>) -> Result<Vec<u64>, Failure> {
+    let (_, owners) = sim
+        .ids()
+        .find_map(|id| sim.node(id).map(N::config))
+        .expect("a node is up");
+    let mut keys = vec![None; SHARDS];
+    let mut key = SEEDED_KEYS;
+    while keys.iter().any(Option::is_none) {
+        let shard = N::shard_of(key) % SHARDS;
+        if keys[shard].is_none() {
+            keys[shard] = Some(key);
+            sim.request(owners[shard], N::put(key, value_of(key)));
+        }
+        key += 1;
+    }
+    run(sim, |s| s.run_for(ms(1)))?;
+    Ok(keys.into_iter().flatten().collect())
+}
+
+/// Where the keys of [`seed_every_shard`] start, far from the clients'.
+const SEEDED_KEYS: u64 = 1 << 40;
+
+/// Right after a change reaches every server, before any transfer can
+/// arrive: each server is asked for a written key of every shard it has
+/// just gained. It must not serve it yet, and must say TryLater; a rare
+/// moment for random clients to hit, made certain here.
+fn probe_gained<N: Observed>(
+    sim: &mut Sim<N>,
+    before: &[Option<(u64, Vec<NodeId>)>],
+    seeded: &[u64],
+) {
+    let ids: Vec<NodeId> = sim.ids().collect();
+    for (id, before) in ids.into_iter().zip(before) {
+        let (Some((_, old)), Some((_, new))) = (before, sim.node(id).map(N::config)) else {
+            continue;
+        };
+        for shard in (0..SHARDS).filter(|&s| new[s] == id && old[s] != id) {
+            sim.request(id, N::get(seeded[shard]));
+        }
+    }
 }
 
 /// Change `i`: a join (of a server not in the cluster) when `i` is even, a
