@@ -1,8 +1,9 @@
 //! The suite of topic 10, the distributed cache: `cache_lru_ttl`,
 //! `cache_cluster`, `cache_single_flight` and `cache_server`. Tests in the
 //! `meta` group run each property check on a known-wrong implementation
-//! written here and pass only if the check finds the bug; they grade no
-//! exercise.
+//! (written here, or the reference with one bug from `cache/bugs/`, see
+//! `checker/build.rs`) and pass only if the check finds the bug; they grade
+//! no exercise.
 
 #[cfg(feature = "learner")]
 use exercises as subject;
@@ -14,6 +15,19 @@ mod cache {
     pub mod lru_ttl;
     pub mod server;
     pub mod single_flight;
+}
+
+/// The reference with one bug each, made by `build.rs` from `cache/bugs/`.
+#[cfg(bugs)]
+#[allow(
+    dead_code,
+    unused_imports,
+    unused_variables,
+    unreachable_code,
+    clippy::all
+)]
+mod bugs {
+    include!(concat!(env!("OUT_DIR"), "/bugs_cache.rs"));
 }
 
 fn main() {

@@ -58,31 +58,95 @@ fn untrue(property: &Property, words: &str, what: &str) -> Failure {
     )
 }
 
-/// The failure of `property` in the first seed that fails.
+/// Set to a number of seeds, the meta tests measure how often they catch
+/// their bug instead of stopping at the first seed that does: every seed in
+/// `1..=N` is run, the rate is printed, and a test whose property fails in
+/// fewer than [`MIN_RATE`] of them fails. A bug caught only by a lucky seed
+/// would let a wrong exercise pass with other seeds.
+pub const RATE_VAR: &str = "DSCOURSE_META_RATE_SEEDS";
+/// The share of seeds in which each meta test must catch its bug.
+pub const MIN_RATE: f64 = 0.99;
+
+/// The failure of `property` in the first seed that fails (or, measuring,
+/// in every seed; see [`RATE_VAR`]).
 fn caught(
     property: Property,
     seeds: u64,
     broken: impl Fn(u64) -> Result<(), Failure>,
 ) -> Result<Failure, Failure> {
+    if let Some(measured) = rate_seeds() {
+        return caught_at_rate(property, measured, broken);
+    }
     for seed in 1..=seeds {
         if let Err(failure) = broken(seed) {
-            if failure.property() == property.name {
-                return Ok(failure);
-            }
-            return Err(Failure::unhinted(
-                META_PROPERTY,
-                format!(
-                    "expected “{property}” to fail, but “{}” failed first (seed {seed}): {}",
-                    failure.property(),
-                    failure.detail()
-                ),
-            ));
+            return right_property(&property, seed, failure);
         }
     }
     Err(Failure::unhinted(
         META_PROPERTY,
         format!("“{property}” held for a known-wrong implementation in seeds 1 to {seeds}"),
     ))
+}
+
+fn rate_seeds() -> Option<u64> {
+    std::env::var(RATE_VAR).ok()?.trim().parse().ok()
+}
+
+/// `failure`, if it is of `property`; otherwise the meta test's own failure.
+fn right_property(property: &Property, seed: u64, failure: Failure) -> Result<Failure, Failure> {
+    if failure.property() == property.name {
+        return Ok(failure);
+    }
+    Err(Failure::unhinted(
+        META_PROPERTY,
+        format!(
+            "expected “{property}” to fail, but “{}” failed first (seed {seed}): {}",
+            failure.property(),
+            failure.detail()
+        ),
+    ))
+}
+
+/// Runs every seed in `1..=seeds` and demands `property` fail in at least
+/// [`MIN_RATE`] of them; prints the rate either way.
+fn caught_at_rate(
+    property: Property,
+    seeds: u64,
+    broken: impl Fn(u64) -> Result<(), Failure>,
+) -> Result<Failure, Failure> {
+    let mut first = None;
+    let mut missed = Vec::new();
+    for seed in 1..=seeds {
+        match broken(seed)
+            .err()
+            .map(|f| right_property(&property, seed, f))
+        {
+            Some(Ok(failure)) => {
+                first.get_or_insert(failure);
+            }
+            Some(Err(wrong)) => return Err(wrong),
+            None => missed.push(seed),
+        }
+    }
+    let caught = seeds - missed.len() as u64;
+    let rate = caught as f64 / seeds.max(1) as f64;
+    eprintln!(
+        "meta rate: “{property}” caught in {caught}/{seeds} seeds ({:.1}%)",
+        rate * 100.0
+    );
+    match first {
+        Some(failure) if rate >= MIN_RATE => Ok(failure),
+        _ => Err(Failure::unhinted(
+            META_PROPERTY,
+            format!(
+                "“{property}” caught the known-wrong implementation in {caught} of {seeds} seeds \
+                 ({:.1}%, below {:.0}%); missed seeds include {:?}",
+                rate * 100.0,
+                MIN_RATE * 100.0,
+                &missed[..missed.len().min(10)]
+            ),
+        )),
+    }
 }
 
 /// Runs `test` (named `name`) on a correct implementation for seeds

@@ -292,6 +292,29 @@ pub(super) fn expiry<C: Cache>(seed: u64, make: Make<C>) -> Result<(), Failure> 
     Ok(())
 }
 
+/// An operation of the fixed start of [`random_ops`].
+#[derive(Clone, Copy)]
+enum Scripted {
+    Put(u64),
+    Ttl(u64),
+}
+
+impl Scripted {
+    /// Runs it on `cache`, as text for a failure's story, and its answer.
+    fn run<C: Cache>(self, cache: &mut C, now: Time) -> (String, String) {
+        match self {
+            Scripted::Put(key) => (
+                format!("put {key}={key} ttl None at {now}"),
+                format!("evicted {:?}", cache.put(key, key, None, now)),
+            ),
+            Scripted::Ttl(key) => (
+                format!("ttl {key} at {now}"),
+                format!("{:?}", cache.ttl(key, now)),
+            ),
+        }
+    }
+}
+
 /// One random operation, as text for a failure's story.
 fn operation<C: Cache>(cache: &mut C, rng: &mut SimRng, keys: u64, now: Time) -> (String, String) {
     let key = rng.below(keys);
@@ -328,9 +351,11 @@ fn operation<C: Cache>(cache: &mut C, rng: &mut SimRng, keys: u64, now: Time) ->
     }
 }
 
-/// 2,000 random operations (get, put with and without a time to live,
-/// remove, expire, ttl) on 1 to 40 keys and a capacity of 1 to 16, time
-/// moving on by 0 to 8 ms between operations; after each, the cache holds
+/// A fixed start (the cache filled, the oldest key's ttl read, one key
+/// more), then 2,000 random operations (get, put with and without a time to live,
+/// remove, expire, ttl) on a capacity of 2 to 16 and 1 to 24 keys more
+/// than it holds, time moving on by 0 to 8 ms between operations; after
+/// each, the cache holds
 /// at most its capacity, and (for `MODEL`) every answer and the length
 /// equal the model's.
 pub(super) fn random_ops<C: Cache>(
@@ -339,17 +364,30 @@ pub(super) fn random_ops<C: Cache>(
     property: Property,
 ) -> Result<(), Failure> {
     let mut rng = SimRng::new(seed);
-    let capacity = 1 + rng.below(16) as usize;
-    let keys = 1 + rng.below(40);
+    // Room for two at least, and more keys than room: every seed evicts,
+    // and by recency.
+    let capacity = 2 + rng.below(15) as usize;
+    let keys = capacity as u64 + 1 + rng.below(24);
     let mut cache = make(capacity);
     let mut model = Model::new(capacity);
     let mut now = Time::ZERO;
     let mut story: Vec<String> = Vec::new();
-    for _ in 0..2_000 {
+    // First, certainly: the cache filled, the oldest key's ttl read (a read
+    // that must not make it recent), and one key more.
+    let script = (0..capacity as u64)
+        .map(Scripted::Put)
+        .chain([Scripted::Ttl(0), Scripted::Put(capacity as u64)]);
+    let mut script = script.collect::<Vec<_>>().into_iter();
+    for _ in 0..2_000 + script.len() {
         now = now + ms(rng.below(9));
-        let mut twin = rng.clone();
-        let (op, got) = operation(&mut cache, &mut rng, keys, now);
-        let (_, expected) = operation(&mut model, &mut twin, keys, now);
+        let ((op, got), expected) = match script.next() {
+            Some(step) => (step.run(&mut cache, now), step.run(&mut model, now).1),
+            None => {
+                let mut twin = rng.clone();
+                let done = operation(&mut cache, &mut rng, keys, now);
+                (done, operation(&mut model, &mut twin, keys, now).1)
+            }
+        };
         story.push(format!("{op} → {got}"));
         if story.len() > 8 {
             story.remove(0);

@@ -7,6 +7,7 @@
 //! limit, so a server that hangs fails a check with a clear message.
 
 mod client;
+mod limits;
 mod wrong;
 
 use crate::subject::cache::server::{parse_command, Server};
@@ -55,8 +56,9 @@ pub(super) const COMMANDS: Property = Property {
 pub(super) const EXPIRY: Property = Property {
     name: "keys expire as SET EX/PX and EXPIRE say, and TTL counts down",
     hint: "SET ... EX s gives the entry a time to live of s seconds, PX of ms milliseconds, and a \
-           SET without them none; TTL is -2 for a missing key, -1 without expiry, else the seconds \
-           left rounded to the nearest",
+           SET without them none; EXPIRE with a time of zero or less deletes the key (1 if it \
+           existed); TTL is -2 for a missing key, -1 without expiry, else the seconds left rounded \
+           to the nearest",
     when: &[],
 };
 pub(super) const FRAMING: Property = Property {
@@ -90,6 +92,10 @@ pub(super) const CONCURRENT: Property = Property {
 pub fn tests(suite: Suite) -> Suite {
     let suite = suite
         .test("server::parser_waits_for_whole_commands", parser)
+        .test(
+            "server::parser_keeps_its_limits_on_lines_and_claimed_counts",
+            limits::parser_limits,
+        )
         .test("server::answers_ping_set_get_del", || commands(subject))
         .test("server::set_ex_px_expire_and_ttl", || expiry(subject))
         .test("server::pipelined_and_split_commands", || framing(subject))
@@ -317,6 +323,14 @@ pub(super) fn expiry(start: Start) -> Result<(), Failure> {
         p,
     )?;
     expect(&mut c, &[b"EXPIRE", b"missing", b"50"], int(0), p)?;
+    // A time of zero or less deletes the key at once.
+    expect(&mut c, &[b"SET", b"zero", b"6"], ok(), p)?;
+    expect(&mut c, &[b"EXPIRE", b"zero", b"0"], int(1), p)?;
+    expect(&mut c, &[b"GET", b"zero"], nil(), p)?;
+    expect(&mut c, &[b"SET", b"negative", b"7"], ok(), p)?;
+    expect(&mut c, &[b"EXPIRE", b"negative", b"-5"], int(1), p)?;
+    expect(&mut c, &[b"TTL", b"negative"], int(-2), p)?;
+    expect(&mut c, &[b"EXPIRE", b"missing", b"0"], int(0), p)?;
     expect(&mut c, &[b"SET", b"x", b"1", b"EX", b"0"], Want::AnError, p)?;
     expect(
         &mut c,

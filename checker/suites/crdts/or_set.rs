@@ -1,8 +1,9 @@
 //! crdt_or_set: the observed-remove set, with a unique tag per add and
 //! tombstones for the removed tags.
 
-use crate::crdts::history::{Action, Family, Kind, Seen, Update};
-use crate::crdts::properties::{scenario, standard, Standard};
+use crate::crdts::history::{decode, execute, Action, Family, Kind, Seen, Update};
+use crate::crdts::laws::MANY;
+use crate::crdts::properties::{check, scenario, standard, Standard};
 use crate::expect_caught;
 use crate::subject::crdts::g_counter::Crdt;
 use crate::subject::crdts::or_set::OrSet;
@@ -30,6 +31,11 @@ pub const OBSERVED: Property = Property {
         "remove makes tombstones of the tags of the element in adds now, not of the element itself",
     when: &[],
 };
+pub const MEMBERSHIP: Property = Property {
+    name: "contains(e) is true exactly for the elements the set lists",
+    hint: "contains(e) asks whether some add of e itself (the same element) has a tag that is not a tombstone: both conditions, for the same add",
+    when: &[],
+};
 
 const STANDARD: Standard = Standard {
     prefix: "or_set::",
@@ -49,6 +55,11 @@ pub fn tests(suite: Suite) -> Suite {
         .test(
             "or_set::a_remove_removes_only_the_adds_it_observed",
             observed::<OrSet<u8>>,
+        )
+        .seeded(
+            "or_set::contains_agrees_with_the_elements_after_every_step",
+            2,
+            membership,
         )
         .test(
             "meta::or_set_remove_that_deletes_unseen_tags_is_caught",
@@ -237,6 +248,34 @@ fn observed<K: Kind<F = ObservedRemove>>() -> Result<(), Failure> {
         ),
     ];
     scenario::<K>(OBSERVED, 2, &actions, expect_element(0, &expected))
+}
+
+/// After every step of generated runs, each replica's `contains` answers
+/// for every element what its `elements` lists (the spec test reads the
+/// set through `elements`).
+fn membership(seed: u64) -> Result<(), Failure> {
+    check::<OrSet<u8>>(seed, &MANY, &|p| {
+        execute::<OrSet<u8>>(p.replicas, &decode::<ObservedRemove>(p), |ex, action, _| {
+            let r = action.replica();
+            let state = &ex.states[r];
+            let listed = state.elements();
+            for e in 0..3u8 {
+                let contains = state.contains(&e);
+                if contains != listed.contains(&e) {
+                    return Err(Failure::new(
+                        MEMBERSHIP,
+                        format!(
+                            "after the run below, n{r} lists {listed:?}, but contains(&{e}) is \
+                             {contains}\n  its state: {state:?}\nThe smallest run found:\n{}",
+                            ex.listing()
+                        ),
+                    ));
+                }
+            }
+            Ok(())
+        })?;
+        Ok(())
+    })
 }
 
 /// An OR-set written in the suite whose remove deletes the element, tags it

@@ -86,7 +86,7 @@ pub fn standard<K: Kind>(suite: Suite, s: &'static Standard) -> Suite {
 }
 
 /// `property` over runs of `shape` drawn for `seed`.
-fn check<K: Kind>(
+pub fn check<K: Kind>(
     seed: u64,
     shape: &Shape,
     property: &dyn Fn(&Program) -> Result<(), Failure>,

@@ -53,6 +53,10 @@ pub fn tests(suite: Suite) -> Suite {
                 Ok(())
             },
         )
+        .test(
+            "projections::an_account_is_rebuilt_from_its_events",
+            gwt::rebuilt_accounts,
+        )
         .seeded(
             "projections::handle_appends_what_decide_chose",
             5,
@@ -328,7 +332,10 @@ fn duplicates<P: ReadModel>(seed: u64) -> Result<(), Failure> {
             },
         )?;
         check_view(&model, &log, &format!("event {i} was delivered"))?;
-        for _ in 0..rng.below(3) {
+        // The first event always comes twice: a projection that applies a
+        // duplicate is caught at once, whatever the seed.
+        let again = if i == 0 { 1 } else { rng.below(3) };
+        for _ in 0..again {
             let got = model.apply(recorded);
             check_view(&model, &log, &format!("event {i} was delivered again"))?;
             ensure(got == Delivery::Duplicate, GAP, || {

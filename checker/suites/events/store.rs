@@ -1,8 +1,11 @@
 //! events_store: framing, optimistic concurrency, recovery of a torn tail,
 //! and a writer process killed mid-append, again and again.
 
+pub mod concurrency;
 pub mod kill;
+pub mod limits;
 pub mod log;
+pub mod recovery;
 pub mod wrong;
 
 use crate::expect_caught;
@@ -58,6 +61,24 @@ pub fn tests(suite: Suite) -> Suite {
         .test("store::frames_round_trip_and_damage_is_detected", frames)
         .test("store::a_reopened_store_reads_back_every_event", round_trip)
         .test("store::a_stale_expected_version_is_a_conflict", conflict)
+        .seeded(
+            "store::optimistic_concurrency_compares_each_streams_own_version",
+            5,
+            concurrency::conflicts_across_streams::<EventStore>,
+        )
+        .test("store::frames_at_the_limits_of_the_payload_length", limits::frames_at_the_limits)
+        .test(
+            "store::append_refuses_what_it_cannot_store_and_writes_nothing",
+            limits::append_refuses_what_it_cannot_store,
+        )
+        .test(
+            "store::recovery_stops_at_a_whole_record_that_does_not_belong",
+            recovery::whole_records_that_do_not_belong::<EventStore>,
+        )
+        .test(
+            "store::open_reports_what_it_kept_and_cut",
+            recovery::open_reports_what_it_kept_and_cut,
+        )
         .test("store::recovery_cuts_a_torn_tail_at_every_byte", || {
             torn_tail::<EventStore>(Damage::Truncate)
         })
@@ -95,6 +116,43 @@ pub fn tests(suite: Suite) -> Suite {
                 torn_tail::<wrong::Flawed<wrong::LeavesTornTail>>(Damage::Truncate)
             })
         })
+        .test("meta::recovery_that_trusts_a_records_version_is_caught", || {
+            expect_caught(INTACT, |_| {
+                recovery::whole_records_that_do_not_belong::<wrong::Flawed<wrong::TrustsVersions>>()
+            })
+        })
+        .meta_misread()
+}
+
+/// The meta tests of optimistic concurrency: stores that compare the
+/// expected version with the wrong number, made from the reference.
+trait MetaMisread {
+    fn meta_misread(self) -> Self;
+}
+
+impl MetaMisread for Suite {
+    #[cfg(bugs)]
+    fn meta_misread(self) -> Suite {
+        use concurrency::{conflicts_across_streams, OWN_VERSION};
+        use wrong::misread::{LastStream, LogLength, Misreads};
+        self.test(
+            "meta::a_store_comparing_with_the_logs_length_is_caught",
+            || expect_caught(OWN_VERSION, conflicts_across_streams::<Misreads<LogLength>>),
+        )
+        .test(
+            "meta::a_store_comparing_with_another_streams_version_is_caught",
+            || {
+                expect_caught(
+                    OWN_VERSION,
+                    conflicts_across_streams::<Misreads<LastStream>>,
+                )
+            },
+        )
+    }
+    #[cfg(not(bugs))]
+    fn meta_misread(self) -> Suite {
+        self
+    }
 }
 
 /// Checks that `events` (a whole log, read back) is in order and intact:

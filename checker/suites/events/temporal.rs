@@ -28,6 +28,11 @@ pub const FROM_SNAPSHOT: Property = Property {
     hint: "use only snapshots with version <= v (a later one already contains changes after v), the one with the highest version, then apply log[snapshot.version..v]",
     when: &[],
 };
+pub const LATEST_SNAPSHOT: Property = Property {
+    name: "a query from snapshots starts at the latest snapshot at or before the version",
+    hint: "among the snapshots with version <= v (v cut at the log's length), take the one with the highest version, including one taken exactly at v, and apply only the changes after it: its state stands for everything before",
+    when: &[],
+};
 
 pub fn tests(suite: Suite) -> Suite {
     suite
@@ -50,6 +55,15 @@ pub fn tests(suite: Suite) -> Suite {
             "temporal::a_query_from_snapshots_equals_the_replay",
             10,
             from_snapshots::<Subject>,
+        )
+        .seeded(
+            "temporal::a_query_starts_from_the_latest_snapshot_at_or_before_the_version",
+            5,
+            from_latest_snapshot::<Subject>,
+        )
+        .test(
+            "meta::a_snapshot_query_that_replays_from_the_start_is_caught",
+            || expect_caught(LATEST_SNAPSHOT, from_latest_snapshot::<Replays>),
         )
         .test(
             "meta::a_time_query_that_leaves_out_changes_at_t_is_caught",
@@ -237,6 +251,69 @@ fn from_snapshots<Q: Queries>(seed: u64) -> Result<(), Failure> {
         })?;
     }
     Ok(())
+}
+
+/// Snapshots whose states carry a mark (an item named after the snapshot),
+/// so that the answer shows which snapshot a query started from: the
+/// latest at or before the version, then the changes after it.
+fn from_latest_snapshot<Q: Queries>(seed: u64) -> Result<(), Failure> {
+    let log = history(seed);
+    let mut rng = SimRng::fork(seed, 0x1A7E);
+    let mut versions: Vec<u64> = (0..rng.range(3..=8))
+        .map(|_| rng.range(1..=log.len() as u64))
+        .collect();
+    versions.sort_unstable();
+    versions.dedup();
+    let mut snapshots: Vec<Snapshot> = versions.iter().map(|&v| marked(&log, v)).collect();
+    rng.shuffle(&mut snapshots);
+    let at: Vec<u64> = snapshots.iter().map(|s| s.version).collect();
+    for v in 0..=log.len() as u64 + 1 {
+        let end = v.min(log.len() as u64);
+        let expected = match versions.iter().rev().find(|&&s| s <= end) {
+            Some(&s) => marked(&log, s).state.then(&log[s as usize..end as usize]),
+            None => fold(&log[..end as usize]),
+        };
+        let actual = Q::as_of_version_from(&snapshots, &log, v);
+        ensure(actual == expected, LATEST_SNAPSHOT, || {
+            format!(
+                "as of version {v}, with snapshots at versions {at:?} (in that order; each holds an item snapshot@VERSION):\n  actual   {:?}\n  expected {:?}",
+                actual.prices, expected.prices
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// The snapshot at `version`, with the mark `snapshot@VERSION` in its state.
+fn marked(log: &[Recorded], version: u64) -> Snapshot {
+    let mut state = fold(&log[..version as usize]);
+    state.prices.insert(format!("snapshot@{version}"), version);
+    Snapshot { version, state }
+}
+
+/// Known-wrong queries: right, but a snapshot query that ignores the
+/// snapshots and replays the log from the start.
+pub struct Replays;
+
+impl Queries for Replays {
+    fn as_of_version(log: &[Recorded], v: u64) -> PriceList {
+        fold(&log[..(v as usize).min(log.len())])
+    }
+    fn version_at(log: &[Recorded], t: u64) -> u64 {
+        log.partition_point(|r| r.at <= t) as u64
+    }
+    fn as_of_time(log: &[Recorded], t: u64) -> PriceList {
+        Self::as_of_version(log, Self::version_at(log, t))
+    }
+    fn changes_between(log: &[Recorded], from: u64, to: u64) -> Vec<Recorded> {
+        log.iter()
+            .filter(|r| r.at > from && r.at <= to)
+            .cloned()
+            .collect()
+    }
+    fn as_of_version_from(_: &[Snapshot], log: &[Recorded], v: u64) -> PriceList {
+        Self::as_of_version(log, v)
+    }
 }
 
 /// Known-wrong queries: a time query that takes only the changes recorded

@@ -244,6 +244,11 @@ pub(super) fn moves<R: Ring>(seed: u64, make: impl Fn(u32) -> R) -> Result<(), F
             let s = pool.pop().expect("a pool of 20 outlasts 8 changes");
             ring.add(s);
             on_ring.insert(s);
+            // Its share is about fair only if it has its vnodes points.
+            let own = ring.points().iter().filter(|&&(_, o)| o == s).count();
+            ensure(own == 100, SHARE, || {
+                format!("server {s} joined a ring of 100 virtual nodes per server, and has {own} points on it")
+            })?;
             s
         } else {
             let s = *rng.pick(&on_ring.iter().copied().collect::<Vec<_>>());

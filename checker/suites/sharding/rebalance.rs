@@ -8,6 +8,7 @@
 //! implementations (the [`wrong::Model`], with one [`wrong::Flaw`] each)
 //! through the very same checks.
 
+mod placement;
 mod scenario;
 mod wrong;
 
@@ -36,6 +37,10 @@ pub fn tests(suite: Suite) -> Suite {
             6,
             |seed| many_changes(seed, subject()),
         )
+        .test(
+            "rebalance::next_config_keeps_servers_in_id_order_and_breaks_ties_by_lowest_id",
+            placement::next_config_follows_the_rules,
+        )
         .test("meta::rebalance_correct_model_passes", correct_model_passes)
         .test("meta::rebalance_deletes_before_the_ack", || {
             caught(Flaw::DeletesBeforeAck, lossy, LOST)
@@ -48,6 +53,13 @@ pub fn tests(suite: Suite) -> Suite {
         })
         .test("meta::rebalance_serves_before_the_data_arrives", || {
             caught(Flaw::ServesEmpty, lossy, READS)
+        })
+        .test(
+            "meta::rebalance_says_wrong_server_while_awaiting_the_data",
+            || caught(Flaw::WrongServerWhileAwaiting, lossy, REFUSAL),
+        )
+        .test("meta::rebalance_leaving_an_announcement_unanswered", || {
+            caught(Flaw::LeavesChangesUnanswered, lossy, ANNOUNCED)
         })
 }
 
@@ -93,6 +105,16 @@ const MINIMAL: Property = Property {
            shard changes owner",
     when: &[],
 };
+const REFUSAL: Property = Property {
+    name: "a refused request says why: TryLater from the shard's owner, WrongServer with the configuration number from any other server",
+    hint: "refusal(me, shard): TryLater if self.config.owners[shard] == me (the data has not arrived yet), otherwise WrongServer { config: self.config.num }, so that the client knows whether to wait or to look elsewhere",
+    when: &[],
+};
+const ANNOUNCED: Property = Property {
+    name: "every server answers each announced change with Reconfigured",
+    hint: "on_reconfigure ends with ctx.reply(id, Reply::Reconfigured): the controller waits for every server to move on",
+    when: &[],
+};
 const READABLE: Property = Property {
     name: "every acknowledged write can be read at the end",
     hint: "once every handoff has finished, the owner of each shard in the last configuration \
@@ -107,8 +129,14 @@ const READABLE: Property = Property {
 pub enum Answer {
     Written,
     Value(Option<u64>),
-    Refused,
-    Other,
+    /// The server owns the shard but awaits its data.
+    TryLater,
+    /// The server does not own the shard in its configuration `config`.
+    WrongServer {
+        config: u64,
+    },
+    /// The server moved to an announced configuration.
+    Reconfigured,
 }
 
 /// What a client asked, as the checks read it.
@@ -162,8 +190,9 @@ impl Observed for Server {
         match *reply {
             Reply::Written => Answer::Written,
             Reply::Value(v) => Answer::Value(v),
-            Reply::WrongServer { .. } | Reply::TryLater => Answer::Refused,
-            Reply::Reconfigured => Answer::Other,
+            Reply::WrongServer { config } => Answer::WrongServer { config },
+            Reply::TryLater => Answer::TryLater,
+            Reply::Reconfigured => Answer::Reconfigured,
         }
     }
     fn config(&self) -> (u64, Vec<NodeId>) {

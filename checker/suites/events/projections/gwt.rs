@@ -112,3 +112,58 @@ impl Scenario {
         ))
     }
 }
+
+pub const EVOLVE: Property = Property {
+    name: "an account rebuilt from its events has the status, owner and balance they say",
+    hint: "evolve: Opened sets the status to Open and the owner to the event's owner; Deposited adds its amount to the balance, Withdrawn subtracts it; Closed sets the status to Closed",
+    when: &[],
+};
+
+/// `Account::from_history` of a few histories, field by field (`decide`
+/// reads only the status and the balance, so the owner is checked here).
+pub fn rebuilt_accounts() -> Result<(), Failure> {
+    use crate::subject::events::projections::Status;
+    let opened = |owner: &str| Event::Opened {
+        owner: owner.to_string(),
+    };
+    let account = |status, owner: &str, balance| Account {
+        status,
+        owner: owner.to_string(),
+        balance,
+    };
+    let cases = [
+        (vec![], account(Status::New, "", 0)),
+        (vec![opened("ann")], account(Status::Open, "ann", 0)),
+        (
+            vec![
+                opened("bob"),
+                Event::Deposited { amount: 10 },
+                Event::Withdrawn { amount: 3 },
+                Event::Deposited { amount: 5 },
+            ],
+            account(Status::Open, "bob", 12),
+        ),
+        (
+            vec![
+                opened("cy"),
+                Event::Deposited { amount: 4 },
+                Event::Withdrawn { amount: 4 },
+                Event::Closed,
+            ],
+            account(Status::Closed, "cy", 0),
+        ),
+    ];
+    for (events, expected) in cases {
+        let actual = Account::from_history(&events);
+        if actual != expected {
+            return Err(Failure::new(
+                EVOLVE,
+                format!(
+                    "Account::from_history({})\n  gave     {actual:?}\n  expected {expected:?}",
+                    list(&events)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}

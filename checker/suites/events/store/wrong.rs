@@ -19,6 +19,9 @@ pub trait Flaw {
     const ACKS_BEFORE_WRITING: bool;
     /// Recovery stops at the first bad record but leaves it in the file.
     const LEAVES_THE_TORN_TAIL: bool;
+    /// Recovery indexes a whole record even when its version is not the
+    /// next of its stream.
+    const TRUSTS_VERSIONS: bool = false;
 }
 
 pub struct AcksEarly;
@@ -31,6 +34,15 @@ pub struct LeavesTornTail;
 impl Flaw for LeavesTornTail {
     const ACKS_BEFORE_WRITING: bool = false;
     const LEAVES_THE_TORN_TAIL: bool = true;
+}
+
+/// Recovery keeps every whole record, never asking whether its version is
+/// the next of its stream (a duplicated or stray record is indexed).
+pub struct TrustsVersions;
+impl Flaw for TrustsVersions {
+    const ACKS_BEFORE_WRITING: bool = false;
+    const LEAVES_THE_TORN_TAIL: bool = false;
+    const TRUSTS_VERSIONS: bool = true;
 }
 
 pub struct Flawed<F> {
@@ -58,6 +70,9 @@ impl<F: Flaw> Log for Flawed<F> {
         };
         let mut offset = 0;
         while let Some((event, len)) = record_at(&bytes[offset..]) {
+            if !F::TRUSTS_VERSIONS && event.version != log.version(&event.stream) + 1 {
+                break;
+            }
             *log.versions.entry(event.stream.clone()).or_insert(0) = event.version;
             log.events.push(RecordedEvent {
                 position: log.events.len() as u64,
@@ -123,4 +138,85 @@ fn record_at(bytes: &[u8]) -> Option<(Event, usize)> {
         return None;
     }
     Some((decode_payload(payload)?, HEADER_LEN + len))
+}
+
+/// Stores whose optimistic concurrency compares the expected version with
+/// the wrong number: the reference store, with the check done before it
+/// (against what `M` reads) and the append then made unconditionally. Made
+/// from the reference, so only where the references are the subject.
+#[cfg(bugs)]
+pub mod misread {
+    use super::super::concurrency::Store;
+    use crate::subject::events::store::RecordedEvent;
+    use crate::subject::events::store::{EventStore, ExpectedVersion, StoreError};
+    use std::marker::PhantomData;
+    use std::path::Path;
+
+    /// The number a wrong store takes for the stream's version.
+    pub trait Misreading {
+        fn seen(store: &EventStore, stream: &str, last: Option<&str>) -> u64;
+    }
+
+    /// The length of the whole log (equal to the stream's version while
+    /// there is one stream).
+    pub struct LogLength;
+    impl Misreading for LogLength {
+        fn seen(store: &EventStore, _: &str, _: Option<&str>) -> u64 {
+            store.read_all(0).len() as u64
+        }
+    }
+
+    /// The version of the stream appended to last (a cached "current
+    /// version" not keyed by stream).
+    pub struct LastStream;
+    impl Misreading for LastStream {
+        fn seen(store: &EventStore, stream: &str, last: Option<&str>) -> u64 {
+            store.version(last.unwrap_or(stream))
+        }
+    }
+
+    pub struct Misreads<M> {
+        inner: EventStore,
+        last: Option<String>,
+        misreading: PhantomData<M>,
+    }
+
+    impl<M: Misreading> Store for Misreads<M> {
+        fn open(path: &Path) -> Result<Self, StoreError> {
+            Ok(Misreads {
+                inner: EventStore::open(path)?,
+                last: None,
+                misreading: PhantomData,
+            })
+        }
+        fn append(
+            &mut self,
+            stream: &str,
+            expected: ExpectedVersion,
+            events: &[Vec<u8>],
+        ) -> Result<u64, StoreError> {
+            if let ExpectedVersion::Exact(expected) = expected {
+                let actual = M::seen(&self.inner, stream, self.last.as_deref());
+                if expected != actual {
+                    return Err(StoreError::Conflict {
+                        stream: stream.to_string(),
+                        expected,
+                        actual,
+                    });
+                }
+            }
+            let new = self.inner.append(stream, ExpectedVersion::Any, events)?;
+            self.last = Some(stream.to_string());
+            Ok(new)
+        }
+        fn version(&self, stream: &str) -> u64 {
+            self.inner.version(stream)
+        }
+        fn stream(&self, stream: &str) -> Vec<RecordedEvent> {
+            Store::stream(&self.inner, stream)
+        }
+        fn all(&self) -> Vec<RecordedEvent> {
+            Store::all(&self.inner)
+        }
+    }
 }

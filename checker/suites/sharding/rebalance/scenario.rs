@@ -4,8 +4,8 @@
 //! every event, the rest at the end.
 
 use super::{
-    fewest, Answer, Factory, Observed, Op, AGREE, DONE, INITIAL, LIVENESS, LOST, MINIMAL, NODES,
-    READABLE, READS, TWICE,
+    fewest, Answer, Factory, Observed, Op, AGREE, ANNOUNCED, DONE, INITIAL, LIVENESS, LOST,
+    MINIMAL, NODES, READABLE, READS, REFUSAL, TWICE,
 };
 use crate::subject::sharding::rebalance::{Change, SHARDS};
 use dscheck::{ms, run, Failure};
@@ -44,6 +44,7 @@ pub(in super::super) fn scenario<N: Observed>(
     let mut client = Client { next_key: 1 };
     let mut members = INITIAL.to_vec();
     let mut changes = Vec::new();
+    let seeded = seed_every_shard(&mut sim)?;
     client.traffic(&mut sim, &mut rng, ms(200))?;
     for i in 0..profile.changes {
         let change = plan(i, &members, &mut rng);
@@ -55,9 +56,12 @@ pub(in super::super) fn scenario<N: Observed>(
         sim.note(format!(
             "the controller announces {change:?} to every server"
         ));
+        let before: Vec<_> = sim.ids().map(|id| sim.node(id).map(N::config)).collect();
         for id in 0..NODES {
             sim.request(NodeId(id), N::reconfigure(change));
         }
+        run(&mut sim, |s| s.run_for(Duration::ZERO))?;
+        probe_gained(&mut sim, &before, &seeded);
         client.traffic(&mut sim, &mut rng, ms(300))?;
         let idle = |s: &Sim<N>| s.ids().all(|id| s.node(id).is_some_and(|n| !n.busy()));
         if !run(&mut sim, |s| s.run_until(LIVENESS, idle))? {
@@ -83,9 +87,55 @@ pub(in super::super) fn scenario<N: Observed>(
         dscheck::metric("shards moved by each change", moved.join(", "));
     }
     agreement(&sim, changes.len())?;
+    announced(&sim)?;
     minimal(&sim, &seen.borrow(), &changes)?;
     readable(&mut sim)?;
     Ok(sim)
+}
+
+/// Writes one key of every shard, at its owner in configuration 1, so that
+/// every shard that moves has an acknowledged write; returns the keys, by
+/// shard.
+fn seed_every_shard<N: Observed>(sim: &mut Sim<N>) -> Result<Vec<u64>, Failure> {
+    let (_, owners) = sim
+        .ids()
+        .find_map(|id| sim.node(id).map(N::config))
+        .expect("a node is up");
+    let mut keys = vec![None; SHARDS];
+    let mut key = SEEDED_KEYS;
+    while keys.iter().any(Option::is_none) {
+        let shard = N::shard_of(key) % SHARDS;
+        if keys[shard].is_none() {
+            keys[shard] = Some(key);
+            sim.request(owners[shard], N::put(key, value_of(key)));
+        }
+        key += 1;
+    }
+    run(sim, |s| s.run_for(ms(1)))?;
+    Ok(keys.into_iter().flatten().collect())
+}
+
+/// Where the keys of [`seed_every_shard`] start, far from the clients'.
+const SEEDED_KEYS: u64 = 1 << 40;
+
+/// Right after a change reaches every server, before any transfer can
+/// arrive: each server is asked for a written key of every shard it has
+/// just gained. It must not serve it yet, and must say TryLater; a rare
+/// moment for random clients to hit, made certain here.
+fn probe_gained<N: Observed>(
+    sim: &mut Sim<N>,
+    before: &[Option<(u64, Vec<NodeId>)>],
+    seeded: &[u64],
+) {
+    let ids: Vec<NodeId> = sim.ids().collect();
+    for (id, before) in ids.into_iter().zip(before) {
+        let (Some((_, old)), Some((_, new))) = (before, sim.node(id).map(N::config)) else {
+            continue;
+        };
+        for shard in (0..SHARDS).filter(|&s| new[s] == id && old[s] != id) {
+            sim.request(id, N::get(seeded[shard]));
+        }
+    }
 }
 
 /// Change `i`: a join (of a server not in the cluster) when `i` is even, a
@@ -213,6 +263,15 @@ fn watch<N: Observed>(sim: &mut Sim<N>, seen: Seen) {
         Ok(())
     });
 
+    sim.check(REFUSAL, |sim, step| {
+        for entry in step {
+            if let Event::Reply { node, id, reply } = &entry.event {
+                refusal(sim, *node, *id, N::answer(reply))?;
+            }
+        }
+        Ok(())
+    });
+
     let mut ledger = Ledger::default();
     let mut holder: BTreeMap<u64, NodeId> = BTreeMap::new();
     sim.check(LOST, move |sim, step| {
@@ -267,6 +326,62 @@ fn watch<N: Observed>(sim: &mut Sim<N>, seen: Seen) {
         }
         Ok(())
     });
+}
+
+/// A refusal by `node` of request `id` says what the node's configuration
+/// says: `TryLater` if it owns the key's shard, else `WrongServer` with the
+/// configuration's number. (A request's handler does not change the
+/// configuration, so the node's state after the step is the one it used.)
+fn refusal<N: Observed>(
+    sim: &Sim<N>,
+    node: NodeId,
+    id: RequestId,
+    answer: Answer,
+) -> Result<(), Broken> {
+    if !matches!(answer, Answer::TryLater | Answer::WrongServer { .. }) {
+        return Ok(());
+    }
+    let key = match N::op(&sim.operation(id).request) {
+        Op::Put { key, .. } | Op::Get { key } => key,
+        Op::Other => return Ok(()),
+    };
+    let Some((num, owners)) = sim.node(node).map(N::config) else {
+        return Ok(());
+    };
+    let shard = N::shard_of(key) % SHARDS;
+    let owner = owners[shard];
+    let right = if owner == node {
+        Answer::TryLater
+    } else {
+        Answer::WrongServer { config: num }
+    };
+    if answer == right {
+        return Ok(());
+    }
+    Err(Broken::new(format!(
+        "{node} refused {id} (key {key}, shard {shard}) with {answer:?}, but in its configuration \
+         {num} the shard's owner is {owner}, so the answer is {right:?}"
+    ))
+    .nodes([node]))
+}
+
+/// At the end: every announcement was answered `Reconfigured`.
+fn announced<N: Observed>(sim: &Sim<N>) -> Result<(), Failure> {
+    for op in sim.history() {
+        if N::op(&op.request) != Op::Other {
+            continue;
+        }
+        let got = op.reply().map(N::answer);
+        if got != Some(Answer::Reconfigured) {
+            let detail = format!(
+                "{} was told of a change ({}); by the end it had answered {got:?}, expected \
+                 Reconfigured",
+                op.node, op.id
+            );
+            return Err(Failure::after_run(sim, ANNOUNCED, detail));
+        }
+    }
+    Ok(())
 }
 
 /// At the end: every server is on the configuration of the last change.

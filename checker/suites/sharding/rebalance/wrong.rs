@@ -23,6 +23,10 @@ pub(super) enum Flaw {
     ServesUntilAck,
     /// The new owner serves a gained shard before its data arrives.
     ServesEmpty,
+    /// The new owner, awaiting a shard's data, answers WrongServer.
+    WrongServerWhileAwaiting,
+    /// A server moves to the announced configuration without answering.
+    LeavesChangesUnanswered,
 }
 
 /// How many seeds a meta test tries before deciding the flaw goes unnoticed.
@@ -87,7 +91,8 @@ pub(super) enum ModelRequest {
 pub(super) enum ModelReply {
     Ok,
     Val(Option<u64>),
-    No,
+    Later,
+    Wrong(u64),
     Changed,
 }
 
@@ -161,6 +166,16 @@ impl Model {
         (members, owners)
     }
 
+    /// The answer to a request for `s`, which this server does not serve.
+    fn refusal(&self, s: usize) -> ModelReply {
+        let owner = self.owners[s] == self.id && self.flaw != Flaw::WrongServerWhileAwaiting;
+        if owner {
+            ModelReply::Later
+        } else {
+            ModelReply::Wrong(self.num)
+        }
+    }
+
     fn send_shard(&self, ctx: &mut Ctx<Self>, s: usize) {
         if let Some((to, num, data)) = self.away.get(&s) {
             let msg = ModelMsg::Shard {
@@ -220,14 +235,17 @@ impl Node for Model {
                     data.insert(key, value);
                     ModelReply::Ok
                 }
-                None => ModelReply::No,
+                None => self.refusal(shard(key)),
             },
             ModelRequest::Get(key) => match self.data.get(&shard(key)) {
                 Some(data) => ModelReply::Val(data.get(&key).copied()),
-                None => ModelReply::No,
+                None => self.refusal(shard(key)),
             },
             ModelRequest::Change(change) => {
                 self.reconfigure(ctx, change);
+                if self.flaw == Flaw::LeavesChangesUnanswered {
+                    return;
+                }
                 ModelReply::Changed
             }
         };
@@ -288,8 +306,9 @@ impl Observed for Model {
         match *reply {
             ModelReply::Ok => Answer::Written,
             ModelReply::Val(v) => Answer::Value(v),
-            ModelReply::No => Answer::Refused,
-            ModelReply::Changed => Answer::Other,
+            ModelReply::Later => Answer::TryLater,
+            ModelReply::Wrong(config) => Answer::WrongServer { config },
+            ModelReply::Changed => Answer::Reconfigured,
         }
     }
     fn config(&self) -> (u64, Vec<NodeId>) {
