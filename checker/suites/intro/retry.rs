@@ -9,16 +9,18 @@
 //! that a correct model passes.
 
 mod scenario;
+mod watermark;
 mod wrong;
 
 #[cfg(feature = "hidden")]
 #[path = "../../hidden/intro/retry.rs"]
 mod hidden;
 
-use crate::subject::intro::retry::{Request, Retry, RECEIVER, RETRANSMIT_AFTER};
+use crate::subject::intro::retry::{Receiver, Request, Retry, RECEIVER, RETRANSMIT_AFTER};
 use dscheck::{metric, secs, Failure, Property, Suite};
 use dsim::{Node, NodeId};
 use scenario::{lossy, rates, scenario, Profile, Values};
+use watermark::{watermark, WATERMARK};
 use wrong::{caught, correct_model_passes, Flaw};
 
 pub fn tests(suite: Suite) -> Suite {
@@ -41,6 +43,10 @@ pub fn tests(suite: Suite) -> Suite {
         .seeded("retry::retransmissions_are_capped", 20, |seed| {
             capped(seed, subject())
         })
+        .test(
+            "retry::remembering_an_applied_number_again_adds_nothing",
+            watermark::<Receiver>,
+        )
         .hidden(hidden_tests)
         .test("meta::retry_correct_model_passes", correct_model_passes)
         .test("meta::retry_sender_never_retransmits", || {
@@ -55,6 +61,13 @@ pub fn tests(suite: Suite) -> Suite {
         .test("meta::retry_sender_never_stops", || {
             caught(Flaw::NeverStops, takes_effect_once, QUIET)
         })
+        .test("meta::retry_sender_keeping_the_timer_is_caught", || {
+            caught(Flaw::KeepsTimer, takes_effect_once, IDLE_TIMER)
+        })
+        .test(
+            "meta::retry_remembering_below_the_watermark_is_caught",
+            || dscheck::expect_caught(WATERMARK, 1, |_| watermark::<watermark::Unguarded>()),
+        )
         .test("meta::retry_receiver_applies_duplicates", || {
             caught(Flaw::AppliesDuplicates, takes_effect_once, ONCE)
         })
@@ -113,6 +126,11 @@ const QUIET: Property = Property {
     name: "retransmission stops once every request is acknowledged",
     hint: "on the first Ack of a seq, remove it from unacked and cancel its timer; on_retransmit \
            must do nothing for a seq that is no longer unacknowledged",
+    when: &[],
+};
+const IDLE_TIMER: Property = Property {
+    name: "an acknowledged request's timer is cancelled",
+    hint: "on the first Ack of a seq, cancel_timer(Timer::Retransmit { seq }): a timer left running fires for nothing",
     when: &[],
 };
 const DEDUP: Property = Property {

@@ -3,7 +3,7 @@
 //! the safety properties checked after every event and the liveness ones at
 //! the end.
 
-use super::{Factory, Observed, AFTER, ASKED, EFFECT, ONCE, QUIET, REPLIED};
+use super::{Factory, Observed, AFTER, ASKED, EFFECT, IDLE_TIMER, ONCE, QUIET, REPLIED};
 use crate::subject::intro::retry::{RECEIVER, SENDER};
 use dscheck::{ms, run, secs, Failure, EXCERPT_LINES};
 use dsim::{Broken, Event, Network, RequestId, Sim, SimRng};
@@ -157,6 +157,25 @@ impl Ledger {
 
 /// Registers the safety properties, checked after every event.
 fn watch<N: Observed>(sim: &mut Sim<N>, values: &[u64]) {
+    // A Retransmit timer fires only for an unacknowledged request, and
+    // then sends its copy: one that fires and sends nothing outlived its
+    // acknowledgement.
+    sim.check(IDLE_TIMER, |_, step| {
+        let Some(Event::Timer { node, timer }) = step.trigger_event() else {
+            return Ok(());
+        };
+        let sent = step
+            .caused()
+            .iter()
+            .any(|e| matches!(e.event, Event::Send { .. }));
+        if *node == SENDER && !sent {
+            return Err(Broken::new(format!(
+                "{SENDER}'s timer {timer:?} fired and sent nothing: its request had been acknowledged"
+            ))
+            .nodes([SENDER]));
+        }
+        Ok(())
+    });
     let mut ledger = Ledger::new(values);
     sim.check(ASKED, move |sim, _| {
         for &value in ledger.update(sim) {

@@ -25,6 +25,9 @@ pub(super) enum Flaw {
     RetransmitsEagerly,
     /// The sender keeps resending after the ack.
     NeverStops,
+    /// The sender forgets an acknowledged request but leaves its timer
+    /// running.
+    KeepsTimer,
     /// The receiver applies every copy it receives.
     AppliesDuplicates,
     /// The receiver acknowledges only data it has not seen before.
@@ -186,7 +189,9 @@ impl Node for Model {
             }
             ModelMsg::Ack { seq } => {
                 if let Some((client, _)) = self.unacked.remove(&seq) {
-                    ctx.cancel_timer(seq);
+                    if self.flaw != Flaw::KeepsTimer {
+                        ctx.cancel_timer(seq);
+                    }
                     ctx.reply(client, ());
                 }
             }
