@@ -57,6 +57,10 @@ pub fn tests(suite: Suite) -> Suite {
             "oral_messages::silent_and_half_silent_traitors_in_every_place",
             silences::<Lieutenant>,
         )
+        .test(
+            "oral_messages::two_faced_and_lying_traitors_in_every_place",
+            || every_placement::<Lieutenant>(&[Strategy::TwoFaced, Strategy::Liar], true),
+        )
         .test("meta::om_correct_model_passes", || {
             expect_accepted("OM(2) with two traitors", 60, |seed| {
                 traitor_run::<Model<CORRECT>>(seed, 7, 2, 2)
@@ -64,14 +68,12 @@ pub fn tests(suite: Suite) -> Suite {
             loyal_counts::<Model<CORRECT>>()
         })
         .test("meta::om_one_round_too_few_breaks_agreement", || {
-            expect_caught(IC1, 60, |seed| {
-                agreement_run::<Model<ROUND_TOO_FEW>>(seed, 7, 2, 2)
+            expect_caught(IC1, 60, |_| {
+                every_placement::<Model<ROUND_TOO_FEW>>(&[Strategy::TwoFaced], false)
             })
         })
         .test("meta::om_one_round_too_few_sends_too_few_messages", || {
-            expect_caught(RELAY, 60, |seed| {
-                traitor_run::<Model<ROUND_TOO_FEW>>(seed, 7, 2, 2)
-            })
+            expect_caught(RELAY, 60, |_| loyal_counts::<Model<ROUND_TOO_FEW>>())
         })
         .test("meta::om_missing_message_as_attack_is_caught", || {
             expect_caught(DECIDES, 1, |_| silences::<Model<MISSING_IS_ATTACK>>())
@@ -92,8 +94,8 @@ pub fn tests(suite: Suite) -> Suite {
             expect_accepted("silent traitors", 1, |_| silences::<Model<CORRECT>>())
         })
         .test("meta::om_counting_itself_twice_is_caught", || {
-            expect_caught(IC1, 60, |seed| {
-                agreement_run::<Model<COUNTS_ITSELF_TWICE>>(seed, 4, 1, 1)
+            expect_caught(IC1, 60, |_| {
+                every_placement::<Model<COUNTS_ITSELF_TWICE>>(&[Strategy::TwoFaced], false)
             })
         })
 }
@@ -108,22 +110,6 @@ pub fn traitor_run<L: Loyal>(
 ) -> Result<(), Failure> {
     let (setup, strategy) = random_setup(seed, n, m, traitors);
     let outcome = run::<L>(&setup, &mut Traitors(strategy));
-    judge(
-        &setup,
-        &outcome,
-        &format!(
-            "traitors {strategy:?}, the commander orders {:?}",
-            setup.order
-        ),
-    )
-}
-
-/// The same run, judged on IC1 and IC2 alone.
-fn agreement_run<L: Loyal>(seed: u64, n: usize, m: usize, traitors: usize) -> Result<(), Failure> {
-    let (setup, strategy) = random_setup(seed, n, m, traitors);
-    let mut outcome = run::<L>(&setup, &mut Traitors(strategy));
-    outcome.relay_error = None;
-    outcome.decision_error = None;
     judge(
         &setup,
         &outcome,
@@ -199,9 +185,18 @@ fn majorities(majority: impl Fn(&[Order]) -> Order) -> Result<(), Failure> {
 /// lieutenant's DEFAULT decides, and every loyal lieutenant must decide
 /// what OM(m) computes.
 pub fn silences<L: Loyal>() -> Result<(), Failure> {
+    every_placement::<L>(&[Strategy::Silent, Strategy::Gaps], true)
+}
+
+/// Every placement of m traitors among the generals of OM(1) with 4 and 5
+/// and OM(2) with 7, all playing each of `strategies`, for both orders;
+/// judged on everything, or (`all` false) on IC1 and IC2 alone. Scripted,
+/// so the placement that splits the lieutenants (a two-faced commander
+/// with a traitor among those told to retreat) is always among them.
+pub fn every_placement<L: Loyal>(strategies: &[Strategy], all: bool) -> Result<(), Failure> {
     for (n, m) in [(4, 1), (5, 1), (7, 2)] {
         for traitors in placements(n, m) {
-            for strategy in [Strategy::Silent, Strategy::Gaps] {
+            for &strategy in strategies {
                 for order in [Order::Attack, Order::Retreat] {
                     let setup = Setup {
                         n,
@@ -210,7 +205,11 @@ pub fn silences<L: Loyal>() -> Result<(), Failure> {
                         order,
                         seed: n as u64,
                     };
-                    let outcome = run::<L>(&setup, &mut Traitors(strategy));
+                    let mut outcome = run::<L>(&setup, &mut Traitors(strategy));
+                    if !all {
+                        outcome.relay_error = None;
+                        outcome.decision_error = None;
+                    }
                     let commander = if traitors.contains(&COMMANDER) {
                         "a traitor".to_string()
                     } else {
