@@ -16,7 +16,7 @@ mod wrong;
 #[path = "../../hidden/intro/retry.rs"]
 mod hidden;
 
-use crate::subject::intro::retry::{Receiver, Request, Retry, RECEIVER, RETRANSMIT_AFTER};
+use crate::subject::intro::retry::{Msg, Receiver, Request, Retry, RECEIVER, RETRANSMIT_AFTER};
 use dscheck::{metric, secs, Failure, Property, Suite};
 use dsim::{Node, NodeId};
 use scenario::{lossy, rates, scenario, Profile, Values};
@@ -56,8 +56,12 @@ pub fn tests(suite: Suite) -> Suite {
             caught(Flaw::RepliesBeforeAck, takes_effect_once, AFTER)
         })
         .test("meta::retry_sender_retransmits_eagerly", || {
-            caught(Flaw::RetransmitsEagerly, capped, CAP)
+            caught(Flaw::RetransmitsEagerly, takes_effect_once, SPACED)
         })
+        .test(
+            "meta::retry_receiver_acking_everything_each_time_is_caught",
+            || caught(Flaw::AcksEverything, capped, CAP),
+        )
         .test("meta::retry_sender_never_stops", || {
             caught(Flaw::NeverStops, takes_effect_once, QUIET)
         })
@@ -128,6 +132,11 @@ const QUIET: Property = Property {
            must do nothing for a seq that is no longer unacknowledged",
     when: &[],
 };
+const SPACED: Property = Property {
+    name: "copies of one request are sent at least RETRANSMIT_AFTER apart",
+    hint: "send a copy again only when its Retransmit timer fires, and set that timer for RETRANSMIT_AFTER: a round trip takes up to 20 ms, so a faster resend only adds copies",
+    when: &[],
+};
 const IDLE_TIMER: Property = Property {
     name: "an acknowledged request's timer is cancelled",
     hint: "on the first Ack of a seq, cancel_timer(Timer::Retransmit { seq }): a timer left running fires for nothing",
@@ -158,6 +167,8 @@ pub trait Observed: Node {
     fn applied(&self) -> Option<&[u64]>;
     /// How many sequence numbers the node remembers one by one.
     fn dedup_state_size(&self) -> usize;
+    /// The sequence number a Data message carries (`None` for an ack).
+    fn data_seq(msg: &Self::Msg) -> Option<u64>;
 }
 
 impl Observed for Retry {
@@ -169,6 +180,12 @@ impl Observed for Retry {
     }
     fn dedup_state_size(&self) -> usize {
         Retry::dedup_state_size(self)
+    }
+    fn data_seq(msg: &Msg) -> Option<u64> {
+        match msg {
+            Msg::Data { seq, .. } => Some(*seq),
+            Msg::Ack { .. } => None,
+        }
     }
 }
 

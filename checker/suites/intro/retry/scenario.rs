@@ -3,7 +3,8 @@
 //! the safety properties checked after every event and the liveness ones at
 //! the end.
 
-use super::{Factory, Observed, AFTER, ASKED, EFFECT, IDLE_TIMER, ONCE, QUIET, REPLIED};
+use super::{Factory, Observed, AFTER, ASKED, EFFECT, IDLE_TIMER, ONCE, QUIET, REPLIED, SPACED};
+use crate::subject::intro::retry::RETRANSMIT_AFTER;
 use crate::subject::intro::retry::{RECEIVER, SENDER};
 use dscheck::{ms, run, secs, Failure, EXCERPT_LINES};
 use dsim::{Broken, Event, Network, RequestId, Sim, SimRng};
@@ -173,6 +174,29 @@ fn watch<N: Observed>(sim: &mut Sim<N>, values: &[u64]) {
                 "{SENDER}'s timer {timer:?} fired and sent nothing: its request had been acknowledged"
             ))
             .nodes([SENDER]));
+        }
+        Ok(())
+    });
+    // Each request's copies: the first when asked, then one per timer.
+    let mut last_copy: BTreeMap<u64, dsim::Time> = BTreeMap::new();
+    sim.check(SPACED, move |sim, step| {
+        for e in step {
+            let Event::Send { from, msg, .. } = &e.event else {
+                continue;
+            };
+            let Some(seq) = N::data_seq(msg).filter(|_| *from == SENDER) else {
+                continue;
+            };
+            if let Some(previous) = last_copy.insert(seq, sim.now()) {
+                let gap = sim.now().saturating_since(previous);
+                if gap < RETRANSMIT_AFTER {
+                    return Err(Broken::new(format!(
+                        "{SENDER} sent seq {seq} again {} ms after the last copy",
+                        gap.as_millis()
+                    ))
+                    .nodes([SENDER]));
+                }
+            }
         }
         Ok(())
     });
