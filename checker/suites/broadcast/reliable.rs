@@ -63,7 +63,7 @@ pub fn tests(suite: Suite) -> Suite {
         })
         .test("meta::reliable_without_relaying_is_caught", || {
             expect_caught(AGREEMENT, |seed| {
-                sender_crashes(seed, |_| Model::new(false, true))
+                scripted::relays_lost_after_the_origin_crashes(seed, |_| Model::new(false, true))
             })
         })
         .test("meta::reliable_that_delivers_copies_is_caught", || {
