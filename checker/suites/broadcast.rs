@@ -13,6 +13,20 @@ use solutions as subject;
 
 use dscheck::Failure;
 
+/// The references with one bug each, made by `build.rs` from
+/// `broadcast/bugs/`.
+#[cfg(bugs)]
+#[allow(
+    dead_code,
+    unused_imports,
+    unused_variables,
+    unreachable_code,
+    clippy::all
+)]
+mod bugs {
+    include!(concat!(env!("OUT_DIR"), "/bugs_broadcast.rs"));
+}
+
 /// Happens-before from the trace, shared with the clocks suite (whose
 /// workload helpers this suite does not use).
 #[allow(dead_code)]

@@ -2,18 +2,121 @@
 //! broadcasts and deliveries, computed from the trace (never from the
 //! vectors under test), on a network that reorders and duplicates.
 
-use super::fifo::scenario;
-use super::observe::{Bcast, Broadcaster, Load, Order, CAUSAL, VALIDITY};
+use super::fifo::{scenario, scenario_watching};
+use super::observe::{
+    everyone_delivered, settle, watch, Bcast, Broadcaster, Load, Order, CAUSAL, VALIDITY,
+};
 use crate::expect_caught;
-use crate::subject::broadcast::causal::{CausalNode, Request};
-use dscheck::Suite;
-use dsim::{Ctx, Node, NodeId, RequestId};
+use crate::subject::broadcast::causal::{CausalNode, Request, Waiting};
+use dscheck::{ms, run, secs, Failure, Property, Suite};
+use dsim::{Broken, Ctx, Network, Node, NodeId, RequestId, Sim};
 use serde::{Deserialize, Serialize};
 
 const NODES: usize = 4;
 
+pub const HOLDS_BACK: Property = Property {
+    name: "a node holds back only messages it has not delivered, each once",
+    hint: "drop a copy before buffering it: a message whose sender's entry is below your count for that sender was delivered already, and one equal to a buffered message (same sender, same vector) is waiting already",
+    when: &[],
+};
+
+/// The buffer of a causal node, as the suite can read it.
+pub trait HoldBack: Broadcaster {
+    fn held(&self) -> (&[Waiting], &[u64]);
+}
+
+impl HoldBack for CausalNode {
+    fn held(&self) -> (&[Waiting], &[u64]) {
+        (&self.buffer, &self.delivered_from)
+    }
+}
+
+/// Checks after every event: each buffered message is still to be
+/// delivered (its sender's entry is at least this node's count of that
+/// sender's deliveries), and no two are the same message.
+pub fn watch_buffer<N: HoldBack>(sim: &mut Sim<N>) {
+    sim.check(HOLDS_BACK, |sim, step| {
+        let Some(node) = step.trigger().and_then(|e| e.event.handled_by()) else {
+            return Ok(());
+        };
+        let Some(state) = sim.node(node) else {
+            return Ok(());
+        };
+        let (buffer, counts) = state.held();
+        for (i, w) in buffer.iter().enumerate() {
+            let s = w.sender.index();
+            if w.deps[s] < counts[s] {
+                return Err(Broken::new(format!(
+                    "{node} holds back {} from {} (its entry for {} is {}), but has delivered {} messages from {} already",
+                    w.value, w.sender, w.sender, w.deps[s], counts[s], w.sender
+                ))
+                .nodes([node]));
+            }
+            if buffer[..i].iter().any(|o| o.sender == w.sender && o.deps == w.deps) {
+                return Err(Broken::new(format!(
+                    "{node} holds back two copies of {} from {}",
+                    w.value, w.sender
+                ))
+                .nodes([node]));
+            }
+        }
+        Ok(())
+    });
+}
+
+/// Twelve questions and answers, each node asking three times in turn.
+/// A question goes out on slow links (30–100 ms); the first node to
+/// deliver it answers at once, on links of 1 ms, so the answer reaches the
+/// two others before the question: they must hold it back. Whichever
+/// entry of the vector a node fails to check, some answer overtakes a
+/// question from that node.
+pub fn answers_overtake<N: Broadcaster>(
+    seed: u64,
+    make: impl FnMut(NodeId) -> N + 'static,
+) -> Result<(), Failure> {
+    let mut sim = Sim::new(seed, NODES, make);
+    let seen = watch(&mut sim, Order::Causal);
+    let slow = Network::reliable(ms(30), ms(100));
+    let fast = Network::reliable(ms(1), ms(1));
+    for round in 0..12u64 {
+        let asker = NodeId(round as usize % NODES);
+        let (question, answer) = (2 * round + 1, 2 * round + 2);
+        sim.set_network(slow.clone());
+        sim.request(asker, N::broadcast(question));
+        let first = |sim: &Sim<N>| {
+            let d = seen.borrow();
+            sim.ids().find(|&id| id != asker && d.has(id, question))
+        };
+        run(&mut sim, |s| s.run_until(ms(200), |s| first(s).is_some()))?;
+        let Some(answerer) = first(&sim) else {
+            continue;
+        };
+        sim.note(format!(
+            "{answerer} delivered {question} first and answers it with {answer} on fast links"
+        ));
+        sim.set_network(fast.clone());
+        sim.request(answerer, N::broadcast(answer));
+        run(&mut sim, |s| s.run_for(ms(150)))?;
+    }
+    settle(&mut sim, &seen, secs(5))?;
+    everyone_delivered(&sim, &seen, secs(5), "the last answer")
+}
+
 pub fn tests(suite: Suite) -> Suite {
-    suite
+    let suite = suite
+        .seeded(
+            "causal::holds_back_only_what_it_has_not_delivered",
+            5,
+            |seed| {
+                scenario_watching(
+                    seed,
+                    |_| CausalNode::new(NODES),
+                    Order::Causal,
+                    Load::Random,
+                    watch_buffer,
+                )
+            },
+        )
         .seeded(
             "causal::every_delivery_respects_happens_before",
             20,
@@ -29,16 +132,16 @@ pub fn tests(suite: Suite) -> Suite {
         .seeded("causal::answers_never_overtake_questions", 10, |seed| {
             scenario(seed, |_| CausalNode::new(NODES), Order::Causal, Load::Turns)
         })
+        .seeded(
+            "causal::an_answer_that_overtakes_its_question_waits",
+            5,
+            |seed| answers_overtake(seed, |_| CausalNode::new(NODES)),
+        )
         .test(
             "meta::causal_that_ignores_one_entry_of_the_vector_is_caught",
             || {
                 expect_caught(CAUSAL, |seed| {
-                    scenario(
-                        seed,
-                        |_| Model::new(Some(NODES - 1)),
-                        Order::Causal,
-                        Load::Turns,
-                    )
+                    answers_overtake(seed, |_| Model::new(Some(NODES - 1)))
                 })
             },
         )
@@ -78,9 +181,44 @@ pub fn tests(suite: Suite) -> Suite {
         .test("meta::causal_model_is_accepted", || {
             dscheck::expect_accepted("the causal scenario", 10, |seed| {
                 scenario(seed, |_| Model::new(None), Order::Causal, Load::Random)?;
-                scenario(seed, |_| Model::new(None), Order::Causal, Load::Turns)
+                scenario(seed, |_| Model::new(None), Order::Causal, Load::Turns)?;
+                answers_overtake(seed, |_| Model::new(None))
             })
+        });
+    #[cfg(bugs)]
+    let suite = suite.test("meta::causal_buffering_copies_is_caught", || {
+        expect_caught(HOLDS_BACK, |seed| {
+            scenario_watching(
+                seed,
+                |_| crate::bugs::buffers_copies::causal::CausalNode::new(NODES),
+                Order::Causal,
+                Load::Random,
+                watch_buffer,
+            )
         })
+    });
+    suite
+}
+
+#[cfg(bugs)]
+impl Broadcaster for crate::bugs::buffers_copies::causal::CausalNode {
+    fn broadcast(value: u64) -> Request {
+        Request::Broadcast { value }
+    }
+    fn value_of(req: &Request) -> u64 {
+        let Request::Broadcast { value } = req;
+        *value
+    }
+    fn delivered(&self) -> &[u64] {
+        &self.delivered
+    }
+}
+
+#[cfg(bugs)]
+impl HoldBack for crate::bugs::buffers_copies::causal::CausalNode {
+    fn held(&self) -> (&[Waiting], &[u64]) {
+        (&self.buffer, &self.delivered_from)
+    }
 }
 
 impl Broadcaster for CausalNode {

@@ -59,9 +59,21 @@ pub fn scenario<N: Broadcaster>(
     order: Order,
     load: Load,
 ) -> Result<(), Failure> {
+    scenario_watching(seed, make, order, load, |_| {})
+}
+
+/// [`scenario`], with more checks put on the run by `also`.
+pub fn scenario_watching<N: Broadcaster>(
+    seed: u64,
+    make: impl FnMut(NodeId) -> N + 'static,
+    order: Order,
+    load: Load,
+    also: impl FnOnce(&mut Sim<N>),
+) -> Result<(), Failure> {
     let mut sim = Sim::new(seed, NODES, make);
     sim.set_network(reordering());
     let seen = watch(&mut sim, order);
+    also(&mut sim);
     load.schedule(&mut sim);
     run(&mut sim, |s| s.run_for(secs(1)))?;
     settle(&mut sim, &seen, LIVENESS)?;

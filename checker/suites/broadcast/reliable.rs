@@ -1,15 +1,23 @@
 //! broadcast_reliable: validity, agreement, no duplication and no creation
 //! over links that lose, duplicate and reorder, with crash-stop nodes and a
-//! partition that heals.
+//! partition that heals; each node's records and copies checked after every
+//! event (`records`); and the rare schedules that break a relay written
+//! only half right, played on purpose (`scripted`).
+
+#[cfg(bugs)]
+mod meta;
+pub mod records;
+pub mod scripted;
 
 use super::observe::{
     everyone_delivered, schedule, settle, watch, Bcast, Broadcaster, Order, AGREEMENT,
     NO_DUPLICATION,
 };
 use crate::expect_caught;
-use crate::subject::broadcast::reliable::{ReliableNode, Request};
-use dscheck::{ms, run, secs, Failure, Suite};
+use crate::subject::broadcast::reliable::ReliableNode;
+use dscheck::{ms, run, secs, Failure, Property, Suite};
 use dsim::{Ctx, Network, Node, NodeId, RequestId, Sim};
+use records::{falls_silent, watch_records, Records};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -19,7 +27,7 @@ const NODES: usize = 5;
 const LIVENESS: Duration = secs(10);
 
 pub fn tests(suite: Suite) -> Suite {
-    suite
+    let suite = suite
         .seeded(
             "reliable::every_value_reaches_every_node_over_lossy_links",
             10,
@@ -33,9 +41,29 @@ pub fn tests(suite: Suite) -> Suite {
         .seeded("reliable::crashes_and_a_healed_partition", 10, |seed| {
             crashes_and_partition(seed, |_| ReliableNode::new())
         })
+        .seeded(
+            "reliable::agreement_when_the_origin_and_its_only_receiver_crash",
+            3,
+            |seed| scripted::origin_and_first_receiver_crash(seed, |_| ReliableNode::new()),
+        )
+        .seeded(
+            "reliable::relays_are_retransmitted_after_the_origin_crashes",
+            3,
+            |seed| scripted::relays_lost_after_the_origin_crashes(seed, |_| ReliableNode::new()),
+        )
+        .seeded(
+            "reliable::a_node_cut_off_during_a_broadcast_still_gets_it",
+            3,
+            |seed| {
+                scripted::one_node_cut_off_while_a_message_spreads(seed, |_| ReliableNode::new())
+            },
+        )
+        .seeded("reliable::prompt_and_then_silent_without_loss", 3, |seed| {
+            scripted::prompt_without_loss(seed, |_| ReliableNode::new())
+        })
         .test("meta::reliable_without_relaying_is_caught", || {
             expect_caught(AGREEMENT, |seed| {
-                sender_crashes(seed, |_| Model::new(false, true))
+                scripted::relays_lost_after_the_origin_crashes(seed, |_| Model::new(false, true))
             })
         })
         .test("meta::reliable_that_delivers_copies_is_caught", || {
@@ -47,23 +75,21 @@ pub fn tests(suite: Suite) -> Suite {
             dscheck::expect_accepted("the scenarios", 5, |seed| {
                 lossy_links(seed, |_| Model::new(true, true))?;
                 sender_crashes(seed, |_| Model::new(true, true))?;
-                crashes_and_partition(seed, |_| Model::new(true, true))
+                crashes_and_partition(seed, |_| Model::new(true, true))?;
+                scripted::origin_and_first_receiver_crash(seed, |_| Model::new(true, true))?;
+                scripted::relays_lost_after_the_origin_crashes(seed, |_| Model::new(true, true))?;
+                scripted::one_node_cut_off_while_a_message_spreads(seed, |_| {
+                    Model::new(true, true)
+                })?;
+                scripted::prompt_without_loss(seed, |_| Model::new(true, true))
             })
-        })
+        });
+    #[cfg(bugs)]
+    let suite = meta::tests(suite);
+    suite
 }
 
-impl Broadcaster for ReliableNode {
-    fn broadcast(value: u64) -> Request {
-        Request::Broadcast { value }
-    }
-    fn value_of(req: &Request) -> u64 {
-        let Request::Broadcast { value } = req;
-        *value
-    }
-    fn delivered(&self) -> &[u64] {
-        &self.delivered
-    }
-}
+crate::reliable_records!(ReliableNode);
 
 /// Links of 1–20 ms that lose a fifth of the messages, duplicate a tenth,
 /// and hold some back for up to 100 ms.
@@ -74,30 +100,34 @@ fn lossy() -> Network {
         .with_long_delays(0.05, ms(100))
 }
 
-/// No crashes: 30 broadcasts from random nodes over half a second.
-fn lossy_links<N: Broadcaster>(
+/// No crashes: 30 broadcasts from random nodes over half a second; a
+/// second after every node has them all, the nodes have stopped sending.
+pub fn lossy_links<N: Records>(
     seed: u64,
     make: impl FnMut(NodeId) -> N + 'static,
 ) -> Result<(), Failure> {
     let mut sim = Sim::new(seed, NODES, make);
     sim.set_network(lossy());
     let seen = watch(&mut sim, Order::Any);
+    watch_records(&mut sim);
     let all: Vec<NodeId> = sim.ids().collect();
     schedule(&mut sim, 1, 30, ms(500), &all);
     run(&mut sim, |s| s.run_for(ms(600)))?;
     settle(&mut sim, &seen, LIVENESS)?;
-    everyone_delivered(&sim, &seen, LIVENESS, "the last broadcast")
+    everyone_delivered(&sim, &seen, LIVENESS, "the last broadcast")?;
+    falls_silent(&mut sim, secs(1), ms(500))
 }
 
 /// A sender cut off from half the others broadcasts, reaches only the near
 /// half, and crashes; the links come back. Other nodes broadcast meanwhile.
-fn sender_crashes<N: Broadcaster>(
+pub fn sender_crashes<N: Records>(
     seed: u64,
     make: impl FnMut(NodeId) -> N + 'static,
 ) -> Result<(), Failure> {
     let mut sim = Sim::new(seed, NODES, make);
     sim.set_network(lossy());
     let seen = watch(&mut sim, Order::Any);
+    watch_records(&mut sim);
     let mut rng = sim.scenario_rng();
     let sender = NodeId(rng.below(NODES as u64) as usize);
     let mut others: Vec<NodeId> = sim.ids().filter(|&id| id != sender).collect();
@@ -125,13 +155,14 @@ fn sender_crashes<N: Broadcaster>(
 
 /// 40 broadcasts over a second; meanwhile two nodes crash for good at
 /// random moments, and the nodes are split in two for 300 ms.
-fn crashes_and_partition<N: Broadcaster>(
+pub fn crashes_and_partition<N: Records>(
     seed: u64,
     make: impl FnMut(NodeId) -> N + 'static,
 ) -> Result<(), Failure> {
     let mut sim = Sim::new(seed, NODES, make);
     sim.set_network(lossy());
     let seen = watch(&mut sim, Order::Any);
+    watch_records(&mut sim);
     let all: Vec<NodeId> = sim.ids().collect();
     schedule(&mut sim, 1, 40, secs(1), &all);
     let mut rng = sim.scenario_rng();
@@ -279,5 +310,17 @@ impl Broadcaster for Model {
     }
     fn delivered(&self) -> &[u64] {
         &self.delivered
+    }
+}
+
+impl Records for Model {
+    fn records(&self) -> Result<(), (Property, String)> {
+        Ok(())
+    }
+    fn copy_origin(msg: &ModelMsg) -> Option<NodeId> {
+        match msg {
+            ModelMsg::Data { id, .. } => Some(id.0),
+            ModelMsg::Ack { .. } => None,
+        }
     }
 }

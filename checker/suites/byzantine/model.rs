@@ -18,6 +18,8 @@ pub enum Flaw {
     /// Counts its own value once more in every majority, as if it had
     /// relayed it to itself.
     CountsItselfTwice,
+    /// Counts a message that never arrived as Attack, not DEFAULT.
+    MissingIsAttack,
 }
 
 /// The flaw of [`Model`]; a `const` parameter keeps `Loyal::new` free of it.
@@ -31,12 +33,14 @@ pub struct Model<const FLAW: u8> {
 pub const CORRECT: u8 = 0;
 pub const ROUND_TOO_FEW: u8 = 1;
 pub const COUNTS_ITSELF_TWICE: u8 = 2;
+pub const MISSING_IS_ATTACK: u8 = 3;
 
 impl<const FLAW: u8> Model<FLAW> {
     fn flaw() -> Flaw {
         match FLAW {
             ROUND_TOO_FEW => Flaw::RoundTooFew,
             COUNTS_ITSELF_TWICE => Flaw::CountsItselfTwice,
+            MISSING_IS_ATTACK => Flaw::MissingIsAttack,
             _ => Flaw::None,
         }
     }
@@ -51,7 +55,12 @@ impl<const FLAW: u8> Model<FLAW> {
     }
 
     fn value(&self, path: &[NodeId]) -> Order {
-        let direct = self.received.get(path).copied().unwrap_or(DEFAULT);
+        let missing = if Self::flaw() == Flaw::MissingIsAttack {
+            Order::Attack
+        } else {
+            DEFAULT
+        };
+        let direct = self.received.get(path).copied().unwrap_or(missing);
         if path.len() > self.depth() {
             return direct;
         }

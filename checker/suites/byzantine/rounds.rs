@@ -2,6 +2,7 @@
 //! in a seeded random order, plays the traitors, and checks every relay of
 //! a loyal lieutenant against the algorithm as it happens.
 
+use super::model::{Model, CORRECT};
 use crate::subject::byzantine::oral_messages::{OralMessage, Order, Outbox, COMMANDER};
 use dscheck::{Failure, Property};
 use dsim::{NodeId, SimRng};
@@ -20,6 +21,11 @@ pub const IC2: Property = Property {
 pub const RELAY: Property = Property {
     name: "a loyal lieutenant relays each new message to exactly the generals OM(m) prescribes",
     hint: "relay only well-formed messages you have not seen along that path before, only while the path has at most m generals, to every general not on it (not to yourself), with yourself appended",
+    when: &[],
+};
+pub const DECIDES: Property = Property {
+    name: "a loyal lieutenant decides what OM(m) computes from the messages it received",
+    hint: "a message that never arrived counts as DEFAULT, at every depth (the commander's order too), and so does a tie; the decision is value([commander]), the majority of the direct value and the values of every extension by a general not on the path and not yourself",
     when: &[],
 };
 pub const COUNT: Property = Property {
@@ -70,6 +76,9 @@ pub struct Run {
     pub loyal_messages: usize,
     /// The first relay that broke the algorithm, if any.
     pub relay_error: Option<String>,
+    /// The first loyal lieutenant whose decision differs from what a
+    /// correct lieutenant decides on the same messages, if any.
+    pub decision_error: Option<String>,
     /// Every delivery, one line each.
     pub trace: Vec<String>,
 }
@@ -113,11 +122,17 @@ pub fn run<L: Loyal>(setup: &Setup, traitor: &mut dyn Traitor) -> Run {
         .filter(|&g| loyal(g))
         .map(|g| (g, L::new(g, n, m)))
         .collect();
+    // A correct lieutenant beside each loyal one, fed the same messages.
+    let mut shadows: BTreeMap<NodeId, Model<CORRECT>> = lieutenants
+        .keys()
+        .map(|&g| (g, <Model<CORRECT> as Loyal>::new(g, n, m)))
+        .collect();
     let mut seen: BTreeMap<NodeId, BTreeSet<Vec<NodeId>>> = BTreeMap::new();
     let mut out = Run {
         decisions: BTreeMap::new(),
         loyal_messages: 0,
         relay_error: None,
+        decision_error: None,
         trace: Vec::new(),
     };
     let first = if loyal(COMMANDER) {
@@ -147,6 +162,9 @@ pub fn run<L: Loyal>(setup: &Setup, traitor: &mut dyn Traitor) -> Run {
             let sent = match lieutenants.get_mut(&to) {
                 Some(lieutenant) => {
                     let sent = lieutenant.receive(from, msg.clone());
+                    if let Some(shadow) = shadows.get_mut(&to) {
+                        shadow.receive(from, msg.clone());
+                    }
                     let fresh = well_formed(to, from, &msg, n, m)
                         && seen.entry(to).or_default().insert(msg.path.clone());
                     let expected: Outbox = if fresh && msg.path.len() <= m {
@@ -187,6 +205,12 @@ pub fn run<L: Loyal>(setup: &Setup, traitor: &mut dyn Traitor) -> Run {
         round = next;
     }
     out.decisions = lieutenants.iter().map(|(&g, l)| (g, l.decide())).collect();
+    out.decision_error = out.decisions.iter().find_map(|(g, &decided)| {
+        let due = shadows[g].decide();
+        (decided != due).then(|| {
+            format!("{g} decided {decided:?}; on the messages it received OM({m}) decides {due:?}")
+        })
+    });
     out
 }
 
@@ -228,6 +252,9 @@ pub fn judge(setup: &Setup, run: &Run, what: &str) -> Result<(), Failure> {
     if let Some(error) = &run.relay_error {
         return Err(Failure::new(RELAY, format!("{error}; {context}")).with_trace(trace));
     }
+    if let Some(error) = &run.decision_error {
+        return Err(Failure::new(DECIDES, format!("{error}; {context}")).with_trace(trace));
+    }
     Ok(())
 }
 
@@ -255,6 +282,11 @@ pub enum Strategy {
     Liar,
     /// Random orders to random generals, sometimes along invented paths.
     Random,
+    /// Speaks to some and not to others: as the commander, Attack to the
+    /// odd lieutenants and nothing to the even ones; as a lieutenant, the
+    /// opposite of what it heard to the lower half and nothing to the
+    /// upper half. Its silence is where a lieutenant's DEFAULT decides.
+    Gaps,
 }
 
 pub const STRATEGIES: &[Strategy] = &[
@@ -303,6 +335,8 @@ impl Traitor for Suite {
                         }
                     }
                     Strategy::Random => random_order(rng),
+                    Strategy::Gaps if i % 2 == 1 => Order::Attack,
+                    Strategy::Gaps => return None,
                 };
                 Some((
                     NodeId(i),
@@ -342,6 +376,8 @@ impl Traitor for Suite {
                     (o, path.clone())
                 }
                 Strategy::Liar => (flip(msg.order), path.clone()),
+                Strategy::Gaps if g.0 <= n / 2 => (flip(msg.order), path.clone()),
+                Strategy::Gaps => continue,
                 Strategy::Random => {
                     if rng.chance(0.2) {
                         continue;

@@ -8,7 +8,7 @@ use crate::clocks::happens_before::{chaotic_network, drive, Action, HappensBefor
 use crate::expect_caught;
 use crate::subject::clocks::lamport::{LamportClock, LamportNode, Msg, Request, Stamp};
 use dscheck::{ms, run, secs, Failure, Property, Suite};
-use dsim::{Broken, Ctx, Node, NodeId, RequestId, Sim, SimRng};
+use dsim::{Broken, Ctx, Event, Node, NodeId, RequestId, Sim, SimRng};
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::cmp::Ordering;
@@ -27,6 +27,11 @@ const EXACT_ORDER: Property = Property {
 const CAUSAL: Property = Property {
     name: "if event a happens before event b, then L(a) < L(b)",
     hint: "tick before every local event and send; on receipt take the larger of your clock and the message's timestamp, then add one",
+    when: &[],
+};
+const EACH_EVENT: Property = Property {
+    name: "a send request sends one message, to its destination, with the new time; nothing else sends",
+    hint: "a send request: let timestamp = tick(), then send one Msg { timestamp } to `to`; a local event and a receipt only move the clock",
     when: &[],
 };
 const TOTAL: Property = Property {
@@ -72,11 +77,21 @@ pub fn tests(suite: Suite) -> Suite {
                 )
             },
         )
+        .test("meta::lamport_send_without_a_message_is_caught", || {
+            expect_caught(EACH_EVENT, |seed| {
+                causality(seed, |_| Model {
+                    time: 0,
+                    take_max: true,
+                    sends: false,
+                })
+            })
+        })
         .test("meta::lamport_receive_without_max_is_caught", || {
             expect_caught(CAUSAL, |seed| {
                 causality(seed, |_| Model {
                     time: 0,
                     take_max: false,
+                    sends: true,
                 })
             })
         })
@@ -106,6 +121,8 @@ trait Lamport: Node {
     fn carried(msg: &Self::Msg) -> u64;
     /// The node's clock now.
     fn time(&self) -> u64;
+    /// Where a request asks for a message to go (`None`: a local event).
+    fn destination(req: &Self::Request) -> Option<NodeId>;
 }
 
 impl Lamport for LamportNode {
@@ -121,6 +138,12 @@ impl Lamport for LamportNode {
     fn time(&self) -> u64 {
         self.clock.time
     }
+    fn destination(req: &Request) -> Option<NodeId> {
+        match req {
+            Request::Local => None,
+            Request::Send { to } => Some(*to),
+        }
+    }
 }
 
 /// Four nodes on a network that delays, reorders, loses and duplicates,
@@ -128,8 +151,54 @@ impl Lamport for LamportNode {
 fn system<N: Lamport>(seed: u64, make: impl FnMut(NodeId) -> N + 'static) -> Sim<N> {
     let mut sim = Sim::new(seed, 4, make);
     sim.set_network(chaotic_network());
+    each_event(&mut sim);
     drive(&mut sim, 160, ms(800), N::request);
     sim
+}
+
+/// Checks every event of one node, after it: a send request sends one
+/// message, to its destination, carrying the node's time after the event;
+/// a local event and a receipt send nothing.
+fn each_event<N: Lamport>(sim: &mut Sim<N>) {
+    sim.check(EACH_EVENT, move |sim, step| {
+        let (node, to, what) = match step.trigger_event() {
+            Some(Event::Request {
+                node,
+                req,
+                refused: false,
+                ..
+            }) => {
+                let to = N::destination(req);
+                let what = to.map_or("a local event".to_string(), |to| format!("a send to {to}"));
+                (*node, to, what)
+            }
+            Some(Event::Deliver { to, msg, .. }) => {
+                let what = format!("the receipt of timestamp {}", N::carried(msg));
+                (*to, None, what)
+            }
+            _ => return Ok(()),
+        };
+        let Some(state) = sim.node(node) else {
+            return Ok(());
+        };
+        let now = state.time();
+        let sent: Vec<(NodeId, u64)> = step
+            .caused()
+            .iter()
+            .filter_map(|e| match &e.event {
+                Event::Send { from, to, msg, .. } if *from == node => Some((*to, N::carried(msg))),
+                _ => None,
+            })
+            .collect();
+        let expected: Vec<(NodeId, u64)> = to.map(|to| (to, now)).into_iter().collect();
+        if sent != expected {
+            return Err(Broken::new(format!(
+                "at {what}, {node} sent {sent:?} (destination, timestamp); it should send {expected:?}"
+            ))
+            .nodes([node]));
+        }
+        Ok(())
+    });
 }
 
 /// Tracks happens-before and each event's Lamport timestamp, step by step.
@@ -311,6 +380,8 @@ struct Model {
     time: u64,
     /// false: on receipt, tick without taking the maximum.
     take_max: bool,
+    /// false: a send request ticks but sends nothing.
+    sends: bool,
 }
 
 impl Model {
@@ -318,6 +389,7 @@ impl Model {
         Model {
             time: 0,
             take_max: true,
+            sends: true,
         }
     }
 }
@@ -339,7 +411,7 @@ impl Node for Model {
 
     fn on_request(&mut self, ctx: &mut Ctx<Self>, _id: RequestId, req: ModelRequest) {
         self.time += 1;
-        if let ModelRequest::Send(to) = req {
+        if let (ModelRequest::Send(to), true) = (req, self.sends) {
             ctx.send(to, Stamped(self.time));
         }
     }
@@ -365,5 +437,11 @@ impl Lamport for Model {
     }
     fn time(&self) -> u64 {
         self.time
+    }
+    fn destination(req: &ModelRequest) -> Option<NodeId> {
+        match req {
+            ModelRequest::Local => None,
+            ModelRequest::Send(to) => Some(*to),
+        }
     }
 }

@@ -5,11 +5,12 @@
 //! the fewest that make them disagree (found here by trying every
 //! schedule, fewest losses first).
 
-use super::protocols::hidden;
+use super::protocols::{hidden, Told};
 use crate::subject::generals::adversary::{find_disagreement, General, Protocol, Schedule};
 use dscheck::{expect_caught, ms, Failure, Property, Suite};
 use dsim::{Ctx, DropReason, Event, Node, NodeId, Sim};
 use serde::{Deserialize, Serialize};
+use std::cell::Cell;
 use std::fmt;
 use std::rc::Rc;
 use std::time::Duration;
@@ -30,6 +31,16 @@ pub const FOUND: Property = Property {
     when: &[],
 };
 
+pub const STOPS: Property = Property {
+    name: "the search stops at the first number of losses that makes the generals disagree",
+    hint: "go level by level (schedules losing 0 messages, then 1, …) and return as soon as a level holds a counterexample: a schedule losing more cannot be better",
+    when: &[],
+};
+
+/// The rounds of the protocol the search's cost is measured on: 2^16
+/// schedules in all, 17 of them losing at most one message.
+const COST_ROUNDS: usize = 8;
+
 /// One round of the replay.
 const ROUND: Duration = Duration::from_millis(20);
 
@@ -37,6 +48,9 @@ pub fn tests(suite: Suite) -> Suite {
     suite
         .test("adversary::breaks_every_hidden_protocol", || {
             check_all(find_disagreement)
+        })
+        .test("adversary::stops_at_the_fewest_losses", || {
+            search_cost(find_disagreement)
         })
         .test("meta::adversary_claiming_agreeing_runs_is_caught", || {
             expect_caught(DISAGREE, 1, |_| {
@@ -48,6 +62,12 @@ pub fn tests(suite: Suite) -> Suite {
         })
         .test("meta::adversary_giving_up_is_caught", || {
             expect_caught(FOUND, 1, |_| check_all(|_| None))
+        })
+        .test("meta::adversary_losing_both_ways_at_once_is_caught", || {
+            expect_caught(MINIMAL, 1, |_| check_all(round_losses_only))
+        })
+        .test("meta::adversary_trying_every_schedule_is_caught", || {
+            expect_caught(STOPS, 1, |_| search_cost(fewest_of_all))
         })
 }
 
@@ -81,6 +101,102 @@ fn most_losses_first(p: &dyn Protocol) -> Option<Schedule> {
         })
         .max_by_key(|(lost, _)| *lost)
         .map(|(_, s)| s)
+}
+
+/// A wrong adversary: loses whole rounds (both directions together),
+/// fewest first.
+fn round_losses_only(p: &dyn Protocol) -> Option<Schedule> {
+    let rounds = p.rounds();
+    (0u64..1 << rounds)
+        .map(|mask| {
+            let arrives: Vec<bool> = (0..rounds).map(|r| mask & (1 << r) == 0).collect();
+            Schedule {
+                a_to_b: arrives.clone(),
+                b_to_a: arrives,
+            }
+        })
+        .filter_map(|s| {
+            replay(p, &s)
+                .filter(|(a, b, _)| a != b)
+                .map(|(_, _, lost)| (lost, s))
+        })
+        .min_by_key(|(lost, _)| *lost)
+        .map(|(_, s)| s)
+}
+
+/// A wrong adversary, right but slow: plays every schedule and keeps the
+/// one losing the fewest.
+fn fewest_of_all(p: &dyn Protocol) -> Option<Schedule> {
+    all_schedules(p.rounds())
+        .filter_map(|s| {
+            replay(p, &s)
+                .filter(|(a, b, _)| a != b)
+                .map(|(_, _, lost)| (lost, s))
+        })
+        .min_by_key(|(lost, _)| *lost)
+        .map(|(_, s)| s)
+}
+
+/// A protocol that counts the runs played on it: every run asks A for its
+/// first message exactly once.
+struct Counted<P> {
+    inner: P,
+    runs: Cell<usize>,
+}
+
+impl<P: Protocol> Protocol for Counted<P> {
+    fn rounds(&self) -> usize {
+        self.inner.rounds()
+    }
+    fn send(&self, general: General, round: usize, heard: &[Option<u64>]) -> Option<u64> {
+        if general == General::A && round == 0 {
+            self.runs.set(self.runs.get() + 1);
+        }
+        self.inner.send(general, round, heard)
+    }
+    fn attacks(&self, general: General, heard: &[Option<u64>]) -> bool {
+        self.inner.attacks(general, heard)
+    }
+}
+
+/// The search's cost on a protocol of [`COST_ROUNDS`] rounds whose
+/// generals disagree as soon as one message (A's plan) is lost: a breadth
+/// first search plays the one schedule losing nothing and the 16 losing
+/// one slot; it may play up to three times that, not the 2^16 of them all.
+fn search_cost(adversary: impl Fn(&dyn Protocol) -> Option<Schedule>) -> Result<(), Failure> {
+    let protocol = Counted {
+        inner: Told(COST_ROUNDS),
+        runs: Cell::new(0),
+    };
+    let found = adversary(&protocol);
+    let runs = protocol.runs.get();
+    let level = 1 + 2 * COST_ROUNDS;
+    dscheck::metric("runs played to find a one-message counterexample", runs);
+    if runs > 3 * level {
+        return Err(Failure::new(
+            STOPS,
+            format!(
+                "a plan told once in round 0 of {COST_ROUNDS}: losing it makes the generals disagree, \
+                 found among the {level} schedules losing at most one slot; the search played {runs} runs"
+            ),
+        ));
+    }
+    let Some(schedule) = found else {
+        return Err(Failure::new(
+            FOUND,
+            "a plan told once: losing it makes the generals disagree, but no counterexample was returned",
+        ));
+    };
+    match replay(&protocol.inner, &schedule) {
+        Some((a, b, 1)) if a != b => Ok(()),
+        _ => Err(Failure::new(
+            MINIMAL,
+            format!(
+                "a plan told once: the schedule {} is not the loss of that one message",
+                show(&schedule)
+            ),
+        )),
+    }
 }
 
 /// Runs `adversary` on every hidden protocol and checks each answer.

@@ -26,6 +26,12 @@ pub const BUDGET: Property = Property {
     when: &[],
 };
 
+pub const CANCELLED: Property = Property {
+    name: "A's resend timer is cancelled at the first acknowledgement",
+    hint: "on the first Ack, cancel_timer(Timer::Resend): a timer left running fires for nothing",
+    when: &[],
+};
+
 /// What the checks need of a general.
 pub trait Observed: Explorable<M = Msg, T = Timer> {
     fn build(budget: u32) -> Self;
@@ -54,6 +60,10 @@ pub fn tests(suite: Suite) -> Suite {
         .test("meta::messengers_stopping_after_one_is_caught", || {
             expect_caught(PROB, 1, |_| measure::<OneMessenger>())
         })
+        .test(
+            "meta::messengers_leaving_the_timer_running_is_caught",
+            || expect_caught(CANCELLED, 1, |_| measure::<KeepsTimer>()),
+        )
 }
 
 /// The loss rates and budgets measured.
@@ -110,6 +120,26 @@ fn one_run<G: Observed>(seed: u64, loss: f64, budget: u32) -> Result<bool, Failu
                     msg: Msg::Ack { .. },
                     ..
                 } if *to == GENERAL_A => acked = true,
+                _ => {}
+            }
+        }
+        Ok(())
+    });
+    let mut acknowledged = false;
+    sim.check(CANCELLED, move |_, step: Step<'_, G>| {
+        for e in step {
+            match &e.event {
+                Event::Deliver {
+                    to,
+                    msg: Msg::Ack { .. },
+                    ..
+                } if *to == GENERAL_A => acknowledged = true,
+                Event::Timer { node, .. } if *node == GENERAL_A && acknowledged => {
+                    return Err(Broken::new(
+                        "A's Resend timer fired after an acknowledgement had arrived",
+                    )
+                    .nodes([GENERAL_A]));
+                }
                 _ => {}
             }
         }
@@ -228,5 +258,54 @@ impl Observed for OneMessenger {
         } else {
             self.0.told
         }
+    }
+}
+
+/// The strategy with its timer left running after the acknowledgement.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct KeepsTimer(General);
+
+impl KeepsTimer {
+    fn next(&mut self, ctx: &mut Ctx<Self>) {
+        let g = &mut self.0;
+        if g.acknowledged || g.sent >= g.budget {
+            return;
+        }
+        g.sent += 1;
+        ctx.send(GENERAL_B, Msg::Attack { n: g.sent });
+        ctx.set_timer(Timer::Resend, RESEND_AFTER);
+    }
+}
+
+impl Node for KeepsTimer {
+    type Msg = Msg;
+    type Timer = Timer;
+    type Request = ();
+    type Reply = ();
+    fn on_start(&mut self, ctx: &mut Ctx<Self>) {
+        if ctx.id() == GENERAL_A {
+            self.next(ctx);
+        }
+    }
+    fn on_message(&mut self, ctx: &mut Ctx<Self>, from: NodeId, msg: Msg) {
+        match msg {
+            Msg::Attack { n } => {
+                self.0.told = true;
+                ctx.send(from, Msg::Ack { n });
+            }
+            Msg::Ack { .. } => self.0.acknowledged = true,
+        }
+    }
+    fn on_timer(&mut self, ctx: &mut Ctx<Self>, _timer: Timer) {
+        self.next(ctx);
+    }
+}
+
+impl Observed for KeepsTimer {
+    fn build(budget: u32) -> Self {
+        KeepsTimer(General::new(budget))
+    }
+    fn attacks(&self, id: NodeId) -> bool {
+        self.0.attacks(id)
     }
 }

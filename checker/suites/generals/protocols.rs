@@ -96,6 +96,45 @@ impl Protocol for Counting {
     }
 }
 
+/// Both generals speak every round; `listener` attacks only if it heard
+/// the other in every round, the other general always attacks. The one
+/// cheapest disagreement loses a single message towards `listener`, in a
+/// round where the listener's own message travels the other way: a search
+/// that can only lose both directions of a round together loses two.
+pub struct Echo {
+    pub rounds: usize,
+    pub listener: General,
+}
+
+impl Protocol for Echo {
+    fn rounds(&self) -> usize {
+        self.rounds
+    }
+    fn send(&self, _general: General, round: usize, _heard: &[Option<u64>]) -> Option<u64> {
+        Some(round as u64)
+    }
+    fn attacks(&self, general: General, heard: &[Option<u64>]) -> bool {
+        general != self.listener || heard.iter().all(Option::is_some)
+    }
+}
+
+/// A plan told once: A sends it in round 0 and always attacks; B attacks
+/// if it arrived. Losing that one message is the only cheapest
+/// disagreement, however many rounds follow.
+pub struct Told(pub usize);
+
+impl Protocol for Told {
+    fn rounds(&self) -> usize {
+        self.0
+    }
+    fn send(&self, general: General, round: usize, _heard: &[Option<u64>]) -> Option<u64> {
+        (general == General::A && round == 0).then_some(1)
+    }
+    fn attacks(&self, general: General, heard: &[Option<u64>]) -> bool {
+        general == General::A || heard.first().copied().flatten().is_some()
+    }
+}
+
 /// Nobody says anything and nobody attacks: no schedule can make these
 /// generals disagree.
 pub struct AlwaysRetreat(pub usize);
@@ -126,5 +165,19 @@ pub fn hidden() -> Vec<(&'static str, Box<dyn Protocol>)> {
         ),
         ("counting over 5 rounds", Box::new(Counting(5))),
         ("silent generals over 3 rounds", Box::new(AlwaysRetreat(3))),
+        (
+            "A listening for B's echo over 3 rounds",
+            Box::new(Echo {
+                rounds: 3,
+                listener: General::A,
+            }),
+        ),
+        (
+            "B listening for A's echo over 3 rounds",
+            Box::new(Echo {
+                rounds: 3,
+                listener: General::B,
+            }),
+        ),
     ]
 }

@@ -9,16 +9,18 @@
 //! that a correct model passes.
 
 mod scenario;
+mod watermark;
 mod wrong;
 
 #[cfg(feature = "hidden")]
 #[path = "../../hidden/intro/retry.rs"]
 mod hidden;
 
-use crate::subject::intro::retry::{Request, Retry, RECEIVER, RETRANSMIT_AFTER};
+use crate::subject::intro::retry::{Msg, Receiver, Request, Retry, RECEIVER, RETRANSMIT_AFTER};
 use dscheck::{metric, secs, Failure, Property, Suite};
 use dsim::{Node, NodeId};
 use scenario::{lossy, rates, scenario, Profile, Values};
+use watermark::{watermark, WATERMARK};
 use wrong::{caught, correct_model_passes, Flaw};
 
 pub fn tests(suite: Suite) -> Suite {
@@ -41,6 +43,10 @@ pub fn tests(suite: Suite) -> Suite {
         .seeded("retry::retransmissions_are_capped", 20, |seed| {
             capped(seed, subject())
         })
+        .test(
+            "retry::remembering_an_applied_number_again_adds_nothing",
+            watermark::<Receiver>,
+        )
         .hidden(hidden_tests)
         .test("meta::retry_correct_model_passes", correct_model_passes)
         .test("meta::retry_sender_never_retransmits", || {
@@ -50,11 +56,22 @@ pub fn tests(suite: Suite) -> Suite {
             caught(Flaw::RepliesBeforeAck, takes_effect_once, AFTER)
         })
         .test("meta::retry_sender_retransmits_eagerly", || {
-            caught(Flaw::RetransmitsEagerly, capped, CAP)
+            caught(Flaw::RetransmitsEagerly, takes_effect_once, SPACED)
         })
+        .test(
+            "meta::retry_receiver_acking_everything_each_time_is_caught",
+            || caught(Flaw::AcksEverything, capped, CAP),
+        )
         .test("meta::retry_sender_never_stops", || {
             caught(Flaw::NeverStops, takes_effect_once, QUIET)
         })
+        .test("meta::retry_sender_keeping_the_timer_is_caught", || {
+            caught(Flaw::KeepsTimer, takes_effect_once, IDLE_TIMER)
+        })
+        .test(
+            "meta::retry_remembering_below_the_watermark_is_caught",
+            || dscheck::expect_caught(WATERMARK, 1, |_| watermark::<watermark::Unguarded>()),
+        )
         .test("meta::retry_receiver_applies_duplicates", || {
             caught(Flaw::AppliesDuplicates, takes_effect_once, ONCE)
         })
@@ -115,6 +132,16 @@ const QUIET: Property = Property {
            must do nothing for a seq that is no longer unacknowledged",
     when: &[],
 };
+const SPACED: Property = Property {
+    name: "copies of one request are sent at least RETRANSMIT_AFTER apart",
+    hint: "send a copy again only when its Retransmit timer fires, and set that timer for RETRANSMIT_AFTER: a round trip takes up to 20 ms, so a faster resend only adds copies",
+    when: &[],
+};
+const IDLE_TIMER: Property = Property {
+    name: "an acknowledged request's timer is cancelled",
+    hint: "on the first Ack of a seq, cancel_timer(Timer::Retransmit { seq }): a timer left running fires for nothing",
+    when: &[],
+};
 const DEDUP: Property = Property {
     name: "the receiver's de-duplication state does not grow with the number of requests",
     hint: "keep a watermark: every seq up to applied_up_to has been applied, and only numbers \
@@ -140,6 +167,8 @@ pub trait Observed: Node {
     fn applied(&self) -> Option<&[u64]>;
     /// How many sequence numbers the node remembers one by one.
     fn dedup_state_size(&self) -> usize;
+    /// The sequence number a Data message carries (`None` for an ack).
+    fn data_seq(msg: &Self::Msg) -> Option<u64>;
 }
 
 impl Observed for Retry {
@@ -151,6 +180,12 @@ impl Observed for Retry {
     }
     fn dedup_state_size(&self) -> usize {
         Retry::dedup_state_size(self)
+    }
+    fn data_seq(msg: &Msg) -> Option<u64> {
+        match msg {
+            Msg::Data { seq, .. } => Some(*seq),
+            Msg::Ack { .. } => None,
+        }
     }
 }
 

@@ -3,7 +3,8 @@
 //! the safety properties checked after every event and the liveness ones at
 //! the end.
 
-use super::{Factory, Observed, AFTER, ASKED, EFFECT, ONCE, QUIET, REPLIED};
+use super::{Factory, Observed, AFTER, ASKED, EFFECT, IDLE_TIMER, ONCE, QUIET, REPLIED, SPACED};
+use crate::subject::intro::retry::RETRANSMIT_AFTER;
 use crate::subject::intro::retry::{RECEIVER, SENDER};
 use dscheck::{ms, run, secs, Failure, EXCERPT_LINES};
 use dsim::{Broken, Event, Network, RequestId, Sim, SimRng};
@@ -157,6 +158,48 @@ impl Ledger {
 
 /// Registers the safety properties, checked after every event.
 fn watch<N: Observed>(sim: &mut Sim<N>, values: &[u64]) {
+    // A Retransmit timer fires only for an unacknowledged request, and
+    // then sends its copy: one that fires and sends nothing outlived its
+    // acknowledgement.
+    sim.check(IDLE_TIMER, |_, step| {
+        let Some(Event::Timer { node, timer }) = step.trigger_event() else {
+            return Ok(());
+        };
+        let sent = step
+            .caused()
+            .iter()
+            .any(|e| matches!(e.event, Event::Send { .. }));
+        if *node == SENDER && !sent {
+            return Err(Broken::new(format!(
+                "{SENDER}'s timer {timer:?} fired and sent nothing: its request had been acknowledged"
+            ))
+            .nodes([SENDER]));
+        }
+        Ok(())
+    });
+    // Each request's copies: the first when asked, then one per timer.
+    let mut last_copy: BTreeMap<u64, dsim::Time> = BTreeMap::new();
+    sim.check(SPACED, move |sim, step| {
+        for e in step {
+            let Event::Send { from, msg, .. } = &e.event else {
+                continue;
+            };
+            let Some(seq) = N::data_seq(msg).filter(|_| *from == SENDER) else {
+                continue;
+            };
+            if let Some(previous) = last_copy.insert(seq, sim.now()) {
+                let gap = sim.now().saturating_since(previous);
+                if gap < RETRANSMIT_AFTER {
+                    return Err(Broken::new(format!(
+                        "{SENDER} sent seq {seq} again {} ms after the last copy",
+                        gap.as_millis()
+                    ))
+                    .nodes([SENDER]));
+                }
+            }
+        }
+        Ok(())
+    });
     let mut ledger = Ledger::new(values);
     sim.check(ASKED, move |sim, _| {
         for &value in ledger.update(sim) {

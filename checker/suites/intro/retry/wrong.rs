@@ -23,8 +23,14 @@ pub(super) enum Flaw {
     RepliesBeforeAck,
     /// The sender resends every 2 ms, much faster than a round trip.
     RetransmitsEagerly,
+    /// The receiver acknowledges, on every copy, every number up to its
+    /// watermark one by one.
+    AcksEverything,
     /// The sender keeps resending after the ack.
     NeverStops,
+    /// The sender forgets an acknowledged request but leaves its timer
+    /// running.
+    KeepsTimer,
     /// The receiver applies every copy it receives.
     AppliesDuplicates,
     /// The receiver acknowledges only data it has not seen before.
@@ -178,6 +184,11 @@ impl Node for Model {
                 if new || self.flaw != Flaw::AcksOnlyNew {
                     ctx.send(from, ModelMsg::Ack { seq });
                 }
+                if self.flaw == Flaw::AcksEverything {
+                    for old in (1..=self.up_to).filter(|&old| old != seq) {
+                        ctx.send(from, ModelMsg::Ack { seq: old });
+                    }
+                }
             }
             ModelMsg::Ack { seq } if self.flaw == Flaw::NeverStops => {
                 if let Some(&(client, _)) = self.unacked.get(&seq) {
@@ -186,7 +197,9 @@ impl Node for Model {
             }
             ModelMsg::Ack { seq } => {
                 if let Some((client, _)) = self.unacked.remove(&seq) {
-                    ctx.cancel_timer(seq);
+                    if self.flaw != Flaw::KeepsTimer {
+                        ctx.cancel_timer(seq);
+                    }
                     ctx.reply(client, ());
                 }
             }
@@ -203,5 +216,11 @@ impl Observed for Model {
     }
     fn dedup_state_size(&self) -> usize {
         self.above.len()
+    }
+    fn data_seq(msg: &ModelMsg) -> Option<u64> {
+        match msg {
+            ModelMsg::Data { seq, .. } => Some(*seq),
+            ModelMsg::Ack { .. } => None,
+        }
     }
 }
