@@ -163,7 +163,6 @@ impl SyncedClock {
     pub fn apply(&mut self, local: Time, correction: Correction) {
         // exercise: begin "fold the slew done so far into the adjustment at local, then step, or start the new slew"
         let adjustment_now = self.read(local).signed_nanos_since(local);
-        self.remaining -= adjustment_now - self.adjustment;
         self.adjustment = adjustment_now;
         self.anchor = local;
         match correction {
