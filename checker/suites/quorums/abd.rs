@@ -58,6 +58,7 @@ pub fn tests(suite: Suite) -> Suite {
 pub fn meta(suite: Suite) -> Suite {
     use super::workload::{MAJORITY_LIVE, MINORITY};
     use crate::bugs::abd_query_compares_counters_only::quorum_abd::Abd as QueryByCounter;
+    use crate::bugs::abd_quorum_of_half::quorum_abd::Abd as Half;
     use crate::bugs::abd_quorum_of_half_rounded_up::quorum_abd::Abd as HalfQuorum;
     use crate::bugs::abd_reads_without_write_back::quorum_abd::Abd as WithoutWriteBack;
     use crate::bugs::abd_store_compares_counters_only::quorum_abd::Abd as StoreByCounter;
@@ -96,11 +97,20 @@ pub fn meta(suite: Suite) -> Suite {
                 colliding_writers(seed, |_| QueryByCounter::new())
             })
         })
-        .test("meta::abd_quorum_of_half_is_caught_with_even_sizes", || {
+        .test("meta::abd_quorum_of_half_is_caught", || {
             expect_caught(MINORITY, 4, |seed| {
-                minority_of(seed, 4 + 2 * (seed as usize % 2), |_| HalfQuorum::new())
+                let (nodes, small) = EVEN_SPLITS[seed as usize % 2];
+                split(seed, nodes, small, |_| Half::new())
             })
         })
+        .test(
+            "meta::abd_quorum_of_half_rounded_up_is_caught_with_even_sizes",
+            || {
+                expect_caught(MINORITY, 4, |seed| {
+                    minority_of(seed, 4 + 2 * (seed as usize % 2), |_| HalfQuorum::new())
+                })
+            },
+        )
         .test("meta::abd_correct_model_passes_a_half_done_write", || {
             expect_accepted("abd::a_read_after_a_read_never_sees_older", 3, |seed| {
                 half_done_write(seed, |_| Abd::new())
@@ -156,6 +166,7 @@ observed!(
     crate::bugs::abd_write_ignores_the_highest_tag::quorum_abd::Abd,
     crate::bugs::abd_store_compares_counters_only::quorum_abd::Abd,
     crate::bugs::abd_query_compares_counters_only::quorum_abd::Abd,
+    crate::bugs::abd_quorum_of_half::quorum_abd::Abd,
     crate::bugs::abd_quorum_of_half_rounded_up::quorum_abd::Abd,
     crate::bugs::abd_waits_for_more_than_a_majority::quorum_abd::Abd,
 );

