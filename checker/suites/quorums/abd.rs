@@ -126,7 +126,9 @@ pub const LINEARIZABLE: Property = Property {
     name: "the register's history is linearizable",
     hint: "a read must write back the pair it returns to a majority before answering (else a \
            later read can miss it); a write's tag must be higher than every tag its query \
-           phase saw; replicas keep only a higher tag",
+           phase saw; replicas keep only a higher tag, and tags compare whole (counter, then \
+           writer id: Tag derives Ord), so two writes with the same counter are ordered alike \
+           everywhere",
     when: &[],
 };
 

@@ -2,7 +2,9 @@
 //! replicas a partition left behind up to date.
 
 use super::rw::{fresh_reads, quorums_meet};
-use super::workload::{finished, minority, observed, Answer, ClientOp, Observed, NODES};
+use super::workload::{
+    finished, minority, minority_of, observed, Answer, ClientOp, Observed, NODES,
+};
 use crate::subject::quorums::quorum_read_repair::Msg;
 use crate::subject::quorums::quorum_read_repair::{Replica, Reply, Request};
 use dscheck::{ms, run, Failure, Property, Suite};
@@ -29,6 +31,15 @@ pub fn tests(suite: Suite) -> Suite {
         .seeded("read_repair::nothing_completes_in_a_minority", 2, |seed| {
             minority(seed, |_| Replica::new(3, 3))
         })
+        .seeded(
+            "read_repair::nothing_completes_in_half_of_4_or_6",
+            2,
+            |seed| {
+                let nodes = 4 + 2 * (seed as usize % 2);
+                let majority = nodes / 2 + 1;
+                minority_of(seed, nodes, move |_| Replica::new(majority, majority))
+            },
+        )
         .seeded(
             "read_repair::one_read_mends_every_replica_it_asked",
             3,
