@@ -13,6 +13,7 @@ use solutions as subject;
 
 mod quorums {
     pub mod abd;
+    pub mod abd_schedules;
     pub mod anti_entropy;
     pub mod lin;
     pub mod read_repair;

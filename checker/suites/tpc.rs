@@ -13,9 +13,12 @@ use solutions as subject;
 mod tpc {
     pub mod basic;
     pub mod exhaustive;
+    pub mod model;
     pub mod observed;
+    pub mod prompt;
     pub mod properties;
     pub mod recovery;
+    pub mod recovery_scripted;
     pub mod wrong;
 }
 

@@ -2,9 +2,10 @@
 //! partitions and a crash are linearizable (checked with the project's
 //! checker, `dscheck::linearizability`); nothing completes in a minority.
 
+use super::abd_schedules::{colliding_writers, stale_writer};
 use super::workload::{
-    check_answered, drive, lossy, minority, observed, Answer, ClientOp, Clients, Observed, Profile,
-    ANSWERED, NODES,
+    drive, finished, lossy, minority, minority_of, observed, split, Answer, ClientOp, Clients,
+    Observed, Profile, ANSWERED, NODES,
 };
 use crate::subject::quorums::quorum_abd::{Abd, Msg, Reply, Request};
 use dscheck::linearizability::{check, from_sim, RegisterModel, RegisterOp, RegisterRet, Seen};
@@ -27,24 +28,89 @@ pub fn tests(suite: Suite) -> Suite {
         .seeded("abd::nothing_completes_in_a_minority", 3, |seed| {
             minority(seed, |_| Abd::new())
         })
+        .seeded(
+            "abd::even_clusters_need_more_than_half_and_a_bare_majority_is_enough",
+            4,
+            |seed| {
+                let (nodes, small) = EVEN_SPLITS[seed as usize % EVEN_SPLITS.len()];
+                split(seed, nodes, small, |_| Abd::new())
+            },
+        )
+        .seeded(
+            "abd::histories_are_linearizable_with_4_or_6_replicas",
+            4,
+            |seed| {
+                let nodes = 4 + 2 * (seed as usize % 2);
+                linearizable(seed, Profile { nodes, ..LOSSY }, |_| Abd::new())
+            },
+        )
+        .seeded("abd::a_write_is_tagged_above_every_tag_found", 2, |seed| {
+            stale_writer(seed, |_| Abd::new())
+        })
+        .seeded("abd::equal_counters_are_ordered_by_writer", 2, |seed| {
+            colliding_writers(seed, |_| Abd::new())
+        })
 }
 
 /// The checks, run on the reference with one bug (`bugs/`): each must be
-/// caught.
+/// caught by a schedule of the exercise's own group, in every seed.
 #[cfg(bugs)]
 pub fn meta(suite: Suite) -> Suite {
+    use super::workload::{MAJORITY_LIVE, MINORITY};
+    use crate::bugs::abd_query_compares_counters_only::quorum_abd::Abd as QueryByCounter;
+    use crate::bugs::abd_quorum_of_half::quorum_abd::Abd as Half;
+    use crate::bugs::abd_quorum_of_half_rounded_up::quorum_abd::Abd as HalfQuorum;
     use crate::bugs::abd_reads_without_write_back::quorum_abd::Abd as WithoutWriteBack;
+    use crate::bugs::abd_store_compares_counters_only::quorum_abd::Abd as StoreByCounter;
+    use crate::bugs::abd_waits_for_more_than_a_majority::quorum_abd::Abd as MoreThanMajority;
+    use crate::bugs::abd_write_ignores_the_highest_tag::quorum_abd::Abd as OwnCounter;
     use dscheck::{expect_accepted, expect_caught};
     suite
+        .test(
+            "meta::abd_waiting_for_more_than_a_majority_is_caught",
+            || {
+                expect_caught(MAJORITY_LIVE, 3, |seed| {
+                    minority(seed, |_| MoreThanMajority::new())
+                })
+            },
+        )
         .test("meta::abd_without_write_back_is_not_linearizable", || {
-            expect_caught(LINEARIZABLE, 1, |seed| {
+            expect_caught(LINEARIZABLE, 3, |seed| {
                 half_done_write(seed, |_| WithoutWriteBack::new())
-            })?;
-            // The random workloads find it too, more rarely.
-            expect_caught(LINEARIZABLE, 30, |seed| {
-                linearizable(seed, SLOW, |_| WithoutWriteBack::new())
             })
         })
+        .test("meta::abd_write_ignoring_the_highest_tag_is_caught", || {
+            expect_caught(LINEARIZABLE, 2, |seed| {
+                stale_writer(seed, |_| OwnCounter::new())
+            })
+        })
+        .test(
+            "meta::abd_replica_comparing_counters_only_is_caught",
+            || {
+                expect_caught(LINEARIZABLE, 2, |seed| {
+                    colliding_writers(seed, |_| StoreByCounter::new())
+                })
+            },
+        )
+        .test("meta::abd_query_comparing_counters_only_is_caught", || {
+            expect_caught(LINEARIZABLE, 2, |seed| {
+                colliding_writers(seed, |_| QueryByCounter::new())
+            })
+        })
+        .test("meta::abd_quorum_of_half_is_caught", || {
+            expect_caught(MINORITY, 4, |seed| {
+                let (nodes, small) = EVEN_SPLITS[seed as usize % 2];
+                split(seed, nodes, small, |_| Half::new())
+            })
+        })
+        .test(
+            "meta::abd_quorum_of_half_rounded_up_is_caught_with_even_sizes",
+            || {
+                expect_caught(MINORITY, 4, |seed| {
+                    minority_of(seed, 4 + 2 * (seed as usize % 2), |_| HalfQuorum::new())
+                })
+            },
+        )
         .test("meta::abd_correct_model_passes_a_half_done_write", || {
             expect_accepted("abd::a_read_after_a_read_never_sees_older", 3, |seed| {
                 half_done_write(seed, |_| Abd::new())
@@ -52,16 +118,23 @@ pub fn meta(suite: Suite) -> Suite {
         })
 }
 
+/// Even clusters split in two: equal halves (neither may complete
+/// anything), and a bare majority (3 of 4, 4 of 6: it must).
+pub const EVEN_SPLITS: [(usize, usize); 4] = [(4, 2), (6, 3), (4, 1), (6, 2)];
+
 pub const LINEARIZABLE: Property = Property {
     name: "the register's history is linearizable",
     hint: "a read must write back the pair it returns to a majority before answering (else a \
            later read can miss it); a write's tag must be higher than every tag its query \
-           phase saw; replicas keep only a higher tag",
+           phase saw; replicas keep only a higher tag, and tags compare whole (counter, then \
+           writer id: Tag derives Ord), so two writes with the same counter are ordered alike \
+           everywhere",
     when: &[],
 };
 
 /// Six clients on a lossy network with minorities cut off and a crash.
 const LOSSY: Profile = Profile {
+    nodes: NODES,
     clients: 6,
     writes: 0.5,
     keys: 1,
@@ -73,6 +146,7 @@ const LOSSY: Profile = Profile {
 /// Eight clients, mostly reading, over links whose delays vary widely, so
 /// that an update often reaches one replica long before the others.
 const SLOW: Profile = Profile {
+    nodes: NODES,
     clients: 8,
     writes: 0.3,
     keys: 1,
@@ -85,10 +159,19 @@ fn slow() -> Network {
     Network::reliable(ms(1), ms(60)).with_long_delays(0.1, ms(200))
 }
 
-observed!(Abd);
+observed!(open |n| n.operations.iter().map(|o| o.id).collect(); Abd);
 
 #[cfg(bugs)]
-observed!(crate::bugs::abd_reads_without_write_back::quorum_abd::Abd);
+observed!(
+    open |n| n.operations.iter().map(|o| o.id).collect();
+    crate::bugs::abd_reads_without_write_back::quorum_abd::Abd,
+    crate::bugs::abd_write_ignores_the_highest_tag::quorum_abd::Abd,
+    crate::bugs::abd_store_compares_counters_only::quorum_abd::Abd,
+    crate::bugs::abd_query_compares_counters_only::quorum_abd::Abd,
+    crate::bugs::abd_quorum_of_half::quorum_abd::Abd,
+    crate::bugs::abd_quorum_of_half_rounded_up::quorum_abd::Abd,
+    crate::bugs::abd_waits_for_more_than_a_majority::quorum_abd::Abd,
+);
 
 fn request(op: ClientOp) -> Request {
     match op.write {
@@ -123,14 +206,14 @@ fn linearizable<N: Observed>(
     profile: Profile,
     factory: impl FnMut(NodeId) -> N + 'static,
 ) -> Result<(), Failure> {
-    let (sim, clients) = drive(seed, profile, factory, |_| {})?;
+    let (mut sim, clients) = drive(seed, profile, factory, |_| {})?;
     check_history(&sim, &clients)?;
-    check_answered(&sim)
+    finished(&mut sim)
 }
 
 /// The history, checked with the project's linearizability checker; a
 /// failure shows the smallest part that no order explains, as a timeline.
-fn check_history<N: Observed>(sim: &Sim<N>, clients: &Clients) -> Result<(), Failure> {
+pub fn check_history<N: Observed>(sim: &Sim<N>, clients: &Clients) -> Result<(), Failure> {
     let history = from_sim(sim.history(), |op| {
         let input = match N::op(&op.request).write {
             Some((v, _)) => RegisterOp::Write(v),
@@ -183,7 +266,10 @@ fn around<N: Observed>(sim: &Sim<N>, ids: &[RequestId]) -> Vec<String> {
 /// n0 and n1 hold 2. A read at n1 sees 2; then a read at n4, cut off from
 /// n0 and n1, asks n2, n3 and n4. If the first read wrote 2 back to a
 /// majority, the second finds it; if not, it returns 1: new, then old.
-fn half_done_write<N>(seed: u64, factory: impl FnMut(NodeId) -> N + 'static) -> Result<(), Failure>
+pub fn half_done_write<N>(
+    seed: u64,
+    factory: impl FnMut(NodeId) -> N + 'static,
+) -> Result<(), Failure>
 where
     N: Observed + Node<Msg = Msg, Request = Request>,
 {
@@ -201,12 +287,7 @@ where
     clients.insert(sim.request(n0, Request::Write(2)), 0);
     let from = sim.trace().total();
     let started = run(&mut sim, |s| {
-        s.run_until(ms(1_000), |s| {
-            s.trace().entries().any(|e| {
-                e.index >= from
-                    && matches!(&e.event, Event::Send { from, msg: Msg::Update { .. }, .. } if *from == n0)
-            })
-        })
+        s.run_until(ms(1_000), |s| updates_sent_by(s, n0, from))
     })?;
     if !started {
         return Err(Failure::after_run(
@@ -230,5 +311,13 @@ where
     run(&mut sim, |s| s.heal())?;
     run(&mut sim, |s| s.run_for(ms(1_000)))?;
     check_history(&sim, &clients)?;
-    check_answered(&sim)
+    finished(&mut sim)
+}
+
+/// Whether `node` has sent an update since trace entry `from`.
+pub fn updates_sent_by<N: Node<Msg = Msg>>(sim: &Sim<N>, node: NodeId, from: u64) -> bool {
+    sim.trace().entries().any(|e| {
+        e.index >= from
+            && matches!(&e.event, Event::Send { from, msg: Msg::Update { .. }, .. } if *from == node)
+    })
 }

@@ -4,10 +4,10 @@
 //! once the network heals.
 
 use crate::subject::quorums::quorum_anti_entropy::{
-    Key, Msg, Put, Replica, Versioned, Written, KEY_SPACE, SYNC_EVERY,
+    Key, Msg, Put, Range, Replica, Versioned, Written, KEY_SPACE, SYNC_EVERY,
 };
 use dscheck::{metric, ms, run, Failure, Property, Suite};
-use dsim::{Event, Network, Node, NodeId, Sim};
+use dsim::{Broken, Event, Network, Node, NodeId, Sim};
 use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -24,16 +24,38 @@ pub fn tests(suite: Suite) -> Suite {
             5,
             |seed| churn(seed, |_| Replica::new()),
         )
+        .test(
+            "anti_entropy::the_others_converge_while_any_one_is_down",
+            || {
+                (0..REPLICAS_DOWN_TEST).try_for_each(|down| {
+                    one_down(down as u64 + 1, NodeId(down), |_| Replica::new())
+                })
+            },
+        )
 }
 
 /// The checks, run on the reference with one bug (`bugs/`): each must be
 /// caught.
 #[cfg(bugs)]
 pub fn meta(suite: Suite) -> Suite {
+    use crate::bugs::ae_always_the_first_peer::quorum_anti_entropy::Replica as FirstPeer;
+    use crate::bugs::ae_leaf_sent_as_an_answer::quorum_anti_entropy::Replica as OneWay;
     use crate::bugs::ae_sends_every_key::quorum_anti_entropy::Replica as EveryKey;
     use crate::bugs::ae_stops_at_the_root::quorum_anti_entropy::Replica as StopsAtRoot;
     use dscheck::expect_caught;
     suite
+        .test("meta::anti_entropy_leaf_sent_one_way", || {
+            expect_caught(BOTH_WAYS, 3, |seed| {
+                few_differences(seed, |_| OneWay::new())
+            })
+        })
+        .test("meta::anti_entropy_always_with_the_same_peer", || {
+            expect_caught(CONVERGED, 1, |seed| {
+                (0..REPLICAS_DOWN_TEST).try_for_each(|down| {
+                    one_down(seed + down as u64, NodeId(down), |_| FirstPeer::new())
+                })
+            })
+        })
         .test("meta::anti_entropy_stopping_at_the_root", || {
             expect_caught(FEW_ENTRIES, 3, |seed| {
                 few_differences(seed, |_| StopsAtRoot::new())
@@ -64,6 +86,13 @@ const FEW_MESSAGES: Property = Property {
            one message per level of the tree",
     when: &[],
 };
+const BOTH_WAYS: Property = Property {
+    name: "a replica answers a leaf's entries with its own entries of that leaf",
+    hint: "on Entries with reply: false, merge them and send back your entries of the same \
+           range with reply: true, in the same handler; send reply: true only as that answer, \
+           so each differing leaf is exchanged both ways at once",
+    when: &[],
+};
 const IDLE: Property = Property {
     name: "replicas that agree exchange only their root hashes",
     hint: "a replica whose root hash equals the one it received sends nothing back",
@@ -83,6 +112,20 @@ impl Synced for Replica {
 
 #[cfg(bugs)]
 impl Synced for crate::bugs::ae_stops_at_the_root::quorum_anti_entropy::Replica {
+    fn store(&self) -> &BTreeMap<Key, Versioned> {
+        &self.store
+    }
+}
+
+#[cfg(bugs)]
+impl Synced for crate::bugs::ae_leaf_sent_as_an_answer::quorum_anti_entropy::Replica {
+    fn store(&self) -> &BTreeMap<Key, Versioned> {
+        &self.store
+    }
+}
+
+#[cfg(bugs)]
+impl Synced for crate::bugs::ae_always_the_first_peer::quorum_anti_entropy::Replica {
     fn store(&self) -> &BTreeMap<Key, Versioned> {
         &self.store
     }
@@ -142,6 +185,7 @@ fn few_differences<N: Synced>(
     let mut sim = Sim::new(seed, REPLICAS, factory);
     sim.set_network(Network::reliable(ms(1), ms(10)));
     let shipped = count_entries(&mut sim);
+    both_ways(&mut sim);
     let mut rng = sim.scenario_rng();
     let mut keys: Vec<Key> = (0..KEY_SPACE).collect();
     rng.shuffle(&mut keys);
@@ -245,6 +289,7 @@ fn churn<N: Synced>(seed: u64, factory: impl FnMut(NodeId) -> N + 'static) -> Re
             .with_loss(0.15)
             .with_duplication(0.05),
     );
+    both_ways(&mut sim);
     let mut rng = sim.scenario_rng();
     let mut newest: BTreeMap<Key, u64> = BTreeMap::new();
     let mut ts = 0;
@@ -329,4 +374,110 @@ fn not_converged<N: Synced>(sim: &Sim<N>, after: &str) -> Failure {
         CONVERGED,
         format!("after {after} the replicas still differ: {detail}"),
     )
+}
+
+/// The (sender, receiver, range) of each Entries in `step` that was
+/// delivered (`delivered`) or sent (otherwise) with `reply` as given.
+fn entries_in<N: Synced>(
+    step: dsim::Step<'_, N>,
+    delivered: bool,
+    reply: bool,
+) -> Vec<(NodeId, NodeId, Range, u64)> {
+    step.iter()
+        .filter_map(|e| match &e.event {
+            Event::Deliver {
+                from,
+                to,
+                msg: Msg::Entries {
+                    range, reply: r, ..
+                },
+                ..
+            } if delivered && *r == reply => Some((*from, *to, *range, e.index)),
+            Event::Send {
+                from,
+                to,
+                msg: Msg::Entries {
+                    range, reply: r, ..
+                },
+                ..
+            } if !delivered && *r == reply => Some((*from, *to, *range, e.index)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Checks after every step that each first Entries delivered is answered
+/// in that step, and that every answer answers one.
+fn both_ways<N: Synced>(sim: &mut Sim<N>) {
+    sim.check(BOTH_WAYS, |sim, step| {
+        let asked = entries_in(step, true, false);
+        let answered = entries_in(step, false, true);
+        for &(from, to, range, at) in &asked {
+            // A replica that is down (crashed) answers nothing.
+            if sim.node(to).is_some()
+                && !answered
+                    .iter()
+                    .any(|a| (a.0, a.1, a.2) == (to, from, range))
+            {
+                return Err(Broken::new(format!(
+                    "{to} received {from}'s entries of keys {}..{} and did not answer with its own",
+                    range.lo, range.hi
+                ))
+                .nodes([from, to])
+                .events([at]));
+            }
+        }
+        for &(from, to, range, at) in &answered {
+            if !asked.iter().any(|a| (a.0, a.1, a.2) == (to, from, range)) {
+                return Err(Broken::new(format!(
+                    "{from} sent {to} its entries of keys {}..{} marked as an answer (reply: \
+                     true), but {to} had not sent it that leaf's entries: {to} will not send \
+                     its own back",
+                    range.lo, range.hi
+                ))
+                .nodes([from, to])
+                .events([at]));
+            }
+        }
+        Ok(())
+    });
+}
+
+/// How many replicas the one-down test runs, each run with another of
+/// them down.
+const REPLICAS_DOWN_TEST: usize = 4;
+
+/// Four replicas, `down` crashed for good from the start; the other three
+/// get writes of their own and must converge: a replica that is down must
+/// not stop the others exchanging with each other (each starts its
+/// exchanges with every peer in turn).
+fn one_down<N: Synced>(
+    seed: u64,
+    down: NodeId,
+    factory: impl FnMut(NodeId) -> N + 'static,
+) -> Result<(), Failure> {
+    let mut sim = Sim::new(seed, REPLICAS_DOWN_TEST, factory);
+    sim.set_network(Network::reliable(ms(1), ms(10)));
+    run(&mut sim, |s| s.crash(down))?;
+    let up: Vec<NodeId> = sim.ids().filter(|id| *id != down).collect();
+    for (i, &node) in up.iter().enumerate() {
+        let key = 100 * i as u64 + 7;
+        sim.request(
+            node,
+            Put {
+                key,
+                value: key,
+                ts: 1,
+            },
+        );
+    }
+    // The writes land before the exchanges are watched.
+    run(&mut sim, |s| s.run_for(ms(1)))?;
+    let done = run(&mut sim, |s| {
+        s.run_until(ms(3_000), |s| disagreement(s).is_none())
+    })?;
+    if !done {
+        return Err(not_converged(&sim, &format!("3 s with {down} down")));
+    }
+    Ok(())
 }

@@ -4,11 +4,12 @@
 //! either order). With r + w <= n the suite must find a stale read.
 
 use super::workload::{
-    check_answered, drive, lossy, minority, observed, Answer, ClientOp, Observed, Profile,
+    drive, finished, forget_answered, lossy, minority, minority_of, observed, Answer, ClientOp,
+    Observed, Profile, NODES,
 };
 use crate::subject::quorums::quorum_rw::{Replica, Reply, Request};
-use dscheck::{Failure, Property, Suite};
-use dsim::{Broken, Event, Node, NodeId, Sim, Step};
+use dscheck::{ms, run, Failure, Property, Suite};
+use dsim::{Broken, Event, Network, Node, NodeId, Sim, Step};
 use std::collections::BTreeSet;
 
 pub fn tests(suite: Suite) -> Suite {
@@ -20,6 +21,24 @@ pub fn tests(suite: Suite) -> Suite {
         .seeded("rw::nothing_completes_in_a_minority", 3, |seed| {
             minority(seed, |_| Replica::new(3, 3))
         })
+        .seeded(
+            "rw::reads_see_the_last_completed_write_with_4_or_6_replicas",
+            4,
+            |seed| {
+                // r + w = n + 1, the least that makes quorums meet.
+                let (nodes, r, w) = [(4, 2, 3), (6, 4, 3), (4, 3, 2), (6, 3, 4)][seed as usize % 4];
+                fresh_reads_on(seed, nodes, move |_| Replica::new(r, w))
+            },
+        )
+        .seeded("rw::nothing_completes_in_half_of_4_or_6", 2, |seed| {
+            let nodes = 4 + 2 * (seed as usize % 2);
+            let majority = nodes / 2 + 1;
+            minority_of(seed, nodes, move |_| Replica::new(majority, majority))
+        })
+        .seeded("rw::a_read_quorum_meets_every_write_quorum", 3, |seed| {
+            let (r, w) = [(3, 3), (2, 4), (4, 2)][seed as usize % 3];
+            quorums_meet(seed, move |_| Replica::new(r, w))
+        })
         .test("rw::r_plus_w_at_most_n_allows_a_stale_read", || {
             stale_found(|_| Replica::new(1, 1))
         })
@@ -29,11 +48,18 @@ pub fn tests(suite: Suite) -> Suite {
 /// one bug (`bugs/`): each must be caught.
 #[cfg(bugs)]
 pub fn meta(suite: Suite) -> Suite {
+    use super::workload::FORGETS;
     use crate::bugs::rw_answers_the_first_reply::quorum_rw::Replica as FirstReply;
+    use crate::bugs::rw_keeps_answered_requests::quorum_rw::Replica as KeepsAnswered;
     use dscheck::expect_caught;
     suite
+        .test("meta::rw_keeping_answered_requests_is_caught", || {
+            expect_caught(FORGETS, 3, |seed| {
+                fresh_reads(seed, |_| KeepsAnswered::new(3, 3))
+            })
+        })
         .test("meta::rw_r_plus_w_at_most_n_reads_stale", || {
-            expect_caught(FRESH, 20, |seed| fresh_reads(seed, |_| Replica::new(2, 3)))
+            expect_caught(FRESH, 3, |seed| quorums_meet(seed, |_| Replica::new(2, 3)))
         })
         .test("meta::rw_read_returns_the_first_reply", || {
             expect_caught(FRESH, 20, |seed| {
@@ -62,9 +88,13 @@ const STALE_FOUND: Property = Property {
     when: &[],
 };
 
-observed!(Replica);
+observed!(open |n| n.coordinating.keys().copied().collect(); Replica);
 #[cfg(bugs)]
-observed!(crate::bugs::rw_answers_the_first_reply::quorum_rw::Replica);
+observed!(
+    open |n| n.coordinating.keys().copied().collect();
+    crate::bugs::rw_answers_the_first_reply::quorum_rw::Replica,
+    crate::bugs::rw_keeps_answered_requests::quorum_rw::Replica,
+);
 
 pub fn request(op: ClientOp) -> Request {
     match op.write {
@@ -100,7 +130,17 @@ pub fn fresh_reads<N: Observed>(
     seed: u64,
     factory: impl FnMut(NodeId) -> N + 'static,
 ) -> Result<(), Failure> {
+    fresh_reads_on(seed, NODES, factory)
+}
+
+/// [`fresh_reads`] on `nodes` replicas.
+pub fn fresh_reads_on<N: Observed>(
+    seed: u64,
+    nodes: usize,
+    factory: impl FnMut(NodeId) -> N + 'static,
+) -> Result<(), Failure> {
     let profile = Profile {
+        nodes,
         clients: 6,
         writes: 0.5,
         keys: 2,
@@ -108,8 +148,39 @@ pub fn fresh_reads<N: Observed>(
         faults: true,
         network: lossy,
     };
-    let (sim, _) = drive(seed, profile, factory, watch_reads)?;
-    check_answered(&sim)
+    let (mut sim, _) = drive(seed, profile, factory, watch_reads)?;
+    finished(&mut sim)
+}
+
+/// A write and a read on either side of a split, written out: n0, n1 and
+/// n2 are cut off from n3 and n4; n0 writes, then n4 reads, then the split
+/// heals. With r + w > n, either the write cannot complete on its side or
+/// the read cannot on its own, so the read waits and returns the write;
+/// with r + w <= n both complete, and the read misses the write.
+pub fn quorums_meet<N: Observed>(
+    seed: u64,
+    factory: impl FnMut(NodeId) -> N + 'static,
+) -> Result<(), Failure> {
+    let mut sim = Sim::new(seed, NODES, factory);
+    sim.set_network(Network::reliable(ms(1), ms(10)));
+    watch_reads(&mut sim);
+    forget_answered(&mut sim);
+    let [n0, n1, n2, n3, n4] = [0, 1, 2, 3, 4].map(NodeId);
+    run(&mut sim, |s| s.partition(&[&[n0, n1, n2], &[n3, n4]]))?;
+    let write = Some((1, 1));
+    sim.request(n0, N::request(ClientOp { key: 0, write }));
+    run(&mut sim, |s| s.run_for(ms(300)))?;
+    sim.request(
+        n4,
+        N::request(ClientOp {
+            key: 0,
+            write: None,
+        }),
+    );
+    run(&mut sim, |s| s.run_for(ms(300)))?;
+    run(&mut sim, |s| s.heal())?;
+    run(&mut sim, |s| s.run_for(ms(1_000)))?;
+    finished(&mut sim)
 }
 
 /// Checks every read as its reply comes in.

@@ -6,6 +6,7 @@
 use super::exhaustive::{explore, Model};
 use super::observed::{self, Build, Observed, Outcome};
 use super::properties::{of_sim, watch, DECIDES, OUTCOME, REACHES, REPLIES};
+use super::recovery_scripted::{no_vote, start_basic};
 use dscheck::{ensure, run, secs, Failure, Suite};
 use dsim::{Network, NodeId, Sim, SimRng};
 
@@ -13,6 +14,9 @@ pub fn tests(suite: Suite) -> Suite {
     suite
         .seeded("basic::atomic_with_random_votes_and_loss", 40, |seed| {
             random_run(seed, observed::basic()).map(|_| ())
+        })
+        .seeded("basic::a_no_vote_aborts_at_once", 2, |seed| {
+            no_vote(seed, observed::basic(), start_basic)
         })
         .test("basic::reaches_all_commit_and_all_abort", || {
             reaches_both(observed::basic())

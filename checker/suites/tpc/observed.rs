@@ -28,6 +28,10 @@ pub trait Observed: Explorable {
     fn outcome(reply: &Self::Reply) -> Outcome;
     /// The vote a message carries, if it is a vote.
     fn vote_in(msg: &Self::Msg) -> Option<bool>;
+    /// The decision a message carries, if it is a `Decide`.
+    fn decision_in(msg: &Self::Msg) -> Option<Outcome>;
+    /// Whether a message is a `Prepare`.
+    fn is_prepare(msg: &Self::Msg) -> bool;
 }
 
 /// Builds node `id`; a participant can commit when the flag says so.
@@ -70,6 +74,15 @@ impl Observed for basic::Tpc {
             _ => None,
         }
     }
+    fn decision_in(msg: &basic::Msg) -> Option<Outcome> {
+        match msg {
+            basic::Msg::Decide(d) => Some(outcome_of_basic(*d)),
+            _ => None,
+        }
+    }
+    fn is_prepare(msg: &basic::Msg) -> bool {
+        matches!(msg, basic::Msg::Prepare)
+    }
 }
 
 impl Observed for recovery::Tpc {
@@ -94,6 +107,15 @@ impl Observed for recovery::Tpc {
             recovery::Msg::Vote { yes } => Some(*yes),
             _ => None,
         }
+    }
+    fn decision_in(msg: &recovery::Msg) -> Option<Outcome> {
+        match msg {
+            recovery::Msg::Decide(d) => Some(outcome_of_recovery(*d)),
+            _ => None,
+        }
+    }
+    fn is_prepare(msg: &recovery::Msg) -> bool {
+        matches!(msg, recovery::Msg::Prepare)
     }
 }
 

@@ -66,6 +66,33 @@ pub const BLOCKS: Property = Property {
            wait for the coordinator, however long it is down",
     when: &[],
 };
+pub const ASKS: Property = Property {
+    name: "a prepared participant keeps asking the coordinator for the outcome",
+    hint: "while it has voted yes and knows no decision, a participant sends its yes vote to the \
+           coordinator again every RETRY_AFTER: on_prepare and on_start set Inquire when \
+           is_blocked(), and on_inquire sends the vote and sets Inquire again",
+    when: &[],
+};
+pub const PRESUMED_ABORT: Property = Property {
+    name: "a coordinator that restarts without a logged decision aborts",
+    hint: "presumed abort: in on_start, a transaction that began (logged_begun) but has no \
+           logged decision cannot have committed anywhere, so decide Abort; do not count the \
+           votes again",
+    when: &[],
+};
+pub const TIMES_OUT: Property = Property {
+    name: "a vote that does not come in time counts as a no",
+    hint: "start the VoteTimeout when the transaction begins; when it fires before every yes \
+           has arrived, decide Abort and tell the client",
+    when: &[],
+};
+pub const QUIET: Property = Property {
+    name: "once every participant has acknowledged the decision, nothing more is sent",
+    hint: "record each Ack (acks.insert(from)) and resend Decide only to participants missing \
+           from acks; a participant acknowledges every Decide, even a copy, and a decided \
+           participant stops asking",
+    when: &[],
+};
 pub const REACHES: Property = Property {
     name: "both all-commit and all-abort runs are reachable",
     hint: "commit when every vote is yes; abort when a vote is no or missing at the timeout",
@@ -197,10 +224,10 @@ pub fn stable(before: &Snapshot, after: &Snapshot) -> Result<(), Broken> {
 }
 
 /// Registers the safety properties on a simulation, checked after every
-/// event. What a participant did comes first ([`VOTE_KEPT`], [`WAITS`]):
-/// the checks of the transaction read the votes from its state.
+/// event, and the coordinator's promptness ([`super::prompt`]). What a
+/// participant did comes first ([`VOTE_KEPT`], [`WAITS`]): the checks of
+/// the transaction ([`ATOMIC`], [`VALID`]) read the votes from its state.
 pub fn watch<N: Observed>(sim: &mut Sim<N>, can_commit: Vec<bool>) {
-    sim.check(ATOMIC, |sim, _| atomic(&of_sim(sim)));
     // Each participant's last vote sent, and the event that sent it.
     let mut sent: BTreeMap<NodeId, (bool, u64)> = BTreeMap::new();
     sim.check(VOTE_KEPT, move |sim, step| {
@@ -214,6 +241,9 @@ pub fn watch<N: Observed>(sim: &mut Sim<N>, can_commit: Vec<bool>) {
         vote_kept(sim, &sent)
     });
     sim.check(WAITS, |sim, _| waits(&of_sim(sim)));
+    // After WAITS: a participant that commits on its own next to one that
+    // aborted breaks atomicity too, but the fault is its own.
+    sim.check(ATOMIC, |sim, _| atomic(&of_sim(sim)));
     sim.check(VALID, move |sim, _| valid(&of_sim(sim), &can_commit));
     let mut before: Option<Snapshot> = None;
     sim.check(STABLE, move |sim, _| {
@@ -222,6 +252,7 @@ pub fn watch<N: Observed>(sim: &mut Sim<N>, can_commit: Vec<bool>) {
         before = Some(now);
         result
     });
+    super::prompt::watch_prompt(sim);
 }
 
 /// Every participant that is up holds the vote it last sent.

@@ -6,7 +6,12 @@
 
 use super::exhaustive::{explore, Model};
 use super::observed::{self, Build, Observed, Outcome};
-use super::properties::{of_sim, watch, Snapshot, BLOCKS, DECIDES};
+use super::prompt::watch_answers;
+use super::properties::{of_sim, watch, Snapshot, BLOCKS, DECIDES, PRESUMED_ABORT};
+use super::recovery_scripted::{
+    ask_again, keep_asking, late_vote_answered, no_vote, participant_down_aborts, quiet,
+    told_client,
+};
 use dscheck::{ensure, ms, run, secs, Failure, Suite};
 use dsim::{Network, NodeId, Sim, SimRng};
 
@@ -25,6 +30,19 @@ pub fn tests(suite: Suite) -> Suite {
         .seeded("recovery::lost_acks_do_not_undo_the_commit", 10, |seed| {
             lost_acks(seed, observed::recovery())
         })
+        .seeded(
+            "recovery::a_missing_vote_aborts_and_the_late_participant_learns_it",
+            3,
+            |seed| participant_down_aborts(seed, observed::recovery()),
+        )
+        .seeded("recovery::a_no_vote_aborts_at_once", 2, |seed| {
+            no_vote(seed, observed::recovery(), start_with)
+        })
+        .seeded(
+            "recovery::a_vote_after_the_decision_is_answered",
+            2,
+            |seed| late_vote_answered(seed, observed::recovery()),
+        )
         .seeded("recovery::random_crashes_and_loss", 30, |seed| {
             random_crashes(seed, observed::recovery())
         })
@@ -48,14 +66,22 @@ const COORDINATOR: NodeId = NodeId(0);
 
 /// A run of three participants that can all commit, on a network with
 /// 1–10 ms latency, every safety property watched.
-fn start<N: Observed>(seed: u64, build: Build<N>, participants: usize) -> Sim<N> {
-    let mut sim = Sim::new(seed, participants + 1, move |id| build(id, true));
-    watch(&mut sim, vec![true; participants + 1]);
+pub fn start<N: Observed>(seed: u64, build: Build<N>, participants: usize) -> Sim<N> {
+    start_with(seed, build, vec![true; participants + 1])
+}
+
+/// A run where participant `i` can commit when `can_commit[i]`, every
+/// safety property watched.
+pub fn start_with<N: Observed>(seed: u64, build: Build<N>, can_commit: Vec<bool>) -> Sim<N> {
+    let votes = can_commit.clone();
+    let mut sim = Sim::new(seed, can_commit.len(), move |id| build(id, votes[id.0]));
+    watch(&mut sim, can_commit);
+    watch_answers(&mut sim);
     sim
 }
 
 /// Every participant decided, and all the same.
-fn all_decide_the_same(s: &Snapshot, after: &str) -> Result<Outcome, Failure> {
+pub fn all_decide_the_same(s: &Snapshot, after: &str) -> Result<Outcome, Failure> {
     let decisions: Vec<String> = s[1..]
         .iter()
         .map(|n| format!("{}: {:?}", n.id, n.decision))
@@ -71,7 +97,9 @@ fn all_decide_the_same(s: &Snapshot, after: &str) -> Result<Outcome, Failure> {
 
 /// The coordinator crashes once every participant has voted yes, before
 /// the last vote reaches it: the participants must stay undecided while it
-/// is down, and decide the same once it is back.
+/// is down and keep asking it for the outcome (one of them crashes and
+/// restarts meanwhile, and must remember its vote and ask again); once it
+/// is back, presumed abort: it logged no decision, so all abort.
 pub fn crash_after_prepare<N: Observed>(seed: u64, build: Build<N>) -> Result<(), Failure> {
     let mut sim = start(seed, build, 3);
     sim.request(COORDINATOR, N::begin());
@@ -87,7 +115,13 @@ pub fn crash_after_prepare<N: Observed>(seed: u64, build: Build<N>) -> Result<()
         "the coordinator decided before the last vote reached it".to_string()
     })?;
     run(&mut sim, |s| s.crash(COORDINATOR))?;
-    run(&mut sim, |s| s.run_for(secs(2)))?;
+    run(&mut sim, |s| s.run_for(ms(300)))?;
+    let victim = NodeId(1 + SimRng::new(seed).below(3) as usize);
+    run(&mut sim, |s| s.crash(victim))?;
+    run(&mut sim, |s| s.run_for(ms(100)))?;
+    run(&mut sim, |s| s.restart(victim))?;
+    run(&mut sim, |s| s.run_for(ms(1_100)))?;
+    keep_asking(&mut sim, ms(500))?;
     let decided: Vec<String> = of_sim(&sim)[1..]
         .iter()
         .filter_map(|n| n.decision.map(|d| format!("{} decided {d:?}", n.id)))
@@ -100,12 +134,18 @@ pub fn crash_after_prepare<N: Observed>(seed: u64, build: Build<N>) -> Result<()
     })?;
     run(&mut sim, |s| s.restart(COORDINATOR))?;
     run(&mut sim, |s| s.run_for(secs(2)))?;
-    all_decide_the_same(&of_sim(&sim), "2 s after the coordinator came back").map(|_| ())
+    let outcome = all_decide_the_same(&of_sim(&sim), "2 s after the coordinator came back")?;
+    ensure(outcome == Outcome::Abort, PRESUMED_ABORT, || {
+        format!(
+            "the coordinator crashed before logging a decision; after its restart the \
+             participants decided {outcome:?}"
+        )
+    })
 }
 
 /// The coordinator crashes right after it decides commit (and logs it),
 /// before any participant hears of it; after its restart every participant
-/// must commit.
+/// must commit, and a client that asks again is told Commit.
 pub fn crash_after_decision<N: Observed>(seed: u64, build: Build<N>) -> Result<(), Failure> {
     let mut sim = start(seed, build, 3);
     sim.request(COORDINATOR, N::begin());
@@ -125,19 +165,23 @@ pub fn crash_after_decision<N: Observed>(seed: u64, build: Build<N>) -> Result<(
         format!(
             "every participant voted yes and the coordinator decided, yet they decided {outcome:?}"
         )
-    })
+    })?;
+    // The first client's answer was lost in the crash: it asks again.
+    ask_again(&mut sim, Outcome::Commit)
 }
 
 /// Once the coordinator has decided commit, every message from the
 /// participants to it is lost for a while (their acks and any repeated
 /// votes), and a participant crashes and restarts: nobody undoes the
-/// commit, and once the links heal the coordinator learns that all applied it.
+/// commit, the client is told, and once the links heal the coordinator
+/// learns that all applied it and falls silent.
 pub fn lost_acks<N: Observed>(seed: u64, build: Build<N>) -> Result<(), Failure> {
     let mut sim = start(seed, build, 3);
-    sim.request(COORDINATOR, N::begin());
+    let begin = sim.request(COORDINATOR, N::begin());
     run(&mut sim, |s| {
         s.run_until(secs(1), |s| of_sim(s)[0].decision == Some(Outcome::Commit))
     })?;
+    told_client(&sim, begin, Outcome::Commit)?;
     for p in 1..=3 {
         run(&mut sim, |s| s.cut(NodeId(p), COORDINATOR))?;
     }
@@ -152,7 +196,8 @@ pub fn lost_acks<N: Observed>(seed: u64, build: Build<N>) -> Result<(), Failure>
     let outcome = all_decide_the_same(&of_sim(&sim), "after the links healed")?;
     ensure(outcome == Outcome::Commit, DECIDES, || {
         format!("the coordinator had decided commit, yet the participants ended {outcome:?}")
-    })
+    })?;
+    quiet(&mut sim)
 }
 
 /// 20% loss, and for the first 600 ms random crashes and restarts of any
@@ -164,9 +209,7 @@ pub fn random_crashes<N: Observed>(seed: u64, build: Build<N>) -> Result<(), Fai
     let can_commit: Vec<bool> = (0..=participants)
         .map(|i| i == 0 || rng.chance(0.8))
         .collect();
-    let votes = can_commit.clone();
-    let mut sim = Sim::new(seed, participants + 1, move |id| build(id, votes[id.0]));
-    watch(&mut sim, can_commit);
+    let mut sim = start_with(seed, build, can_commit);
     sim.set_network(Network::default().with_loss(0.2));
     sim.request(COORDINATOR, N::begin());
     for _ in 0..12 {
