@@ -21,11 +21,14 @@ mod raft {
     pub mod membership;
     #[cfg(bugs)]
     pub mod meta;
+    pub mod node_state;
     pub mod observe;
     pub mod persistence;
     pub mod recorder;
     pub mod replication;
+    pub mod rules;
     pub mod snapshots;
+    pub mod votes;
 }
 
 /// The reference with one bug each, made by `build.rs` from `raft/bugs/`.
@@ -46,7 +49,7 @@ use raft::cluster::Build;
 use raft::kv::KvBuild;
 use raft::recorder::Subject;
 use raft::snapshots as s;
-use raft::{election as e, kv, membership as m, persistence as p, replication as r};
+use raft::{election as e, kv, membership as m, persistence as p, replication as r, votes as v};
 use std::rc::Rc;
 
 /// Builds the graded node.
@@ -69,6 +72,9 @@ const NODE_TESTS: &[(&str, u64, Scenario<Subject>)] = &[
         e::many_elections,
     ),
     ("raft_election::message_caps", 10, e::message_caps),
+    ("raft_election::up_to_date_votes", 5, v::up_to_date_votes),
+    ("raft_election::leadership_moves", 5, v::leadership_moves),
+    ("raft_election::even_splits", 5, v::even_splits),
     ("raft_replication::basic_agreement", 5, r::basic_agreement),
     ("raft_replication::follower_failure", 5, r::follower_failure),
     ("raft_replication::leader_failure", 5, r::leader_failure),
@@ -189,7 +195,15 @@ const KV_TESTS: &[(&str, u64, KvScenario)] = &[
 fn main() {
     let mut suite = Suite::new("raft");
     for &(name, seeds, scenario) in NODE_TESTS {
-        suite = suite.seeded(name, seeds, move |seed| scenario(seed, &subject()));
+        let election = name.starts_with("raft_election::");
+        suite = suite.seeded(name, seeds, move |seed| {
+            let result = scenario(seed, &subject());
+            if election {
+                v::explain_todo(result)
+            } else {
+                result
+            }
+        });
     }
     for &(name, seeds, scenario) in KV_TESTS {
         suite = suite.seeded(name, seeds, move |seed| scenario(seed, &kv::subject()));

@@ -4,11 +4,13 @@
 
 use super::cluster::{Build, AGREEMENT};
 use super::kv::{sessionless::Sessionless, KvBuild, LINEARIZABLE};
+use super::node_state::SAVED_BEFORE_ANSWERING;
 use super::observe::{
-    observed, Observed, COMMITTED_ENTRIES, COMMIT_MONOTONE, IN_ORDER, LEADER_COMPLETENESS,
-    LOG_MATCHING, ONE_VOTE, STATE_MACHINE_SAFETY,
+    observed, Observed, COMMITTED_ENTRIES, COMMIT_MONOTONE, IN_ORDER, LOG_MATCHING, ONE_VOTE,
+    STATE_MACHINE_SAFETY,
 };
 use super::recorder::Recorder;
+use super::rules::{LEADER_COMMIT, VOTE_RULE};
 use super::{election, kv, persistence, replication, snapshots};
 use crate::bugs;
 use crate::subject::raft::Raft;
@@ -59,14 +61,14 @@ pub fn tests(suite: Suite) -> Suite {
             caught(
                 Rc::new(bugs::counts_old_term_replicas::Raft::new),
                 replication::figure8_commit_rule,
-                LEADER_COMPLETENESS,
+                LEADER_COMMIT,
             )
         })
         .test("meta::raft_vote_for_shorter_log", || {
             caught(
                 Rc::new(bugs::votes_for_shorter_log::Raft::new),
                 replication::rejoin_of_partitioned_leader,
-                LEADER_COMPLETENESS,
+                VOTE_RULE,
             )
         })
         .test("meta::raft_accept_append_entries_of_older_term", || {
@@ -94,9 +96,9 @@ pub fn tests(suite: Suite) -> Suite {
             caught_saying(
                 Rc::new(bugs::vote_not_persisted::Raft::new),
                 persistence::voters_crash_right_after_voting,
-                ONE_VOTE,
-                &["after a restart", "on storage"],
-                &["without a restart"],
+                SAVED_BEFORE_ANSWERING,
+                &["but its storage says"],
+                &[],
             )
         })
         .test("meta::raft_vote_twice_in_a_term", || {
@@ -143,7 +145,7 @@ pub fn tests(suite: Suite) -> Suite {
                 caught(
                     Rc::new(bugs::counts_old_term_replicas::Raft::new),
                     persistence::figure8_unreliable,
-                    LEADER_COMPLETENESS,
+                    LEADER_COMMIT,
                 )
             },
         )
