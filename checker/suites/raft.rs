@@ -75,6 +75,11 @@ const NODE_TESTS: &[(&str, u64, Scenario<Subject>)] = &[
     ("raft_election::up_to_date_votes", 5, v::up_to_date_votes),
     ("raft_election::leadership_moves", 5, v::leadership_moves),
     ("raft_election::even_splits", 5, v::even_splits),
+    (
+        "raft_election::newer_term_in_replies",
+        5,
+        v::newer_term_in_replies,
+    ),
     ("raft_replication::basic_agreement", 5, r::basic_agreement),
     ("raft_replication::follower_failure", 5, r::follower_failure),
     ("raft_replication::leader_failure", 5, r::leader_failure),
@@ -94,6 +99,12 @@ const NODE_TESTS: &[(&str, u64, Scenario<Subject>)] = &[
         r::rejoin_of_partitioned_leader,
     ),
     ("raft_replication::fast_backup", 3, r::fast_backup),
+    ("raft_replication::even_majorities", 3, r::even_majorities),
+    (
+        "raft_replication::catch_up_far_behind",
+        3,
+        r::catch_up_far_behind,
+    ),
     ("raft_replication::message_caps", 5, r::message_caps),
     ("raft_replication::byte_cap", 3, r::byte_cap),
     (
@@ -133,6 +144,11 @@ const NODE_TESTS: &[(&str, u64, Scenario<Subject>)] = &[
     ("raft_persistence::churn_unreliable", 5, p::churn_unreliable),
     ("raft_snapshots::log_size_cap", 3, s::log_size_cap),
     (
+        "raft_snapshots::install_over_conflicting_log",
+        5,
+        s::install_over_conflicting_log,
+    ),
+    (
         "raft_snapshots::install_to_lagging_follower",
         5,
         s::install_to_lagging_follower,
@@ -163,6 +179,11 @@ const NODE_TESTS: &[(&str, u64, Scenario<Subject>)] = &[
         s::reload_after_full_restart,
     ),
     ("raft_membership::add_and_remove", 10, m::add_and_remove),
+    (
+        "raft_membership::back_to_back_changes",
+        5,
+        m::back_to_back_changes,
+    ),
     (
         "raft_membership::changes_under_faults",
         20,

@@ -4,14 +4,14 @@
 
 use super::cluster::{Build, AGREEMENT};
 use super::kv::{sessionless::Sessionless, KvBuild, LINEARIZABLE};
-use super::node_state::SAVED_BEFORE_ANSWERING;
+use super::node_state::{INDICES_IN_ORDER, SAVED_BEFORE_ANSWERING};
 use super::observe::{
     observed, Observed, COMMITTED_ENTRIES, COMMIT_MONOTONE, IN_ORDER, LOG_MATCHING, ONE_VOTE,
     STATE_MACHINE_SAFETY,
 };
 use super::recorder::Recorder;
-use super::rules::{LEADER_COMMIT, VOTE_RULE};
-use super::{election, kv, persistence, replication, snapshots};
+use super::rules::{LEADER_COMMIT, NEWER_TERM, VOTE_RULE};
+use super::{election, kv, persistence, replication, snapshots, votes};
 use crate::bugs;
 use crate::subject::raft::Raft;
 use dscheck::{expect_caught, expect_caught_saying, Failure, Property, Suite};
@@ -29,6 +29,9 @@ observed!(
     bugs::vote_not_persisted::Raft<Recorder>,
     bugs::votes_for_shorter_log::Raft<Recorder>,
     bugs::votes_twice_in_a_term::Raft<Recorder>,
+    bugs::vote_request_ignores_newer_term::Raft<Recorder>,
+    bugs::vote_reply_ignores_newer_term::Raft<Recorder>,
+    bugs::install_keeps_conflicting_suffix::Raft<Recorder>,
 );
 
 /// How many seeds a wrong node gets to be caught in.
@@ -149,6 +152,27 @@ pub fn tests(suite: Suite) -> Suite {
                 )
             },
         )
+        .test("meta::raft_vote_request_ignores_newer_term", || {
+            caught(
+                Rc::new(bugs::vote_request_ignores_newer_term::Raft::new),
+                election::initial_election,
+                NEWER_TERM,
+            )
+        })
+        .test("meta::raft_vote_reply_ignores_newer_term", || {
+            caught(
+                Rc::new(bugs::vote_reply_ignores_newer_term::Raft::new),
+                votes::newer_term_in_replies,
+                NEWER_TERM,
+            )
+        })
+        .test("meta::raft_install_keeps_conflicting_suffix", || {
+            caught(
+                Rc::new(bugs::install_keeps_conflicting_suffix::Raft::new),
+                snapshots::install_over_conflicting_log,
+                INDICES_IN_ORDER,
+            )
+        })
         .test("meta::raft_apply_out_of_order", || {
             caught(
                 Rc::new(bugs::applies_out_of_order::Raft::new),

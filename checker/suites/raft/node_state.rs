@@ -8,6 +8,7 @@ use super::observe::PREPARED;
 use crate::subject::raft::{Entry, Index, Log, Msg, Payload, Request, Role, Snapshot, Term};
 use dscheck::Property;
 use dsim::{Broken, Event, NodeId, Sim, Step, Storage};
+use serde::Deserialize;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -285,10 +286,13 @@ fn saved<N: Observed>(c: &Ctx<'_, N>) -> Result<(), Broken> {
     if c.before.is_some_and(|b| b.log_changed(log)) {
         if let Some(index) = unsaved(storage, log) {
             return Err(Broken::new(format!(
-                "{id}'s log changed (it now runs from {} to {}) and it sent a message, but at \
-                 index {index} its storage holds {:?}, not {:?}",
+                "{id}'s log changed (it now runs after index {} to index {}) and it sent a \
+                 message, but its storage holds a log from {:?} to {:?}, and at index {index} \
+                 {:?}, not {:?}",
                 log.base_index(),
                 log.last_index(),
+                storage.get::<StoredBounds>("log").map(|b| b.index),
+                storage.get::<StoredBounds>("log").map(|b| b.last),
                 storage.get::<Entry<u64>>(&format!("log/{index}")),
                 log.get(index)
             ))
@@ -298,10 +302,29 @@ fn saved<N: Observed>(c: &Ctx<'_, N>) -> Result<(), Broken> {
     Ok(())
 }
 
+/// Where the log on storage starts and ends (as `Log::save` writes it
+/// under "log").
+#[derive(Deserialize)]
+struct StoredBounds {
+    index: Index,
+    last: Index,
+}
+
 /// The first index at which the log on storage (as `Log::save` writes it)
 /// differs from `log`: an entry missing or another, or one past its end
 /// still there. Entries of a prepared log were never saved: skipped.
 fn unsaved(storage: &Storage, log: &Log<u64>) -> Option<Index> {
+    let bounds = storage.get::<StoredBounds>("log");
+    if bounds.is_none_or(|b| (b.index, b.last) != (log.base_index(), log.last_index())) {
+        return Some(log.base_index());
+    }
+    if log.base_index() > 0
+        && storage
+            .get::<Entry<u64>>(&format!("log/{}", log.base_index()))
+            .is_some()
+    {
+        return Some(log.base_index());
+    }
     let prepared = |e: &Entry<u64>| matches!(e.payload, Payload::Command(c) if c >= PREPARED);
     for index in log.base_index() + 1..=log.last_index() {
         let held = log.get(index).filter(|e| !prepared(e));

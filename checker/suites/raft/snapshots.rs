@@ -222,3 +222,35 @@ pub fn reload_after_full_restart<N: Observed>(seed: u64, build: &Build<N>) -> Re
     }
     Ok(())
 }
+
+/// The leader is cut off with 40 commands it cannot commit; the two others
+/// elect a leader and commit 30, which compacts its log past the index
+/// where the first leader's uncommitted entries begin. The old leader comes
+/// back: its log conflicts with the snapshot at and beyond the snapshot's
+/// last index, so installing it must drop that log, not keep the suffix
+/// (a log's terms never decrease, checked after every event).
+pub fn install_over_conflicting_log<N: Observed>(
+    seed: u64,
+    build: &Build<N>,
+) -> Result<(), Failure> {
+    let mut c = cluster(seed, 3, build);
+    let ids = c.ids();
+    for _ in 0..3 {
+        c.one(3)?;
+    }
+    let old = c.await_leader(&ids)?;
+    run(&mut c.sim, |s| s.isolate(old))?;
+    for _ in 0..40 {
+        let command = c.command();
+        c.submit(old, command);
+    }
+    c.run_for(ms(100))?;
+    let rest: Vec<NodeId> = ids.iter().copied().filter(|&i| i != old).collect();
+    c.await_leader(&rest)?;
+    for _ in 0..30 {
+        c.one(2)?;
+    }
+    run(&mut c.sim, |s| s.heal())?;
+    let index = c.one(3)?;
+    caught_up(&c, old, index)
+}

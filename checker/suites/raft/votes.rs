@@ -106,6 +106,39 @@ pub fn even_splits<N: Observed>(seed: u64, build: &Build<N>) -> Result<(), Failu
     Ok(())
 }
 
+/// Five nodes; n0 crashes at once and the others hold two more elections
+/// (so their term is at least 3). n0 restarts able to reach only one
+/// follower, which keeps hearing from its leader: n0 times out, asks it for
+/// its vote in an old term, and the refusal carries the newer term, which
+/// n0 must adopt (a candidate learns a newer term from a Vote reply). Then
+/// n0, now in that term, runs again: the leader learns the newer term from
+/// an AppendEntries reply and steps down.
+pub fn newer_term_in_replies<N: Observed>(seed: u64, build: &Build<N>) -> Result<(), Failure> {
+    let mut c = Cluster::new(seed, 5, build, Options::default());
+    let ids = c.ids();
+    let c0 = NodeId(0);
+    c.crash(c0)?;
+    let rest: Vec<NodeId> = ids[1..].to_vec();
+    for _ in 0..2 {
+        let leader = c.await_leader(&rest)?;
+        run(&mut c.sim, |s| s.isolate(leader))?;
+        let three: Vec<NodeId> = rest.iter().copied().filter(|&i| i != leader).collect();
+        c.await_leader(&three)?;
+        run(&mut c.sim, |s| s.heal())?;
+    }
+    let leader = c.await_leader(&rest)?;
+    let voter = *rest.iter().find(|&&i| i != leader).expect("four nodes");
+    c.restart(c0)?;
+    for &other in ids.iter().filter(|&&i| i != c0 && i != voter) {
+        run(&mut c.sim, |s| s.cut(c0, other))?;
+        run(&mut c.sim, |s| s.cut(other, c0))?;
+    }
+    c.run_for(ms(700))?;
+    run(&mut c.sim, |s| s.heal())?;
+    c.await_leader(&ids)?;
+    Ok(())
+}
+
 /// A `todo!()` reached in `replication.rs` during a raft_election test: the
 /// election step needs first versions of three functions there.
 pub fn explain_todo(result: Result<(), Failure>) -> Result<(), Failure> {
