@@ -18,6 +18,7 @@ mod raft {
     pub mod cluster;
     pub mod election;
     pub mod kv;
+    pub mod later;
     pub mod membership;
     #[cfg(bugs)]
     pub mod meta;
@@ -47,6 +48,7 @@ mod bugs {
 use dscheck::{Failure, Suite};
 use raft::cluster::Build;
 use raft::kv::KvBuild;
+use raft::later as l;
 use raft::recorder::Subject;
 use raft::snapshots as s;
 use raft::{election as e, kv, membership as m, persistence as p, replication as r, votes as v};
@@ -108,6 +110,16 @@ const NODE_TESTS: &[(&str, u64, Scenario<Subject>)] = &[
     ("raft_replication::message_caps", 5, r::message_caps),
     ("raft_replication::byte_cap", 3, r::byte_cap),
     (
+        "raft_replication::entries_inside_the_snapshot",
+        3,
+        l::entries_inside_the_snapshot,
+    ),
+    (
+        "raft_replication::membership_requests",
+        2,
+        l::membership_requests,
+    ),
+    (
         "raft_replication::figure8_commit_rule",
         10,
         r::figure8_commit_rule,
@@ -141,6 +153,11 @@ const NODE_TESTS: &[(&str, u64, Scenario<Subject>)] = &[
         p::voters_crash_right_after_voting,
     ),
     ("raft_persistence::churn", 5, p::churn),
+    (
+        "raft_persistence::restart_from_snapshot",
+        2,
+        l::restart_from_snapshot,
+    ),
     ("raft_persistence::churn_unreliable", 5, p::churn_unreliable),
     ("raft_snapshots::log_size_cap", 3, s::log_size_cap),
     (

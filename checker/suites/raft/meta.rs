@@ -10,8 +10,8 @@ use super::observe::{
     STATE_MACHINE_SAFETY,
 };
 use super::recorder::Recorder;
-use super::rules::{LEADER_COMMIT, NEWER_TERM, VOTE_RULE};
-use super::{election, kv, persistence, replication, snapshots, votes};
+use super::rules::{LEADER_COMMIT, NEWER_TERM, REFUSES_ONLY_CONFLICTS, VOTE_RULE};
+use super::{election, kv, later, persistence, replication, snapshots, votes};
 use crate::bugs;
 use crate::subject::raft::Raft;
 use dscheck::{expect_caught, expect_caught_saying, Failure, Property, Suite};
@@ -32,6 +32,7 @@ observed!(
     bugs::vote_request_ignores_newer_term::Raft<Recorder>,
     bugs::vote_reply_ignores_newer_term::Raft<Recorder>,
     bugs::install_keeps_conflicting_suffix::Raft<Recorder>,
+    bugs::refuses_entries_inside_snapshot::Raft<Recorder>,
 );
 
 /// How many seeds a wrong node gets to be caught in.
@@ -171,6 +172,13 @@ pub fn tests(suite: Suite) -> Suite {
                 Rc::new(bugs::install_keeps_conflicting_suffix::Raft::new),
                 snapshots::install_over_conflicting_log,
                 INDICES_IN_ORDER,
+            )
+        })
+        .test("meta::raft_refuse_entries_inside_the_snapshot", || {
+            caught(
+                Rc::new(bugs::refuses_entries_inside_snapshot::Raft::new),
+                later::entries_inside_the_snapshot,
+                REFUSES_ONLY_CONFLICTS,
             )
         })
         .test("meta::raft_apply_out_of_order", || {

@@ -45,7 +45,7 @@ fn cluster<N: Observed>(seed: u64, n: usize, build: &Build<N>) -> Cluster<N> {
 }
 
 /// Fails unless every up node keeps its log and storage small.
-fn small<N: Observed>(c: &Cluster<N>) -> Result<(), Failure> {
+pub fn small<N: Observed>(c: &Cluster<N>) -> Result<(), Failure> {
     for id in c.up() {
         let log = c.sim.node(id).map_or(0, |n| n.log().len());
         let stored = c.sim.storage(id).size();
@@ -187,9 +187,18 @@ fn with_crashes<N: Observed>(seed: u64, build: &Build<N>, unreliable: bool) -> R
 /// restarts; each must start from its snapshot, and agreement goes on at
 /// higher indices.
 pub fn reload_after_full_restart<N: Observed>(seed: u64, build: &Build<N>) -> Result<(), Failure> {
+    reload_rounds(seed, build, 5)
+}
+
+/// [`reload_after_full_restart`] for `rounds` rounds.
+pub fn reload_rounds<N: Observed>(
+    seed: u64,
+    build: &Build<N>,
+    rounds: usize,
+) -> Result<(), Failure> {
     let mut c = cluster(seed, 3, build);
     let mut last = 0;
-    for _ in 0..5 {
+    for _ in 0..rounds {
         for _ in 0..25 {
             last = c.one(3)?;
         }
