@@ -78,6 +78,11 @@ const NODE_TESTS: &[(&str, u64, Scenario<Subject>)] = &[
     ("raft_election::leadership_moves", 5, v::leadership_moves),
     ("raft_election::even_splits", 5, v::even_splits),
     (
+        "raft_election::colliding_candidates",
+        5,
+        v::colliding_candidates,
+    ),
+    (
         "raft_election::newer_term_in_replies",
         5,
         v::newer_term_in_replies,

@@ -10,7 +10,9 @@ use super::observe::{
     STATE_MACHINE_SAFETY,
 };
 use super::recorder::Recorder;
-use super::rules::{LEADER_COMMIT, NEWER_TERM, REFUSES_ONLY_CONFLICTS, VOTE_RULE};
+use super::rules::{
+    FOLLOWS_LEADER, LEADER_BACKS_UP, LEADER_COMMIT, NEWER_TERM, REFUSES_ONLY_CONFLICTS, VOTE_RULE,
+};
 use super::{election, kv, later, persistence, replication, snapshots, votes};
 use crate::bugs;
 use crate::subject::raft::Raft;
@@ -33,6 +35,8 @@ observed!(
     bugs::vote_reply_ignores_newer_term::Raft<Recorder>,
     bugs::install_keeps_conflicting_suffix::Raft<Recorder>,
     bugs::refuses_entries_inside_snapshot::Raft<Recorder>,
+    bugs::backs_up_one_entry::Raft<Recorder>,
+    bugs::candidate_ignores_leader::Raft<Recorder>,
 );
 
 /// How many seeds a wrong node gets to be caught in.
@@ -179,6 +183,20 @@ pub fn tests(suite: Suite) -> Suite {
                 Rc::new(bugs::refuses_entries_inside_snapshot::Raft::new),
                 later::entries_inside_the_snapshot,
                 REFUSES_ONLY_CONFLICTS,
+            )
+        })
+        .test("meta::raft_back_up_one_entry_per_round_trip", || {
+            caught(
+                Rc::new(bugs::backs_up_one_entry::Raft::new),
+                replication::fast_backup,
+                LEADER_BACKS_UP,
+            )
+        })
+        .test("meta::raft_candidate_ignores_leader_of_its_term", || {
+            caught(
+                Rc::new(bugs::candidate_ignores_leader::Raft::new),
+                votes::colliding_candidates,
+                FOLLOWS_LEADER,
             )
         })
         .test("meta::raft_apply_out_of_order", || {

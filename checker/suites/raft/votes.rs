@@ -10,7 +10,7 @@ use super::election::no_leader_among;
 use super::observe::Observed;
 use crate::subject::raft::{Options, Term};
 use dscheck::{ensure, ms, run, secs, Failure, Property, TODO_PROPERTY};
-use dsim::NodeId;
+use dsim::{Network, NodeId};
 use std::rc::Rc;
 
 pub const MORE_UP_TO_DATE_WINS: Property = Property {
@@ -135,6 +135,27 @@ pub fn newer_term_in_replies<N: Observed>(seed: u64, build: &Build<N>) -> Result
     }
     c.run_for(ms(700))?;
     run(&mut c.sim, |s| s.heal())?;
+    c.await_leader(&ids)?;
+    Ok(())
+}
+
+/// Five nodes on a slow network (20 to 80 ms a message, as long as the
+/// spread of election timeouts), so that candidates collide: twelve times
+/// the leader is cut off, the others elect one, and it comes back. A
+/// candidate that loses gets AppendEntries from the winner of its own term
+/// and must become its follower (checked in every step).
+pub fn colliding_candidates<N: Observed>(seed: u64, build: &Build<N>) -> Result<(), Failure> {
+    let mut c = Cluster::new(seed, 5, build, Options::default());
+    c.sim.set_network(Network::reliable(ms(10), ms(30)));
+    let ids = c.ids();
+    for _ in 0..20 {
+        let leader = c.await_leader(&ids)?;
+        run(&mut c.sim, |s| s.isolate(leader))?;
+        let rest: Vec<NodeId> = ids.iter().copied().filter(|&i| i != leader).collect();
+        c.await_leader(&rest)?;
+        c.run_for(ms(100))?;
+        run(&mut c.sim, |s| s.heal())?;
+    }
     c.await_leader(&ids)?;
     Ok(())
 }
