@@ -195,6 +195,7 @@ const NODE_TESTS: &[(&str, u64, Scenario<Subject>)] = &[
         3,
         s::install_with_crashes_unreliable,
     ),
+    ("raft_snapshots::stale_snapshots", 3, s::stale_snapshots),
     (
         "raft_snapshots::reload_after_full_restart",
         5,

@@ -75,7 +75,7 @@ pub fn tests(suite: Suite) -> Suite {
         .test("meta::raft_vote_for_shorter_log", || {
             caught(
                 Rc::new(bugs::votes_for_shorter_log::Raft::new),
-                replication::rejoin_of_partitioned_leader,
+                votes::up_to_date_votes,
                 VOTE_RULE,
             )
         })
@@ -112,7 +112,7 @@ pub fn tests(suite: Suite) -> Suite {
         .test("meta::raft_vote_twice_in_a_term", || {
             caught_saying(
                 Rc::new(bugs::votes_twice_in_a_term::Raft::new),
-                election::initial_election,
+                votes::colliding_candidates,
                 ONE_VOTE,
                 &["without a restart in between", "voted_for is None"],
                 &["after a restart", "storage"],
@@ -143,7 +143,7 @@ pub fn tests(suite: Suite) -> Suite {
         .test("meta::raft_install_stale_snapshot", || {
             caught(
                 Rc::new(bugs::installs_stale_snapshot::Raft::new),
-                snapshots::install_with_crashes_unreliable,
+                snapshots::stale_snapshots,
                 COMMIT_MONOTONE,
             )
         })

@@ -263,3 +263,31 @@ pub fn install_over_conflicting_log<N: Observed>(
     let index = c.one(3)?;
     caught_up(&c, old, index)
 }
+
+/// Twice, a follower is cut off while 60 commands are committed; it comes
+/// back on a network that duplicates half the messages and holds half back
+/// up to 300 ms, while 30 more are committed: copies of the leader's
+/// InstallSnapshot arrive after the follower has committed past them, and
+/// must change nothing (its commit index never goes back).
+pub fn stale_snapshots<N: Observed>(seed: u64, build: &Build<N>) -> Result<(), Failure> {
+    let mut c = cluster(seed, 3, build);
+    c.one(3)?;
+    let leader = c.await_leader(&c.ids())?;
+    let follower = c.ids().into_iter().find(|&i| i != leader).expect("3 nodes");
+    for _ in 0..2 {
+        c.sim.set_network(Network::reliable(ms(1), ms(10)));
+        run(&mut c.sim, |s| s.isolate(follower))?;
+        for _ in 0..60 {
+            c.one(2)?;
+        }
+        let network = Network::reliable(ms(1), ms(10)).with_duplication(0.5);
+        c.sim.set_network(network.with_long_delays(0.5, ms(300)));
+        run(&mut c.sim, |s| s.heal())?;
+        for _ in 0..30 {
+            c.one(2)?;
+        }
+    }
+    c.sim.set_network(Network::reliable(ms(1), ms(10)));
+    let index = c.one(3)?;
+    caught_up(&c, follower, index)
+}

@@ -37,7 +37,9 @@ fn prepared<N: Observed>(seed: u64, build: &Build<N>, logs: &[&[Term]]) -> Clust
 }
 
 /// Three nodes, the third cut off from the start: for each pair of logs,
-/// the first two must elect the one whose log is more up to date.
+/// the first two must elect the one whose log is more up to date. Each
+/// pair is played three times, with other timeouts, so that the node
+/// whose log is behind asks first in some of them (and must be refused).
 pub fn up_to_date_votes<N: Observed>(seed: u64, build: &Build<N>) -> Result<(), Failure> {
     // (log of n0, log of n1, the node that must win)
     let cases: [(&[Term], &[Term], usize); 4] = [
@@ -46,8 +48,9 @@ pub fn up_to_date_votes<N: Observed>(seed: u64, build: &Build<N>) -> Result<(), 
         (&[1, 1, 1, 1], &[2], 1), // higher last term, much shorter
         (&[1, 2, 2], &[1, 2], 0), // equal last term, longer log
     ];
-    for (first, second, winner) in cases {
-        let mut c = prepared(seed, build, &[first, second, &[]]);
+    for (round, (first, second, winner)) in cases.iter().cycle().take(12).enumerate() {
+        let (first, second, winner) = (*first, *second, *winner);
+        let mut c = prepared(seed * 16 + round as u64, build, &[first, second, &[]]);
         run(&mut c.sim, |s| s.isolate(NodeId(2)))?;
         let pair = [NodeId(0), NodeId(1)];
         let leader = c.await_leader(&pair)?;
@@ -126,6 +129,9 @@ pub fn newer_term_in_replies<N: Observed>(seed: u64, build: &Build<N>) -> Result
         c.await_leader(&three)?;
         run(&mut c.sim, |s| s.heal())?;
     }
+    c.await_leader(&rest)?;
+    // Let a leader cut off learn that it was replaced.
+    c.run_for(ms(300))?;
     let leader = c.await_leader(&rest)?;
     let voter = *rest.iter().find(|&&i| i != leader).expect("four nodes");
     c.restart(c0)?;
