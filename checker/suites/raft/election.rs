@@ -21,7 +21,7 @@ pub const NO_MINORITY_LEADER: Property = Property {
     when: &[],
 };
 pub const ELECTION_MESSAGES: Property = Property {
-    name: "an election among 3 nodes takes at most 30 messages",
+    name: "an election among 3 nodes takes at most 20 messages",
     hint: "one RequestVote per peer per election is enough; draw each election timeout at \
            random from ELECTION_TIMEOUT_MIN..=ELECTION_TIMEOUT_MAX so that elections rarely \
            collide",
@@ -164,7 +164,7 @@ pub fn message_caps<N: Observed>(seed: u64, build: &Build<N>) -> Result<(), Fail
     if seed == 1 {
         metric("messages to elect the first leader", election);
     }
-    ensure(election <= 30, ELECTION_MESSAGES, || {
+    ensure(election <= 20, ELECTION_MESSAGES, || {
         format!("the first election took {election} messages")
     })?;
     c.run_for(secs(1))?;

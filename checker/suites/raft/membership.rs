@@ -151,3 +151,26 @@ fn restore<N: Observed>(
     }
     run(&mut c.sim, |s| s.heal())
 }
+
+/// The four changes one right after the other, with no command between:
+/// once a change is committed, the next may start at once (a committed
+/// configuration entry is no reason to answer Busy). Then the leader
+/// removes itself: it must step down once that is committed, and the
+/// others go on.
+pub fn back_to_back_changes<N: Observed>(seed: u64, build: &Build<N>) -> Result<(), Failure> {
+    let mut c = cluster(seed, build);
+    c.one(3)?;
+    for (node, add) in [(3, true), (4, true), (0, false)] {
+        change(&mut c, NodeId(node), add)?;
+    }
+    c.crash(NodeId(0))?;
+    let left = [NodeId(1), NodeId(2), NodeId(3), NodeId(4)];
+    let leader = c.await_leader(&left)?;
+    change(&mut c, leader, false)?;
+    c.run_for(ms(300))?;
+    let rest: Vec<NodeId> = left.iter().copied().filter(|&i| i != leader).collect();
+    c.await_leader(&rest)?;
+    c.crash(leader)?;
+    c.one(3)?;
+    agreed(&c, &rest)
+}

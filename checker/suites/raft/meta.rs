@@ -4,12 +4,16 @@
 
 use super::cluster::{Build, AGREEMENT};
 use super::kv::{sessionless::Sessionless, KvBuild, LINEARIZABLE};
+use super::node_state::{INDICES_IN_ORDER, SAVED_BEFORE_ANSWERING};
 use super::observe::{
-    observed, Observed, COMMITTED_ENTRIES, COMMIT_MONOTONE, IN_ORDER, LEADER_COMPLETENESS,
-    LOG_MATCHING, ONE_VOTE, STATE_MACHINE_SAFETY,
+    observed, Observed, COMMITTED_ENTRIES, COMMIT_MONOTONE, IN_ORDER, LOG_MATCHING, ONE_VOTE,
+    STATE_MACHINE_SAFETY,
 };
 use super::recorder::Recorder;
-use super::{election, kv, persistence, replication, snapshots};
+use super::rules::{
+    FOLLOWS_LEADER, LEADER_BACKS_UP, LEADER_COMMIT, NEWER_TERM, REFUSES_ONLY_CONFLICTS, VOTE_RULE,
+};
+use super::{election, kv, later, persistence, replication, snapshots, votes};
 use crate::bugs;
 use crate::subject::raft::Raft;
 use dscheck::{expect_caught, expect_caught_saying, Failure, Property, Suite};
@@ -27,6 +31,12 @@ observed!(
     bugs::vote_not_persisted::Raft<Recorder>,
     bugs::votes_for_shorter_log::Raft<Recorder>,
     bugs::votes_twice_in_a_term::Raft<Recorder>,
+    bugs::vote_request_ignores_newer_term::Raft<Recorder>,
+    bugs::vote_reply_ignores_newer_term::Raft<Recorder>,
+    bugs::install_keeps_conflicting_suffix::Raft<Recorder>,
+    bugs::refuses_entries_inside_snapshot::Raft<Recorder>,
+    bugs::backs_up_one_entry::Raft<Recorder>,
+    bugs::candidate_ignores_leader::Raft<Recorder>,
 );
 
 /// How many seeds a wrong node gets to be caught in.
@@ -59,14 +69,14 @@ pub fn tests(suite: Suite) -> Suite {
             caught(
                 Rc::new(bugs::counts_old_term_replicas::Raft::new),
                 replication::figure8_commit_rule,
-                LEADER_COMPLETENESS,
+                LEADER_COMMIT,
             )
         })
         .test("meta::raft_vote_for_shorter_log", || {
             caught(
                 Rc::new(bugs::votes_for_shorter_log::Raft::new),
-                replication::rejoin_of_partitioned_leader,
-                LEADER_COMPLETENESS,
+                votes::up_to_date_votes,
+                VOTE_RULE,
             )
         })
         .test("meta::raft_accept_append_entries_of_older_term", || {
@@ -94,15 +104,15 @@ pub fn tests(suite: Suite) -> Suite {
             caught_saying(
                 Rc::new(bugs::vote_not_persisted::Raft::new),
                 persistence::voters_crash_right_after_voting,
-                ONE_VOTE,
-                &["after a restart", "on storage"],
-                &["without a restart"],
+                SAVED_BEFORE_ANSWERING,
+                &["but its storage says"],
+                &[],
             )
         })
         .test("meta::raft_vote_twice_in_a_term", || {
             caught_saying(
                 Rc::new(bugs::votes_twice_in_a_term::Raft::new),
-                election::initial_election,
+                votes::colliding_candidates,
                 ONE_VOTE,
                 &["without a restart in between", "voted_for is None"],
                 &["after a restart", "storage"],
@@ -133,7 +143,7 @@ pub fn tests(suite: Suite) -> Suite {
         .test("meta::raft_install_stale_snapshot", || {
             caught(
                 Rc::new(bugs::installs_stale_snapshot::Raft::new),
-                snapshots::install_with_crashes_unreliable,
+                snapshots::stale_snapshots,
                 COMMIT_MONOTONE,
             )
         })
@@ -143,10 +153,52 @@ pub fn tests(suite: Suite) -> Suite {
                 caught(
                     Rc::new(bugs::counts_old_term_replicas::Raft::new),
                     persistence::figure8_unreliable,
-                    LEADER_COMPLETENESS,
+                    LEADER_COMMIT,
                 )
             },
         )
+        .test("meta::raft_vote_request_ignores_newer_term", || {
+            caught(
+                Rc::new(bugs::vote_request_ignores_newer_term::Raft::new),
+                election::initial_election,
+                NEWER_TERM,
+            )
+        })
+        .test("meta::raft_vote_reply_ignores_newer_term", || {
+            caught(
+                Rc::new(bugs::vote_reply_ignores_newer_term::Raft::new),
+                votes::newer_term_in_replies,
+                NEWER_TERM,
+            )
+        })
+        .test("meta::raft_install_keeps_conflicting_suffix", || {
+            caught(
+                Rc::new(bugs::install_keeps_conflicting_suffix::Raft::new),
+                snapshots::install_over_conflicting_log,
+                INDICES_IN_ORDER,
+            )
+        })
+        .test("meta::raft_refuse_entries_inside_the_snapshot", || {
+            caught(
+                Rc::new(bugs::refuses_entries_inside_snapshot::Raft::new),
+                later::entries_inside_the_snapshot,
+                REFUSES_ONLY_CONFLICTS,
+            )
+        })
+        .test("meta::raft_back_up_one_entry_per_round_trip", || {
+            caught(
+                Rc::new(bugs::backs_up_one_entry::Raft::new),
+                replication::fast_backup,
+                LEADER_BACKS_UP,
+            )
+        })
+        .test("meta::raft_candidate_ignores_leader_of_its_term", || {
+            caught(
+                Rc::new(bugs::candidate_ignores_leader::Raft::new),
+                votes::colliding_candidates,
+                FOLLOWS_LEADER,
+            )
+        })
         .test("meta::raft_apply_out_of_order", || {
             caught(
                 Rc::new(bugs::applies_out_of_order::Raft::new),

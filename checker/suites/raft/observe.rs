@@ -21,7 +21,22 @@ pub trait Observed:
     fn commit_index(&self) -> Index;
     fn log(&self) -> &Log<u64>;
     fn recorder(&self) -> &Recorder;
+    /// The leader of its term, once known.
+    fn leader(&self) -> Option<NodeId>;
+    /// As a leader: the next index to send each follower.
+    fn next_index(&self) -> &BTreeMap<NodeId, Index>;
+    /// As a leader: how far each follower's log is known to match.
+    fn match_index(&self) -> &BTreeMap<NodeId, Index>;
+    /// Before the node starts: gives it a log of commands of these terms,
+    /// and makes its term the last of them (a scenario's prepared state).
+    fn prepare(&mut self, terms: &[Term]);
+    /// How it is set up.
+    fn options(&self) -> crate::subject::raft::Options;
 }
+
+/// The commands of prepared logs are numbered from here: no scenario's
+/// command is this high, and prepared entries were never saved.
+pub const PREPARED: u64 = 1 << 60;
 
 /// Implements [`Observed`] for each node type given: the subject's node,
 /// and the known-wrong variants of it (`raft/bugs/`), which have the same
@@ -46,6 +61,31 @@ macro_rules! observed {
             }
             fn recorder(&self) -> &$crate::raft::recorder::Recorder {
                 &self.state_machine
+            }
+            fn leader(&self) -> Option<dsim::NodeId> {
+                self.leader
+            }
+            fn next_index(
+                &self,
+            ) -> &std::collections::BTreeMap<dsim::NodeId, $crate::subject::raft::Index> {
+                &self.next_index
+            }
+            fn match_index(
+                &self,
+            ) -> &std::collections::BTreeMap<dsim::NodeId, $crate::subject::raft::Index> {
+                &self.match_index
+            }
+            fn prepare(&mut self, terms: &[$crate::subject::raft::Term]) {
+                for (i, &term) in terms.iter().enumerate() {
+                    let payload = $crate::subject::raft::Payload::Command(
+                        $crate::raft::observe::PREPARED + i as u64,
+                    );
+                    self.log.append($crate::subject::raft::Entry { term, payload });
+                }
+                self.current_term = terms.last().copied().unwrap_or(0);
+            }
+            fn options(&self) -> $crate::subject::raft::Options {
+                self.options
             }
         }
     )*};
@@ -200,6 +240,8 @@ pub fn watch<N: Observed>(sim: &mut Sim<N>, ledger: &Shared) {
     sim.check(LEADER_COMPLETENESS, move |sim, _| {
         leader_completeness(sim, &l.borrow(), &mut checked_terms)
     });
+    super::rules::watch_rules(sim);
+    super::node_state::watch_node_state(sim);
 }
 
 /// A follower that answers AppendEntries with success holds, at

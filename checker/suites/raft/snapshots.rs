@@ -45,7 +45,7 @@ fn cluster<N: Observed>(seed: u64, n: usize, build: &Build<N>) -> Cluster<N> {
 }
 
 /// Fails unless every up node keeps its log and storage small.
-fn small<N: Observed>(c: &Cluster<N>) -> Result<(), Failure> {
+pub fn small<N: Observed>(c: &Cluster<N>) -> Result<(), Failure> {
     for id in c.up() {
         let log = c.sim.node(id).map_or(0, |n| n.log().len());
         let stored = c.sim.storage(id).size();
@@ -187,9 +187,18 @@ fn with_crashes<N: Observed>(seed: u64, build: &Build<N>, unreliable: bool) -> R
 /// restarts; each must start from its snapshot, and agreement goes on at
 /// higher indices.
 pub fn reload_after_full_restart<N: Observed>(seed: u64, build: &Build<N>) -> Result<(), Failure> {
+    reload_rounds(seed, build, 5)
+}
+
+/// [`reload_after_full_restart`] for `rounds` rounds.
+pub fn reload_rounds<N: Observed>(
+    seed: u64,
+    build: &Build<N>,
+    rounds: usize,
+) -> Result<(), Failure> {
     let mut c = cluster(seed, 3, build);
     let mut last = 0;
-    for _ in 0..5 {
+    for _ in 0..rounds {
         for _ in 0..25 {
             last = c.one(3)?;
         }
@@ -221,4 +230,64 @@ pub fn reload_after_full_restart<N: Observed>(seed: u64, build: &Build<N>) -> Re
         last = index;
     }
     Ok(())
+}
+
+/// The leader is cut off with 40 commands it cannot commit; the two others
+/// elect a leader and commit 30, which compacts its log past the index
+/// where the first leader's uncommitted entries begin. The old leader comes
+/// back: its log conflicts with the snapshot at and beyond the snapshot's
+/// last index, so installing it must drop that log, not keep the suffix
+/// (a log's terms never decrease, checked after every event).
+pub fn install_over_conflicting_log<N: Observed>(
+    seed: u64,
+    build: &Build<N>,
+) -> Result<(), Failure> {
+    let mut c = cluster(seed, 3, build);
+    let ids = c.ids();
+    for _ in 0..3 {
+        c.one(3)?;
+    }
+    let old = c.await_leader(&ids)?;
+    run(&mut c.sim, |s| s.isolate(old))?;
+    for _ in 0..40 {
+        let command = c.command();
+        c.submit(old, command);
+    }
+    c.run_for(ms(100))?;
+    let rest: Vec<NodeId> = ids.iter().copied().filter(|&i| i != old).collect();
+    c.await_leader(&rest)?;
+    for _ in 0..30 {
+        c.one(2)?;
+    }
+    run(&mut c.sim, |s| s.heal())?;
+    let index = c.one(3)?;
+    caught_up(&c, old, index)
+}
+
+/// Twice, a follower is cut off while 60 commands are committed; it comes
+/// back on a network that duplicates half the messages and holds half back
+/// up to 300 ms, while 30 more are committed: copies of the leader's
+/// InstallSnapshot arrive after the follower has committed past them, and
+/// must change nothing (its commit index never goes back).
+pub fn stale_snapshots<N: Observed>(seed: u64, build: &Build<N>) -> Result<(), Failure> {
+    let mut c = cluster(seed, 3, build);
+    c.one(3)?;
+    let leader = c.await_leader(&c.ids())?;
+    let follower = c.ids().into_iter().find(|&i| i != leader).expect("3 nodes");
+    for _ in 0..2 {
+        c.sim.set_network(Network::reliable(ms(1), ms(10)));
+        run(&mut c.sim, |s| s.isolate(follower))?;
+        for _ in 0..60 {
+            c.one(2)?;
+        }
+        let network = Network::reliable(ms(1), ms(10)).with_duplication(0.5);
+        c.sim.set_network(network.with_long_delays(0.5, ms(300)));
+        run(&mut c.sim, |s| s.heal())?;
+        for _ in 0..30 {
+            c.one(2)?;
+        }
+    }
+    c.sim.set_network(Network::reliable(ms(1), ms(10)));
+    let index = c.one(3)?;
+    caught_up(&c, follower, index)
 }
