@@ -230,6 +230,11 @@ const KV_TESTS: &[(&str, u64, KvScenario)] = &[
         kv::retries_take_effect_once,
     ),
     (
+        "raft_kv::retries_while_committing",
+        3,
+        kv::retries_while_committing,
+    ),
+    (
         "raft_kv::minority_completes_nothing",
         5,
         kv::minority_completes_nothing,

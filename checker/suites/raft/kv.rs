@@ -227,6 +227,23 @@ pub fn retries_take_effect_once<S: Store>(seed: u64, build: &KvBuild<S>) -> Resu
     r.finish()
 }
 
+/// Every commit takes longer than a client waits before it retries (links
+/// of 20–35 ms make AppendEntries' round trip 40–70 ms; clients retry after
+/// 30 ms), so nearly every command arrives again while its first copy is
+/// still being replicated: the retry must not take effect a second time.
+/// The clients only append to one key, so a copy applied twice stays
+/// visible to the final read; nothing is lost, so this does not depend on
+/// the seed hiding a reply.
+pub fn retries_while_committing<S: Store>(seed: u64, build: &KvBuild<S>) -> Result<(), Failure> {
+    let mut r = Run::new(seed, 3, build, Options::default());
+    r.sim.set_network(Network::reliable(ms(20), ms(35)));
+    r.clients = Clients::new(2, r.sim.scenario_rng(), ms(30));
+    r.clients.append_only(6);
+    let ids = r.ids.clone();
+    r.work(secs(2), &ids)?;
+    r.finish()
+}
+
 /// The leader and one follower are cut off from the three others, and the
 /// clients send only to those two for 1 s: nothing may complete there.
 pub fn minority_completes_nothing<S: Store>(seed: u64, build: &KvBuild<S>) -> Result<(), Failure> {

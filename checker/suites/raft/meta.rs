@@ -137,7 +137,7 @@ pub fn tests(suite: Suite) -> Suite {
         .test("meta::raft_kv_without_sessions", || {
             let nodes: KvBuild<Sessionless> = Rc::new(Raft::new);
             expect_caught(LINEARIZABLE, SEEDS, |seed| {
-                kv::retries_take_effect_once(seed, &nodes)
+                kv::retries_while_committing(seed, &nodes)
             })
         })
         .test("meta::raft_install_stale_snapshot", || {

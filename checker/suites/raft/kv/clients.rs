@@ -70,9 +70,12 @@ impl Clients {
         }
     }
 
-    /// Whether every client's last operation is answered.
+    /// Whether every client's last operation is answered and nothing is
+    /// left in its script (the final reads, say).
     pub fn idle(&self) -> bool {
-        self.clients.iter().all(|c| c.pending.is_none())
+        self.clients
+            .iter()
+            .all(|c| c.pending.is_none() && c.script.is_empty())
     }
 
     /// How many operations completed.
@@ -150,6 +153,20 @@ impl Clients {
     pub fn read_every_key(&mut self) {
         let keys = KEYS.iter().map(|k| Op::Get { key: k.to_string() });
         self.clients[0].script.extend(keys);
+    }
+
+    /// Each client appends `count` values of its own to key `k`, one after
+    /// another, and issues nothing else: a value applied twice is still
+    /// there when `k` is read at the end (no Put overwrites it).
+    pub fn append_only(&mut self, count: u64) {
+        for client in &mut self.clients {
+            let appends = (1..=count).map(|n| Op::Append {
+                key: KEYS[0].to_string(),
+                value: format!("{}.{n};", client.id),
+            });
+            client.script.extend(appends);
+        }
+        self.issuing = false;
     }
 
     /// The history: completed operations, and the pending ones as such.
