@@ -15,8 +15,8 @@
 # that rustlings instead of installing 6.5.0 (`cargo install rustlings
 # --locked`) into a temporary root. Works in temporary copies (the
 # repository's files are never touched); BENCH_KIT=dir keeps dscourse's copy
-# (and its target/) there for the next run, which then skips the first
-# builds. Needs tmux, python3 and crates.io.
+# (and its target/, or CARGO_TARGET_DIR) there for the next run, which then
+# skips the first builds. Needs tmux, python3 and crates.io.
 set -euo pipefail
 saves=${1:-15}
 exercise=${2:-clocks_lamport}
@@ -81,7 +81,7 @@ else
 fi
 cp "$tmp/ds.fail.rs" "$file"
 # The repository's compiled dependencies, so that only the kit's own crates build.
-if [ -d "$root/target/debug/deps" ] && [ ! -d target/debug/deps ]; then
+if [ -z "${CARGO_TARGET_DIR:-}" ] && [ -d "$root/target/debug/deps" ] && [ ! -d target/debug/deps ]; then
   mkdir -p target/debug
   (cd "$root/target/debug" && tar cf - --exclude=./incremental --exclude=./cli-tests \
     --exclude=./watch-tests .) | (cd target/debug && tar xf -)
@@ -89,7 +89,7 @@ fi
 cargo build --quiet
 bench_start_on "$file" >/dev/null
 
-tmux new-session -d -s dsvs-d -x 120 -y 50 "target/debug/dscourse watch"
+tmux new-session -d -s dsvs-d -x 120 -y 50 "${CARGO_TARGET_DIR:-target}/debug/dscourse watch"
 echo "dscourse: building the suite for the first check…" >&2
 bench_wait_check dsvs-d 1 900
 cp "$tmp/if1.fail.rs" "$rl_file"

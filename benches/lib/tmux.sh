@@ -39,10 +39,14 @@ PY
 # Waits (polling every 5 ms, at most $3 seconds, 30 by default) until tmux
 # session $1 shows a line matching the extended regular expression $2.
 bench_wait_screen() {
-  local session=$1 pattern=$2 limit=${3:-30} deadline
+  local session=$1 pattern=$2 limit=${3:-30} deadline screen
   deadline=$(($(date +%s) + limit))
   while [ "$(date +%s)" -lt "$deadline" ]; do
-    tmux capture-pane -p -t "$session" | grep -Eq -- "$pattern" && return 0
+    screen=$(tmux capture-pane -p -t "$session" 2>/dev/null) || {
+      echo "the runner in tmux session $session has ended" >&2
+      return 1
+    }
+    grep -Eq -- "$pattern" <<<"$screen" && return 0
     sleep 0.005
   done
   echo "waited ${limit} s in $session for /$pattern/; the screen was:" >&2
