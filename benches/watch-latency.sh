@@ -30,7 +30,7 @@ fi
 cargo build --quiet
 # Start on the exercise that owns $file: mark the exercises before it done.
 name=$(bench_start_on "$file")
-tmux new-session -d -s dslat -x 120 -y 50 "target/debug/dscourse watch"
+tmux new-session -d -s dslat -x 120 -y 50 "${CARGO_TARGET_DIR:-target}/debug/dscourse watch"
 wait_for() { bench_wait_check dslat "$1" 15; }
 bench_wait_check dslat 1 900  # the first check builds the suite
 cp "$file" "$file.orig"
