@@ -17,6 +17,7 @@ mod replay;
 mod sandbox;
 mod state;
 mod stubs;
+mod timings;
 mod tree;
 mod watch;
 

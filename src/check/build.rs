@@ -70,6 +70,36 @@ pub fn cargo() -> Command {
     Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
 }
 
+/// Whether the kit at `root` has built the suite `suite` before (its
+/// executable is in cargo's `deps/`): if not, the next build compiles the
+/// checker and the simulator too and takes a while. `CARGO_TARGET_DIR` is
+/// honoured, as cargo honours it.
+pub fn suite_built(root: &Path, suite: &str) -> bool {
+    let target = match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => root.join(dir),
+        None => root.join("target"),
+    };
+    has_executable(&target.join("debug").join("deps"), suite)
+}
+
+/// Whether `deps` holds cargo's executable of test target `name`
+/// (`<name>-<hash>`, with `.exe` on Windows).
+fn has_executable(deps: &Path, name: &str) -> bool {
+    let Ok(entries) = std::fs::read_dir(deps) else {
+        return false;
+    };
+    let prefix = format!("{name}-");
+    entries.flatten().any(|entry| {
+        let file = entry.file_name();
+        let Some(file) = file.to_str() else {
+            return false;
+        };
+        let stem = file.strip_suffix(".exe").unwrap_or(file);
+        stem.strip_prefix(&prefix)
+            .is_some_and(|hash| hash.len() == 16 && hash.chars().all(|c| c.is_ascii_hexdigit()))
+    })
+}
+
 /// Builds a topic's suite and returns its executable, or the compiler's
 /// errors and the files they point at.
 pub fn build(spec: &BuildSpec) -> Result<Build> {
@@ -166,5 +196,31 @@ pub fn read_build(output: &std::process::Output, name: &str, kind: &str, what: &
             files.dedup();
             Build::Failed { errors, files }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_executable;
+
+    #[test]
+    fn a_suite_is_built_when_its_executable_is_in_deps() {
+        let dir = std::env::temp_dir().join(format!("dscourse-deps-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        assert!(!has_executable(&dir.join("missing"), "clocks"));
+        for other in [
+            "clocks-0123456789abcdef.d",
+            "libclocks-0123456789abcdef.rlib",
+            "clocks_extra-0123456789abcdef",
+            "clocks-short",
+        ] {
+            std::fs::write(dir.join(other), "").unwrap();
+        }
+        assert!(!has_executable(&dir, "clocks"));
+        std::fs::write(dir.join("clocks-0123456789abcdef"), "").unwrap();
+        assert!(has_executable(&dir, "clocks"));
+        assert!(!has_executable(&dir, "raft"));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -28,12 +28,9 @@ pub(super) fn replay_failure(
     outcome: &Outcome,
     options: &Options,
 ) -> Option<Box<Divergence>> {
+    let seed = seed_to_replay(outcome)?;
     let failed = outcome.tests.iter().find(|t| !t.passed)?;
     let report = failed.failure.as_ref()?;
-    let seed = report.seed?;
-    if report.property == dscheck::TODO_PROPERTY {
-        return None;
-    }
     let again = Options {
         seed: Some(seed),
         ..options.clone()
@@ -61,4 +58,15 @@ pub(super) fn replay_failure(
         })
     };
     nondeterminism::compare(report, &first?, &second?).map(Box::new)
+}
+
+/// The seed of the failure the learner is shown, if it is to be replayed
+/// (a seeded failure, not a `todo!()`).
+pub(super) fn seed_to_replay(outcome: &Outcome) -> Option<u64> {
+    let failed = outcome.tests.iter().find(|t| !t.passed)?;
+    let report = failed.failure.as_ref()?;
+    if report.property == dscheck::TODO_PROPERTY {
+        return None;
+    }
+    report.seed
 }

@@ -4,14 +4,15 @@
 
 use super::files::Change;
 use super::screen::{Screen, CHECK_THREAD};
-use super::{Checked, Event};
-use crate::check::{self, Options, Outcome};
+use super::{worker, Checked, Event, Replayed};
+use crate::check::{self, Outcome};
 use crate::colour::{bold, paint};
 use crate::invocation::command;
 use crate::kit::Kit;
 use crate::manifest::Exercise;
 use crate::render;
 use crate::state::Progress;
+use crate::timings::Stages;
 use anyhow::{anyhow, Result};
 use crossterm::style::Color;
 use std::process::ExitCode;
@@ -55,6 +56,10 @@ pub(super) struct Pending {
 pub(super) struct Running {
     pub(super) id: u64,
     pub(super) exercise: String,
+    /// The suite it builds has not been built yet: its first build is slow.
+    pub(super) first_build: Option<String>,
+    /// Its verdict is shown; the failing seed is being replayed.
+    pub(super) replaying: Option<u64>,
 }
 
 /// The last verdict on the current exercise.
@@ -84,6 +89,11 @@ pub struct App {
     /// Checks started so far.
     pub(super) checks: u64,
     pub(super) report: Option<Report>,
+    /// The outcome the report shows, while its replays run.
+    pub(super) shown: Option<Outcome>,
+    /// The check running now: its number, its first save, its start (for
+    /// `DSCOURSE_TIMINGS`).
+    timing: Option<(u64, Instant, Instant)>,
     pub(super) notes: Vec<Note>,
     /// How changes are noticed ("events" or "polling").
     pub(super) how: &'static str,
@@ -150,6 +160,8 @@ impl App {
             running: None,
             checks: 0,
             report: None,
+            shown: None,
+            timing: None,
             notes,
             how,
             terminal,
@@ -195,7 +207,13 @@ impl App {
                     }
                 }
                 Event::Resized => screen.invalidate(),
-                Event::Checked(checked) => self.checked(checked),
+                Event::Checked(checked) => {
+                    let (id, received) = (checked.id, Instant::now());
+                    self.checked(checked);
+                    screen.show(&self.view());
+                    self.log_timing(id, received);
+                }
+                Event::Replayed(replayed) => self.replayed(replayed),
             }
         }
     }
@@ -249,24 +267,21 @@ impl App {
         self.pending = None;
         self.checks += 1;
         let id = self.checks;
+        let suite = &self.exercise.suite;
+        let first_build = (!check::suite_built(&self.kit.root, suite)).then(|| suite.clone());
         self.running = Some(Running {
             id,
             exercise: self.exercise.name.clone(),
+            first_build,
+            replaying: None,
         });
+        self.timing = Some((id, pending.first, now));
         let kit = Arc::clone(&self.kit);
         let exercise = self.exercise.clone();
         let send = self.send.clone();
         let spawned = std::thread::Builder::new()
             .name(CHECK_THREAD.into())
-            .spawn(move || {
-                let result = check_catching_panics(&kit, &exercise);
-                let exercise = exercise.name;
-                let _ = send.send(Event::Checked(Checked {
-                    id,
-                    exercise,
-                    result,
-                }));
-            });
+            .spawn(move || worker::check_and_replay(&kit, &exercise, id, &send));
         if let Err(error) = spawned {
             self.running = None;
             self.notes
@@ -277,13 +292,30 @@ impl App {
     /// A verdict: record it, and show it if it is about the current exercise.
     fn checked(&mut self, checked: Checked) {
         self.running = None;
+        self.shown = None;
+        if let Some(seed) = checked.replaying {
+            // The check goes on (saves meanwhile wait for it), its verdict shown.
+            self.running = Some(Running {
+                id: checked.id,
+                exercise: checked.exercise.clone(),
+                first_build: None,
+                replaying: Some(seed),
+            });
+        }
         if checked.exercise != self.exercise.name {
             // The learner moved on while it ran; the new exercise has its own check.
             return;
         }
         self.notes.retain(|n| n.keep_through >= checked.id);
         let (lines, elapsed) = match checked.result {
-            Ok(outcome) => (self.verdict(&outcome), outcome.elapsed),
+            Ok(outcome) => {
+                let lines = self.verdict(&outcome);
+                let elapsed = outcome.elapsed;
+                if checked.replaying.is_some() {
+                    self.shown = Some(outcome);
+                }
+                (lines, elapsed)
+            }
             Err(error) => {
                 let mut lines = self.header();
                 lines.push(String::new());
@@ -299,6 +331,48 @@ impl App {
             id: checked.id,
             elapsed,
         });
+    }
+
+    /// With `DSCOURSE_TIMINGS`, logs where the time from the first save
+    /// of check `id` to its verdict on screen went.
+    fn log_timing(&mut self, id: u64, received: Instant) {
+        let Some((timed, first, started)) = self.timing.take() else {
+            return;
+        };
+        if timed != id {
+            return;
+        }
+        let mut stages = Stages::since(first);
+        stages.mark_at("debounce", started);
+        stages.mark_at("check", received);
+        stages.mark("redraw");
+        stages.log(
+            &self.kit.state_dir(),
+            &format!("watch check #{id} save to verdict"),
+        );
+    }
+
+    /// The replays of the failing seed of the verdict shown: a difference
+    /// joins the report.
+    fn replayed(&mut self, replayed: Replayed) {
+        self.running = None;
+        let shown = self.shown.take();
+        let current = self.report.as_ref().map(|r| r.id) == Some(replayed.id)
+            && replayed.exercise == self.exercise.name;
+        if let (true, Some(mut outcome), Some(divergence)) =
+            (current, shown, replayed.nondeterminism)
+        {
+            outcome.nondeterminism = Some(divergence);
+            let lines = render::outcome(
+                &self.kit,
+                &self.exercise,
+                &outcome,
+                self.progress.state.done.len(),
+            );
+            if let Some(report) = &mut self.report {
+                report.lines = lines;
+            }
+        }
     }
 
     /// Records an outcome in the progress file and renders it.
@@ -354,17 +428,6 @@ impl App {
         }
         self.progress = progress;
     }
-}
-
-/// Checks `exercise`; a panic inside the check becomes an error to show.
-fn check_catching_panics(kit: &Kit, exercise: &Exercise) -> Result<Outcome> {
-    let options = Options::learner();
-    let check = std::panic::AssertUnwindSafe(|| check::check(kit, exercise, &options));
-    std::panic::catch_unwind(check).unwrap_or_else(|_| {
-        Err(anyhow!(
-            "the check stopped on an internal error (a bug in dscourse; please report it)"
-        ))
-    })
 }
 
 pub(super) fn error_note(error: &anyhow::Error) -> Note {

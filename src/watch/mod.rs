@@ -8,7 +8,8 @@
 //!   thread (so keys stay responsive) and never loses a save made while a
 //!   check runs; `keys` (what each key does), `switch` (moving to another
 //!   exercise) and `view` (what the screen shows) are the rest of its
-//!   methods.
+//!   methods; `worker` is the check's thread (the verdict first, then the
+//!   replays of a failing seed).
 
 mod app;
 mod files;
@@ -16,6 +17,7 @@ mod keys;
 mod screen;
 mod switch;
 mod view;
+mod worker;
 
 use crate::check::Outcome;
 use crate::kit::Kit;
@@ -35,8 +37,10 @@ pub enum Event {
     InputClosed,
     /// The terminal changed size.
     Resized,
-    /// A check finished.
+    /// A check's verdict.
     Checked(Checked),
+    /// The replays of a failing seed that a verdict was shown before.
+    Replayed(Replayed),
 }
 
 /// A key, as the loop sees it.
@@ -57,6 +61,17 @@ pub struct Checked {
     /// The exercise it checked.
     pub exercise: String,
     pub result: Result<Outcome>,
+    /// The failing seed being replayed now; a [`Replayed`] follows.
+    pub replaying: Option<u64>,
+}
+
+/// The end of a check whose failing seed was replayed after its verdict.
+pub struct Replayed {
+    pub id: u64,
+    pub exercise: String,
+    /// What the replays found (`None`: the learner's code is deterministic,
+    /// as far as they tell).
+    pub nondeterminism: Option<Box<crate::check::nondeterminism::Divergence>>,
 }
 
 /// Runs watch mode until the learner quits.

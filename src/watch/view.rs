@@ -67,20 +67,28 @@ impl App {
                 ),
                 Color::Yellow,
             ),
-            (Mode::Normal, Some(running)) => {
-                let first = if running.id == 1 {
-                    " (the first build of the course can take a minute)"
-                } else {
-                    ""
-                };
-                paint(
-                    &format!(
-                        " checking {} … (check #{}){first}",
-                        running.exercise, running.id
-                    ),
-                    Color::Yellow,
-                )
-            }
+            (Mode::Normal, Some(running)) => match (&self.report, running.replaying) {
+                (Some(report), Some(seed)) if report.id == running.id => dim(&format!(
+                    " check #{} took {:.2} s · replaying seed {seed} to see whether your code is deterministic…",
+                    report.id,
+                    report.elapsed.as_secs_f64(),
+                )),
+                _ => {
+                    let building = match &running.first_build {
+                        Some(suite) => format!(
+                            " · building the {suite} suite (its first build can take a minute)"
+                        ),
+                        None => String::new(),
+                    };
+                    paint(
+                        &format!(
+                            " checking {} … (check #{}){building}",
+                            running.exercise, running.id
+                        ),
+                        Color::Yellow,
+                    )
+                }
+            },
             (Mode::Normal, None) => match &self.report {
                 Some(report) => dim(&format!(
                     " check #{} took {:.2} s · watching exercises/ for saves ({})",

@@ -9,6 +9,7 @@
 //! turns on the one copy.
 
 mod harness;
+mod replays;
 mod switching;
 
 use harness::{Kit, CHECK_TIMEOUT, FILE};
