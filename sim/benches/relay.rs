@@ -7,15 +7,21 @@
 //! all, over links with 1–10 ms latency. Run it with `cargo bench -p dsim`.
 //!
 //! The two are timed in turns, repetition by repetition, so that a noisy
-//! machine slows both alike; the ratio dsim / bare is what to compare
-//! between changes, not the raw rates.
+//! machine slows both alike, each by the CPU time of its thread (see
+//! `relay/cpu.rs`); the ratio dsim / bare is what to compare between
+//! changes, not the raw rates.
+//!
+//! For profiling: `RELAY_ROUNDS=300` sets the number of repetitions (with
+//! `--bench`), `RELAY_ONLY=dsim` or `RELAY_ONLY=bare` runs only one side.
 
 use dsim::{Ctx, Network, Node, NodeId, Sim};
 use serde::{Deserialize, Serialize};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[path = "relay/bare.rs"]
 mod bare;
+#[path = "relay/cpu.rs"]
+mod cpu;
 
 const NODES: u8 = 5;
 const HOPS: u64 = 2000;
@@ -73,7 +79,7 @@ fn run_dsim(seed: u64) -> u64 {
 
 /// Deliveries per second of one run of `f`.
 fn rate(seed: u64, f: fn(u64) -> u64) -> f64 {
-    let started = Instant::now();
+    let started = cpu::start();
     let delivered = f(seed);
     let elapsed = started.elapsed();
     assert_eq!(delivered, DELIVERIES, "relay-5 delivers 40,020 messages");
@@ -88,25 +94,45 @@ fn median(mut xs: Vec<f64>) -> f64 {
 fn main() {
     // `cargo test --benches` runs this binary too: one quick pass is enough there.
     let rounds = if std::env::args().any(|a| a == "--bench") {
-        15
+        std::env::var("RELAY_ROUNDS").map_or(21, |r| r.parse().expect("RELAY_ROUNDS: a number"))
     } else {
         1
     };
+    let only = std::env::var("RELAY_ONLY").ok();
+    let (run_sim, run_bare) = (
+        only.as_deref() != Some("bare"),
+        only.as_deref() != Some("dsim"),
+    );
     let (mut sim, mut bare, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
     for seed in 0..rounds {
-        let s = rate(seed, run_dsim);
-        let b = rate(seed, bare::run);
-        sim.push(s);
-        bare.push(b);
-        ratios.push(s / b);
+        let s = run_sim.then(|| rate(seed, run_dsim));
+        let b = run_bare.then(|| rate(seed, bare::run));
+        sim.extend(s);
+        bare.extend(b);
+        ratios.extend(s.zip(b).map(|(s, b)| s / b));
     }
-    let (s, b) = (median(sim.clone()), median(bare.clone()));
-    println!("relay-5: {DELIVERIES} deliveries per run, {rounds} runs each, medians:");
-    println!("  dsim  {s:>12.0} deliveries/s");
-    println!("  bare  {b:>12.0} deliveries/s (binary-heap event loop, same workload)");
+    let clock = if cpu::is_cpu_time() {
+        "CPU"
+    } else {
+        "wall-clock"
+    };
     println!(
-        "  dsim/bare {:.1}% (median of per-run ratios {:.1}%)",
-        100.0 * s / b,
-        100.0 * median(ratios)
+        "relay-5: {DELIVERIES} deliveries per run, {rounds} runs each ({clock} time), medians:"
     );
+    if run_sim {
+        println!("  dsim  {:>12.0} deliveries/s", median(sim.clone()));
+    }
+    if run_bare {
+        println!(
+            "  bare  {:>12.0} deliveries/s (binary-heap event loop, same workload)",
+            median(bare.clone())
+        );
+    }
+    if run_sim && run_bare {
+        println!(
+            "  dsim/bare {:.1}% (median of the runs' ratios; ratio of the medians {:.1}%)",
+            100.0 * median(ratios),
+            100.0 * median(sim) / median(bare)
+        );
+    }
 }
