@@ -9,7 +9,7 @@ use crate::rng::SimRng;
 use crate::step::Step;
 use crate::storage::Storage;
 use crate::time::{Clock, Time};
-use crate::trace::{Entry, Trace};
+use crate::trace::Trace;
 use crate::violation::{Broken, Fact, Property, Stats, Violation};
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -103,8 +103,8 @@ pub struct Sim<N: Node> {
     /// arrived (requests sent with different delays arrive out of id order).
     invoked: Vec<Option<usize>>,
     history: Vec<Operation<N>>,
+    /// The events so far, and those of the step being taken.
     trace: Trace<N>,
-    step_events: Vec<Entry<N>>,
     effects: Vec<Effect<N>>,
     invariants: Vec<Invariant<N>>,
     violation: Option<Violation>,
@@ -144,7 +144,6 @@ impl<N: Node> Sim<N> {
             invoked: Vec::new(),
             history: Vec::new(),
             trace: Trace::new(),
-            step_events: Vec::new(),
             effects: Vec::new(),
             invariants: Vec::new(),
             violation: None,
