@@ -1,7 +1,7 @@
 //! Inside a step: carrying out one due event, running a handler, applying
 //! what it asked for, and checking the properties afterwards.
 
-use super::{Due, Scheduled, Sim};
+use super::{Due, Sim};
 use crate::dump::DumpState;
 use crate::history::Operation;
 use crate::node::{Ctx, Effect, Node, NodeId};
@@ -35,10 +35,9 @@ const EVENT_BUDGET: Property = Property {
 };
 
 impl<N: Node> Sim<N> {
+    #[inline(always)]
     pub(super) fn schedule(&mut self, at: Time, due: Due<N>) {
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        self.queue.push(Scheduled { at, seq, due });
+        self.queue.push(at, due);
     }
 
     /// Adds `event` to the step being taken; returns its index in the trace.
@@ -222,6 +221,7 @@ impl<N: Node> Sim<N> {
     }
 
     /// Schedules one delivery of a message sent now, after a random delay.
+    #[inline(always)]
     fn deliver_later(&mut self, from: NodeId, to: NodeId, msg_id: u64, msg: N::Msg) {
         let at = self.arrival();
         self.schedule(
