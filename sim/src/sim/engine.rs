@@ -149,6 +149,11 @@ impl<N: Node> Sim<N> {
         self.effects = effects;
     }
 
+    /// Inlined into the loop over a handler's effects, so that an effect's
+    /// fields are read one by one where the handler wrote them, rather than
+    /// the whole effect copied out in wider loads, which stall (see
+    /// [`Sim::record`]).
+    #[inline(always)]
     fn apply(&mut self, id: NodeId, effect: Effect<N>) {
         match effect {
             Effect::Send { to, msg } => self.send(id, to, msg),
