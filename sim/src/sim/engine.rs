@@ -239,14 +239,21 @@ impl<N: Node> Sim<N> {
     }
 
     /// When a message sent now arrives.
+    ///
+    /// Drawn in nanoseconds, as [`SimRng::duration`](crate::SimRng::duration)
+    /// draws them (the same draws, the same sum as adding the `Duration`s),
+    /// without building a `Duration` from each draw: that takes a division
+    /// by 10^9, a fifth of this function's time.
     fn arrival(&mut self) -> Time {
-        let mut delay = self.rng.duration(self.network.latency.clone());
+        let nanos = |d: Duration| d.as_nanos() as u64;
+        let latency = &self.network.latency;
+        let (lo, hi) = (nanos(*latency.start()), nanos(*latency.end()));
+        let mut delay = self.rng.range(lo..=hi) as u128;
         if self.rng.chance(self.network.long_delay) {
-            delay += self
-                .rng
-                .duration(Duration::ZERO..=self.network.long_delay_max);
+            delay += self.rng.range(0..=nanos(self.network.long_delay_max)) as u128;
         }
-        self.now + delay
+        // `Time + Duration` adds the duration's nanoseconds cut to 64 bits.
+        Time(self.now.0.saturating_add(delay as u64))
     }
 
     fn drop_message(&mut self, from: NodeId, to: NodeId, msg_id: u64, reason: DropReason) {
