@@ -5,7 +5,7 @@
 //! source location of the last panic on this thread; the simulator takes it
 //! after catching the unwind and names the node and handler in its report.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::panic;
 use std::sync::Once;
 
@@ -31,7 +31,7 @@ pub fn install_hook() {
                 ),
                 None => message,
             };
-            if IN_HANDLER.with(|h| *h.borrow()) {
+            if IN_HANDLER.with(Cell::get) {
                 LAST_PANIC.with(|p| *p.borrow_mut() = Some(text));
             } else {
                 default(info);
@@ -41,15 +41,18 @@ pub fn install_hook() {
 }
 
 thread_local! {
-    static IN_HANDLER: RefCell<bool> = const { RefCell::new(false) };
+    /// Whether a handler is running on this thread: a `Cell`, not a
+    /// `RefCell`, since it is set and reset around every handler call.
+    static IN_HANDLER: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Runs `f`, catching a panic and returning its message (with its source
 /// location when the hook is installed). Calls may nest.
+#[inline]
 pub fn catch<R>(f: impl FnOnce() -> R) -> Result<R, String> {
-    let outer = IN_HANDLER.with(|h| h.replace(true));
+    let outer = IN_HANDLER.replace(true);
     let result = panic::catch_unwind(panic::AssertUnwindSafe(f));
-    IN_HANDLER.with(|h| *h.borrow_mut() = outer);
+    IN_HANDLER.set(outer);
     result.map_err(|payload| {
         LAST_PANIC
             .with(|p| p.borrow_mut().take())

@@ -3,7 +3,6 @@
 use crate::node::{Node, NodeId, RequestId};
 use crate::time::Time;
 use serde::Serialize;
-use std::collections::VecDeque;
 use std::fmt::{self, Debug, Write};
 
 /// Why a message was not delivered.
@@ -261,16 +260,30 @@ impl<N: Node> fmt::Display for Entry<N> {
 }
 
 /// The events of a run, oldest first; optionally only the most recent ones.
+///
+/// The step being taken is recorded here too, after the events kept, but is
+/// not part of the trace until the simulator commits it (after the checks
+/// have seen it as a [`Step`](crate::Step)): so an event is written once, in
+/// its place, rather than gathered elsewhere and moved in. One `Vec` holds
+/// both, so that the step is one slice.
 pub struct Trace<N: Node> {
-    entries: VecDeque<Entry<N>>,
+    /// `entries[start..committed]`: the events kept; `entries[committed..]`:
+    /// the step being taken; `entries[..start]`: events beyond the limit,
+    /// removed in bulk once they are as many as the rest.
+    entries: Vec<Entry<N>>,
+    start: usize,
+    committed: usize,
     limit: Option<usize>,
+    /// Events committed in the whole run, including those no longer kept.
     total: u64,
 }
 
 impl<N: Node> Trace<N> {
     pub(crate) fn new() -> Self {
         Trace {
-            entries: VecDeque::new(),
+            entries: Vec::new(),
+            start: 0,
+            committed: 0,
             limit: None,
             total: 0,
         }
@@ -281,23 +294,50 @@ impl<N: Node> Trace<N> {
         self.trim();
     }
 
-    pub(crate) fn push(&mut self, entry: Entry<N>) {
-        self.entries.push_back(entry);
-        self.total += 1;
-        self.trim();
+    /// Adds an event to the step being taken.
+    #[inline]
+    pub(crate) fn record(&mut self, entry: Entry<N>) {
+        self.entries.push(entry);
+    }
+
+    /// The events of the step being taken, in order.
+    #[inline]
+    pub(crate) fn pending(&self) -> &[Entry<N>] {
+        &self.entries[self.committed..]
+    }
+
+    /// Makes the step being taken part of the trace.
+    #[inline]
+    pub(crate) fn commit(&mut self) {
+        self.total += (self.entries.len() - self.committed) as u64;
+        self.committed = self.entries.len();
+        if self.limit.is_some() {
+            self.trim();
+        }
     }
 
     fn trim(&mut self) {
-        if let Some(limit) = self.limit {
-            while self.entries.len() > limit {
-                self.entries.pop_front();
-            }
+        let Some(limit) = self.limit else {
+            return;
+        };
+        self.start = self.start.max(self.committed.saturating_sub(limit));
+        // Removing the first events costs a move of the rest: wait until
+        // there are at least as many to remove, so each event is moved at
+        // most once on average.
+        if self.start > 0 && self.start >= self.entries.len() - self.start {
+            self.entries.drain(..self.start);
+            self.committed -= self.start;
+            self.start = 0;
         }
     }
 
     /// The events kept, oldest first.
     pub fn entries(&self) -> impl DoubleEndedIterator<Item = &Entry<N>> + ExactSizeIterator {
-        self.entries.iter()
+        self.kept().iter()
+    }
+
+    fn kept(&self) -> &[Entry<N>] {
+        &self.entries[self.start..self.committed]
     }
 
     /// How many events the run has had, including any no longer kept.
@@ -307,7 +347,7 @@ impl<N: Node> Trace<N> {
 
     /// Every kept event, one line each.
     pub fn render(&self) -> Vec<String> {
-        self.entries.iter().map(|e| e.to_string()).collect()
+        self.kept().iter().map(|e| e.to_string()).collect()
     }
 
     /// The last `count` events that concern any of `nodes` (all events if
@@ -319,7 +359,7 @@ impl<N: Node> Trace<N> {
     /// [`Trace::excerpt`] of the events up to the one of index `last`.
     pub fn excerpt_to(&self, nodes: &[NodeId], count: usize, last: u64) -> Vec<String> {
         let mut lines: Vec<String> = self
-            .entries
+            .kept()
             .iter()
             .rev()
             .skip_while(|e| e.index > last)
@@ -334,6 +374,83 @@ impl<N: Node> Trace<N> {
     /// The kept events as JSON (an array of objects with `index`, `at`,
     /// `kind` and the event's fields).
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::to_value(self.entries.iter().collect::<Vec<_>>()).expect("trace serialises")
+        serde_json::to_value(self.kept()).expect("trace serialises")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::node::Ctx;
+
+    #[derive(Debug)]
+    struct Quiet;
+
+    impl Node for Quiet {
+        type Msg = ();
+        type Timer = ();
+        type Request = ();
+        type Reply = ();
+        fn on_message(&mut self, _: &mut Ctx<Self>, _: NodeId, _: ()) {}
+    }
+
+    /// Records a step of `len` notes, numbered from the trace's total.
+    fn step(trace: &mut Trace<Quiet>, len: usize) {
+        for i in 0..len {
+            let index = trace.total() + i as u64;
+            trace.record(Entry {
+                index,
+                at: Time::ZERO,
+                event: Event::Note {
+                    text: index.to_string(),
+                },
+            });
+        }
+    }
+
+    fn kept(trace: &Trace<Quiet>) -> Vec<u64> {
+        trace.entries().map(|e| e.index).collect()
+    }
+
+    /// The step being taken is seen by the checks (`pending`) but is not in
+    /// the trace until committed.
+    #[test]
+    fn a_step_joins_the_trace_when_committed() {
+        let mut trace = Trace::new();
+        step(&mut trace, 2);
+        trace.commit();
+        step(&mut trace, 3);
+        assert_eq!(kept(&trace), [0, 1]);
+        assert_eq!(trace.total(), 2);
+        let pending: Vec<u64> = trace.pending().iter().map(|e| e.index).collect();
+        assert_eq!(pending, [2, 3, 4]);
+        trace.commit();
+        assert_eq!(kept(&trace), [0, 1, 2, 3, 4]);
+        assert_eq!(trace.total(), 5);
+        assert!(trace.pending().is_empty());
+    }
+
+    /// With a limit, only the last events are kept, however the steps fall,
+    /// and a step longer than the limit is still seen whole by the checks.
+    #[test]
+    fn a_limit_keeps_the_last_events() {
+        let mut trace = Trace::new();
+        trace.set_limit(Some(4));
+        let mut total = 0u64;
+        for len in [1, 3, 0, 7, 2, 1, 1, 5, 9, 2].into_iter().cycle().take(200) {
+            step(&mut trace, len);
+            assert_eq!(trace.pending().len(), len);
+            trace.commit();
+            total += len as u64;
+            let first = total.saturating_sub(4);
+            assert_eq!(kept(&trace), (first..total).collect::<Vec<u64>>());
+            assert_eq!(trace.total(), total);
+        }
+        trace.set_limit(Some(2));
+        assert_eq!(kept(&trace), [total - 2, total - 1]);
+        trace.set_limit(None);
+        step(&mut trace, 3);
+        trace.commit();
+        assert_eq!(kept(&trace).len(), 5);
     }
 }

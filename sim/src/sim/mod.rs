@@ -9,14 +9,15 @@ use crate::rng::SimRng;
 use crate::step::Step;
 use crate::storage::Storage;
 use crate::time::{Clock, Time};
-use crate::trace::{Entry, Trace};
+use crate::trace::Trace;
 use crate::violation::{Broken, Fact, Property, Stats, Violation};
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
 use std::time::Duration;
 
 mod engine;
 mod faults;
+mod queue;
+
+use queue::Queue;
 
 /// A check run after every step.
 type Invariant<N> = (
@@ -45,31 +46,6 @@ enum Due<N: Node> {
     },
 }
 
-struct Scheduled<N: Node> {
-    at: Time,
-    seq: u64,
-    due: Due<N>,
-}
-
-impl<N: Node> PartialEq for Scheduled<N> {
-    fn eq(&self, other: &Self) -> bool {
-        (self.at, self.seq) == (other.at, other.seq)
-    }
-}
-impl<N: Node> Eq for Scheduled<N> {}
-impl<N: Node> PartialOrd for Scheduled<N> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl<N: Node> Ord for Scheduled<N> {
-    /// Reversed, so that the max-heap pops the earliest event (ties: the one
-    /// scheduled first).
-    fn cmp(&self, other: &Self) -> Ordering {
-        (other.at, other.seq).cmp(&(self.at, self.seq))
-    }
-}
-
 /// One node's place in the run: its state while up, and what outlives a crash.
 struct Slot<N: Node> {
     node: Option<N>,
@@ -94,8 +70,7 @@ pub struct Sim<N: Node> {
     network: Network,
     /// `blocked[from * n + to]`: messages on that directed link are dropped.
     blocked: Vec<bool>,
-    queue: BinaryHeap<Scheduled<N>>,
-    next_seq: u64,
+    queue: Queue<Due<N>>,
     next_msg: u64,
     next_timer: u64,
     requests: Vec<(NodeId, N::Request)>,
@@ -103,8 +78,8 @@ pub struct Sim<N: Node> {
     /// arrived (requests sent with different delays arrive out of id order).
     invoked: Vec<Option<usize>>,
     history: Vec<Operation<N>>,
+    /// The events so far, and those of the step being taken.
     trace: Trace<N>,
-    step_events: Vec<Entry<N>>,
     effects: Vec<Effect<N>>,
     invariants: Vec<Invariant<N>>,
     violation: Option<Violation>,
@@ -136,15 +111,13 @@ impl<N: Node> Sim<N> {
                 .collect(),
             network: Network::default(),
             blocked: vec![false; nodes * nodes],
-            queue: BinaryHeap::new(),
-            next_seq: 0,
+            queue: Queue::new(),
             next_msg: 0,
             next_timer: 0,
             requests: Vec::new(),
             invoked: Vec::new(),
             history: Vec::new(),
             trace: Trace::new(),
-            step_events: Vec::new(),
             effects: Vec::new(),
             invariants: Vec::new(),
             violation: None,
@@ -318,11 +291,11 @@ impl<N: Node> Sim<N> {
         if let Some(v) = &self.violation {
             return Err(v.clone());
         }
-        let Some(next) = self.queue.pop() else {
+        let Some((at, due)) = self.queue.pop() else {
             return Ok(false);
         };
-        self.now = next.at;
-        self.handle(next.due);
+        self.now = at;
+        self.handle(due);
         self.finish_step()?;
         Ok(true)
     }
@@ -347,8 +320,8 @@ impl<N: Node> Sim<N> {
             if done(self) {
                 return Ok(true);
             }
-            match self.queue.peek() {
-                Some(next) if next.at <= until => {
+            match self.queue.next_time() {
+                Some(at) if at <= until => {
                     self.step()?;
                 }
                 _ => {
@@ -373,7 +346,7 @@ impl<N: Node> Sim<N> {
     }
 
     fn run_through(&mut self, until: Time) -> Result<(), Violation> {
-        while matches!(self.queue.peek(), Some(next) if next.at <= until) {
+        while matches!(self.queue.next_time(), Some(at) if at <= until) {
             self.step()?;
         }
         if let Some(v) = &self.violation {
