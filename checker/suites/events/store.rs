@@ -403,52 +403,64 @@ pub fn torn_tail<L: Log>(damage: Damage) -> Result<(), Failure> {
     for (what, file) in damaged {
         let path = dir.file("damaged.log");
         std::fs::write(&path, &file).expect("the damaged log can be written");
-        let mut log = L::open(&path)
-            .map_err(|e| Failure::new(TORN, format!("with {what}, open failed: {e}")))?;
-        let events = log.events();
-        check_intact(&events, &format!("with {what}"))?;
-        ensure(events.len() as u64 == expected_before, TORN, || {
-            format!(
-                "with {what}, recovery kept {} events, expected the {expected_before} whole ones before it\n  read: {}",
-                events.len(),
-                events.iter().map(show).collect::<Vec<_>>().join(", ")
-            )
-        })?;
-        let version = log.version("z");
-        log.append("z", version, &batch_for("z", version, 1))
-            .map_err(|e| {
-                Failure::new(
-                    AFTER_RECOVERY,
-                    format!("with {what}, the append after recovery failed: {e}"),
-                )
-            })?;
-        drop(log);
-        let log = L::open(&path).map_err(|e| {
+        recovers_then_appends::<L>(&path, &what, expected_before)?;
+    }
+    Ok(())
+}
+
+/// The damaged log at `path` (`what` says how it was damaged) opens with
+/// its `expected_before` whole events, intact; an append to a new stream
+/// after recovery is acknowledged and read back, intact, after reopening.
+pub(super) fn recovers_then_appends<L: Log>(
+    path: &std::path::Path,
+    what: &str,
+    expected_before: u64,
+) -> Result<(), Failure> {
+    let mut log =
+        L::open(path).map_err(|e| Failure::new(TORN, format!("with {what}, open failed: {e}")))?;
+    let events = log.events();
+    check_intact(&events, &format!("with {what}"))?;
+    ensure(events.len() as u64 == expected_before, TORN, || {
+        format!(
+            "with {what}, recovery kept {} events, expected the {expected_before} whole ones before it\n  read: {}",
+            events.len(),
+            events.iter().map(show).collect::<Vec<_>>().join(", ")
+        )
+    })?;
+    let version = log.version("z");
+    log.append("z", version, &batch_for("z", version, 1))
+        .map_err(|e| {
             Failure::new(
                 AFTER_RECOVERY,
-                format!("with {what}, reopening after an append failed: {e}"),
+                format!("with {what}, the append after recovery failed: {e}"),
             )
         })?;
-        let events = log.events();
-        let last = events
-            .last()
-            .map(show)
-            .unwrap_or_else(|| "nothing".to_string());
-        ensure(
-            events.len() as u64 == expected_before + 1 && log.version("z") == 1,
+    drop(log);
+    let log = L::open(path).map_err(|e| {
+        Failure::new(
             AFTER_RECOVERY,
-            || {
-                format!(
-                "with {what}: recovered, appended an event to stream z (acknowledged), reopened: the log holds {} events, expected {}; the last one read is {last}",
-                events.len(),
-                expected_before + 1
-            )
-            },
-        )?;
-        check_intact(
-            &events,
-            &format!("with {what}, after an append and a reopen"),
-        )?;
-    }
+            format!("with {what}, reopening after an append failed: {e}"),
+        )
+    })?;
+    let events = log.events();
+    let last = events
+        .last()
+        .map(show)
+        .unwrap_or_else(|| "nothing".to_string());
+    ensure(
+        events.len() as u64 == expected_before + 1 && log.version("z") == 1,
+        AFTER_RECOVERY,
+        || {
+            format!(
+            "with {what}: recovered, appended an event to stream z (acknowledged), reopened: the log holds {} events, expected {}; the last one read is {last}",
+            events.len(),
+            expected_before + 1
+        )
+        },
+    )?;
+    check_intact(
+        &events,
+        &format!("with {what}, after an append and a reopen"),
+    )?;
     Ok(())
 }

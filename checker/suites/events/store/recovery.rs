@@ -8,8 +8,8 @@
 //! one, and cuts the file there: everything after it is dropped, and the
 //! next append follows the last good record.
 
-use super::log::{batch_for, show, Log, TempDir};
-use super::{check_intact, AFTER_RECOVERY, TORN};
+use super::log::{batch_for, Log, TempDir};
+use super::{recovers_then_appends, TORN};
 use crate::subject::events::store::{
     encode_frame, encode_payload, Event, EventStore, ExpectedVersion, Recovery,
 };
@@ -83,54 +83,9 @@ pub fn whole_records_that_do_not_belong<L: Log>() -> Result<(), Failure> {
         let path = dir.file("damaged.log");
         std::fs::write(&path, &bytes).expect("the damaged log can be written");
         let what = format!("{what} after the {} whole records", APPENDS.len());
-        recovered_to_clean::<L>(&path, &what)?;
+        recovers_then_appends::<L>(&path, &what, APPENDS.len() as u64)?;
     }
     Ok(())
-}
-
-/// The log at `path` recovers to exactly [`APPENDS`], and an append after
-/// recovery is read back after reopening.
-fn recovered_to_clean<L: Log>(path: &std::path::Path, what: &str) -> Result<(), Failure> {
-    let mut log =
-        L::open(path).map_err(|e| Failure::new(TORN, format!("with {what}, open failed: {e}")))?;
-    let events = log.events();
-    check_intact(&events, &format!("with {what}"))?;
-    ensure(events.len() == APPENDS.len(), TORN, || {
-        format!(
-            "with {what}, recovery kept {} events, expected the {} before it\n  read: {}",
-            events.len(),
-            APPENDS.len(),
-            events.iter().map(show).collect::<Vec<_>>().join(", ")
-        )
-    })?;
-    let version = log.version("z");
-    log.append("z", version, &batch_for("z", version, 1))
-        .map_err(|e| {
-            Failure::new(
-                AFTER_RECOVERY,
-                format!("with {what}, the append after recovery failed: {e}"),
-            )
-        })?;
-    drop(log);
-    let log = L::open(path).map_err(|e| {
-        Failure::new(
-            AFTER_RECOVERY,
-            format!("with {what}, reopening after an append failed: {e}"),
-        )
-    })?;
-    let events = log.events();
-    ensure(
-        events.len() == APPENDS.len() + 1 && log.version("z") == 1,
-        AFTER_RECOVERY,
-        || {
-            format!(
-                "with {what}: recovered, appended z#1 (acknowledged), reopened: the log holds {} events, expected {}\n  read: {}",
-                events.len(),
-                APPENDS.len() + 1,
-                events.iter().map(show).collect::<Vec<_>>().join(", ")
-            )
-        },
-    )
 }
 
 /// `recovery()` after opening no file, a clean log, and logs with a torn
