@@ -91,14 +91,22 @@ fn all_schedules(rounds: usize) -> impl Iterator<Item = Schedule> {
     })
 }
 
+/// The schedules of `schedules` after which A and B disagree, each with
+/// how many messages it loses.
+fn disagreements<'p>(
+    p: &'p dyn Protocol,
+    schedules: impl Iterator<Item = Schedule> + 'p,
+) -> impl Iterator<Item = (usize, Schedule)> + 'p {
+    schedules.filter_map(move |s| {
+        replay(p, &s)
+            .filter(|(a, b, _)| a != b)
+            .map(|(_, _, lost)| (lost, s))
+    })
+}
+
 /// A wrong adversary: the disagreeing schedule that loses the most.
 fn most_losses_first(p: &dyn Protocol) -> Option<Schedule> {
-    all_schedules(p.rounds())
-        .filter_map(|s| {
-            replay(p, &s)
-                .filter(|(a, b, _)| a != b)
-                .map(|(_, _, lost)| (lost, s))
-        })
+    disagreements(p, all_schedules(p.rounds()))
         .max_by_key(|(lost, _)| *lost)
         .map(|(_, s)| s)
 }
@@ -107,19 +115,14 @@ fn most_losses_first(p: &dyn Protocol) -> Option<Schedule> {
 /// fewest first.
 fn round_losses_only(p: &dyn Protocol) -> Option<Schedule> {
     let rounds = p.rounds();
-    (0u64..1 << rounds)
-        .map(|mask| {
-            let arrives: Vec<bool> = (0..rounds).map(|r| mask & (1 << r) == 0).collect();
-            Schedule {
-                a_to_b: arrives.clone(),
-                b_to_a: arrives,
-            }
-        })
-        .filter_map(|s| {
-            replay(p, &s)
-                .filter(|(a, b, _)| a != b)
-                .map(|(_, _, lost)| (lost, s))
-        })
+    let whole_rounds = (0u64..1 << rounds).map(|mask| {
+        let arrives: Vec<bool> = (0..rounds).map(|r| mask & (1 << r) == 0).collect();
+        Schedule {
+            a_to_b: arrives.clone(),
+            b_to_a: arrives,
+        }
+    });
+    disagreements(p, whole_rounds)
         .min_by_key(|(lost, _)| *lost)
         .map(|(_, s)| s)
 }
@@ -127,12 +130,7 @@ fn round_losses_only(p: &dyn Protocol) -> Option<Schedule> {
 /// A wrong adversary, right but slow: plays every schedule and keeps the
 /// one losing the fewest.
 fn fewest_of_all(p: &dyn Protocol) -> Option<Schedule> {
-    all_schedules(p.rounds())
-        .filter_map(|s| {
-            replay(p, &s)
-                .filter(|(a, b, _)| a != b)
-                .map(|(_, _, lost)| (lost, s))
-        })
+    disagreements(p, all_schedules(p.rounds()))
         .min_by_key(|(lost, _)| *lost)
         .map(|(_, s)| s)
 }
