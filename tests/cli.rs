@@ -481,3 +481,34 @@ fn the_kit_is_found_from_a_subfolder() {
         .stderr_shows("no course kit here")
         .stderr_shows("info.toml");
 }
+
+/// Copies share one target folder and reuse each other's builds (see
+/// `common::times`): a build made from other files than a copy's own is
+/// never taken for its own, whether the earlier copy ended with other
+/// contents, or put the first contents back after building other ones.
+#[test]
+fn a_copy_never_reuses_a_build_made_from_other_files() {
+    let passes = |kit: &TestKit| {
+        kit.run(&["run", EX]).code(0).stdout_shows("Passed.");
+    };
+    let fails = |kit: &TestKit| {
+        kit.run(&["run", EX])
+            .code(1)
+            .stdout_shows("not yet implemented");
+    };
+    {
+        let kit = TestKit::new();
+        kit.write(FILE, kit.read(REFERENCE));
+        passes(&kit);
+    }
+    {
+        let kit = TestKit::new();
+        let stub = kit.read(FILE);
+        fails(&kit);
+        kit.write(FILE, kit.read(REFERENCE));
+        passes(&kit);
+        // Back to the stub, without a build of it.
+        kit.write(FILE, &stub);
+    }
+    fails(&TestKit::new());
+}

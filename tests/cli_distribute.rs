@@ -72,11 +72,19 @@ fn a_student_distribution_has_no_solutions_and_still_works() {
         .code(0)
         .stdout_shows("Passed.")
         .hides("diff");
+}
 
-    // `cargo test` works there (the simulator's and the runner's tests).
+/// The student distribution's own `cargo test` (a whole second build of the
+/// workspace, a minute and more on two cores): CI runs it.
+#[test]
+#[ignore = "a whole build of the distribution; CI runs it with --ignored"]
+fn cargo_test_passes_in_a_student_distribution() {
+    let kit = TestKit::new();
+    let out = Scratch::new(&kit, "students");
+    kit.run(&["dev", "strip", out.0.to_str().unwrap()]).code(0);
     let test = Command::new(env!("CARGO"))
         .args(["test", "--quiet"])
-        .current_dir(dist)
+        .current_dir(&out.0)
         .env("CARGO_TARGET_DIR", shared_target_dir().join("stripped"))
         .output()
         .unwrap();

@@ -5,10 +5,10 @@
 //! `target/cli-tests`, so registry crates are compiled once. Because cargo
 //! names a workspace's artifacts by their path *inside* the workspace, two
 //! copies build to the same suite executable: copies are therefore used one
-//! at a time (a test holds [`TestKit`] for its whole length), and the
-//! learner's and reference crates get fresh modification times in each copy
-//! so that cargo never mistakes a previous copy's build for this one's. The
-//! rest of the kit keeps its times, so `dsim` and `dscheck` are built once.
+//! at a time (a test holds [`TestKit`] for its whole length), and each
+//! copy's files get modification times (`times`) by which cargo reuses an
+//! earlier copy's build exactly when it was made from the same files, and
+//! never mistakes one made from other files for this copy's.
 //!
 //! The tests of the runner are split over several test binaries (`cli`,
 //! `cli_bad_input`, `cli_dev_check`), so "one at a time" holds across
@@ -20,9 +20,12 @@
 
 #![allow(dead_code)]
 
+mod copy;
+mod times;
+
+use copy::{copy_kit, CopiesLock};
 use std::fmt;
 use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -39,69 +42,17 @@ pub fn shared_target_dir() -> PathBuf {
     repo().join("target").join("cli-tests")
 }
 
-/// Folders of the kit's root that a copy leaves out.
-const SKIPPED: [&str; 3] = ["target", ".git", ".dscourse"];
-
-/// Crates whose files get a fresh modification time in each copy (the ones
-/// tests edit): see the module comment.
-const FRESH: [&str; 2] = ["exercises", "solutions"];
-
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 static COPIES: AtomicUsize = AtomicUsize::new(0);
 
-/// A private copy of the kit in a temporary folder, removed when dropped
-/// (kept, and its path printed, when the test failed).
+/// A private copy of the kit, always at `target/cli-tests/kit`, removed
+/// when dropped (kept beside it, and its path printed, when the test failed).
 pub struct TestKit {
     root: PathBuf,
+    /// Taken from the last copy, given back when this one is dropped.
+    times: Option<times::Times>,
     _copies_lock: CopiesLock,
     _turn: MutexGuard<'static, ()>,
-}
-
-/// The turn of this process among all processes that copy the kit: an
-/// exclusive lock on a file in the shared target folder, held until dropped
-/// (see the module comment).
-struct CopiesLock {
-    _file: fs::File,
-}
-
-impl CopiesLock {
-    /// Waits for the lock.
-    fn take() -> CopiesLock {
-        let dir = shared_target_dir();
-        fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
-        let path = dir.join("kit-copies.lock");
-        let file = fs::File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
-        lock_exclusive(&file).unwrap_or_else(|e| panic!("cannot lock {}: {e}", path.display()));
-        CopiesLock { _file: file }
-    }
-}
-
-/// Blocks until this process holds an exclusive lock on `file`; closing the
-/// file releases it.
-#[cfg(unix)]
-fn lock_exclusive(file: &fs::File) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
-    loop {
-        // SAFETY: flock only reads the descriptor, which `file` keeps open.
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } == 0 {
-            return Ok(());
-        }
-        let error = io::Error::last_os_error();
-        if error.kind() != io::ErrorKind::Interrupted {
-            return Err(error);
-        }
-    }
-}
-
-/// Elsewhere, only the tests of one binary take turns (see the module comment).
-#[cfg(not(unix))]
-fn lock_exclusive(_file: &fs::File) -> io::Result<()> {
-    Ok(())
 }
 
 impl TestKit {
@@ -112,14 +63,19 @@ impl TestKit {
         let turn = ONE_AT_A_TIME
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let copies_lock = CopiesLock::take();
-        let n = COPIES.fetch_add(1, Ordering::SeqCst);
-        let root = std::env::temp_dir().join(format!("dscourse-cli-{}-{n}", std::process::id()));
+        let copies_lock = CopiesLock::take(&shared_target_dir());
+        // Always the same folder, so that the compiler's incremental caches
+        // (which name source files by their full path) serve every copy.
+        let root = shared_target_dir().join("kit");
         let _ = fs::remove_dir_all(&root);
         copy_kit(repo(), &root)
             .unwrap_or_else(|e| panic!("cannot copy the kit to {}: {e}", root.display()));
+        let times = times::Times::take(&shared_target_dir())
+            .and_then(|times| times.apply(&root).map(|()| times))
+            .unwrap_or_else(|e| panic!("cannot set the times of {}: {e}", root.display()));
         TestKit {
             root,
+            times: Some(times),
             _copies_lock: copies_lock,
             _turn: turn,
         }
@@ -238,10 +194,24 @@ impl TestKit {
 
 impl Drop for TestKit {
     fn drop(&mut self) {
+        if let Some(times) = self.times.take() {
+            if let Err(e) = times.save(&self.root) {
+                eprintln!("cannot record the times of {}: {e}", self.root.display());
+            }
+        }
         if std::thread::panicking() {
+            let n = COPIES.fetch_add(1, Ordering::SeqCst);
+            let kept = self
+                .root
+                .with_file_name(format!("kit-failed-{}-{n}", std::process::id()));
+            let _ = fs::remove_dir_all(&kept);
+            let kept = match fs::rename(&self.root, &kept) {
+                Ok(()) => kept,
+                Err(_) => self.root.clone(),
+            };
             eprintln!(
                 "the kit copy of the failed test is kept in {}",
-                self.root.display()
+                kept.display()
             );
         } else {
             let _ = fs::remove_dir_all(&self.root);
@@ -251,49 +221,10 @@ impl Drop for TestKit {
     }
 }
 
-/// Copies the kit at `from` to `to`; see the module comment for the times.
-fn copy_kit(from: &Path, to: &Path) -> io::Result<()> {
-    fs::create_dir_all(to)?;
-    for entry in fs::read_dir(from)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if SKIPPED.contains(&name.as_ref()) {
-            continue;
-        }
-        copy_tree(
-            &entry.path(),
-            &to.join(entry.file_name()),
-            !FRESH.contains(&name.as_ref()),
-        )?;
-    }
-    Ok(())
-}
-
-fn copy_tree(from: &Path, to: &Path, keep_times: bool) -> io::Result<()> {
-    let meta = fs::metadata(from)?;
-    if meta.is_dir() {
-        fs::create_dir_all(to)?;
-        for entry in fs::read_dir(from)? {
-            let entry = entry?;
-            copy_tree(&entry.path(), &to.join(entry.file_name()), keep_times)?;
-        }
-    } else if meta.is_file() {
-        fs::copy(from, to)?;
-        if keep_times {
-            fs::File::options()
-                .write(true)
-                .open(to)?
-                .set_modified(meta.modified()?)?;
-        }
-    }
-    Ok(())
-}
-
 /// Where `dscourse grade` keeps its grading copies in this test process
 /// (outside the kit, as it would for an instructor).
 pub fn grading_dir() -> PathBuf {
-    std::env::temp_dir().join(format!("dscourse-cli-grade-{}", std::process::id()))
+    shared_target_dir().join("grading")
 }
 
 /// Whether this machine is expected to give the grader's sandbox
