@@ -103,6 +103,22 @@ fn has_executable(deps: &Path, name: &str) -> bool {
 /// Builds a topic's suite and returns its executable, or the compiler's
 /// errors and the files they point at.
 pub fn build(spec: &BuildSpec) -> Result<Build> {
+    let output = build_command(spec)?
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .context("cannot run cargo: is Rust installed (https://rustup.rs)?")?;
+    Ok(read_build(
+        &output,
+        spec.suite,
+        "test",
+        &format!("the suite {}", spec.suite),
+    ))
+}
+
+/// The cargo command that builds a topic's suite (its JSON messages on
+/// standard output).
+pub fn build_command(spec: &BuildSpec) -> Result<Command> {
     let suite = spec.suite;
     let mut cmd = cargo();
     cmd.current_dir(spec.root)
@@ -110,9 +126,7 @@ pub fn build(spec: &BuildSpec) -> Result<Build> {
             "test", "--quiet", "-p", "checker", "--test", suite, "--no-run",
         ])
         .arg("--message-format=json-diagnostic-rendered-ansi")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .stdin(Stdio::null());
     if let Some(jail) = spec.compiler {
         jail.configure(&mut cmd)?;
     }
@@ -132,15 +146,7 @@ pub fn build(spec: &BuildSpec) -> Result<Build> {
     if !features.is_empty() {
         cmd.args(["--features", &features.join(",")]);
     }
-    let output = cmd
-        .output()
-        .context("cannot run cargo: is Rust installed (https://rustup.rs)?")?;
-    Ok(read_build(
-        &output,
-        suite,
-        "test",
-        &format!("the suite {suite}"),
-    ))
+    Ok(cmd)
 }
 
 /// What a `cargo … --message-format=json-diagnostic-rendered-ansi` build

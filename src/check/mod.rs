@@ -15,7 +15,7 @@ mod outcome;
 mod rerun;
 mod run;
 
-pub use build::{build, cargo, read_build, suite_built, Build, BuildSpec};
+pub use build::{build, build_command, cargo, read_build, suite_built, Build, BuildSpec};
 pub use outcome::{Options, Outcome, Subject, Unfinished};
 pub use run::{read_tail, run_group, SuiteRun};
 

@@ -2,6 +2,7 @@
 //! thread, verdicts become the report on screen and the progress file, keys
 //! become hints, lists, resets and moves to the next exercise.
 
+use super::ahead::Ahead;
 use super::files::Change;
 use super::screen::{Screen, CHECK_THREAD};
 use super::{worker, Checked, Event, Replayed};
@@ -95,6 +96,8 @@ pub struct App {
     /// `DSCOURSE_TIMINGS`).
     timing: Option<(u64, Instant, Instant)>,
     pub(super) notes: Vec<Note>,
+    /// The next topic's suite, built while nothing else runs.
+    ahead: Ahead,
     /// How changes are noticed ("events" or "polling").
     pub(super) how: &'static str,
     pub(super) terminal: bool,
@@ -163,6 +166,7 @@ impl App {
             shown: None,
             timing: None,
             notes,
+            ahead: Ahead::default(),
             how,
             terminal,
             quit: false,
@@ -173,6 +177,7 @@ impl App {
     pub fn run(&mut self, screen: &mut Screen, events: Receiver<Event>) -> Result<ExitCode> {
         loop {
             self.maybe_start_check();
+            self.maybe_build_ahead();
             screen.show(&self.view());
             if self.quit {
                 return Ok(ExitCode::SUCCESS);
@@ -265,6 +270,8 @@ impl App {
             return;
         }
         self.pending = None;
+        // The check comes first (see `ahead`).
+        self.ahead.stop();
         self.checks += 1;
         let id = self.checks;
         let suite = &self.exercise.suite;
@@ -286,6 +293,17 @@ impl App {
             self.running = None;
             self.notes
                 .push(error_note(&anyhow!("cannot start a check: {error}")));
+        }
+    }
+
+    /// Once a verdict is on screen and nothing runs or waits, builds the
+    /// next topic's suite (see `ahead`).
+    fn maybe_build_ahead(&mut self) {
+        if self.running.is_some() || self.pending.is_some() || self.report.is_none() {
+            return;
+        }
+        if let Some(suite) = Ahead::next_suite(&self.kit, &self.exercise) {
+            self.ahead.start(&self.kit, suite);
         }
     }
 

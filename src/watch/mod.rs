@@ -9,8 +9,10 @@
 //!   check runs; `keys` (what each key does), `switch` (moving to another
 //!   exercise) and `view` (what the screen shows) are the rest of its
 //!   methods; `worker` is the check's thread (the verdict first, then the
-//!   replays of a failing seed).
+//!   replays of a failing seed); `ahead` builds the next topic's suite
+//!   while nothing else runs.
 
+mod ahead;
 mod app;
 mod files;
 mod keys;

@@ -30,7 +30,7 @@ fn work_dir() -> PathBuf {
     repo().join("target").join("watch-tests")
 }
 
-fn target_dir() -> PathBuf {
+pub fn target_dir() -> PathBuf {
     work_dir().join("target")
 }
 
