@@ -115,11 +115,15 @@ fn lowest_priority_group(cmd: &mut std::process::Command) {
     use std::os::unix::process::CommandExt;
     cmd.process_group(0);
     // SAFETY: the closure runs in the child between fork and exec and only
-    // calls setpriority(2), which is async-signal-safe. Failing to lower
-    // the priority is no reason not to build.
+    // calls setpriority(2) and prctl(2), which are async-signal-safe.
+    // Failing at either is no reason not to build.
     unsafe {
         cmd.pre_exec(|| {
             libc::setpriority(libc::PRIO_PROCESS as _, 0, 19);
+            // Should the runner be killed (and so not stop the build), cargo
+            // goes with it.
+            #[cfg(target_os = "linux")]
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
             Ok(())
         });
     }

@@ -1,12 +1,13 @@
-//! The harness of the watch tests: a copy of the kit kept up to date in
-//! `target/watch-tests/kit`, and a running watch driven through its
+//! The harness of the watch tests: a copy of the kit (the other runner
+//! tests' `common::TestKit`), and a running watch driven through its
 //! standard input and read through its output.
 
+use crate::common::{self, TestKit};
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// The current exercise's file (`intro_pingpong`, the first).
@@ -26,35 +27,31 @@ pub fn stub_of(file: &str) -> String {
     fs::read_to_string(repo().join(file)).expect("the stub is readable")
 }
 
-fn work_dir() -> PathBuf {
-    repo().join("target").join("watch-tests")
-}
-
+/// Cargo's target folder for every copy (the other runner tests' too).
 pub fn target_dir() -> PathBuf {
-    work_dir().join("target")
+    common::shared_target_dir()
 }
 
-static TURN: Mutex<()> = Mutex::new(());
-static KIT: OnceLock<PathBuf> = OnceLock::new();
+static WARMED_UP: OnceLock<()> = OnceLock::new();
 
-/// The copy of the kit, up to date and built once per test binary, with the
-/// learner's files at their stubs and no progress; held for a whole test.
+/// A copy of the kit (see `common::TestKit`: the one the other runner tests
+/// use, in the same place and target folder, so builds are shared), with
+/// the learner's files at their stubs and no progress; held for a whole
+/// test.
 pub struct Kit {
-    root: PathBuf,
-    _turn: MutexGuard<'static, ()>,
+    copy: TestKit,
 }
 
 impl Kit {
     pub fn new() -> Kit {
-        let turn = TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let root = KIT.get_or_init(prepare).clone();
-        let kit = Kit { root, _turn: turn };
-        kit.clean();
+        let copy = TestKit::new();
+        let kit = Kit { copy };
+        WARMED_UP.get_or_init(|| kit.warm_up());
         kit
     }
 
     pub fn path(&self, rel: &str) -> PathBuf {
-        self.root.join(rel)
+        self.copy.path(rel)
     }
 
     /// The starting code of [`FILE`].
@@ -62,14 +59,23 @@ impl Kit {
         stub_of(FILE)
     }
 
-    /// The files tests write back at their stubs, and no progress.
-    fn clean(&self) {
-        for file in [FILE, OTHER_FILE] {
-            let stub = stub_of(file);
-            if fs::read_to_string(self.path(file)).ok().as_deref() != Some(stub.as_str()) {
-                fs::write(self.path(file), stub).expect("cannot restore the exercise");
-            }
-        }
+    /// Builds the suite of the first exercise, so that no test times a
+    /// first build. The stub fails its suite, so `run` exits 1.
+    fn warm_up(&self) {
+        let output = Command::new(env!("CARGO_BIN_EXE_dscourse"))
+            .args(["run", "intro_pingpong"])
+            .current_dir(self.copy.root())
+            .env("CARGO_TARGET_DIR", target_dir())
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .output()
+            .expect("cannot run dscourse");
+        let text = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            text.contains("intro_pingpong"),
+            "the warm-up check failed:\n{text}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         let _ = fs::remove_dir_all(self.path(".dscourse"));
     }
 
@@ -77,7 +83,7 @@ impl Kit {
     pub fn watch(&self, args: &[&str]) -> Watch {
         let mut child = Command::new(env!("CARGO_BIN_EXE_dscourse"))
             .args(args)
-            .current_dir(&self.root)
+            .current_dir(self.copy.root())
             .env("CARGO_TARGET_DIR", target_dir())
             .env("NO_COLOR", "1")
             .stdin(Stdio::piped())
@@ -106,85 +112,6 @@ impl Kit {
             lines,
         }
     }
-}
-
-impl Drop for Kit {
-    fn drop(&mut self) {
-        self.clean();
-    }
-}
-
-/// Copies the repository's kit into `target/watch-tests/kit` (only what
-/// changed, so that cargo's builds stay fresh) and builds the suite once.
-fn prepare() -> PathBuf {
-    let root = work_dir().join("kit");
-    sync(repo(), &root)
-        .unwrap_or_else(|e| panic!("cannot copy the kit to {}: {e}", root.display()));
-    let _ = fs::remove_dir_all(root.join(".dscourse"));
-    // The first build of the suite takes a while: do it before any test
-    // starts timing checks. The stub fails its suite, so `run` exits 1.
-    let output = Command::new(env!("CARGO_BIN_EXE_dscourse"))
-        .args(["run", "intro_pingpong"])
-        .current_dir(&root)
-        .env("CARGO_TARGET_DIR", target_dir())
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .output()
-        .expect("cannot run dscourse");
-    let text = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        text.contains("intro_pingpong"),
-        "the warm-up check failed:\n{text}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    root
-}
-
-/// Makes `to` a copy of `from` without `target/`, `.git/` and `.dscourse/`,
-/// writing only files whose content differs and removing files `from` lacks.
-fn sync(from: &Path, to: &Path) -> std::io::Result<()> {
-    fs::create_dir_all(to)?;
-    let mut wanted = std::collections::BTreeSet::new();
-    for entry in fs::read_dir(from)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        if from == repo()
-            && ["target", ".git", ".dscourse"]
-                .iter()
-                .any(|skip| name == *skip)
-        {
-            continue;
-        }
-        wanted.insert(name.clone());
-        let (source, dest) = (entry.path(), to.join(&name));
-        if entry.file_type()?.is_dir() {
-            if dest.is_file() {
-                fs::remove_file(&dest)?;
-            }
-            sync(&source, &dest)?;
-        } else {
-            let content = fs::read(&source)?;
-            if fs::read(&dest).ok().as_ref() != Some(&content) {
-                if dest.is_dir() {
-                    fs::remove_dir_all(&dest)?;
-                }
-                fs::write(&dest, content)?;
-            }
-        }
-    }
-    for entry in fs::read_dir(to)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        if wanted.contains(&name) || (from == repo() && name == ".dscourse") {
-            continue;
-        }
-        if entry.file_type()?.is_dir() {
-            fs::remove_dir_all(entry.path())?;
-        } else {
-            fs::remove_file(entry.path())?;
-        }
-    }
-    Ok(())
 }
 
 /// A running watch: its output so far, line by line, and its keyboard.
@@ -269,7 +196,19 @@ impl Watch {
 }
 
 impl Drop for Watch {
+    /// Quits as a learner would (so that watch mode stops what it started,
+    /// a build ahead among them), and kills it if it does not.
     fn drop(&mut self) {
+        if let Some(stdin) = self.stdin.as_mut() {
+            let _ = writeln!(stdin, "q").and_then(|()| stdin.flush());
+        }
+        let quitting = Instant::now();
+        while quitting.elapsed() < Duration::from_secs(5) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

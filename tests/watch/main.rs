@@ -2,13 +2,13 @@
 //! `dscourse` binary, without a terminal (so in line mode: keys are typed as
 //! lines), watching a copy of the kit while the test saves files in it.
 //!
-//! The copy lives at `target/watch-tests/kit` and builds in
-//! `target/watch-tests/target`, both kept between runs: only files that
-//! changed in the repository are copied again, so the first run builds the
-//! suite (about a minute) and later runs only the learner's crate. Tests take
-//! turns on the one copy.
+//! The copy is the other runner tests' (`tests/common`): it builds in
+//! `target/cli-tests`, reusing what earlier copies built from the same
+//! files. Tests take turns on it.
 
 mod ahead;
+#[path = "../common/mod.rs"]
+mod common;
 mod harness;
 mod replays;
 mod switching;
