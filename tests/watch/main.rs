@@ -8,6 +8,7 @@
 //! suite (about a minute) and later runs only the learner's crate. Tests take
 //! turns on the one copy.
 
+mod fast_path;
 mod harness;
 mod replays;
 mod switching;
