@@ -41,10 +41,9 @@ use super::{Build, BuildSpec, Subject};
 use crate::timings::{self, Stages};
 use anyhow::Result;
 use direct::{BuildLock, Compiled};
-use record::{Record, Staged, Unit, RECORD_VAR, SUITE_VAR, VERSION};
+use record::{Record, Unit, BASE_VAR, RECORD_VAR, SUITE_VAR, VERSION};
 use sha2::{Digest, Sha256};
 use snapshot::Snapshot;
-use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
@@ -329,18 +328,27 @@ impl Recording {
                 return None;
             }
         }
+        // Elsewhere than Unix the lock is not taken: no fast path to record for.
+        if !cfg!(unix) {
+            return None;
+        }
         let me = std::env::current_exe().ok().filter(|p| p.is_file())?;
         let mut snapshot = Snapshot::take(spec.root, &skipped_dirs(spec.root), &[], env_digest())?;
         snapshot.add_outside(&config_paths(spec.root));
-        let staging = state_dir
-            .join("fast-build")
-            .join(format!("staging-{}", std::process::id()));
+        let folder = state_dir.join("fast-build");
+        remove_abandoned_staging(&folder);
+        let staging = folder.join(format!("staging-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&staging);
         std::fs::create_dir_all(&staging).ok()?;
+        let vars: Vec<(String, String)> = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect();
+        let base = record::base(vars.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         let env = vec![
             ("RUSTC_WRAPPER".into(), me.into_os_string()),
             (RECORD_VAR.into(), staging.clone().into_os_string()),
             (SUITE_VAR.into(), spec.suite.into()),
+            (BASE_VAR.into(), base.into()),
         ];
         Some(Recording {
             suite: spec.suite.to_string(),
@@ -357,25 +365,15 @@ impl Recording {
 
     /// Writes the record if cargo built the suite and compiled both units.
     fn finish(mut self, built: &Build) {
-        let staged = |name: &str| -> Option<Staged> {
-            serde_json::from_slice(&std::fs::read(self.staging.join(format!("{name}.json"))).ok()?)
-                .ok()
+        let staged = |name: &str| -> Option<Unit> {
+            let text = std::fs::read(self.staging.join(format!("{name}.json"))).ok()?;
+            serde_json::from_slice(&text).ok()
         };
         let units = (staged("exercises"), staged("suite"));
         let _ = std::fs::remove_dir_all(&self.staging);
-        let (Build::Ok(executable), (Some(exercises), Some(suite))) = (built, units) else {
+        let (Build::Ok(executable), (Some(exercises), Some(suite_unit))) = (built, units) else {
             return;
         };
-        let mut base: BTreeMap<String, String> = std::env::vars_os()
-            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-            .collect();
-        for (k, v) in &self.env {
-            if let (Some(k), Some(v)) = (k.to_str(), v.to_str()) {
-                base.insert(k.to_string(), v.to_string());
-            }
-        }
-        let exercises = record::reduce(exercises, &base);
-        let suite_unit = record::reduce(suite, &base);
         self.snapshot
             .add_outside(&unit_paths(&exercises, &suite_unit));
         let record = Record {
@@ -390,6 +388,35 @@ impl Recording {
         if consistent(&record) {
             let _ = record.save(&self.state_dir);
         }
+    }
+}
+
+/// Removes the staging folders of runners that are no longer running (one
+/// stopped during a build leaves its folder).
+fn remove_abandoned_staging(folder: &Path) {
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("staging-"))
+            .and_then(|p| p.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        #[cfg(unix)]
+        {
+            // SAFETY: signal 0 only asks whether the process exists.
+            let alive = unsafe { libc::kill(pid, 0) } == 0
+                || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+            if !alive {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = pid;
     }
 }
 

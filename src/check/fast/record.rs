@@ -5,12 +5,13 @@
 //! Cargo runs every compiler through this runner's own binary (as
 //! `RUSTC_WRAPPER`, which cargo leaves out of its fingerprints: setting it
 //! rebuilds nothing). The binary, started as `dscourse RUSTC ARGS…` with
-//! [`RECORD_VAR`] set, writes the arguments, working folder and environment
-//! of the two units into a staging folder, then becomes `rustc` (`exec`),
-//! so cargo sees the compiler's own output and exit status. After the
-//! build the runner keeps, of each environment, only what cargo set or
-//! removed (never the learner's own variables), and writes the record with
-//! the [`Snapshot`] taken before cargo started.
+//! [`RECORD_VAR`] set, writes the arguments, working folder and the
+//! variables cargo set or removed of the two units into a staging folder,
+//! then becomes `rustc` (`exec`), so cargo sees the compiler's own output
+//! and exit status. It tells cargo's variables from the learner's own by
+//! [`BASE_VAR`], a digest of each variable the runner started cargo with:
+//! no value of the learner's (a token, say) is ever written. The runner
+//! then writes the record with the [`Snapshot`] taken before cargo started.
 
 use super::snapshot::Snapshot;
 use serde::{Deserialize, Serialize};
@@ -23,6 +24,9 @@ use std::path::{Path, PathBuf};
 pub const RECORD_VAR: &str = "DSCOURSE_RECORD_UNITS";
 /// The suite whose units are recorded.
 pub const SUITE_VAR: &str = "DSCOURSE_RECORD_SUITE";
+/// The environment cargo was started with, one `NAME=DIGEST` a line (see
+/// [`base`]).
+pub const BASE_VAR: &str = "DSCOURSE_RECORD_BASE";
 
 /// Variables that carry cargo's jobserver: a compiler run without cargo
 /// must not look for its pipes.
@@ -114,16 +118,6 @@ impl Record {
     }
 }
 
-/// What the wrapper writes for one unit: the whole environment, which the
-/// runner reduces to cargo's part at once (see [`reduce`]).
-#[derive(Serialize, Deserialize)]
-pub struct Staged {
-    pub rustc: String,
-    pub args: Vec<String>,
-    pub cwd: String,
-    pub env: BTreeMap<String, String>,
-}
-
 /// If cargo started this process as the recording compiler wrapper, runs
 /// the compiler (recording the unit first, if it is one of the two) and
 /// returns its exit code; otherwise `None`. On Unix the process becomes
@@ -180,27 +174,20 @@ fn stage(staging: &Path, rustc: &OsString, args: &[OsString]) -> Option<()> {
         // A variable that is not text cannot be recorded: nor can the unit.
         env.insert(key.into_string().ok()?, value.into_string().ok()?);
     }
-    let staged = Staged {
+    let base = parse_base(&std::env::var(BASE_VAR).ok()?);
+    let (set, removed) = changes(&env, &base);
+    let unit = Unit {
         rustc: rustc.to_str()?.to_string(),
         args,
         cwd: std::env::current_dir().ok()?.to_str()?.to_string(),
-        env,
+        set,
+        removed,
     };
-    let text = serde_json::to_vec(&staged).ok()?;
-    // Only the user can read it (it holds the environment), and it is
-    // removed right after the build.
-    write_private(&staging.join(format!("{name}.json")), &text).ok()
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
+    let text = serde_json::to_vec(&unit).ok()?;
+    let path = staging.join(format!("{name}.json"));
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    let mut options = std::fs::File::options();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(&tmp)?.write_all(bytes)?;
-    std::fs::rename(&tmp, path)
+    std::fs::write(&tmp, text).ok()?;
+    std::fs::rename(&tmp, &path).ok()
 }
 
 /// The arguments with each `@file` (cargo's way round a command line too
@@ -224,31 +211,51 @@ pub fn expand_argfiles(args: &[OsString]) -> Option<Vec<String>> {
     Some(out)
 }
 
-/// The unit from what the wrapper staged: of its environment, only what
-/// differs from `base` (the environment cargo was started with), less the
-/// jobserver's and the recording's own variables.
-pub fn reduce(staged: Staged, base: &BTreeMap<String, String>) -> Unit {
-    let ours = |k: &str| {
-        JOBSERVER_VARS.contains(&k) || k == RECORD_VAR || k == SUITE_VAR || k == "RUSTC_WRAPPER"
-    };
-    let set = staged
-        .env
+/// A short digest of a variable's value: enough to tell it changed.
+fn digest(value: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(value.as_bytes())
         .iter()
-        .filter(|(k, v)| !ours(k) && base.get(*k) != Some(v))
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// [`BASE_VAR`]'s value for the environment `env`: each variable's name
+/// and the digest of its value, one a line (a name holds no `=`).
+pub fn base<'e>(env: impl Iterator<Item = (&'e str, &'e str)>) -> String {
+    env.map(|(k, v)| format!("{k}={}\n", digest(v))).collect()
+}
+
+fn parse_base(text: &str) -> BTreeMap<String, String> {
+    text.lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, d)| (k.to_string(), d.to_string()))
+        .collect()
+}
+
+/// What differs in `env` from `base` (names and digests): the variables
+/// cargo set or changed, with their values, and those it removed; less the
+/// jobserver's and the recording's own.
+fn changes(
+    env: &BTreeMap<String, String>,
+    base: &BTreeMap<String, String>,
+) -> (BTreeMap<String, String>, Vec<String>) {
+    let ours = |k: &str| {
+        JOBSERVER_VARS.contains(&k)
+            || [RECORD_VAR, SUITE_VAR, BASE_VAR, "RUSTC_WRAPPER"].contains(&k)
+    };
+    let set = env
+        .iter()
+        .filter(|(k, v)| !ours(k) && base.get(*k) != Some(&digest(v)))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let removed = base
         .keys()
-        .filter(|k| !ours(k) && !staged.env.contains_key(*k))
+        .filter(|k| !ours(k) && !env.contains_key(*k))
         .cloned()
         .collect();
-    Unit {
-        rustc: staged.rustc,
-        args: staged.args,
-        cwd: staged.cwd,
-        set,
-        removed,
-    }
+    (set, removed)
 }
 
 #[cfg(test)]
@@ -282,39 +289,36 @@ mod tests {
 
     #[test]
     fn only_what_cargo_changed_is_kept() {
-        let base: BTreeMap<String, String> = [
+        let pairs = |list: &[(&str, &str)]| -> BTreeMap<String, String> {
+            list.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let started = pairs(&[
             ("HOME", "/home/me"),
-            ("SECRET", "x"),
+            ("TOKEN", "secret"),
             ("PATH", "/bin"),
             ("OLD", "1"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-        let env = [
+            ("RUSTC_WRAPPER", "/bin/dscourse"),
+        ]);
+        let text = base(started.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        assert!(!text.contains("secret"), "{text}");
+        let env = pairs(&[
             ("HOME", "/home/me"),
-            ("SECRET", "x"),
-            ("PATH", "/bin"),
+            ("TOKEN", "secret"),
+            ("PATH", "/bin:/toolchain/bin"),
             ("CARGO_PKG_NAME", "exercises"),
-            ("LD_LIBRARY_PATH", "/t/deps"),
             ("CARGO_MAKEFLAGS", "-j --jobserver-fds=8,9"),
             ("RUSTC_WRAPPER", "/bin/dscourse"),
-        ];
-        let staged = Staged {
-            rustc: "/tc/bin/rustc".into(),
-            args: vec!["--crate-name".into(), "exercises".into()],
-            cwd: "/kit".into(),
-            env: env
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        };
-        let unit = reduce(staged, &base);
+        ]);
+        let (set, removed) = changes(&env, &parse_base(&text));
         assert_eq!(
-            unit.set.keys().map(String::as_str).collect::<Vec<_>>(),
-            ["CARGO_PKG_NAME", "LD_LIBRARY_PATH"]
+            set,
+            pairs(&[
+                ("CARGO_PKG_NAME", "exercises"),
+                ("PATH", "/bin:/toolchain/bin")
+            ])
         );
-        assert_eq!(unit.removed, ["OLD"]);
-        assert_eq!(unit.flag("--crate-name"), Some("exercises"));
+        assert_eq!(removed, ["OLD"]);
     }
 }
