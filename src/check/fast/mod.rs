@@ -193,11 +193,15 @@ fn skipped_dirs(root: &Path) -> Vec<PathBuf> {
 /// A digest of this process's variables that steer cargo or rustc
 /// (`CARGO…`, `RUST…`, `__CARGO…`: flags, wrappers, toolchain, target
 /// folder, configuration), names and values; only the digest is kept.
+/// `RUST_BACKTRACE` and `RUST_LIB_BACKTRACE`, often set in one shell and
+/// not another, change only how a crashing compiler reports.
 fn env_digest() -> String {
     let mut vars: Vec<(OsString, OsString)> = std::env::vars_os()
         .filter(|(k, _)| {
             let k = k.to_string_lossy();
-            k.starts_with("CARGO") || k.starts_with("RUST") || k.starts_with("__CARGO")
+            (k.starts_with("CARGO") || k.starts_with("RUST") || k.starts_with("__CARGO"))
+                && k != "RUST_BACKTRACE"
+                && k != "RUST_LIB_BACKTRACE"
         })
         .collect();
     vars.sort();
