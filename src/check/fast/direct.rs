@@ -14,11 +14,13 @@ pub struct BuildLock {
 }
 
 impl BuildLock {
-    /// Takes the lock cargo takes on `profile_dir` (`target/debug`): an
-    /// exclusive `flock` of its `.cargo-lock` file, as cargo 1.95 does
-    /// (`Layout::new`, through `Filesystem::open_rw_exclusive_create`).
-    /// `None` if it is held (a cargo in another terminal is building:
-    /// cargo, which waits and says so, takes the save) or cannot be taken.
+    /// Takes the lock cargo takes on `profile_dir` (`target/debug`) for a
+    /// build: an exclusive `flock` of its `.cargo-lock` file, opened for
+    /// reading and writing and created if missing (what cargo 1.95 does,
+    /// as `strace -e flock,openat` shows; its other lock, on the package
+    /// cache, guards downloads, which a direct build never makes). `None`
+    /// if it is held (a cargo in another terminal is building: cargo,
+    /// which waits and says so, takes the save) or cannot be taken.
     #[cfg(unix)]
     pub fn try_take(profile_dir: &Path) -> Option<BuildLock> {
         use std::os::fd::AsRawFd;
@@ -145,6 +147,21 @@ fn read(code: Option<i32>, stderr: &str) -> Compiled {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn the_lock_is_not_taken_while_another_holds_it() {
+        let dir = std::env::temp_dir().join(format!("dscourse-lock-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let held = BuildLock::try_take(&dir).expect("a free lock is taken");
+        assert!(dir.join(".cargo-lock").is_file());
+        // Another holder (cargo, or another runner): flock locks belong to
+        // each opening of the file, so this process's second try fails too.
+        assert!(BuildLock::try_take(&dir).is_none());
+        drop(held);
+        assert!(BuildLock::try_take(&dir).is_some());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     const ERROR: &str = r#"{"$message_type":"diagnostic","message":"mismatched types","code":{"code":"E0308","explanation":null},"level":"error","spans":[{"file_name":"exercises/03_clocks/lamport.rs","byte_start":1,"byte_end":2,"line_start":3,"line_end":3,"column_start":1,"column_end":2,"is_primary":true,"text":[],"label":null,"suggested_replacement":null,"suggestion_applicability":null,"expansion":null}],"children":[],"rendered":"error[E0308]: mismatched types\n --> exercises/03_clocks/lamport.rs:3:1\n"}"#;
     const ABORTING: &str = r#"{"$message_type":"diagnostic","message":"aborting due to 1 previous error","code":null,"level":"error","spans":[],"children":[],"rendered":"error: aborting due to 1 previous error\n"}"#;
