@@ -191,6 +191,10 @@ fn main() -> ExitCode {
     if let Some(code) = sandbox::rustc::wrap_if_asked() {
         return ExitCode::from(code);
     }
+    // Started by cargo as the compiler of a learner's build, to record it.
+    if let Some(code) = check::fast::wrap_if_recording() {
+        return ExitCode::from(code);
+    }
     colour::init_color();
     let cli = Cli::parse();
     let result = match cli.command.unwrap_or(Cmd::Watch { poll: false }) {

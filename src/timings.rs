@@ -75,16 +75,29 @@ impl Stages {
         let Some(file) = log_file(state_dir) else {
             return;
         };
-        if let Some(dir) = file.parent() {
-            let _ = std::fs::create_dir_all(dir);
-        }
-        if let Ok(mut f) = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&file)
-        {
-            let _ = writeln!(f, "{}", self.line(what));
-        }
+        append(&file, &self.line(what));
+    }
+}
+
+/// Appends `line` to the log, if timings are wanted: a note beside the
+/// stage times (why a build took the path it took).
+pub fn note(state_dir: &Path, line: &str) {
+    let Some(file) = log_file(state_dir) else {
+        return;
+    };
+    append(&file, line);
+}
+
+fn append(file: &Path, line: &str) {
+    if let Some(dir) = file.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)
+    {
+        let _ = writeln!(f, "{line}");
     }
 }
 

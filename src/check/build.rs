@@ -4,6 +4,7 @@
 use super::Subject;
 use anyhow::{Context, Result};
 use serde::Deserialize;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -50,19 +51,57 @@ struct CargoTarget {
     kind: Vec<String>,
 }
 
+/// A compiler diagnostic, the parts we read: cargo wraps it in a
+/// `compiler-message`, and rustc prints it alone on stderr (the fast path,
+/// `fast::direct`), so both read it with this one shape.
 #[derive(Deserialize)]
-struct Diagnostic {
-    level: String,
-    message: String,
-    rendered: Option<String>,
+pub(super) struct Diagnostic {
+    pub(super) level: String,
+    pub(super) message: String,
+    pub(super) rendered: Option<String>,
     #[serde(default)]
-    spans: Vec<Span>,
+    pub(super) spans: Vec<Span>,
 }
 
 #[derive(Deserialize)]
-struct Span {
-    file_name: String,
-    is_primary: bool,
+pub(super) struct Span {
+    pub(super) file_name: String,
+    pub(super) is_primary: bool,
+}
+
+impl Diagnostic {
+    /// Whether this is an error a learner is shown (not a warning, nor
+    /// rustc's closing "aborting due to N errors").
+    pub(super) fn is_shown_error(&self) -> bool {
+        self.level == "error"
+            && self.rendered.is_some()
+            && !self.message.starts_with("aborting due to")
+    }
+
+    /// Adds a shown error to `errors` (rendered) and the files its primary
+    /// spans point at to `files`; other diagnostics are ignored.
+    pub(super) fn keep(self, errors: &mut Vec<String>, files: &mut Vec<String>) {
+        if !self.is_shown_error() {
+            return;
+        }
+        let Diagnostic {
+            rendered, spans, ..
+        } = self;
+        errors.extend(rendered);
+        files.extend(
+            spans
+                .into_iter()
+                .filter(|s| s.is_primary)
+                .map(|s| s.file_name.replace('\\', "/")),
+        );
+    }
+}
+
+/// A failed build: its errors, and the files they point at, each once, sorted.
+pub(super) fn failed(errors: Vec<String>, mut files: Vec<String>) -> Build {
+    files.sort();
+    files.dedup();
+    Build::Failed { errors, files }
 }
 
 /// The cargo to run: the one that ran us, or the one on the PATH.
@@ -103,7 +142,14 @@ fn has_executable(deps: &Path, name: &str) -> bool {
 /// Builds a topic's suite and returns its executable, or the compiler's
 /// errors and the files they point at.
 pub fn build(spec: &BuildSpec) -> Result<Build> {
-    let output = build_command(spec)?
+    cargo_build(spec, &[])
+}
+
+/// [`build`], with `env` set for cargo (the fast path's recording wrapper).
+pub(super) fn cargo_build(spec: &BuildSpec, env: &[(OsString, OsString)]) -> Result<Build> {
+    let mut cmd = build_command(spec)?;
+    cmd.envs(env.iter().map(|(k, v)| (k, v)));
+    let output = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .output()
@@ -170,22 +216,8 @@ pub fn read_build(output: &std::process::Output, name: &str, kind: &str, what: &
                 }
             }
             "compiler-message" => {
-                if let Some(Diagnostic {
-                    level,
-                    message,
-                    rendered: Some(text),
-                    spans,
-                }) = msg.message
-                {
-                    if level == "error" && !message.starts_with("aborting due to") {
-                        errors.push(text);
-                        files.extend(
-                            spans
-                                .into_iter()
-                                .filter(|s| s.is_primary)
-                                .map(|s| s.file_name.replace('\\', "/")),
-                        );
-                    }
+                if let Some(diagnostic) = msg.message {
+                    diagnostic.keep(&mut errors, &mut files);
                 }
             }
             _ => {}
@@ -198,9 +230,7 @@ pub fn read_build(output: &std::process::Output, name: &str, kind: &str, what: &
                 let stderr = String::from_utf8_lossy(&output.stderr);
                 errors.push(format!("cargo could not build {what}:\n{}", stderr.trim()));
             }
-            files.sort();
-            files.dedup();
-            Build::Failed { errors, files }
+            failed(errors, files)
         }
     }
 }

@@ -7,9 +7,12 @@
 //! compiler's errors), `run` (one suite process, its limits and result
 //! channel), `outcome` (what a run means: records and exit status to an
 //! `Outcome`), `rerun` and `nondeterminism` (replaying a failing seed and
-//! comparing the runs). Nothing here draws: `render` shows an `Outcome`.
+//! comparing the runs), `fast` (a learner's save rebuilt by running the
+//! compilers cargo would run, without cargo). Nothing here draws: `render`
+//! shows an `Outcome`.
 
 mod build;
+pub mod fast;
 pub mod nondeterminism;
 mod outcome;
 mod rerun;
@@ -64,8 +67,13 @@ pub fn check_verdict(kit: &Kit, exercise: &Exercise, options: &Options) -> Resul
         target_dir: None,
         compiler: None,
     };
-    let built = build(&spec)?;
-    stages.mark("cargo");
+    let built = if options.fast_rebuild && fast::eligible(&spec) {
+        fast::build(&spec, &kit.state_dir(), &mut stages)?
+    } else {
+        let built = build(&spec)?;
+        stages.mark("cargo");
+        built
+    };
     let binary = match built {
         Build::Ok(path) => path,
         Build::Failed { errors, .. } => {

@@ -25,6 +25,10 @@ pub struct Options {
     /// With the instructor's hidden tests (`dev check` proves the
     /// reference passes them; the learner never runs them).
     pub hidden: bool,
+    /// A learner's save may be rebuilt without cargo (`check::fast`):
+    /// watch mode and `run` only, where a save waits for it; never for
+    /// `dev check`, grading or mutants.
+    pub fast_rebuild: bool,
 }
 
 impl Options {
@@ -34,6 +38,16 @@ impl Options {
             subject: Subject::Learner,
             seed: None,
             hidden: false,
+            fast_rebuild: false,
+        }
+    }
+
+    /// Check the learner's code over every seed, as the learner waits for
+    /// it (watch mode, `run`): a save may be rebuilt without cargo.
+    pub fn learner_waiting() -> Options {
+        Options {
+            fast_rebuild: true,
+            ..Options::learner()
         }
     }
 
@@ -43,6 +57,7 @@ impl Options {
             subject: Subject::Reference,
             seed: None,
             hidden: false,
+            fast_rebuild: false,
         }
     }
 }

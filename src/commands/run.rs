@@ -33,7 +33,7 @@ pub fn run(name: Option<&str>, seed: Option<u64>) -> Result<ExitCode> {
         exercise,
         &Options {
             seed,
-            ..Options::learner()
+            ..Options::learner_waiting()
         },
     )?;
     // A replay of one seed says nothing about the other seeds.

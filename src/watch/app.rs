@@ -22,7 +22,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// A save starts a check once the files have been quiet this long, so that
-/// the several events of one save give one check.
+/// the several events of one save give one check; an event that says the
+/// save is complete (a writer closed the file, a file renamed into place:
+/// `files::Step::Complete`) starts it at once. Events of the same save that
+/// come after are not lost: they make another check due, as any save made
+/// during a check does.
 pub const DEBOUNCE: Duration = Duration::from_millis(50);
 /// A stream of events that never goes quiet still gets checked this often.
 const LONGEST_WAIT: Duration = Duration::from_millis(500);
@@ -95,6 +99,11 @@ pub struct App {
     /// The check running now: its number, its first save, its start (for
     /// `DSCOURSE_TIMINGS`).
     timing: Option<(u64, Instant, Instant)>,
+    /// The last save event, for saves of a burst that come after its
+    /// check started (see `switch::saved_file`).
+    pub(super) last_save: Option<Instant>,
+    /// The last complete save: its file and when (see `switch::saved_file`).
+    pub(super) completed: Option<(std::path::PathBuf, Instant)>,
     pub(super) notes: Vec<Note>,
     /// The next topic's suite, built while nothing else runs.
     ahead: Ahead,
@@ -165,6 +174,8 @@ impl App {
             report: None,
             shown: None,
             timing: None,
+            last_save: None,
+            completed: None,
             notes,
             ahead: Ahead::default(),
             how,
@@ -195,7 +206,9 @@ impl App {
                 },
             };
             match event {
-                Event::File(Change::Saved(file)) => self.saved_file(&file, Instant::now()),
+                Event::File(Change::Saved(file, step)) => {
+                    self.saved_file(&file, step, Instant::now())
+                }
                 Event::File(Change::Failed(error)) => self.notes.push(Note {
                     lines: vec![format!(
                         " {} the file watcher failed: {error}; saves may go unnoticed (try `{}`)",
@@ -224,15 +237,9 @@ impl App {
     }
 
     /// Records a save of the current exercise; the check starts once the
-    /// files are quiet.
-    pub(super) fn saved(&mut self, now: Instant) {
-        let first = self.pending.map_or(now, |p| p.first);
-        let due = (now + DEBOUNCE).min(first + LONGEST_WAIT);
-        self.pending = Some(Pending {
-            first,
-            due,
-            current: true,
-        });
+    /// files are quiet, or at once when the save is `complete`.
+    pub(super) fn saved(&mut self, now: Instant, complete: bool) {
+        self.pending = Some(next_pending(self.pending, now, complete));
     }
 
     /// Asks for a check as soon as possible (a key, not a save).
@@ -448,9 +455,51 @@ impl App {
     }
 }
 
+/// The pending check after a save at `now` (`complete`: the event says the
+/// save is whole), given the one pending before.
+fn next_pending(before: Option<Pending>, now: Instant, complete: bool) -> Pending {
+    let first = before.map_or(now, |p| p.first);
+    let due = if complete {
+        now
+    } else {
+        (now + DEBOUNCE).min(first + LONGEST_WAIT)
+    };
+    Pending {
+        first,
+        due,
+        current: true,
+    }
+}
+
 pub(super) fn error_note(error: &anyhow::Error) -> Note {
     Note {
         lines: vec![format!(" {} {error:#}", paint("error:", Color::Red))],
         keep_through: u64::MAX,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_complete_save_is_due_at_once_and_a_partial_one_after_the_debounce() {
+        let t0 = Instant::now();
+        let partial = next_pending(None, t0, false);
+        assert_eq!((partial.first, partial.due), (t0, t0 + DEBOUNCE));
+        // The close after the write: at once, the burst's start kept.
+        let t1 = t0 + Duration::from_millis(3);
+        let complete = next_pending(Some(partial), t1, true);
+        assert_eq!((complete.first, complete.due), (t0, t1));
+        // An event after it (while its check runs) makes another check due.
+        let t2 = t1 + Duration::from_millis(1);
+        let after = next_pending(None, t2, false);
+        assert_eq!(after.due, t2 + DEBOUNCE);
+        // A burst that never goes quiet is still checked.
+        let late = t0 + LONGEST_WAIT - Duration::from_millis(10);
+        assert_eq!(
+            next_pending(Some(partial), late, false).due,
+            t0 + LONGEST_WAIT
+        );
     }
 }

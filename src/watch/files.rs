@@ -16,7 +16,7 @@
 
 use crate::invocation::command;
 use anyhow::{Context, Result};
-use notify::event::{AccessKind, AccessMode, MetadataKind, ModifyKind};
+use notify::event::{AccessKind, AccessMode, MetadataKind, ModifyKind, RenameMode};
 use notify::{EventKind, RecursiveMode, Watcher};
 use std::path::{Component, Path, PathBuf};
 use std::sync::mpsc::Sender;
@@ -29,10 +29,40 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(300);
 pub enum Change {
     /// An exercise file was written, created, renamed into place or
     /// removed: its path inside `exercises/` (which exercise it is decides
-    /// which one is checked).
-    Saved(PathBuf),
+    /// which one is checked), and what the event says of the save.
+    Saved(PathBuf, Step),
     /// The watcher itself failed (e.g. the system's limit on watches).
     Failed(String),
+}
+
+/// What one event says of a save.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Part of a save, more may follow (a write, a creation, a removal):
+    /// the check waits for the files to be quiet.
+    Partial,
+    /// The save is complete: a writer closed the file (inotify's
+    /// close-after-write), or a whole file was renamed into place. The
+    /// check can start at once.
+    Complete,
+    /// Only the file's attributes changed (inotify cannot tell a new
+    /// modification time from new permissions): a save if alone (`touch`),
+    /// nothing new right after a complete save of the same file (vim sets
+    /// the permissions of the file it wrote after closing it).
+    Attributes,
+}
+
+/// What an event of kind `kind` says of the save of its path number
+/// `index` (`is_save` is true of it).
+pub fn step(kind: &EventKind, index: usize) -> Step {
+    match kind {
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => Step::Complete,
+        EventKind::Modify(ModifyKind::Name(RenameMode::To)) => Step::Complete,
+        // Both paths of a rename: the second is the one written to.
+        EventKind::Modify(ModifyKind::Name(RenameMode::Both)) if index == 1 => Step::Complete,
+        EventKind::Modify(ModifyKind::Metadata(_)) => Step::Attributes,
+        _ => Step::Partial,
+    }
 }
 
 /// Keeps the watcher alive; dropping it stops watching.
@@ -59,13 +89,14 @@ pub fn watch<E: Send + 'static>(
             if !is_save(&event.kind) {
                 return;
             }
-            for path in event.paths {
+            for (index, path) in event.paths.iter().enumerate() {
                 let inside = [&base, &dir]
                     .into_iter()
-                    .find(|folder| is_exercise_file(folder, &path))
+                    .find(|folder| is_exercise_file(folder, path))
                     .and_then(|folder| path.strip_prefix(folder).ok());
                 if let Some(file) = inside {
-                    let _ = send.send(wrap(Change::Saved(file.to_path_buf())));
+                    let step = step(&event.kind, index);
+                    let _ = send.send(wrap(Change::Saved(file.to_path_buf(), step)));
                 }
             }
         }
@@ -153,7 +184,7 @@ pub fn is_exercise_file(exercises: &Path, path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use notify::event::{CreateKind, DataChange, RemoveKind, RenameMode};
+    use notify::event::{CreateKind, DataChange, RemoveKind};
 
     #[test]
     fn exercise_files_only() {
@@ -220,5 +251,25 @@ mod tests {
             MetadataKind::AccessTime
         ))));
         assert!(!is_save(&EventKind::Other));
+    }
+
+    #[test]
+    fn a_close_after_write_or_a_rename_into_place_completes_a_save() {
+        let close = EventKind::Access(AccessKind::Close(AccessMode::Write));
+        assert_eq!(step(&close, 0), Step::Complete);
+        let to = EventKind::Modify(ModifyKind::Name(RenameMode::To));
+        assert_eq!(step(&to, 0), Step::Complete);
+        // vim renames the file to its backup: the file is going, not written.
+        let both = EventKind::Modify(ModifyKind::Name(RenameMode::Both));
+        assert_eq!(step(&both, 0), Step::Partial);
+        assert_eq!(step(&both, 1), Step::Complete);
+        let from = EventKind::Modify(ModifyKind::Name(RenameMode::From));
+        assert_eq!(step(&from, 0), Step::Partial);
+        let data = EventKind::Modify(ModifyKind::Data(DataChange::Content));
+        assert_eq!(step(&data, 0), Step::Partial);
+        assert_eq!(step(&EventKind::Create(CreateKind::File), 0), Step::Partial);
+        assert_eq!(step(&EventKind::Remove(RemoveKind::File), 0), Step::Partial);
+        let attributes = EventKind::Modify(ModifyKind::Metadata(MetadataKind::Any));
+        assert_eq!(step(&attributes, 0), Step::Attributes);
     }
 }

@@ -116,7 +116,7 @@ impl App {
                 }
                 self.note(lines, self.checks + 1);
                 // As a save: the watcher's event for the same write joins it.
-                self.saved(Instant::now());
+                self.saved(Instant::now(), false);
             }
             Err(error) => self.note(
                 vec![format!(" {} {error:#}", paint("error:", Color::Red))],

@@ -2,7 +2,8 @@
 //! exercise's file (they are working on it, whatever the runner thought),
 //! when they type its number in the list, and with `n` once one passes.
 
-use super::app::{App, Mode};
+use super::app::{App, Mode, DEBOUNCE};
+use super::files::Step;
 use crate::colour::bold;
 use crate::manifest::Exercise;
 use std::path::Path;
@@ -12,9 +13,27 @@ impl App {
     /// A save of `file` (a path inside `exercises/`): the check it leads to
     /// is of the exercise whose file it is, or of the current one for any
     /// other file (`lib.rs`). A burst that also saved the current
-    /// exercise's file stays on it.
-    pub(super) fn saved_file(&mut self, file: &Path, now: Instant) {
-        let current_saved = self.pending.is_some_and(|p| p.current);
+    /// exercise's file stays on it: the saves not yet checked, or any
+    /// within [`DEBOUNCE`] of the last (a complete save starts its check at
+    /// once, and the rest of an editor's "save all" comes just after).
+    /// Attributes set on a file just after a complete save of it are no
+    /// new save.
+    pub(super) fn saved_file(&mut self, file: &Path, step: Step, now: Instant) {
+        let recent = |at: Instant| now.saturating_duration_since(at) < DEBOUNCE;
+        if step == Step::Attributes
+            && self
+                .completed
+                .as_ref()
+                .is_some_and(|(done, at)| done == file && recent(*at))
+        {
+            return;
+        }
+        let current_saved =
+            self.pending.is_some_and(|p| p.current) || self.last_save.is_some_and(recent);
+        self.last_save = Some(now);
+        if step == Step::Complete {
+            self.completed = Some((file.to_path_buf(), now));
+        }
         if let Some(other) = self.other_exercise_of(file).filter(|_| !current_saved) {
             let path = self.kit.display(&self.kit.exercise_path(&other));
             let note = format!(
@@ -24,7 +43,7 @@ impl App {
             );
             self.switch_to(other, note);
         }
-        self.saved(now);
+        self.saved(now, step == Step::Complete);
     }
 
     /// The exercise that `file` belongs to, unless it is the current one's

@@ -15,7 +15,7 @@ use std::sync::mpsc::Sender;
 /// the check becomes an error to show (inside the replays, no finding).
 pub(super) fn check_and_replay(kit: &Kit, exercise: &Exercise, id: u64, send: &Sender<Event>) {
     use std::panic::{catch_unwind, AssertUnwindSafe};
-    let options = Options::learner();
+    let options = Options::learner_waiting();
     let verdict = catch_unwind(AssertUnwindSafe(|| {
         check::check_verdict(kit, exercise, &options)
     }))

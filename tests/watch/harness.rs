@@ -81,11 +81,17 @@ impl Kit {
 
     /// `dscourse` (watch mode) in the copy, its keys read from a pipe.
     pub fn watch(&self, args: &[&str]) -> Watch {
+        self.watch_with(args, &[])
+    }
+
+    /// [`Kit::watch`], with the variables `env` set.
+    pub fn watch_with(&self, args: &[&str], env: &[(&str, &str)]) -> Watch {
         let mut child = Command::new(env!("CARGO_BIN_EXE_dscourse"))
             .args(args)
             .current_dir(self.copy.root())
             .env("CARGO_TARGET_DIR", target_dir())
             .env("NO_COLOR", "1")
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

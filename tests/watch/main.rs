@@ -9,6 +9,7 @@
 mod ahead;
 #[path = "../common/mod.rs"]
 mod common;
+mod fast_path;
 mod harness;
 mod replays;
 mod switching;
