@@ -12,11 +12,25 @@
 //! core from it. A stopped build is started again at the next quiet
 //! moment; cargo keeps what it finished.
 
+use super::app::App;
 use crate::check::{self, BuildSpec, Subject};
 use crate::kit::Kit;
 use crate::manifest::Exercise;
 use std::collections::BTreeSet;
 use std::process::{Child, Stdio};
+
+impl App {
+    /// Once a verdict is on screen and nothing runs or waits, builds the
+    /// next topic's suite (see `ahead`).
+    pub(super) fn maybe_build_ahead(&mut self) {
+        if self.running.is_some() || self.pending.is_some() || self.report.is_none() {
+            return;
+        }
+        if let Some(suite) = Ahead::next_suite(&self.kit, &self.exercise) {
+            self.ahead.start(&self.kit, suite);
+        }
+    }
+}
 
 #[derive(Default)]
 pub struct Ahead {

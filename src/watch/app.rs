@@ -106,7 +106,7 @@ pub struct App {
     pub(super) completed: Option<(std::path::PathBuf, Instant)>,
     pub(super) notes: Vec<Note>,
     /// The next topic's suite, built while nothing else runs.
-    ahead: Ahead,
+    pub(super) ahead: Ahead,
     /// How changes are noticed ("events" or "polling").
     pub(super) how: &'static str,
     pub(super) terminal: bool,
@@ -300,17 +300,6 @@ impl App {
             self.running = None;
             self.notes
                 .push(error_note(&anyhow!("cannot start a check: {error}")));
-        }
-    }
-
-    /// Once a verdict is on screen and nothing runs or waits, builds the
-    /// next topic's suite (see `ahead`).
-    fn maybe_build_ahead(&mut self) {
-        if self.running.is_some() || self.pending.is_some() || self.report.is_none() {
-            return;
-        }
-        if let Some(suite) = Ahead::next_suite(&self.kit, &self.exercise) {
-            self.ahead.start(&self.kit, suite);
         }
     }
 
