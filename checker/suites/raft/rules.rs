@@ -91,7 +91,6 @@ pub const LEADER_COMMIT: Property = Property {
 };
 
 /// A node's state after its last step.
-#[derive(Clone)]
 struct Seen {
     term: Term,
     voted_for: Option<NodeId>,
@@ -119,7 +118,9 @@ impl Seen {
 /// What the rules remember between steps.
 #[derive(Default)]
 struct Memory {
-    seen: Vec<Option<Seen>>,
+    /// Shared with each rule's view of a step: one snapshot per step, not
+    /// one copy of it per rule.
+    seen: Vec<Option<Rc<Seen>>>,
     /// The voters whose granted votes reached each (candidate, term).
     votes: BTreeMap<(NodeId, Term), BTreeSet<NodeId>>,
 }
@@ -132,7 +133,7 @@ struct Handled<'a, N: Observed> {
     from: NodeId,
     to: NodeId,
     msg: &'a Msg<u64>,
-    before: Seen,
+    before: Rc<Seen>,
     node: &'a N,
     caused: &'a [Entry<N>],
 }
@@ -234,7 +235,7 @@ fn remember<N: Observed>(sim: &Sim<N>, step: Step<'_, N>, memory: &mut Memory) {
             None => return,
         },
     };
-    memory.seen[id.0] = sim.node(id).map(Seen::of);
+    memory.seen[id.0] = sim.node(id).map(|node| Rc::new(Seen::of(node)));
 }
 
 fn newer_term<N: Observed>(h: &Handled<'_, N>, _: &Shared) -> Result<(), Broken> {
