@@ -179,7 +179,7 @@ impl LogShipping {
     fn on_entries(&mut self, ctx: &mut Ctx<Self>, from: NodeId, entries: Vec<Entry>) {
         // exercise: begin "apply only the entry whose index is exactly last_index() + 1 (skip the "
         //   "rest: duplicates, or entries after a gap), store each applied entry and the new "
-        //   "applied index, then send Msg::Ack { applied } back, even if nothing was new"
+        //   "applied index, then send Msg::Ack with the applied index back, even if nothing was new"
         let before = self.last_index();
         for entry in entries {
             if entry.index == self.last_index() + 1 {
@@ -203,7 +203,7 @@ impl LogShipping {
     /// tells the leader where it stands, so that shipping resumes there.
     fn resume(&mut self, ctx: &mut Ctx<Self>) {
         // exercise: begin "read APPLIED_KEY (0 if absent) and the entries 1..=applied from storage "
-        //   "into self.log, then send Msg::Ack { applied } to LEADER"
+        //   "into self.log, then send Msg::Ack with that index to LEADER"
         let applied: u64 = ctx.storage().get(APPLIED_KEY).unwrap_or(0);
         for index in 1..=applied {
             let entry: Entry = ctx
