@@ -16,7 +16,8 @@
 //!   writes what it applied to its storage, then reports its applied index
 //!   to the leader: that report is the acknowledgement.
 //! - A follower that crashes comes back with the log it had made durable
-//!   and tells the leader where it stands, so shipping resumes from there.
+//!   and goes on from there; its next acknowledgement tells the leader
+//!   where it stands.
 //!
 //! The leader acknowledges a write before any follower has it: that is
 //! asynchronous replication, fast for the client, and the reason a write
@@ -199,11 +200,13 @@ impl LogShipping {
         // exercise: end
     }
 
-    /// Follower, at start and after a restart: reloads the durable log and
-    /// tells the leader where it stands, so that shipping resumes there.
+    /// Follower, at start and after a restart: reloads the durable log, so
+    /// that it applies from where it stopped. It need not tell the leader:
+    /// the leader still waits on the batch it sent last and sends it again,
+    /// and the Ack that answers it carries this position.
     fn resume(&mut self, ctx: &mut Ctx<Self>) {
         // exercise: begin "read APPLIED_KEY (0 if absent) and the entries 1..=applied from storage "
-        //   "into self.log, then send Msg::Ack with that index to LEADER"
+        //   "into self.log, in order"
         let applied: u64 = ctx.storage().get(APPLIED_KEY).unwrap_or(0);
         for index in 1..=applied {
             let entry: Entry = ctx
@@ -212,7 +215,6 @@ impl LogShipping {
                 .expect("every entry up to the applied index is stored");
             self.log.push(entry);
         }
-        ctx.send(LEADER, Msg::Ack { applied });
         // exercise: end
     }
 }

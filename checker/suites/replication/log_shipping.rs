@@ -10,7 +10,9 @@
 //! bounds it and the messages each write costs.
 
 use super::watch::{watch, Lag, Shipping, CONVERGED, POSITION, PREFIX};
-use crate::subject::replication::log_shipping::{LogShipping, Request, LEADER, RETRANSMIT_AFTER};
+use crate::subject::replication::log_shipping::{
+    LogShipping, Msg, Request, LEADER, RETRANSMIT_AFTER,
+};
 use dscheck::{ms, run, Failure, Property, Suite};
 use dsim::{Broken, Clock, Network, NodeId, Sim};
 use std::time::Duration;
@@ -20,6 +22,20 @@ const NODES: usize = 5;
 /// How long a run goes on after the last write and the last fault.
 const SETTLE: Duration = Duration::from_millis(1_500);
 
+const IDLE: Property = Property {
+    name: "once every follower has the whole log and no write comes, the leader sends nothing",
+    hint: "when a follower's next_index is past the leader's last entry, send it nothing: clear \
+           in_flight and cancel its retransmission timer",
+    when: &[],
+};
+const ONCE: Property = Property {
+    name: "on a network that loses nothing and delivers within 10 ms, the leader sends each \
+           entry to each follower once",
+    hint: "send from next_index, the first entry the follower has not acknowledged (applied + \
+           1), and ship again only on an acknowledgement that moves next_index forward: a \
+           duplicated acknowledgement shows no progress and must not trigger a batch",
+    when: &[],
+};
 const CALM_LAG: Property = Property {
     name: "on a calm network, a follower applies each entry within 80 ms of the leader \
            appending it",
@@ -83,6 +99,9 @@ pub fn tests(suite: Suite) -> Suite {
         })
         .test("log_shipping::a_follower_restarts_from_its_stored_position", || {
             restart_written_out::<LogShipping>(1)
+        })
+        .seeded("log_shipping::no_entry_is_sent_twice_when_nothing_is_lost", 3, |seed| {
+            sent_once::<LogShipping>(seed)
         })
         .test("log_shipping::lag_on_a_calm_network", || {
             calm::<LogShipping>(1)
@@ -237,12 +256,17 @@ fn restart_written_out<N: Shipping>(seed: u64) -> Result<(), Failure> {
 
 /// Writes every 2 to 20 ms for two seconds on `network`, with every
 /// property checked; returns the run and the lag measured.
-fn measured<N: Shipping>(
-    seed: u64,
-    network: Network,
-) -> Result<(Sim<N>, std::rc::Rc<std::cell::RefCell<Lag>>, u64), Failure> {
+fn measured<N: Shipping>(seed: u64, network: Network) -> Result<Measured<N>, Failure> {
     let mut sim = Sim::new(seed, NODES, |_| N::fresh());
     sim.set_network(network);
+    measured_on(sim)
+}
+
+/// A run, the lag measured in it, and how many writes it had.
+type Measured<N> = (Sim<N>, std::rc::Rc<std::cell::RefCell<Lag>>, u64);
+
+/// [`measured`] on a simulation already set up.
+fn measured_on<N: Shipping>(mut sim: Sim<N>) -> Result<Measured<N>, Failure> {
     let lag = watch(&mut sim);
     let mut rng = sim.scenario_rng();
     let mut writes = 0;
@@ -285,11 +309,56 @@ fn calm<N: Shipping>(seed: u64) -> Result<(), Failure> {
         );
         return Err(Failure::after_run(&sim, FRUGAL, detail));
     }
+    let before = sim.stats().sent;
+    run(&mut sim, |s| s.run_for(Duration::from_secs(1)))?;
+    let idle = sim.stats().sent - before;
+    if idle > 0 {
+        let detail = format!(
+            "every follower had the leader's {writes} entries, no write came for a second, and \
+             {idle} messages were sent in it"
+        );
+        return Err(Failure::after_run(&sim, IDLE, detail));
+    }
     if max > 80.0 {
         let detail = format!("an entry reached a follower {max:.1} ms after it was appended");
         return Err(Failure::after_run(&sim, CALM_LAG, detail));
     }
     Ok(())
+}
+
+/// Writes on a network that duplicates a fifth of the messages but loses
+/// none and delivers within 10 ms, well inside RETRANSMIT_AFTER: no batch
+/// may carry an entry already sent to that follower.
+fn sent_once<N: Shipping>(seed: u64) -> Result<(), Failure> {
+    let network = Network::reliable(ms(1), ms(10)).with_duplication(0.2);
+    let mut sim = Sim::<N>::new(seed, NODES, |_| N::fresh());
+    sim.set_network(network.clone());
+    let mut highest: std::collections::BTreeMap<NodeId, u64> = Default::default();
+    sim.check(ONCE, move |_, step| {
+        for e in step.iter() {
+            let dsim::Event::Send {
+                to,
+                msg: Msg::Entries { entries },
+                ..
+            } = &e.event
+            else {
+                continue;
+            };
+            let sent = highest.entry(*to).or_default();
+            if let Some(first) = entries.first().filter(|first| first.index <= *sent) {
+                return Err(Broken::new(format!(
+                    "the leader sent {to} entry {} again, after it had sent up to {sent}",
+                    first.index
+                ))
+                .nodes([LEADER, *to])
+                .events([e.index]));
+            }
+            *sent = entries.last().map_or(*sent, |last| last.index);
+        }
+        Ok(())
+    });
+    let (mut sim, _, _) = measured_on(sim)?;
+    settle(&mut sim, SETTLE)
 }
 
 /// A lossy network (10% loss, duplicates, long delays): the lag is

@@ -75,8 +75,8 @@ pub const CONVERGED: Property = Property {
            next_index",
     when: &[(
         Fact::Restarted,
-        "a restarted follower must tell the leader its applied index (an Ack from on_start), \
-         and the leader must ship from there",
+        "a restarted follower reloads its stored log and answers every batch with an Ack, \
+         duplicates and gaps included, so that the leader learns where it stands",
     )],
 };
 
