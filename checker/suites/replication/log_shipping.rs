@@ -85,24 +85,33 @@ pub fn tests(suite: Suite) -> Suite {
         skew: true,
     };
     suite
-        .seeded("log_shipping::followers_copy_the_log_on_a_lossy_network", 6, move |seed| {
-            faulty::<LogShipping>(seed, lossy)
-        })
-        .seeded("log_shipping::followers_resume_after_a_restart", 6, move |seed| {
-            faulty::<LogShipping>(seed, crashes)
-        })
+        .seeded(
+            "log_shipping::followers_copy_the_log_on_a_lossy_network",
+            6,
+            move |seed| faulty::<LogShipping>(seed, lossy),
+        )
+        .seeded(
+            "log_shipping::followers_resume_after_a_restart",
+            6,
+            move |seed| faulty::<LogShipping>(seed, crashes),
+        )
         .seeded("log_shipping::cut_off_followers_catch_up", 6, move |seed| {
             faulty::<LogShipping>(seed, partitions)
         })
-        .seeded("log_shipping::every_fault_at_once_with_skewed_clocks", 8, move |seed| {
-            faulty::<LogShipping>(seed, all)
-        })
-        .test("log_shipping::a_follower_restarts_from_its_stored_position", || {
-            restart_written_out::<LogShipping>(1)
-        })
-        .seeded("log_shipping::no_entry_is_sent_twice_when_nothing_is_lost", 3, |seed| {
-            sent_once::<LogShipping>(seed)
-        })
+        .seeded(
+            "log_shipping::every_fault_at_once_with_skewed_clocks",
+            8,
+            move |seed| faulty::<LogShipping>(seed, all),
+        )
+        .test(
+            "log_shipping::a_follower_restarts_from_its_stored_position",
+            || restart_written_out::<LogShipping>(1),
+        )
+        .seeded(
+            "log_shipping::no_entry_is_sent_twice_when_nothing_is_lost",
+            3,
+            |seed| sent_once::<LogShipping>(seed),
+        )
         .test("log_shipping::lag_on_a_calm_network", || {
             calm::<LogShipping>(1)
         })
@@ -127,15 +136,18 @@ pub fn meta(suite: Suite) -> Suite {
         ..Faults::default()
     };
     suite
-        .test("meta::a_follower_applying_whatever_arrives_is_caught", move || {
-            expect_caught(PREFIX, 3, |seed| faulty::<WhateverArrives>(seed, lossy))
-        })
-        .test("meta::a_follower_whose_position_is_not_stored_is_caught", move || {
-            expect_caught(POSITION, 3, |seed| faulty::<NotStored>(seed, crashes))
-        })
-        .test("meta::a_leader_that_never_retransmits_is_caught", move || {
-            expect_caught(CONVERGED, 3, |seed| faulty::<NeverRetransmits>(seed, lossy))
-        })
+        .test(
+            "meta::a_follower_applying_whatever_arrives_is_caught",
+            move || expect_caught(PREFIX, 3, |seed| faulty::<WhateverArrives>(seed, lossy)),
+        )
+        .test(
+            "meta::a_follower_whose_position_is_not_stored_is_caught",
+            move || expect_caught(POSITION, 3, |seed| faulty::<NotStored>(seed, crashes)),
+        )
+        .test(
+            "meta::a_leader_that_never_retransmits_is_caught",
+            move || expect_caught(CONVERGED, 3, |seed| faulty::<NeverRetransmits>(seed, lossy)),
+        )
 }
 
 #[cfg(bugs)]
