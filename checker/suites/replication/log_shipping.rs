@@ -110,7 +110,7 @@ pub fn tests(suite: Suite) -> Suite {
         .seeded(
             "log_shipping::no_entry_is_sent_twice_when_nothing_is_lost",
             3,
-            |seed| sent_once::<LogShipping>(seed),
+            sent_once::<LogShipping>,
         )
         .test("log_shipping::lag_on_a_calm_network", || {
             calm::<LogShipping>(1)
