@@ -53,7 +53,7 @@ const FRUGAL: Property = Property {
 };
 
 /// What a run does to the network and the followers.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct Faults {
     /// Loss, duplication and long delays (reordering).
     pub lossy: bool,
@@ -65,43 +65,54 @@ pub struct Faults {
     pub skew: bool,
 }
 
+const NONE: Faults = Faults {
+    lossy: false,
+    crashes: false,
+    partitions: false,
+    skew: false,
+};
+/// Loss, duplication and reordering only.
+const LOSSY: Faults = Faults {
+    lossy: true,
+    ..NONE
+};
+/// Follower crashes and restarts only.
+const CRASHES: Faults = Faults {
+    crashes: true,
+    ..NONE
+};
+/// Partitions between the leader and some followers only.
+const PARTITIONS: Faults = Faults {
+    partitions: true,
+    ..NONE
+};
+/// Everything at once.
+const ALL: Faults = Faults {
+    lossy: true,
+    crashes: true,
+    partitions: true,
+    skew: true,
+};
+
 pub fn tests(suite: Suite) -> Suite {
-    let lossy = Faults {
-        lossy: true,
-        ..Faults::default()
-    };
-    let crashes = Faults {
-        crashes: true,
-        ..Faults::default()
-    };
-    let partitions = Faults {
-        partitions: true,
-        ..Faults::default()
-    };
-    let all = Faults {
-        lossy: true,
-        crashes: true,
-        partitions: true,
-        skew: true,
-    };
     suite
         .seeded(
             "log_shipping::followers_copy_the_log_on_a_lossy_network",
             6,
-            move |seed| faulty::<LogShipping>(seed, lossy),
+            |seed| faulty::<LogShipping>(seed, LOSSY),
         )
         .seeded(
             "log_shipping::followers_resume_after_a_restart",
             6,
-            move |seed| faulty::<LogShipping>(seed, crashes),
+            |seed| faulty::<LogShipping>(seed, CRASHES),
         )
-        .seeded("log_shipping::cut_off_followers_catch_up", 6, move |seed| {
-            faulty::<LogShipping>(seed, partitions)
+        .seeded("log_shipping::cut_off_followers_catch_up", 6, |seed| {
+            faulty::<LogShipping>(seed, PARTITIONS)
         })
         .seeded(
             "log_shipping::every_fault_at_once_with_skewed_clocks",
             8,
-            move |seed| faulty::<LogShipping>(seed, all),
+            |seed| faulty::<LogShipping>(seed, ALL),
         )
         .test(
             "log_shipping::a_follower_restarts_from_its_stored_position",
@@ -127,27 +138,18 @@ pub fn meta(suite: Suite) -> Suite {
     use crate::bugs::never_retransmits::log_shipping::LogShipping as NeverRetransmits;
     use crate::bugs::position_not_stored::log_shipping::LogShipping as NotStored;
     use dscheck::expect_caught;
-    let lossy = Faults {
-        lossy: true,
-        ..Faults::default()
-    };
-    let crashes = Faults {
-        crashes: true,
-        ..Faults::default()
-    };
     suite
         .test(
             "meta::a_follower_applying_whatever_arrives_is_caught",
-            move || expect_caught(PREFIX, 3, |seed| faulty::<WhateverArrives>(seed, lossy)),
+            || expect_caught(PREFIX, 3, |seed| faulty::<WhateverArrives>(seed, LOSSY)),
         )
         .test(
             "meta::a_follower_whose_position_is_not_stored_is_caught",
-            move || expect_caught(POSITION, 3, |seed| faulty::<NotStored>(seed, crashes)),
+            || expect_caught(POSITION, 3, |seed| faulty::<NotStored>(seed, CRASHES)),
         )
-        .test(
-            "meta::a_leader_that_never_retransmits_is_caught",
-            move || expect_caught(CONVERGED, 3, |seed| faulty::<NeverRetransmits>(seed, lossy)),
-        )
+        .test("meta::a_leader_that_never_retransmits_is_caught", || {
+            expect_caught(CONVERGED, 3, |seed| faulty::<NeverRetransmits>(seed, LOSSY))
+        })
 }
 
 #[cfg(bugs)]
