@@ -122,3 +122,9 @@ pub mod events {
     pub mod store;
     pub mod temporal;
 }
+
+#[cfg(feature = "replication")]
+#[path = "13_replication"]
+pub mod replication {
+    pub mod log_shipping;
+}

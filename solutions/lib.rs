@@ -101,3 +101,8 @@ pub mod events {
     pub mod store;
     pub mod temporal;
 }
+
+#[path = "13_replication"]
+pub mod replication {
+    pub mod log_shipping;
+}

@@ -1,0 +1,39 @@
+//! The suite of topic 13, replication with a leader: `replication_log_shipping`.
+//! A leader's log is copied to followers over a faulty network; the tests
+//! check after every step that each follower holds a prefix of the
+//! leader's log and acknowledges only what it stored, and after the faults
+//! stop that every follower caught up. Tests in the `meta` group run the
+//! checks on the reference with one bug from `replication/bugs/` (see
+//! `checker/build.rs`), and pass only if the intended check finds it; they
+//! grade no exercise, and exist only where the references are the subject.
+
+#[cfg(feature = "learner")]
+use exercises as subject;
+#[cfg(not(feature = "learner"))]
+use solutions as subject;
+
+mod replication {
+    pub mod log_shipping;
+    pub mod watch;
+}
+
+/// The reference with one bug each, made by `build.rs` from `replication/bugs/`.
+#[cfg(bugs)]
+#[allow(
+    dead_code,
+    unused_imports,
+    unused_variables,
+    unreachable_code,
+    clippy::all
+)]
+mod bugs {
+    include!(concat!(env!("OUT_DIR"), "/bugs_replication.rs"));
+}
+
+fn main() {
+    let suite = dscheck::Suite::new("replication");
+    let suite = replication::log_shipping::tests(suite);
+    #[cfg(bugs)]
+    let suite = replication::log_shipping::meta(suite);
+    suite.run()
+}
