@@ -122,3 +122,9 @@ pub mod events {
     pub mod store;
     pub mod temporal;
 }
+
+#[cfg(feature = "paxos")]
+#[path = "12_paxos"]
+pub mod paxos {
+    pub mod single_decree;
+}

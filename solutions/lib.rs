@@ -101,3 +101,8 @@ pub mod events {
     pub mod store;
     pub mod temporal;
 }
+
+#[path = "12_paxos"]
+pub mod paxos {
+    pub mod single_decree;
+}
