@@ -1,44 +1,196 @@
-//! paxos_single_decree: TODO what these tests check, in a line.
-//!
-//! The test below checks the placeholder reference. Replace it with the
-//! exercise's properties, each declared once as a `Property` (its words,
-//! plain, and its hint), checked after every event with `Sim::check` where
-//! they must always hold; and add `meta::` tests that run a known-wrong
-//! implementation (the reference with one bug: a patch in `bugs/`, see
-//! `checker/build.rs`) through the same checks (`dscheck::expect_caught`).
+//! paxos_single_decree: random runs under every fault the simulator has,
+//! the safety properties checked after every event; liveness once the
+//! faults stop; the duelling proposers with and without backoff; and every
+//! run of three acceptors and two proposers, explored exhaustively.
 
-use crate::subject::paxos::single_decree::{SingleDecree, GREET_INTERVAL};
-use dscheck::{ms, run, Failure, Property, Suite};
-use dsim::{Network, Sim};
-
-const GREETED: Property = Property {
-    name: "every node is greeted by every peer",
-    hint: "in on_timer, ctx.broadcast(Msg::Hello); in on_message, insert the sender into self.greeted_by",
-    when: &[],
-};
+use super::exhaustive;
+use super::properties::{chosen_now, watch, Observed, DECIDES, LIVELOCK};
+use crate::subject::paxos::single_decree::{Config, Paxos, Value};
+use dscheck::{ensure, ms, run, secs, Failure, Suite};
+use dsim::{Clock, Network, NodeId, Sim, SimRng};
+use std::collections::BTreeMap;
 
 pub fn tests(suite: Suite) -> Suite {
-    suite.seeded("single_decree::every_node_is_greeted", 10, every_node_is_greeted)
+    suite
+        .seeded(
+            "single_decree::safe_under_loss_duplication_and_reordering",
+            8,
+            |seed| chaos::<Paxos>(seed, false),
+        )
+        .seeded(
+            "single_decree::safe_across_crashes_restarts_and_partitions",
+            8,
+            |seed| chaos::<Paxos>(seed, true),
+        )
+        .seeded(
+            "single_decree::duelling_proposers_need_backoff",
+            3,
+            |seed| duel::<Paxos>(seed),
+        )
+        .test(
+            "single_decree::every_run_of_three_acceptors_and_two_proposers_agrees",
+            || exhaustive::explore::<Paxos>(),
+        )
 }
 
-/// Three nodes on a network that delays messages: after three greeting
-/// intervals, each has been greeted by both its peers.
-fn every_node_is_greeted(seed: u64) -> Result<(), Failure> {
-    let mut sim = Sim::new(seed, 3, |_| SingleDecree::new());
+/// A system: acceptors `0..acceptors`, then the proposers (each also a
+/// learner, proposing `100 + id`), then `learners` more learners.
+pub fn config(acceptors: usize, proposers: usize, learners: usize, backoff: bool) -> Config {
+    let proposer_ids = acceptors..acceptors + proposers;
+    Config {
+        acceptors: (0..acceptors).map(NodeId).collect(),
+        learners: (acceptors..acceptors + proposers + learners)
+            .map(NodeId)
+            .collect(),
+        proposals: proposer_ids
+            .map(|i| (NodeId(i), 100 + i as Value))
+            .collect(),
+        backoff,
+        max_round: u64::MAX,
+    }
+}
+
+fn sim_of<N: Observed>(seed: u64, config: &Config) -> Sim<N> {
+    let n = config.acceptors.len() + config.learners.len();
+    let c = config.clone();
+    let mut sim = Sim::new(seed, n, move |id| N::make(id, c.clone()));
+    let proposed: Vec<Value> = config.proposals.values().copied().collect();
+    watch(&mut sim, &config.acceptors, &proposed);
+    sim
+}
+
+/// 3 or 5 acceptors, 2 or 3 proposers and one more learner, skewed and
+/// drifting clocks, a network that loses, duplicates and holds back
+/// messages; with `crashes`, random crashes and restarts of any node and
+/// random partitions. After 1 s the faults stop: the network heals and
+/// turns reliable, every node comes back, the proposers but one crash and
+/// that one starts afresh; within 2 s a value must be chosen and learned
+/// by every live learner.
+pub fn chaos<N: Observed>(seed: u64, crashes: bool) -> Result<(), Failure> {
+    let mut rng = SimRng::new(seed);
+    let acceptors = if rng.chance(0.5) { 3 } else { 5 };
+    let proposers = 2 + rng.below(2) as usize;
+    let config = config(acceptors, proposers, 1, true);
+    let mut sim = sim_of::<N>(seed, &config);
+    let n = sim.len();
+    for id in 0..n {
+        let skew = rng.range(0..=100) as i64 - 50;
+        let clock = Clock {
+            skew_nanos: skew * 1_000_000,
+            drift_ppm: rng.range(0..=200) as f64 - 100.0,
+        };
+        sim.set_clock(NodeId(id), clock);
+    }
+    sim.set_network(
+        Network::reliable(ms(1), ms(20))
+            .with_loss(0.15)
+            .with_duplication(0.1)
+            .with_long_delays(0.05, ms(150)),
+    );
+    let mut elapsed = ms(0);
+    while elapsed < secs(1) {
+        let wait = ms(20 + rng.below(60));
+        run(&mut sim, |s| s.run_for(wait))?;
+        elapsed += wait;
+        if !crashes {
+            continue;
+        }
+        let id = NodeId(rng.below(n as u64) as usize);
+        match rng.below(4) {
+            0 => run(&mut sim, |s| s.crash(id))?,
+            1 => run(&mut sim, |s| s.restart(id))?,
+            2 => {
+                let mut ids: Vec<NodeId> = (0..n).map(NodeId).collect();
+                rng.shuffle(&mut ids);
+                let cut = 1 + rng.below(n as u64 - 1) as usize;
+                let (a, b) = ids.split_at(cut);
+                run(&mut sim, |s| s.partition(&[a, b]))?;
+            }
+            _ => run(&mut sim, |s| s.heal())?,
+        }
+    }
+    calm(&mut sim, &config)
+}
+
+/// The faults stop; one distinguished proposer remains and starts afresh.
+fn calm<N: Observed>(sim: &mut Sim<N>, config: &Config) -> Result<(), Failure> {
+    sim.note("faults stop: the network heals, every node is back, one proposer remains");
     sim.set_network(Network::reliable(ms(1), ms(10)));
-    run(&mut sim, |s| s.run_for(GREET_INTERVAL * 3))?;
-    let peers = sim.len() - 1;
-    for id in sim.ids() {
-        let greeted = sim.node(id).map_or(0, |n| n.greeted_by.len());
-        if greeted != peers {
-            return Err(Failure::after_run(
-                &sim,
-                GREETED,
+    run(sim, |s| s.heal())?;
+    for id in 0..sim.len() {
+        run(sim, |s| s.restart(NodeId(id)))?;
+    }
+    let proposers: Vec<NodeId> = config.proposals.keys().copied().collect();
+    for &p in &proposers {
+        run(sim, |s| s.crash(p))?;
+    }
+    let leader = proposers[0];
+    run(sim, |s| s.restart(leader))?;
+    let start = sim.now();
+    let learners: Vec<NodeId> = config.learners.clone();
+    let all_learned = |s: &Sim<N>| {
+        learners
+            .iter()
+            .all(|&l| s.node(l).is_none_or(|n| n.learned().is_some()))
+    };
+    let done = run(sim, |s| s.run_until(secs(2), all_learned))?;
+    if !done {
+        let chosen = chosen_now(sim, &config.acceptors);
+        let missing: Vec<String> = learners
+            .iter()
+            .filter(|&&l| sim.node(l).is_some_and(|n| n.learned().is_none()))
+            .map(|l| l.to_string())
+            .collect();
+        return Err(Failure::after_run(
+            sim,
+            DECIDES,
+            format!(
+                "2 s after the faults stopped (at {} ms), with {leader} the only proposer: \
+                 chosen {chosen:?}; {} learned nothing",
+                start.as_millis(),
+                missing.join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// How long the duel without backoff must choose nothing.
+pub const DUEL: std::time::Duration = secs(3);
+
+/// Two proposers, three acceptors, on a network whose delays (1 to 40 ms)
+/// make each proposer's new prepare overtake the other's accepts. Without
+/// backoff each refusal sends a proposer straight back with a higher ballot,
+/// and nothing is chosen for [`DUEL`]; the same run with backoff chooses a
+/// value within 2 s.
+pub fn duel<N: Observed>(seed: u64) -> Result<(), Failure> {
+    let network = Network::reliable(ms(1), ms(40));
+    for backoff in [false, true] {
+        let config = config(3, 2, 0, backoff);
+        let mut sim = sim_of::<N>(seed, &config);
+        sim.set_network(network.clone());
+        let acceptors = config.acceptors.clone();
+        let limit = if backoff { secs(2) } else { DUEL };
+        let chose = run(&mut sim, |s| {
+            s.run_until(limit, |s| !chosen_now(s, &acceptors).is_empty())
+        })?;
+        let rounds: BTreeMap<NodeId, u64> = config
+            .proposals
+            .keys()
+            .filter_map(|&p| sim.node(p).map(|n| (p, n.highest_round())))
+            .collect();
+        if backoff {
+            ensure(chose, LIVELOCK, || {
+                format!("with backoff, nothing was chosen in 2 s (rounds reached: {rounds:?})")
+            })?;
+        } else {
+            ensure(!chose, LIVELOCK, || {
                 format!(
-                    "after {} ms, {id} was greeted by {greeted} of its {peers} peers",
+                    "without backoff, a value was chosen after {} ms; the proposers should \
+                     keep cutting each other off (rounds reached: {rounds:?})",
                     sim.now().as_millis()
-                ),
-            ));
+                )
+            })?;
         }
     }
     Ok(())

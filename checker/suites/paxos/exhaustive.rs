@@ -1,0 +1,91 @@
+//! Every run of three acceptors and two proposers (each also a learner),
+//! breadth first: any order of delivery, one lost message, any message
+//! delivered again, timers firing when nothing is in flight.
+//!
+//! The bounds keep the search within the group's time budget (a fraction
+//! of a second in the dev profile): each proposer makes at most two
+//! attempts (`max_round` 2, the second ballot round reachable by either),
+//! one message may be lost, and timers fire only when the network is
+//! quiet. An exploration sees only the present state, so "chosen" here is
+//! what the acceptors' current votes show (a majority in one ballot),
+//! together with what the learners learned: two different values chosen,
+//! two learners learning different values, or a learner learning other
+//! than a value chosen now, all break agreement.
+
+use super::properties::{seen, Observed, Seen, AGREEMENT, VALIDITY};
+use super::single_decree::config;
+use crate::subject::paxos::single_decree::{Ballot, Value};
+use dscheck::{metric, Failure};
+use dsim::{Broken, Explorer, View};
+use std::collections::{BTreeMap, BTreeSet};
+
+const ACCEPTORS: usize = 3;
+const PROPOSERS: usize = 2;
+
+fn snapshot<N: Observed>(view: &View<N>) -> Vec<Seen> {
+    view.ids()
+        .map(|id| seen(id, view.node(id), view.storage(id)))
+        .collect()
+}
+
+fn agreement<N: Observed>(view: &View<N>) -> Result<(), Broken> {
+    let s = snapshot(view);
+    let mut per_ballot: BTreeMap<Ballot, (Value, usize)> = BTreeMap::new();
+    for a in &s[..ACCEPTORS] {
+        if let Some(v) = a.accepted {
+            per_ballot.entry(v.ballot).or_insert((v.value, 0)).1 += 1;
+        }
+    }
+    let chosen: BTreeSet<Value> = per_ballot
+        .values()
+        .filter(|(_, n)| *n > ACCEPTORS / 2)
+        .map(|(v, _)| *v)
+        .collect();
+    let learned: BTreeSet<Value> = s.iter().filter_map(|n| n.learned).collect();
+    let all: BTreeSet<Value> = chosen.union(&learned).copied().collect();
+    if all.len() > 1 {
+        return Err(Broken::new(format!(
+            "chosen by the acceptors' votes: {chosen:?}; learned: {}",
+            s.iter()
+                .filter_map(|n| n.learned.map(|v| format!("{} learned {v}", n.id)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    Ok(())
+}
+
+fn validity<N: Observed>(view: &View<N>, proposed: &BTreeSet<Value>) -> Result<(), Broken> {
+    for n in snapshot(view) {
+        let values = n.accepted.map(|v| v.value).into_iter().chain(n.learned);
+        if let Some(v) = values.filter(|v| !proposed.contains(v)).next() {
+            return Err(Broken::new(format!(
+                "{} accepted or learned {v}, which no proposer proposed",
+                n.id
+            ))
+            .nodes([n.id]));
+        }
+    }
+    Ok(())
+}
+
+/// Explores every run; agreement and validity in every state.
+pub fn explore<N: Observed>() -> Result<(), Failure> {
+    let mut config = config(ACCEPTORS, PROPOSERS, 0, false);
+    config.max_round = 2;
+    let proposed: BTreeSet<Value> = config.proposals.values().copied().collect();
+    let c = config.clone();
+    let explorer = Explorer::new(ACCEPTORS + PROPOSERS, move |id| N::make(id, c.clone()))
+        .with_loss(1)
+        .with_duplication()
+        .timers_when_quiet()
+        .max_states(2_000_000)
+        .always(AGREEMENT, agreement::<N>)
+        .always(VALIDITY, move |v| validity(v, &proposed));
+    let started = std::time::Instant::now();
+    let explored = explorer.run().map_err(Failure::from_counterexample)?;
+    metric("states explored", explored.states);
+    metric("search depth", explored.depth);
+    metric("exploration time (ms)", started.elapsed().as_millis());
+    Ok(())
+}
