@@ -1,7 +1,6 @@
 //! Meta tests: each runs the checks on the reference with one bug (a patch
 //! in `bugs/`) and passes only if the intended property catches it.
 
-use super::exhaustive;
 use super::properties::{ACCEPTOR_RULE, AGREEMENT};
 use dscheck::{expect_caught, Suite};
 
@@ -21,7 +20,11 @@ pub fn tests(suite: Suite) -> Suite {
         })
         .test(
             "meta::paxos_proposer_ignoring_promised_votes_is_caught",
-            || expect_caught(AGREEMENT, 1, |_| exhaustive::explore::<OwnValue>()),
+            || {
+                expect_caught(AGREEMENT, 8, |seed| {
+                    super::single_decree::chaos::<OwnValue>(seed, false)
+                })
+            },
         )
         .test("meta::paxos_state_not_durable_is_caught", || {
             expect_caught(ACCEPTOR_RULE, 8, |seed| {
