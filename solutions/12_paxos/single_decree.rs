@@ -220,9 +220,7 @@ impl Paxos {
         if self.learned.is_some() || round > self.config.max_round {
             return;
         }
-        // exercise: begin "store the new round (ROUND_KEY) before using it"
-        ctx.storage().put(ROUND_KEY, &round);
-        // exercise: end
+        self.store_round(ctx, round);
         self.highest_round = round;
         let ballot = Ballot {
             round,
@@ -236,6 +234,22 @@ impl Paxos {
         }
         let wait = ROUND_TIMEOUT + self.backoff(ctx);
         ctx.set_timer(Timer::Retry, wait);
+    }
+
+    /// Writes the proposer's new round to disk before any message uses it.
+    fn store_round(&mut self, ctx: &mut Ctx<Paxos>, round: u64) {
+        // exercise: begin "store the new round under ROUND_KEY"
+        ctx.storage().put(ROUND_KEY, &round);
+        // exercise: end
+    }
+
+    /// After a restart: read back what the node stored.
+    fn recover(&mut self, ctx: &mut Ctx<Paxos>) {
+        // exercise: begin "read back PROMISED_KEY, ACCEPTED_KEY and ROUND_KEY from ctx.storage()"
+        self.promised = ctx.storage().get(PROMISED_KEY);
+        self.accepted = ctx.storage().get(ACCEPTED_KEY);
+        self.highest_round = ctx.storage().get(ROUND_KEY).unwrap_or(0);
+        // exercise: end
     }
 
     /// Phase 2a. Counts a promise for the current ballot; with a majority,
@@ -339,11 +353,7 @@ impl Node for Paxos {
     /// At boot and after a restart: an acceptor reads back its promise and
     /// vote, a proposer its last round, then a proposer starts an attempt.
     fn on_start(&mut self, ctx: &mut Ctx<Self>) {
-        // exercise: begin "read back PROMISED_KEY, ACCEPTED_KEY and ROUND_KEY from ctx.storage()"
-        self.promised = ctx.storage().get(PROMISED_KEY);
-        self.accepted = ctx.storage().get(ACCEPTED_KEY);
-        self.highest_round = ctx.storage().get(ROUND_KEY).unwrap_or(0);
-        // exercise: end
+        self.recover(ctx);
         if self.proposal().is_some() {
             self.start_ballot(ctx);
         }
