@@ -5,7 +5,7 @@
 //! from what learners claim, and every value ever chosen is remembered.
 
 use crate::subject::paxos::single_decree::{
-    Ballot, Config, Msg, Timer, Value, Vote, ACCEPTED_KEY, PROMISED_KEY,
+    Ballot, Config, Msg, Timer, Value, Vote, ACCEPTED_KEY, PROMISED_KEY, ROUND_KEY,
 };
 use dscheck::{Fact, Property};
 use dsim::{Broken, NodeId, Sim, Storage};
@@ -20,6 +20,7 @@ pub trait Observed: dsim::Node<Msg = Msg, Timer = Timer> + Clone + Eq + Hash {
     fn accepted(&self) -> Option<Vote>;
     fn learned(&self) -> Option<Value>;
     fn highest_round(&self) -> u64;
+    fn ballot(&self) -> Option<Ballot>;
 }
 
 /// Implements [`Observed`] for a node type with the reference's fields.
@@ -44,6 +45,9 @@ macro_rules! observed {
             }
             fn highest_round(&self) -> u64 {
                 self.highest_round
+            }
+            fn ballot(&self) -> Option<$crate::subject::paxos::single_decree::Ballot> {
+                self.ballot
             }
         }
     };
@@ -83,6 +87,19 @@ pub const ACCEPTOR_RULE: Property = Property {
         "a restarted acceptor forgot its promise: put promised (and accepted) in ctx.storage() \
          before sending the answer, and read them back in on_start",
     )],
+};
+pub const DURABLE: Property = Property {
+    name: "what a node promised or used is on disk before it acts on it, and read back on restart",
+    hint: "an acceptor puts promised (PROMISED_KEY) and its vote (ACCEPTED_KEY) in ctx.storage() \
+           before answering; a proposer puts its round (ROUND_KEY) before sending Prepare; \
+           recover() reads all three back",
+    when: &[],
+};
+pub const RETRIES: Property = Property {
+    name: "a refused proposer tries again at once, above the ballot that refused it",
+    hint: "a Nack for the current ballot means a higher ballot exists: on_nack records its round \
+           and sets the Retry timer to backoff() (zero without backoff), not ROUND_TIMEOUT",
+    when: &[],
 };
 pub const DECIDES: Property = Property {
     name: "once faults stop, with one proposer left, a value is chosen and every live learner learns it",
@@ -275,6 +292,44 @@ pub fn watch<N: Observed>(sim: &mut Sim<N>, acceptors: &[NodeId], proposed: &[Va
     let o = observer.clone();
     sim.check(AGREEMENT, move |sim, _| {
         o.borrow_mut().chosen(&snapshot(sim))
+    });
+    let acceptors = acceptors.to_vec();
+    sim.check(DURABLE, move |sim, _| {
+        for id in sim.ids() {
+            let (Some(node), storage) = (sim.node(id), sim.storage(id)) else {
+                continue;
+            };
+            let stored_round: u64 = storage.get(ROUND_KEY).unwrap_or(0);
+            if let Some(b) = node.ballot().filter(|b| b.round > stored_round) {
+                return Err(Broken::new(format!(
+                    "{id} uses ballot {b:?}, but its stored round is {stored_round}"
+                ))
+                .nodes([id]));
+            }
+            if node.highest_round() < stored_round {
+                return Err(Broken::new(format!(
+                    "{id} stored round {stored_round}, but after its restart its highest round \
+                     is {}",
+                    node.highest_round()
+                ))
+                .nodes([id]));
+            }
+            if !acceptors.contains(&id) {
+                continue;
+            }
+            let promised: Option<Ballot> = storage.get(PROMISED_KEY);
+            let accepted: Option<Vote> = storage.get(ACCEPTED_KEY);
+            if promised != node.promised() || accepted != node.accepted() {
+                return Err(Broken::new(format!(
+                    "{id} holds promise {:?} and vote {:?}, but its storage has {promised:?} \
+                     and {accepted:?}",
+                    node.promised(),
+                    node.accepted()
+                ))
+                .nodes([id]));
+            }
+        }
+        Ok(())
     });
     sim.check(LEARNS_CHOSEN, move |sim, _| {
         observer.borrow().learned(&snapshot(sim))

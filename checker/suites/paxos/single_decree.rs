@@ -4,7 +4,7 @@
 //! run of three acceptors and two proposers, explored exhaustively.
 
 use super::exhaustive;
-use super::properties::{chosen_now, watch, Observed, DECIDES, LIVELOCK};
+use super::properties::{chosen_now, watch, Observed, DECIDES, LIVELOCK, RETRIES};
 use crate::subject::paxos::single_decree::{Config, Paxos, Value};
 use dscheck::{ensure, ms, run, secs, Failure, Suite};
 use dsim::{Clock, Network, NodeId, Sim, SimRng};
@@ -26,6 +26,11 @@ pub fn tests(suite: Suite) -> Suite {
             "single_decree::duelling_proposers_need_backoff",
             3,
             |seed| duel::<Paxos>(DUEL_SEEDS[(seed as usize - 1) % DUEL_SEEDS.len()]),
+        )
+        .seeded(
+            "single_decree::a_refused_proposer_retries_at_once",
+            1,
+            refused::<Paxos>,
         )
         .test(
             "single_decree::every_run_of_three_acceptors_and_two_proposers_agrees",
@@ -51,7 +56,12 @@ pub fn config(acceptors: usize, proposers: usize, learners: usize, backoff: bool
 }
 
 fn sim_of<N: Observed>(seed: u64, config: &Config) -> Sim<N> {
-    let n = config.acceptors.len() + config.learners.len();
+    let ids = config.acceptors.iter().chain(&config.learners);
+    let n = 1 + ids
+        .chain(config.proposals.keys())
+        .map(|id| id.0)
+        .max()
+        .unwrap_or(0);
     let c = config.clone();
     let mut sim = Sim::new(seed, n, move |id| N::make(id, c.clone()));
     let proposed: Vec<Value> = config.proposals.values().copied().collect();
@@ -126,6 +136,9 @@ fn calm<N: Observed>(sim: &mut Sim<N>, config: &Config) -> Result<(), Failure> {
     }
     let leader = proposers[0];
     run(sim, |s| s.restart(leader))?;
+    // A minority of acceptors stays down: a majority must be enough.
+    let down = config.acceptors[0];
+    run(sim, |s| s.crash(down))?;
     let start = sim.now();
     let learners: Vec<NodeId> = config.learners.clone();
     let all_learned = |s: &Sim<N>| {
@@ -145,8 +158,8 @@ fn calm<N: Observed>(sim: &mut Sim<N>, config: &Config) -> Result<(), Failure> {
             sim,
             DECIDES,
             format!(
-                "2 s after the faults stopped (at {} ms), with {leader} the only proposer: \
-                 chosen {chosen:?}; {} learned nothing",
+                "2 s after the faults stopped (at {} ms), with {leader} the only proposer and \
+                 {down} down: chosen {chosen:?}; {} learned nothing",
                 start.as_millis(),
                 missing.join(", ")
             ),
@@ -199,6 +212,31 @@ pub fn duel<N: Observed>(seed: u64) -> Result<(), Failure> {
                 )
             })?;
         }
+    }
+    Ok(())
+}
+
+/// Two proposers, n3 and n4, on a network with a fixed 5 ms delay; only n4
+/// learns. Both prepares reach the acceptors together, n4's ballot (1, n4)
+/// is the higher, so n3's Accept is refused at 15 ms and the Nack is back
+/// at 20 ms. Without backoff n3 must start round 2 at once, long before its
+/// ROUND_TIMEOUT: by 40 ms its highest round is 2 or more.
+pub fn refused<N: Observed>(seed: u64) -> Result<(), Failure> {
+    let mut config = config(3, 2, 0, false);
+    config.learners = vec![NodeId(4)];
+    let mut sim = sim_of::<N>(seed, &config);
+    sim.set_network(Network::reliable(ms(5), ms(5)));
+    run(&mut sim, |s| s.run_for(ms(40)))?;
+    let round = sim.node(NodeId(3)).map_or(0, N::highest_round);
+    if round < 2 {
+        return Err(Failure::after_run(
+            &sim,
+            RETRIES,
+            format!(
+                "n3's Accept in round 1 was refused at 15 ms; at 40 ms its highest round is \
+                 still {round}"
+            ),
+        ));
     }
     Ok(())
 }
