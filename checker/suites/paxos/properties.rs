@@ -294,11 +294,30 @@ pub fn watch<N: Observed>(sim: &mut Sim<N>, acceptors: &[NodeId], proposed: &[Va
         o.borrow_mut().chosen(&snapshot(sim))
     });
     let acceptors = acceptors.to_vec();
-    sim.check(DURABLE, move |sim, _| {
+    // Each node's last ballot and the highest round it ever used.
+    let mut used: BTreeMap<NodeId, (Option<Ballot>, u64)> = BTreeMap::new();
+    sim.check(DURABLE, move |sim, step| {
+        let restarted = match step.trigger_event() {
+            Some(dsim::Event::Restart { node }) => Some(*node),
+            _ => None,
+        };
         for id in sim.ids() {
             let (Some(node), storage) = (sim.node(id), sim.storage(id)) else {
                 continue;
             };
+            let (last, highest) = used.get(&id).copied().unwrap_or((None, 0));
+            if let Some(b) = node.ballot() {
+                let new = restarted == Some(id) || Some(b) != last;
+                if new && b.round <= highest {
+                    return Err(Broken::new(format!(
+                        "{id} starts ballot {b:?}, but it already used round {highest}: a \
+                         restarted proposer must go above the round it stored"
+                    ))
+                    .nodes([id]));
+                }
+            }
+            let round = node.ballot().map_or(0, |b| b.round);
+            used.insert(id, (node.ballot(), highest.max(round)));
             let stored_round: u64 = storage.get(ROUND_KEY).unwrap_or(0);
             if let Some(b) = node.ballot().filter(|b| b.round > stored_round) {
                 return Err(Broken::new(format!(
