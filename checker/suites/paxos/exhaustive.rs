@@ -64,8 +64,8 @@ fn agreement<N: Observed>(view: &View<N>) -> Result<(), Broken> {
 
 fn validity<N: Observed>(view: &View<N>, proposed: &BTreeSet<Value>) -> Result<(), Broken> {
     for n in snapshot(view) {
-        let values = n.accepted.map(|v| v.value).into_iter().chain(n.learned);
-        if let Some(v) = values.filter(|v| !proposed.contains(v)).next() {
+        let mut values = n.accepted.map(|v| v.value).into_iter().chain(n.learned);
+        if let Some(v) = values.find(|v| !proposed.contains(v)) {
             return Err(Broken::new(format!(
                 "{} accepted or learned {v}, which no proposer proposed",
                 n.id

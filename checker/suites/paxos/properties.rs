@@ -278,8 +278,8 @@ pub fn watch<N: Observed>(sim: &mut Sim<N>, acceptors: &[NodeId], proposed: &[Va
     sim.check(VALIDITY, move |sim, _| {
         let o = o.borrow();
         for s in snapshot(sim) {
-            let values = s.accepted.map(|v| v.value).into_iter().chain(s.learned);
-            if let Some(v) = values.filter(|v| !o.proposed.contains(v)).next() {
+            let mut values = s.accepted.map(|v| v.value).into_iter().chain(s.learned);
+            if let Some(v) = values.find(|v| !o.proposed.contains(v)) {
                 return Err(Broken::new(format!(
                     "{} accepted or learned {v}, which no proposer proposed (proposed: {:?})",
                     s.id, o.proposed

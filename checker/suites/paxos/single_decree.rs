@@ -34,7 +34,7 @@ pub fn tests(suite: Suite) -> Suite {
         )
         .test(
             "single_decree::every_run_of_three_acceptors_and_two_proposers_agrees",
-            || exhaustive::explore::<Paxos>(),
+            exhaustive::explore::<Paxos>,
         )
 }
 
