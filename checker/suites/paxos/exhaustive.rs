@@ -1,16 +1,16 @@
-//! Every run of three acceptors and two proposers (each also a learner),
-//! breadth first: any order of delivery, one lost message, any message
-//! delivered again, timers firing when nothing is in flight.
+//! The short runs of three acceptors and two proposers (one also the
+//! learner), all of them, breadth first: any order of delivery, one lost
+//! message, any message delivered again, timers firing when nothing is in
+//! flight, each proposer making one attempt (`max_round` 1).
 //!
-//! The bounds keep the search within the group's time budget (a fraction
-//! of a second in the dev profile): each proposer makes at most two
-//! attempts (`max_round` 2, the second ballot round reachable by either),
-//! one message may be lost, and timers fire only when the network is
-//! quiet. An exploration sees only the present state, so "chosen" here is
-//! what the acceptors' current votes show (a majority in one ballot),
-//! together with what the learners learned: two different values chosen,
-//! two learners learning different values, or a learner learning other
-//! than a value chosen now, all break agreement.
+//! The whole space is millions of states (minutes in the dev profile), so
+//! the search stops after [`STATES`] states: every run of up to about a
+//! dozen steps is checked, and a longer one is left to the random runs. An
+//! exploration sees only the present state, so "chosen" here is what the
+//! acceptors' current votes show (a majority in one ballot), together with
+//! what the learners learned: two different values chosen, two learners
+//! learning different values, or a learner learning other than a value
+//! chosen now, all break agreement.
 
 use super::properties::{seen, Observed, Seen, AGREEMENT, VALIDITY};
 use super::single_decree::config;
@@ -76,7 +76,7 @@ fn validity<N: Observed>(view: &View<N>, proposed: &BTreeSet<Value>) -> Result<(
     Ok(())
 }
 
-/// Explores every run; agreement and validity in every state.
+/// Explores the short runs; agreement and validity in every state.
 pub fn explore<N: Observed>() -> Result<(), Failure> {
     let mut config = config(ACCEPTORS, PROPOSERS, 0, false);
     config.max_round = 1;
