@@ -123,6 +123,12 @@ pub mod events {
     pub mod temporal;
 }
 
+#[cfg(feature = "paxos")]
+#[path = "12_paxos"]
+pub mod paxos {
+    pub mod single_decree;
+}
+
 #[cfg(feature = "replication")]
 #[path = "13_replication"]
 pub mod replication {

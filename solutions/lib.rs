@@ -102,6 +102,11 @@ pub mod events {
     pub mod temporal;
 }
 
+#[path = "12_paxos"]
+pub mod paxos {
+    pub mod single_decree;
+}
+
 #[path = "13_replication"]
 pub mod replication {
     pub mod log_shipping;

@@ -1,0 +1,41 @@
+//! The suite of topic 12, Paxos: `paxos_single_decree`. Random runs under
+//! every fault of the simulator and an exhaustive exploration of a small
+//! system check the same safety properties; liveness is checked once the
+//! faults stop. Tests in the `meta` group run the checks on the reference
+//! with one bug from `paxos/bugs/` (see `checker/build.rs`) and pass only if
+//! the intended property finds it; they grade no exercise, and exist only
+//! where the references are the subject.
+
+#[cfg(feature = "learner")]
+use exercises as subject;
+#[cfg(not(feature = "learner"))]
+use solutions as subject;
+
+mod paxos {
+    pub mod exhaustive;
+    #[cfg(bugs)]
+    pub mod meta;
+    pub mod properties;
+    pub mod single_decree;
+}
+
+/// The reference with one bug each, made by `build.rs` from `paxos/bugs/`.
+#[cfg(bugs)]
+#[allow(
+    dead_code,
+    unused_imports,
+    unused_variables,
+    unreachable_code,
+    clippy::all
+)]
+mod bugs {
+    include!(concat!(env!("OUT_DIR"), "/bugs_paxos.rs"));
+}
+
+fn main() {
+    let suite = dscheck::Suite::new("paxos");
+    let suite = paxos::single_decree::tests(suite);
+    #[cfg(bugs)]
+    let suite = paxos::meta::tests(suite);
+    suite.run()
+}
