@@ -127,4 +127,5 @@ pub mod events {
 #[path = "13_replication"]
 pub mod replication {
     pub mod log_shipping;
+    pub mod read_guarantees;
 }

@@ -14,6 +14,7 @@ use solutions as subject;
 
 mod replication {
     pub mod log_shipping;
+    pub mod read_guarantees;
     pub mod watch;
 }
 
@@ -33,6 +34,7 @@ mod bugs {
 fn main() {
     let suite = dscheck::Suite::new("replication");
     let suite = replication::log_shipping::tests(suite);
+    let suite = replication::read_guarantees::tests(suite);
     #[cfg(bugs)]
     let suite = replication::log_shipping::meta(suite);
     suite.run()
