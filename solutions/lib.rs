@@ -106,4 +106,7 @@ pub mod events {
 pub mod replication {
     pub mod log_shipping;
     pub mod read_guarantees;
+
+    pub use log_shipping::*;
+    pub use read_guarantees::*;
 }
