@@ -258,7 +258,10 @@ fn changed_types(original: &str, patched: &str) -> Vec<String> {
             continue;
         }
         match item.kind {
-            Item::PublicType(name) | Item::Impl { self_type: name, .. } => changed.push(name),
+            Item::PublicType(name)
+            | Item::Impl {
+                self_type: name, ..
+            } => changed.push(name),
             Item::Other => {}
         }
     }

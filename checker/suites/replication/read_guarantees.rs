@@ -75,11 +75,9 @@ const MIX: [Reads; 6] = [
 
 pub fn tests(suite: Suite) -> Suite {
     suite
-        .seeded(
-            "read_guarantees::sessions_on_a_lossy_network",
-            4,
-            |seed| random::<LogShipping, Reference>(seed, LOSSY, &MIX).map(drop),
-        )
+        .seeded("read_guarantees::sessions_on_a_lossy_network", 4, |seed| {
+            random::<LogShipping, Reference>(seed, LOSSY, &MIX).map(drop)
+        })
         .seeded(
             "read_guarantees::sessions_with_followers_cut_off",
             4,
@@ -327,7 +325,10 @@ fn measured<N: Shipping, S: Session>(seed: u64) -> Result<(), Failure> {
     let (sessions, session_wait) = mean("session");
     let (plain, plain_wait) = mean("plain");
     dscheck::metric("session reads answered", sessions);
-    dscheck::metric("mean wait of a session read (ms)", format!("{session_wait:.1}"));
+    dscheck::metric(
+        "mean wait of a session read (ms)",
+        format!("{session_wait:.1}"),
+    );
     dscheck::metric("plain reads answered", plain);
     dscheck::metric("mean wait of a plain read (ms)", format!("{plain_wait:.1}"));
     dscheck::metric("plain reads missing the client's own write", clients.stale);

@@ -272,7 +272,8 @@ fn session_check<N: Shipping, S: Session>(
         let Event::Reply { node, id, reply } = &e.event else {
             continue;
         };
-        let (Some(sent), Reply::Read { index, .. }) = (clients.sent.get(id).copied(), *reply) else {
+        let (Some(sent), Reply::Read { index, .. }) = (clients.sent.get(id).copied(), *reply)
+        else {
             continue;
         };
         let floor = if ryw { sent.written } else { sent.read };
