@@ -10,12 +10,13 @@
 //! cuts a follower off and shows the trade-off: plain reads are stale and
 //! go back in time, session reads wait and are not.
 
+use super::log_shipping::{set_up, strike, Faults, ALL, CRASHES, LOSSY, PARTITIONS};
 use super::reads::{clients, Reads, Session, Shared, ANSWERED, MONOTONIC, READ_YOUR_WRITES};
 use super::watch::{watch, Shipping};
 use crate::subject::replication::log_shipping::{LogShipping, LEADER};
 use crate::subject::replication::read_guarantees::Session as Reference;
 use dscheck::{ms, run, Failure, Property, Suite};
-use dsim::{Broken, Clock, Network, NodeId, Sim};
+use dsim::{Broken, Network, NodeId, Sim};
 use std::time::Duration;
 
 /// Nodes per run: the leader and four followers.
@@ -27,40 +28,6 @@ const TRADE_OFF: Property = Property {
     hint: "on_read with min_index 0: last_index() >= 0 always holds, so reply with read_now() \
            at once; only a read whose min_index is above last_index() waits",
     when: &[],
-};
-
-/// What a random run does to the network and the followers.
-#[derive(Clone, Copy, Debug)]
-pub struct Faults {
-    pub lossy: bool,
-    pub crashes: bool,
-    pub partitions: bool,
-    pub skew: bool,
-}
-
-const CALM: Faults = Faults {
-    lossy: false,
-    crashes: false,
-    partitions: false,
-    skew: false,
-};
-const LOSSY: Faults = Faults {
-    lossy: true,
-    ..CALM
-};
-const CUT_OFF: Faults = Faults {
-    partitions: true,
-    ..CALM
-};
-const CRASHES: Faults = Faults {
-    crashes: true,
-    ..CALM
-};
-const ALL: Faults = Faults {
-    lossy: true,
-    crashes: true,
-    partitions: true,
-    skew: true,
 };
 
 /// Four session clients and two plain ones.
@@ -81,7 +48,7 @@ pub fn tests(suite: Suite) -> Suite {
         .seeded(
             "read_guarantees::sessions_with_followers_cut_off",
             4,
-            |seed| random::<LogShipping, Reference>(seed, CUT_OFF, &MIX).map(drop),
+            |seed| random::<LogShipping, Reference>(seed, PARTITIONS, &MIX).map(drop),
         )
         .seeded(
             "read_guarantees::sessions_with_followers_restarting",
@@ -126,7 +93,7 @@ pub fn meta(suite: Suite) -> Suite {
         )
         .test("meta::a_session_forgetting_its_reads_is_caught", || {
             expect_caught(MONOTONIC, 3, |seed| {
-                random::<LogShipping, Forgets>(seed, CUT_OFF, &MIX).map(drop)
+                random::<LogShipping, Forgets>(seed, PARTITIONS, &MIX).map(drop)
             })
         })
         .test("meta::a_pending_read_never_answered_is_caught", || {
@@ -145,9 +112,17 @@ super::watch::shipping!(
 #[cfg(bugs)]
 super::reads::session!(crate::bugs::session_forgets_reads::Session);
 
-/// A network that delivers within 1 to 10 ms and loses nothing.
-fn calm() -> Network {
-    Network::reliable(ms(1), ms(10))
+/// The faults stop: a calm network, no partition, every follower up
+/// (those up are left alone: their waiting reads stay waiting).
+fn calm_down<N: Shipping>(sim: &mut Sim<N>) -> Result<(), Failure> {
+    sim.set_network(Network::reliable(ms(1), ms(10)));
+    run(sim, |s| s.heal())?;
+    for f in (1..sim.len()).map(NodeId) {
+        if !sim.is_up(f) {
+            run(sim, |s| s.restart(f))?;
+        }
+    }
+    Ok(())
 }
 
 /// Two seconds of clients writing to the leader and reading from random
@@ -161,27 +136,10 @@ pub fn random<N: Shipping, S: Session>(
 ) -> Result<Shared<S>, Failure> {
     let mut sim = Sim::new(seed, NODES, |_| N::fresh());
     let mut rng = sim.scenario_rng();
-    if faults.lossy {
-        let network = (calm().with_loss(0.05 + 0.1 * rng.unit()))
-            .with_duplication(0.1)
-            .with_long_delays(0.05, ms(150));
-        sim.set_network(network);
-    } else {
-        sim.set_network(calm());
-    }
-    if faults.skew {
-        for id in sim.ids().collect::<Vec<_>>() {
-            let clock = Clock {
-                skew_nanos: rng.range(0..=100_000_000) as i64 - 50_000_000,
-                drift_ppm: 400.0 * rng.unit() - 200.0,
-            };
-            sim.set_clock(id, clock);
-        }
-    }
+    set_up(&mut sim, &mut rng, faults);
     let _lag = watch(&mut sim);
     let shared = clients::<N, S>(&mut sim, kinds);
     let nodes: Vec<NodeId> = sim.ids().collect();
-    let followers: Vec<NodeId> = (1..NODES).map(NodeId).collect();
     let mut value = 0;
     let mut calmed = false;
     let writes_end = sim.now() + Duration::from_secs(2);
@@ -200,33 +158,11 @@ pub fn random<N: Shipping, S: Session>(
                 clients.read(&mut sim, c, *rng.pick(&nodes));
             }
         }
-        let roll = rng.below(100);
-        let f = *rng.pick(&followers);
-        if !writing {
-            // calm and whole again
-        } else if faults.crashes && roll < 3 {
-            if sim.is_up(f) {
-                run(&mut sim, |s| s.crash(f))?;
-            } else {
-                run(&mut sim, |s| s.restart(f))?;
-            }
-        } else if faults.partitions && (3..6).contains(&roll) {
-            let cut = rng.range(1..=2) as usize;
-            let (away, near) = followers.split_at(cut);
-            let near: Vec<NodeId> = [LEADER].into_iter().chain(near.iter().copied()).collect();
-            run(&mut sim, |s| s.partition(&[&near, away]))?;
-        } else if faults.partitions && roll == 6 {
-            run(&mut sim, |s| s.heal())?;
-        }
-        if !writing && !calmed {
+        if writing {
+            strike(&mut sim, &mut rng, faults)?;
+        } else if !calmed {
             calmed = true;
-            sim.set_network(calm());
-            run(&mut sim, |s| s.heal())?;
-            for &f in &followers {
-                if !sim.is_up(f) {
-                    run(&mut sim, |s| s.restart(f))?;
-                }
-            }
+            calm_down(&mut sim)?;
         }
         let pause = rng.duration(ms(2)..=ms(20));
         run(&mut sim, |s| s.run_for(pause))?;
