@@ -26,7 +26,8 @@
 //! suite includes as `crate::bugs`: the reference files of the exercise
 //! (every file of the topic for a topic built in steps on one node, like
 //! Raft), with the patch applied, keeping only the node (the type that
-//! implements `Node`), its impls and the functions and constants; every
+//! implements `Node`), the types whose code the patch changes, their impls
+//! and the functions and constants; every
 //! other public type comes from the subject (`crate::subject::…`), so the
 //! wrong node speaks the same messages and the same checks run it. Only
 //! built when the references are the subject (the `solutions` feature).
@@ -179,6 +180,7 @@ fn variant(
         let file = format!("{folder}/{stem}.rs");
         sources.insert(stem.clone(), read(&references.join(&file))?);
     }
+    let originals = sources.clone();
     for (file, changes) in &patch.files {
         let stem = stem(file);
         let source = sources
@@ -188,9 +190,16 @@ fn variant(
             *source = change.apply(source).map_err(|e| format!("{file}: {e}"))?;
         }
     }
-    let kept = node_types(sources.values().map(String::as_str));
+    let mut kept = node_types(sources.values().map(String::as_str));
     if kept.is_empty() {
         return Err("the reference has no type that implements Node".to_string());
+    }
+    for (stem, source) in &sources {
+        for name in changed_types(&originals[stem], source) {
+            if !kept.contains(&name) {
+                kept.push(name);
+            }
+        }
     }
     let mut out = format!("/// {}\npub mod {bug} {{\n", patch.what.join("\n/// "));
     for stem in &stems {
@@ -236,6 +245,27 @@ fn node_types<'a>(sources: impl Iterator<Item = &'a str>) -> Vec<String> {
         }
     }
     found
+}
+
+/// The public types whose definition or impls the patch changed (a
+/// client-side type with a bug, say): the variant keeps its own copy of
+/// them, as of the node.
+fn changed_types(original: &str, patched: &str) -> Vec<String> {
+    let before: Vec<String> = items(original).into_iter().map(|i| i.text).collect();
+    let mut changed = Vec::new();
+    for item in items(patched) {
+        if before.contains(&item.text) {
+            continue;
+        }
+        match item.kind {
+            Item::PublicType(name)
+            | Item::Impl {
+                self_type: name, ..
+            } => changed.push(name),
+            Item::Other => {}
+        }
+    }
+    changed
 }
 
 /// The file's text keeping only the node `kept` and what is not a public

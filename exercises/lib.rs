@@ -133,4 +133,8 @@ pub mod paxos {
 #[path = "13_replication"]
 pub mod replication {
     pub mod log_shipping;
+    pub mod read_guarantees;
+
+    pub use log_shipping::*;
+    pub use read_guarantees::*;
 }

@@ -1,8 +1,11 @@
-//! The suite of topic 13, replication with a leader: `replication_log_shipping`.
-//! A leader's log is copied to followers over a faulty network; the tests
-//! check after every step that each follower holds a prefix of the
-//! leader's log and acknowledges only what it stored, and after the faults
-//! stop that every follower caught up. Tests in the `meta` group run the
+//! The suite of topic 13, replication with a leader: `replication_log_shipping`
+//! and `replication_read_guarantees`. A leader's log is copied to followers
+//! over a faulty network; the tests check after every step that each
+//! follower holds a prefix of the leader's log and acknowledges only what
+//! it stored, and after the faults stop that every follower caught up.
+//! Clients read from any node through sessions; every read reply is
+//! checked for read-your-writes, monotonic reads and its value, and a
+//! waiting read must be answered once its node catches up. Tests in the `meta` group run the
 //! checks on the reference with one bug from `replication/bugs/` (see
 //! `checker/build.rs`), and pass only if the intended check finds it; they
 //! grade no exercise, and exist only where the references are the subject.
@@ -14,6 +17,8 @@ use solutions as subject;
 
 mod replication {
     pub mod log_shipping;
+    pub mod read_guarantees;
+    pub mod reads;
     pub mod watch;
 }
 
@@ -33,7 +38,10 @@ mod bugs {
 fn main() {
     let suite = dscheck::Suite::new("replication");
     let suite = replication::log_shipping::tests(suite);
+    let suite = replication::read_guarantees::tests(suite);
     #[cfg(bugs)]
     let suite = replication::log_shipping::meta(suite);
+    #[cfg(bugs)]
+    let suite = replication::read_guarantees::meta(suite);
     suite.run()
 }

@@ -29,6 +29,7 @@
 //! The reference solution.
 // exercise: end
 
+use crate::replication::PendingRead;
 use dsim::{Ctx, Node, NodeId, RequestId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -60,17 +61,25 @@ pub struct Entry {
     pub value: Value,
 }
 
-/// What a client asks the leader.
+/// What a client asks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Request {
+    /// Append `value` to the log: to the leader only.
     Write { value: Value },
+    /// The latest value, from any node, read at a log position of at least
+    /// `min_index` (0: whatever the node has). See `read_guarantees.rs`.
+    Read { min_index: u64 },
 }
 
-/// What the client is told: the write is in the leader's log at `index`
-/// (and maybe on no follower yet).
+/// What the client is told.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Reply {
+    /// The write is in the leader's log at `index` (and maybe on no
+    /// follower yet).
     Appended { index: u64 },
+    /// The node had applied the log up to `index` and the value of the
+    /// entry there is `value` (`None` when `index` is 0: nothing yet).
+    Read { index: u64, value: Option<Value> },
 }
 
 /// Between the leader and a follower.
@@ -111,6 +120,9 @@ pub struct LogShipping {
     pub log: Vec<Entry>,
     /// The leader's view of each follower (empty on a follower).
     pub followers: BTreeMap<NodeId, Progress>,
+    /// Reads waiting for this node to apply up to their position (see
+    /// `read_guarantees.rs`). Volatile: a crash loses them unanswered.
+    pub pending: Vec<PendingRead>,
 }
 
 impl LogShipping {
@@ -217,6 +229,21 @@ impl LogShipping {
         }
         // exercise: end
     }
+
+    /// Leader, on a client's write: append, acknowledge the client at once
+    /// (asynchronous replication), and start shipping to every follower
+    /// that is not already waiting on a batch.
+    fn on_write(&mut self, ctx: &mut Ctx<Self>, id: RequestId, value: Value) {
+        let index = self.append(value);
+        ctx.reply(id, Reply::Appended { index });
+        let idle: Vec<NodeId> = (self.followers.iter())
+            .filter(|(_, p)| !p.in_flight)
+            .map(|(&f, _)| f)
+            .collect();
+        for follower in idle {
+            self.ship(ctx, follower);
+        }
+    }
 }
 
 impl Node for LogShipping {
@@ -241,28 +268,22 @@ impl Node for LogShipping {
         }
     }
 
-    /// A write: append, acknowledge the client at once (asynchronous
-    /// replication), and start shipping to every follower that is not
-    /// already waiting on a batch.
+    /// A write goes to the leader; a read, to any node (`read_guarantees.rs`).
     fn on_request(&mut self, ctx: &mut Ctx<Self>, id: RequestId, req: Request) {
-        if ctx.id() != LEADER {
-            return; // clients write to the leader only
-        }
-        let Request::Write { value } = req;
-        let index = self.append(value);
-        ctx.reply(id, Reply::Appended { index });
-        let idle: Vec<NodeId> = (self.followers.iter())
-            .filter(|(_, p)| !p.in_flight)
-            .map(|(&f, _)| f)
-            .collect();
-        for follower in idle {
-            self.ship(ctx, follower);
+        match req {
+            Request::Write { value } if ctx.id() == LEADER => self.on_write(ctx, id, value),
+            Request::Write { .. } => {} // clients write to the leader only
+            Request::Read { min_index } => self.on_read(ctx, id, min_index),
         }
     }
 
+    /// Every entry this node applies may let a pending read through.
     fn on_message(&mut self, ctx: &mut Ctx<Self>, from: NodeId, msg: Msg) {
         match msg {
-            Msg::Entries { entries } if ctx.id() != LEADER => self.on_entries(ctx, from, entries),
+            Msg::Entries { entries } if ctx.id() != LEADER => {
+                self.on_entries(ctx, from, entries);
+                self.answer_pending(ctx);
+            }
             Msg::Ack { applied } if ctx.id() == LEADER => self.on_ack(ctx, from, applied),
             _ => {}
         }

@@ -14,7 +14,7 @@ use crate::subject::replication::log_shipping::{
     LogShipping, Msg, Request, LEADER, RETRANSMIT_AFTER,
 };
 use dscheck::{ms, run, Failure, Property, Suite};
-use dsim::{Broken, Clock, Network, NodeId, Sim};
+use dsim::{Broken, Clock, Network, Node, NodeId, Sim, SimRng};
 use std::time::Duration;
 
 /// Nodes per run: the leader and four followers.
@@ -65,29 +65,29 @@ pub struct Faults {
     pub skew: bool,
 }
 
-const NONE: Faults = Faults {
+pub const NONE: Faults = Faults {
     lossy: false,
     crashes: false,
     partitions: false,
     skew: false,
 };
 /// Loss, duplication and reordering only.
-const LOSSY: Faults = Faults {
+pub const LOSSY: Faults = Faults {
     lossy: true,
     ..NONE
 };
 /// Follower crashes and restarts only.
-const CRASHES: Faults = Faults {
+pub const CRASHES: Faults = Faults {
     crashes: true,
     ..NONE
 };
 /// Partitions between the leader and some followers only.
-const PARTITIONS: Faults = Faults {
+pub const PARTITIONS: Faults = Faults {
     partitions: true,
     ..NONE
 };
 /// Everything at once.
-const ALL: Faults = Faults {
+pub const ALL: Faults = Faults {
     lossy: true,
     crashes: true,
     partitions: true,
@@ -170,16 +170,37 @@ fn write(value: u64) -> Request {
 pub fn faulty<N: Shipping>(seed: u64, faults: Faults) -> Result<(), Failure> {
     let mut sim = Sim::new(seed, NODES, |_| N::fresh());
     let mut rng = sim.scenario_rng();
+    set_up(&mut sim, &mut rng, faults);
+    let _lag = watch(&mut sim);
+    let mut value = 0;
+    let end = sim.now() + Duration::from_secs(2);
+    while sim.now() < end {
+        value += 1;
+        sim.request(LEADER, write(value));
+        strike(&mut sim, &mut rng, faults)?;
+        let pause = rng.duration(ms(2)..=ms(20));
+        run(&mut sim, |s| s.run_for(pause))?;
+    }
+    sim.set_network(Network::reliable(ms(1), ms(10)));
+    run(&mut sim, |s| s.heal())?;
+    for f in (1..NODES).map(NodeId) {
+        run(&mut sim, |s| s.restart(f))?;
+    }
+    settle(&mut sim, SETTLE)
+}
+
+/// The network (lossy or calm) and the clocks (skewed or true) of a run
+/// under `faults`, drawn from `rng`.
+pub fn set_up<N: Node>(sim: &mut Sim<N>, rng: &mut SimRng, faults: Faults) {
     let calm = Network::reliable(ms(1), ms(10));
     if faults.lossy {
         sim.set_network(
-            calm.clone()
-                .with_loss(0.05 + 0.15 * rng.unit())
+            calm.with_loss(0.05 + 0.15 * rng.unit())
                 .with_duplication(0.1)
                 .with_long_delays(0.05, ms(150)),
         );
     } else {
-        sim.set_network(calm.clone());
+        sim.set_network(calm);
     }
     if faults.skew {
         for id in sim.ids().collect::<Vec<_>>() {
@@ -190,39 +211,31 @@ pub fn faulty<N: Shipping>(seed: u64, faults: Faults) -> Result<(), Failure> {
             sim.set_clock(id, clock);
         }
     }
-    let _lag = watch(&mut sim);
-    let followers: Vec<NodeId> = (1..NODES).map(NodeId).collect();
-    let mut value = 0;
-    let end = sim.now() + Duration::from_secs(2);
-    while sim.now() < end {
-        value += 1;
-        sim.request(LEADER, write(value));
-        let roll = rng.below(100);
-        let f = *rng.pick(&followers);
-        if faults.crashes && roll < 4 {
-            if sim.is_up(f) {
-                run(&mut sim, |s| s.crash(f))?;
-            } else {
-                run(&mut sim, |s| s.restart(f))?;
-            }
+}
+
+/// One roll of the dice for `faults`: a follower may crash (or come back),
+/// the leader may be cut off from one or two followers, or a partition
+/// may heal.
+pub fn strike<N: Node>(sim: &mut Sim<N>, rng: &mut SimRng, faults: Faults) -> Result<(), Failure> {
+    let followers: Vec<NodeId> = (1..sim.len()).map(NodeId).collect();
+    let roll = rng.below(100);
+    let f = *rng.pick(&followers);
+    if faults.crashes && roll < 4 {
+        if sim.is_up(f) {
+            run(sim, |s| s.crash(f))?;
+        } else {
+            run(sim, |s| s.restart(f))?;
         }
-        if faults.partitions && (4..7).contains(&roll) {
-            let cut = rng.range(1..=2) as usize;
-            let (away, near) = followers.split_at(cut);
-            let near: Vec<NodeId> = [LEADER].into_iter().chain(near.iter().copied()).collect();
-            run(&mut sim, |s| s.partition(&[&near, away]))?;
-        } else if faults.partitions && roll == 7 {
-            run(&mut sim, |s| s.heal())?;
-        }
-        let pause = rng.duration(ms(2)..=ms(20));
-        run(&mut sim, |s| s.run_for(pause))?;
     }
-    sim.set_network(calm);
-    run(&mut sim, |s| s.heal())?;
-    for &f in &followers {
-        run(&mut sim, |s| s.restart(f))?;
+    if faults.partitions && (4..7).contains(&roll) {
+        let cut = rng.range(1..=2) as usize;
+        let (away, near) = followers.split_at(cut);
+        let near: Vec<NodeId> = [LEADER].into_iter().chain(near.iter().copied()).collect();
+        run(sim, |s| s.partition(&[&near, away]))?;
+    } else if faults.partitions && roll == 7 {
+        run(sim, |s| s.heal())?;
     }
-    settle(&mut sim, SETTLE)
+    Ok(())
 }
 
 /// Runs `within` more, then requires every follower to hold the leader's

@@ -149,8 +149,12 @@ fn watch_leader<N: Shipping>(sim: &mut Sim<N>, lag: Rc<RefCell<Lag>>) {
         last = log.last().copied();
         for e in step.iter() {
             if let Event::Reply { id, reply, .. } = &e.event {
-                let Request::Write { value } = sim.operation(*id).request;
-                let Reply::Appended { index } = *reply;
+                // Reads are checked in `reads.rs`.
+                let (Request::Write { value }, Reply::Appended { index }) =
+                    (sim.operation(*id).request, *reply)
+                else {
+                    continue;
+                };
                 let at = index.checked_sub(1).and_then(|i| log.get(i as usize));
                 if at.is_none_or(|entry| entry.value != value) {
                     return Err(Broken::new(format!(
