@@ -132,6 +132,7 @@ pub mod paxos {
 #[cfg(feature = "replication")]
 #[path = "13_replication"]
 pub mod replication {
+    pub mod failover;
     pub mod log_shipping;
     pub mod read_guarantees;
 

@@ -109,6 +109,7 @@ pub mod paxos {
 
 #[path = "13_replication"]
 pub mod replication {
+    pub mod failover;
     pub mod log_shipping;
     pub mod read_guarantees;
 
