@@ -113,6 +113,7 @@ pub mod replication {
     pub mod log_shipping;
     pub mod read_guarantees;
 
+    pub use failover::*;
     pub use log_shipping::*;
     pub use read_guarantees::*;
 }
