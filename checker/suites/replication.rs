@@ -17,6 +17,7 @@ use solutions as subject;
 
 mod replication {
     pub mod failover;
+    pub mod guard;
     pub mod log_shipping;
     pub mod read_guarantees;
     pub mod reads;
@@ -45,5 +46,7 @@ fn main() {
     let suite = replication::log_shipping::meta(suite);
     #[cfg(bugs)]
     let suite = replication::read_guarantees::meta(suite);
+    #[cfg(bugs)]
+    let suite = replication::failover::meta(suite);
     suite.run()
 }

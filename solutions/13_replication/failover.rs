@@ -142,7 +142,8 @@ impl LogShipping {
         // stub: // TODO: true if prev_index is 0, or your entry at prev_index has prev_epoch.
         // stub: let _ = (prev_index, prev_epoch);
         // stub: true
-        prev_index == 0 || (prev_index <= self.last_index() && self.epoch_at(prev_index) == prev_epoch)
+        prev_index == 0
+            || (prev_index <= self.last_index() && self.epoch_at(prev_index) == prev_epoch)
         // exercise: end
     }
 
