@@ -54,8 +54,8 @@ pub const EPOCHS: Property = Property {
 };
 
 pub const FENCED: Property = Property {
-    name: "the epoch fence holds: no node applies entries from an epoch older than its own, \
-           one node at most leads each epoch, and a node that has heard of a newer epoch \
+    name: "the epoch fence holds: a node applies entries of its own epoch only (it adopts a \
+           newer one first, refuses an older one), one node at most leads each epoch, and a node that has heard of a newer epoch \
            appends no client write",
     hint: "in fence, adopt a higher epoch (stepping down: leading = false) and refuse any \
            message of a lower one; adopt before handling the message",
@@ -147,10 +147,12 @@ pub fn guard<N: Failing>(sim: &mut Sim<N>) {
             if let Event::Deliver { to, msg, .. } = &e.event {
                 let before = seen.entry(*to).or_default();
                 let grew = sim.node(*to).is_some_and(|n| changed(n.log(), before));
+                let now = sim.node(*to).map_or(0, |n| n.epoch());
                 if let (Msg::Entries { epoch, .. }, true) = (msg, grew) {
-                    if *epoch < before.epoch {
+                    if *epoch < before.epoch || *epoch != now {
                         let detail = format!(
-                            "{to}, in epoch {}, changed its log on entries of epoch {epoch}",
+                            "{to}, in epoch {} (then {now}), changed its log on entries of epoch \
+                             {epoch}",
                             before.epoch
                         );
                         return Err(Broken::new(detail).nodes([*to]).events([e.index]));
