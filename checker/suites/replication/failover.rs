@@ -24,10 +24,20 @@ const NODES: usize = 5;
 const SETTLE: Duration = Duration::from_millis(1_500);
 
 const PROMOTES: Property = Property {
-    name: "a node asked to lead a newer epoch answers Position, then Promoted, at once",
+    name: "a node answers Position at once, and a promotion with Promoted at once if its epoch \
+           is newer than the node's, never if not",
     hint: "on Request::Position reply Reply::Position { index, last_epoch, epoch }; on \
            Request::Promote { epoch } with a newer epoch, adopt it, lead, ship to every \
            follower and reply Reply::Promoted { epoch }",
+    when: &[],
+};
+
+const QUICK: Property = Property {
+    name: "on a calm network, a promoted leader brings every live follower to its log within \
+           30 ms, and then each write costs a batch and an acknowledgement per follower",
+    hint: "on promotion ship to every follower at once; on Mismatch move next_index back and \
+           ship at once; take a batch whose prev_index is your last index (matches: \
+           prev_index <= last_index())",
     when: &[],
 };
 
@@ -57,7 +67,14 @@ pub fn tests(suite: Suite) -> Suite {
             async_loses::<LogShipping>(1)
         })
         .seeded("failover::split_brain_old_leader_steps_down", 3, |seed| {
-            split_brain::<LogShipping>(seed)
+            split_brain::<LogShipping>(seed, true)
+        })
+        .test(
+            "failover::a_new_leader_announces_itself_without_writes",
+            || split_brain::<LogShipping>(1, false),
+        )
+        .seeded("failover::a_calm_failover_is_quick_and_frugal", 2, |seed| {
+            calm::<LogShipping>(seed)
         })
 }
 
@@ -71,11 +88,11 @@ pub fn meta(suite: Suite) -> Suite {
     use dscheck::expect_caught;
     suite
         .test("meta::an_old_leader_without_a_fence_is_caught", || {
-            expect_caught(FENCED, 3, split_brain::<Unfenced>)
+            expect_caught(FENCED, 3, |seed| split_brain::<Unfenced>(seed, true))
         })
         .test(
             "meta::a_follower_keeping_conflicting_entries_is_caught",
-            || expect_caught(AGREES, 3, split_brain::<Keeps>),
+            || expect_caught(AGREES, 3, |seed| split_brain::<Keeps>(seed, true)),
         )
         .test("meta::an_epoch_not_stored_is_caught", || {
             expect_caught(EPOCHS, 6, |seed| {
@@ -287,7 +304,7 @@ pub fn failovers<N: Failing>(seed: u64, mode: AckMode, faults: Faults) -> Result
     let mut sim = Sim::new(seed, NODES, move |_| N::fresh(mode));
     let mut rng = sim.scenario_rng();
     set_up(&mut sim, &mut rng, faults);
-    guard(&mut sim);
+    guard(&mut sim, mode);
     let mut manager = Manager::new(mode);
     let mut since = Time::ZERO;
     for _ in 0..1 + rng.below(2) {
@@ -326,7 +343,7 @@ pub fn failovers<N: Failing>(seed: u64, mode: AckMode, faults: Faults) -> Result
 fn async_loses<N: Failing>(seed: u64) -> Result<(), Failure> {
     let mut sim = Sim::new(seed, NODES, |_| N::fresh(AckMode::Async));
     sim.set_network(Network::reliable(ms(1), ms(10)));
-    guard(&mut sim);
+    guard(&mut sim, AckMode::Async);
     let mut manager = Manager::new(AckMode::Async);
     for _ in 0..20 {
         manager.write(&mut sim, LEADER);
@@ -356,14 +373,16 @@ fn async_loses<N: Failing>(seed: u64) -> Result<(), Failure> {
 }
 
 /// Written out, split brain (`Async` mode): n0 is cut off from the others
-/// and still takes 5 writes; n1 is promoted and takes 10; the partition
-/// heals and n0, which still thinks it leads, is sent more writes. It must
-/// hear of the new epoch, step down, append none of them, and end with the
-/// new leader's log, its own 5 writes dropped.
-fn split_brain<N: Failing>(seed: u64) -> Result<(), Failure> {
+/// and still takes 5 writes; n1 is promoted and, if `busy`, takes 10; the
+/// partition heals and n0, which still thinks it leads, is sent more
+/// writes (if `busy`). It must hear of the new epoch, step down, append
+/// none of them, and end with the new leader's log, its own 5 writes
+/// dropped: with no write to the new leader, only its own announcement
+/// and retransmissions can tell n0.
+fn split_brain<N: Failing>(seed: u64, busy: bool) -> Result<(), Failure> {
     let mut sim = Sim::new(seed, NODES, |_| N::fresh(AckMode::Async));
     sim.set_network(Network::reliable(ms(1), ms(10)));
-    guard(&mut sim);
+    guard(&mut sim, AckMode::Async);
     let mut manager = Manager::new(AckMode::Async);
     for _ in 0..20 {
         manager.write(&mut sim, LEADER);
@@ -377,15 +396,96 @@ fn split_brain<N: Failing>(seed: u64) -> Result<(), Failure> {
         run(&mut sim, |s| s.run_for(ms(5)))?;
     }
     manager.promote(&mut sim, LEADER)?;
-    for _ in 0..10 {
+    for _ in 0..if busy { 10 } else { 0 } {
         manager.write(&mut sim, manager.leader);
         run(&mut sim, |s| s.run_for(ms(5)))?;
     }
     run(&mut sim, |s| s.heal())?;
-    for _ in 0..20 {
+    for _ in 0..if busy { 20 } else { 0 } {
         manager.write(&mut sim, LEADER);
         manager.write(&mut sim, manager.leader);
         run(&mut sim, |s| s.run_for(ms(10)))?;
+    }
+    manager.settle(&mut sim, Time::ZERO)
+}
+
+/// Written out, `Majority` mode on a calm network: n4 is cut off and lags
+/// 10 writes, n0 crashes, n4 comes back as n1 is promoted. Within 30 ms
+/// every live node must hold the new leader's log (the new leader finds
+/// out where n4 stands at once, not after a retransmission); a promotion
+/// of n2 to that same epoch must then be ignored; and each write must
+/// cost at most one batch and one acknowledgement per follower.
+fn calm<N: Failing>(seed: u64) -> Result<(), Failure> {
+    let mode = AckMode::Majority;
+    let mut sim = Sim::new(seed, NODES, move |_| N::fresh(mode));
+    sim.set_network(Network::reliable(ms(1), ms(10)));
+    guard(&mut sim, mode);
+    let mut manager = Manager::new(mode);
+    let n4 = NodeId(4);
+    for i in 0..30 {
+        if i == 20 {
+            let rest: Vec<NodeId> = sim.ids().filter(|&n| n != n4).collect();
+            run(&mut sim, |s| s.partition(&[&rest, &[n4]]))?;
+        }
+        manager.write(&mut sim, LEADER);
+        run(&mut sim, |s| s.run_for(ms(5)))?;
+    }
+    run(&mut sim, |s| s.run_for(ms(50)))?;
+    run(&mut sim, |s| s.crash(LEADER))?;
+    run(&mut sim, |s| s.heal())?;
+    manager.promote(&mut sim, LEADER)?;
+    run(&mut sim, |s| s.run_for(ms(30)))?;
+    let truth = sim
+        .node(manager.leader)
+        .map_or(&[][..], |n| n.log())
+        .to_vec();
+    for n in sim.ids().filter(|&n| sim.is_up(n)) {
+        let has = sim.node(n).map_or(0, |node| node.log().len());
+        if sim.node(n).map(|node| node.log()) != Some(&truth[..]) {
+            let detail = format!(
+                "30 ms after {} was promoted on a calm network, {n} holds {has} entries of its \
+                 {}",
+                manager.leader,
+                truth.len()
+            );
+            return Err(Failure::after_run(
+                &sim,
+                QUICK,
+                Broken::new(detail).nodes([n]),
+            ));
+        }
+    }
+    let again = sim.request(
+        NodeId(2),
+        Request::Promote {
+            epoch: manager.epoch,
+        },
+    );
+    run(&mut sim, |s| s.run_for(ms(1)))?;
+    if let Some(reply) = sim.operation(again).reply() {
+        let detail = format!("n2, in epoch 1, answered {reply:?} to a promotion to epoch 1");
+        return Err(Failure::after_run(
+            &sim,
+            PROMOTES,
+            Broken::new(detail).nodes([NodeId(2)]),
+        ));
+    }
+    let before = sim.stats().sent;
+    let writes = 20;
+    for _ in 0..writes {
+        manager.write(&mut sim, manager.leader);
+        run(&mut sim, |s| s.run_for(ms(5)))?;
+    }
+    run(&mut sim, |s| s.run_for(ms(40)))?;
+    let sent = sim.stats().sent - before;
+    let cap = 2 * (NODES as u64 - 1) * writes + 4 * NODES as u64;
+    if sent > cap {
+        let detail = format!(
+            "after the failover, {writes} writes cost {sent} messages on a calm network: more \
+             than a batch and an acknowledgement per follower per write, and a few \
+             retransmissions to the crashed node ({cap})"
+        );
+        return Err(Failure::after_run(&sim, QUICK, detail));
     }
     manager.settle(&mut sim, Time::ZERO)
 }

@@ -5,7 +5,9 @@
 //! The properties checked at a run's points (after a promotion, at the
 //! end) are here too, as plain functions.
 
-use crate::subject::replication::log_shipping::{Entry, Msg, Reply, Request};
+use crate::subject::replication::log_shipping::{
+    entry_key, Entry, Msg, Reply, Request, APPLIED_KEY,
+};
 use crate::subject::replication::AckMode;
 use dscheck::{Fact, Property};
 use dsim::{Broken, Event, Node, NodeId, Sim};
@@ -76,8 +78,9 @@ pub const AGREES: Property = Property {
 };
 
 pub const KEPT: Property = Property {
-    name: "with Majority acknowledgement, no acknowledged write is lost: the promoted leader \
-           has it, and in the end every node has it",
+    name: "with Majority acknowledgement, a write is answered only once a majority of the nodes \
+           hold it, and no answered write is lost: the promoted leader has it, and in the end \
+           every node has it",
     hint: "in Majority mode keep the write in waiting and answer it only once majority_index() \
            reaches it: counting the leader and the followers whose acknowledgement of this epoch \
            shows they have it",
@@ -121,8 +124,33 @@ fn epoch_of(msg: &Msg) -> u64 {
     }
 }
 
-/// Registers EPOCHS, FENCED and AGREES on `sim`.
-pub fn guard<N: Failing>(sim: &mut Sim<N>) {
+/// Registers EPOCHS, FENCED and AGREES on `sim`, and in `Majority` mode
+/// the majority behind every answered write (KEPT).
+pub fn guard<N: Failing>(sim: &mut Sim<N>, mode: AckMode) {
+    if mode == AckMode::Majority {
+        sim.check(KEPT, |sim, step| {
+            for e in step.iter() {
+                let Event::Reply {
+                    node,
+                    reply: Reply::Appended { index },
+                    ..
+                } = &e.event
+                else {
+                    continue;
+                };
+                let holders = sim.ids().filter(|&n| holds(sim, n, *index)).count();
+                if holders <= sim.len() / 2 {
+                    let detail = format!(
+                        "{node} answered a write at index {index} when {holders} of the {} \
+                         nodes held that entry",
+                        sim.len()
+                    );
+                    return Err(Broken::new(detail).nodes([*node]).events([e.index]));
+                }
+            }
+            Ok(())
+        });
+    }
     let mut seen: BTreeMap<NodeId, Seen> = BTreeMap::new();
     sim.check(EPOCHS, move |sim, _| {
         for id in sim.ids() {
@@ -228,6 +256,14 @@ pub fn guard<N: Failing>(sim: &mut Sim<N>) {
                 .and_then(|a| a.get(&epoch))
                 .copied()
                 .unwrap_or(0);
+            if (log.len() as u64) < acked {
+                let detail = format!(
+                    "{id} acknowledged index {acked} in epoch {epoch} and now holds {} entries: \
+                     it dropped entries of its own epoch's leader",
+                    log.len()
+                );
+                return Err(Broken::new(detail).nodes([id, leader]));
+            }
             let upto = taken.max(acked as usize).min(log.len());
             if let Some(i) = (0..upto).find(|&i| truth.get(i) != log.get(i)) {
                 let detail =
@@ -243,6 +279,18 @@ pub fn guard<N: Failing>(sim: &mut Sim<N>) {
         }
         Ok(())
     });
+}
+
+/// Whether node `n` holds an entry at `index`, in its log if it is up,
+/// in its storage if it is down.
+fn holds<N: Failing>(sim: &Sim<N>, n: NodeId, index: u64) -> bool {
+    match sim.node(n) {
+        Some(node) => node.log().len() as u64 >= index,
+        None => {
+            let stored: u64 = sim.storage(n).get(APPLIED_KEY).unwrap_or(0);
+            stored >= index && sim.storage(n).get::<Entry>(&entry_key(index)).is_some()
+        }
+    }
 }
 
 /// Whether `log` differs from what was seen of it: its length or last entry.
