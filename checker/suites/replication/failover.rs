@@ -141,6 +141,20 @@ impl Manager {
         sim.request(to, Request::Write { value: self.value })
     }
 
+    /// Sends `count` writes to the leader, `gap` apart.
+    fn writes<N: Failing>(
+        &mut self,
+        sim: &mut Sim<N>,
+        count: u64,
+        gap: Duration,
+    ) -> Result<(), Failure> {
+        for _ in 0..count {
+            self.write(sim, self.leader);
+            run(sim, |s| s.run_for(gap))?;
+        }
+        Ok(())
+    }
+
     /// Writes to the leader every 2 to 20 ms for `span`; with `restarts`, a
     /// follower may crash or come back at each write.
     fn load<N: Failing>(
@@ -337,19 +351,24 @@ pub fn failovers<N: Failing>(seed: u64, mode: AckMode, faults: Faults) -> Result
     manager.settle(&mut sim, since)
 }
 
+/// The start of the written-out runs: five nodes in `mode` on a calm
+/// network, 20 writes to n0 5 ms apart, and 50 ms for every follower to
+/// have them.
+fn calm_start<N: Failing>(seed: u64, mode: AckMode) -> Result<(Sim<N>, Manager), Failure> {
+    let mut sim = Sim::new(seed, NODES, move |_| N::fresh(mode));
+    sim.set_network(Network::reliable(ms(1), ms(10)));
+    guard(&mut sim, mode);
+    let mut manager = Manager::new(mode);
+    manager.writes(&mut sim, 20, ms(5))?;
+    run(&mut sim, |s| s.run_for(ms(50)))?;
+    Ok((sim, manager))
+}
+
 /// Written out, `Async` mode on a calm network: 20 writes, then a burst of
 /// 5 and the leader crashes before shipping them; n1 is promoted. The
 /// burst was acknowledged and is gone: that loss must show.
 fn async_loses<N: Failing>(seed: u64) -> Result<(), Failure> {
-    let mut sim = Sim::new(seed, NODES, |_| N::fresh(AckMode::Async));
-    sim.set_network(Network::reliable(ms(1), ms(10)));
-    guard(&mut sim, AckMode::Async);
-    let mut manager = Manager::new(AckMode::Async);
-    for _ in 0..20 {
-        manager.write(&mut sim, LEADER);
-        run(&mut sim, |s| s.run_for(ms(5)))?;
-    }
-    run(&mut sim, |s| s.run_for(ms(50)))?;
+    let (mut sim, mut manager) = calm_start::<N>(seed, AckMode::Async)?;
     for _ in 0..5 {
         manager.write(&mut sim, LEADER);
     }
@@ -357,10 +376,7 @@ fn async_loses<N: Failing>(seed: u64) -> Result<(), Failure> {
     run(&mut sim, |s| s.crash(LEADER))?;
     run(&mut sim, |s| s.run_for(ms(50)))?;
     manager.promote(&mut sim, LEADER)?;
-    for _ in 0..10 {
-        manager.write(&mut sim, manager.leader);
-        run(&mut sim, |s| s.run_for(ms(5)))?;
-    }
+    manager.writes(&mut sim, 10, ms(5))?;
     let truth = sim.node(manager.leader).map_or(&[][..], |n| n.log());
     let lost = missing(&acknowledged(&sim), truth).len();
     if lost == 0 {
@@ -380,26 +396,12 @@ fn async_loses<N: Failing>(seed: u64) -> Result<(), Failure> {
 /// dropped: with no write to the new leader, only its own announcement
 /// and retransmissions can tell n0.
 fn split_brain<N: Failing>(seed: u64, busy: bool) -> Result<(), Failure> {
-    let mut sim = Sim::new(seed, NODES, |_| N::fresh(AckMode::Async));
-    sim.set_network(Network::reliable(ms(1), ms(10)));
-    guard(&mut sim, AckMode::Async);
-    let mut manager = Manager::new(AckMode::Async);
-    for _ in 0..20 {
-        manager.write(&mut sim, LEADER);
-        run(&mut sim, |s| s.run_for(ms(5)))?;
-    }
-    run(&mut sim, |s| s.run_for(ms(50)))?;
+    let (mut sim, mut manager) = calm_start::<N>(seed, AckMode::Async)?;
     let rest: Vec<NodeId> = sim.ids().filter(|&n| n != LEADER).collect();
     run(&mut sim, |s| s.partition(&[&[LEADER], &rest]))?;
-    for _ in 0..5 {
-        manager.write(&mut sim, LEADER);
-        run(&mut sim, |s| s.run_for(ms(5)))?;
-    }
+    manager.writes(&mut sim, 5, ms(5))?;
     manager.promote(&mut sim, LEADER)?;
-    for _ in 0..if busy { 10 } else { 0 } {
-        manager.write(&mut sim, manager.leader);
-        run(&mut sim, |s| s.run_for(ms(5)))?;
-    }
+    manager.writes(&mut sim, if busy { 10 } else { 0 }, ms(5))?;
     run(&mut sim, |s| s.heal())?;
     for _ in 0..if busy { 20 } else { 0 } {
         manager.write(&mut sim, LEADER);
@@ -417,20 +419,11 @@ fn split_brain<N: Failing>(seed: u64, busy: bool) -> Result<(), Failure> {
 /// apart (more than a round trip), must cost at most one batch and one
 /// acknowledgement per follower.
 fn calm<N: Failing>(seed: u64) -> Result<(), Failure> {
-    let mode = AckMode::Majority;
-    let mut sim = Sim::new(seed, NODES, move |_| N::fresh(mode));
-    sim.set_network(Network::reliable(ms(1), ms(10)));
-    guard(&mut sim, mode);
-    let mut manager = Manager::new(mode);
+    let (mut sim, mut manager) = calm_start::<N>(seed, AckMode::Majority)?;
     let n4 = NodeId(4);
-    for i in 0..30 {
-        if i == 20 {
-            let rest: Vec<NodeId> = sim.ids().filter(|&n| n != n4).collect();
-            run(&mut sim, |s| s.partition(&[&rest, &[n4]]))?;
-        }
-        manager.write(&mut sim, LEADER);
-        run(&mut sim, |s| s.run_for(ms(5)))?;
-    }
+    let rest: Vec<NodeId> = sim.ids().filter(|&n| n != n4).collect();
+    run(&mut sim, |s| s.partition(&[&rest, &[n4]]))?;
+    manager.writes(&mut sim, 10, ms(5))?;
     run(&mut sim, |s| s.run_for(ms(50)))?;
     run(&mut sim, |s| s.crash(LEADER))?;
     run(&mut sim, |s| s.heal())?;
@@ -473,10 +466,7 @@ fn calm<N: Failing>(seed: u64) -> Result<(), Failure> {
     }
     let before = sim.stats().sent;
     let writes = 20;
-    for _ in 0..writes {
-        manager.write(&mut sim, manager.leader);
-        run(&mut sim, |s| s.run_for(ms(25)))?;
-    }
+    manager.writes(&mut sim, writes, ms(25))?;
     run(&mut sim, |s| s.run_for(ms(40)))?;
     let sent = sim.stats().sent - before;
     let cap = 2 * (NODES as u64 - 1) * writes;
