@@ -31,7 +31,7 @@
 //! `recover_epoch` behave as in `log_shipping.rs` (one epoch, answer at once),
 //! so that the earlier exercises pass before you write them.
 
-use crate::replication::{Entry, LogShipping, Reply, APPLIED_KEY, EPOCH_KEY};
+use crate::replication::{Entry, LogShipping, Reply, APPLIED_KEY};
 use dsim::{Ctx, NodeId, RequestId};
 
 /// When the leader acknowledges a client's write.
@@ -68,7 +68,7 @@ impl LogShipping {
     /// Moves to `epoch`, durably before anything else, and follows: a
     /// leader steps down, and the clients it kept waiting are never
     /// answered (their writes were not acknowledged).
-    fn adopt(&mut self, ctx: &mut Ctx<Self>, epoch: u64) {
+    pub fn adopt(&mut self, ctx: &mut Ctx<Self>, epoch: u64) {
         todo!(
             "store epoch under EPOCH_KEY and set self.epoch; stop leading: clear \
              followers and waiting"
@@ -129,7 +129,7 @@ impl LogShipping {
     }
 
     /// Keeps the first `keep` entries, durably.
-    fn truncate(&mut self, ctx: &mut Ctx<Self>, keep: u64) {
+    pub fn truncate(&mut self, ctx: &mut Ctx<Self>, keep: u64) {
         self.log.truncate(keep as usize);
         ctx.storage().put(APPLIED_KEY, &keep);
     }

@@ -34,7 +34,7 @@
 //! The reference solution.
 // exercise: end
 
-use crate::replication::{Entry, LogShipping, Reply, APPLIED_KEY, EPOCH_KEY};
+use crate::replication::{Entry, LogShipping, Reply, APPLIED_KEY};
 use dsim::{Ctx, NodeId, RequestId};
 
 /// When the leader acknowledges a client's write.
@@ -77,10 +77,10 @@ impl LogShipping {
     /// Moves to `epoch`, durably before anything else, and follows: a
     /// leader steps down, and the clients it kept waiting are never
     /// answered (their writes were not acknowledged).
-    fn adopt(&mut self, ctx: &mut Ctx<Self>, epoch: u64) {
+    pub fn adopt(&mut self, ctx: &mut Ctx<Self>, epoch: u64) {
         // exercise: begin "store epoch under EPOCH_KEY and set self.epoch; stop leading: clear "
         //   "followers and waiting"
-        ctx.storage().put(EPOCH_KEY, &epoch);
+        ctx.storage().put(crate::replication::EPOCH_KEY, &epoch);
         self.epoch = epoch;
         self.leading = false;
         self.followers.clear();
@@ -93,7 +93,10 @@ impl LogShipping {
         // exercise: begin
         // stub: // TODO: read EPOCH_KEY from storage into self.epoch (0 if absent).
         // stub: let _ = ctx;
-        self.epoch = ctx.storage().get(EPOCH_KEY).unwrap_or(0);
+        self.epoch = ctx
+            .storage()
+            .get(crate::replication::EPOCH_KEY)
+            .unwrap_or(0);
         // exercise: end
     }
 
@@ -173,7 +176,7 @@ impl LogShipping {
     }
 
     /// Keeps the first `keep` entries, durably.
-    fn truncate(&mut self, ctx: &mut Ctx<Self>, keep: u64) {
+    pub fn truncate(&mut self, ctx: &mut Ctx<Self>, keep: u64) {
         self.log.truncate(keep as usize);
         ctx.storage().put(APPLIED_KEY, &keep);
     }

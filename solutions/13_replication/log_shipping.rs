@@ -217,7 +217,7 @@ impl LogShipping {
 
     /// Leader: the batch of entries `log[from..to]` (positions), with the
     /// entry before it, this node's epoch and its last index.
-    fn batch(&self, from: usize, to: usize) -> Msg {
+    pub fn batch(&self, from: usize, to: usize) -> Msg {
         Msg::Entries {
             epoch: self.epoch,
             prev_index: from as u64,

@@ -151,20 +151,16 @@ pub fn guard<N: Failing>(sim: &mut Sim<N>, mode: AckMode) {
             Ok(())
         });
     }
-    let mut seen: BTreeMap<NodeId, Seen> = BTreeMap::new();
+    let mut highest: BTreeMap<NodeId, u64> = BTreeMap::new();
     sim.check(EPOCHS, move |sim, _| {
         for id in sim.ids() {
             let Some(node) = sim.node(id) else { continue };
-            let highest = seen.entry(id).or_insert_with(Seen::default);
-            if node.epoch() < highest.epoch {
-                let detail = format!(
-                    "{id} had epoch {} and now has {}",
-                    highest.epoch,
-                    node.epoch()
-                );
+            let had = highest.entry(id).or_default();
+            if node.epoch() < *had {
+                let detail = format!("{id} had epoch {had} and now has {}", node.epoch());
                 return Err(Broken::new(detail).nodes([id]));
             }
-            highest.epoch = node.epoch();
+            *had = node.epoch();
         }
         Ok(())
     });
