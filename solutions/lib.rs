@@ -109,9 +109,11 @@ pub mod paxos {
 
 #[path = "13_replication"]
 pub mod replication {
+    pub mod failover;
     pub mod log_shipping;
     pub mod read_guarantees;
 
+    pub use failover::*;
     pub use log_shipping::*;
     pub use read_guarantees::*;
 }

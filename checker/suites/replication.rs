@@ -16,6 +16,8 @@ use exercises as subject;
 use solutions as subject;
 
 mod replication {
+    pub mod failover;
+    pub mod guard;
     pub mod log_shipping;
     pub mod read_guarantees;
     pub mod reads;
@@ -39,9 +41,12 @@ fn main() {
     let suite = dscheck::Suite::new("replication");
     let suite = replication::log_shipping::tests(suite);
     let suite = replication::read_guarantees::tests(suite);
+    let suite = replication::failover::tests(suite);
     #[cfg(bugs)]
     let suite = replication::log_shipping::meta(suite);
     #[cfg(bugs)]
     let suite = replication::read_guarantees::meta(suite);
+    #[cfg(bugs)]
+    let suite = replication::failover::meta(suite);
     suite.run()
 }

@@ -26,7 +26,7 @@
 //! Read `exercises/13_replication/README.md` first. Then fill in the handlers
 //! below: each `todo!()` is one step of the protocol.
 
-use crate::replication::PendingRead;
+use crate::replication::{AckMode, PendingRead, PendingWrite};
 use dsim::{Ctx, Node, NodeId, RequestId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -39,8 +39,11 @@ pub const BATCH: usize = 16;
 /// How long the leader waits for an acknowledgement before sending a
 /// follower the same entries again.
 pub const RETRANSMIT_AFTER: Duration = Duration::from_millis(60);
-/// The storage key of a follower's applied index (a `u64`).
+/// The storage key of a node's applied index (a `u64`): the length of its
+/// durable log.
 pub const APPLIED_KEY: &str = "applied";
+/// The storage key of a node's epoch (a `u64`, see `failover.rs`).
+pub const EPOCH_KEY: &str = "epoch";
 
 /// The storage key of the applied entry at `index`.
 pub fn entry_key(index: u64) -> String {
@@ -51,10 +54,13 @@ pub fn entry_key(index: u64) -> String {
 pub type Value = u64;
 
 /// One write in the log. Indices start at 1 and have no gaps: the entry
-/// at index i is `log[i - 1]`.
+/// at index i is `log[i - 1]`. `epoch` is the epoch of the leader that
+/// appended it: two logs holding an entry of the same index and epoch hold
+/// the same entry (one leader per epoch, and a leader never rewrites its log).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
     pub index: u64,
+    pub epoch: u64,
     pub value: Value,
 }
 
@@ -66,6 +72,10 @@ pub enum Request {
     /// The latest value, from any node, read at a log position of at least
     /// `min_index` (0: whatever the node has). See `read_guarantees.rs`.
     Read { min_index: u64 },
+    /// The failover manager asks where this node stands (`failover.rs`).
+    Position,
+    /// The failover manager makes this node the leader of `epoch`.
+    Promote { epoch: u64 },
 }
 
 /// What the client is told.
@@ -77,17 +87,40 @@ pub enum Reply {
     /// The node had applied the log up to `index` and the value of the
     /// entry there is `value` (`None` when `index` is 0: nothing yet).
     Read { index: u64, value: Option<Value> },
+    /// Where the node stands: its applied index, the epoch of its last
+    /// entry (0 when empty) and its own epoch.
+    Position {
+        index: u64,
+        last_epoch: u64,
+        epoch: u64,
+    },
+    /// The node leads `epoch` now.
+    Promoted { epoch: u64 },
 }
 
 /// Between the leader and a follower.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Msg {
     /// Leader to follower: consecutive entries, starting at the follower's
-    /// next index as the leader knows it.
-    Entries { entries: Vec<Entry> },
+    /// next index as the leader knows it. `prev_index` and `prev_epoch`
+    /// name the entry just before them in the leader's log (0, 0 for none):
+    /// the follower takes the batch only if its own log holds that entry.
+    /// `leader_last` is the leader's last index when it sent the batch.
+    Entries {
+        epoch: u64,
+        prev_index: u64,
+        prev_epoch: u64,
+        leader_last: u64,
+        entries: Vec<Entry>,
+    },
     /// Follower to leader: "I have applied (and stored) every entry up to
     /// `applied`". The acknowledgement, and the follower's log position.
-    Ack { applied: u64 },
+    Ack { epoch: u64, applied: u64 },
+    /// Follower to leader: "my log does not hold your entry at
+    /// `prev_index`; send from `next` instead" (`failover.rs`).
+    Mismatch { epoch: u64, next: u64 },
+    /// To a sender of an older epoch: "the epoch is `epoch` now" (fencing).
+    Stale { epoch: u64 },
 }
 
 /// The leader's one kind of timer.
@@ -107,9 +140,15 @@ pub struct Progress {
     /// A batch is on its way and not yet acknowledged: wait for the
     /// acknowledgement (or the retransmission timer) before sending more.
     pub in_flight: bool,
+    /// The follower acknowledged a batch of this leader's epoch, so
+    /// `next_index - 1` is known to match: until then `next_index` is a
+    /// guess (a newly promoted leader's), and the leader sends the follower
+    /// a batch, even an empty one, to learn where it stands.
+    pub confirmed: bool,
 }
 
-/// A node: the leader if its id is [`LEADER`], else a follower.
+/// A node: the leader if `leading`, else a follower. [`LEADER`] leads
+/// epoch 0; `failover.rs` hands the role on.
 #[derive(Debug, Default)]
 pub struct LogShipping {
     /// On the leader, every write it accepted; on a follower, every entry
@@ -117,6 +156,15 @@ pub struct LogShipping {
     pub log: Vec<Entry>,
     /// The leader's view of each follower (empty on a follower).
     pub followers: BTreeMap<NodeId, Progress>,
+    /// The newest epoch this node knows of (durable: [`EPOCH_KEY`]).
+    pub epoch: u64,
+    /// Whether this node leads `epoch` and accepts writes.
+    pub leading: bool,
+    /// When the leader acknowledges a write (configuration).
+    pub mode: AckMode,
+    /// Writes appended but not yet acknowledged to their client (`Majority`
+    /// mode). Volatile: a crash or a step down loses them unanswered.
+    pub waiting: Vec<PendingWrite>,
     /// Reads waiting for this node to apply up to their position (see
     /// `read_guarantees.rs`). Volatile: a crash loses them unanswered.
     pub pending: Vec<PendingRead>,
@@ -128,27 +176,76 @@ impl LogShipping {
         LogShipping::default()
     }
 
+    /// A node that acknowledges writes in `mode`.
+    pub fn with_mode(mode: AckMode) -> Self {
+        LogShipping {
+            mode,
+            ..LogShipping::default()
+        }
+    }
+
     /// The index of the last entry in this node's log (0 when empty): on a
     /// follower, its applied index.
     pub fn last_index(&self) -> u64 {
         self.log.len() as u64
     }
 
-    /// Leader: appends a client's write and returns its index.
-    fn append(&mut self, value: Value) -> u64 {
+    /// The epoch of the entry at `index` (0 for index 0 or beyond the log).
+    pub fn epoch_at(&self, index: u64) -> u64 {
+        let at = index.checked_sub(1).and_then(|i| self.log.get(i as usize));
+        at.map_or(0, |entry| entry.epoch)
+    }
+
+    /// Leader: appends a client's write, makes it durable (the leader's
+    /// log must survive a crash: a write acknowledged by a majority counts
+    /// the leader's copy) and returns its index.
+    fn append(&mut self, ctx: &mut Ctx<Self>, value: Value) -> u64 {
         let index = self.last_index() + 1;
-        self.log.push(Entry { index, value });
+        let entry = Entry {
+            index,
+            epoch: self.epoch,
+            value,
+        };
+        self.log.push(entry);
+        ctx.storage().put(&entry_key(index), &entry);
+        ctx.storage().put(APPLIED_KEY, &index);
         index
+    }
+
+    /// Leader: the batch of entries `log[from..to]` (positions), with the
+    /// entry before it, this node's epoch and its last index.
+    pub fn batch(&self, from: usize, to: usize) -> Msg {
+        Msg::Entries {
+            epoch: self.epoch,
+            prev_index: from as u64,
+            prev_epoch: self.epoch_at(from as u64),
+            leader_last: self.last_index(),
+            entries: self.log[from..to].to_vec(),
+        }
+    }
+
+    /// Leader: becomes the leader of its epoch, guessing that every peer's
+    /// next index is `next_index` (`confirmed` says whether that is known).
+    pub(crate) fn lead(&mut self, ctx: &mut Ctx<Self>, next_index: u64, confirmed: bool) {
+        self.leading = true;
+        for &peer in ctx.peers() {
+            let progress = Progress {
+                next_index,
+                in_flight: false,
+                confirmed,
+            };
+            self.followers.insert(peer, progress);
+        }
     }
 
     /// Leader: sends `follower` the batch that starts at its next index,
     /// and sets the timer that sends it again if no acknowledgement comes.
     /// A follower that has everything gets nothing, and no timer.
-    fn ship(&mut self, ctx: &mut Ctx<Self>, follower: NodeId) {
+    pub(crate) fn ship(&mut self, ctx: &mut Ctx<Self>, follower: NodeId) {
         todo!(
-            "send Msg::Entries with at most BATCH entries from the follower's next_index, \
+            "send self.batch(from, to), at most BATCH entries from the follower's next_index, \
              mark the batch in flight and set Timer::Retransmit(follower) after RETRANSMIT_AFTER; \
-             if the follower has every entry, clear in_flight and cancel the timer instead"
+             if the follower has every entry (and is confirmed), clear in_flight and cancel the timer instead"
         )
     }
 
@@ -169,7 +266,7 @@ impl LogShipping {
         todo!(
             "apply only the entry whose index is exactly last_index() + 1 (skip the \
              rest: duplicates, or entries after a gap), store each applied entry and the new \
-             applied index, then send Msg::Ack with the applied index back, even if nothing was new"
+             applied index, then send Msg::Ack with your epoch and applied index back, even if nothing was new"
         )
     }
 
@@ -184,12 +281,12 @@ impl LogShipping {
         )
     }
 
-    /// Leader, on a client's write: append, acknowledge the client at once
-    /// (asynchronous replication), and start shipping to every follower
-    /// that is not already waiting on a batch.
+    /// Leader, on a client's write: append, acknowledge the client (at
+    /// once or later, by `mode`: `failover.rs`), and start shipping to
+    /// every follower that is not already waiting on a batch.
     fn on_write(&mut self, ctx: &mut Ctx<Self>, id: RequestId, value: Value) {
-        let index = self.append(value);
-        ctx.reply(id, Reply::Appended { index });
+        let index = self.append(ctx, value);
+        self.acknowledge_write(ctx, id, index);
         let idle: Vec<NodeId> = (self.followers.iter())
             .filter(|(_, p)| !p.in_flight)
             .map(|(&f, _)| f)
@@ -206,39 +303,69 @@ impl Node for LogShipping {
     type Request = Request;
     type Reply = Reply;
 
-    /// The leader starts knowing nothing of its followers (next index 1);
-    /// a follower resumes from its storage.
+    /// Every node resumes its log and its epoch from storage. [`LEADER`]
+    /// leads epoch 0 and starts knowing nothing of its followers (next
+    /// index 1). A node that led a later epoch comes back a follower: the
+    /// failover manager has promoted another by then.
     fn on_start(&mut self, ctx: &mut Ctx<Self>) {
-        if ctx.id() == LEADER {
-            for &peer in ctx.peers() {
-                let progress = Progress {
-                    next_index: 1,
-                    in_flight: false,
-                };
-                self.followers.insert(peer, progress);
-            }
-        } else {
-            self.resume(ctx);
+        self.resume(ctx);
+        self.recover_epoch(ctx);
+        if ctx.id() == LEADER && self.epoch == 0 {
+            self.lead(ctx, 1, true);
         }
     }
 
     /// A write goes to the leader; a read, to any node (`read_guarantees.rs`).
     fn on_request(&mut self, ctx: &mut Ctx<Self>, id: RequestId, req: Request) {
         match req {
-            Request::Write { value } if ctx.id() == LEADER => self.on_write(ctx, id, value),
+            Request::Write { value } if self.leading => self.on_write(ctx, id, value),
             Request::Write { .. } => {} // clients write to the leader only
             Request::Read { min_index } => self.on_read(ctx, id, min_index),
+            Request::Position => self.on_position(ctx, id),
+            Request::Promote { epoch } => self.on_promote(ctx, id, epoch),
         }
     }
 
-    /// Every entry this node applies may let a pending read through.
+    /// Every message passes the epoch fence first (`failover.rs`): one of
+    /// an older epoch is refused, an Entries answered with `Stale`. Every
+    /// entry this node applies may let a pending read through; every
+    /// acknowledgement, a waiting write.
     fn on_message(&mut self, ctx: &mut Ctx<Self>, from: NodeId, msg: Msg) {
+        let epoch = match msg {
+            Msg::Entries { epoch, .. } | Msg::Ack { epoch, .. } => epoch,
+            Msg::Mismatch { epoch, .. } | Msg::Stale { epoch } => epoch,
+        };
+        if !self.fence(ctx, epoch) {
+            if matches!(msg, Msg::Entries { .. }) {
+                ctx.send(from, Msg::Stale { epoch: self.epoch });
+            }
+            return;
+        }
         match msg {
-            Msg::Entries { entries } if ctx.id() != LEADER => {
+            Msg::Entries {
+                prev_index,
+                prev_epoch,
+                leader_last,
+                entries,
+                ..
+            } if !self.leading => {
+                if !self.matches(prev_index, prev_epoch) {
+                    let next = prev_index.min(self.last_index() + 1);
+                    ctx.send(from, Msg::Mismatch { epoch, next });
+                    return;
+                }
+                self.truncate_conflicts(ctx, &entries, leader_last);
                 self.on_entries(ctx, from, entries);
                 self.answer_pending(ctx);
             }
-            Msg::Ack { applied } if ctx.id() == LEADER => self.on_ack(ctx, from, applied),
+            Msg::Ack { applied, .. } if self.leading => {
+                if let Some(progress) = self.followers.get_mut(&from) {
+                    progress.confirmed = true;
+                }
+                self.on_ack(ctx, from, applied);
+                self.release_writes(ctx);
+            }
+            Msg::Mismatch { next, .. } if self.leading => self.on_mismatch(ctx, from, next),
             _ => {}
         }
     }

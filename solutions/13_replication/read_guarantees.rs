@@ -77,6 +77,7 @@ impl Session {
         match *reply {
             Reply::Appended { index } => self.written = self.written.max(index),
             Reply::Read { index, .. } => self.read = self.read.max(index),
+            _ => {} // not a client's reply (failover.rs)
         }
         // exercise: end
     }

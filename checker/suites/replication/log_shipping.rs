@@ -365,7 +365,7 @@ fn sent_once<N: Shipping>(seed: u64) -> Result<(), Failure> {
         for e in step.iter() {
             let dsim::Event::Send {
                 to,
-                msg: Msg::Entries { entries },
+                msg: Msg::Entries { entries, .. },
                 ..
             } = &e.event
             else {

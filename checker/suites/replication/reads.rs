@@ -405,5 +405,6 @@ fn answered<N: Shipping, S: Session>(
             };
             clients.waits.entry(kind).or_default().push(waited);
         }
+        Reply::Position { .. } | Reply::Promoted { .. } => {}
     }
 }

@@ -219,7 +219,7 @@ fn watch_position<N: Shipping>(sim: &mut Sim<N>) {
         for e in step.iter() {
             let Event::Send {
                 from,
-                msg: Msg::Ack { applied },
+                msg: Msg::Ack { applied, .. },
                 ..
             } = &e.event
             else {
