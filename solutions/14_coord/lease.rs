@@ -19,7 +19,8 @@
 //!   `sent` + [`LEASE`] × (1 − [`MAX_DRIFT`]) by its own clock.
 //! - A holder asks again (renews) once half its lease has gone.
 //! - A candidate without a majority after [`RETRY`] gives up its promise
-//!   to itself, and asks again after a random backoff.
+//!   to itself, and asks again after a random backoff; one that does not
+//!   hold the lease gives way to a rival candidate with a lower id.
 //! - A node that restarts has forgotten its promises: it grants nothing for
 //!   one promise length after it comes back.
 //!
@@ -44,7 +45,7 @@ pub const MARGIN: Duration = Duration::from_millis(10);
 /// How often each node looks at its lease (by its clock).
 pub const TICK: Duration = Duration::from_millis(10);
 /// How long a candidate waits for a majority before asking again.
-pub const RETRY: Duration = Duration::from_millis(100);
+pub const RETRY: Duration = Duration::from_millis(400);
 /// The longest random wait before a node with no promise asks for the lease.
 pub const BACKOFF: Duration = Duration::from_millis(100);
 /// The storage key that tells a restart from a first start.
@@ -254,6 +255,15 @@ impl Node for Lease {
         match msg {
             Msg::Request { sent } => {
                 let now = ctx.now();
+                // Two candidates that split the grants would wait on each
+                // other for ever: one that does not hold the lease yet gives
+                // way to a rival with a lower id, dropping its own attempt.
+                if from < ctx.id() && !self.holds_lease(now) && self.attempt.is_some() {
+                    self.attempt = None;
+                    if self.promise.is_some_and(|p| p.holder == ctx.id()) {
+                        self.promise = None;
+                    }
+                }
                 if self.grant(from, now) {
                     ctx.send(from, Msg::Grant { sent });
                 }

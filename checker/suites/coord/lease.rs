@@ -101,30 +101,47 @@ fn takeover_bound() -> Duration {
 /// What a run does.
 #[derive(Clone, Copy, Debug)]
 pub struct Faults {
+    /// Loss, duplication and some long delays.
     pub lossy: bool,
+    /// Every message takes 5 to 150 ms.
+    pub slow: bool,
+    /// Watch PROMISED too (a meta test turns it off to see ONE_HOLDER catch
+    /// what PROMISED would catch first).
+    pub promised: bool,
     pub partitions: bool,
     pub crashes: bool,
 }
 
+const NONE: Faults = Faults {
+    lossy: false,
+    slow: false,
+    promised: true,
+    partitions: false,
+    crashes: false,
+};
 const LOSSY: Faults = Faults {
     lossy: true,
-    partitions: false,
-    crashes: false,
+    ..NONE
+};
+const SLOW: Faults = Faults { slow: true, ..NONE };
+const SLOW_CUT: Faults = Faults {
+    slow: true,
+    partitions: true,
+    ..NONE
 };
 const PARTITIONS: Faults = Faults {
-    lossy: false,
     partitions: true,
-    crashes: false,
+    ..NONE
 };
 const CRASHES: Faults = Faults {
-    lossy: false,
-    partitions: false,
     crashes: true,
+    ..NONE
 };
 const ALL: Faults = Faults {
     lossy: true,
     partitions: true,
     crashes: true,
+    ..NONE
 };
 
 pub fn tests(suite: Suite) -> Suite {
@@ -132,6 +149,14 @@ pub fn tests(suite: Suite) -> Suite {
         .seeded("lease::one_holder_on_a_lossy_network", 6, |seed| {
             faulty::<Lease>(seed, LOSSY)
         })
+        .seeded("lease::one_holder_on_a_slow_network", 6, |seed| {
+            faulty::<Lease>(seed, SLOW)
+        })
+        .seeded(
+            "lease::one_holder_when_the_holder_is_cut_off_on_a_slow_network",
+            6,
+            |seed| faulty::<Lease>(seed, SLOW_CUT),
+        )
         .seeded("lease::one_holder_when_the_holder_is_cut_off", 6, |seed| {
             faulty::<Lease>(seed, PARTITIONS)
         })
@@ -141,8 +166,16 @@ pub fn tests(suite: Suite) -> Suite {
         .seeded("lease::one_holder_under_every_fault", 6, |seed| {
             faulty::<Lease>(seed, ALL)
         })
-        .seeded("lease::acquired_and_kept_on_a_calm_network", 6, calm::<Lease>)
-        .seeded("lease::taken_over_after_the_holder_crashes", 6, takeover::<Lease>)
+        .seeded(
+            "lease::acquired_and_kept_on_a_calm_network",
+            6,
+            calm::<Lease>,
+        )
+        .seeded(
+            "lease::taken_over_after_the_holder_crashes",
+            6,
+            takeover::<Lease>,
+        )
 }
 
 /// The checks, run on the reference with one bug each (`bugs/`).
@@ -153,14 +186,25 @@ pub fn meta(suite: Suite) -> Suite {
     use crate::bugs::ignores_drift::lease::Lease as IgnoresDrift;
     use dscheck::expect_caught;
     suite
-        .test("meta::a_lease_counted_from_the_grants_arrival_is_caught", || {
-            expect_caught(PROMISED, 10, |seed| faulty::<FromArrival>(seed, LOSSY))
-        })
+        .test(
+            "meta::a_lease_counted_from_the_grants_arrival_is_caught",
+            || expect_caught(PROMISED, 10, |seed| faulty::<FromArrival>(seed, SLOW_CUT)),
+        )
         .test("meta::a_holder_that_ignores_drift_is_caught", || {
-            expect_caught(PROMISED, 10, |seed| faulty::<IgnoresDrift>(seed, PARTITIONS))
+            expect_caught(PROMISED, 10, |seed| {
+                faulty::<IgnoresDrift>(seed, PARTITIONS)
+            })
         })
-        .test("meta::a_grantor_that_grants_over_a_live_promise_is_caught", || {
-            expect_caught(ONE_HOLDER, 10, |seed| faulty::<OverPromise>(seed, LOSSY))
+        .test(
+            "meta::a_grantor_that_grants_over_a_live_promise_is_caught",
+            || expect_caught(PROMISED, 10, |seed| faulty::<OverPromise>(seed, LOSSY)),
+        )
+        .test("meta::two_holders_at_once_are_caught", || {
+            let alone = Faults {
+                promised: false,
+                ..LOSSY
+            };
+            expect_caught(ONE_HOLDER, 10, |seed| faulty::<OverPromise>(seed, alone))
         })
 }
 
@@ -185,19 +229,25 @@ fn set_clocks<N: Node>(sim: &mut Sim<N>, rng: &mut SimRng) {
 }
 
 /// Registers ONE_HOLDER and PROMISED, checked after every event.
-pub fn watch<N: Leasing>(sim: &mut Sim<N>) {
+pub fn watch<N: Leasing>(sim: &mut Sim<N>, promised: bool) {
     sim.check(ONE_HOLDER, |sim, _| {
         let now = holders(sim);
         if now.len() > 1 {
             return Err(Broken::new(format!(
                 "at {} (true time) {} all believe they hold the lease",
                 sim.now(),
-                now.iter().map(|id| id.to_string()).collect::<Vec<_>>().join(" and ")
+                now.iter()
+                    .map(|id| id.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" and ")
             ))
             .nodes(now));
         }
         Ok(())
     });
+    if !promised {
+        return;
+    }
     sim.check(PROMISED, |sim, _| {
         let majority = sim.len() / 2 + 1;
         for h in holders(sim) {
@@ -209,7 +259,8 @@ pub fn watch<N: Leasing>(sim: &mut Sim<N>) {
                     let local = sim.local_time(g);
                     sim.node(g).is_none_or(|n| {
                         n.quiet(local)
-                            || n.promised().is_some_and(|p| p.holder == h && local < p.until)
+                            || n.promised()
+                                .is_some_and(|p| p.holder == h && local < p.until)
                     })
                 })
                 .collect();
@@ -230,10 +281,12 @@ pub fn watch<N: Leasing>(sim: &mut Sim<N>) {
     });
 }
 
-/// The network of a run: calm, or lossy with duplicates and long delays.
-fn network(lossy: bool, rng: &mut SimRng) -> Network {
+/// The network of a run: calm, slow, or lossy with duplicates and long delays.
+fn network(faults: Faults, rng: &mut SimRng) -> Network {
     let calm = Network::reliable(ms(1), ms(10));
-    if lossy {
+    if faults.slow {
+        Network::reliable(ms(5), ms(150))
+    } else if faults.lossy {
         calm.with_loss(0.05 + 0.15 * rng.unit())
             .with_duplication(0.1)
             .with_long_delays(0.1, ms(150))
@@ -249,8 +302,8 @@ pub fn faulty<N: Leasing>(seed: u64, faults: Faults) -> Result<(), Failure> {
     let mut sim = Sim::new(seed, NODES, |_| N::fresh());
     let mut rng = sim.scenario_rng();
     set_clocks(&mut sim, &mut rng);
-    sim.set_network(network(faults.lossy, &mut rng));
-    watch(&mut sim);
+    sim.set_network(network(faults, &mut rng));
+    watch(&mut sim, faults.promised);
     let end = sim.now() + Duration::from_secs(8);
     let mut cut = false;
     let mut down: Vec<NodeId> = Vec::new();
@@ -287,14 +340,16 @@ pub fn calm<N: Leasing>(seed: u64) -> Result<(), Failure> {
     let mut sim = Sim::new(seed, NODES, |_| N::fresh());
     let mut rng = sim.scenario_rng();
     set_clocks(&mut sim, &mut rng);
-    sim.set_network(network(false, &mut rng));
-    watch(&mut sim);
+    sim.set_network(network(NONE, &mut rng));
+    watch(&mut sim, true);
     let first = first_holder(&mut sim, ACQUIRE, |_| true)?
         .ok_or_else(|| Failure::after_run(&sim, ACQUIRED, "no node held the lease within 3 s"))?;
     let kept: Rc<RefCell<Option<Time>>> = Rc::new(RefCell::new(None));
     let lost = kept.clone();
     sim.check(KEPT, move |sim, _| {
-        let holds = sim.node(first).is_some_and(|n| n.holds(sim.local_time(first)));
+        let holds = sim
+            .node(first)
+            .is_some_and(|n| n.holds(sim.local_time(first)));
         if !holds && lost.borrow().is_none() {
             *lost.borrow_mut() = Some(sim.now());
             return Err(Broken::new(format!(
@@ -336,10 +391,14 @@ pub fn takeover<N: Leasing>(seed: u64) -> Result<(), Failure> {
     let mut sim = Sim::new(seed, NODES, |_| N::fresh());
     let mut rng = sim.scenario_rng();
     set_clocks(&mut sim, &mut rng);
-    sim.set_network(network(false, &mut rng));
-    watch(&mut sim);
+    sim.set_network(network(NONE, &mut rng));
+    watch(&mut sim, true);
     let Some(old) = first_holder(&mut sim, ACQUIRE, |_| true)? else {
-        return Err(Failure::after_run(&sim, ACQUIRED, "no node held the lease within 3 s"));
+        return Err(Failure::after_run(
+            &sim,
+            ACQUIRED,
+            "no node held the lease within 3 s",
+        ));
     };
     let wait = rng.duration(ms(0)..=LEASE);
     run(&mut sim, |s| s.run_for(wait))?;
