@@ -40,7 +40,7 @@ pub const MAX_DRIFT: f64 = 0.05;
 /// The safety margin a grantor adds to its promise, on top of the drift.
 pub const MARGIN: Duration = Duration::from_millis(10);
 /// How often each node looks at its lease (by its clock).
-pub const TICK: Duration = Duration::from_millis(10);
+pub const TICK: Duration = Duration::from_millis(25);
 /// How long a candidate waits for a majority before asking again.
 pub const RETRY: Duration = Duration::from_millis(400);
 /// The longest random wait before a node with no promise asks for the lease.
@@ -121,15 +121,14 @@ impl Lease {
         if self.quiet_until.is_some_and(|quiet| now < quiet) {
             return false;
         }
-        todo!("refuse while an unexpired promise names another node; else record Promise { candidate, now + promise_length() }")
+        todo!("refuse while an unexpired promise names another node; else record a Promise to candidate until now + promise_length()")
     }
 
     /// Ask every peer for the lease (and grant it to ourselves).
     fn ask(&mut self, ctx: &mut Ctx<Self>) {
         let now = ctx.now();
         let me = ctx.id();
-        todo!("grant yourself first (give up if you may not), remember the Attempt, broadcast Request { sent: now }")
-        self.won(ctx);
+        todo!("grant yourself first (give up if you may not), remember the Attempt, broadcast a Request sent now, then check for a majority")
     }
 
     /// If a majority granted the current attempt, hold the lease from its

@@ -43,7 +43,7 @@ pub const MAX_DRIFT: f64 = 0.05;
 /// The safety margin a grantor adds to its promise, on top of the drift.
 pub const MARGIN: Duration = Duration::from_millis(10);
 /// How often each node looks at its lease (by its clock).
-pub const TICK: Duration = Duration::from_millis(10);
+pub const TICK: Duration = Duration::from_millis(25);
 /// How long a candidate waits for a majority before asking again.
 pub const RETRY: Duration = Duration::from_millis(400);
 /// The longest random wait before a node with no promise asks for the lease.
@@ -130,7 +130,7 @@ impl Lease {
         if self.quiet_until.is_some_and(|quiet| now < quiet) {
             return false;
         }
-        // exercise: begin "refuse while an unexpired promise names another node; else record Promise { candidate, now + promise_length() }"
+        // exercise: begin "refuse while an unexpired promise names another node; else record a Promise to candidate until now + promise_length()"
         if let Some(p) = self.promise {
             if p.holder != candidate && now < p.until {
                 return false;
@@ -148,7 +148,7 @@ impl Lease {
     fn ask(&mut self, ctx: &mut Ctx<Self>) {
         let now = ctx.now();
         let me = ctx.id();
-        // exercise: begin "grant yourself first (give up if you may not), remember the Attempt, broadcast Request { sent: now }"
+        // exercise: begin "grant yourself first (give up if you may not), remember the Attempt, broadcast a Request sent now, then check for a majority"
         if !self.grant(me, now) {
             return;
         }
@@ -157,8 +157,8 @@ impl Lease {
             grants: BTreeSet::from([me]),
         });
         ctx.broadcast(Msg::Request { sent: now });
-        // exercise: end
         self.won(ctx);
+        // exercise: end
     }
 
     /// If a majority granted the current attempt, hold the lease from its

@@ -146,34 +146,34 @@ const ALL: Faults = Faults {
 
 pub fn tests(suite: Suite) -> Suite {
     suite
-        .seeded("lease::one_holder_on_a_lossy_network", 6, |seed| {
+        .seeded("lease::one_holder_on_a_lossy_network", 4, |seed| {
             faulty::<Lease>(seed, LOSSY)
         })
-        .seeded("lease::one_holder_on_a_slow_network", 6, |seed| {
+        .seeded("lease::one_holder_on_a_slow_network", 4, |seed| {
             faulty::<Lease>(seed, SLOW)
         })
         .seeded(
             "lease::one_holder_when_the_holder_is_cut_off_on_a_slow_network",
-            6,
+            4,
             |seed| faulty::<Lease>(seed, SLOW_CUT),
         )
-        .seeded("lease::one_holder_when_the_holder_is_cut_off", 6, |seed| {
+        .seeded("lease::one_holder_when_the_holder_is_cut_off", 4, |seed| {
             faulty::<Lease>(seed, PARTITIONS)
         })
-        .seeded("lease::one_holder_across_crashes", 6, |seed| {
+        .seeded("lease::one_holder_across_crashes", 4, |seed| {
             faulty::<Lease>(seed, CRASHES)
         })
-        .seeded("lease::one_holder_under_every_fault", 6, |seed| {
+        .seeded("lease::one_holder_under_every_fault", 4, |seed| {
             faulty::<Lease>(seed, ALL)
         })
         .seeded(
             "lease::acquired_and_kept_on_a_calm_network",
-            6,
+            4,
             calm::<Lease>,
         )
         .seeded(
             "lease::taken_over_after_the_holder_crashes",
-            6,
+            4,
             takeover::<Lease>,
         )
 }
@@ -295,7 +295,7 @@ fn network(faults: Faults, rng: &mut SimRng) -> Network {
     }
 }
 
-/// Eight seconds of faults drawn from the seed, every 100 to 600 ms: the
+/// Six seconds of faults drawn from the seed, every 100 to 600 ms: the
 /// holder cut off from everyone (then healed), the holder or another node
 /// crashed (then restarted), on a network that may lose, duplicate and delay.
 pub fn faulty<N: Leasing>(seed: u64, faults: Faults) -> Result<(), Failure> {
@@ -304,7 +304,7 @@ pub fn faulty<N: Leasing>(seed: u64, faults: Faults) -> Result<(), Failure> {
     set_clocks(&mut sim, &mut rng);
     sim.set_network(network(faults, &mut rng));
     watch(&mut sim, faults.promised);
-    let end = sim.now() + Duration::from_secs(8);
+    let end = sim.now() + Duration::from_secs(6);
     let mut cut = false;
     let mut down: Vec<NodeId> = Vec::new();
     while sim.now() < end {
