@@ -43,8 +43,10 @@ pub const MARGIN: Duration = Duration::from_millis(10);
 pub const TICK: Duration = Duration::from_millis(25);
 /// How long a candidate waits for a majority before asking again.
 pub const RETRY: Duration = Duration::from_millis(400);
-/// The longest random wait before a node with no promise asks for the lease.
-pub const BACKOFF: Duration = Duration::from_millis(100);
+/// The chance that a node which does not hold the lease asks for it at a
+/// tick: a random backoff, so that candidates seldom ask at once. (Asking
+/// while promised to another, or quiet, is refused by the node itself.)
+pub const ASK_CHANCE: f64 = 0.25;
 /// The storage key that tells a restart from a first start.
 pub const BOOTED_KEY: &str = "booted";
 
@@ -90,8 +92,6 @@ pub struct Lease {
     pub attempt: Option<Attempt>,
     /// A restarted node grants nothing before this reading of its clock.
     pub quiet_until: Option<Time>,
-    /// When this node, free of promises, will ask for the lease.
-    pub next_try: Option<Time>,
 }
 
 /// How long a grantor remembers a promise, by its own clock.
@@ -138,23 +138,25 @@ impl Lease {
         todo!("with a majority of grants: lease_until = sent + held_length(), attempt done")
     }
 
-    /// Every tick: renew a lease half gone, ask again when a request went
-    /// unanswered, or ask for a lease nobody holds.
+    /// Every tick: renew a lease half gone, or (now and then, at random)
+    /// ask for the lease; a request unanswered for RETRY is given up.
     fn tick(&mut self, ctx: &mut Ctx<Self>) {
         let now = ctx.now();
         if let Some(attempt) = &self.attempt {
             if now.saturating_since(attempt.sent) < RETRY {
                 return;
             }
-            self.attempt = None;
-            // A candidate that failed releases its promise to itself, so
-            // that it can grant a rival that asks next (its late grants
-            // count for nothing now).
-            if !self.holds_lease(now) && self.promise.is_some_and(|p| p.holder == ctx.id()) {
-                self.promise = None;
-            }
         }
-        todo!("a holder renews once half its lease is gone; a node with no live promise to another asks after a random backoff")
+        // A request unanswered for RETRY is dropped (its late grants count
+        // for nothing), and a candidate that failed releases its promise to
+        // itself, so that it can grant a rival that asks next.
+        if self.attempt.take().is_some()
+            && !self.holds_lease(now)
+            && self.promise.is_some_and(|p| p.holder == ctx.id())
+        {
+            self.promise = None;
+        }
+        todo!("a holder renews once half its lease is gone; any other node asks with probability ASK_CHANCE")
     }
 }
 

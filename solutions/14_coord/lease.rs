@@ -46,8 +46,10 @@ pub const MARGIN: Duration = Duration::from_millis(10);
 pub const TICK: Duration = Duration::from_millis(25);
 /// How long a candidate waits for a majority before asking again.
 pub const RETRY: Duration = Duration::from_millis(400);
-/// The longest random wait before a node with no promise asks for the lease.
-pub const BACKOFF: Duration = Duration::from_millis(100);
+/// The chance that a node which does not hold the lease asks for it at a
+/// tick: a random backoff, so that candidates seldom ask at once. (Asking
+/// while promised to another, or quiet, is refused by the node itself.)
+pub const ASK_CHANCE: f64 = 0.25;
 /// The storage key that tells a restart from a first start.
 pub const BOOTED_KEY: &str = "booted";
 
@@ -93,8 +95,6 @@ pub struct Lease {
     pub attempt: Option<Attempt>,
     /// A restarted node grants nothing before this reading of its clock.
     pub quiet_until: Option<Time>,
-    /// When this node, free of promises, will ask for the lease.
-    pub next_try: Option<Time>,
 }
 
 /// How long a grantor remembers a promise, by its own clock.
@@ -177,47 +177,31 @@ impl Lease {
         // exercise: end
     }
 
-    /// Every tick: renew a lease half gone, ask again when a request went
-    /// unanswered, or ask for a lease nobody holds.
+    /// Every tick: renew a lease half gone, or (now and then, at random)
+    /// ask for the lease; a request unanswered for RETRY is given up.
     fn tick(&mut self, ctx: &mut Ctx<Self>) {
         let now = ctx.now();
         if let Some(attempt) = &self.attempt {
             if now.saturating_since(attempt.sent) < RETRY {
                 return;
             }
-            self.attempt = None;
-            // A candidate that failed releases its promise to itself, so
-            // that it can grant a rival that asks next (its late grants
-            // count for nothing now).
-            if !self.holds_lease(now) && self.promise.is_some_and(|p| p.holder == ctx.id()) {
-                self.promise = None;
-            }
         }
-        // exercise: begin "a holder renews once half its lease is gone; a node with no live promise to another asks after a random backoff"
+        // A request unanswered for RETRY is dropped (its late grants count
+        // for nothing), and a candidate that failed releases its promise to
+        // itself, so that it can grant a rival that asks next.
+        if self.attempt.take().is_some()
+            && !self.holds_lease(now)
+            && self.promise.is_some_and(|p| p.holder == ctx.id())
+        {
+            self.promise = None;
+        }
+        // exercise: begin "a holder renews once half its lease is gone; any other node asks with probability ASK_CHANCE"
         if let Some(until) = self.lease_until.filter(|_| self.holds_lease(now)) {
             if until.saturating_since(now) <= held_length() / 2 {
                 self.ask(ctx);
             }
-            return;
-        }
-        let promised = self
-            .promise
-            .is_some_and(|p| p.holder != ctx.id() && now < p.until);
-        let quiet = self.quiet_until.is_some_and(|q| now < q);
-        if promised || quiet {
-            self.next_try = None;
-            return;
-        }
-        match self.next_try {
-            None => {
-                let wait = ctx.rng().duration(Duration::ZERO..=BACKOFF);
-                self.next_try = Some(now + wait);
-            }
-            Some(at) if now >= at => {
-                self.next_try = None;
-                self.ask(ctx);
-            }
-            Some(_) => {}
+        } else if ctx.rng().chance(ASK_CHANCE) {
+            self.ask(ctx);
         }
         // exercise: end
     }

@@ -167,6 +167,11 @@ pub fn tests(suite: Suite) -> Suite {
             faulty::<Lease>(seed, ALL)
         })
         .seeded(
+            "lease::a_slow_holder_cut_off_among_fast_grantors",
+            4,
+            worst_clocks::<Lease>,
+        )
+        .seeded(
             "lease::acquired_and_kept_on_a_calm_network",
             4,
             calm::<Lease>,
@@ -413,6 +418,44 @@ pub fn takeover<N: Leasing>(seed: u64) -> Result<(), Failure> {
                 sim.now()
             ),
         ));
+    }
+    Ok(())
+}
+
+/// The worst clocks: the holder's runs slow and every grantor's fast, at
+/// the bound, on a network that delivers in 1 ms; the holder is cut off
+/// the moment it acquires the lease, so its lease and the grantors'
+/// promises end as close together as the rules allow. A run whose first
+/// holder was not the slow node is run again with that node slow.
+pub fn worst_clocks<N: Leasing>(seed: u64) -> Result<(), Failure> {
+    let mut slow = NodeId((seed as usize) % NODES);
+    for _ in 0..3 {
+        let mut sim = Sim::new(seed, NODES, |_| N::fresh());
+        for id in sim.ids().collect::<Vec<_>>() {
+            let sign = if id == slow { -1.0 } else { 1.0 };
+            let clock = Clock {
+                skew_nanos: 0,
+                drift_ppm: sign * MAX_DRIFT * 1e6 * 0.999,
+            };
+            sim.set_clock(id, clock);
+        }
+        sim.set_network(Network::reliable(ms(1), ms(1)));
+        watch(&mut sim, true);
+        let Some(h) = first_holder(&mut sim, ACQUIRE, |_| true)? else {
+            return Err(Failure::after_run(
+                &sim,
+                ACQUIRED,
+                "no node held the lease within 3 s",
+            ));
+        };
+        if h != slow {
+            slow = h;
+            continue;
+        }
+        let rest: Vec<NodeId> = sim.ids().filter(|&id| id != h).collect();
+        run(&mut sim, |s| s.partition(&[&[h], &rest]))?;
+        run(&mut sim, |s| s.run_for(ms(1_500)))?;
+        return Ok(());
     }
     Ok(())
 }
