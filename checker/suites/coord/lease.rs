@@ -12,7 +12,7 @@
 
 use crate::subject::coord::lease::{Lease, Msg, Promise, LEASE, MARGIN, MAX_DRIFT};
 use dscheck::{ms, run, Failure, Property, Suite};
-use dsim::{Broken, Clock, Network, Node, NodeId, Sim, SimRng, Time};
+use dsim::{Broken, Clock, Event, Network, Node, NodeId, Sim, SimRng, Time};
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
@@ -81,6 +81,12 @@ pub const KEPT: Property = Property {
     name: "on a calm network with no crash, a holder keeps the lease by renewing it",
     hint: "a holder asks again once half its lease is gone; a grantor grants again to the node \
            its promise already names, and the renewed lease counts from the new request's sent",
+    when: &[],
+};
+pub const FRUGAL: Property = Property {
+    name: "on a calm network, a holder renews at most once every quarter of a lease",
+    hint: "a holder asks again only once half its lease is gone (lease_until - now <= \
+           held_length() / 2), not at every tick",
     when: &[],
 };
 pub const TAKEN_OVER: Property = Property {
@@ -366,7 +372,34 @@ pub fn calm<N: Leasing>(seed: u64) -> Result<(), Failure> {
         }
         Ok(())
     });
-    run(&mut sim, |s| s.run_for(Duration::from_secs(6)))?;
+    let requests = Rc::new(RefCell::new(0u64));
+    let counted = requests.clone();
+    sim.check(FRUGAL, move |_, step| {
+        for e in step.iter() {
+            if let Event::Send {
+                from,
+                msg: Msg::Request { .. },
+                ..
+            } = &e.event
+            {
+                if *from == first {
+                    *counted.borrow_mut() += 1;
+                }
+            }
+        }
+        Ok(())
+    });
+    let watched = Duration::from_secs(6);
+    run(&mut sim, |s| s.run_for(watched))?;
+    let rounds = *requests.borrow() / (NODES as u64 - 1);
+    let most = (watched.as_millis() / (LEASE / 4).as_millis()) as u64;
+    if rounds > most {
+        return Err(Failure::after_run(
+            &sim,
+            FRUGAL,
+            format!("{first} asked its peers {rounds} times in 6 s, more than {most}"),
+        ));
+    }
     Ok(())
 }
 
