@@ -125,7 +125,7 @@ impl Lease {
     }
 
     /// Ask every peer for the lease (and grant it to ourselves).
-    fn ask(&mut self, ctx: &mut Ctx<Self>) {
+    pub fn ask(&mut self, ctx: &mut Ctx<Self>) {
         let now = ctx.now();
         let me = ctx.id();
         todo!("grant yourself first (give up if you may not), remember the Attempt, broadcast a Request sent now, then check for a majority")
@@ -133,14 +133,14 @@ impl Lease {
 
     /// If a majority granted the current attempt, hold the lease from its
     /// `sent` on.
-    fn won(&mut self, ctx: &mut Ctx<Self>) {
+    pub fn won(&mut self, ctx: &mut Ctx<Self>) {
         let majority = ctx.cluster_size() / 2 + 1;
         todo!("with a majority of grants: lease_until = sent + held_length(), attempt done")
     }
 
     /// Every tick: renew a lease half gone, or (now and then, at random)
     /// ask for the lease; a request unanswered for RETRY is given up.
-    fn tick(&mut self, ctx: &mut Ctx<Self>) {
+    pub fn tick(&mut self, ctx: &mut Ctx<Self>) {
         let now = ctx.now();
         if let Some(attempt) = &self.attempt {
             if now.saturating_since(attempt.sent) < RETRY {
