@@ -18,9 +18,12 @@
 //!   request, counted from `sent` (not from when the grants arrived), until
 //!   `sent` + [`LEASE`] × (1 − [`MAX_DRIFT`]) by its own clock.
 //! - A holder asks again (renews) once half its lease has gone.
-//! - A candidate without a majority after [`RETRY`] gives up its promise
-//!   to itself, and asks again after a random backoff; one that does not
-//!   hold the lease gives way to a rival candidate with a lower id.
+//! - A candidate without a majority after [`RETRY`] gives up its request
+//!   and asks again after a random backoff; one that does not hold the
+//!   lease gives way to a rival candidate with a lower id. Either way it
+//!   drops its promise to itself and tells the grantors to drop the promises
+//!   made for the request it gave up (`Release { sent }`), so that they can
+//!   grant someone else at once.
 //! - A node that restarts has forgotten its promises: it grants nothing for
 //!   one promise length after it comes back.
 //!
@@ -57,6 +60,9 @@ pub enum Msg {
     Request { sent: Time },
     /// Grantor to candidate: "granted, for your request of `sent`".
     Grant { sent: Time },
+    /// Candidate to grantors: "I gave up my request of `sent`: forget the
+    /// promise you made for it".
+    Release { sent: Time },
 }
 
 /// The one kind of timer.
@@ -66,10 +72,11 @@ pub enum Timer {
 }
 
 /// A grantor's promise: `holder` alone may hold the lease until `until`
-/// by the grantor's clock.
+/// by the grantor's clock. `sent` names the request it was last granted for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Promise {
     pub holder: NodeId,
+    pub sent: Time,
     pub until: Time,
 }
 
@@ -115,9 +122,10 @@ impl Lease {
         todo!("true while now is before lease_until")
     }
 
-    /// The grantor's rule: may this node promise the lease to `candidate`
-    /// at `now`? If so, record the promise and say yes.
-    pub fn grant(&mut self, candidate: NodeId, now: Time) -> bool {
+    /// The grantor's rule: may this node promise the lease to `candidate`,
+    /// for its request of `sent`, at `now`? If so, record the promise and
+    /// say yes.
+    pub fn grant(&mut self, candidate: NodeId, sent: Time, now: Time) -> bool {
         if self.quiet_until.is_some_and(|quiet| now < quiet) {
             return false;
         }
@@ -129,6 +137,23 @@ impl Lease {
         let now = ctx.now();
         let me = ctx.id();
         todo!("grant yourself first (give up if you may not), remember the Attempt, broadcast a Request sent now, then check for a majority")
+    }
+
+    /// Give up the current attempt, if any: its late grants will count for
+    /// nothing, so a node that does not hold the lease releases the promises
+    /// made for it (its own, and the grantors' by a Release), and a rival
+    /// can be granted at once.
+    fn abandon(&mut self, ctx: &mut Ctx<Self>, now: Time) {
+        let Some(attempt) = self.attempt.take() else {
+            return;
+        };
+        if self.holds_lease(now) {
+            return;
+        }
+        if self.promise.is_some_and(|p| p.holder == ctx.id()) {
+            self.promise = None;
+        }
+        ctx.broadcast(Msg::Release { sent: attempt.sent });
     }
 
     /// If a majority granted the current attempt, hold the lease from its
@@ -147,15 +172,8 @@ impl Lease {
                 return;
             }
         }
-        // A request unanswered for RETRY is dropped (its late grants count
-        // for nothing), and a candidate that failed releases its promise to
-        // itself, so that it can grant a rival that asks next.
-        if self.attempt.take().is_some()
-            && !self.holds_lease(now)
-            && self.promise.is_some_and(|p| p.holder == ctx.id())
-        {
-            self.promise = None;
-        }
+        // A request unanswered for RETRY is given up.
+        self.abandon(ctx, now);
         todo!("a holder renews once half its lease is gone; any other node asks with probability ASK_CHANCE")
     }
 }
@@ -195,13 +213,10 @@ impl Node for Lease {
                 // Two candidates that split the grants would wait on each
                 // other for ever: one that does not hold the lease yet gives
                 // way to a rival with a lower id, dropping its own attempt.
-                if from < ctx.id() && !self.holds_lease(now) && self.attempt.is_some() {
-                    self.attempt = None;
-                    if self.promise.is_some_and(|p| p.holder == ctx.id()) {
-                        self.promise = None;
-                    }
+                if from < ctx.id() {
+                    self.abandon(ctx, now);
                 }
-                if self.grant(from, now) {
+                if self.grant(from, sent, now) {
                     ctx.send(from, Msg::Grant { sent });
                 }
             }
@@ -209,6 +224,14 @@ impl Node for Lease {
                 todo!(
                     "count the grant if it answers the current attempt, then check for a majority"
                 )
+            }
+            Msg::Release { sent } => {
+                if self
+                    .promise
+                    .is_some_and(|p| p.holder == from && p.sent == sent)
+                {
+                    self.promise = None;
+                }
             }
         }
     }
