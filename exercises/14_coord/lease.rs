@@ -129,7 +129,7 @@ impl Lease {
         if self.quiet_until.is_some_and(|quiet| now < quiet) {
             return false;
         }
-        todo!("refuse while an unexpired promise names another node; else record a Promise to candidate until now + promise_length()")
+        todo!("refuse while an unexpired promise names another node; else record a Promise to candidate for its request of sent, until now + promise_length()")
     }
 
     /// Ask every peer for the lease (and grant it to ourselves).

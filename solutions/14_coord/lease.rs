@@ -138,7 +138,7 @@ impl Lease {
         if self.quiet_until.is_some_and(|quiet| now < quiet) {
             return false;
         }
-        // exercise: begin "refuse while an unexpired promise names another node; else record a Promise to candidate until now + promise_length()"
+        // exercise: begin "refuse while an unexpired promise names another node; else record a Promise to candidate for its request of sent, until now + promise_length()"
         if let Some(p) = self.promise {
             if p.holder != candidate && now < p.until {
                 return false;
