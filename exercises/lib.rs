@@ -140,3 +140,9 @@ pub mod replication {
     pub use log_shipping::*;
     pub use read_guarantees::*;
 }
+
+#[cfg(feature = "coord")]
+#[path = "14_coord"]
+pub mod coord {
+    pub mod lease;
+}

@@ -117,3 +117,8 @@ pub mod replication {
     pub use log_shipping::*;
     pub use read_guarantees::*;
 }
+
+#[path = "14_coord"]
+pub mod coord {
+    pub mod lease;
+}
