@@ -334,6 +334,7 @@ mod tests {
         assert_eq!(before.differs(&snap(&root)), None);
         fs::remove_file(root.join("exercises/03_clocks/lamport.rs")).unwrap();
         assert!(before.differs(&snap(&root)).is_some(), "a removed file");
+        let _ = fs::remove_dir_all(root);
         // A new file elsewhere in the kit (a cargo configuration) too.
         let root = kit("config");
         let before = snap(&root);
