@@ -4,7 +4,7 @@
 //! never stale. Which path ran is read from the stage times that
 //! `DSCOURSE_TIMINGS` logs for each check (`rustc` or `cargo`).
 
-use crate::harness::{Kit, FILE};
+use crate::harness::{target_dir, Kit, FILE};
 use std::fs;
 use std::path::PathBuf;
 use std::process::Command;
@@ -169,7 +169,7 @@ fn saves_are_rebuilt_without_cargo_and_a_suite_edit_with_it() {
             "learner,exercises/intro",
         ])
         .current_dir(kit.path(""))
-        .env("CARGO_TARGET_DIR", kit.path("../target"))
+        .env("CARGO_TARGET_DIR", target_dir())
         .output()
         .unwrap();
     let said = String::from_utf8_lossy(&cargo.stderr);
