@@ -40,8 +40,17 @@ pub enum EventKind {
     Reply,
     Crash,
     Restart,
+    Sync,
+    PowerCut,
     Fault,
     Note,
+}
+
+impl EventKind {
+    /// Whether the event takes its node down (a crash or a power cut).
+    pub fn takes_node_down(self) -> bool {
+        matches!(self, EventKind::Crash | EventKind::PowerCut)
+    }
 }
 
 /// One event.
@@ -188,6 +197,22 @@ impl DumpEvent {
                 None,
                 None,
                 String::new(),
+                None,
+            ),
+            Event::Sync { node, file } => (
+                EventKind::Sync,
+                Some(*node),
+                None,
+                None,
+                file.clone().unwrap_or_default(),
+                None,
+            ),
+            Event::PowerCut { node, loss } => (
+                EventKind::PowerCut,
+                Some(*node),
+                None,
+                None,
+                loss.to_string(),
                 None,
             ),
             Event::Fault { what } => (EventKind::Fault, None, None, None, what.clone(), None),

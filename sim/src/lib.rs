@@ -7,6 +7,12 @@
 //! `u64` seed. The same seed gives the same run, event for event, so a failure
 //! found once can be replayed and studied.
 //!
+//! A node keeps what must outlive a crash in [`Storage`] (durable at once,
+//! as if every put were synced) or on its [`Disk`]: files behind a volatile
+//! cache, which a crash of the node leaves alone and a power cut
+//! ([`Sim::power_cut`]) cuts back to what was synced, tearing the last
+//! write as the seed picks.
+//!
 //! ```
 //! use dsim::{Ctx, Node, NodeId, Sim};
 //! use serde::{Deserialize, Serialize};
@@ -42,6 +48,7 @@
 //! assert_eq!(sim.stats().delivered, 4);
 //! ```
 
+mod disk;
 pub mod dump;
 pub mod explore;
 mod history;
@@ -56,6 +63,7 @@ mod time;
 pub mod trace;
 mod violation;
 
+pub use disk::{Disk, DiskError, PowerLoss, SECTOR};
 pub use dump::{capture, Dump, DumpEvent, DumpState, DumpViolation, EventKind};
 pub use explore::{Counterexample, Explorable, Explored, Explorer, View};
 pub use history::Operation;

@@ -6,6 +6,7 @@
 //! what they want done (send, set a timer, reply) on the [`Ctx`], and the
 //! simulator carries it out, with delays, losses and crashes.
 
+use crate::disk::Disk;
 use crate::rng::SimRng;
 use crate::storage::Storage;
 use crate::time::Time;
@@ -90,6 +91,7 @@ pub struct Ctx<'a, N: Node> {
     pub(crate) peers: &'a [NodeId],
     pub(crate) rng: &'a mut SimRng,
     pub(crate) storage: &'a mut Storage,
+    pub(crate) disk: &'a mut Disk,
     pub(crate) effects: &'a mut Vec<Effect<N>>,
 }
 
@@ -124,6 +126,12 @@ impl<'a, N: Node> Ctx<'a, N> {
     /// the reply promises something that must outlive a crash.
     pub fn storage(&mut self) -> &mut Storage {
         self.storage
+    }
+
+    /// This node's disk: files whose writes survive a crash of the node, but
+    /// a power cut only once synced (see [`Disk`]).
+    pub fn disk(&mut self) -> &mut Disk {
+        self.disk
     }
 
     /// Sends `msg` to `to`. It may be delayed, reordered, duplicated or lost.

@@ -1,5 +1,6 @@
 //! The record of a run: every event, in order, with a one-line rendering.
 
+use crate::disk::PowerLoss;
 use crate::node::{Node, NodeId, RequestId};
 use crate::time::Time;
 use serde::Serialize;
@@ -64,6 +65,11 @@ pub enum Event<N: Node> {
     Crash { node: NodeId },
     /// A crashed node came back (its `on_start` follows).
     Restart { node: NodeId },
+    /// A node made a file (`Some`) or its disk's names (`None`) durable.
+    Sync { node: NodeId, file: Option<String> },
+    /// A node's power went out: it is down, and its disk lost what was not
+    /// synced (`loss` says what).
+    PowerCut { node: NodeId, loss: PowerLoss },
     /// The scenario changed the network (partition, heal, cut link, …).
     Fault { what: String },
     /// A remark added by the scenario or a checker.
@@ -129,6 +135,14 @@ impl<N: Node> Clone for Event<N> {
             },
             Event::Crash { node } => Event::Crash { node: *node },
             Event::Restart { node } => Event::Restart { node: *node },
+            Event::Sync { node, file } => Event::Sync {
+                node: *node,
+                file: file.clone(),
+            },
+            Event::PowerCut { node, loss } => Event::PowerCut {
+                node: *node,
+                loss: loss.clone(),
+            },
             Event::Fault { what } => Event::Fault { what: what.clone() },
             Event::Note { text } => Event::Note { text: text.clone() },
         }
@@ -149,7 +163,9 @@ impl<N: Node> Event<N> {
             | Event::Request { node, .. }
             | Event::Reply { node, .. }
             | Event::Crash { node }
-            | Event::Restart { node } => vec![*node],
+            | Event::Restart { node }
+            | Event::Sync { node, .. }
+            | Event::PowerCut { node, .. } => vec![*node],
             Event::Fault { .. } | Event::Note { .. } => Vec::new(),
         }
     }
@@ -209,6 +225,12 @@ impl<N: Node> fmt::Display for Event<N> {
             }
             Event::Crash { node } => write!(f, "{node} crashes"),
             Event::Restart { node } => write!(f, "{node} restarts"),
+            Event::Sync {
+                node,
+                file: Some(file),
+            } => write!(f, "{node} syncs {file}"),
+            Event::Sync { node, file: None } => write!(f, "{node} syncs its directory"),
+            Event::PowerCut { node, loss } => write!(f, "{node} loses power: {loss}"),
             Event::Fault { what } => write!(f, "network: {what}"),
             Event::Note { text } => write!(f, "note: {text}"),
         }

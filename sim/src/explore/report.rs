@@ -1,5 +1,6 @@
 //! What an exploration shows the checks, and what it reports.
 
+use crate::disk::Disk;
 use crate::node::{Node, NodeId};
 use crate::storage::Storage;
 use crate::violation::Property;
@@ -10,6 +11,7 @@ use std::rc::Rc;
 pub struct View<'a, N: Node> {
     pub(super) nodes: &'a [Option<Rc<N>>],
     pub(super) storage: &'a [Rc<Storage>],
+    pub(super) disks: &'a [Rc<Disk>],
     pub(super) in_flight: usize,
 }
 
@@ -22,6 +24,11 @@ impl<N: Node> View<'_, N> {
     /// Node `id`'s durable storage.
     pub fn storage(&self, id: NodeId) -> &Storage {
         &self.storage[id.0]
+    }
+
+    /// Node `id`'s disk.
+    pub fn disk(&self, id: NodeId) -> &Disk {
+        &self.disks[id.0]
     }
 
     /// Every node id.

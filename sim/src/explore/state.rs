@@ -2,6 +2,7 @@
 
 use super::report::View;
 use super::Explorable;
+use crate::disk::Disk;
 use crate::node::{Node, NodeId};
 use crate::storage::Storage;
 use std::hash::{Hash, Hasher};
@@ -20,6 +21,7 @@ pub(super) struct State<N: Node> {
     /// Shared between states until a step changes them.
     pub(super) nodes: Vec<Option<Rc<N>>>,
     pub(super) storage: Vec<Rc<Storage>>,
+    pub(super) disks: Vec<Rc<Disk>>,
     pub(super) timers: Vec<Vec<N::Timer>>,
     pub(super) flight: Vec<Flight<N::Msg>>,
     /// The client requests that have not arrived yet (indexes).
@@ -33,6 +35,7 @@ impl<N: Explorable> Clone for State<N> {
         State {
             nodes: self.nodes.clone(),
             storage: self.storage.clone(),
+            disks: self.disks.clone(),
             timers: self.timers.clone(),
             flight: self.flight.clone(),
             requests: self.requests.clone(),
@@ -55,6 +58,7 @@ impl<N: Explorable> PartialEq for State<N> {
                 .iter()
                 .zip(&other.storage)
                 .all(|(a, b)| Rc::ptr_eq(a, b) || a.entries == b.entries)
+            && self.disks == other.disks
     }
 }
 
@@ -71,6 +75,7 @@ impl<N: Explorable> Hash for State<N> {
         for s in &self.storage {
             s.entries.hash(h);
         }
+        self.disks.hash(h);
     }
 }
 
@@ -143,6 +148,7 @@ pub(super) fn view<N: Node>(state: &State<N>) -> View<'_, N> {
     View {
         nodes: &state.nodes,
         storage: &state.storage,
+        disks: &state.disks,
         in_flight: state.flight.len(),
     }
 }

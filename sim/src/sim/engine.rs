@@ -134,9 +134,14 @@ impl<N: Node> Sim<N> {
             peers: &self.peers[id.0],
             rng: &mut slot.rng,
             storage: &mut slot.storage,
+            disk: &mut slot.disk,
             effects: &mut self.effects,
         };
-        if let Err(message) = panics::catch(|| f(node, &mut ctx)) {
+        let caught = panics::catch(|| f(node, &mut ctx));
+        for file in std::mem::take(&mut slot.disk.synced) {
+            self.record(Event::Sync { node: id, file });
+        }
+        if let Err(message) = caught {
             self.effects.clear();
             let broken = Broken::new(format!("{id} panicked in {name}: {message}"));
             self.stop(PANICKED, broken.nodes([id]));
@@ -328,7 +333,9 @@ impl<N: Node> Sim<N> {
             .pending()
             .iter()
             .filter_map(|e| match &e.event {
-                Event::Crash { node } | Event::Restart { node } => Some(*node),
+                Event::Crash { node } | Event::Restart { node } | Event::PowerCut { node, .. } => {
+                    Some(*node)
+                }
                 event => event.handled_by(),
             })
             .collect();

@@ -37,6 +37,19 @@ impl<N: Node> Sim<N> {
         self.finish_step()
     }
 
+    /// Node `id` loses power: it is down as after a crash, and its disk
+    /// loses what was not synced (chosen by the run's seed; see
+    /// [`Disk`](crate::Disk)).
+    /// Its [`Storage`](crate::Storage) is kept: every put is durable.
+    pub fn power_cut(&mut self, id: NodeId) -> Result<(), Violation> {
+        let slot = &mut self.slots[id.0];
+        slot.node = None;
+        slot.timers.clear();
+        let loss = slot.disk.power_cut(&mut self.rng);
+        self.record(Event::PowerCut { node: id, loss });
+        self.finish_step()
+    }
+
     /// Node `id` restarts as a fresh node with its storage; `on_start` runs.
     pub fn restart(&mut self, id: NodeId) -> Result<(), Violation> {
         if self.slots[id.0].node.is_none() {

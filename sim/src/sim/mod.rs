@@ -1,6 +1,7 @@
 //! The simulator: an event queue in true time, the nodes, the network, and
 //! the checks run after every event.
 
+use crate::disk::Disk;
 use crate::dump::{capture, Dump, DumpState};
 use crate::history::Operation;
 use crate::net::Network;
@@ -52,6 +53,7 @@ struct Slot<N: Node> {
     clock: Clock,
     rng: SimRng,
     storage: Storage,
+    disk: Disk,
     /// Pending timers and the key of their scheduled firing.
     timers: Vec<(N::Timer, u64)>,
 }
@@ -134,6 +136,7 @@ impl<N: Node> Sim<N> {
                 clock: Clock::PERFECT,
                 rng: SimRng::fork(seed, id.0 as u64),
                 storage: Storage::default(),
+                disk: Disk::default(),
                 timers: Vec::new(),
             });
             sim.schedule(Time::ZERO, Due::Start { node: id });
@@ -225,6 +228,11 @@ impl<N: Node> Sim<N> {
     /// Node `id`'s durable storage.
     pub fn storage(&self, id: NodeId) -> &Storage {
         &self.slots[id.0].storage
+    }
+
+    /// Node `id`'s disk.
+    pub fn disk(&self, id: NodeId) -> &Disk {
+        &self.slots[id.0].disk
     }
 
     /// What node `id`'s clock reads now.

@@ -33,6 +33,9 @@ pub fn label(event: &DumpEvent) -> String {
         EventKind::Reply => format!("─▶ client {payload}"),
         EventKind::Crash => "✗ crash".to_string(),
         EventKind::Restart => "● restart".to_string(),
+        EventKind::Sync if event.payload.is_empty() => "● sync directory".to_string(),
+        EventKind::Sync => format!("● sync {}", event.payload),
+        EventKind::PowerCut => format!("✗ power cut: {}", event.payload),
         EventKind::Fault => format!("── network: {} ──", event.payload),
         EventKind::Note => format!("·· {}", event.payload),
     }

@@ -109,7 +109,7 @@ pub fn layout(dump: &Dump, full: bool) -> Layout {
                 up: up.clone(),
             });
         }
-        if event.kind == EventKind::Crash {
+        if event.kind.takes_node_down() {
             set(&mut up, event.node, false);
         }
     }
@@ -195,7 +195,7 @@ fn place(event: &DumpEvent, nodes: usize) -> Place {
 
 fn tone(event: &DumpEvent) -> Tone {
     match event.kind {
-        EventKind::Drop | EventKind::Crash => Tone::Loss,
+        EventKind::Drop | EventKind::Crash | EventKind::PowerCut => Tone::Loss,
         EventKind::Fault | EventKind::Note => Tone::Network,
         EventKind::Request if refused(event) => Tone::Loss,
         _ => Tone::Plain,
@@ -345,6 +345,40 @@ mod tests {
                 [true, true]
             ]
         );
+    }
+
+    #[test]
+    fn syncs_and_power_cuts_are_marked_and_a_power_cut_takes_the_node_down() {
+        let mut sync = event(0, EventKind::Sync, Some(0));
+        sync.payload = "wal".into();
+        let mut cut = event(2, EventKind::PowerCut, Some(0));
+        cut.payload = "2 unsynced write(s) kept, 1 lost (one torn)".into();
+        let dump = Dump {
+            nodes: 1,
+            events: vec![
+                sync,
+                event(1, EventKind::Sync, Some(0)),
+                cut,
+                event(3, EventKind::Note, None),
+                event(4, EventKind::Restart, Some(0)),
+            ],
+            ..Dump::default()
+        };
+        let rows = layout(&dump, true).rows;
+        let labels: Vec<&str> = rows.iter().map(|r| r.label.as_str()).collect();
+        assert_eq!(
+            labels,
+            [
+                "● sync wal",
+                "● sync directory",
+                "✗ power cut: 2 unsynced write(s) kept, 1 lost (one torn)",
+                "·· ",
+                "● restart"
+            ]
+        );
+        assert_eq!(rows[2].tone, Tone::Loss);
+        let up: Vec<bool> = rows.iter().map(|r| r.up[0]).collect();
+        assert_eq!(up, [true, true, true, false, true]);
     }
 
     #[test]

@@ -130,16 +130,17 @@ fn lifelines(s: &mut String, d: &Diagram, bad: &[usize]) {
     for n in 0..d.nodes {
         let mut up = !(d.events.iter())
             .filter(|e| e.node == Some(n))
-            .find(|e| matches!(e.kind, EventKind::Crash | EventKind::Restart))
+            .find(|e| e.kind.takes_node_down() || e.kind == EventKind::Restart)
             .is_some_and(|e| e.kind == EventKind::Restart);
         let mut from = TOP - 8.0;
         let mut pieces = Vec::new();
         for (e, &y) in d.events.iter().zip(&d.ys) {
             let flips = e.node == Some(n)
-                && matches!(
-                    (e.kind, up),
-                    (EventKind::Crash, true) | (EventKind::Restart, false)
-                );
+                && if up {
+                    e.kind.takes_node_down()
+                } else {
+                    e.kind == EventKind::Restart
+                };
             if flips {
                 pieces.push((from, y, up));
                 (from, up) = (y, !up);
@@ -304,6 +305,8 @@ fn event(s: &mut String, d: &Diagram, dump: &Dump, sends: &Sends, e: &DumpEvent,
         EventKind::Reply => ("reply", 4.5),
         EventKind::Crash => ("crash", 7.0),
         EventKind::Restart => ("restart", 5.0),
+        EventKind::Sync => ("sync", 4.0),
+        EventKind::PowerCut => ("crash", 7.0),
         EventKind::Fault => ("fault", 4.0),
         EventKind::Note => ("note", 4.0),
     };
@@ -316,7 +319,7 @@ fn event(s: &mut String, d: &Diagram, dump: &Dump, sends: &Sends, e: &DumpEvent,
         _ => (x, y),
     };
     match e.kind {
-        EventKind::Crash => s.push_str(&cross("cross", x, y, 6.0)),
+        EventKind::Crash | EventKind::PowerCut => s.push_str(&cross("cross", x, y, 6.0)),
         EventKind::Request => {
             let _ = write!(
                 s,

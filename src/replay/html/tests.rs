@@ -319,3 +319,29 @@ fn writing_to_a_missing_folder_says_where() {
     let err = write_html(&awkward(), "t", Path::new("/nonexistent/dir/run.html")).unwrap_err();
     assert!(format!("{err:#}").contains("/nonexistent/dir/run.html"));
 }
+
+#[test]
+fn a_power_cut_is_drawn_as_a_crash_and_a_sync_as_its_own_mark() {
+    use EventKind::*;
+    let dump = Dump {
+        seed: 1,
+        nodes: 1,
+        events: vec![
+            ev(0, 0, Start, 0, None, None),
+            ev(1, 1, Sync, 0, None, None),
+            ev(2, 2, PowerCut, 0, None, None),
+            ev(3, 9, Restart, 0, None, None),
+        ],
+        ..Dump::default()
+    };
+    let page = all(&dump);
+    assert_eq!(count(&page, r#"class="event k-sync"#), 1);
+    assert_eq!(count(&page, r#"class="event k-crash"#), 1);
+    // Down until the restart: one dotted piece more than without the cut.
+    let mut uncut = dump.clone();
+    uncut
+        .events
+        .retain(|e| e.kind != PowerCut && e.kind != Restart);
+    let down = r#"class="lifeline down""#;
+    assert_eq!(count(&page, down), count(&all(&uncut), down) + 1);
+}

@@ -1,0 +1,332 @@
+//! A node's disk, with the durability rules of a real one.
+//!
+//! [`Storage`](crate::Storage) is durable the moment a value is put, as if
+//! every write were followed by `fsync`. A [`Disk`] is what lies beneath:
+//! files of bytes behind a volatile cache. A write changes what reads see at
+//! once, but survives a power cut only once the file is synced
+//! ([`Disk::sync`]); a file's name (a creation, a rename, a removal)
+//! survives only once the directory is synced ([`Disk::sync_dir`]). A crash
+//! of the node's process loses nothing written (the operating system's
+//! cache outlives the process); a power cut ([`crate::Sim::power_cut`])
+//! loses what was not synced, in a way the run's seed picks:
+//!
+//! - unsynced writes reach the disk in the order they were made, so the
+//!   disk keeps the synced contents plus some prefix of the later writes,
+//!   from none of them to all;
+//! - the first write that did not make it whole may be *torn*: it spans
+//!   more than one [`SECTOR`], and only its first sectors were written
+//!   (a sector itself is written whole or not at all);
+//! - the names are those of the last directory sync: a file created since
+//!   is gone, a rename since is undone, a removal since is undone.
+
+use crate::rng::SimRng;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// The unit a disk writes whole: a write that spans several sectors may be
+/// torn at a boundary between them by a power cut.
+pub const SECTOR: u64 = 512;
+
+/// Why a disk operation failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DiskError {
+    /// No file has this name.
+    NotFound(String),
+}
+
+impl fmt::Display for DiskError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DiskError::NotFound(name) => write!(f, "no file named {name:?}"),
+        }
+    }
+}
+
+impl std::error::Error for DiskError {}
+
+/// A change to a file's bytes not yet synced.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Change {
+    Write { offset: u64, bytes: Vec<u8> },
+    Truncate { len: u64 },
+}
+
+impl Change {
+    fn apply(&self, data: &mut Vec<u8>) {
+        match self {
+            Change::Write { offset, bytes } => {
+                let (start, end) = (*offset as usize, *offset as usize + bytes.len());
+                if data.len() < end {
+                    data.resize(end, 0);
+                }
+                data[start..end].copy_from_slice(bytes);
+            }
+            Change::Truncate { len } => data.resize(*len as usize, 0),
+        }
+    }
+
+    /// The change as far as its first `sectors` sectors (counted on the
+    /// disk, from the sector its first byte is in), if it spans more than
+    /// one sector; a truncation is never torn.
+    fn torn(&self, sectors: u64) -> Option<Change> {
+        let Change::Write { offset, bytes } = self else {
+            return None;
+        };
+        let boundaries = self.inner_boundaries();
+        let cut = *boundaries.get(sectors.checked_sub(1)? as usize)?;
+        Some(Change::Write {
+            offset: *offset,
+            bytes: bytes[..(cut - offset) as usize].to_vec(),
+        })
+    }
+
+    /// The sector boundaries strictly inside a write.
+    fn inner_boundaries(&self) -> Vec<u64> {
+        let Change::Write { offset, bytes } = self else {
+            return Vec::new();
+        };
+        let end = offset + bytes.len() as u64;
+        let first = (offset / SECTOR + 1) * SECTOR;
+        (first..end).step_by(SECTOR as usize).collect()
+    }
+}
+
+/// One file's contents: what reads see, what a power cut keeps, and the
+/// changes in between, in order.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+struct Inode {
+    data: Vec<u8>,
+    durable: Vec<u8>,
+    unsynced: Vec<Change>,
+}
+
+/// What one power cut did to a disk, for the trace.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct PowerLoss {
+    /// Unsynced changes that reached the disk whole.
+    pub kept: usize,
+    /// Unsynced changes lost (a torn one counts here).
+    pub lost: usize,
+    /// Whether a write was torn at a sector boundary.
+    pub torn: bool,
+    /// Names whose creation, rename or removal was undone.
+    pub names_undone: usize,
+}
+
+impl fmt::Display for PowerLoss {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} unsynced write(s) kept, {} lost{}",
+            self.kept,
+            self.lost,
+            if self.torn { " (one torn)" } else { "" }
+        )?;
+        if self.names_undone > 0 {
+            write!(f, ", {} name change(s) undone", self.names_undone)?;
+        }
+        Ok(())
+    }
+}
+
+/// A node's disk: named files of bytes, with a volatile cache in front (see
+/// the module's documentation for what survives a power cut).
+/// Two disks are equal when they hold the same files and the same
+/// unsynced changes (the exhaustive explorer tells states apart by it).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Disk {
+    names: BTreeMap<String, u64>,
+    durable_names: BTreeMap<String, u64>,
+    inodes: BTreeMap<u64, Inode>,
+    next_inode: u64,
+    bytes_written: u64,
+    syncs: u64,
+    /// Syncs made since the simulator last took them, for the trace: the
+    /// file's name, or `None` for the directory.
+    pub(crate) synced: Vec<Option<String>>,
+}
+
+impl Disk {
+    /// Creates an empty file `name`, replacing any file of that name.
+    pub fn create(&mut self, name: &str) {
+        let inode = self.next_inode;
+        self.next_inode += 1;
+        self.inodes.insert(inode, Inode::default());
+        self.names.insert(name.to_string(), inode);
+    }
+
+    /// Whether a file is named `name`.
+    pub fn exists(&self, name: &str) -> bool {
+        self.names.contains_key(name)
+    }
+
+    /// Every file's name, in order.
+    pub fn list(&self) -> impl Iterator<Item = &str> {
+        self.names.keys().map(String::as_str)
+    }
+
+    /// The whole of file `name` as reads see it now.
+    pub fn read(&self, name: &str) -> Result<&[u8], DiskError> {
+        Ok(&self.inode(name)?.data)
+    }
+
+    /// The length of file `name`.
+    pub fn len(&self, name: &str) -> Result<u64, DiskError> {
+        Ok(self.inode(name)?.data.len() as u64)
+    }
+
+    /// Writes `bytes` at `offset` of file `name` (beyond its end, the gap
+    /// reads as zeros). Durable only after [`Disk::sync`].
+    pub fn write_at(&mut self, name: &str, offset: u64, bytes: &[u8]) -> Result<(), DiskError> {
+        self.bytes_written += bytes.len() as u64;
+        self.change(
+            name,
+            Change::Write {
+                offset,
+                bytes: bytes.to_vec(),
+            },
+        )
+    }
+
+    /// Appends `bytes` to file `name`, returning the offset they start at.
+    pub fn append(&mut self, name: &str, bytes: &[u8]) -> Result<u64, DiskError> {
+        let offset = self.len(name)?;
+        self.write_at(name, offset, bytes)?;
+        Ok(offset)
+    }
+
+    /// Cuts (or extends with zeros) file `name` to `len` bytes.
+    pub fn truncate(&mut self, name: &str, len: u64) -> Result<(), DiskError> {
+        self.change(name, Change::Truncate { len })
+    }
+
+    /// Makes every change to file `name` durable (`fsync`). Its name is
+    /// durable only once the directory is synced.
+    pub fn sync(&mut self, name: &str) -> Result<(), DiskError> {
+        let inode = self.inode_mut(name)?;
+        inode.durable = inode.data.clone();
+        inode.unsynced.clear();
+        self.syncs += 1;
+        self.synced.push(Some(name.to_string()));
+        Ok(())
+    }
+
+    /// Renames `from` to `to`, replacing any file named `to`. Atomic, and
+    /// durable only after [`Disk::sync_dir`]: a power cut before it undoes
+    /// the rename.
+    pub fn rename(&mut self, from: &str, to: &str) -> Result<(), DiskError> {
+        let inode = self
+            .names
+            .remove(from)
+            .ok_or_else(|| DiskError::NotFound(from.to_string()))?;
+        self.names.insert(to.to_string(), inode);
+        Ok(())
+    }
+
+    /// Removes file `name` (durable after [`Disk::sync_dir`]).
+    pub fn remove(&mut self, name: &str) -> Result<(), DiskError> {
+        self.names
+            .remove(name)
+            .map(|_| ())
+            .ok_or_else(|| DiskError::NotFound(name.to_string()))
+    }
+
+    /// Makes the current names durable: creations, renames and removals
+    /// made so far survive a power cut.
+    pub fn sync_dir(&mut self) {
+        self.durable_names = self.names.clone();
+        let named: Vec<u64> = self.names.values().copied().collect();
+        self.inodes.retain(|inode, _| named.contains(inode));
+        self.syncs += 1;
+        self.synced.push(None);
+    }
+
+    /// The bytes written since the disk was created (a cost measure).
+    pub fn bytes_written(&self) -> u64 {
+        self.bytes_written
+    }
+
+    /// The syncs (of files and of the directory) since the disk was created.
+    pub fn syncs(&self) -> u64 {
+        self.syncs
+    }
+
+    /// Whether everything written, and every name, would survive a power cut.
+    pub fn is_synced(&self) -> bool {
+        self.names == self.durable_names
+            && self.inodes.values().all(|inode| inode.unsynced.is_empty())
+    }
+
+    /// The power goes out: what was not synced is lost as the module's
+    /// documentation says, with the choices drawn from `rng`.
+    pub(crate) fn power_cut(&mut self, rng: &mut SimRng) -> PowerLoss {
+        let mut loss = PowerLoss {
+            names_undone: self.names_undone(),
+            ..PowerLoss::default()
+        };
+        self.names = self.durable_names.clone();
+        let live: Vec<u64> = self.names.values().copied().collect();
+        self.inodes.retain(|inode, _| live.contains(inode));
+        for inode in self.inodes.values_mut() {
+            let n = inode.unsynced.len();
+            let reached = rng.below(n as u64 + 1) as usize;
+            let mut data = std::mem::take(&mut inode.durable);
+            for change in &inode.unsynced[..reached] {
+                change.apply(&mut data);
+            }
+            if let Some(next) = inode.unsynced.get(reached) {
+                let sectors = next.inner_boundaries().len() as u64;
+                let written = rng.below(sectors + 1);
+                if let Some(part) = next.torn(written) {
+                    part.apply(&mut data);
+                    loss.torn = true;
+                }
+            }
+            loss.kept += reached;
+            loss.lost += n - reached;
+            inode.durable = data.clone();
+            inode.data = data;
+            inode.unsynced.clear();
+        }
+        loss
+    }
+
+    fn names_undone(&self) -> usize {
+        let changed = self
+            .names
+            .iter()
+            .filter(|(name, inode)| self.durable_names.get(*name) != Some(inode))
+            .count();
+        let removed = self
+            .durable_names
+            .keys()
+            .filter(|name| !self.names.contains_key(*name))
+            .count();
+        changed + removed
+    }
+
+    fn change(&mut self, name: &str, change: Change) -> Result<(), DiskError> {
+        let inode = self.inode_mut(name)?;
+        change.apply(&mut inode.data);
+        inode.unsynced.push(change);
+        Ok(())
+    }
+
+    fn inode(&self, name: &str) -> Result<&Inode, DiskError> {
+        self.names
+            .get(name)
+            .and_then(|inode| self.inodes.get(inode))
+            .ok_or_else(|| DiskError::NotFound(name.to_string()))
+    }
+
+    fn inode_mut(&mut self, name: &str) -> Result<&mut Inode, DiskError> {
+        self.names
+            .get(name)
+            .and_then(|inode| self.inodes.get_mut(inode))
+            .ok_or_else(|| DiskError::NotFound(name.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests;
