@@ -40,6 +40,9 @@ pub enum EventKind {
     Reply,
     Crash,
     Restart,
+    /// A node paused (its payload: until when, in true time).
+    Pause,
+    Resume,
     Fault,
     Note,
 }
@@ -184,6 +187,22 @@ impl DumpEvent {
             ),
             Event::Restart { node } => (
                 EventKind::Restart,
+                Some(*node),
+                None,
+                None,
+                String::new(),
+                None,
+            ),
+            Event::Pause { node, until } => (
+                EventKind::Pause,
+                Some(*node),
+                None,
+                None,
+                until.to_string(),
+                None,
+            ),
+            Event::Resume { node } => (
+                EventKind::Resume,
                 Some(*node),
                 None,
                 None,

@@ -64,6 +64,12 @@ pub enum Event<N: Node> {
     Crash { node: NodeId },
     /// A crashed node came back (its `on_start` follows).
     Restart { node: NodeId },
+    /// A node stopped handling anything until `until` (true time): a long
+    /// pause of the process, such as a garbage collector's. What comes due
+    /// for it meanwhile waits.
+    Pause { node: NodeId, until: Time },
+    /// A paused node runs again; what waited for it follows, in order.
+    Resume { node: NodeId },
     /// The scenario changed the network (partition, heal, cut link, …).
     Fault { what: String },
     /// A remark added by the scenario or a checker.
@@ -129,6 +135,11 @@ impl<N: Node> Clone for Event<N> {
             },
             Event::Crash { node } => Event::Crash { node: *node },
             Event::Restart { node } => Event::Restart { node: *node },
+            Event::Pause { node, until } => Event::Pause {
+                node: *node,
+                until: *until,
+            },
+            Event::Resume { node } => Event::Resume { node: *node },
             Event::Fault { what } => Event::Fault { what: what.clone() },
             Event::Note { text } => Event::Note { text: text.clone() },
         }
@@ -149,7 +160,9 @@ impl<N: Node> Event<N> {
             | Event::Request { node, .. }
             | Event::Reply { node, .. }
             | Event::Crash { node }
-            | Event::Restart { node } => vec![*node],
+            | Event::Restart { node }
+            | Event::Pause { node, .. }
+            | Event::Resume { node } => vec![*node],
             Event::Fault { .. } | Event::Note { .. } => Vec::new(),
         }
     }
@@ -209,6 +222,10 @@ impl<N: Node> fmt::Display for Event<N> {
             }
             Event::Crash { node } => write!(f, "{node} crashes"),
             Event::Restart { node } => write!(f, "{node} restarts"),
+            Event::Pause { node, until } => {
+                write!(f, "{node} pauses until {until} (handles nothing meanwhile)")
+            }
+            Event::Resume { node } => write!(f, "{node} resumes"),
             Event::Fault { what } => write!(f, "network: {what}"),
             Event::Note { text } => write!(f, "note: {text}"),
         }

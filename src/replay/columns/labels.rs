@@ -33,6 +33,8 @@ pub fn label(event: &DumpEvent) -> String {
         EventKind::Reply => format!("─▶ client {payload}"),
         EventKind::Crash => "✗ crash".to_string(),
         EventKind::Restart => "● restart".to_string(),
+        EventKind::Pause => format!("‖ paused until {}", event.payload),
+        EventKind::Resume => "▶ resumes".to_string(),
         EventKind::Fault => format!("── network: {} ──", event.payload),
         EventKind::Note => format!("·· {}", event.payload),
     }

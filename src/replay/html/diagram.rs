@@ -304,6 +304,8 @@ fn event(s: &mut String, d: &Diagram, dump: &Dump, sends: &Sends, e: &DumpEvent,
         EventKind::Reply => ("reply", 4.5),
         EventKind::Crash => ("crash", 7.0),
         EventKind::Restart => ("restart", 5.0),
+        EventKind::Pause => ("pause", 5.0),
+        EventKind::Resume => ("resume", 5.0),
         EventKind::Fault => ("fault", 4.0),
         EventKind::Note => ("note", 4.0),
     };
