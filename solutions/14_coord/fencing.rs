@@ -280,10 +280,8 @@ impl Fencing {
                 }
                 me.lock = Some((token, asked + LEASE));
             }
-            Msg::Rejected { token, .. } => {
-                if me.lock.is_some_and(|(held, _)| held <= token) {
-                    me.lock = None;
-                }
+            Msg::Rejected { token, .. } if me.lock.is_some_and(|(held, _)| held <= token) => {
+                me.lock = None;
             }
             _ => {}
         }

@@ -112,6 +112,13 @@ pub const RELEASED: Property = Property {
            same token): then the next Acquire is granted at once",
     when: &[],
 };
+pub const ACCEPTED: Property = Property {
+    name: "storage applies a write whose token is at least every token it applied: a lone \
+           client's writes, several under one token, are all applied",
+    hint: "a token equal to the highest is the same holder writing again: apply it, and reject \
+           only a token strictly below the highest",
+    when: &[],
+};
 pub const TURNS: Property = Property {
     name: "on a calm network, every client gets writes applied within 4 s",
     hint: "grant when no one holds the lock or the holder's grant expired; clients release \
@@ -148,6 +155,11 @@ pub fn tests(suite: Suite) -> Suite {
             "fencing::released_locks_are_granted_again_and_clients_take_turns",
             4,
             turns::<Fencing>,
+        )
+        .seeded(
+            "fencing::a_lone_clients_writes_are_all_applied",
+            4,
+            lone_client::<Fencing>,
         )
 }
 
@@ -217,6 +229,15 @@ fn grants<'a, N: Fenced>(events: impl IntoIterator<Item = &'a dsim::Entry<N>>) -
     grants.collect()
 }
 
+/// The event in `step` at which the lock service receives the release of
+/// `grant` by its own client, if there is one.
+fn release_of<N: Fenced>(step: dsim::Step<'_, N>, grant: Grant) -> Option<&dsim::Entry<N>> {
+    step.into_iter().find(|e| {
+        matches!(e.event, Event::Deliver { from, to: LOCK, msg: Msg::Release { token }, .. }
+            if from == grant.client && token == grant.token)
+    })
+}
+
 /// Registers INCREASING, ONE_HOLDER and FENCED, checked after every event.
 pub fn watch<N: Fenced>(sim: &mut Sim<N>) {
     let mut highest: Option<(u64, u64)> = None;
@@ -238,18 +259,8 @@ pub fn watch<N: Fenced>(sim: &mut Sim<N>) {
     // its clock), or None once released.
     let mut current: Option<(Grant, Time)> = None;
     sim.check(ONE_HOLDER, move |sim, step| {
-        for e in step {
-            if let Event::Deliver {
-                from,
-                to: LOCK,
-                msg: Msg::Release { token },
-                ..
-            } = e.event
-            {
-                if current.is_some_and(|(g, _)| g.client == from && g.token == token) {
-                    current = None;
-                }
-            }
+        if current.is_some_and(|(g, _)| release_of(step, g).is_some()) {
+            current = None;
         }
         let now = sim.local_time(LOCK);
         for g in grants(step) {
@@ -536,18 +547,8 @@ pub fn turns<N: Fenced>(seed: u64) -> Result<(), Failure> {
     let mut current: Option<Grant> = None;
     let mut released: Option<(Time, u64)> = None;
     sim.check(RELEASED, move |sim, step| {
-        for e in step {
-            if let Event::Deliver {
-                from,
-                to: LOCK,
-                msg: Msg::Release { token },
-                ..
-            } = e.event
-            {
-                if current.is_some_and(|g| g.client == from && g.token == token) {
-                    released = Some((e.at, e.index));
-                }
-            }
+        if let Some(e) = current.and_then(|g| release_of(step, g)) {
+            released = Some((e.at, e.index));
         }
         if let Some(g) = grants(step).pop() {
             current = Some(g);
@@ -571,6 +572,49 @@ pub fn turns<N: Fenced>(seed: u64) -> Result<(), Failure> {
             &sim,
             TURNS,
             format!("in 4 s, storage applied no write of {idle}"),
+        ));
+    }
+    Ok(())
+}
+
+/// One client alone with the lock service and storage, on a calm network,
+/// for 3 s: it holds the lock, writes up to MAX_WRITES times under each
+/// token, renews and releases; its writes are 25 ms apart and never
+/// overtake each other, so storage must apply every one it receives.
+pub fn lone_client<N: Fenced>(seed: u64) -> Result<(), Failure> {
+    let mut sim = Sim::new(seed, 3, |_| N::fresh());
+    sim.set_network(Network::reliable(ms(1), ms(10)));
+    watch(&mut sim);
+    run(&mut sim, |s| s.run_for(Duration::from_secs(3)))?;
+    let received = sim
+        .trace()
+        .entries()
+        .filter(|e| {
+            matches!(
+                e.event,
+                Event::Deliver {
+                    to: STORAGE,
+                    msg: Msg::Write(_),
+                    ..
+                }
+            )
+        })
+        .count();
+    let store = sim.node(STORAGE).expect("storage does not crash here");
+    let applied = store.applied().len();
+    let same_token = store.applied().windows(2).any(|w| w[0].token == w[1].token);
+    if applied < received || !same_token {
+        return Err(Failure::after_run(
+            &sim,
+            ACCEPTED,
+            format!(
+                "storage received {received} writes from the one client and applied {applied}{}",
+                if same_token {
+                    ""
+                } else {
+                    ", never two under the same token"
+                }
+            ),
         ));
     }
     Ok(())
