@@ -144,5 +144,6 @@ pub mod replication {
 #[cfg(feature = "coord")]
 #[path = "14_coord"]
 pub mod coord {
+    pub mod fencing;
     pub mod lease;
 }

@@ -120,5 +120,6 @@ pub mod replication {
 
 #[path = "14_coord"]
 pub mod coord {
+    pub mod fencing;
     pub mod lease;
 }

@@ -1,4 +1,6 @@
-//! The suite of topic 14, leases and coordination: `coord_lease`. Nodes
+//! The suite of topic 14, leases and coordination: `coord_lease` and
+//! `coord_fencing` (a lock service with fencing tokens, storage that turns
+//! away old tokens, and a client paused past its lease). In `coord_lease`, nodes
 //! whose clocks are skewed and drift at the stated bound elect one holder
 //! of a time-bounded lease; after every event the tests ask each node, by
 //! its own clock, whether it holds the lease, and compare the answers at
@@ -11,6 +13,7 @@ use exercises as subject;
 use solutions as subject;
 
 mod coord {
+    pub mod fencing;
     pub mod lease;
 }
 
@@ -30,7 +33,10 @@ mod bugs {
 fn main() {
     let suite = dscheck::Suite::new("coord");
     let suite = coord::lease::tests(suite);
+    let suite = coord::fencing::tests(suite);
     #[cfg(bugs)]
     let suite = coord::lease::meta(suite);
+    #[cfg(bugs)]
+    let suite = coord::fencing::meta(suite);
     suite.run()
 }

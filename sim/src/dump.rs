@@ -42,6 +42,9 @@ pub enum EventKind {
     Restart,
     Sync,
     PowerCut,
+    /// A node paused (its payload: until when, in true time).
+    Pause,
+    Resume,
     Fault,
     Note,
 }
@@ -213,6 +216,22 @@ impl DumpEvent {
                 None,
                 None,
                 loss.to_string(),
+                None,
+            ),
+            Event::Pause { node, until } => (
+                EventKind::Pause,
+                Some(*node),
+                None,
+                None,
+                until.to_string(),
+                None,
+            ),
+            Event::Resume { node } => (
+                EventKind::Resume,
+                Some(*node),
+                None,
+                None,
+                String::new(),
                 None,
             ),
             Event::Fault { what } => (EventKind::Fault, None, None, None, what.clone(), None),

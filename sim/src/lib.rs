@@ -2,8 +2,8 @@
 //!
 //! A protocol is written as a [`Node`]: event handlers that read like the
 //! lecture pseudocode. A [`Sim`] runs several nodes on a simulated network
-//! that delays, reorders, duplicates and loses messages, partitions, crashes
-//! and restarts nodes, and skews their clocks, every choice drawn from one
+//! that delays, reorders, duplicates and loses messages, partitions, crashes,
+//! restarts and pauses nodes, and skews their clocks, every choice drawn from one
 //! `u64` seed. The same seed gives the same run, event for event, so a failure
 //! found once can be replayed and studied.
 //!

@@ -70,6 +70,12 @@ pub enum Event<N: Node> {
     /// A node's power went out: it is down, and its disk lost what was not
     /// synced (`loss` says what).
     PowerCut { node: NodeId, loss: PowerLoss },
+    /// A node stopped handling anything until `until` (true time): a long
+    /// pause of the process, such as a garbage collector's. What comes due
+    /// for it meanwhile waits.
+    Pause { node: NodeId, until: Time },
+    /// A paused node runs again; what waited for it follows, in order.
+    Resume { node: NodeId },
     /// The scenario changed the network (partition, heal, cut link, …).
     Fault { what: String },
     /// A remark added by the scenario or a checker.
@@ -143,6 +149,11 @@ impl<N: Node> Clone for Event<N> {
                 node: *node,
                 loss: loss.clone(),
             },
+            Event::Pause { node, until } => Event::Pause {
+                node: *node,
+                until: *until,
+            },
+            Event::Resume { node } => Event::Resume { node: *node },
             Event::Fault { what } => Event::Fault { what: what.clone() },
             Event::Note { text } => Event::Note { text: text.clone() },
         }
@@ -165,7 +176,9 @@ impl<N: Node> Event<N> {
             | Event::Crash { node }
             | Event::Restart { node }
             | Event::Sync { node, .. }
-            | Event::PowerCut { node, .. } => vec![*node],
+            | Event::PowerCut { node, .. }
+            | Event::Pause { node, .. }
+            | Event::Resume { node } => vec![*node],
             Event::Fault { .. } | Event::Note { .. } => Vec::new(),
         }
     }
@@ -231,6 +244,10 @@ impl<N: Node> fmt::Display for Event<N> {
             } => write!(f, "{node} syncs {file}"),
             Event::Sync { node, file: None } => write!(f, "{node} syncs its directory"),
             Event::PowerCut { node, loss } => write!(f, "{node} loses power: {loss}"),
+            Event::Pause { node, until } => {
+                write!(f, "{node} pauses until {until} (handles nothing meanwhile)")
+            }
+            Event::Resume { node } => write!(f, "{node} resumes"),
             Event::Fault { what } => write!(f, "network: {what}"),
             Event::Note { text } => write!(f, "note: {text}"),
         }

@@ -147,3 +147,19 @@ fn a_crash_keeps_unsynced_writes_and_the_dump_shows_the_power_cut() {
     assert!(cut.text.contains("n0 loses power"), "{}", cut.text);
     assert!(!sim.is_up(N0));
 }
+
+#[test]
+fn a_power_cut_ends_a_pause_and_what_it_held_finds_the_node_down() {
+    let mut sim = Sim::new(3, 1, |_| Store { sync_first: true });
+    sim.run_for(Duration::from_millis(1)).unwrap();
+    sim.pause(N0, Duration::from_secs(1)).unwrap();
+    let held = sim.request(N0, Request::Append(5));
+    sim.run_for(Duration::from_millis(10)).unwrap();
+    assert!(sim.is_paused(N0));
+    sim.power_cut(N0).unwrap();
+    assert!(!sim.is_paused(N0) && !sim.is_up(N0));
+    sim.run_for(Duration::from_secs(2)).unwrap();
+    assert!(!sim.operation(held).is_complete(), "refused, not answered");
+    sim.restart(N0).unwrap();
+    assert_eq!(sim.disk(N0).read(LOG).unwrap(), b"");
+}

@@ -58,6 +58,13 @@ impl<N: Node> Sim<N> {
     }
 
     pub(super) fn handle(&mut self, due: Due<N>) {
+        let slot = &mut self.slots[due.node().0];
+        if let Some(paused) = &mut slot.paused {
+            if !matches!(due, Due::Resume { .. }) {
+                paused.held.push(due);
+                return;
+            }
+        }
         self.stats.events += 1;
         match due {
             Due::Start { node } => {
@@ -120,6 +127,22 @@ impl<N: Node> Sim<N> {
                     self.run_handler(node, "on_request", move |n, ctx| n.on_request(ctx, id, req));
                 }
             }
+            Due::Resume { node, pause } => {
+                let slot = &mut self.slots[node.0];
+                if slot.paused.as_ref().is_some_and(|p| p.number == pause) {
+                    let paused = slot.paused.take().expect("just matched");
+                    self.record(Event::Resume { node });
+                    self.release(paused.held);
+                }
+            }
+        }
+    }
+
+    /// Schedules again, now and in their order, the events held during a
+    /// pause: each is then its own step, after the one that released them.
+    pub(super) fn release(&mut self, held: Vec<Due<N>>) {
+        for due in held {
+            self.schedule(self.now, due);
         }
     }
 

@@ -1,7 +1,7 @@
 //! What a scenario can do to a run: client requests, crashes and
-//! restarts, partitions and cut links.
+//! restarts, pauses, partitions and cut links.
 
-use super::{Due, Sim};
+use super::{Due, Paused, Sim};
 use crate::node::{Node, NodeId, RequestId};
 use crate::trace::Event;
 use crate::violation::Violation;
@@ -27,12 +27,50 @@ impl<N: Node> Sim<N> {
         id
     }
 
-    /// Node `id` crashes: its state and timers are lost, its storage is kept.
+    /// Node `id` crashes: its state and timers are lost, its storage is
+    /// kept. A crash ends a pause: what the pause held comes due now and
+    /// finds the node down (messages dropped, requests refused).
     pub fn crash(&mut self, id: NodeId) -> Result<(), Violation> {
         let slot = &mut self.slots[id.0];
         if slot.node.take().is_some() {
             slot.timers.clear();
+            let paused = slot.paused.take();
             self.record(Event::Crash { node: id });
+            if let Some(paused) = paused {
+                self.release(paused.held);
+            }
+        }
+        self.finish_step()
+    }
+
+    /// Node `id` stops for `duration` of true time, as a process does in a
+    /// long garbage-collection pause or when its machine is suspended: it
+    /// handles nothing meanwhile, but is not down. Messages that arrive for
+    /// it, its timers that come due and client requests to it wait, and are
+    /// handled when it resumes, in the order they came due. Its clock keeps
+    /// running (a timer set before the pause fires late) and its state is
+    /// kept. Pausing a paused node extends the pause to the later end;
+    /// pausing a node that is down does nothing.
+    pub fn pause(&mut self, id: NodeId, duration: Duration) -> Result<(), Violation> {
+        let until = self.now + duration;
+        let number = self.next_pause;
+        let slot = &mut self.slots[id.0];
+        if slot.node.is_some() && slot.paused.as_ref().is_none_or(|p| p.until < until) {
+            self.next_pause += 1;
+            let held = slot.paused.take().map(|p| p.held).unwrap_or_default();
+            slot.paused = Some(Paused {
+                number,
+                until,
+                held,
+            });
+            self.record(Event::Pause { node: id, until });
+            self.schedule(
+                until,
+                Due::Resume {
+                    node: id,
+                    pause: number,
+                },
+            );
         }
         self.finish_step()
     }
@@ -41,12 +79,17 @@ impl<N: Node> Sim<N> {
     /// loses what was not synced (chosen by the run's seed; see
     /// [`Disk`](crate::Disk)).
     /// Its [`Storage`](crate::Storage) is kept: every put is durable.
+    /// Like a crash, a power cut ends a pause.
     pub fn power_cut(&mut self, id: NodeId) -> Result<(), Violation> {
         let slot = &mut self.slots[id.0];
         slot.node = None;
         slot.timers.clear();
+        let paused = slot.paused.take();
         let loss = slot.disk.power_cut(&mut self.rng);
         self.record(Event::PowerCut { node: id, loss });
+        if let Some(paused) = paused {
+            self.release(paused.held);
+        }
         self.finish_step()
     }
 

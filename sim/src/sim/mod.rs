@@ -45,6 +45,25 @@ enum Due<N: Node> {
         node: NodeId,
         id: RequestId,
     },
+    /// The end of pause number `pause` of `node` (a stale one, after a
+    /// crash, does nothing).
+    Resume {
+        node: NodeId,
+        pause: u64,
+    },
+}
+
+impl<N: Node> Due<N> {
+    /// The node that handles it.
+    fn node(&self) -> NodeId {
+        match *self {
+            Due::Start { node }
+            | Due::Timer { node, .. }
+            | Due::Request { node, .. }
+            | Due::Resume { node, .. } => node,
+            Due::Deliver { to, .. } => to,
+        }
+    }
 }
 
 /// One node's place in the run: its state while up, and what outlives a crash.
@@ -56,6 +75,16 @@ struct Slot<N: Node> {
     disk: Disk,
     /// Pending timers and the key of their scheduled firing.
     timers: Vec<(N::Timer, u64)>,
+    /// While paused: the pause's number and what came due for the node
+    /// meanwhile, in order (see [`Sim::pause`]).
+    paused: Option<Paused<N>>,
+}
+
+/// A pause in progress.
+struct Paused<N: Node> {
+    number: u64,
+    until: Time,
+    held: Vec<Due<N>>,
 }
 
 /// A deterministic simulation of `N` nodes on an unreliable network.
@@ -75,6 +104,7 @@ pub struct Sim<N: Node> {
     queue: Queue<Due<N>>,
     next_msg: u64,
     next_timer: u64,
+    next_pause: u64,
     requests: Vec<(NodeId, N::Request)>,
     /// `invoked[id]`: the position of request `id` in `history`, once it has
     /// arrived (requests sent with different delays arrive out of id order).
@@ -116,6 +146,7 @@ impl<N: Node> Sim<N> {
             queue: Queue::new(),
             next_msg: 0,
             next_timer: 0,
+            next_pause: 0,
             requests: Vec::new(),
             invoked: Vec::new(),
             history: Vec::new(),
@@ -138,6 +169,7 @@ impl<N: Node> Sim<N> {
                 storage: Storage::default(),
                 disk: Disk::default(),
                 timers: Vec::new(),
+                paused: None,
             });
             sim.schedule(Time::ZERO, Due::Start { node: id });
         }
@@ -223,6 +255,11 @@ impl<N: Node> Sim<N> {
     /// Whether node `id` is running.
     pub fn is_up(&self, id: NodeId) -> bool {
         self.slots[id.0].node.is_some()
+    }
+
+    /// Whether node `id` is paused ([`Sim::pause`]).
+    pub fn is_paused(&self, id: NodeId) -> bool {
+        self.slots[id.0].paused.is_some()
     }
 
     /// Node `id`'s durable storage.

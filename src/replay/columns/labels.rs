@@ -36,6 +36,8 @@ pub fn label(event: &DumpEvent) -> String {
         EventKind::Sync if event.payload.is_empty() => "● sync directory".to_string(),
         EventKind::Sync => format!("● sync {}", event.payload),
         EventKind::PowerCut => format!("✗ power cut: {}", event.payload),
+        EventKind::Pause => format!("‖ paused until {}", event.payload),
+        EventKind::Resume => "▶ resumes".to_string(),
         EventKind::Fault => format!("── network: {} ──", event.payload),
         EventKind::Note => format!("·· {}", event.payload),
     }

@@ -307,6 +307,8 @@ fn event(s: &mut String, d: &Diagram, dump: &Dump, sends: &Sends, e: &DumpEvent,
         EventKind::Restart => ("restart", 5.0),
         EventKind::Sync => ("sync", 4.0),
         EventKind::PowerCut => ("crash", 7.0),
+        EventKind::Pause => ("pause", 5.0),
+        EventKind::Resume => ("resume", 5.0),
         EventKind::Fault => ("fault", 4.0),
         EventKind::Note => ("note", 4.0),
     };
