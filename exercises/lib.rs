@@ -146,3 +146,10 @@ pub mod replication {
 pub mod coord {
     pub mod lease;
 }
+
+#[cfg(feature = "fd")]
+#[path = "15_failure_detection"]
+pub mod fd {
+    pub mod heartbeat;
+    pub mod phi_accrual;
+}

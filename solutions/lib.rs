@@ -122,3 +122,9 @@ pub mod replication {
 pub mod coord {
     pub mod lease;
 }
+
+#[path = "15_failure_detection"]
+pub mod fd {
+    pub mod heartbeat;
+    pub mod phi_accrual;
+}
