@@ -5,7 +5,8 @@
 //! which nodes are really down (true time): completeness (every crash
 //! suspected within a bound), accuracy (false suspicions counted per
 //! node-hour and held to a bound) and forgiveness (a node heard from again
-//! is not suspected). Tests in the `meta` group run the checks on the
+//! is not suspected); and φ's false suspicions are compared with those of
+//! a fixed timeout of the same mean detection time on the same arrivals. Tests in the `meta` group run the checks on the
 //! reference with one bug from `fd/bugs/` (see `checker/build.rs`).
 
 #[cfg(feature = "learner")]

@@ -26,8 +26,9 @@ pub trait Detector: Node<Request = (), Reply = ()> {
 pub const COMPLETE: Property = Property {
     name: "once a node has been down for longer than the detection bound, every live node \
            suspects it",
-    hint: "suspect a peer once nothing has arrived from it for the detector's timeout (by your \
-           own clock), including a peer never heard from since you started",
+    hint: "suspect a peer once nothing has arrived from it for as long as the detector allows \
+           (TIMEOUT, or until φ reaches THRESHOLD), by your own clock, including a peer never \
+           heard from since you started",
     when: &[],
 };
 pub const FORGIVEN: Property = Property {
