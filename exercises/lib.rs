@@ -147,3 +147,10 @@ pub mod coord {
     pub mod fencing;
     pub mod lease;
 }
+
+#[cfg(feature = "fd")]
+#[path = "15_failure_detection"]
+pub mod fd {
+    pub mod heartbeat;
+    pub mod phi_accrual;
+}

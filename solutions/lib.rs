@@ -123,3 +123,9 @@ pub mod coord {
     pub mod fencing;
     pub mod lease;
 }
+
+#[path = "15_failure_detection"]
+pub mod fd {
+    pub mod heartbeat;
+    pub mod phi_accrual;
+}

@@ -1,0 +1,45 @@
+//! The suite of topic 15, failure detection: `fd_heartbeat` and
+//! `fd_phi_accrual`. Every node
+//! monitors every other; after every event the tests ask each live node,
+//! by its own clock, which peers it suspects, and compare the answers with
+//! which nodes are really down (true time): completeness (every crash
+//! suspected within a bound), accuracy (false suspicions counted per
+//! node-hour and held to a bound) and forgiveness (a node heard from again
+//! is not suspected); and φ's false suspicions are compared with those of
+//! a fixed timeout of the same mean detection time on the same arrivals. Tests in the `meta` group run the checks on the
+//! reference with one bug from `fd/bugs/` (see `checker/build.rs`).
+
+#[cfg(feature = "learner")]
+use exercises as subject;
+#[cfg(not(feature = "learner"))]
+use solutions as subject;
+
+mod fd {
+    pub mod heartbeat;
+    pub mod phi_accrual;
+    pub mod watch;
+}
+
+/// The reference with one bug each, made by `build.rs` from `fd/bugs/`.
+#[cfg(bugs)]
+#[allow(
+    dead_code,
+    unused_imports,
+    unused_variables,
+    unreachable_code,
+    clippy::all
+)]
+mod bugs {
+    include!(concat!(env!("OUT_DIR"), "/bugs_fd.rs"));
+}
+
+fn main() {
+    let suite = dscheck::Suite::new("fd");
+    let suite = fd::heartbeat::tests(suite);
+    let suite = fd::phi_accrual::tests(suite);
+    #[cfg(bugs)]
+    let suite = fd::heartbeat::meta(suite);
+    #[cfg(bugs)]
+    let suite = fd::phi_accrual::meta(suite);
+    suite.run()
+}
