@@ -1,7 +1,7 @@
 //! The private copy of the kit where mutants are built and run: the kit's
-//! files (kept in step, modification times and all, so cargo rebuilds only
-//! what changed), with the references as the learner's code and the
-//! mutated file's schema in its place.
+//! files (kept in step: a file is written only when its contents differ, so
+//! cargo rebuilds only what changed), with the references as the learner's
+//! code and the mutated file's schema in its place.
 
 use crate::kit::Kit;
 use anyhow::{Context, Result};
@@ -90,8 +90,10 @@ impl MutationKit {
     }
 }
 
-/// Copies `from` to `to` if their contents differ, keeping `from`'s
-/// modification time.
+/// Copies `from` to `to` if their contents differ. The copy is stamped
+/// now, never with `from`'s time: a file older than the copy's last build
+/// (changed in the kit while that build ran, or a reference put back after
+/// a mutant) would look unchanged to cargo, which would run a stale build.
 fn copy_if_changed(from: &Path, to: &Path) -> Result<()> {
     let bytes = std::fs::read(from).with_context(|| format!("cannot read {}", from.display()))?;
     if std::fs::read(to).is_ok_and(|old| old == bytes) {
@@ -101,11 +103,40 @@ fn copy_if_changed(from: &Path, to: &Path) -> Result<()> {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     std::fs::write(to, &bytes).with_context(|| format!("cannot write {}", to.display()))?;
-    if let Ok(modified) = std::fs::metadata(from).and_then(|m| m.modified()) {
-        std::fs::File::options()
-            .write(true)
-            .open(to)?
-            .set_modified(modified)?;
-    }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, SystemTime};
+
+    #[test]
+    fn a_changed_file_is_copied_with_a_fresh_time_and_an_unchanged_one_left_alone() {
+        let dir = std::env::temp_dir().join(format!("dscourse-work-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let (from, to) = (dir.join("from.rs"), dir.join("copy/to.rs"));
+        std::fs::write(&from, "fn new() {}").unwrap();
+        let long_ago = SystemTime::now() - Duration::from_secs(3600);
+        let file = std::fs::File::options().write(true).open(&from).unwrap();
+        file.set_modified(long_ago).unwrap();
+        let before = SystemTime::now() - Duration::from_secs(60);
+        copy_if_changed(&from, &to).unwrap();
+        let stamped = std::fs::metadata(&to).unwrap().modified().unwrap();
+        assert!(
+            stamped > before,
+            "the copy looks older than a build made since"
+        );
+        assert_eq!(std::fs::read_to_string(&to).unwrap(), "fn new() {}");
+        // The same contents again: not written, its time kept.
+        let file = std::fs::File::options().write(true).open(&to).unwrap();
+        file.set_modified(long_ago).unwrap();
+        copy_if_changed(&from, &to).unwrap();
+        assert_eq!(
+            std::fs::metadata(&to).unwrap().modified().unwrap(),
+            long_ago
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
