@@ -15,6 +15,7 @@ mod paxos {
     pub mod exhaustive;
     #[cfg(bugs)]
     pub mod meta;
+    pub mod multi;
     pub mod properties;
     pub mod single_decree;
 }
@@ -35,7 +36,10 @@ mod bugs {
 fn main() {
     let suite = dscheck::Suite::new("paxos");
     let suite = paxos::single_decree::tests(suite);
+    let suite = paxos::multi::tests(suite);
     #[cfg(bugs)]
     let suite = paxos::meta::tests(suite);
+    #[cfg(bugs)]
+    let suite = paxos::multi::meta::tests(suite);
     suite.run()
 }
