@@ -59,8 +59,6 @@ pub const BATCH: usize = 64;
 
 /// The storage key of an acceptor's promise (one for every slot).
 pub const PROMISED_KEY: &str = "promised";
-/// The storage key of the highest round this node has used as a proposer.
-pub const ROUND_KEY: &str = "round";
 /// The storage key of the highest slot this acceptor has a vote for.
 pub const TOP_SLOT_KEY: &str = "top_slot";
 
@@ -218,7 +216,9 @@ pub struct Multi {
     /// This acceptor's vote per slot.
     pub accepted: BTreeMap<Slot, Vote>,
     // Proposer.
-    /// The highest round seen or used (durable: `ROUND_KEY`).
+    /// The highest round seen in a promise or a refusal. (A campaign's
+    /// ballot is promised by the node itself, on disk, in the same handler:
+    /// the promise is its durable record of the rounds it used.)
     pub highest_round: u64,
     /// The ballot of this node's campaign or leadership.
     pub ballot: Option<Ballot>,
@@ -328,23 +328,24 @@ impl Multi {
         self.accepted.insert(slot, vote);
     }
 
-    /// After a restart: the promise, every vote (slots 1 to the top one
-    /// stored) and the highest round.
+    /// After a restart: the promise and every vote (slots 1 to the top one
+    /// stored).
     fn recover(&mut self, ctx: &mut Ctx<Multi>) {
         todo!(
-            "read PROMISED_KEY, ROUND_KEY (0 if absent), and the vote_key of every \
-             slot up to TOP_SLOT_KEY into accepted"
+            "read PROMISED_KEY into promised, and the vote_key of every slot up to \
+             TOP_SLOT_KEY (0 if absent) into accepted"
         )
     }
 
     // ----- proposer --------------------------------------------------------
 
     /// Phase 1a for every slot past those applied: a ballot above every
-    /// round seen, its round stored before use.
+    /// round seen (in `highest_round`, and in the node's own promise, which
+    /// is all a restarted node knows), promised by this node first.
     fn campaign(&mut self, ctx: &mut Ctx<Multi>) {
         todo!(
-            "round = highest_round + 1, stored under ROUND_KEY; ballot (round, id); \
-             clear promises; from = applied + 1; send Prepare to every node, this one too"
+            "round: 1 + the highest of highest_round and the promise's round; ballot \
+             (round, id); clear promises; from = applied + 1; Prepare to every node, this one too"
         )
     }
 
@@ -503,7 +504,8 @@ impl Multi {
 
     /// Applies the chosen slots right after `applied`, in slot order,
     /// stopping at the first slot not known to be chosen; answers the
-    /// clients waiting on this leader.
+    /// clients waiting on this leader. (The log keeps what was applied: a
+    /// node catching up is served from it.)
     fn apply_chosen(&mut self, ctx: &mut Ctx<Multi>) {
         todo!(
             "while log has applied + 1: advance applied; apply a command with \

@@ -41,6 +41,11 @@ pub fn tests(suite: Suite) -> Suite {
             |seed| chaos::<Multi>(seed, true),
         )
         .seeded(
+            "multi::live_when_every_message_arrives_twice",
+            2,
+            twice::<Multi>,
+        )
+        .seeded(
             "multi::a_crashed_leader_is_replaced_and_comes_back",
             3,
             leader_crash::<Multi>,
@@ -54,6 +59,11 @@ pub fn tests(suite: Suite) -> Suite {
             "multi::a_new_leader_fills_holes_with_noops",
             3,
             hole::<Multi>,
+        )
+        .seeded(
+            "multi::every_node_restarts_at_once",
+            3,
+            power_failure::<Multi>,
         )
         .seeded(
             "multi::a_new_leader_keeps_a_value_chosen_unseen",
@@ -73,6 +83,8 @@ pub struct Run<N: Observed> {
     clients: Clients,
     observer: Rc<RefCell<Observer>>,
     ids: Vec<NodeId>,
+    /// The network of the calm end.
+    calm: Network,
 }
 
 impl<N: Observed> Run<N> {
@@ -90,6 +102,7 @@ impl<N: Observed> Run<N> {
             clients,
             observer,
             ids,
+            calm: Network::reliable(ms(1), ms(10)),
         }
     }
 
@@ -253,16 +266,46 @@ pub fn chaos<N: Observed>(seed: u64, crashes: bool) -> Result<(), Failure> {
     r.finish()
 }
 
-/// Five nodes, a calm network: the leader crashes under load, the others
-/// elect a new one (which must recover the open slots), the old leader
-/// comes back as a follower, and the clients go on throughout.
+/// Three nodes on a network that delivers every message twice, to the
+/// end: every handler must take a message it has seen before in its
+/// stride (a second Prepare or Accept of the ballot promised is answered
+/// again, a second Accepted is not counted twice): once a leader is
+/// established it stays (no Prepare is sent), and commands complete.
+pub fn twice<N: Observed>(seed: u64) -> Result<(), Failure> {
+    let mut r = Run::<N>::new(seed, 3);
+    let twice = Network::reliable(ms(1), ms(10)).with_duplication(1.0);
+    r.sim.set_network(twice.clone());
+    r.calm = twice;
+    r.leader()?;
+    run(&mut r.sim, |s| s.run_for(ms(100)))?;
+    no_prepare(&mut r.sim);
+    r.work(ms(800))?;
+    r.finish()
+}
+
+/// Five nodes, a calm network: the leader and one follower crash under
+/// load, and the three left (just a majority) elect a new leader, which
+/// must recover the open slots and go on choosing with their three votes;
+/// then both come back, the old leader as a follower, and the clients go
+/// on throughout.
 pub fn leader_crash<N: Observed>(seed: u64) -> Result<(), Failure> {
     let mut r = Run::<N>::new(seed, 5);
     r.work(ms(500))?;
     let old = r.leader()?;
+    let other = NodeId((old.0 + 1) % r.ids.len());
     run(&mut r.sim, |s| s.crash(old))?;
+    run(&mut r.sim, |s| s.crash(other))?;
+    let before = r.clients.completed();
     r.work(ms(800))?;
+    if r.clients.completed() == before {
+        let detail = format!(
+            "{old} (the leader) and {other} crashed; in the 800 ms since, with the three other \
+             nodes up, no command completed"
+        );
+        return Err(Failure::after_run(&r.sim, COMPLETES, detail));
+    }
     run(&mut r.sim, |s| s.restart(old))?;
+    run(&mut r.sim, |s| s.restart(other))?;
     r.work(ms(400))?;
     r.finish()
 }
@@ -354,6 +397,14 @@ fn quiet_leader<N: Observed>(seed: u64) -> Result<(Run<N>, NodeId, Vec<NodeId>),
 /// s + 1 and none at s: it must fill s with a no-op, or nothing after it
 /// is ever applied.
 pub fn hole<N: Observed>(seed: u64) -> Result<(), Failure> {
+    let (mut r, _) = leave_hole::<N>(seed)?;
+    r.work(ms(800))?;
+    r.finish()
+}
+
+/// The start of [`hole`]: the run and the crashed old leader, the network
+/// healed and the clients at work again.
+fn leave_hole<N: Observed>(seed: u64) -> Result<(Run<N>, NodeId), Failure> {
     let (mut r, old, others) = quiet_leader::<N>(seed)?;
     r.sim
         .note("the leader, cut off, takes A; with two followers back, B; then it crashes");
@@ -368,8 +419,47 @@ pub fn hole<N: Observed>(seed: u64) -> Result<(), Failure> {
     run(&mut r.sim, |s| s.crash(old))?;
     run(&mut r.sim, |s| s.heal())?;
     r.clients.issuing = true;
+    Ok((r, old))
+}
+
+/// [`hole`], and then, once the next leader has filled the hole, the old
+/// leader comes back (its vote for A at slot s still on disk, in an older
+/// ballot than the no-op chosen there) and every node crashes and restarts
+/// at once. Every node has forgotten the log: the next leader recovers it
+/// from slot 1, from votes of several ballots (the highest ballot wins at
+/// each slot), and its campaign must go above the rounds its own promise
+/// records.
+pub fn power_failure<N: Observed>(seed: u64) -> Result<(), Failure> {
+    let (mut r, old) = leave_hole::<N>(seed)?;
+    r.work(ms(500))?;
+    run(&mut r.sim, |s| s.restart(old))?;
+    r.work(ms(200))?;
+    r.sim.note("every node crashes, and all restart together");
+    for id in r.ids.clone() {
+        run(&mut r.sim, |s| s.crash(id))?;
+    }
+    run(&mut r.sim, |s| s.run_for(ms(20)))?;
+    for id in r.ids.clone() {
+        run(&mut r.sim, |s| s.restart(id))?;
+    }
     r.work(ms(800))?;
     r.finish()
+}
+
+/// PHASE_TWO_ONLY from now on: no node sends a Prepare.
+fn no_prepare<N: Observed>(sim: &mut Sim<N>) {
+    sim.check(PHASE_TWO_ONLY, move |_, step| {
+        for e in step.iter() {
+            if let Event::Send { from, msg, .. } = &e.event {
+                if matches!(msg, Msg::Prepare { .. }) {
+                    let detail =
+                        format!("{from} sent {msg:?} while a leader was established and no message was lost");
+                    return Err(Broken::new(detail).nodes([*from]).events([e.index]));
+                }
+            }
+        }
+        Ok(())
+    });
 }
 
 /// How many messages a command may cost, per other node, with a stable
@@ -388,18 +478,7 @@ pub fn steady<N: Observed>(seed: u64) -> Result<(), Failure> {
     r.sim.set_network(Network::reliable(ms(1), ms(5)));
     let l = r.leader()?;
     run(&mut r.sim, |s| s.run_for(ms(100)))?;
-    r.sim.check(PHASE_TWO_ONLY, move |_, step| {
-        for e in step.iter() {
-            if let Event::Send { from, msg, .. } = &e.event {
-                if matches!(msg, Msg::Prepare { .. }) {
-                    let detail =
-                        format!("{from} sent {msg:?} with a leader established on a calm network");
-                    return Err(Broken::new(detail).nodes([*from]).events([e.index]));
-                }
-            }
-        }
-        Ok(())
-    });
+    no_prepare(&mut r.sim);
     let before = r.sim.stats().sent;
     let commands = 30;
     for seq in 1..=commands {

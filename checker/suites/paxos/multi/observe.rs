@@ -23,6 +23,7 @@ pub trait Observed: dsim::Node<Msg = Msg, Timer = Timer, Request = Command, Repl
     fn log(&self) -> &BTreeMap<Slot, Value>;
     fn applied(&self) -> Slot;
     fn leading(&self) -> bool;
+    fn ballot(&self) -> Option<Ballot>;
 }
 
 /// Implements [`Observed`] for a node type with the reference's fields.
@@ -52,6 +53,9 @@ macro_rules! observed_multi {
             fn leading(&self) -> bool {
                 self.leading
             }
+            fn ballot(&self) -> Option<$crate::subject::paxos::multi::Ballot> {
+                self.ballot
+            }
         }
     };
 }
@@ -67,6 +71,26 @@ pub const ACCEPTOR_RULE: Property = Property {
         "a restarted acceptor forgot its promise: put it under PROMISED_KEY before answering, and \
          read it back in recover()",
     )],
+};
+pub const REFUSES: Property = Property {
+    name: "an acceptor answers a Prepare or an Accept below its promise with a Nack for that \
+           ballot",
+    hint: "on_prepare and on_accept: when ballot < promised, send Msg::Nack { ballot, promised } \
+           back to the sender, so that it learns at once that a higher ballot exists",
+    when: &[],
+};
+pub const BALLOTS: Property = Property {
+    name: "a node campaigns with a ballot whose round is above every round it has promised, so \
+           that no ballot is ever used twice",
+    hint: "campaign: round = 1 + the highest of highest_round and the round of self.promised \
+           (after a restart the promise, on disk, is the record of the rounds the node used)",
+    when: &[],
+};
+pub const PHASE_ONE: Property = Property {
+    name: "a node leads a ballot only once a majority of the nodes have promised that ballot",
+    hint: "on_promise counts promises for the current ballot only: campaign clears the promises \
+           of an earlier ballot, and a promise for another ballot is ignored",
+    when: &[],
 };
 pub const AGREEMENT: Property = Property {
     name: "at most one value is ever chosen at each slot (accepted there by a majority in one \
@@ -146,6 +170,12 @@ pub struct Observer {
     applied: Vec<Slot>,
     /// The slots whose vote changed in the step being checked, and whose.
     changed: Vec<(NodeId, Slot)>,
+    /// The promise of the step's node before the step.
+    prior: Option<Ballot>,
+    /// The nodes that ever promised each ballot.
+    promisers: BTreeMap<Ballot, BTreeSet<NodeId>>,
+    /// Each node's own ballot and whether it led, as last seen.
+    led: Vec<(Option<Ballot>, bool)>,
 }
 
 impl Observer {
@@ -159,6 +189,9 @@ impl Observer {
             last: vec![(None, BTreeMap::new()); nodes],
             applied: vec![0; nodes],
             changed: Vec::new(),
+            prior: None,
+            promisers: BTreeMap::new(),
+            led: vec![(None, false); nodes],
         }
     }
 
@@ -169,6 +202,10 @@ impl Observer {
     /// The acceptor rule for `id`, seen up now; records its changed votes.
     fn acceptor_rule<N: Observed>(&mut self, id: NodeId, node: &N) -> Result<(), Broken> {
         let (promised, votes) = &self.last[id.0];
+        self.prior = *promised;
+        if let Some(b) = node.promised() {
+            self.promisers.entry(b).or_default().insert(id);
+        }
         if node.promised() < *promised {
             let detail = format!(
                 "{id} had promised {promised:?}, and now its promise is {:?}",
@@ -197,6 +234,75 @@ impl Observer {
                 return Err(Broken::new(detail).nodes([id]));
             }
             self.changed.push((id, slot));
+        }
+        Ok(())
+    }
+
+    /// REFUSES: a Prepare or Accept below the promise the node held before
+    /// the step is answered with a Nack in the same step.
+    fn refuses<N: Observed>(&self, step: &Step<'_, N>) -> Result<(), Broken> {
+        let Some(Event::Deliver { from, to, msg, .. }) = step.trigger_event() else {
+            return Ok(());
+        };
+        let (Msg::Prepare { ballot, .. } | Msg::Accept { ballot, .. }) = msg else {
+            return Ok(());
+        };
+        let Some(promised) = self.prior.filter(|&p| *ballot < p && from != to) else {
+            return Ok(());
+        };
+        let nacked = step.caused().iter().any(|e| {
+            matches!(&e.event, Event::Send { from: f, to: t, msg: Msg::Nack { ballot: b, .. }, .. }
+                if f == to && t == from && b == ballot)
+        });
+        if nacked {
+            return Ok(());
+        }
+        let detail = format!(
+            "{to} had promised {promised:?} and got {msg:?} from {from}, and sent no Nack for \
+             ballot {ballot:?}"
+        );
+        Err(Broken::new(detail).nodes([*to]))
+    }
+
+    /// BALLOTS: a new ballot of the step's node is above its prior promise.
+    fn campaigns<N: Observed>(&self, id: NodeId, node: &N) -> Result<(), Broken> {
+        let (before, _) = self.led[id.0];
+        let Some(b) = node
+            .ballot()
+            .filter(|&b| Some(b) != before && b.proposer == id)
+        else {
+            return Ok(());
+        };
+        match self.prior.filter(|p| b.round <= p.round) {
+            Some(p) => {
+                let detail = format!(
+                    "{id} campaigned with ballot {b:?}, but it had promised {p:?}: its round must \
+                     be above {}",
+                    p.round
+                );
+                Err(Broken::new(detail).nodes([id]))
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// PHASE_ONE: a node that starts leading a ballot has a majority's
+    /// promises for it; then remembers what the node leads.
+    fn leads<N: Observed>(&mut self, id: NodeId, node: &N) -> Result<(), Broken> {
+        let (before, led) = self.led[id.0];
+        let ballot = node.ballot();
+        self.led[id.0] = (ballot, node.leading());
+        let Some(b) = ballot.filter(|_| node.leading() && (!led || ballot != before)) else {
+            return Ok(());
+        };
+        let promisers = self.promisers.get(&b).cloned().unwrap_or_default();
+        if promisers.len() < self.majority() {
+            let detail = format!(
+                "{id} leads ballot {b:?}, but only {promisers:?} ever promised it (a majority is \
+                 {})",
+                self.majority()
+            );
+            return Err(Broken::new(detail).nodes([id]));
         }
         Ok(())
     }
@@ -365,6 +471,32 @@ pub fn watch<N: Observed>(sim: &mut Sim<N>) -> Rc<RefCell<Observer>> {
         };
         match sim.node(id) {
             Some(node) => o.borrow_mut().acceptor_rule(id, node),
+            None => Ok(()),
+        }
+    });
+    let o = observer.clone();
+    sim.check(REFUSES, move |_, step| o.borrow().refuses(&step));
+    let o = observer.clone();
+    sim.check(BALLOTS, move |sim, step| {
+        let Some((id, restarted)) = touched(&step) else {
+            return Ok(());
+        };
+        let mut o = o.borrow_mut();
+        if restarted {
+            o.led[id.0] = (None, false);
+        }
+        match sim.node(id) {
+            Some(node) => o.campaigns(id, node),
+            None => Ok(()),
+        }
+    });
+    let o = observer.clone();
+    sim.check(PHASE_ONE, move |sim, step| {
+        let Some((id, _)) = touched(&step) else {
+            return Ok(());
+        };
+        match sim.node(id) {
+            Some(node) => o.borrow_mut().leads(id, node),
             None => Ok(()),
         }
     });
