@@ -404,12 +404,14 @@ impl Multi {
         }
     }
 
-    /// Counts an acceptance in this leader's ballot; at a majority the
-    /// slot's value is chosen: learn it, and tell everyone.
+    /// Counts an acceptance in this leader's ballot (an acceptance of any
+    /// other ballot, an older one of this node's included, says nothing of
+    /// this one); at a majority the slot's value is chosen: learn it, and
+    /// tell everyone. (Only a leader has proposals.)
     fn on_accepted(&mut self, ctx: &mut Ctx<Multi>, from: NodeId, ballot: Ballot, slot: Slot) {
         todo!(
-            "only while leading, for this ballot and a slot in proposals: add `from` \
-             to its acks; at a majority remove it, learn it and broadcast Decide"
+            "only for this node's ballot and a slot in proposals: add `from` to its \
+             acks; at a majority remove it, learn it and broadcast Decide"
         )
     }
 

@@ -66,6 +66,11 @@ pub fn tests(suite: Suite) -> Suite {
             power_failure::<Multi>,
         )
         .seeded(
+            "multi::the_highest_ballot_decides_each_slot",
+            2,
+            stale_vote::<Multi>,
+        )
+        .seeded(
             "multi::a_new_leader_keeps_a_value_chosen_unseen",
             3,
             unseen::<Multi>,
@@ -339,6 +344,41 @@ pub fn split_brain<N: Observed>(seed: u64) -> Result<(), Failure> {
     r.work(ms(200))?;
     run(&mut r.sim, |s| s.heal())?;
     r.work(ms(300))?;
+    r.finish()
+}
+
+/// Five nodes, a calm network. Once the clients are idle the leader, cut
+/// off with x (the lowest id of the others), takes command A: only the two
+/// of them vote for it, at slot s. The leader crashes, x stays cut off, and
+/// the three others elect a leader that fills s with a no-op (no promise
+/// it gets has a vote there), chosen in a higher ballot. Then every node
+/// crashes, and only x and two others come back: the next leader's
+/// promises are theirs, and at slot s they carry A in the older ballot
+/// (x's, the first by id) and the no-op in the newer. Only the no-op may
+/// be proposed: the vote of the highest ballot decides.
+pub fn stale_vote<N: Observed>(seed: u64) -> Result<(), Failure> {
+    let (mut r, old, others) = quiet_leader::<N>(seed)?;
+    let x = others[0];
+    let rest: Vec<NodeId> = others[1..].to_vec();
+    r.sim
+        .note("the leader and x alone vote for A; then the leader crashes");
+    run(&mut r.sim, |s| s.partition(&[&[old, x], &rest]))?;
+    r.sim.request(old, scripted(104, "stale", "a;"));
+    run(&mut r.sim, |s| s.run_for(ms(10)))?;
+    run(&mut r.sim, |s| s.crash(old))?;
+    run(&mut r.sim, |s| s.partition(&[&[x], &rest]))?;
+    r.clients.issuing = true;
+    r.work(ms(700))?;
+    r.sim.note("every node crashes; x and two others come back");
+    for id in r.ids.clone() {
+        run(&mut r.sim, |s| s.crash(id))?;
+    }
+    run(&mut r.sim, |s| s.heal())?;
+    run(&mut r.sim, |s| s.run_for(ms(20)))?;
+    for id in [x, rest[0], rest[1]] {
+        run(&mut r.sim, |s| s.restart(id))?;
+    }
+    r.work(ms(700))?;
     r.finish()
 }
 

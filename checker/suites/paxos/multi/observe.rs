@@ -80,10 +80,11 @@ pub const REFUSES: Property = Property {
     when: &[],
 };
 pub const BALLOTS: Property = Property {
-    name: "a node campaigns with a ballot whose round is above every round it has promised, so \
-           that no ballot is ever used twice",
-    hint: "campaign: round = 1 + the highest of highest_round and the round of self.promised \
-           (after a restart the promise, on disk, is the record of the rounds the node used)",
+    name: "a node campaigns with a ballot whose round is above every round it has seen (its \
+           promise, and the Nacks it got), so that no ballot is ever used twice",
+    hint: "campaign: round = 1 + the highest of highest_round (raised by every promise and Nack) \
+           and the round of self.promised (after a restart the promise, on disk, is the record of \
+           the rounds the node used)",
     when: &[],
 };
 pub const PHASE_ONE: Property = Property {
@@ -176,6 +177,8 @@ pub struct Observer {
     promisers: BTreeMap<Ballot, BTreeSet<NodeId>>,
     /// Each node's own ballot and whether it led, as last seen.
     led: Vec<(Option<Ballot>, bool)>,
+    /// The highest round in a Nack each node got since it last started.
+    nacked: Vec<u64>,
 }
 
 impl Observer {
@@ -192,6 +195,7 @@ impl Observer {
             prior: None,
             promisers: BTreeMap::new(),
             led: vec![(None, false); nodes],
+            nacked: vec![0; nodes],
         }
     }
 
@@ -264,26 +268,39 @@ impl Observer {
         Err(Broken::new(detail).nodes([*to]))
     }
 
-    /// BALLOTS: a new ballot of the step's node is above its prior promise.
-    fn campaigns<N: Observed>(&self, id: NodeId, node: &N) -> Result<(), Broken> {
-        let (before, _) = self.led[id.0];
-        let Some(b) = node
-            .ballot()
-            .filter(|&b| Some(b) != before && b.proposer == id)
-        else {
-            return Ok(());
-        };
-        match self.prior.filter(|p| b.round <= p.round) {
-            Some(p) => {
-                let detail = format!(
-                    "{id} campaigned with ballot {b:?}, but it had promised {p:?}: its round must \
-                     be above {}",
-                    p.round
-                );
-                Err(Broken::new(detail).nodes([id]))
-            }
-            None => Ok(()),
+    /// BALLOTS: a Prepare the step's node sends is for a round above every
+    /// round it has seen: its promise before the step, and the promises
+    /// named in the Nacks it got since it last started.
+    fn campaigns<N: Observed>(&mut self, id: NodeId, step: &Step<'_, N>) -> Result<(), Broken> {
+        if let Some(Event::Deliver {
+            to,
+            msg: Msg::Nack { promised, .. },
+            ..
+        }) = step.trigger_event()
+        {
+            let seen = &mut self.nacked[to.0];
+            *seen = (*seen).max(promised.round);
         }
+        let seen = self.prior.map_or(0, |p| p.round).max(self.nacked[id.0]);
+        for e in step.iter() {
+            let Event::Send {
+                from,
+                msg: Msg::Prepare { ballot, .. },
+                ..
+            } = &e.event
+            else {
+                continue;
+            };
+            if *from == id && ballot.round <= seen {
+                let detail = format!(
+                    "{id} campaigned with ballot {ballot:?}, but it had seen round {seen} (in \
+                     its promise {:?} or a Nack): its round must be above",
+                    self.prior
+                );
+                return Err(Broken::new(detail).nodes([id]).events([e.index]));
+            }
+        }
+        Ok(())
     }
 
     /// PHASE_ONE: a node that starts leading a ballot has a majority's
@@ -484,9 +501,10 @@ pub fn watch<N: Observed>(sim: &mut Sim<N>) -> Rc<RefCell<Observer>> {
         let mut o = o.borrow_mut();
         if restarted {
             o.led[id.0] = (None, false);
+            o.nacked[id.0] = 0;
         }
         match sim.node(id) {
-            Some(node) => o.campaigns(id, node),
+            Some(_) => o.campaigns(id, &step),
             None => Ok(()),
         }
     });
