@@ -477,6 +477,29 @@ fn touched<N: dsim::Node>(step: &Step<'_, N>) -> Option<(NodeId, bool)> {
     }
 }
 
+/// What a check of one step is given: the observer, the node the step
+/// touched (up), whether it restarted, the simulation and the step.
+type Rule<N> = fn(&mut Observer, NodeId, &N, bool, &Sim<N>, &Step<'_, N>) -> Result<(), Broken>;
+
+/// Checks `property` with `rule` after every step that touched a node now up.
+fn each_step<N: Observed>(
+    sim: &mut Sim<N>,
+    observer: &Rc<RefCell<Observer>>,
+    property: Property,
+    rule: Rule<N>,
+) {
+    let o = observer.clone();
+    sim.check(property, move |sim, step| {
+        let Some((id, restarted)) = touched(&step) else {
+            return Ok(());
+        };
+        match sim.node(id) {
+            Some(node) => rule(&mut o.borrow_mut(), id, node, restarted, sim, &step),
+            None => Ok(()),
+        }
+    });
+}
+
 /// Checks every safety property after every event of `sim`.
 pub fn watch<N: Observed>(sim: &mut Sim<N>) -> Rc<RefCell<Observer>> {
     let observer = Rc::new(RefCell::new(Observer::new(sim.len())));
@@ -493,70 +516,27 @@ pub fn watch<N: Observed>(sim: &mut Sim<N>) -> Rc<RefCell<Observer>> {
     });
     let o = observer.clone();
     sim.check(REFUSES, move |_, step| o.borrow().refuses(&step));
-    let o = observer.clone();
-    sim.check(BALLOTS, move |sim, step| {
-        let Some((id, restarted)) = touched(&step) else {
-            return Ok(());
-        };
-        let mut o = o.borrow_mut();
+    each_step(sim, &observer, BALLOTS, |o, id, _, restarted, _, step| {
         if restarted {
             o.led[id.0] = (None, false);
             o.nacked[id.0] = 0;
         }
-        match sim.node(id) {
-            Some(_) => o.campaigns(id, &step),
-            None => Ok(()),
-        }
+        o.campaigns(id, step)
     });
-    let o = observer.clone();
-    sim.check(PHASE_ONE, move |sim, step| {
-        let Some((id, _)) = touched(&step) else {
-            return Ok(());
-        };
-        match sim.node(id) {
-            Some(node) => o.borrow_mut().leads(id, node),
-            None => Ok(()),
-        }
+    each_step(sim, &observer, PHASE_ONE, |o, id, node, _, _, _| {
+        o.leads(id, node)
     });
-    let o = observer.clone();
-    sim.check(DURABLE, move |sim, step| {
-        let Some((id, _)) = touched(&step) else {
-            return Ok(());
-        };
-        match sim.node(id) {
-            Some(node) => o.borrow_mut().durable(id, node, sim.storage(id)),
-            None => Ok(()),
-        }
+    each_step(sim, &observer, DURABLE, |o, id, node, _, sim, _| {
+        o.durable(id, node, sim.storage(id))
     });
-    let o = observer.clone();
-    sim.check(VALIDITY, move |sim, step| {
-        let Some((id, _)) = touched(&step) else {
-            return Ok(());
-        };
-        match sim.node(id) {
-            Some(node) => o.borrow_mut().validity(sim, node),
-            None => Ok(()),
-        }
+    each_step(sim, &observer, VALIDITY, |o, _, node, _, sim, _| {
+        o.validity(sim, node)
     });
-    let o = observer.clone();
-    sim.check(AGREEMENT, move |sim, step| {
-        let Some((id, _)) = touched(&step) else {
-            return Ok(());
-        };
-        match sim.node(id) {
-            Some(node) => o.borrow_mut().agreement(node),
-            None => Ok(()),
-        }
+    each_step(sim, &observer, AGREEMENT, |o, _, node, _, _, _| {
+        o.agreement(node)
     });
-    let o = observer.clone();
-    sim.check(IN_ORDER, move |sim, step| {
-        let Some((id, restarted)) = touched(&step) else {
-            return Ok(());
-        };
-        match sim.node(id) {
-            Some(node) => o.borrow_mut().in_order(id, node, restarted),
-            None => Ok(()),
-        }
+    each_step(sim, &observer, IN_ORDER, |o, id, node, restarted, _, _| {
+        o.in_order(id, node, restarted)
     });
     observer
 }
