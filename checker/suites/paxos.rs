@@ -1,10 +1,11 @@
-//! The suite of topic 12, Paxos: `paxos_single_decree`. Random runs under
-//! every fault of the simulator and an exhaustive exploration of a small
-//! system check the same safety properties; liveness is checked once the
-//! faults stop. Tests in the `meta` group run the checks on the reference
-//! with one bug from `paxos/bugs/` (see `checker/build.rs`) and pass only if
-//! the intended property finds it; they grade no exercise, and exist only
-//! where the references are the subject.
+//! The suite of topic 12, Paxos: `paxos_single_decree` and `paxos_multi`.
+//! Random runs under every fault of the simulator (and, for a single
+//! decree, an exhaustive exploration of a small system) check the safety
+//! properties after every event; liveness is checked once the faults stop.
+//! Tests in the `meta` group run the checks on the reference with one bug
+//! from `paxos/bugs/` (see `checker/build.rs`) and pass only if the
+//! intended property finds it; they grade no exercise, and exist only where
+//! the references are the subject.
 
 #[cfg(feature = "learner")]
 use exercises as subject;

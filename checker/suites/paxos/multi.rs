@@ -1,13 +1,17 @@
 //! paxos_multi: a replicated key-value store on a Multi-Paxos log. Clients
 //! retry their commands through loss, duplication, long delays, partitions,
-//! crashes and restarts (the leader's too) on skewed, drifting clocks;
-//! after every event each slot must have chosen at most one value (judged
-//! from the acceptors' votes), each node must have applied only chosen
-//! values in slot order, acceptors must keep their promises across
-//! restarts. Once the network is calm every command must complete, no slot
-//! below a chosen one may stay empty, and the clients' history must be
-//! linearizable. A stable leader must pay phase 2 only.
-
+//! crashes and restarts (the leader's too, or every node at once) on
+//! skewed, drifting clocks. After every event (`observe.rs`): each slot has
+//! chosen at most one value (judged from the acceptors' votes over the whole
+//! run), only a no-op or a client's command is accepted, each node has
+//! applied only chosen values in slot order, acceptors refuse lower ballots
+//! with a Nack and keep their promises and votes on disk, campaigns go above
+//! every round seen, and a node leads only with a majority's promises. Once
+//! the network is calm, no slot below a chosen one may stay empty, every
+//! command must complete, and the clients' history must be linearizable.
+//! Written-out runs leave a hole, a value chosen that no live node knows
+//! of, and a stale vote of a lower ballot before a recovery; a stable
+//! leader must pay phase 2 only.
 mod clients;
 #[cfg(bugs)]
 pub mod meta;
