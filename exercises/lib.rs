@@ -126,6 +126,7 @@ pub mod events {
 #[cfg(feature = "paxos")]
 #[path = "12_paxos"]
 pub mod paxos {
+    pub mod multi;
     pub mod single_decree;
 }
 

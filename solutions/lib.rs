@@ -104,6 +104,7 @@ pub mod events {
 
 #[path = "12_paxos"]
 pub mod paxos {
+    pub mod multi;
     pub mod single_decree;
 }
 

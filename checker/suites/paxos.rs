@@ -1,10 +1,11 @@
-//! The suite of topic 12, Paxos: `paxos_single_decree`. Random runs under
-//! every fault of the simulator and an exhaustive exploration of a small
-//! system check the same safety properties; liveness is checked once the
-//! faults stop. Tests in the `meta` group run the checks on the reference
-//! with one bug from `paxos/bugs/` (see `checker/build.rs`) and pass only if
-//! the intended property finds it; they grade no exercise, and exist only
-//! where the references are the subject.
+//! The suite of topic 12, Paxos: `paxos_single_decree` and `paxos_multi`.
+//! Random runs under every fault of the simulator (and, for a single
+//! decree, an exhaustive exploration of a small system) check the safety
+//! properties after every event; liveness is checked once the faults stop.
+//! Tests in the `meta` group run the checks on the reference with one bug
+//! from `paxos/bugs/` (see `checker/build.rs`) and pass only if the
+//! intended property finds it; they grade no exercise, and exist only where
+//! the references are the subject.
 
 #[cfg(feature = "learner")]
 use exercises as subject;
@@ -15,6 +16,7 @@ mod paxos {
     pub mod exhaustive;
     #[cfg(bugs)]
     pub mod meta;
+    pub mod multi;
     pub mod properties;
     pub mod single_decree;
 }
@@ -35,7 +37,10 @@ mod bugs {
 fn main() {
     let suite = dscheck::Suite::new("paxos");
     let suite = paxos::single_decree::tests(suite);
+    let suite = paxos::multi::tests(suite);
     #[cfg(bugs)]
     let suite = paxos::meta::tests(suite);
+    #[cfg(bugs)]
+    let suite = paxos::multi::meta::tests(suite);
     suite.run()
 }
