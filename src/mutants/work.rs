@@ -32,8 +32,20 @@ impl MutationKit {
             target,
             runs: dir.join("runs"),
         };
-        for rel in crate::tree::files(&kit.root, &LEFT_OUT)? {
-            copy_if_changed(&kit.root.join(&rel), &work.root.join(&rel))?;
+        let files: std::collections::BTreeSet<String> = crate::tree::files(&kit.root, &LEFT_OUT)?
+            .into_iter()
+            .collect();
+        for rel in &files {
+            copy_if_changed(&kit.root.join(rel), &work.root.join(rel))?;
+        }
+        // A file the kit no longer has (a suite file turned into a folder,
+        // a renamed exercise) must not linger in the copy's build.
+        for rel in crate::tree::files(&work.root, &LEFT_OUT)? {
+            if !files.contains(&rel) {
+                let stale = work.root.join(&rel);
+                std::fs::remove_file(&stale)
+                    .with_context(|| format!("cannot remove {}", stale.display()))?;
+            }
         }
         Ok(work)
     }
