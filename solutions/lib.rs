@@ -121,4 +121,5 @@ pub mod replication {
 #[path = "14_coord"]
 pub mod coord {
     pub mod lease;
+    pub mod sessions;
 }

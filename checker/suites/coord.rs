@@ -12,6 +12,7 @@ use solutions as subject;
 
 mod coord {
     pub mod lease;
+    pub mod sessions;
 }
 
 /// The reference with one bug each, made by `build.rs` from `coord/bugs/`.
@@ -30,7 +31,10 @@ mod bugs {
 fn main() {
     let suite = dscheck::Suite::new("coord");
     let suite = coord::lease::tests(suite);
+    let suite = coord::sessions::tests(suite);
     #[cfg(bugs)]
     let suite = coord::lease::meta(suite);
+    #[cfg(bugs)]
+    let suite = coord::sessions::meta(suite);
     suite.run()
 }
