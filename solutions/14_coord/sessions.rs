@@ -444,7 +444,6 @@ impl Election {
     pub fn on_watch(&mut self, watch: &Watch) -> Option<Op> {
         // exercise: begin "when the watch on your predecessor fires, list ELECTION's children again"
         if self.predecessor.as_ref() == Some(&watch.path) {
-            self.predecessor = None;
             return Some(Op::Children {
                 path: ELECTION.to_string(),
                 watch: false,

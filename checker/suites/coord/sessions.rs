@@ -93,6 +93,7 @@ service!(
     crate::bugs::expiry_keeps_ephemerals::sessions::Member,
     crate::bugs::herd::sessions::Member,
     crate::bugs::expiry_by_own_clock::sessions::Member,
+    crate::bugs::leads_past_its_session::sessions::Member,
 );
 
 pub const ONE_LEADER: Property = Property {
@@ -110,11 +111,12 @@ pub const AGREE: Property = Property {
            log as a Tick",
     when: &[],
 };
-pub const KEPT: Property = Property {
-    name: "a session expires only at a Tick at least SESSION_TIMEOUT (log time) after its last \
-           command",
+pub const LIFETIME: Property = Property {
+    name: "a session lives from its Open until the first Tick at least SESSION_TIMEOUT (log \
+           time) after its last command, neither sooner nor later, and never again",
     hint: "every command of a live session (a ping or a request) sets its expiry to the log's \
-           time + SESSION_TIMEOUT; a Tick expires the sessions whose expiry is <= its now",
+           time + SESSION_TIMEOUT; a Tick expires the sessions whose expiry is <= its now, and \
+           an expired session goes into closed, so that a late Open cannot revive it",
     when: &[],
 };
 pub const OWNED: Property = Property {
@@ -146,10 +148,12 @@ pub const WATCH_ONCE: Property = Property {
     when: &[],
 };
 pub const NO_HERD: Property = Property {
-    name: "no herd: a deletion under /election wakes at most one client, and a leadership change \
-           costs a bounded number of client messages, however many clients wait",
+    name: "no herd: a change under /election wakes at most one client per node deleted, and a \
+           leadership change costs a bounded number of client messages, however many clients \
+           wait",
     hint: "a client that does not lead watches only its immediate predecessor (the highest \
-           node below its own), never the leader's node",
+           node below its own), never the leader's node, and lists the children without a \
+           watch",
     when: &[],
 };
 pub const ELECTED: Property = Property {
@@ -177,6 +181,8 @@ struct Audit<N> {
     numbers: BTreeMap<String, u64>,
     /// Each session's last command, in log time.
     heard: BTreeMap<SessionId, Time>,
+    /// The sessions that expired.
+    ended: BTreeSet<SessionId>,
     /// The first broken rule of each property, until reported.
     broken: BTreeMap<&'static str, (Property, String)>,
     /// Each crashed client's session, and when it crashed (true time).
@@ -190,6 +196,7 @@ impl<N: Service> Audit<N> {
             armed: BTreeSet::new(),
             numbers: BTreeMap::new(),
             heard: BTreeMap::new(),
+            ended: BTreeSet::new(),
             broken: BTreeMap::new(),
             crashed: Vec::new(),
         }
@@ -235,21 +242,34 @@ impl<N: Service> Audit<N> {
             Command::Tick { now } => Some(*now),
             _ => None,
         };
-        // Sessions: expiry only at a Tick, SESSION_TIMEOUT after the last command.
+        // Sessions: born by an Open, expired at the first Tick that is
+        // SESSION_TIMEOUT past the last command, never revived.
+        let now = after.log_time();
         for id in before.sessions().keys() {
-            if after.sessions().contains_key(id) {
-                continue;
-            }
             let heard = self.heard.get(id).copied().unwrap_or(Time::ZERO);
-            match tick {
-                Some(now) if now >= heard + SESSION_TIMEOUT => {}
-                _ => self.flag(
-                    KEPT,
+            let due = tick.is_some() && now >= heard + SESSION_TIMEOUT;
+            if after.sessions().contains_key(id) == due {
+                let what = if due { "kept" } else { "expired" };
+                self.flag(
+                    LIFETIME,
                     format!(
-                        "log entry {index} ({command:?}) expired the session {id:?}, whose last \
-                         command was at log time {heard}"
+                        "log entry {index} ({command:?}) {what} the session {id:?}, whose last \
+                         command was at log time {heard}; the log's time is now {now}"
                     ),
-                ),
+                );
+            }
+            if !after.sessions().contains_key(id) {
+                self.ended.insert(*id);
+            }
+        }
+        for id in after.sessions().keys() {
+            let opened =
+                matches!(command, Command::Request { session, op: Op::Open, .. } if session == id);
+            if !before.sessions().contains_key(id) && (!opened || self.ended.contains(id)) {
+                self.flag(
+                    LIFETIME,
+                    format!("log entry {index} ({command:?}) brought the session {id:?} to life"),
+                );
             }
         }
         let session = match command {
@@ -388,18 +408,24 @@ impl<N: Service> Audit<N> {
                 });
             }
         }
-        // No herd: one deletion under /election wakes one watcher at most.
-        for path in deleted.iter().filter(|p| parent_of(p) == ELECTION) {
-            let woken = applied.fired.iter().filter(|w| &w.path == *path).count();
-            if woken > 1 {
-                self.flag(
-                    NO_HERD,
-                    format!(
-                        "log entry {index} ({command:?}) deleted {path} and woke {woken} \
-                         watchers of it at once"
-                    ),
-                );
-            }
+        // No herd: a change under /election wakes one client per deleted
+        // node at most (and a creation none).
+        let gone = deleted.iter().filter(|p| parent_of(p) == ELECTION).count();
+        let woken: BTreeSet<SessionId> = applied
+            .fired
+            .iter()
+            .filter(|w| w.path == ELECTION || parent_of(&w.path) == ELECTION)
+            .map(|w| w.session)
+            .collect();
+        if woken.len() > gone {
+            self.flag(
+                NO_HERD,
+                format!(
+                    "log entry {index} ({command:?}) deleted {gone} node(s) under {ELECTION} and \
+                     woke {} clients at once: {woken:?}",
+                    woken.len()
+                ),
+            );
         }
     }
 }
@@ -455,7 +481,7 @@ fn leaders<N: Service>(sim: &Sim<N>) -> Vec<NodeId> {
 /// Registers every safety check, run after every event.
 fn watch<N: Service>(sim: &mut Sim<N>, checks: Checks) -> Shared<N> {
     let audit: Shared<N> = Rc::new(RefCell::new(Audit::new()));
-    let mut from_log = vec![KEPT, SEQUENTIAL, WATCH_ONCE];
+    let mut from_log = vec![LIFETIME, SEQUENTIAL, WATCH_ONCE];
     if checks.owned {
         from_log.push(OWNED);
     }
@@ -693,9 +719,11 @@ pub fn changes<N: Service>(seed: u64, clients: usize, checks: Checks) -> Result<
 }
 
 /// Five seconds of faults drawn from the seed, every 150 to 500 ms: a
-/// client joins, the leader crashes, or another client crashes; on a calm
-/// or a lossy network (loss, duplicates, long delays), every clock skewed.
-pub fn turmoil<N: Service>(seed: u64, lossy_net: bool) -> Result<(), Failure> {
+/// client joins, the leader crashes, or another client crashes (with
+/// `cuts`, the leader is also cut off from everyone, long enough for its
+/// session to expire, then healed); on a calm or a lossy network (loss,
+/// duplicates, long delays), every clock skewed.
+pub fn turmoil<N: Service>(seed: u64, lossy_net: bool, cuts: bool) -> Result<(), Failure> {
     let clients = 6;
     let network = |rng: &mut SimRng| if lossy_net { lossy(rng) } else { calm() };
     let (mut sim, mut rng, audit) = start::<N>(seed, clients, network, ALL);
@@ -705,12 +733,24 @@ pub fn turmoil<N: Service>(seed: u64, lossy_net: bool) -> Result<(), Failure> {
         sim.request(id, Request::Join);
     }
     let mut crashes = 0;
+    let mut cut = false;
     let end = sim.now() + Duration::from_secs(5);
     while sim.now() < end {
         let pause = rng.duration(ms(150)..=ms(500));
         run(&mut sim, |s| s.run_for(pause))?;
         let roll = rng.unit();
-        if roll < 0.3 && !waiting.is_empty() {
+        if cut {
+            run(&mut sim, |s| s.heal())?;
+            cut = false;
+        } else if cuts && roll < 0.3 {
+            if let Some(&leader) = leaders(&sim).first() {
+                let rest: Vec<NodeId> = sim.ids().filter(|&id| id != leader).collect();
+                run(&mut sim, |s| s.partition(&[&[leader], &rest]))?;
+                let away = rng.duration(SESSION_TIMEOUT..=SESSION_TIMEOUT * 2);
+                run(&mut sim, |s| s.run_for(away))?;
+                cut = true;
+            }
+        } else if roll < 0.3 && !waiting.is_empty() {
             let id = waiting.remove(rng.below(waiting.len() as u64) as usize);
             sim.request(id, Request::Join);
         } else if roll < 0.5 && crashes < 3 {
@@ -768,7 +808,8 @@ pub fn random_log<N: Service>(seed: u64) -> Result<(), Failure> {
             5 | 6 => Op::Exists { path, watch },
             7 => Op::Children { path, watch },
             _ => {
-                now = now + rng.duration(ms(0)..=ms(250));
+                // On a 50 ms grid, so that expiries fall exactly on a Tick.
+                now = now + ms(50) * rng.below(6) as u32;
                 log.push(Command::Tick { now });
                 continue;
             }
@@ -781,6 +822,18 @@ pub fn random_log<N: Service>(seed: u64) -> Result<(), Failure> {
         } else if roll < 0.2 {
             let sent = now;
             log.push(Command::Ping { session, sent });
+        } else if roll < 0.13 && session.number > 1 {
+            // A late Open of this client's previous session.
+            let old = SessionId {
+                number: session.number - 1,
+                ..session
+            };
+            let (op, xid) = (Op::Open, 1);
+            log.push(Command::Request {
+                session: old,
+                xid,
+                op,
+            });
         } else if roll < 0.23 {
             // A new session for this client (the old one goes quiet).
             let next = SessionId {
@@ -825,12 +878,17 @@ pub fn tests(suite: Suite) -> Suite {
         .seeded(
             "sessions::one_leader_as_clients_join_and_crash",
             4,
-            |seed| turmoil::<Member>(seed, false),
+            |seed| turmoil::<Member>(seed, false, false),
         )
         .seeded(
             "sessions::one_leader_on_a_lossy_network_with_skewed_clocks",
             4,
-            |seed| turmoil::<Member>(seed, true),
+            |seed| turmoil::<Member>(seed, true, false),
+        )
+        .seeded(
+            "sessions::one_leader_when_the_leader_is_cut_off_past_its_session",
+            4,
+            |seed| turmoil::<Member>(seed, false, true),
         )
         .seeded("sessions::leader_changes_without_a_herd_of_5", 3, |seed| {
             changes::<Member>(seed, 5, ALL)
@@ -846,6 +904,7 @@ pub fn meta(suite: Suite) -> Suite {
     use crate::bugs::expiry_by_own_clock::sessions::Member as OwnClock;
     use crate::bugs::expiry_keeps_ephemerals::sessions::Member as KeepsEphemerals;
     use crate::bugs::herd::sessions::Member as Herd;
+    use crate::bugs::leads_past_its_session::sessions::Member as PastSession;
     use crate::bugs::watch_fires_twice::sessions::Member as FiresTwice;
     use dscheck::expect_caught;
     suite
@@ -876,7 +935,12 @@ pub fn meta(suite: Suite) -> Suite {
             };
             expect_caught(NO_HERD, 10, |seed| changes::<Herd>(seed, 5, checks))
         })
+        .test("meta::a_leader_cut_off_past_its_session_is_caught", || {
+            expect_caught(ONE_LEADER, 10, |seed| {
+                turmoil::<PastSession>(seed, false, true)
+            })
+        })
         .test("meta::expiry_by_each_replicas_own_clock_is_caught", || {
-            expect_caught(AGREE, 10, |seed| turmoil::<OwnClock>(seed, false))
+            expect_caught(AGREE, 10, |seed| turmoil::<OwnClock>(seed, false, false))
         })
 }
