@@ -742,7 +742,7 @@ pub fn turmoil<N: Service>(seed: u64, lossy_net: bool, cuts: bool) -> Result<(),
         if cut {
             run(&mut sim, |s| s.heal())?;
             cut = false;
-        } else if cuts && roll < 0.3 {
+        } else if cuts && roll >= 0.8 {
             if let Some(&leader) = leaders(&sim).first() {
                 let rest: Vec<NodeId> = sim.ids().filter(|&id| id != leader).collect();
                 run(&mut sim, |s| s.partition(&[&[leader], &rest]))?;
@@ -822,7 +822,7 @@ pub fn random_log<N: Service>(seed: u64) -> Result<(), Failure> {
         } else if roll < 0.2 {
             let sent = now;
             log.push(Command::Ping { session, sent });
-        } else if roll < 0.13 && session.number > 1 {
+        } else if roll >= 0.97 && session.number > 1 {
             // A late Open of this client's previous session.
             let old = SessionId {
                 number: session.number - 1,
