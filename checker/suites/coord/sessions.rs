@@ -4,15 +4,19 @@
 //!
 //! The checks replay the sequencer's log, entry by entry, on a tree of the
 //! implementation under test (a shadow), and judge each entry by what it
-//! changed: a session expires only after SESSION_TIMEOUT of log time without
-//! a command, an ephemeral node never outlives its session, sequential
-//! numbers increase per parent, each watch fires once, for the first change
-//! of what it watches (the suite keeps its own list of the watches set), and
-//! one deletion wakes at most one watcher. Every replica's tree must equal
-//! the shadow's at the same log position. In true time, with every clock
-//! skewed: at most one client leads, and it owns the lowest election node in
-//! the sequencer's tree; a crashed client's ephemeral nodes are gone within
-//! the session timeout plus a stated bound.
+//! changed: a session is born by an Open and expires exactly at the first
+//! Tick SESSION_TIMEOUT (log time) after its last command, never to return;
+//! an ephemeral node never outlives its session; sequential numbers increase
+//! per parent; each watch fires once, for the first change of what it
+//! watches (the suite keeps its own list of the watches set); a change under
+//! /election wakes at most one client per node deleted. Every replica's tree
+//! must equal the shadow's at the same log position. In true time, with
+//! every clock skewed: at most one client leads, and it owns the lowest
+//! election node in the sequencer's tree; a crashed client's ephemeral nodes
+//! are gone within the session timeout plus a stated bound; a leadership
+//! change costs a number of messages that does not grow with the clients.
+//! The tree alone is also run on random logs, and the `meta` group runs the
+//! checks on the reference with one bug from `coord/bugs/`.
 
 use crate::subject::coord::sessions::{
     Applied, Command, Member, Msg, Op, Reply, Request, Session, SessionId, Timer, Watch, WatchKind,
