@@ -147,6 +147,7 @@ pub mod replication {
 pub mod coord {
     pub mod fencing;
     pub mod lease;
+    pub mod sessions;
 }
 
 #[cfg(feature = "fd")]

@@ -123,6 +123,7 @@ pub mod replication {
 pub mod coord {
     pub mod fencing;
     pub mod lease;
+    pub mod sessions;
 }
 
 #[path = "15_failure_detection"]

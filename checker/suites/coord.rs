@@ -15,6 +15,7 @@ use solutions as subject;
 mod coord {
     pub mod fencing;
     pub mod lease;
+    pub mod sessions;
 }
 
 /// The reference with one bug each, made by `build.rs` from `coord/bugs/`.
@@ -34,9 +35,12 @@ fn main() {
     let suite = dscheck::Suite::new("coord");
     let suite = coord::lease::tests(suite);
     let suite = coord::fencing::tests(suite);
+    let suite = coord::sessions::tests(suite);
     #[cfg(bugs)]
     let suite = coord::lease::meta(suite);
     #[cfg(bugs)]
     let suite = coord::fencing::meta(suite);
+    #[cfg(bugs)]
+    let suite = coord::sessions::meta(suite);
     suite.run()
 }
