@@ -11,15 +11,27 @@
 # bug, to time a check that fails on a property rather than on a todo!()).
 #
 # Runs in a temporary copy of the kit (its own target/), so the repository's
-# files are never touched. Needs tmux.
+# files are never touched; BENCH_KIT=dir keeps the copy (and its target/, or
+# CARGO_TARGET_DIR) there for the next run, which then skips the first
+# builds. Needs tmux.
 set -euo pipefail
 samples=${1:-15}
 file=${2:-exercises/03_clocks/lamport.rs}
 root=$(cd "$(dirname "$0")/.." && pwd)
 learner=${LEARNER_FILE:+$(realpath "$LEARNER_FILE")}
 . "$root/benches/lib/tmux.sh"
-kit=$(bench_copy_kit "$root")
-trap 'tmux kill-session -t dslat 2>/dev/null || true; rm -rf "$kit"' EXIT
+if [ -n "${BENCH_KIT:-}" ]; then
+  mkdir -p "$BENCH_KIT"
+  kit=$(realpath "$BENCH_KIT")
+  # Timestamps kept, so that cargo reuses the last run's build of every
+  # file that did not change.
+  git -C "$root" ls-files -z | (cd "$root" && xargs -0 cp -p --parents -t "$kit")
+  rm -rf "$kit/.dscourse"
+  trap 'tmux kill-session -t dslat 2>/dev/null || true' EXIT
+else
+  kit=$(bench_copy_kit "$root")
+  trap 'tmux kill-session -t dslat 2>/dev/null || true; rm -rf "$kit"' EXIT
+fi
 cd "$kit"
 if [ "${WITH_REFERENCE:-0}" = 1 ]; then
   cp "solutions/${file#exercises/}" "$file"

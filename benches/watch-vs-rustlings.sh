@@ -27,7 +27,7 @@ tmp=$(mktemp -d)
 if [ -n "${BENCH_KIT:-}" ]; then
   mkdir -p "$BENCH_KIT"
   kit=$(realpath "$BENCH_KIT")
-  git -C "$root" ls-files -z | (cd "$root" && xargs -0 cp --parents -t "$kit")
+  git -C "$root" ls-files -z | (cd "$root" && xargs -0 cp -p --parents -t "$kit")
   rm -rf "$kit/.dscourse"
 else
   kit=$(bench_copy_kit "$root")
