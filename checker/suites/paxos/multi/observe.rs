@@ -217,8 +217,12 @@ impl Observer {
             );
             return Err(Broken::new(detail).nodes([id]));
         }
+        // Both maps are in slot order: walk them side by side (a lookup per
+        // slot, after every event, was most of a long run's time).
+        let mut before = votes.iter().peekable();
         for (&slot, vote) in node.accepted() {
-            if votes.get(&slot) == Some(vote) {
+            while before.next_if(|(s, _)| **s < slot).is_some() {}
+            if before.peek().is_some_and(|&(&s, v)| s == slot && v == vote) {
                 continue;
             }
             if Some(vote.ballot) < *promised {
