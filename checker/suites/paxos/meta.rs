@@ -15,6 +15,7 @@ pub fn tests(suite: Suite) -> Suite {
     suite
         .test("meta::paxos_accepting_below_the_promise_is_caught", || {
             expect_caught(ACCEPTOR_RULE, 8, |seed| {
+                super::single_decree::rival::<BelowPromise>(seed)?;
                 super::single_decree::chaos::<BelowPromise>(seed, true)
             })
         })
@@ -22,12 +23,14 @@ pub fn tests(suite: Suite) -> Suite {
             "meta::paxos_proposer_ignoring_promised_votes_is_caught",
             || {
                 expect_caught(AGREEMENT, 8, |seed| {
+                    super::single_decree::rival::<OwnValue>(seed)?;
                     super::single_decree::chaos::<OwnValue>(seed, false)
                 })
             },
         )
         .test("meta::paxos_state_not_durable_is_caught", || {
             expect_caught(ACCEPTOR_RULE, 8, |seed| {
+                super::single_decree::rival::<Forgetful>(seed)?;
                 super::single_decree::chaos::<Forgetful>(seed, true)
             })
         })

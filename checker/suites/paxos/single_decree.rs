@@ -36,6 +36,11 @@ pub fn tests(suite: Suite) -> Suite {
             1,
             refused::<Paxos>,
         )
+        .seeded(
+            "single_decree::a_late_accept_a_restarted_acceptor_and_a_rival_after_the_choice",
+            1,
+            rival::<Paxos>,
+        )
         .test(
             "single_decree::every_short_run_of_three_acceptors_and_two_proposers_agrees",
             exhaustive::explore::<Paxos>,
@@ -251,16 +256,24 @@ pub fn duel_with_backoff<N: Observed>(seed: u64) -> Result<(), Failure> {
     ))
 }
 
+/// Three acceptors and two proposers without backoff, n3 and n4, on a
+/// network with a fixed 5 ms delay; only n4 learns (n3, refused, must
+/// not stop by learning n4's value).
+fn n3_refused<N: Observed>(seed: u64) -> Sim<N> {
+    let mut config = config(3, 2, 0, false);
+    config.learners = vec![NodeId(4)];
+    let mut sim = sim_of::<N>(seed, &config);
+    sim.set_network(Network::reliable(ms(5), ms(5)));
+    sim
+}
+
 /// Two proposers, n3 and n4, on a network with a fixed 5 ms delay; only n4
 /// learns. Both prepares reach the acceptors together, n4's ballot (1, n4)
 /// is the higher, so n3's Accept is refused at 15 ms and the Nack is back
 /// at 20 ms. Without backoff n3 must start round 2 at once, long before its
 /// ROUND_TIMEOUT: by 40 ms its highest round is 2 or more.
 pub fn refused<N: Observed>(seed: u64) -> Result<(), Failure> {
-    let mut config = config(3, 2, 0, false);
-    config.learners = vec![NodeId(4)];
-    let mut sim = sim_of::<N>(seed, &config);
-    sim.set_network(Network::reliable(ms(5), ms(5)));
+    let mut sim = n3_refused::<N>(seed);
     run(&mut sim, |s| s.run_for(ms(40)))?;
     let round = sim.node(NodeId(3)).map_or(0, N::highest_round);
     if round < 2 {
@@ -273,5 +286,24 @@ pub fn refused<N: Observed>(seed: u64) -> Result<(), Failure> {
             ),
         ));
     }
+    Ok(())
+}
+
+/// Written out, on a network with a fixed 5 ms delay, two proposers
+/// without backoff and n4 the only learner: both prepares reach the
+/// acceptors at 5 ms, n3's first, so each acceptor promises (1, n3) and
+/// then (1, n4); both Accepts arrive at 15 ms, and n4's value is chosen in
+/// ballot (1, n4) while n3's Accept, below every promise, must be refused.
+/// At 17 ms acceptor n0 crashes and restarts at once: it must come back
+/// with its promise and its vote. n3, refused and having learned nothing,
+/// retries with (2, n3); every promise it gets carries the vote for n4's
+/// value, which it must propose instead of its own.
+pub fn rival<N: Observed>(seed: u64) -> Result<(), Failure> {
+    let mut sim = n3_refused::<N>(seed);
+    run(&mut sim, |s| s.run_for(ms(17)))?;
+    let n0 = NodeId(0);
+    run(&mut sim, |s| s.crash(n0))?;
+    run(&mut sim, |s| s.restart(n0))?;
+    run(&mut sim, |s| s.run_for(ms(200)))?;
     Ok(())
 }

@@ -6,7 +6,8 @@
 //! the network is calm every node must hold the last leader's log. Two
 //! scripted runs show the other side: in `Async` mode a crash loses
 //! acknowledged writes (counted), and an old leader cut off by a partition
-//! (split brain) steps down and drops its own writes when it heals.
+//! (split brain) steps down and drops its own writes when it heals. A third
+//! restarts every follower right after it adopted a new epoch.
 
 use super::guard::{
     acknowledged, guard, missing, Failing, AGREES, CONVERGED, EPOCHS, FENCED, KEPT, LOSES,
@@ -76,6 +77,11 @@ pub fn tests(suite: Suite) -> Suite {
         .seeded("failover::a_calm_failover_is_quick_and_frugal", 2, |seed| {
             calm::<LogShipping>(seed)
         })
+        .seeded(
+            "failover::followers_restarted_in_a_new_epoch_keep_it",
+            1,
+            restarted::<LogShipping>,
+        )
 }
 
 /// The checks, run on the reference with one bug each (`bugs/`).
@@ -96,6 +102,7 @@ pub fn meta(suite: Suite) -> Suite {
         )
         .test("meta::an_epoch_not_stored_is_caught", || {
             expect_caught(EPOCHS, 6, |seed| {
+                restarted::<Forgets>(seed)?;
                 failovers::<Forgets>(seed, AckMode::Majority, ALL)
             })
         })
@@ -479,4 +486,28 @@ fn calm<N: Failing>(seed: u64) -> Result<(), Failure> {
         return Err(Failure::after_run(&sim, QUICK, detail));
     }
     manager.settle(&mut sim, Time::ZERO)
+}
+
+/// Written out, `Majority` mode on a calm network: n0 crashes, n1 is
+/// promoted to epoch 1 and takes 5 writes, which every live follower
+/// applies (adopting epoch 1 from the batches); then each follower in turn
+/// crashes and restarts at once, before anything can tell it the epoch
+/// again: each must come back in epoch 1. More writes, then the calm end.
+fn restarted<N: Failing>(seed: u64) -> Result<(), Failure> {
+    let (mut sim, mut manager) = calm_start::<N>(seed, AckMode::Majority)?;
+    run(&mut sim, |s| s.crash(LEADER))?;
+    run(&mut sim, |s| s.run_for(ms(20)))?;
+    manager.promote(&mut sim, LEADER)?;
+    let since = sim.now();
+    manager.writes(&mut sim, 5, ms(5))?;
+    run(&mut sim, |s| s.run_for(ms(30)))?;
+    let followers: Vec<NodeId> = (sim.ids())
+        .filter(|&n| n != manager.leader && sim.is_up(n))
+        .collect();
+    for n in followers {
+        run(&mut sim, |s| s.crash(n))?;
+        run(&mut sim, |s| s.restart(n))?;
+    }
+    manager.writes(&mut sim, 5, ms(5))?;
+    manager.settle(&mut sim, since)
 }

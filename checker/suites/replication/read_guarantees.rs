@@ -93,6 +93,7 @@ pub fn meta(suite: Suite) -> Suite {
         )
         .test("meta::a_session_forgetting_its_reads_is_caught", || {
             expect_caught(MONOTONIC, 3, |seed| {
+                session_run::<LogShipping, Forgets>(seed, Reads::Session)?;
                 random::<LogShipping, Forgets>(seed, PARTITIONS, &MIX).map(drop)
             })
         })
