@@ -24,7 +24,8 @@ pub use failure::{
     ensure, run, Failure, EXCERPT_LINES, PANIC, PANIC_PROPERTY, TODO, TODO_PROPERTY,
 };
 pub use meta::{
-    expect_accepted, expect_caught, expect_caught_saying, ACCEPTS_PROPERTY, META_PROPERTY,
+    expect_accepted, expect_caught, expect_caught_by_any, expect_caught_saying, ACCEPTS_PROPERTY,
+    META_PROPERTY,
 };
 pub use suite::{metric, Suite};
 

@@ -20,7 +20,24 @@ pub fn expect_caught(
     seeds: u64,
     broken: impl Fn(u64) -> Result<(), Failure>,
 ) -> Result<(), Failure> {
-    caught(property, seeds, broken).map(|_| ())
+    caught(&[property], seeds, broken).map(|_| ())
+}
+
+/// [`expect_caught`] for a bug that breaks more than one property at once
+/// (a read served at once is both stale and may go back in time): it is
+/// caught when whichever of `properties` fails first is one of them.
+pub fn expect_caught_by_any(
+    properties: &[Property],
+    seeds: u64,
+    broken: impl Fn(u64) -> Result<(), Failure>,
+) -> Result<(), Failure> {
+    caught(properties, seeds, broken).map(|_| ())
+}
+
+/// The properties' names as the messages say them: “a” or “b”.
+fn named(properties: &[Property]) -> String {
+    let names: Vec<String> = properties.iter().map(|p| format!("“{p}”")).collect();
+    names.join(" or ")
 }
 
 /// [`expect_caught`], and the failure must tell the truth about the bug:
@@ -33,7 +50,7 @@ pub fn expect_caught_saying(
     never: &[&str],
     broken: impl Fn(u64) -> Result<(), Failure>,
 ) -> Result<(), Failure> {
-    let failure = caught(property, seeds, broken)?;
+    let failure = caught(&[property], seeds, broken)?;
     let report = failure.report();
     let words = format!(
         "{}\n{}",
@@ -70,21 +87,24 @@ pub const MIN_RATE: f64 = 0.99;
 /// The failure of `property` in the first seed that fails (or, measuring,
 /// in every seed; see [`RATE_VAR`]).
 fn caught(
-    property: Property,
+    properties: &[Property],
     seeds: u64,
     broken: impl Fn(u64) -> Result<(), Failure>,
 ) -> Result<Failure, Failure> {
     if let Some(measured) = rate_seeds() {
-        return caught_at_rate(property, measured, broken);
+        return caught_at_rate(properties, measured, broken);
     }
     for seed in 1..=seeds {
         if let Err(failure) = broken(seed) {
-            return right_property(&property, seed, failure);
+            return right_property(properties, seed, failure);
         }
     }
     Err(Failure::unhinted(
         META_PROPERTY,
-        format!("“{property}” held for a known-wrong implementation in seeds 1 to {seeds}"),
+        format!(
+            "{} held for a known-wrong implementation in seeds 1 to {seeds}",
+            named(properties)
+        ),
     ))
 }
 
@@ -92,15 +112,21 @@ fn rate_seeds() -> Option<u64> {
     std::env::var(RATE_VAR).ok()?.trim().parse().ok()
 }
 
-/// `failure`, if it is of `property`; otherwise the meta test's own failure.
-fn right_property(property: &Property, seed: u64, failure: Failure) -> Result<Failure, Failure> {
-    if failure.property() == property.name {
+/// `failure`, if it is of one of `properties`; otherwise the meta test's
+/// own failure.
+fn right_property(
+    properties: &[Property],
+    seed: u64,
+    failure: Failure,
+) -> Result<Failure, Failure> {
+    if properties.iter().any(|p| failure.property() == p.name) {
         return Ok(failure);
     }
     Err(Failure::unhinted(
         META_PROPERTY,
         format!(
-            "expected “{property}” to fail, but “{}” failed first (seed {seed}): {}",
+            "expected {} to fail, but “{}” failed first (seed {seed}): {}",
+            named(properties),
             failure.property(),
             failure.detail()
         ),
@@ -110,7 +136,7 @@ fn right_property(property: &Property, seed: u64, failure: Failure) -> Result<Fa
 /// Runs every seed in `1..=seeds` and demands `property` fail in at least
 /// [`MIN_RATE`] of them; prints the rate either way.
 fn caught_at_rate(
-    property: Property,
+    properties: &[Property],
     seeds: u64,
     broken: impl Fn(u64) -> Result<(), Failure>,
 ) -> Result<Failure, Failure> {
@@ -119,7 +145,7 @@ fn caught_at_rate(
     for seed in 1..=seeds {
         match broken(seed)
             .err()
-            .map(|f| right_property(&property, seed, f))
+            .map(|f| right_property(properties, seed, f))
         {
             Some(Ok(failure)) => {
                 first.get_or_insert(failure);
@@ -130,8 +156,9 @@ fn caught_at_rate(
     }
     let caught = seeds - missed.len() as u64;
     let rate = caught as f64 / seeds.max(1) as f64;
+    let property = named(properties);
     eprintln!(
-        "meta rate: “{property}” caught in {caught}/{seeds} seeds ({:.1}%)",
+        "meta rate: {property} caught in {caught}/{seeds} seeds ({:.1}%)",
         rate * 100.0
     );
     match first {
@@ -139,7 +166,7 @@ fn caught_at_rate(
         _ => Err(Failure::unhinted(
             META_PROPERTY,
             format!(
-                "“{property}” caught the known-wrong implementation in {caught} of {seeds} seeds \
+                "{property} caught the known-wrong implementation in {caught} of {seeds} seeds \
                  ({:.1}%, below {:.0}%); missed seeds include {:?}",
                 rate * 100.0,
                 MIN_RATE * 100.0,
@@ -170,4 +197,42 @@ pub fn expect_accepted(
         })?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STALE: Property = Property {
+        name: "reads are fresh",
+        hint: "",
+        when: &[],
+    };
+    const BACKWARDS: Property = Property {
+        name: "reads never go back",
+        hint: "",
+        when: &[],
+    };
+    const OTHER: Property = Property {
+        name: "something else",
+        hint: "",
+        when: &[],
+    };
+
+    #[test]
+    fn a_bug_may_be_caught_by_any_of_the_properties_it_breaks() {
+        // Seed 1 is caught by one property, seed 2 by the other.
+        let broken = |seed: u64| {
+            let property = if seed == 1 { STALE } else { BACKWARDS };
+            Err(Failure::new(property, "a read served at once"))
+        };
+        assert!(expect_caught_by_any(&[STALE, BACKWARDS], 2, broken).is_ok());
+        let wrong = expect_caught_by_any(&[OTHER, BACKWARDS], 2, broken).unwrap_err();
+        assert!(
+            wrong.detail().contains("“something else” or “reads never go back”"),
+            "{}",
+            wrong.detail()
+        );
+        assert!(expect_caught(BACKWARDS, 2, broken).is_err(), "STALE came first");
+    }
 }

@@ -76,7 +76,7 @@ pub fn meta(suite: Suite) -> Suite {
     use crate::bugs::pending_never_answered::LogShipping as NeverAnswered;
     use crate::bugs::serves_reads_at_once::LogShipping as AtOnce;
     use crate::bugs::session_forgets_reads::Session as Forgets;
-    use dscheck::expect_caught;
+    use dscheck::{expect_caught, expect_caught_by_any};
     suite
         .test("meta::a_node_serving_reads_at_once_is_caught", || {
             expect_caught(READ_YOUR_WRITES, 1, |seed| {
@@ -87,8 +87,7 @@ pub fn meta(suite: Suite) -> Suite {
             "meta::a_node_serving_reads_at_once_is_caught_at_random",
             || {
                 let run = |seed| random::<AtOnce, Reference>(seed, LOSSY, &MIX).map(drop);
-                expect_caught(READ_YOUR_WRITES, 3, run)
-                    .or_else(|_| expect_caught(MONOTONIC, 3, run))
+                expect_caught_by_any(&[READ_YOUR_WRITES, MONOTONIC], 3, run)
             },
         )
         .test("meta::a_session_forgetting_its_reads_is_caught", || {
