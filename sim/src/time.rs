@@ -84,7 +84,11 @@ impl fmt::Display for Time {
 /// How a node's clock differs from true time: `local = true + skew + true × drift`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Clock {
-    /// A fixed offset in nanoseconds (positive: the clock is ahead).
+    /// A fixed offset in nanoseconds (positive: the clock is ahead). A
+    /// clock behind true time reads zero until true time catches up with
+    /// it, so durations a node measures from its first readings come out
+    /// short: to skew clocks apart, set every offset ahead (0 to 2s rather
+    /// than ±s) unless the scenario means to show that.
     pub skew_nanos: i64,
     /// The rate error in parts per million (positive: the clock runs fast).
     /// Quartz clocks are typically within ±50 ppm.
