@@ -229,10 +229,15 @@ mod tests {
         assert!(expect_caught_by_any(&[STALE, BACKWARDS], 2, broken).is_ok());
         let wrong = expect_caught_by_any(&[OTHER, BACKWARDS], 2, broken).unwrap_err();
         assert!(
-            wrong.detail().contains("“something else” or “reads never go back”"),
+            wrong
+                .detail()
+                .contains("“something else” or “reads never go back”"),
             "{}",
             wrong.detail()
         );
-        assert!(expect_caught(BACKWARDS, 2, broken).is_err(), "STALE came first");
+        assert!(
+            expect_caught(BACKWARDS, 2, broken).is_err(),
+            "STALE came first"
+        );
     }
 }
