@@ -66,29 +66,23 @@ impl Change {
         }
     }
 
-    /// The change as far as its first `sectors` sectors (counted on the
-    /// disk, from the sector its first byte is in), if it spans more than
-    /// one sector; a truncation is never torn.
-    fn torn(&self, sectors: u64) -> Option<Change> {
-        let Change::Write { offset, bytes } = self else {
-            return None;
-        };
-        let boundaries = self.inner_boundaries();
-        let cut = *boundaries.get(sectors.checked_sub(1)? as usize)?;
-        Some(Change::Write {
-            offset: *offset,
-            bytes: bytes[..(cut - offset) as usize].to_vec(),
-        })
-    }
-
-    /// The sector boundaries strictly inside a write.
-    fn inner_boundaries(&self) -> Vec<u64> {
-        let Change::Write { offset, bytes } = self else {
-            return Vec::new();
+    /// The change as far as a sector boundary inside it, drawn from `rng`
+    /// (none of it if the draw is the start), or `None` for a change that
+    /// cannot tear: a write within one sector, or a truncation.
+    fn torn(&self, rng: &mut SimRng) -> Option<Change> {
+        let (offset, bytes) = match self {
+            Change::Write { offset, bytes } => (*offset, &bytes[..]),
+            Change::Truncate { .. } => (0, &[][..]),
         };
         let end = offset + bytes.len() as u64;
         let first = (offset / SECTOR + 1) * SECTOR;
-        (first..end).step_by(SECTOR as usize).collect()
+        let boundaries: Vec<u64> = (first..end).step_by(SECTOR as usize).collect();
+        let written = rng.below(boundaries.len() as u64 + 1) as usize;
+        let cut = *boundaries.get(written.checked_sub(1)?)?;
+        Some(Change::Write {
+            offset,
+            bytes: bytes[..(cut - offset) as usize].to_vec(),
+        })
     }
 }
 
@@ -275,13 +269,9 @@ impl Disk {
             for change in &inode.unsynced[..reached] {
                 change.apply(&mut data);
             }
-            if let Some(next) = inode.unsynced.get(reached) {
-                let sectors = next.inner_boundaries().len() as u64;
-                let written = rng.below(sectors + 1);
-                if let Some(part) = next.torn(written) {
-                    part.apply(&mut data);
-                    loss.torn = true;
-                }
+            if let Some(part) = inode.unsynced.get(reached).and_then(|next| next.torn(rng)) {
+                part.apply(&mut data);
+                loss.torn = true;
             }
             loss.kept += reached;
             loss.lost += n - reached;

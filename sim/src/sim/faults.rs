@@ -31,16 +31,23 @@ impl<N: Node> Sim<N> {
     /// kept. A crash ends a pause: what the pause held comes due now and
     /// finds the node down (messages dropped, requests refused).
     pub fn crash(&mut self, id: NodeId) -> Result<(), Violation> {
-        let slot = &mut self.slots[id.0];
-        if slot.node.take().is_some() {
-            slot.timers.clear();
-            let paused = slot.paused.take();
-            self.record(Event::Crash { node: id });
-            if let Some(paused) = paused {
-                self.release(paused.held);
-            }
+        if self.slots[id.0].node.is_some() {
+            self.take_down(id, Event::Crash { node: id });
         }
         self.finish_step()
+    }
+
+    /// Takes node `id` down (its state, timers and pause gone), records
+    /// `event`, then lets what a pause held come due: it finds the node down.
+    fn take_down(&mut self, id: NodeId, event: Event<N>) {
+        let slot = &mut self.slots[id.0];
+        slot.node = None;
+        slot.timers.clear();
+        let paused = slot.paused.take();
+        self.record(event);
+        if let Some(paused) = paused {
+            self.release(paused.held);
+        }
     }
 
     /// Node `id` stops for `duration` of true time, as a process does in a
@@ -81,15 +88,8 @@ impl<N: Node> Sim<N> {
     /// Its [`Storage`](crate::Storage) is kept: every put is durable.
     /// Like a crash, a power cut ends a pause.
     pub fn power_cut(&mut self, id: NodeId) -> Result<(), Violation> {
-        let slot = &mut self.slots[id.0];
-        slot.node = None;
-        slot.timers.clear();
-        let paused = slot.paused.take();
-        let loss = slot.disk.power_cut(&mut self.rng);
-        self.record(Event::PowerCut { node: id, loss });
-        if let Some(paused) = paused {
-            self.release(paused.held);
-        }
+        let loss = self.slots[id.0].disk.power_cut(&mut self.rng);
+        self.take_down(id, Event::PowerCut { node: id, loss });
         self.finish_step()
     }
 
