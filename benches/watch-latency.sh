@@ -21,12 +21,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 learner=${LEARNER_FILE:+$(realpath "$LEARNER_FILE")}
 . "$root/benches/lib/tmux.sh"
 if [ -n "${BENCH_KIT:-}" ]; then
-  mkdir -p "$BENCH_KIT"
-  kit=$(realpath "$BENCH_KIT")
-  # Timestamps kept, so that cargo reuses the last run's build of every
-  # file that did not change.
-  git -C "$root" ls-files -z | (cd "$root" && xargs -0 cp -p --parents -t "$kit")
-  rm -rf "$kit/.dscourse"
+  kit=$(bench_keep_kit "$root" "$BENCH_KIT")
   trap 'tmux kill-session -t dslat 2>/dev/null || true' EXIT
 else
   kit=$(bench_copy_kit "$root")

@@ -25,10 +25,7 @@ failing=${FAILING_FILE:+$(realpath "$FAILING_FILE")}
 . "$root/benches/lib/tmux.sh"
 tmp=$(mktemp -d)
 if [ -n "${BENCH_KIT:-}" ]; then
-  mkdir -p "$BENCH_KIT"
-  kit=$(realpath "$BENCH_KIT")
-  git -C "$root" ls-files -z | (cd "$root" && xargs -0 cp -p --parents -t "$kit")
-  rm -rf "$kit/.dscourse"
+  kit=$(bench_keep_kit "$root" "$BENCH_KIT")
 else
   kit=$(bench_copy_kit "$root")
 fi

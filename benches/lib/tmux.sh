@@ -11,6 +11,18 @@ bench_copy_kit() {
   echo "$kit"
 }
 
+# Copies the kit at $1 into folder $2 (kept between runs: BENCH_KIT), with
+# timestamps, so that cargo reuses the last run's build of every file that
+# did not change; forgets the last run's progress. Prints the folder.
+bench_keep_kit() {
+  local root=$1 kit
+  mkdir -p "$2"
+  kit=$(realpath "$2")
+  git -C "$root" ls-files -z | (cd "$root" && xargs -0 cp -p --parents -t "$kit")
+  rm -rf "$kit/.dscourse"
+  echo "$kit"
+}
+
 # In a kit (the working folder), makes the exercise that owns file $1 the
 # current one (the exercises before it done) and prints its name.
 bench_start_on() {
