@@ -35,6 +35,8 @@
 //! `build/patch.rs` reads a patch and applies it; `build/source.rs` reads
 //! a reference's top-level items and keeps the ones a variant needs.
 
+#[path = "build/exercises.rs"]
+mod exercises;
 #[path = "build/patch.rs"]
 mod patch;
 #[path = "build/source.rs"]
@@ -47,6 +49,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 fn main() {
+    exercises::declare();
     let references = Path::new("../solutions");
     // The references are the subject (not the learner's crate), and here.
     let with_references = std::env::var_os("CARGO_FEATURE_SOLUTIONS").is_some()

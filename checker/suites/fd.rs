@@ -9,13 +9,22 @@
 //! a fixed timeout of the same mean detection time on the same arrivals. Tests in the `meta` group run the checks on the
 //! reference with one bug from `fd/bugs/` (see `checker/build.rs`).
 
+// A check of one exercise compiles only its part of the suite, and not
+// every helper is used there.
+#![cfg_attr(
+    feature = "single-exercise",
+    allow(dead_code, unused_imports, unused_macros)
+)]
+
 #[cfg(feature = "learner")]
 use exercises as subject;
 #[cfg(not(feature = "learner"))]
 use solutions as subject;
 
 mod fd {
+    #[cfg(exercise = "fd_heartbeat")]
     pub mod heartbeat;
+    #[cfg(exercise = "fd_phi_accrual")]
     pub mod phi_accrual;
     pub mod watch;
 }
@@ -35,7 +44,9 @@ mod bugs {
 
 fn main() {
     let suite = dscheck::Suite::new("fd");
+    #[cfg(exercise = "fd_heartbeat")]
     let suite = fd::heartbeat::tests(suite);
+    #[cfg(exercise = "fd_phi_accrual")]
     let suite = fd::phi_accrual::tests(suite);
     #[cfg(bugs)]
     let suite = fd::heartbeat::meta(suite);

@@ -1,5 +1,6 @@
-//! Building a topic's suite with cargo: its executable, or the compiler's
-//! errors and the files they point at.
+//! Building a topic's suite with cargo (the whole suite, or one exercise's
+//! part of it): its executable, or the compiler's errors and the files they
+//! point at.
 
 use super::Subject;
 use anyhow::{Context, Result};
@@ -8,12 +9,16 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-/// What to build: one topic's suite, against the learner's crate or the
-/// reference.
+/// What to build: one topic's suite (or one exercise's part of it),
+/// against the learner's crate or the reference.
 pub struct BuildSpec<'a> {
     /// The kit (or grading copy of it) to build in.
     pub root: &'a Path,
     pub suite: &'a str,
+    /// A learner's check of one exercise: only its tests of the suite and
+    /// its files of the learner's crate are built (the checker's feature
+    /// `exercise-<name>`). `None` builds the whole topic.
+    pub exercise: Option<&'a str>,
     pub subject: Subject,
     /// With the instructor's hidden tests (the checker's `hidden` feature).
     pub hidden: bool,
@@ -179,20 +184,41 @@ pub fn build_command(spec: &BuildSpec) -> Result<Command> {
     if let Some(dir) = spec.target_dir {
         cmd.env("CARGO_TARGET_DIR", dir);
     }
-    let mut features = Vec::new();
     if spec.subject == Subject::Learner {
-        // Only the suite's own topic of the learner's crate is built.
         cmd.arg("--no-default-features");
-        features.push("learner".to_string());
-        features.push(format!("exercises/{suite}"));
     }
-    if spec.hidden {
-        features.push("hidden".to_string());
-    }
+    let features = spec.features();
     if !features.is_empty() {
-        cmd.args(["--features", &features.join(",")]);
+        cmd.args(["--features", &features]);
     }
     Ok(cmd)
+}
+
+impl BuildSpec<'_> {
+    /// The features this build asks of the checker, comma-separated (none:
+    /// its defaults, the references). A learner's build has only the
+    /// suite's own topic of the learner's crate, or only one exercise.
+    pub fn features(&self) -> String {
+        let mut features = Vec::new();
+        if self.subject == Subject::Learner {
+            match self.exercise {
+                Some(exercise) => features.push(format!("exercise-{exercise}")),
+                None => {
+                    features.push("learner".to_string());
+                    features.push(format!("exercises/{}", self.suite));
+                }
+            }
+        }
+        if self.hidden {
+            features.push("hidden".to_string());
+        }
+        features.join(",")
+    }
+
+    /// What this build is of: the exercise, or the whole suite.
+    pub fn name(&self) -> &str {
+        self.exercise.unwrap_or(self.suite)
+    }
 }
 
 /// What a `cargo … --message-format=json-diagnostic-rendered-ansi` build

@@ -18,7 +18,7 @@ mod outcome;
 mod rerun;
 mod run;
 
-pub use build::{build, build_command, cargo, read_build, suite_built, Build, BuildSpec};
+pub use build::{build, cargo, read_build, suite_built, Build, BuildSpec};
 pub use outcome::{Options, Outcome, Subject, Unfinished};
 pub use run::{read_tail, run_group, SuiteRun};
 
@@ -62,6 +62,8 @@ pub fn check_verdict(kit: &Kit, exercise: &Exercise, options: &Options) -> Resul
     let spec = BuildSpec {
         root: &kit.root,
         suite: &exercise.suite,
+        // The learner's code is checked one exercise at a time.
+        exercise: (options.subject == Subject::Learner).then_some(exercise.name.as_str()),
         subject: options.subject,
         hidden: options.hidden,
         target_dir: None,

@@ -162,6 +162,7 @@ fn build_once(workspace: &Workspace, suite: &str, hidden: bool) -> Result<Built>
     let spec = BuildSpec {
         root: &workspace.root,
         suite,
+        exercise: None,
         subject: Subject::Learner,
         hidden,
         target_dir: Some(&workspace.target),

@@ -185,6 +185,7 @@ fn build<'m>(
         let spec = BuildSpec {
             root: &work.root,
             suite,
+            exercise: None,
             subject: Subject::Learner,
             hidden: kit.has_hidden_tests(),
             target_dir: Some(&work.target),

@@ -105,7 +105,7 @@ pub struct App {
     /// The last complete save: its file and when (see `switch::saved_file`).
     pub(super) completed: Option<(std::path::PathBuf, Instant)>,
     pub(super) notes: Vec<Note>,
-    /// The next topic's suite, built while nothing else runs.
+    /// The next exercise's check, built while nothing else runs.
     pub(super) ahead: Ahead,
     /// How changes are noticed ("events" or "polling").
     pub(super) how: &'static str,
@@ -193,7 +193,9 @@ impl App {
             if self.quit {
                 return Ok(ExitCode::SUCCESS);
             }
-            let event = match self.due() {
+            // A build ahead is looked at now and then, to keep its record.
+            let wake = self.due().or_else(|| self.ahead.next_look());
+            let event = match wake {
                 Some(at) => match events.recv_timeout(at.saturating_duration_since(Instant::now()))
                 {
                     Ok(event) => event,

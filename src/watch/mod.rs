@@ -9,7 +9,7 @@
 //!   check runs; `keys` (what each key does), `switch` (moving to another
 //!   exercise) and `view` (what the screen shows) are the rest of its
 //!   methods; `worker` is the check's thread (the verdict first, then the
-//!   replays of a failing seed); `ahead` builds the next topic's suite
+//!   replays of a failing seed); `ahead` builds the next exercise's check
 //!   while nothing else runs.
 
 mod ahead;

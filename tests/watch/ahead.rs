@@ -1,51 +1,42 @@
-//! While the learner works on one topic, the next topic's suite is built in
-//! the background, so that its first check does not wait for it.
+//! While the learner works on one exercise, the next one's check is built
+//! in the background with its compilers recorded, so that its first check
+//! runs them directly instead of waiting for cargo.
 
-use crate::harness::{target_dir, Kit};
+use crate::harness::{stub_of, Kit, OTHER_FILE};
+use std::fs;
 use std::time::{Duration, Instant};
 
-/// The suite after the first exercise's (intro): the generals topic's.
-const NEXT_SUITE: &str = "generals";
-
-/// The executables of `suite` in cargo's `deps/` folder.
-fn executables_of(suite: &str) -> Vec<std::path::PathBuf> {
-    let prefix = format!("{suite}-");
-    std::fs::read_dir(target_dir().join("debug").join("deps"))
-        .map(|entries| {
-            entries
-                .flatten()
-                .map(|e| e.path())
-                .filter(|path| {
-                    let name = path.file_name().unwrap().to_string_lossy();
-                    name.strip_prefix(&prefix).is_some_and(|hash| {
-                        hash.len() == 16 && hash.chars().all(|c| c.is_ascii_hexdigit())
-                    })
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 #[test]
-fn the_next_topics_suite_is_built_once_a_verdict_is_shown() {
+fn the_next_exercise_is_built_ahead_and_its_first_check_runs_rustc() {
     let kit = Kit::new();
-    // Only the watch below can build it again.
-    for old in executables_of(NEXT_SUITE) {
-        std::fs::remove_file(&old).unwrap();
-    }
-    let mut watch = kit.watch(&[]);
+    // A change no other test makes: the build ahead must compile the next
+    // exercise's units, not find them built by an earlier test.
+    let changed = format!("{}\n// built ahead\n", stub_of(OTHER_FILE));
+    fs::write(kit.path(OTHER_FILE), &changed).unwrap();
+    let mut watch = kit.watch_with(&[], &[("DSCOURSE_TIMINGS", "1")]);
     watch.verdict(1);
+    let record = kit.path(".dscourse/fast-build/intro_retry.json");
     let started = Instant::now();
-    // A first build of a suite, at the lowest priority, on a busy machine.
+    // A build at the lowest priority, on a busy machine.
     let limit = Duration::from_secs(600);
-    while executables_of(NEXT_SUITE).is_empty() {
+    while !record.is_file() {
         assert!(
             started.elapsed() < limit,
-            "the {NEXT_SUITE} suite was not built ahead in {limit:?}:\n{}",
+            "intro_retry was not built ahead in {limit:?}:\n{}",
             watch.text()
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+    // Saving the next exercise's file moves on to it.
+    fs::write(kit.path(OTHER_FILE), format!("{changed}// a save\n")).unwrap();
+    watch.verdict(2);
+    let log = fs::read_to_string(kit.path(".dscourse/timings.log")).unwrap_or_default();
+    assert!(
+        log.lines()
+            .any(|l| l.starts_with("check intro_retry: rustc")),
+        "the first check of intro_retry did not run the recorded compilers:\n{log}\n{}",
+        watch.text()
+    );
     watch.key("q");
     assert!(watch.wait_exit(Duration::from_secs(10)), "{}", watch.text());
 }

@@ -166,7 +166,7 @@ fn saves_are_rebuilt_without_cargo_and_a_suite_edit_with_it() {
         .args([
             "--no-default-features",
             "--features",
-            "learner,exercises/intro",
+            "exercise-intro_pingpong",
         ])
         .current_dir(kit.path(""))
         .env("CARGO_TARGET_DIR", target_dir())

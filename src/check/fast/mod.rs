@@ -30,10 +30,12 @@
 //! so that cargo, the next time it runs, rebuilds them: nothing relies on
 //! them being fresh.
 
+mod background;
 mod direct;
 mod record;
 mod snapshot;
 
+pub use background::Background;
 pub use record::wrap_if_recording;
 
 use super::build::{cargo_build, failed};
@@ -73,7 +75,7 @@ pub fn build(spec: &BuildSpec, state_dir: &Path, stages: &mut Stages) -> Result<
     };
     timings::note(
         state_dir,
-        &format!("build {} with cargo: {why}", spec.suite),
+        &format!("build {} with cargo: {why}", spec.name()),
     );
     let built = cargo_recording(spec, state_dir)?;
     stages.mark("cargo");
@@ -88,17 +90,12 @@ enum Tried {
     FellBack(String),
 }
 
-/// The features of a learner's build of `suite` (as `build::cargo_build` asks).
-fn features(suite: &str) -> String {
-    format!("learner,exercises/{suite}")
-}
-
 fn try_direct(spec: &BuildSpec, state_dir: &Path) -> Tried {
     let skipped = |why: &str| Tried::Skipped(why.to_string());
-    let Some(record) = Record::load(state_dir, spec.suite) else {
+    let Some(record) = Record::load(state_dir, spec.name()) else {
         return skipped("no record of its compilers yet");
     };
-    if record.features != features(spec.suite) {
+    if record.suite != spec.suite || record.features != spec.features() {
         return skipped("the record is of other features");
     }
     let Some(profile) = profile_dir(&record) else {
@@ -310,7 +307,9 @@ fn cargo_recording(spec: &BuildSpec, state_dir: &Path) -> Result<Build> {
 /// A recording in progress: the staging folder the wrapper writes into and
 /// the snapshot taken before cargo started.
 struct Recording {
+    build: String,
     suite: String,
+    features: String,
     state_dir: PathBuf,
     staging: PathBuf,
     env: Vec<(OsString, OsString)>,
@@ -355,7 +354,9 @@ impl Recording {
             (BASE_VAR.into(), base.into()),
         ];
         Some(Recording {
+            build: spec.name().to_string(),
             suite: spec.suite.to_string(),
+            features: spec.features(),
             state_dir: state_dir.to_path_buf(),
             staging,
             env,
@@ -382,8 +383,9 @@ impl Recording {
             .add_outside(&unit_paths(&exercises, &suite_unit));
         let record = Record {
             version: VERSION,
-            features: features(&self.suite),
+            build: std::mem::take(&mut self.build),
             suite: std::mem::take(&mut self.suite),
+            features: std::mem::take(&mut self.features),
             exercises,
             suite_unit,
             executable: executable.clone(),

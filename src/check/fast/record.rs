@@ -33,7 +33,7 @@ pub const BASE_VAR: &str = "DSCOURSE_RECORD_BASE";
 pub const JOBSERVER_VARS: [&str; 3] = ["CARGO_MAKEFLAGS", "MAKEFLAGS", "MFLAGS"];
 
 /// The version of the record's format: a record of another is not used.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// One compiler run, as cargo made it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,10 +87,12 @@ impl Unit {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Record {
     pub version: u32,
-    /// The suite (test target) and the features it was built with.
+    /// What was built (an exercise, or a whole suite: `BuildSpec::name`),
+    /// the suite (test target) and the features it was built with.
+    pub build: String,
     pub suite: String,
     pub features: String,
-    /// The learner's crate (`exercises`), with the suite's topic only.
+    /// The learner's crate (`exercises`), with that exercise or topic only.
     pub exercises: Unit,
     /// The suite, linking the learner's crate.
     pub suite_unit: Unit,
@@ -101,20 +103,20 @@ pub struct Record {
 }
 
 impl Record {
-    /// Where the record of suite `suite` is kept in the kit's state folder.
-    pub fn path(state_dir: &Path, suite: &str) -> PathBuf {
-        state_dir.join("fast-build").join(format!("{suite}.json"))
+    /// Where the record of build `build` is kept in the kit's state folder.
+    pub fn path(state_dir: &Path, build: &str) -> PathBuf {
+        state_dir.join("fast-build").join(format!("{build}.json"))
     }
 
-    pub fn load(state_dir: &Path, suite: &str) -> Option<Record> {
-        let text = std::fs::read(Record::path(state_dir, suite)).ok()?;
+    pub fn load(state_dir: &Path, build: &str) -> Option<Record> {
+        let text = std::fs::read(Record::path(state_dir, build)).ok()?;
         let record: Record = serde_json::from_slice(&text).ok()?;
-        (record.version == VERSION && record.suite == suite).then_some(record)
+        (record.version == VERSION && record.build == build).then_some(record)
     }
 
     pub fn save(&self, state_dir: &Path) -> anyhow::Result<()> {
         let text = serde_json::to_vec(self)?;
-        crate::state::write_atomically(&Record::path(state_dir, &self.suite), &text)
+        crate::state::write_atomically(&Record::path(state_dir, &self.build), &text)
     }
 }
 

@@ -130,20 +130,36 @@ fn plan(kit: &Kit, s: &Scaffold) -> Result<Vec<Change>> {
 }
 
 /// The exercise wired into a topic that exists: a module in its blocks of
-/// both `lib.rs`, a group in its suite, a row in its guide.
+/// both `lib.rs`, its features (the learner's crate's and the checker's), a
+/// group in its suite, a row in its guide.
 fn topic_wiring(kit: &Kit, s: &Scaffold) -> Result<Vec<Change>> {
+    let exercise = s.exercise();
+    let whole = edit::built_whole(&read(kit, "exercises/lib.rs")?, &s.folder, &s.suite);
+    let cfg = (!whole).then(|| feature_cfg(&exercise));
     let mut changes = vec![
         edited(kit, "solutions/lib.rs", "the module", |lib| {
             edit::add_module(lib, &s.folder, None, &s.name)
         })?,
         edited(kit, "exercises/lib.rs", "the module", |lib| {
-            edit::add_module(lib, &s.folder, Some(&s.suite), &s.name)
+            edit::add_module(lib, &s.folder, cfg.as_deref(), &s.name)
         })?,
+        edited(
+            kit,
+            "exercises/Cargo.toml",
+            "the exercise's feature",
+            |text| edit::add_feature(text, &s.suite, &exercise, whole),
+        )?,
+        edited(
+            kit,
+            "checker/Cargo.toml",
+            "the feature of a check of the exercise",
+            |text| edit::add_check_feature(text, &exercise),
+        )?,
         edited(
             kit,
             &format!("checker/suites/{}.rs", s.suite),
             "the group's tests, added to the suite",
-            |suite| edit::register_group(suite, &s.module, &s.name),
+            |suite| edit::register_group(suite, &s.module, &s.name, &exercise),
         )?,
     ];
     // A guide without a table of exercises is left to its author.
@@ -158,11 +174,12 @@ fn topic_wiring(kit: &Kit, s: &Scaffold) -> Result<Vec<Change>> {
 }
 
 /// The exercise wired into a new topic: its blocks in both `lib.rs`, its
-/// feature, its suite and the suite's test target, its guide.
+/// features, its suite and the suite's test target, its guide.
 fn new_topic_wiring(kit: &Kit, s: &Scaffold) -> Result<Vec<Change>> {
-    let block = |lib: &str, feature: Option<&str>| {
+    let exercise = s.exercise();
+    let block = |lib: &str, cfg: Option<&str>| {
         Ok(edit::add_topic_block(
-            lib, &s.folder, &s.module, feature, &s.name,
+            lib, &s.folder, &s.module, cfg, &s.name,
         ))
     };
     Ok(vec![
@@ -172,17 +189,20 @@ fn new_topic_wiring(kit: &Kit, s: &Scaffold) -> Result<Vec<Change>> {
         edited(
             kit,
             "exercises/lib.rs",
-            "the topic's module, behind its feature",
-            |lib| block(lib, Some(&s.suite)),
+            "the topic's module, the file behind its exercise's feature",
+            |lib| block(lib, Some(&feature_cfg(&exercise))),
         )?,
-        edited(kit, "exercises/Cargo.toml", "the topic's feature", |text| {
-            edit::add_feature(text, &s.suite)
-        })?,
+        edited(
+            kit,
+            "exercises/Cargo.toml",
+            "the topic's and the exercise's features",
+            |text| edit::add_feature(text, &s.suite, &exercise, false),
+        )?,
         edited(
             kit,
             "checker/Cargo.toml",
-            "the suite's [[test]] target",
-            |text| edit::add_suite_target(text, &s.suite),
+            "the suite's [[test]] target and the feature of a check of the exercise",
+            |text| edit::add_check_feature(&edit::add_suite_target(text, &s.suite)?, &exercise),
         )?,
         created(
             format!("checker/suites/{}.rs", s.suite),
@@ -191,6 +211,12 @@ fn new_topic_wiring(kit: &Kit, s: &Scaffold) -> Result<Vec<Change>> {
         ),
         created(s.guide_file(), template::guide(s), "the topic's guide"),
     ])
+}
+
+/// The attribute that puts a file of the learner's crate behind its
+/// exercise's feature.
+fn feature_cfg(exercise: &str) -> String {
+    format!("#[cfg(feature = \"{exercise}\")]")
 }
 
 /// The change `edit` makes to the kit's file `file`; its failure names the

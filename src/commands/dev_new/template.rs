@@ -164,17 +164,26 @@ pub fn suite(s: &Scaffold) -> String {
         r#"//! The suite of topic {number}, {topic}: `{exercise}`. TODO: what the topic's
 //! tests have in common.
 
+// A check of one exercise compiles only its part of the suite, and not
+// every helper is used there.
+#![cfg_attr(
+    feature = "single-exercise",
+    allow(dead_code, unused_imports, unused_macros)
+)]
+
 #[cfg(feature = "learner")]
 use exercises as subject;
 #[cfg(not(feature = "learner"))]
 use solutions as subject;
 
 mod {module} {{
+    #[cfg(exercise = "{exercise}")]
     pub mod {name};
 }}
 
 fn main() {{
     let suite = dscheck::Suite::new("{suite}");
+    #[cfg(exercise = "{exercise}")]
     let suite = {module}::{name}::tests(suite);
     suite.run()
 }}
