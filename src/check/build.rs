@@ -263,7 +263,28 @@ pub fn read_build(output: &std::process::Output, name: &str, kind: &str, what: &
 
 #[cfg(test)]
 mod tests {
-    use super::has_executable;
+    use super::{has_executable, BuildSpec, Subject};
+    use std::path::Path;
+
+    #[test]
+    fn a_learners_check_builds_one_exercise_and_grading_the_topic() {
+        let spec = |exercise, subject, hidden| BuildSpec {
+            root: Path::new("."),
+            suite: "clocks",
+            exercise,
+            subject,
+            hidden,
+            target_dir: None,
+            compiler: None,
+        };
+        let one = spec(Some("clocks_lamport"), Subject::Learner, false);
+        assert_eq!(one.features(), "exercise-clocks_lamport");
+        assert_eq!(one.name(), "clocks_lamport");
+        let topic = spec(None, Subject::Learner, true);
+        assert_eq!(topic.features(), "learner,exercises/clocks,hidden");
+        assert_eq!(topic.name(), "clocks");
+        assert_eq!(spec(None, Subject::Reference, false).features(), "");
+    }
 
     #[test]
     fn a_suite_is_built_when_its_executable_is_in_deps() {
