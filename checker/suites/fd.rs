@@ -17,6 +17,7 @@ use solutions as subject;
 mod fd {
     pub mod heartbeat;
     pub mod phi_accrual;
+    pub mod swim;
     pub mod watch;
 }
 
@@ -37,9 +38,12 @@ fn main() {
     let suite = dscheck::Suite::new("fd");
     let suite = fd::heartbeat::tests(suite);
     let suite = fd::phi_accrual::tests(suite);
+    let suite = fd::swim::tests(suite);
     #[cfg(bugs)]
     let suite = fd::heartbeat::meta(suite);
     #[cfg(bugs)]
     let suite = fd::phi_accrual::meta(suite);
+    #[cfg(bugs)]
+    let suite = fd::swim::meta(suite);
     suite.run()
 }
