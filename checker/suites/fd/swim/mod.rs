@@ -11,8 +11,10 @@
 mod watch;
 
 use super::watch::{calm, max_delay, set_clocks};
-use crate::subject::fd::swim::{rounds, suspicion_timeout, Swim, Update, MAX_DRIFT, PERIOD};
-use dscheck::{metric, ms, run, Failure, Property, Suite};
+use crate::subject::fd::swim::{
+    overrides, rounds, suspicion_timeout, Status, Swim, Update, MAX_DRIFT, PERIOD,
+};
+use dscheck::{ensure, metric, ms, run, Failure, Property, Suite};
 use dsim::{Broken, Network, NodeId, Sim};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -33,6 +35,9 @@ macro_rules! member {
             }
             fn own_incarnation(&self) -> u64 {
                 self.incarnation
+            }
+            fn probe_seq(&self) -> Option<u64> {
+                self.probe.map(|p| p.seq)
             }
         }
     )*};
@@ -136,6 +141,9 @@ pub fn lossy() -> Network {
 
 pub fn tests(suite: Suite) -> Suite {
     suite
+        .test("swim::overrides_follows_the_precedence_rules", || {
+            precedence(overrides)
+        })
         .seeded(
             "swim::no_member_suspected_on_a_calm_network",
             3,
@@ -212,6 +220,30 @@ pub fn meta(suite: Suite) -> Suite {
         .test("meta::piggybacking_every_queued_update_is_caught", || {
             expect_caught(PIGGYBACK, 2, rack::<PiggybacksEverything>)
         })
+}
+
+/// `overrides`, asked about every pair of states of one member at
+/// incarnations 0 to 2, answers as the precedence rules say.
+pub fn precedence(overrides: fn(&Update, &Update) -> bool) -> Result<(), Failure> {
+    let all = [Status::Alive, Status::Suspect, Status::Confirmed];
+    let states = all.iter().flat_map(|&status| {
+        (0..3).map(move |incarnation| Update {
+            member: NodeId(1),
+            status,
+            incarnation,
+        })
+    });
+    let states: Vec<Update> = states.collect();
+    for old in &states {
+        for new in &states {
+            let want = watch::may_replace(old, new);
+            let got = overrides(new, old);
+            ensure(got == want, PRECEDENCE, || {
+                format!("overrides(new: {new:?}, old: {old:?}) is {got}, not {want}")
+            })?;
+        }
+    }
+    Ok(())
 }
 
 /// A run of `n` members with every clock skewed and drifting.

@@ -10,7 +10,7 @@
 //! detection bound; against the ones that are up, that a suspicion of one
 //! ends within the refutation bound once the network is whole.
 
-use crate::subject::fd::swim::{Msg, Status, Update, MAX_PIGGYBACK};
+use crate::subject::fd::swim::{Msg, Status, Update, K, MAX_PIGGYBACK};
 use dscheck::Property;
 use dsim::{Broken, Event, Node, NodeId, Sim, Time};
 use std::cell::RefCell;
@@ -26,6 +26,8 @@ pub trait Member: Node<Msg = Msg, Request = (), Reply = ()> {
     fn view(&self, member: NodeId) -> Option<Update>;
     /// This member's own incarnation.
     fn own_incarnation(&self) -> u64;
+    /// The number of this member's current probe, if any.
+    fn probe_seq(&self) -> Option<u64>;
 }
 
 pub const PRECEDENCE: Property = Property {
@@ -39,10 +41,25 @@ pub const PRECEDENCE: Property = Property {
     when: &[],
 };
 pub const INCARNATION: Property = Property {
-    name: "a member's incarnation only goes up, and no view holds an incarnation above the \
-           member's own",
-    hint: "only the member itself raises its incarnation, in refute; a suspicion is made at \
-           the incarnation the prober holds, never a higher one",
+    name: "a member's incarnation only goes up, it holds itself Alive at that incarnation, and \
+           no view holds an incarnation above the member's own",
+    hint: "only the member itself raises its incarnation, in refute, where it also stores \
+           Alive at the new incarnation in its own slot of members; a suspicion is made at the \
+           incarnation the prober holds, never a higher one",
+    when: &[],
+};
+pub const NUMBERED: Property = Property {
+    name: "every probe a member starts has a number above all its earlier probes, so that a \
+           late Ack of an earlier probe cannot end it",
+    hint: "in period, raise self.seq before each new probe and give the Probe and its Ping \
+           that seq",
+    when: &[],
+};
+pub const INDIRECT: Property = Property {
+    name: "a probe's PingReqs go to at most K members, none of them the target, the prober \
+           itself, or a member the prober holds Confirmed",
+    hint: "in probe_indirectly, choose the helpers among the peers that are not the target and \
+           not Confirmed, shuffle them, and take K",
     when: &[],
 };
 pub const NEVER_CONFIRMED_LIVE: Property = Property {
@@ -101,7 +118,11 @@ pub struct Tally {
     /// Whether the network is split now, and since when it is whole.
     pub split: bool,
     pub whole_since: Time,
+    /// The number of each member's last probe.
+    probe_seq: Vec<Option<u64>>,
     /// Findings for the checks after the first.
+    numbered: Option<Broken>,
+    indirect: Option<Broken>,
     confirmed_live: Option<Broken>,
     incarnation: Option<Broken>,
     too_many: Option<Broken>,
@@ -123,6 +144,9 @@ impl Tally {
             suspected: 0,
             split: false,
             whole_since: Time::ZERO,
+            probe_seq: vec![None; n],
+            numbered: None,
+            indirect: None,
             confirmed_live: None,
             incarnation: None,
             too_many: None,
@@ -147,7 +171,7 @@ pub struct Checks {
 }
 
 /// Whether SWIM's precedence lets `new` replace `old` in a view.
-fn may_replace(old: &Update, new: &Update) -> bool {
+pub fn may_replace(old: &Update, new: &Update) -> bool {
     match (old.status, new.status) {
         (Status::Confirmed, _) => false,
         (_, Status::Confirmed) => true,
@@ -199,6 +223,29 @@ fn observe<N: Member>(
         );
     }
     t.own[q.0] = t.own[q.0].max(inc);
+    let itself = node.view(q);
+    if itself.is_some_and(|v| v.status != Status::Alive || v.incarnation != inc) {
+        t.incarnation.get_or_insert(
+            Broken::new(format!(
+                "at {now} {q} is at incarnation {inc} but holds itself {itself:?}"
+            ))
+            .nodes([q]),
+        );
+    }
+    let seq = node.probe_seq();
+    if seq != t.probe_seq[q.0] && seq.is_some() {
+        if let (Some(new), Some(old), false) = (seq, t.probe_seq[q.0], started) {
+            if new <= old {
+                t.numbered.get_or_insert(
+                    Broken::new(format!(
+                        "at {now} {q} started a probe numbered {new}, after one numbered {old}"
+                    ))
+                    .nodes([q]),
+                );
+            }
+        }
+        t.probe_seq[q.0] = seq;
+    }
     for p in sim.ids() {
         let link = q.0 * n + p.0;
         let new = node.view(p);
@@ -266,6 +313,7 @@ pub fn watch<N: Member>(sim: &mut Sim<N>, checks: Checks) -> Rc<RefCell<Tally>> 
     sim.check(PRECEDENCE, move |sim, step| {
         let mut guard = t.borrow_mut();
         let t = &mut *guard;
+        let mut helpers = 0;
         for e in step.iter() {
             match &e.event {
                 Event::Start { node } => {
@@ -282,6 +330,21 @@ pub fn watch<N: Member>(sim: &mut Sim<N>, checks: Checks) -> Rc<RefCell<Tally>> 
                 }
                 Event::Send { from, to, msg, .. } => {
                     t.sent[from.0] += 1;
+                    if let Msg::PingReq { target, .. } = msg {
+                        helpers += 1;
+                        let held = t.views[from.0 * t.n + to.0];
+                        let confirmed = held.is_some_and(|v| v.status == Status::Confirmed);
+                        if to == target || to == from || confirmed || helpers > K {
+                            t.indirect.get_or_insert(
+                                Broken::new(format!(
+                                    "at {} {from} sent PingReq number {helpers} of its probe \
+                                     of {target} to {to}, which it holds {held:?}",
+                                    e.at
+                                ))
+                                .nodes([*from, *to]),
+                            );
+                        }
+                    }
                     let count = carried(msg);
                     if count > MAX_PIGGYBACK {
                         t.too_many.get_or_insert(
@@ -310,6 +373,14 @@ pub fn watch<N: Member>(sim: &mut Sim<N>, checks: Checks) -> Rc<RefCell<Tally>> 
     let t = tally.clone();
     sim.check(INCARNATION, move |_, _| {
         t.borrow_mut().incarnation.take().map_or(Ok(()), Err)
+    });
+    let t = tally.clone();
+    sim.check(NUMBERED, move |_, _| {
+        t.borrow_mut().numbered.take().map_or(Ok(()), Err)
+    });
+    let t = tally.clone();
+    sim.check(INDIRECT, move |_, _| {
+        t.borrow_mut().indirect.take().map_or(Ok(()), Err)
     });
     let t = tally.clone();
     sim.check(NEVER_CONFIRMED_LIVE, move |_, _| {
