@@ -10,7 +10,7 @@
 //! detection bound; against the ones that are up, that a suspicion of one
 //! ends within the refutation bound once the network is whole.
 
-use crate::subject::fd::swim::{Msg, Status, Update, K, MAX_PIGGYBACK};
+use crate::subject::fd::swim::{Msg, Status, Timer, Update, K, MAX_PIGGYBACK};
 use dscheck::Property;
 use dsim::{Broken, Event, Node, NodeId, Sim, Time};
 use std::cell::RefCell;
@@ -20,7 +20,7 @@ use std::time::Duration;
 
 /// A member of the exercise: the reference, the learner's, or one from
 /// `bugs/`.
-pub trait Member: Node<Msg = Msg, Request = (), Reply = ()> {
+pub trait Member: Node<Msg = Msg, Timer = Timer, Request = (), Reply = ()> {
     fn fresh() -> Self;
     /// What this member believes of `member` (`None` before it starts).
     fn view(&self, member: NodeId) -> Option<Update>;
@@ -206,6 +206,7 @@ fn observe<N: Member>(
     q: NodeId,
     started: bool,
     by_timer: bool,
+    new_period: bool,
 ) -> Result<(), Broken> {
     let n = t.n;
     let now = sim.now();
@@ -232,18 +233,19 @@ fn observe<N: Member>(
             .nodes([q]),
         );
     }
+    // A period's timer is where a new probe starts.
     let seq = node.probe_seq();
-    if seq != t.probe_seq[q.0] && seq.is_some() {
-        if let (Some(new), Some(old), false) = (seq, t.probe_seq[q.0], started) {
-            if new <= old {
-                t.numbered.get_or_insert(
-                    Broken::new(format!(
-                        "at {now} {q} started a probe numbered {new}, after one numbered {old}"
-                    ))
-                    .nodes([q]),
-                );
-            }
+    if let (Some(new), Some(old), true) = (seq, t.probe_seq[q.0], new_period) {
+        if new <= old {
+            t.numbered.get_or_insert(
+                Broken::new(format!(
+                    "at {now} {q} started a probe numbered {new}, after one numbered {old}"
+                ))
+                .nodes([q]),
+            );
         }
+    }
+    if seq.is_some() {
         t.probe_seq[q.0] = seq;
     }
     for p in sim.ids() {
@@ -368,7 +370,14 @@ pub fn watch<N: Member>(sim: &mut Sim<N>, checks: Checks) -> Rc<RefCell<Tally>> 
         };
         let started = matches!(trigger, Event::Start { .. });
         let by_timer = matches!(trigger, Event::Timer { .. });
-        observe(t, sim, q, started, by_timer)
+        let new_period = matches!(
+            trigger,
+            Event::Timer {
+                timer: Timer::Period,
+                ..
+            }
+        );
+        observe(t, sim, q, started, by_timer, new_period)
     });
     let t = tally.clone();
     sim.check(INCARNATION, move |_, _| {
