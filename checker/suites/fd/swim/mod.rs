@@ -10,7 +10,7 @@
 
 mod watch;
 
-use super::watch::{calm, max_delay, set_clocks};
+use super::watch::{calm, max_delay, start_with};
 use crate::subject::fd::swim::{
     overrides, rounds, suspicion_timeout, Status, Swim, Update, MAX_DRIFT, PERIOD,
 };
@@ -248,12 +248,7 @@ pub fn precedence(overrides: fn(&Update, &Update) -> bool) -> Result<(), Failure
 
 /// A run of `n` members with every clock skewed and drifting.
 pub fn start<N: Member>(seed: u64, n: usize, network: Network) -> Sim<N> {
-    let mut sim = Sim::new(seed, n, |_| N::fresh());
-    let mut rng = sim.scenario_rng();
-    set_clocks(&mut sim, &mut rng, MAX_DRIFT);
-    sim.set_network(network);
-    sim.limit_trace(Some(5_000));
-    sim
+    start_with(seed, n, MAX_DRIFT, network, |_| N::fresh())
 }
 
 /// QUIET, after every step.

@@ -10,6 +10,7 @@
 //! detection bound; against the ones that are up, that a suspicion of one
 //! ends within the refutation bound once the network is whole.
 
+use crate::fd::watch::{note_life, overdue};
 use crate::subject::fd::swim::{Msg, Status, Timer, Update, K, MAX_PIGGYBACK};
 use dscheck::Property;
 use dsim::{Broken, Event, Node, NodeId, Sim, Time};
@@ -318,13 +319,11 @@ pub fn watch<N: Member>(sim: &mut Sim<N>, checks: Checks) -> Rc<RefCell<Tally>> 
         let mut helpers = 0;
         for e in step.iter() {
             match &e.event {
-                Event::Start { node } => {
-                    t.up_since[node.0] = Some(e.at);
-                    t.down_since[node.0] = None;
+                Event::Start { .. } => {
+                    note_life(&e.event, e.at, &mut t.up_since, &mut t.down_since)
                 }
                 Event::Crash { node } => {
-                    t.up_since[node.0] = None;
-                    t.down_since[node.0] = Some(e.at);
+                    note_life(&e.event, e.at, &mut t.up_since, &mut t.down_since);
                     for v in 0..t.n {
                         t.end_suspicion(v * t.n + node.0);
                         t.end_suspicion(node.0 * t.n + v);
@@ -425,27 +424,15 @@ pub fn watch<N: Member>(sim: &mut Sim<N>, checks: Checks) -> Rc<RefCell<Tally>> 
         sim.check(DETECTED, move |sim, _| {
             let t = t.borrow();
             let now = sim.now();
-            for p in sim.ids() {
-                let Some(down) = t.down_since[p.0] else {
-                    continue;
-                };
-                if now.saturating_since(down) <= bound {
-                    continue;
-                }
-                for q in sim.ids() {
-                    let Some(up) = t.up_since[q.0] else { continue };
-                    if now.saturating_since(up) <= bound {
-                        continue;
-                    }
-                    let view = t.views[q.0 * t.n + p.0];
-                    if view.is_none_or(|v| v.status != Status::Confirmed) {
-                        return Err(Broken::new(format!(
-                            "{p} has been down since {down} (true time) and at {now} {q} \
-                             holds it {view:?}, not Confirmed: the bound is {} ms",
-                            bound.as_millis()
-                        ))
-                        .nodes([q, p]));
-                    }
+            for (p, down, q, _) in overdue(now, bound, &t.up_since, &t.down_since) {
+                let view = t.views[q.0 * t.n + p.0];
+                if view.is_none_or(|v| v.status != Status::Confirmed) {
+                    return Err(Broken::new(format!(
+                        "{p} has been down since {down} (true time) and at {now} {q} holds it \
+                         {view:?}, not Confirmed: the bound is {} ms",
+                        bound.as_millis()
+                    ))
+                    .nodes([q, p]));
                 }
             }
             Ok(())
