@@ -186,4 +186,5 @@ pub mod fd {
     pub mod heartbeat;
     #[cfg(feature = "fd_phi_accrual")]
     pub mod phi_accrual;
+    pub mod swim;
 }

@@ -130,4 +130,5 @@ pub mod coord {
 pub mod fd {
     pub mod heartbeat;
     pub mod phi_accrual;
+    pub mod swim;
 }

@@ -1,13 +1,17 @@
-//! The suite of topic 15, failure detection: `fd_heartbeat` and
-//! `fd_phi_accrual`. Every node
-//! monitors every other; after every event the tests ask each live node,
-//! by its own clock, which peers it suspects, and compare the answers with
-//! which nodes are really down (true time): completeness (every crash
-//! suspected within a bound), accuracy (false suspicions counted per
-//! node-hour and held to a bound) and forgiveness (a node heard from again
-//! is not suspected); and φ's false suspicions are compared with those of
-//! a fixed timeout of the same mean detection time on the same arrivals. Tests in the `meta` group run the checks on the
-//! reference with one bug from `fd/bugs/` (see `checker/build.rs`).
+//! The suite of topic 15, failure detection: `fd_heartbeat`,
+//! `fd_phi_accrual` and `fd_swim`. For the first two every node monitors
+//! every other; after every event the tests ask each live node, by its own
+//! clock, which peers it suspects, and compare the answers with which nodes
+//! are really down (true time): completeness (every crash suspected within
+//! a bound), accuracy (false suspicions counted per node-hour and held to a
+//! bound) and forgiveness (a node heard from again is not suspected); and
+//! φ's false suspicions are compared with those of a fixed timeout of the
+//! same mean detection time on the same arrivals. For `fd_swim` the tests
+//! read each member's view after every event: its changes against SWIM's
+//! precedence, its incarnations, crashes confirmed within a bound, live
+//! members never confirmed and suspicions refuted, and the load per member
+//! at 25, 50 and 100 members. Tests in the `meta` group run the checks on
+//! the reference with one bug from `fd/bugs/` (see `checker/build.rs`).
 
 // A check of one exercise compiles only its part of the suite, and not
 // every helper is used there.
@@ -26,6 +30,7 @@ mod fd {
     pub mod heartbeat;
     #[cfg(exercise = "fd_phi_accrual")]
     pub mod phi_accrual;
+    pub mod swim;
     pub mod watch;
 }
 
@@ -48,9 +53,12 @@ fn main() {
     let suite = fd::heartbeat::tests(suite);
     #[cfg(exercise = "fd_phi_accrual")]
     let suite = fd::phi_accrual::tests(suite);
+    let suite = fd::swim::tests(suite);
     #[cfg(bugs)]
     let suite = fd::heartbeat::meta(suite);
     #[cfg(bugs)]
     let suite = fd::phi_accrual::meta(suite);
+    #[cfg(bugs)]
+    let suite = fd::swim::meta(suite);
     suite.run()
 }

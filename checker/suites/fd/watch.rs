@@ -133,6 +133,45 @@ pub fn max_delay(network: &Network) -> Duration {
     *network.latency.end() + network.long_delay_max
 }
 
+/// Notes a node's start or crash at `at` (true time) in `up_since` and
+/// `down_since`.
+pub fn note_life<N: Node>(
+    event: &Event<N>,
+    at: Time,
+    up_since: &mut [Option<Time>],
+    down_since: &mut [Option<Time>],
+) {
+    match event {
+        Event::Start { node } => {
+            up_since[node.0] = Some(at);
+            down_since[node.0] = None;
+        }
+        Event::Crash { node } => {
+            up_since[node.0] = None;
+            down_since[node.0] = Some(at);
+        }
+        _ => {}
+    }
+}
+
+/// Every (down node p, since, live node q, since) in which p has been down
+/// and q up for longer than `bound` at `now`: where a crash must have been
+/// detected.
+pub fn overdue<'a>(
+    now: Time,
+    bound: Duration,
+    up_since: &'a [Option<Time>],
+    down_since: &'a [Option<Time>],
+) -> impl Iterator<Item = (NodeId, Time, NodeId, Time)> + 'a {
+    let long = move |since: &Option<Time>| since.filter(|&s| now.saturating_since(s) > bound);
+    let down = down_since.iter().enumerate();
+    down.filter_map(move |(p, d)| long(d).map(|d| (NodeId(p), d)))
+        .flat_map(move |(p, d)| {
+            let up = up_since.iter().enumerate();
+            up.filter_map(move |(q, u)| long(u).map(|u| (p, d, NodeId(q), u)))
+        })
+}
+
 /// Registers the checks and the counting; the tally is shared with the test.
 pub fn watch<N: Detector>(sim: &mut Sim<N>, checks: Checks) -> Rc<RefCell<Tally>> {
     let tally = Rc::new(RefCell::new(Tally::new(sim.len())));
@@ -148,13 +187,11 @@ pub fn watch<N: Detector>(sim: &mut Sim<N>, checks: Checks) -> Rc<RefCell<Tally>
         let mut heard: Option<(NodeId, NodeId)> = None;
         for e in step.iter() {
             match &e.event {
-                Event::Start { node } => {
-                    t.up_since[node.0] = Some(e.at);
-                    t.down_since[node.0] = None;
+                Event::Start { .. } => {
+                    note_life(&e.event, e.at, &mut t.up_since, &mut t.down_since)
                 }
                 Event::Crash { node } => {
-                    t.up_since[node.0] = None;
-                    t.down_since[node.0] = Some(e.at);
+                    note_life(&e.event, e.at, &mut t.up_since, &mut t.down_since);
                     for p in 0..n {
                         t.suspected[node.0 * n + p] = false;
                     }
@@ -199,20 +236,14 @@ pub fn watch<N: Detector>(sim: &mut Sim<N>, checks: Checks) -> Rc<RefCell<Tally>
         sim.check(COMPLETE, move |sim, _| {
             let t = t.borrow();
             let now = sim.now();
-            for p in sim.ids() {
-                let Some(down) = t.down_since[p.0] else {
-                    continue;
-                };
-                for q in sim.ids() {
-                    let Some(up) = t.up_since[q.0] else { continue };
-                    if now.saturating_since(down.max(up)) > bound && !t.suspected[q.0 * t.n + p.0] {
-                        return Err(Broken::new(format!(
-                            "{p} has been down since {down} (true time) and at {now} {q}, up \
-                             since {up}, still does not suspect it: the bound is {} ms",
-                            bound.as_millis()
-                        ))
-                        .nodes([q, p]));
-                    }
+            for (p, down, q, up) in overdue(now, bound, &t.up_since, &t.down_since) {
+                if !t.suspected[q.0 * t.n + p.0] {
+                    return Err(Broken::new(format!(
+                        "{p} has been down since {down} (true time) and at {now} {q}, up \
+                         since {up}, still does not suspect it: the bound is {} ms",
+                        bound.as_millis()
+                    ))
+                    .nodes([q, p]));
                 }
             }
             Ok(())
@@ -276,7 +307,18 @@ pub fn lossy() -> Network {
 
 /// A run of `nodes` nodes of `N` with every clock skewed and drifting.
 pub fn start<N: Detector>(seed: u64, nodes: usize, max_drift: f64, network: Network) -> Sim<N> {
-    let mut sim = Sim::new(seed, nodes, |_| N::fresh());
+    start_with(seed, nodes, max_drift, network, |_| N::fresh())
+}
+
+/// [`start`], for any node, each made by `fresh`.
+pub fn start_with<N: Node>(
+    seed: u64,
+    nodes: usize,
+    max_drift: f64,
+    network: Network,
+    fresh: impl FnMut(NodeId) -> N + 'static,
+) -> Sim<N> {
+    let mut sim = Sim::new(seed, nodes, fresh);
     let mut rng = sim.scenario_rng();
     set_clocks(&mut sim, &mut rng, max_drift);
     sim.set_network(network);
