@@ -186,5 +186,6 @@ pub mod fd {
     pub mod heartbeat;
     #[cfg(feature = "fd_phi_accrual")]
     pub mod phi_accrual;
+    #[cfg(feature = "fd_swim")]
     pub mod swim;
 }

@@ -27,6 +27,7 @@ use dscheck::Failure;
     dead_code,
     unused_imports,
     unused_variables,
+    unused_mut,
     unreachable_code,
     clippy::all
 )]

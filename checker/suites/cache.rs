@@ -34,6 +34,7 @@ mod cache {
     dead_code,
     unused_imports,
     unused_variables,
+    unused_mut,
     unreachable_code,
     clippy::all
 )]

@@ -30,6 +30,7 @@ mod fd {
     pub mod heartbeat;
     #[cfg(exercise = "fd_phi_accrual")]
     pub mod phi_accrual;
+    #[cfg(exercise = "fd_swim")]
     pub mod swim;
     pub mod watch;
 }
@@ -40,6 +41,7 @@ mod fd {
     dead_code,
     unused_imports,
     unused_variables,
+    unused_mut,
     unreachable_code,
     clippy::all
 )]
@@ -53,6 +55,7 @@ fn main() {
     let suite = fd::heartbeat::tests(suite);
     #[cfg(exercise = "fd_phi_accrual")]
     let suite = fd::phi_accrual::tests(suite);
+    #[cfg(exercise = "fd_swim")]
     let suite = fd::swim::tests(suite);
     #[cfg(bugs)]
     let suite = fd::heartbeat::meta(suite);

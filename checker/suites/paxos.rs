@@ -38,6 +38,7 @@ mod paxos {
     dead_code,
     unused_imports,
     unused_variables,
+    unused_mut,
     unreachable_code,
     clippy::all
 )]

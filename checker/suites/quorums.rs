@@ -40,6 +40,7 @@ mod quorums {
     dead_code,
     unused_imports,
     unused_variables,
+    unused_mut,
     unreachable_code,
     clippy::all
 )]

@@ -59,6 +59,7 @@ mod raft {
     dead_code,
     unused_imports,
     unused_variables,
+    unused_mut,
     unreachable_code,
     clippy::all
 )]
