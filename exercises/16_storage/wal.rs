@@ -219,7 +219,7 @@ impl Wal {
     /// sequence number are stale (the log is reused after a checkpoint),
     /// and so is any record that does not follow the one before it.
     fn recover(&mut self, disk: &mut Disk) {
-        todo!("load CHECKPOINT (map and lsn) if it exists, then replay LOG from offset 0 while unframe succeeds and each record's lsn is the next; set log_end after the last one replayed")
+        todo!("load CHECKPOINT (map and lsn) if it exists; create LOG if missing (and sync_dir); replay its records from offset 0 while unframe and decode succeed and each lsn is the next, counting them in replayed; log_end after the last")
     }
 
     /// A record's write, on the map.

@@ -80,12 +80,19 @@ pub const GROUP_COMMIT: Property = Property {
            waits, and when it fires sync once and acknowledge every waiting write",
     when: &[],
 };
-pub const BOUNDED_REPLAY: Property = Property {
-    name: "recovery replays at most 2 × CHECKPOINT_EVERY log records (the ones since the last \
-           checkpoint)",
-    hint: "checkpoint once CHECKPOINT_EVERY records are logged since the last one, then reuse \
-           the log from its start; recovery skips records whose lsn is not the next after the \
-           checkpoint's",
+pub const CHECKPOINTED: Property = Property {
+    name: "a checkpoint follows every CHECKPOINT_EVERY logged records, and recovery replays \
+           only the records since the last one (at most 2 × CHECKPOINT_EVERY)",
+    hint: "at the group sync, checkpoint once since_checkpoint >= CHECKPOINT_EVERY and reset \
+           it; after the checkpoint the log is reused from its start, and recovery skips \
+           records whose lsn is not the next after the checkpoint's, counting in replayed \
+           each record it applies",
+    when: &[],
+};
+pub const ACKED: Property = Property {
+    name: "a write to a node that stays up is acknowledged within 10 ms",
+    hint: "the first write that waits starts the GROUP_WINDOW timer (Timer::Flush); when it \
+           fires, sync the log and reply Done to every waiting write",
     when: &[],
 };
 
@@ -106,6 +113,7 @@ pub fn tests(suite: Suite) -> Suite {
         })
         .seeded("wal::stops_at_a_torn_record", 10, torn_tails::<Wal>)
         .seeded("wal::shares_syncs_in_a_burst", 5, burst::<Wal>)
+        .seeded("wal::checkpoints_bound_the_replay", 3, checkpoints::<Wal>)
 }
 
 /// The checks, run on the reference with one bug each (`bugs/`).
@@ -187,7 +195,7 @@ fn shown(value: &Option<String>) -> String {
 }
 
 /// Registers ATOMIC, DURABLE, READS and SYNCED_ACK, checked after every
-/// event, and BOUNDED_REPLAY, checked after every restart.
+/// event, and CHECKPOINTED, checked after every restart.
 pub fn watch<N: Store>(sim: &mut Sim<N>) {
     sim.check(ATOMIC, |sim, _| {
         let Some(node) = sim.node(NODE) else {
@@ -273,7 +281,7 @@ pub fn watch<N: Store>(sim: &mut Sim<N>) {
         }
         Ok(())
     });
-    sim.check(BOUNDED_REPLAY, |sim, step| {
+    sim.check(CHECKPOINTED, |sim, step| {
         let restarted = step
             .iter()
             .any(|e| matches!(e.event, Event::Start { .. } | Event::Restart { .. }));
@@ -363,6 +371,53 @@ pub fn torn_tails<N: Store>(seed: u64) -> Result<(), Failure> {
         }
         run(&mut sim, |s| s.power_cut(NODE))?;
         run(&mut sim, |s| s.restart(NODE))?;
+    }
+    Ok(())
+}
+
+/// Writes one at a time, each acknowledged within 10 ms; after a crash,
+/// recovery replays exactly those since the last checkpoint, which came
+/// after every CHECKPOINT_EVERY of them.
+pub fn checkpoints<N: Store>(seed: u64) -> Result<(), Failure> {
+    let mut sim = Sim::new(seed, 1, |_| N::fresh());
+    let mut rng = sim.scenario_rng();
+    watch(&mut sim);
+    let mut logged = 0;
+    for round in 0..4 {
+        let writes = rng.range(1..=2 * CHECKPOINT_EVERY as u64) as usize;
+        for _ in 0..writes {
+            let n = sim.history().len();
+            let key = format!("k{}", rng.below(KEYS));
+            let id = sim.request(
+                NODE,
+                Request::Put {
+                    key,
+                    value: value(n, &mut rng),
+                },
+            );
+            run(&mut sim, |s| s.run_for(ms(10)))?;
+            if !sim.operation(id).is_complete() {
+                return Err(Failure::after_run(
+                    &sim,
+                    ACKED,
+                    format!("write {n} was not acknowledged within 10 ms"),
+                ));
+            }
+        }
+        logged = (logged + writes) % CHECKPOINT_EVERY;
+        run(&mut sim, |s| s.crash(NODE))?;
+        run(&mut sim, |s| s.restart(NODE))?;
+        let replayed = sim.node(NODE).map_or(0, |n| n.replayed());
+        if replayed != logged {
+            return Err(Failure::after_run(
+                &sim,
+                CHECKPOINTED,
+                format!(
+                    "after round {round}, recovery replayed {replayed} records, but {logged} \
+                     were logged since the last checkpoint (one every {CHECKPOINT_EVERY})"
+                ),
+            ));
+        }
     }
     Ok(())
 }
