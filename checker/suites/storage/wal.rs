@@ -45,6 +45,7 @@ store!(
     crate::bugs::acks_before_sync::wal::Wal,
     crate::bugs::checkpoint_never_synced::wal::Wal,
     crate::bugs::sync_per_write::wal::Wal,
+    crate::bugs::no_sync_dir::wal::Wal,
 );
 
 pub const DURABLE: Property = Property {
@@ -109,7 +110,7 @@ pub fn tests(suite: Suite) -> Suite {
             workload::<Wal>,
         )
         .seeded("wal::survives_crashes_in_a_random_workload", 10, |seed| {
-            faults::<Wal>(seed, Cut::Crash)
+            faults::<Wal>(seed, Cut::Crash, true)
         })
         .seeded("wal::stops_at_a_torn_record", 10, torn_tails::<Wal>)
         .seeded("wal::shares_syncs_in_a_burst", 5, burst::<Wal>)
@@ -121,9 +122,10 @@ pub fn tests(suite: Suite) -> Suite {
 pub fn meta(suite: Suite) -> Suite {
     use crate::bugs::acks_before_sync::wal::Wal as AcksEarly;
     use crate::bugs::checkpoint_never_synced::wal::Wal as CheckpointUnsynced;
+    use crate::bugs::no_sync_dir::wal::Wal as NoSyncDir;
     use crate::bugs::replays_torn_record::wal::Wal as ReplaysTorn;
     use crate::bugs::sync_per_write::wal::Wal as SyncPerWrite;
-    use dscheck::{expect_caught, expect_caught_by_any};
+    use dscheck::expect_caught;
     suite
         .test(
             "meta::recovery_that_replays_a_torn_record_is_caught",
@@ -133,7 +135,18 @@ pub fn meta(suite: Suite) -> Suite {
             expect_caught(SYNCED_ACK, 10, workload::<AcksEarly>)
         })
         .test("meta::a_checkpoint_never_synced_is_caught", || {
-            expect_caught_by_any(&[DURABLE, SYNCED_ACK], 40, workload::<CheckpointUnsynced>)
+            expect_caught(SYNCED_ACK, 10, workload::<CheckpointUnsynced>)
+        })
+        .test("meta::a_checkpoint_never_synced_loses_writes", || {
+            // A lost checkpoint matters only when a cut keeps none of it
+            // while the log it replaced is reused: both scenarios run.
+            expect_caught(DURABLE, 10, |seed| {
+                cuts_while_logging::<CheckpointUnsynced>(seed, false)?;
+                workload_unwatched_acks::<CheckpointUnsynced>(seed)
+            })
+        })
+        .test("meta::a_rename_never_made_durable_loses_writes", || {
+            expect_caught(DURABLE, 10, workload_unwatched_acks::<NoSyncDir>)
         })
         .test("meta::one_sync_per_write_is_caught", || {
             expect_caught(GROUP_COMMIT, 5, burst::<SyncPerWrite>)
@@ -195,8 +208,10 @@ fn shown(value: &Option<String>) -> String {
 }
 
 /// Registers ATOMIC, DURABLE, READS and SYNCED_ACK, checked after every
-/// event, and CHECKPOINTED, checked after every restart.
-pub fn watch<N: Store>(sim: &mut Sim<N>) {
+/// event, and CHECKPOINTED, checked after every restart. A meta test turns
+/// SYNCED_ACK off to see DURABLE catch, after a power cut, what SYNCED_ACK
+/// would catch first.
+pub fn watch<N: Store>(sim: &mut Sim<N>, synced_ack: bool) {
     sim.check(ATOMIC, |sim, _| {
         let Some(node) = sim.node(NODE) else {
             return Ok(());
@@ -262,7 +277,7 @@ pub fn watch<N: Store>(sim: &mut Sim<N>) {
         }
         Ok(())
     });
-    sim.check(SYNCED_ACK, |sim, step| {
+    sim.check(SYNCED_ACK, move |sim, step| {
         let acked = step.caused().iter().any(|e| {
             matches!(
                 e.event,
@@ -272,7 +287,7 @@ pub fn watch<N: Store>(sim: &mut Sim<N>) {
                 }
             )
         });
-        if acked && !sim.disk(NODE).is_synced() {
+        if synced_ack && acked && !sim.disk(NODE).is_synced() {
             return Err(Broken::new(
                 "a write was acknowledged while the disk still held unsynced writes: a power \
                  cut now could lose it",
@@ -308,10 +323,10 @@ pub enum Cut {
 
 /// Writes, deletes and reads over a few keys, a few at a time, with the
 /// node's power cut (or the node crashed) at random points, then restarted.
-pub fn faults<N: Store>(seed: u64, cut: Cut) -> Result<(), Failure> {
+pub fn faults<N: Store>(seed: u64, cut: Cut, synced_ack: bool) -> Result<(), Failure> {
     let mut sim = Sim::new(seed, 1, |_| N::fresh());
     let mut rng = sim.scenario_rng();
-    watch(&mut sim);
+    watch(&mut sim, synced_ack);
     for _ in 0..60 {
         for _ in 0..rng.range(1..=4) {
             let key = format!("k{}", rng.below(KEYS));
@@ -346,16 +361,26 @@ pub fn faults<N: Store>(seed: u64, cut: Cut) -> Result<(), Failure> {
 }
 
 pub fn workload<N: Store>(seed: u64) -> Result<(), Failure> {
-    faults::<N>(seed, Cut::Power)
+    faults::<N>(seed, Cut::Power, true)
+}
+
+/// The workload with SYNCED_ACK off.
+pub fn workload_unwatched_acks<N: Store>(seed: u64) -> Result<(), Failure> {
+    faults::<N>(seed, Cut::Power, false)
 }
 
 /// Power cuts while large writes wait for their sync, over a log reused
 /// after checkpoints: the last record that reached the disk is often torn,
 /// its first sectors new and the rest a stale record's bytes.
 pub fn torn_tails<N: Store>(seed: u64) -> Result<(), Failure> {
+    cuts_while_logging::<N>(seed, true)
+}
+
+/// [`torn_tails`], with SYNCED_ACK on or off.
+pub fn cuts_while_logging<N: Store>(seed: u64, synced_ack: bool) -> Result<(), Failure> {
     let mut sim = Sim::new(seed, 1, |_| N::fresh());
     let mut rng = sim.scenario_rng();
-    watch(&mut sim);
+    watch(&mut sim, synced_ack);
     for _ in 0..40 {
         for synced in [true, false] {
             for _ in 0..2 {
@@ -381,7 +406,7 @@ pub fn torn_tails<N: Store>(seed: u64) -> Result<(), Failure> {
 pub fn checkpoints<N: Store>(seed: u64) -> Result<(), Failure> {
     let mut sim = Sim::new(seed, 1, |_| N::fresh());
     let mut rng = sim.scenario_rng();
-    watch(&mut sim);
+    watch(&mut sim, true);
     let mut logged = 0;
     for round in 0..4 {
         let writes = rng.range(1..=2 * CHECKPOINT_EVERY as u64) as usize;
@@ -427,7 +452,7 @@ pub fn checkpoints<N: Store>(seed: u64) -> Result<(), Failure> {
 pub fn burst<N: Store>(seed: u64) -> Result<(), Failure> {
     let mut sim = Sim::new(seed, 1, |_| N::fresh());
     let mut rng = sim.scenario_rng();
-    watch(&mut sim);
+    watch(&mut sim, true);
     run(&mut sim, |s| s.run_for(ms(1)))?;
     let before = sim.disk(NODE).syncs();
     for _ in 0..2 {
