@@ -63,8 +63,8 @@ pub const ATOMIC: Property = Property {
     when: &[],
 };
 pub const READS: Property = Property {
-    name: "a Get returns the latest write to its key acknowledged before the Get arrived, or \
-           one that arrived after that write",
+    name: "a Get returns the latest acknowledged write to its key, or a write that arrived \
+           after that one (not yet acknowledged)",
     hint: "answer a Get from the map, and apply each write to the map when it is logged (or when \
            it is synced), in the order the writes arrive",
     when: &[],
@@ -161,30 +161,32 @@ fn value(n: usize, rng: &mut SimRng) -> String {
     tag.repeat(len)
 }
 
-/// What the history says a key may hold now: `Some(v)` or `None` (absent)
-/// for the floor (the latest write acknowledged before `at`, by arrival
-/// order) and each write that arrived after it.
-fn allowed<N: Store>(sim: &Sim<N>, key: &str, before: usize) -> Vec<Option<String>> {
-    let writes: Vec<(usize, Option<String>, bool)> = sim.history()[..before]
+/// What the history allows a key to hold now: the
+/// floor (of the writes to it, the latest by arrival that is acknowledged
+/// now; absent if none is) and each write to it that arrived after the
+/// floor, `None` standing for absent.
+fn allowed<N: Store>(sim: &Sim<N>, key: &str) -> Vec<Option<String>> {
+    let writes: Vec<(Option<String>, bool)> = sim
+        .history()
         .iter()
-        .enumerate()
-        .filter_map(|(i, op)| {
-            let acked = op.is_complete();
-            match &op.request {
-                Request::Put { key: k, value } if k == key => Some((i, Some(value.clone()), acked)),
-                Request::Delete { key: k } if k == key => Some((i, None, acked)),
-                _ => None,
+        .filter_map(|op| match &op.request {
+            Request::Put { key: k, value } if k == key => {
+                Some((Some(value.clone()), op.is_complete()))
             }
+            Request::Delete { key: k } if k == key => Some((None, op.is_complete())),
+            _ => None,
         })
         .collect();
-    let floor = writes.iter().rposition(|(_, _, acked)| *acked);
+    let floor = writes.iter().rposition(|(_, acked)| *acked);
     let mut allowed: Vec<Option<String>> = Vec::new();
     if floor.is_none() {
         allowed.push(None);
     }
-    for (_, value, _) in &writes[floor.unwrap_or(0)..] {
-        allowed.push(value.clone());
-    }
+    allowed.extend(
+        writes[floor.unwrap_or(0)..]
+            .iter()
+            .map(|(value, _)| value.clone()),
+    );
     allowed
 }
 
@@ -199,7 +201,8 @@ fn short(value: &str) -> String {
     if value.len() <= 24 {
         format!("{value:?}")
     } else {
-        format!("{:?}… ({} bytes)", &value[..24], value.len())
+        let start: String = value.chars().take(24).collect();
+        format!("{start:?}… ({} bytes)", value.len())
     }
 }
 
@@ -234,7 +237,7 @@ pub fn watch<N: Store>(sim: &mut Sim<N>, synced_ack: bool) {
         for k in 0..KEYS {
             let key = format!("k{k}");
             let now = node.map().get(&key).cloned();
-            let allowed = allowed(sim, &key, sim.history().len());
+            let allowed = allowed(sim, &key);
             if !allowed.contains(&now) {
                 return Err(Broken::new(format!(
                     "the store holds {} under {key:?}, but the latest acknowledged write \
@@ -255,19 +258,14 @@ pub fn watch<N: Store>(sim: &mut Sim<N>, synced_ack: bool) {
                 ..
             } = &entry.event
             {
-                let index = sim
-                    .history()
-                    .iter()
-                    .position(|op| op.id == *id)
-                    .unwrap_or(0);
-                let Request::Get { key } = &sim.history()[index].request else {
+                let Request::Get { key } = &sim.operation(*id).request else {
                     return Err(Broken::new("a write was answered with a value").nodes([NODE]));
                 };
-                let allowed = allowed(sim, key, index);
+                let allowed = allowed(sim, key);
                 if !allowed.contains(got) {
                     return Err(Broken::new(format!(
-                        "a Get of {key:?} returned {}, but the latest write to it \
-                         acknowledged before the Get left {}",
+                        "a Get of {key:?} returned {}, but the latest acknowledged write \
+                         to it left {}",
                         shown(got),
                         shown(&allowed[0])
                     ))
