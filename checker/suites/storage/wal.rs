@@ -46,6 +46,7 @@ store!(
     crate::bugs::checkpoint_never_synced::wal::Wal,
     crate::bugs::sync_per_write::wal::Wal,
     crate::bugs::no_sync_dir::wal::Wal,
+    crate::bugs::reads_the_checkpoint::wal::Wal,
 );
 
 pub const DURABLE: Property = Property {
@@ -123,6 +124,7 @@ pub fn meta(suite: Suite) -> Suite {
     use crate::bugs::acks_before_sync::wal::Wal as AcksEarly;
     use crate::bugs::checkpoint_never_synced::wal::Wal as CheckpointUnsynced;
     use crate::bugs::no_sync_dir::wal::Wal as NoSyncDir;
+    use crate::bugs::reads_the_checkpoint::wal::Wal as ReadsCheckpoint;
     use crate::bugs::replays_torn_record::wal::Wal as ReplaysTorn;
     use crate::bugs::sync_per_write::wal::Wal as SyncPerWrite;
     use dscheck::expect_caught;
@@ -147,6 +149,9 @@ pub fn meta(suite: Suite) -> Suite {
         })
         .test("meta::a_rename_never_made_durable_loses_writes", || {
             expect_caught(DURABLE, 10, workload_unwatched_acks::<NoSyncDir>)
+        })
+        .test("meta::a_get_answered_from_the_checkpoint_is_caught", || {
+            expect_caught(READS, 10, workload::<ReadsCheckpoint>)
         })
         .test("meta::one_sync_per_write_is_caught", || {
             expect_caught(GROUP_COMMIT, 5, burst::<SyncPerWrite>)
