@@ -73,7 +73,8 @@ pub const READS: Property = Property {
 pub const SYNCED_ACK: Property = Property {
     name: "a write is acknowledged only when everything written to the disk is synced",
     hint: "reply Done only after ctx.disk().sync(LOG) in the same handler, and write nothing \
-           else to the disk after those replies without syncing it",
+           else to the disk after those replies without syncing it; a file created or renamed \
+           is durable only after ctx.disk().sync_dir()",
     when: &[],
 };
 pub const GROUP_COMMIT: Property = Property {
