@@ -10,7 +10,7 @@ seeds="${1:-200}"
 shift || true
 topics=("$@")
 if [ ${#topics[@]} -eq 0 ]; then
-  topics=(intro generals byzantine clocks broadcast quorums raft tpc crdts sharding events cache paxos replication coord fd)
+  topics=(intro generals byzantine clocks broadcast quorums raft tpc crdts sharding events cache paxos replication coord fd storage)
 fi
 cargo build --quiet --release -p checker --tests || exit 1
 status=0

@@ -189,3 +189,9 @@ pub mod fd {
     #[cfg(feature = "fd_swim")]
     pub mod swim;
 }
+
+#[path = "16_storage"]
+pub mod storage {
+    #[cfg(feature = "storage_wal")]
+    pub mod wal;
+}

@@ -132,3 +132,8 @@ pub mod fd {
     pub mod phi_accrual;
     pub mod swim;
 }
+
+#[path = "16_storage"]
+pub mod storage {
+    pub mod wal;
+}

@@ -1,0 +1,44 @@
+//! The suite of topic 16, storage: `storage_wal`. One node keeps a store on
+//! a `dsim::Disk` and is checked at every event against the run's history,
+//! across crashes and power cuts. Tests in the `meta` group run the checks
+//! on the reference with one bug from `storage/bugs/` (see `checker/build.rs`).
+
+// A check of one exercise compiles only its part of the suite, and not
+// every helper is used there.
+#![cfg_attr(
+    feature = "single-exercise",
+    allow(dead_code, unused_imports, unused_macros)
+)]
+
+#[cfg(feature = "learner")]
+use exercises as subject;
+#[cfg(not(feature = "learner"))]
+use solutions as subject;
+
+mod storage {
+    #[cfg(exercise = "storage_wal")]
+    pub mod wal;
+}
+
+/// The reference with one bug each, made by `build.rs` from `storage/bugs/`.
+#[cfg(bugs)]
+#[allow(
+    dead_code,
+    unused_imports,
+    unused_variables,
+    unused_mut,
+    unreachable_code,
+    clippy::all
+)]
+mod bugs {
+    include!(concat!(env!("OUT_DIR"), "/bugs_storage.rs"));
+}
+
+fn main() {
+    let suite = dscheck::Suite::new("storage");
+    #[cfg(exercise = "storage_wal")]
+    let suite = storage::wal::tests(suite);
+    #[cfg(bugs)]
+    let suite = storage::wal::meta(suite);
+    suite.run()
+}
