@@ -14,7 +14,6 @@ pub struct Background {
     /// The recording, and the file cargo's messages go to (the build's
     /// outcome is read from them once it ends).
     recording: Option<(Recording, PathBuf)>,
-    suite: String,
 }
 
 impl Background {
@@ -26,40 +25,37 @@ impl Background {
         prepare: impl FnOnce(&mut Command),
     ) -> std::io::Result<Background> {
         let mut cmd = build_command(spec).map_err(std::io::Error::other)?;
+        cmd.stdout(Stdio::null()).stderr(Stdio::null());
+        prepare(&mut cmd);
         let recording = eligible(spec)
             .then(|| Recording::start(spec, state_dir))
-            .flatten();
-        let mut messages = None;
-        if let Some(recording) = &recording {
-            let path = recording.staging.join("cargo-messages.json");
-            cmd.envs(recording.env.iter().map(|(k, v)| (k, v)));
-            cmd.stdout(Stdio::from(std::fs::File::create(&path)?));
-            messages = Some(path);
-        } else {
-            cmd.stdout(Stdio::null());
-        }
-        cmd.stderr(Stdio::null());
-        prepare(&mut cmd);
-        let child = match cmd.spawn() {
-            Ok(child) => child,
+            .flatten()
+            .map(|recording| {
+                let messages = recording.staging.join("cargo-messages.json");
+                (recording, messages)
+            });
+        let spawned = match &recording {
+            Some((recording, messages)) => std::fs::File::create(messages).and_then(|file| {
+                cmd.envs(recording.env.iter().map(|(k, v)| (k, v)));
+                cmd.stdout(file).spawn()
+            }),
+            None => cmd.spawn(),
+        };
+        match spawned {
+            Ok(child) => Ok(Background { child, recording }),
             Err(error) => {
-                if let Some(recording) = recording {
+                if let Some((recording, _)) = recording {
                     recording.discard();
                 }
-                return Err(error);
+                Err(error)
             }
-        };
-        Ok(Background {
-            child,
-            recording: recording.zip(messages),
-            suite: spec.suite.to_string(),
-        })
+        }
     }
 
     /// After the build ended by itself with `status`: saves its record if
     /// it built the suite and compiled both units.
-    pub fn finish(mut self, status: ExitStatus) {
-        let Some((recording, messages)) = self.recording.take() else {
+    pub fn finish(self, status: ExitStatus) {
+        let Some((recording, messages)) = self.recording else {
             return;
         };
         let output = std::process::Output {
@@ -67,13 +63,13 @@ impl Background {
             stdout: std::fs::read(&messages).unwrap_or_default(),
             stderr: Vec::new(),
         };
-        let built = read_build(&output, &self.suite, "test", "the suite");
+        let built = read_build(&output, &recording.suite, "test", "the suite");
         recording.finish(&built);
     }
 
     /// After the build was stopped: forgets what it recorded.
-    pub fn abandon(mut self) {
-        if let Some((recording, _)) = self.recording.take() {
+    pub fn abandon(self) {
+        if let Some((recording, _)) = self.recording {
             recording.discard();
         }
     }
