@@ -253,8 +253,11 @@ impl Disk {
     }
 
     /// The power goes out: what was not synced is lost as the module's
-    /// documentation says, with the choices drawn from `rng`.
-    pub(crate) fn power_cut(&mut self, rng: &mut SimRng) -> PowerLoss {
+    /// documentation says, with the choices drawn from `rng`. A simulation
+    /// calls it through [`crate::Sim::power_cut`]; a test of a storage
+    /// engine that runs on a disk of its own (no nodes, no network) calls it
+    /// directly, with a generator seeded from the test's seed.
+    pub fn power_cut(&mut self, rng: &mut SimRng) -> PowerLoss {
         let mut loss = PowerLoss {
             names_undone: self.names_undone(),
             ..PowerLoss::default()

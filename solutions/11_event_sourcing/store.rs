@@ -16,8 +16,10 @@
 //! and its data. Three rules make the file trustworthy:
 //!
 //! - **Durability.** `append` acknowledges (returns `Ok`) only after its
-//!   bytes are written *and* `sync_data` has returned: a process killed a
-//!   microsecond after the acknowledgement has lost nothing.
+//!   bytes are written *and* `sync_data` has returned: a process killed, or
+//!   a machine whose power fails, a microsecond after the acknowledgement
+//!   has lost nothing. A new file's *name* is durable only once its folder
+//!   is synced too.
 //! - **Checksums.** A crash can cut the last record anywhere (a torn tail);
 //!   a disk can hand back bytes that were never written. The length and the
 //!   checksum tell a whole record from a torn or corrupt one.
@@ -40,7 +42,9 @@
 // stub: //! recovery, then `append`, then `read_stream`.
 // stub: //!
 // stub: //! The suite runs your store in a separate writer process and kills it
-// stub: //! (SIGKILL) in the middle of its appends, many times over one file.
+// stub: //! (SIGKILL) in the middle of its appends, many times over one file; and
+// stub: //! on a simulated disk whose power it cuts, which keeps only what was
+// stub: //! synced (and may tear the last write).
 //! The reference solution.
 // exercise: end
 
@@ -287,39 +291,114 @@ impl Index {
     }
 }
 
+/// The file the store writes, as the store uses it: read from the start,
+/// appended to at the end (every write lands there), synced, cut short.
+/// `std::fs::File` opened to append is one; the suite's simulated disk,
+/// whose power it can cut, is another.
+pub trait LogFile: io::Read + io::Write {
+    /// Makes every byte written so far durable (`fdatasync`). Until it
+    /// returns, a power cut may lose any of them, or keep part of one.
+    fn sync_data(&mut self) -> io::Result<()>;
+    /// Cuts the file to `len` bytes.
+    fn set_len(&mut self, len: u64) -> io::Result<()>;
+    /// The file's length in bytes.
+    fn size(&self) -> io::Result<u64>;
+}
+
+impl LogFile for File {
+    fn sync_data(&mut self) -> io::Result<()> {
+        File::sync_data(self)
+    }
+    fn set_len(&mut self, len: u64) -> io::Result<()> {
+        File::set_len(self, len)
+    }
+    fn size(&self) -> io::Result<u64> {
+        Ok(self.metadata()?.len())
+    }
+}
+
+/// The folder the store's file lives in.
+pub trait Folder {
+    type File: LogFile;
+    /// Whether a file of this name exists.
+    fn exists(&self, name: &str) -> bool;
+    /// Opens `name` to read it and append to it, creating it empty if
+    /// there is none.
+    fn open(&mut self, name: &str) -> io::Result<Self::File>;
+    /// Makes the folder's names durable. A file's name is written with its
+    /// folder, not with the file (on Linux too): a file created since the
+    /// last sync of its folder is gone after a power cut, however often the
+    /// file itself was synced.
+    fn sync(&mut self) -> io::Result<()>;
+}
+
+/// A folder of the real file system.
+pub struct OsFolder(pub PathBuf);
+
+impl Folder for OsFolder {
+    type File = File;
+    fn exists(&self, name: &str) -> bool {
+        self.0.join(name).exists()
+    }
+    fn open(&mut self, name: &str) -> io::Result<File> {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(self.0.join(name))
+    }
+    fn sync(&mut self) -> io::Result<()> {
+        File::open(&self.0)?.sync_all()
+    }
+}
+
 /// An event store over one file. It keeps every event in memory as well
 /// (read from the file on open), so reads do not touch the disk.
-pub struct EventStore {
+pub struct EventStore<F: LogFile = File> {
     pub path: PathBuf,
     /// Opened for reading and appending: every write lands at the end of
     /// the file.
-    pub file: File,
+    pub file: F,
     pub index: Index,
     /// What recovery found when the store was opened.
     pub recovery: Recovery,
 }
 
 impl EventStore {
-    /// Opens the store at `path` (creating an empty one if there is none)
-    /// and recovers: reads whole records from the start, stops at the first
-    /// torn or corrupt one, truncates the file there, and makes the cut
-    /// durable before accepting appends.
+    /// Opens the store at `path` on the real file system (creating an
+    /// empty one if there is none): [`EventStore::open_in`] its folder.
     pub fn open(path: &Path) -> Result<EventStore, StoreError> {
-        // exercise: begin "open the file (read + append + create), read it all, index every whole record from the start, stop at the first torn or corrupt one (or a payload that does not decode, or a version out of order), then set_len to the end of the last good record and sync"
-        use std::io::Read;
-        let existed = path.exists();
-        let mut file = std::fs::OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(path)?;
+        let folder = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            let why = format!("{} does not name a file", path.display());
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, why).into());
+        };
+        let mut store = EventStore::open_in(&mut OsFolder(folder), name)?;
+        store.path = path.to_path_buf();
+        Ok(store)
+    }
+}
+
+impl<F: LogFile> EventStore<F> {
+    /// Opens the store in the file `name` of `folder` (creating an empty one
+    /// if there is none, and making its name durable) and recovers: reads
+    /// whole records from the start, stops at the first torn or corrupt
+    /// one, truncates the file there, and makes the cut durable before
+    /// accepting appends.
+    pub fn open_in<D: Folder<File = F>>(folder: &mut D, name: &str) -> Result<Self, StoreError> {
+        // exercise: begin "open the file (folder.open creates it; if it did not exist, folder.sync() so that its name survives a power cut), read it all, index every whole record from the start, stop at the first torn or corrupt one (or a payload that does not decode, or a version out of order), then set_len to the end of the last good record and sync_data"
+        let existed = folder.exists(name);
+        let mut file = folder.open(name)?;
         if !existed {
-            sync_parent_dir(path)?;
+            folder.sync()?;
         }
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes)?;
         let mut store = EventStore {
-            path: path.to_path_buf(),
+            path: PathBuf::from(name),
             file,
             index: Index::default(),
             recovery: Recovery::default(),
@@ -341,7 +420,7 @@ impl EventStore {
         };
         if offset < bytes.len() {
             store.file.set_len(offset as u64)?;
-            store.file.sync_all()?;
+            store.file.sync_data()?;
         }
         Ok(store)
         // exercise: end
@@ -358,7 +437,6 @@ impl EventStore {
         events: &[Vec<u8>],
     ) -> Result<u64, StoreError> {
         // exercise: begin "check the expected version (Conflict on a mismatch, writing nothing), encode every event of the batch into one buffer, write_all it, sync_data, and only then push the events into self.index and return the new version"
-        use std::io::Write;
         if events.is_empty() || stream.is_empty() {
             return Err(StoreError::Empty);
         }
@@ -388,7 +466,7 @@ impl EventStore {
             }
             bytes.extend_from_slice(&encode_frame(&payload));
         }
-        let end = self.file.metadata()?.len();
+        let end = self.file.size()?;
         if let Err(e) = self
             .file
             .write_all(&bytes)
@@ -440,15 +518,5 @@ impl EventStore {
     /// The file this store writes.
     pub fn path(&self) -> &Path {
         &self.path
-    }
-}
-
-/// Makes a newly created file's name durable: on Linux a file's directory
-/// entry is written with the directory, not with the file, so a crash just
-/// after creating and syncing a file can still lose the file itself.
-pub fn sync_parent_dir(path: &Path) -> io::Result<()> {
-    match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => File::open(dir)?.sync_all(),
-        _ => Ok(()),
     }
 }

@@ -1,10 +1,12 @@
 //! events_store: framing, optimistic concurrency, recovery of a torn tail,
-//! and a writer process killed mid-append, again and again.
+//! a writer process killed mid-append, again and again, and a simulated
+//! disk whose power goes out.
 
 pub mod concurrency;
 pub mod kill;
 pub mod limits;
 pub mod log;
+pub mod power;
 pub mod recovery;
 pub mod wrong;
 
@@ -51,8 +53,8 @@ pub const AFTER_RECOVERY: Property = Property {
     when: &[],
 };
 pub const KEPT: Property = Property {
-    name: "an acknowledged event survives the writer being killed",
-    hint: "append returns Ok only after write_all of the whole batch and file.sync_data() have both returned; build the batch in one Vec<u8> and write it once",
+    name: "an acknowledged event survives the writer being killed or the power failing",
+    hint: "append returns Ok only after write_all of the whole batch and file.sync_data() have both returned (build the batch in one Vec<u8> and write it once); open_in syncs the folder after creating the file, or a power cut takes the new file's name",
     when: &[],
 };
 
@@ -104,6 +106,25 @@ pub fn tests(suite: Suite) -> Suite {
                 })
             },
         )
+        .seeded(
+            "store::no_acknowledged_event_is_lost_when_the_power_is_cut",
+            12,
+            power::power_cuts,
+        )
+        .test("meta::a_store_that_never_syncs_its_file_is_caught", || {
+            let lies = power::Lies {
+                file_sync: true,
+                ..power::Lies::default()
+            };
+            expect_caught(KEPT, |seed| power::power_cuts_on(seed, lies))
+        })
+        .test("meta::a_store_that_never_syncs_the_new_files_folder_is_caught", || {
+            let lies = power::Lies {
+                folder_sync: true,
+                ..power::Lies::default()
+            };
+            expect_caught(KEPT, |seed| power::power_cuts_on(seed, lies))
+        })
         .test("meta::a_store_that_acks_before_writing_is_caught", || {
             expect_caught(KEPT, |_| {
                 crash_rounds::<wrong::Flawed<wrong::AcksEarly>>(Which::AcksEarly, 6, |rng| {
