@@ -13,7 +13,11 @@
 //! changes, not the raw rates. Even so, compare builds side by side: the
 //! bare loop shares this binary, and its rate has moved by up to a tenth
 //! between builds when only the simulator changed (its code is laid out and
-//! register-allocated anew each time).
+//! register-allocated anew each time). The simulator's own rate moves more:
+//! with the default sixteen codegen units, how its generic code is split
+//! between them changes with unrelated edits, and has moved dsim's rate by
+//! a quarter. To compare two commits, build both with
+//! `CARGO_PROFILE_BENCH_CODEGEN_UNITS=1`.
 //!
 //! For profiling: `RELAY_ROUNDS=300` sets the number of repetitions (with
 //! `--bench`), `RELAY_ONLY=dsim` or `RELAY_ONLY=bare` runs only one side.

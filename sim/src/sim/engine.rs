@@ -161,8 +161,8 @@ impl<N: Node> Sim<N> {
             effects: &mut self.effects,
         };
         let caught = panics::catch(|| f(node, &mut ctx));
-        for file in std::mem::take(&mut slot.disk.synced) {
-            self.record(Event::Sync { node: id, file });
+        if !slot.disk.synced.is_empty() {
+            self.record_syncs(id);
         }
         if let Err(message) = caught {
             self.effects.clear();
@@ -175,6 +175,17 @@ impl<N: Node> Sim<N> {
             self.apply(id, effect);
         }
         self.effects = effects;
+    }
+
+    /// The syncs node `id`'s last handler made, into the trace. Out of line:
+    /// most handlers make none, and the loop that records them would
+    /// otherwise sit in the path every handler takes.
+    #[cold]
+    #[inline(never)]
+    fn record_syncs(&mut self, id: NodeId) {
+        for file in std::mem::take(&mut self.slots[id.0].disk.synced) {
+            self.record(Event::Sync { node: id, file });
+        }
     }
 
     /// Inlined into the loop over a handler's effects, so that an effect's
