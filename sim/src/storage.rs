@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 pub struct Storage {
     pub(crate) entries: BTreeMap<String, Vec<u8>>,
     bytes_written: u64,
+    changes: u64,
 }
 
 impl Storage {
@@ -17,6 +18,7 @@ impl Storage {
     pub fn put<T: Serialize>(&mut self, key: &str, value: &T) {
         let bytes = serde_json::to_vec(value).expect("a value written to storage must serialise");
         self.bytes_written += bytes.len() as u64;
+        self.changes += 1;
         self.entries.insert(key.to_string(), bytes);
     }
 
@@ -30,12 +32,20 @@ impl Storage {
 
     /// Removes `key`.
     pub fn remove(&mut self, key: &str) {
+        self.changes += 1;
         self.entries.remove(key);
     }
 
     /// The bytes currently stored, over all keys.
     pub fn size(&self) -> usize {
         self.entries.values().map(Vec::len).sum()
+    }
+
+    /// How many puts and removes the storage has seen: while it stays the
+    /// same, so does every value. A check that reads the storage after
+    /// every event can read it again only when this moved.
+    pub fn changes(&self) -> u64 {
+        self.changes
     }
 
     /// The bytes written since the node was created (a cost measure).

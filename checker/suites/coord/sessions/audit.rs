@@ -64,19 +64,23 @@ impl<N: Service> Audit<N> {
 
     /// Replays the entries of `log` not replayed yet.
     pub fn replay(&mut self, log: &[Command]) {
-        while self.trees.len() <= log.len() {
-            let index = self.trees.len() - 1;
+        // The trees are set aside while an entry is judged, so that the
+        // judge reads the tree before it without a copy.
+        let mut trees = std::mem::take(&mut self.trees);
+        while trees.len() <= log.len() {
+            let index = trees.len() - 1;
             let command = &log[index];
-            let before = &self.trees[index];
+            let before = &trees[index];
             let mut after = before.tree_copy();
             let applied = after.apply(command);
-            self.judge(index, command, before.tree_copy(), &after, &applied);
-            self.trees.push(after);
+            self.judge(index, command, before, &after, &applied);
+            trees.push(after);
         }
+        self.trees = trees;
     }
 
     /// The rules of one entry, from what it changed.
-    fn judge(&mut self, index: usize, command: &Command, before: N, after: &N, applied: &Applied) {
+    fn judge(&mut self, index: usize, command: &Command, before: &N, after: &N, applied: &Applied) {
         let tick = match command {
             Command::Tick { now } => Some(*now),
             _ => None,

@@ -155,6 +155,9 @@ pub const PHASE_TWO_ONLY: Property = Property {
     when: &[],
 };
 
+/// A node's votes, in slot order.
+type Votes = Vec<(Slot, Vote)>;
+
 /// Everything the observer has seen of a run.
 pub struct Observer {
     nodes: usize,
@@ -165,8 +168,12 @@ pub struct Observer {
     votes: BTreeMap<(Slot, Ballot), (Value, BTreeSet<NodeId>)>,
     /// The value chosen at each slot, with the first ballot that chose it.
     pub chosen: BTreeMap<Slot, (Value, Ballot)>,
-    /// Each node's promise and votes as last seen up (or read back).
-    last: Vec<(Option<Ballot>, BTreeMap<Slot, Vote>)>,
+    /// Each node's promise and votes (in slot order) as last seen up (or
+    /// read back).
+    last: Vec<(Option<Ballot>, Votes)>,
+    /// Each node's promise as its storage holds it, read again only when
+    /// the storage changed (`Storage::changes`).
+    stored: Vec<(Option<u64>, Option<Ballot>)>,
     /// Each node's applied index as last seen.
     applied: Vec<Slot>,
     /// The slots whose vote changed in the step being checked, and whose.
@@ -189,7 +196,8 @@ impl Observer {
             seen_requests: 0,
             votes: BTreeMap::new(),
             chosen: BTreeMap::new(),
-            last: vec![(None, BTreeMap::new()); nodes],
+            last: vec![(None, Vec::new()); nodes],
+            stored: vec![(None, None); nodes],
             applied: vec![0; nodes],
             changed: Vec::new(),
             prior: None,
@@ -217,12 +225,15 @@ impl Observer {
             );
             return Err(Broken::new(detail).nodes([id]));
         }
-        // Both maps are in slot order: walk them side by side (a lookup per
-        // slot, after every event, was most of a long run's time).
-        let mut before = votes.iter().peekable();
+        // Both are in slot order: walk them side by side (a lookup per slot,
+        // after every event, was most of a long run's time; so was walking a
+        // second map).
+        let mut i = 0;
         for (&slot, vote) in node.accepted() {
-            while before.next_if(|(s, _)| **s < slot).is_some() {}
-            if before.peek().is_some_and(|&(&s, v)| s == slot && v == vote) {
+            while i < votes.len() && votes[i].0 < slot {
+                i += 1;
+            }
+            if i < votes.len() && votes[i].0 == slot && votes[i].1 == *vote {
                 continue;
             }
             if Some(vote.ballot) < *promised {
@@ -430,7 +441,12 @@ impl Observer {
         node: &N,
         storage: &Storage,
     ) -> Result<(), Broken> {
-        let stored: Option<Ballot> = storage.get(PROMISED_KEY);
+        let (seen, promise) = &mut self.stored[id.0];
+        if *seen != Some(storage.changes()) {
+            *seen = Some(storage.changes());
+            *promise = storage.get(PROMISED_KEY);
+        }
+        let stored = *promise;
         if stored != node.promised() {
             let detail = format!(
                 "{id} holds promise {:?}, but its storage has {stored:?}",
@@ -461,7 +477,11 @@ impl Observer {
         }
         *promised = node.promised();
         for &(_, slot) in &self.changed {
-            votes.insert(slot, node.accepted()[&slot].clone());
+            let vote = node.accepted()[&slot].clone();
+            match votes.binary_search_by_key(&slot, |(s, _)| *s) {
+                Ok(i) => votes[i].1 = vote,
+                Err(i) => votes.insert(i, (slot, vote)),
+            }
         }
         Ok(())
     }
