@@ -195,3 +195,9 @@ pub mod storage {
     #[cfg(feature = "storage_wal")]
     pub mod wal;
 }
+
+#[path = "18_mapreduce"]
+pub mod mapreduce {
+    #[cfg(feature = "mapreduce_coordinator")]
+    pub mod coordinator;
+}

@@ -137,3 +137,8 @@ pub mod fd {
 pub mod storage {
     pub mod wal;
 }
+
+#[path = "18_mapreduce"]
+pub mod mapreduce {
+    pub mod coordinator;
+}
