@@ -329,6 +329,9 @@ pub enum Faults {
     None,
     /// Loss, duplication and long delays; workers' clocks skewed and drifting.
     Network,
+    /// Every message delivered twice, on a slow network: a late duplicate
+    /// answer must not be taken for a new one.
+    Duplicates,
     /// Workers crash at random points and restart after a while.
     Crashes,
     /// The first worker to get a task crashes at once and never returns.
@@ -369,6 +372,9 @@ pub fn job_run<N: Cluster>(seed: u64, app: App, faults: Faults) -> Result<Time, 
                 };
                 sim.set_clock(id, clock);
             }
+        }
+        Faults::Duplicates => {
+            sim.set_network(Network::reliable(ms(1), ms(20)).with_duplication(1.0))
         }
         Faults::Crashes => crashes(&mut sim, &mut rng, reduces)?,
         Faults::Dies | Faults::CutOff => {
@@ -479,6 +485,9 @@ pub fn tests(suite: Suite) -> Suite {
             6,
             |seed| job_run::<MapReduce>(seed, app(seed), Faults::Network).map(drop),
         )
+        .seeded("coordinator::ignores_duplicated_answers", 4, |seed| {
+            job_run::<MapReduce>(seed, app(seed), Faults::Duplicates).map(drop)
+        })
         .seeded(
             "coordinator::survives_workers_crashing_and_restarting",
             10,
