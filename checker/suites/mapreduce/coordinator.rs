@@ -75,8 +75,8 @@ pub const BARRIER: Property = Property {
     when: &[],
 };
 pub const REEXECUTE: Property = Property {
-    name: "a task is handed out again only once it has been in progress for TASK_TIMEOUT, and \
-           never once its worker has reported it finished",
+    name: "a task is handed to another worker only once it has been in progress for \
+           TASK_TIMEOUT, and never once a worker has reported it finished",
     hint: "a task InProgress since `since` may be handed out again only when \
            now - since >= TASK_TIMEOUT; a task named in Ask { finished } is Done for good",
     when: &[],
@@ -291,7 +291,16 @@ pub fn watch<N: Cluster>(sim: &mut Sim<N>, job: &Job) {
                 .nodes([COORDINATOR]));
             }
             let now = sim.now();
-            if let Some((before, at)) = handed.borrow_mut().insert(task, (worker, now)) {
+            let mut handed = handed.borrow_mut();
+            // Answering a repeated Ask with the task its worker holds hands
+            // nothing out again (and does not restart its clock).
+            if handed
+                .get(&task)
+                .is_some_and(|(holder, _)| *holder == worker)
+            {
+                continue;
+            }
+            if let Some((before, at)) = handed.insert(task, (worker, now)) {
                 if now.saturating_since(at) < TASK_TIMEOUT {
                     return Err(Broken::new(format!(
                         "the coordinator handed {task:?} to {before} at {at} and again to \
