@@ -141,4 +141,7 @@ pub mod storage {
 #[path = "18_mapreduce"]
 pub mod mapreduce {
     pub mod coordinator;
+    pub mod stragglers;
+
+    pub use coordinator::*;
 }

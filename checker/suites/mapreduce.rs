@@ -1,7 +1,8 @@
-//! The suite of topic 18, mapreduce: `mapreduce_coordinator`. A coordinator,
-//! a shared file store and workers run a job in the simulator; its outputs
-//! are checked against a sequential run after every event, across worker
-//! crashes and a lossy network. Tests in the `meta` group run the checks on
+//! The suite of topic 18, mapreduce: `mapreduce_coordinator` and
+//! `mapreduce_stragglers`. A coordinator, a shared file store and workers
+//! run a job in the simulator; its outputs are checked against a sequential
+//! run after every event, across worker crashes, a lossy network and a slow
+//! worker (`stragglers` reuses the runs and checks of `coordinator`). Tests in the `meta` group run the checks on
 //! the reference with one bug from `mapreduce/bugs/` (see `checker/build.rs`).
 
 // A check of one exercise compiles only its part of the suite, and not
@@ -17,8 +18,10 @@ use exercises as subject;
 use solutions as subject;
 
 mod mapreduce {
-    #[cfg(exercise = "mapreduce_coordinator")]
+    #[cfg(any(exercise = "mapreduce_coordinator", exercise = "mapreduce_stragglers"))]
     pub mod coordinator;
+    #[cfg(exercise = "mapreduce_stragglers")]
+    pub mod stragglers;
 }
 
 /// The reference with one bug each, made by `build.rs` from `mapreduce/bugs/`.
@@ -39,7 +42,11 @@ fn main() {
     let suite = dscheck::Suite::new("mapreduce");
     #[cfg(exercise = "mapreduce_coordinator")]
     let suite = mapreduce::coordinator::tests(suite);
+    #[cfg(exercise = "mapreduce_stragglers")]
+    let suite = mapreduce::stragglers::tests(suite);
     #[cfg(bugs)]
     let suite = mapreduce::coordinator::meta(suite);
+    #[cfg(bugs)]
+    let suite = mapreduce::stragglers::meta(suite);
     suite.run()
 }

@@ -49,7 +49,7 @@ pub const COORDINATOR: NodeId = NodeId(0);
 /// The node that keeps the files.
 pub const STORE: NodeId = NodeId(1);
 /// How long a task may stay in progress before it is handed out again.
-pub const TASK_TIMEOUT: Duration = Duration::from_millis(400);
+pub const TASK_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long a worker waits for an answer before sending its request again.
 pub const RETRY: Duration = Duration::from_millis(25);
 /// The most bytes one `Write` carries.
@@ -57,7 +57,7 @@ pub const CHUNK: usize = 128;
 /// Computing takes this long per task…
 pub const WORK_BASE: Duration = Duration::from_millis(2);
 /// …plus this long per byte read.
-pub const WORK_PER_BYTE: Duration = Duration::from_micros(20);
+pub const WORK_PER_BYTE: Duration = Duration::from_micros(200);
 
 /// The job's user code: two classic MapReduce programs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -119,6 +119,9 @@ pub struct Job {
     pub inputs: Vec<String>,
     /// `R`, the number of reduce tasks and partitions.
     pub reduces: usize,
+    /// Whether the coordinator hands out backup copies of the last tasks
+    /// of a phase (`stragglers.rs`).
+    pub backups: bool,
 }
 
 /// Split `m`'s file.
@@ -225,6 +228,9 @@ pub enum TaskState {
 pub struct Coordinator {
     pub maps: Vec<TaskState>,
     pub reduces: Vec<TaskState>,
+    /// The tasks a backup copy was handed out for, and to whom
+    /// (`stragglers.rs`).
+    pub backed_up: BTreeMap<Task, NodeId>,
 }
 
 /// The shared file store (given: not the learner's).
@@ -284,6 +290,7 @@ impl MapReduce {
             coordinator: Coordinator {
                 maps: vec![TaskState::Idle; job.inputs.len()],
                 reduces: vec![TaskState::Idle; job.reduces],
+                backed_up: BTreeMap::new(),
             },
             job,
             store,
@@ -293,10 +300,24 @@ impl MapReduce {
 
     // ----- the coordinator ---------------------------------------------
 
-    /// A worker asks: record what it finished, then hand it a task if one
-    /// may run now (no answer otherwise: it asks again).
+    /// A worker asks: record what it finished; then send it the task it
+    /// holds (a repeated Ask, or a worker restarted before its task timed
+    /// out), or else a task that may run now (none: no answer, it asks
+    /// again).
     fn on_ask(&mut self, ctx: &mut Ctx<Self>, worker: NodeId, finished: Option<Task>) {
-        todo!("mark `finished` Done; then pick_task(now): set it InProgress (this worker, since now) and send it Assign")
+        todo!("mark `finished` Done; if task_of(worker) is some task, send it that one again; else pick_task(now): set it InProgress (this worker, since now) and send it Assign")
+    }
+
+    /// The task `worker` runs, as far as the coordinator knows: one in
+    /// progress with it, or a backup copy of one (`stragglers.rs`).
+    pub fn task_of(&self, worker: NodeId) -> Option<Task> {
+        self.primary_task_of(worker)
+            .or_else(|| self.backup_of(worker))
+    }
+
+    /// The map or reduce task in progress with `worker`, if any.
+    pub fn primary_task_of(&self, worker: NodeId) -> Option<Task> {
+        todo!("the map, else the reduce, whose state is InProgress with this worker")
     }
 
     /// The next task to hand out at `now`: while a map is not done, an idle
@@ -469,7 +490,12 @@ impl Node for MapReduce {
 
     fn on_message(&mut self, ctx: &mut Ctx<Self>, from: NodeId, msg: Msg) {
         match (ctx.id(), msg) {
-            (COORDINATOR, Msg::Ask { finished }) => self.on_ask(ctx, from, finished),
+            (COORDINATOR, Msg::Ask { finished }) => {
+                self.on_ask(ctx, from, finished);
+                if self.job.backups {
+                    self.back_up(ctx, from);
+                }
+            }
             (STORE, msg) => self.on_store_request(ctx, from, msg),
             (COORDINATOR, _) => {}
             (_, msg) => self.on_answer(ctx, msg),

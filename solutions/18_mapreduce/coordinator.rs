@@ -52,7 +52,7 @@ pub const COORDINATOR: NodeId = NodeId(0);
 /// The node that keeps the files.
 pub const STORE: NodeId = NodeId(1);
 /// How long a task may stay in progress before it is handed out again.
-pub const TASK_TIMEOUT: Duration = Duration::from_millis(400);
+pub const TASK_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long a worker waits for an answer before sending its request again.
 pub const RETRY: Duration = Duration::from_millis(25);
 /// The most bytes one `Write` carries.
@@ -60,7 +60,7 @@ pub const CHUNK: usize = 128;
 /// Computing takes this long per task…
 pub const WORK_BASE: Duration = Duration::from_millis(2);
 /// …plus this long per byte read.
-pub const WORK_PER_BYTE: Duration = Duration::from_micros(20);
+pub const WORK_PER_BYTE: Duration = Duration::from_micros(200);
 
 /// The job's user code: two classic MapReduce programs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -122,6 +122,9 @@ pub struct Job {
     pub inputs: Vec<String>,
     /// `R`, the number of reduce tasks and partitions.
     pub reduces: usize,
+    /// Whether the coordinator hands out backup copies of the last tasks
+    /// of a phase (`stragglers.rs`).
+    pub backups: bool,
 }
 
 /// Split `m`'s file.
@@ -228,6 +231,9 @@ pub enum TaskState {
 pub struct Coordinator {
     pub maps: Vec<TaskState>,
     pub reduces: Vec<TaskState>,
+    /// The tasks a backup copy was handed out for, and to whom
+    /// (`stragglers.rs`).
+    pub backed_up: BTreeMap<Task, NodeId>,
 }
 
 /// The shared file store (given: not the learner's).
@@ -287,6 +293,7 @@ impl MapReduce {
             coordinator: Coordinator {
                 maps: vec![TaskState::Idle; job.inputs.len()],
                 reduces: vec![TaskState::Idle; job.reduces],
+                backed_up: BTreeMap::new(),
             },
             job,
             store,
@@ -296,18 +303,40 @@ impl MapReduce {
 
     // ----- the coordinator ---------------------------------------------
 
-    /// A worker asks: record what it finished, then hand it a task if one
-    /// may run now (no answer otherwise: it asks again).
+    /// A worker asks: record what it finished; then send it the task it
+    /// holds (a repeated Ask, or a worker restarted before its task timed
+    /// out), or else a task that may run now (none: no answer, it asks
+    /// again).
     fn on_ask(&mut self, ctx: &mut Ctx<Self>, worker: NodeId, finished: Option<Task>) {
-        // exercise: begin "mark `finished` Done; then pick_task(now): set it InProgress (this worker, since now) and send it Assign"
+        // exercise: begin "mark `finished` Done; if task_of(worker) is some task, send it that one again; else pick_task(now): set it InProgress (this worker, since now) and send it Assign"
         let now = ctx.now();
         if let Some(task) = finished {
             *self.task_state(task) = TaskState::Done;
         }
-        if let Some(task) = self.pick_task(now) {
+        if let Some(task) = self.task_of(worker) {
+            ctx.send(worker, Msg::Assign(task));
+        } else if let Some(task) = self.pick_task(now) {
             *self.task_state(task) = TaskState::InProgress { worker, since: now };
             ctx.send(worker, Msg::Assign(task));
         }
+        // exercise: end
+    }
+
+    /// The task `worker` runs, as far as the coordinator knows: one in
+    /// progress with it, or a backup copy of one (`stragglers.rs`).
+    pub fn task_of(&self, worker: NodeId) -> Option<Task> {
+        self.primary_task_of(worker)
+            .or_else(|| self.backup_of(worker))
+    }
+
+    /// The map or reduce task in progress with `worker`, if any.
+    pub fn primary_task_of(&self, worker: NodeId) -> Option<Task> {
+        // exercise: begin "the map, else the reduce, whose state is InProgress with this worker"
+        let with =
+            |s: &TaskState| matches!(s, TaskState::InProgress { worker: w, .. } if *w == worker);
+        let coordinator = &self.coordinator;
+        (coordinator.maps.iter().position(with).map(Task::Map))
+            .or_else(|| coordinator.reduces.iter().position(with).map(Task::Reduce))
         // exercise: end
     }
 
@@ -552,7 +581,12 @@ impl Node for MapReduce {
 
     fn on_message(&mut self, ctx: &mut Ctx<Self>, from: NodeId, msg: Msg) {
         match (ctx.id(), msg) {
-            (COORDINATOR, Msg::Ask { finished }) => self.on_ask(ctx, from, finished),
+            (COORDINATOR, Msg::Ask { finished }) => {
+                self.on_ask(ctx, from, finished);
+                if self.job.backups {
+                    self.back_up(ctx, from);
+                }
+            }
             (STORE, msg) => self.on_store_request(ctx, from, msg),
             (COORDINATOR, _) => {}
             (_, msg) => self.on_answer(ctx, msg),

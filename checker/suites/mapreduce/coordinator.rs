@@ -46,6 +46,9 @@ cluster!(
     crate::bugs::never_reassigns::coordinator::MapReduce,
     crate::bugs::writes_in_place::coordinator::MapReduce,
     crate::bugs::reduce_starts_early::coordinator::MapReduce,
+    crate::bugs::no_backups::coordinator::MapReduce,
+    crate::bugs::backs_up_busy_workers::coordinator::MapReduce,
+    crate::bugs::backs_up_twice::coordinator::MapReduce,
 );
 
 pub const OUTPUT: Property = Property {
@@ -126,10 +129,11 @@ const VOCABULARY: &[&str] = &[
 ];
 
 /// Workers in every run (nodes 2 and up).
-const WORKERS: usize = 4;
+pub const WORKERS: usize = 4;
 
-/// A job of `app` over six splits of random text, into three partitions.
-pub fn job(app: App, rng: &mut SimRng) -> Job {
+/// A job of `app` over six splits of random text, into three partitions,
+/// with backup tasks or without.
+pub fn job(app: App, backups: bool, rng: &mut SimRng) -> Job {
     let inputs = (0..6)
         .map(|_| {
             let words = rng.range(15..=40);
@@ -146,6 +150,7 @@ pub fn job(app: App, rng: &mut SimRng) -> Job {
         app,
         inputs,
         reduces: 3,
+        backups,
     }
 }
 
@@ -165,7 +170,7 @@ pub fn sequential(job: &Job) -> Vec<String> {
     outputs
 }
 
-fn workers() -> Vec<NodeId> {
+pub fn workers() -> Vec<NodeId> {
     (2..2 + WORKERS).map(NodeId).collect()
 }
 
@@ -268,6 +273,9 @@ pub fn watch<N: Cluster>(sim: &mut Sim<N>, job: &Job) {
     });
     // Per task: when and to whom it was last handed out, and whether the
     // coordinator has heard that it finished.
+    // With backup tasks, a second copy before TASK_TIMEOUT is the
+    // stragglers' rule to check (`stragglers::BACKUPS`).
+    let backups = job.backups;
     let handed: Rc<RefCell<BTreeMap<Task, (NodeId, Time)>>> = Rc::default();
     let done: Rc<RefCell<Vec<Task>>> = Rc::default();
     sim.check(REEXECUTE, move |sim, step| {
@@ -301,7 +309,7 @@ pub fn watch<N: Cluster>(sim: &mut Sim<N>, job: &Job) {
                 continue;
             }
             if let Some((before, at)) = handed.insert(task, (worker, now)) {
-                if now.saturating_since(at) < TASK_TIMEOUT {
+                if !backups && now.saturating_since(at) < TASK_TIMEOUT {
                     return Err(Broken::new(format!(
                         "the coordinator handed {task:?} to {before} at {at} and again to \
                          {worker} at {now}, before TASK_TIMEOUT ({} ms) had passed",
@@ -316,7 +324,7 @@ pub fn watch<N: Cluster>(sim: &mut Sim<N>, job: &Job) {
 }
 
 /// The tasks the coordinator handed out in these events, with their workers.
-fn handed_out<N: Cluster>(entries: &[dsim::Entry<N>]) -> Vec<(NodeId, Task)> {
+pub fn handed_out<N: Cluster>(entries: &[dsim::Entry<N>]) -> Vec<(NodeId, Task)> {
     entries
         .iter()
         .filter_map(|e| match &e.event {
@@ -351,18 +359,36 @@ pub enum Faults {
 }
 
 /// How long a job may take: a faultless one, and one with faults.
-const QUIET_LIMIT: Duration = Duration::from_secs(1);
-const FAULTY_LIMIT: Duration = Duration::from_secs(6);
+const QUIET_LIMIT: Duration = Duration::from_secs(2);
+const FAULTY_LIMIT: Duration = Duration::from_secs(10);
 
 /// Runs `app`'s job under `faults`; checks it finishes in time. Returns
 /// when it finished.
 pub fn job_run<N: Cluster>(seed: u64, app: App, faults: Faults) -> Result<Time, Failure> {
+    job_run_with::<N>(seed, app, false, faults, &[], |_, _| {})
+}
+
+/// [`job_run`], with backup tasks on or off, each of `slow` (a worker and
+/// a factor) a straggler from the start, and more checks registered by
+/// `watch_more`.
+pub fn job_run_with<N: Cluster>(
+    seed: u64,
+    app: App,
+    backups: bool,
+    faults: Faults,
+    slow: &[(NodeId, u32)],
+    watch_more: impl FnOnce(&mut Sim<N>, &Job),
+) -> Result<Time, Failure> {
     let mut rng = SimRng::fork(seed, 0x6d72);
-    let job = job(app, &mut rng);
+    let job = job(app, backups, &mut rng);
     let mut sim = start::<N>(seed, &job);
+    watch_more(&mut sim, &job);
+    for &(id, factor) in slow {
+        sim.set_slowness(id, factor);
+    }
     let reduces = job.reduces;
-    let limit = match faults {
-        Faults::None => QUIET_LIMIT,
+    let limit = match (faults, slow) {
+        (Faults::None, []) => QUIET_LIMIT,
         _ => FAULTY_LIMIT,
     };
     match faults {
