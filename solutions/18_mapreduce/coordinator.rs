@@ -12,12 +12,13 @@
 //!    (`Ask { finished }`, naming the task it has just finished, if any),
 //!    and asks again every [`RETRY`] until it gets one.
 //! 2. **Hand out.** The coordinator keeps each task idle, in progress (with
-//!    its worker and when it was handed out) or done. It hands out an idle
-//!    task, or one in progress for [`TASK_TIMEOUT`] or more: that worker
-//!    has crashed, is cut off, or is slow, and the task is simply run again
-//!    (re-execution, not checkpointing). It never answers with a reduce
-//!    task before every map task is done: a reduce needs every map's output
-//!    for its partition.
+//!    its worker and when it was handed out) or done. A worker that asks
+//!    while it holds a task (its Ask was repeated, or it restarted) is sent
+//!    that task again. Otherwise it gets an idle task, or one in progress
+//!    for [`TASK_TIMEOUT`] or more: that worker has crashed, is cut off, or
+//!    is slow, and the task is simply run again (re-execution, not
+//!    checkpointing). No reduce task is handed out before every map task is
+//!    done: a reduce needs every map's output for its partition.
 //! 3. **Work.** A map task reads its split, a reduce task reads
 //!    `mr-<m>-<r>` of every map `m`; computing takes time (a timer of
 //!    [`work_time`] of what was read); then each output is written in

@@ -353,6 +353,9 @@ pub enum Faults {
     Crashes,
     /// The first worker to get a task crashes at once and never returns.
     Dies,
+    /// The first worker to get a reduce task turns straggler (its timers
+    /// take SLOW_REDUCE times as long) as it starts it.
+    SlowReduce,
     /// The first worker to get a task is cut off for longer than
     /// TASK_TIMEOUT, then comes back and finishes it late.
     CutOff,
@@ -361,6 +364,37 @@ pub enum Faults {
 /// How long a job may take: a faultless one, and one with faults.
 const QUIET_LIMIT: Duration = Duration::from_secs(2);
 const FAULTY_LIMIT: Duration = Duration::from_secs(10);
+
+/// How many times slower a worker turns in [`Faults::SlowReduce`].
+pub const SLOW_REDUCE: u32 = 20;
+
+/// Runs the job until a task that `which` picks is delivered to a worker,
+/// within `limit`; that worker.
+fn first_handed<N: Cluster>(
+    sim: &mut Sim<N>,
+    limit: Duration,
+    which: impl Fn(Task) -> bool,
+) -> Result<Option<NodeId>, Failure> {
+    let mut seen = sim.trace().entries().len();
+    let mut got = None;
+    run(sim, |s| {
+        s.run_until(limit, |s| {
+            let entries = s.trace().entries();
+            let total = entries.len();
+            got = entries.skip(seen).find_map(|e| match &e.event {
+                Event::Deliver {
+                    to,
+                    msg: Msg::Assign(task),
+                    ..
+                } if which(*task) => Some(*to),
+                _ => None,
+            });
+            seen = total;
+            got.is_some()
+        })
+    })?;
+    Ok(got)
+}
 
 /// Runs `app`'s job under `faults`; checks it finishes in time. Returns
 /// when it finished.
@@ -412,25 +446,24 @@ pub fn job_run_with<N: Cluster>(
             sim.set_network(Network::reliable(ms(1), ms(20)).with_duplication(1.0))
         }
         Faults::Crashes => crashes(&mut sim, &mut rng, reduces)?,
-        Faults::Dies | Faults::CutOff => {
-            // The first worker handed a task: wait for its Assign.
-            let victim = Rc::new(RefCell::new(None));
-            let seen = victim.clone();
+        Faults::SlowReduce => {
+            // The first worker handed a reduce task turns straggler.
+            let Some(worker) = first_handed(&mut sim, ms(1000), |t| matches!(t, Task::Reduce(_)))?
+            else {
+                return Err(Failure::after_run(
+                    &sim,
+                    FINISHES,
+                    "no reduce task was handed out within a second",
+                ));
+            };
             run(&mut sim, |s| {
-                s.run_until(ms(100), |s| {
-                    let got = s.trace().entries().rev().find_map(|e| match &e.event {
-                        Event::Deliver {
-                            to,
-                            msg: Msg::Assign(_),
-                            ..
-                        } => Some(*to),
-                        _ => None,
-                    });
-                    *seen.borrow_mut() = got;
-                    got.is_some()
-                })
+                s.set_slowness(worker, SLOW_REDUCE);
+                Ok(())
             })?;
-            let Some(victim) = *victim.borrow() else {
+        }
+        Faults::Dies | Faults::CutOff => {
+            // The first worker handed a task.
+            let Some(victim) = first_handed(&mut sim, ms(100), |_| true)? else {
                 return Err(Failure::after_run(
                     &sim,
                     FINISHES,

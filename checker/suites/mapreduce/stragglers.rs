@@ -136,8 +136,21 @@ pub fn with_backups<N: Cluster>(
 /// The same job and slow worker, without backup tasks and with them: the
 /// second must finish at least 1.5 times sooner. Both times are reported.
 pub fn faster<N: Cluster>(seed: u64) -> Result<(), Failure> {
-    let without = job_run_with::<N>(seed, app(seed), false, Faults::None, SLOW, |_, _| {})?;
-    let with = with_backups::<N>(seed, Faults::None, SLOW)?;
+    faster_when::<N>(seed, Faults::None, SLOW)
+}
+
+/// [`faster`], the straggler being the first worker handed a reduce task.
+pub fn faster_in_reduces<N: Cluster>(seed: u64) -> Result<(), Failure> {
+    faster_when::<N>(seed, Faults::SlowReduce, &[])
+}
+
+fn faster_when<N: Cluster>(
+    seed: u64,
+    faults: Faults,
+    slow: &[(NodeId, u32)],
+) -> Result<(), Failure> {
+    let without = job_run_with::<N>(seed, app(seed), false, faults, slow, |_, _| {})?;
+    let with = with_backups::<N>(seed, faults, slow)?;
     let (without, with) = (without.as_millis(), with.as_millis());
     dscheck::metric("job time, one slow worker, no backup tasks (ms)", without);
     dscheck::metric("job time, one slow worker, backup tasks (ms)", with);
@@ -174,6 +187,11 @@ pub fn tests(suite: Suite) -> Suite {
             "stragglers::backup_tasks_beat_a_slow_worker",
             4,
             faster::<MapReduce>,
+        )
+        .seeded(
+            "stragglers::backup_tasks_beat_a_worker_slow_in_the_reduce_phase",
+            4,
+            faster_in_reduces::<MapReduce>,
         )
         .seeded(
             "stragglers::two_stragglers_get_one_backup_each",
