@@ -574,7 +574,7 @@ pub fn tests(suite: Suite) -> Suite {
 }
 
 /// Odd seeds count words, even seeds build the index.
-fn app(seed: u64) -> App {
+pub fn app(seed: u64) -> App {
     if seed % 2 == 1 {
         App::WordCount
     } else {

@@ -9,8 +9,8 @@
 //! computing, its retries) takes that many times as long, while its
 //! messages travel as fast as any.
 
-use super::coordinator::{handed_out, job_run_with, Cluster, Faults, WORKERS};
-use crate::subject::mapreduce::{App, MapReduce, Msg, Task, COORDINATOR, TASK_TIMEOUT};
+use super::coordinator::{app, handed_out, job_run_with, Cluster, Faults, WORKERS};
+use crate::subject::mapreduce::{MapReduce, Msg, Task, COORDINATOR, TASK_TIMEOUT};
 use dscheck::{Failure, Property, Suite};
 use dsim::{Broken, Event, NodeId, Sim, Time};
 use std::collections::{BTreeMap, BTreeSet};
@@ -170,15 +170,6 @@ fn faster_when<N: Cluster>(
 /// workers ask while both slow tasks run, and each slow task gets one copy.
 pub fn two_stragglers<N: Cluster>(seed: u64) -> Result<(), Failure> {
     with_backups::<N>(seed, Faults::None, TWO_SLOW).map(drop)
-}
-
-/// Odd seeds count words, even seeds build the index.
-fn app(seed: u64) -> App {
-    if seed % 2 == 1 {
-        App::WordCount
-    } else {
-        App::InvertedIndex
-    }
 }
 
 pub fn tests(suite: Suite) -> Suite {
