@@ -40,11 +40,14 @@ impl MapReduce {
     /// if it holds no task, a backup copy of a task of the current phase
     /// still in progress, if one has none yet.
     pub(crate) fn back_up(&mut self, ctx: &mut Ctx<Self>, worker: NodeId) {
+        // TODO: if task_of(worker) is none, take backup_candidate(), record it in
+        // coordinator.backed_up with this worker, and send the worker Msg::Assign of it.
         let _ = (ctx, worker);
     }
 
     /// The task `worker` runs a backup copy of, if it is not yet done.
     pub fn backup_of(&self, worker: NodeId) -> Option<Task> {
+        // TODO: the task coordinator.backed_up maps to this worker, unless it is Done.
         let _ = worker;
         None
     }

@@ -48,6 +48,8 @@ impl MapReduce {
     /// still in progress, if one has none yet.
     pub(crate) fn back_up(&mut self, ctx: &mut Ctx<Self>, worker: NodeId) {
         // exercise: begin
+        // stub: // TODO: if task_of(worker) is none, take backup_candidate(), record it in
+        // stub: // coordinator.backed_up with this worker, and send the worker Msg::Assign of it.
         // stub: let _ = (ctx, worker);
         if self.task_of(worker).is_some() {
             return;
@@ -62,6 +64,7 @@ impl MapReduce {
     /// The task `worker` runs a backup copy of, if it is not yet done.
     pub fn backup_of(&self, worker: NodeId) -> Option<Task> {
         // exercise: begin
+        // stub: // TODO: the task coordinator.backed_up maps to this worker, unless it is Done.
         // stub: let _ = worker;
         // stub: None
         let coordinator = &self.coordinator;
