@@ -14,7 +14,7 @@
 // with all of its exercises (all on by default): a check builds only the
 // exercise it grades (and the files that exercise uses), so a save
 // recompiles one file, and a file you broke elsewhere does not stop this
-// one from being checked. Raft, two-phase commit and replication build one
+// one from being checked. Raft, two-phase commit, replication and MapReduce build one
 // system over several files: each of their exercises builds the whole topic.
 
 #[path = "00_intro"]
@@ -194,4 +194,13 @@ pub mod fd {
 pub mod storage {
     #[cfg(feature = "storage_wal")]
     pub mod wal;
+}
+
+#[cfg(feature = "mapreduce")]
+#[path = "18_mapreduce"]
+pub mod mapreduce {
+    pub mod coordinator;
+    pub mod stragglers;
+
+    pub use coordinator::*;
 }

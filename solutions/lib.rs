@@ -137,3 +137,11 @@ pub mod fd {
 pub mod storage {
     pub mod wal;
 }
+
+#[path = "18_mapreduce"]
+pub mod mapreduce {
+    pub mod coordinator;
+    pub mod stragglers;
+
+    pub use coordinator::*;
+}

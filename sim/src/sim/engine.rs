@@ -202,6 +202,12 @@ impl<N: Node> Sim<N> {
                 let key = self.next_timer;
                 self.next_timer += 1;
                 slot.timers.push((timer, key));
+                // A straggler's work takes longer (a factor of 1, the
+                // common case, changes nothing and costs one comparison).
+                let after = match slot.slowness {
+                    1 => after,
+                    factor => after.saturating_mul(factor),
+                };
                 let at = slot.clock.timer_deadline(self.now, after);
                 self.schedule(at, Due::Timer { node: id, key });
             }

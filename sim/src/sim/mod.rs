@@ -78,6 +78,9 @@ struct Slot<N: Node> {
     /// While paused: the pause's number and what came due for the node
     /// meanwhile, in order (see [`Sim::pause`]).
     paused: Option<Paused<N>>,
+    /// How many times as long each timer the node sets takes (1: as set;
+    /// see [`Sim::set_slowness`]).
+    slowness: u32,
 }
 
 /// A pause in progress.
@@ -170,6 +173,7 @@ impl<N: Node> Sim<N> {
                 disk: Disk::default(),
                 timers: Vec::new(),
                 paused: None,
+                slowness: 1,
             });
             sim.schedule(Time::ZERO, Due::Start { node: id });
         }
@@ -191,6 +195,25 @@ impl<N: Node> Sim<N> {
     /// Sets how node `id`'s clock differs from true time.
     pub fn set_clock(&mut self, id: NodeId, clock: Clock) {
         self.slots[id.0].clock = clock;
+    }
+
+    /// Makes node `id` a straggler: from now on every timer it sets takes
+    /// `factor` times as long as it asks (1: as asked), as on a machine
+    /// with a failing disk or busy neighbours. A node's work is its timers
+    /// (a task that takes 10 ms is a timer of 10 ms), so the node does the
+    /// same work `factor` times slower; its messages travel as fast as any.
+    /// Timers already pending keep their time. The factor outlives a crash
+    /// (it belongs to the machine), and the trace notes each change.
+    pub fn set_slowness(&mut self, id: NodeId, factor: u32) {
+        assert!(factor > 0, "a slowness factor is at least 1");
+        self.slots[id.0].slowness = factor;
+        self.note(format!("{id} runs {factor}× slower"));
+    }
+
+    /// How many times as long node `id`'s timers take (1 unless set by
+    /// [`Sim::set_slowness`]).
+    pub fn slowness(&self, id: NodeId) -> u32 {
+        self.slots[id.0].slowness
     }
 
     /// Keeps only the last `limit` events in the trace (`None`: all).
