@@ -56,6 +56,10 @@ enum Cmd {
         /// Replay one seed, with the whole trace.
         #[arg(long)]
         seed: Option<u64>,
+        /// Check the reference solution in `solutions/` instead of your
+        /// code (for course authors; records nothing).
+        #[arg(long)]
+        solution: bool,
     },
     /// Rerun one seed of an exercise and draw the run of its failing test:
     /// a column per node, a line per event. Exit status: 0 the test passes
@@ -200,7 +204,11 @@ fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Cmd::Watch { poll: false }) {
         Cmd::Watch { poll } => commands::watch(poll),
         Cmd::List { json } => commands::list(json),
-        Cmd::Run { name, seed } => commands::run(name.as_deref(), seed),
+        Cmd::Run {
+            name,
+            seed,
+            solution,
+        } => commands::run(name.as_deref(), seed, solution),
         Cmd::Replay {
             name,
             seed,

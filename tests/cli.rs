@@ -160,6 +160,17 @@ fn run_on_the_stub_fails_naming_the_property_and_the_file() {
 #[test]
 fn run_with_the_reference_passes_records_it_and_opens_the_solution() {
     let kit = TestKit::new();
+    // `--solution` checks solutions/ and leaves the learner's record alone.
+    kit.run(&["run", EX, "--solution"])
+        .code(0)
+        .stdout_shows(" tests pass")
+        .stdout_shows("Passed.")
+        .hides("Compare with the reference");
+    assert!(
+        !kit.exists(".dscourse/state.json") || !kit.is_done(EX),
+        "the reference's pass is not the learner's: {}",
+        kit.state()
+    );
     kit.write(FILE, kit.read(REFERENCE));
     let run = kit.run(&["run", EX]);
     run.code(0)

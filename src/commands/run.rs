@@ -10,9 +10,16 @@ use crossterm::style::Color;
 use serde::Serialize;
 use std::process::ExitCode;
 
-/// `dscourse run [NAME] [--seed N]`
-pub fn run(name: Option<&str>, seed: Option<u64>) -> Result<ExitCode> {
+/// `dscourse run [NAME] [--seed N] [--solution]`
+pub fn run(name: Option<&str>, seed: Option<u64>, solution: bool) -> Result<ExitCode> {
     let (kit, mut progress) = open()?;
+    if solution && !kit.has_solutions() {
+        eprintln!(
+            "This kit has no reference solutions (it is a student distribution): `--solution` \
+             checks the code in solutions/, which only the course's own repository has."
+        );
+        return Ok(ExitCode::from(2));
+    }
     let exercise = match pick(&kit, &progress, name) {
         Ok(Some(ex)) => ex,
         Ok(None) => {
@@ -27,17 +34,18 @@ pub fn run(name: Option<&str>, seed: Option<u64>) -> Result<ExitCode> {
     if let Some(code) = missing_file(&kit, exercise) {
         return Ok(code);
     }
-    eprintln!("{}", colour::dim(&format!("checking {} …", exercise.name)));
-    let outcome = check::check(
-        &kit,
-        exercise,
-        &Options {
-            seed,
-            ..Options::learner_waiting()
-        },
-    )?;
-    // A replay of one seed says nothing about the other seeds.
-    if seed.is_none() && outcome.compile_errors.is_none() {
+    let (whose, options) = match solution {
+        true => (" (the reference solution)", Options::reference()),
+        false => ("", Options::learner_waiting()),
+    };
+    eprintln!(
+        "{}",
+        colour::dim(&format!("checking {}{whose} …", exercise.name))
+    );
+    let outcome = check::check(&kit, exercise, &Options { seed, ..options })?;
+    // A replay of one seed says nothing about the other seeds, and the
+    // reference's verdict nothing about the learner's code.
+    if seed.is_none() && !solution && outcome.compile_errors.is_none() {
         progress.set_done(&exercise.name, outcome.passed());
         progress.save()?;
     }
@@ -46,7 +54,7 @@ pub fn run(name: Option<&str>, seed: Option<u64>) -> Result<ExitCode> {
     }
     if outcome.passed() {
         println!();
-        if kit.has_solutions() {
+        if kit.has_solutions() && !solution {
             println!(
                 " {} Compare with the reference: {} (or read it: {})",
                 paint("Passed.", Color::Green),
