@@ -479,7 +479,8 @@ impl Btree {
     /// and a scan walks the links. Copy-on-write cannot keep them: a new
     /// copy of a leaf needs a new copy of the leaf before it (its link
     /// changed), and that one of the one before, up to the first leaf. So
-    /// the scan descends instead, reading each internal page once.
+    /// the scan descends instead, into only the pages whose key ranges
+    /// meet `from..to`.
     pub fn scan(disk: &Disk, id: PageId, from: &str, to: &str) -> Vec<(String, String)> {
         // exercise: begin "leaf: its entries with from <= key < to; internal: the scans of the "
         //   "children from child_index(from) to child_index(to), in order"

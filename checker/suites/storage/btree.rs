@@ -10,7 +10,7 @@
 //! any power cut, is that write or one that arrived after it.
 
 use crate::subject::storage::btree::{
-    read_page, Btree, Page, PageId, Reply, Request, MAX_KEYS, MIN_KEYS,
+    read_page, Btree, Page, PageId, Reply, Request, GROUP_WINDOW, MAX_KEYS, MIN_KEYS,
 };
 use dscheck::{ms, run, Failure, Property, Suite};
 use dsim::{Broken, Disk, Event, Node, NodeId, Sim, SimRng};
@@ -41,6 +41,7 @@ tree!(
     crate::bugs::split_loses_separator::btree::Btree,
     crate::bugs::btree_acks_before_commit::btree::Btree,
     crate::bugs::underfull_page_kept::btree::Btree,
+    crate::bugs::root_before_pages::btree::Btree,
 );
 
 pub const WHOLE: Property = Property {
@@ -113,12 +114,17 @@ pub fn tests(suite: Suite) -> Suite {
     suite
         .seeded(
             "btree::survives_power_cuts_in_a_random_workload",
-            12,
+            10,
             workload::<Btree>,
         )
         .seeded("btree::survives_crashes_in_a_random_workload", 4, |seed| {
             faults::<Btree>(seed, Cut::Crash, true)
         })
+        .seeded(
+            "btree::keeps_acknowledged_writes_through_cuts_mid_commit",
+            6,
+            |seed| cuts_mid_commit::<Btree>(seed, true),
+        )
         .seeded(
             "btree::grows_by_sequential_inserts_and_shrinks_to_empty",
             4,
@@ -130,6 +136,7 @@ pub fn tests(suite: Suite) -> Suite {
 #[cfg(bugs)]
 pub fn meta(suite: Suite) -> Suite {
     use crate::bugs::btree_acks_before_commit::btree::Btree as AcksEarly;
+    use crate::bugs::root_before_pages::btree::Btree as RootFirst;
     use crate::bugs::split_loses_separator::btree::Btree as LosesSeparator;
     use crate::bugs::underfull_page_kept::btree::Btree as Underfull;
     use dscheck::expect_caught;
@@ -141,7 +148,12 @@ pub fn meta(suite: Suite) -> Suite {
             expect_caught(SYNCED_ACK, 10, workload::<AcksEarly>)
         })
         .test("meta::a_btree_ack_before_the_commit_loses_writes", || {
-            expect_caught(DURABLE, 10, workload_unwatched_acks::<AcksEarly>)
+            expect_caught(DURABLE, 10, |seed| {
+                cuts_mid_commit::<AcksEarly>(seed, false)
+            })
+        })
+        .test("meta::a_root_committed_before_its_pages_is_caught", || {
+            expect_caught(WHOLE, 10, |seed| cuts_mid_commit::<RootFirst>(seed, false))
         })
         .test("meta::an_underfull_page_left_unfixed_is_caught", || {
             expect_caught(FILL, 10, grow_and_shrink::<Underfull>)
@@ -534,9 +546,31 @@ pub fn workload<N: Tree>(seed: u64) -> Result<(), Failure> {
     faults::<N>(seed, Cut::Power, true)
 }
 
-/// The workload with SYNCED_ACK off.
-pub fn workload_unwatched_acks<N: Tree>(seed: u64) -> Result<(), Failure> {
-    faults::<N>(seed, Cut::Power, false)
+/// Writes a few at a time, each batch followed by a power cut at a random
+/// point: before its commit, or after it.
+pub fn cuts_mid_commit<N: Tree>(seed: u64, synced_ack: bool) -> Result<(), Failure> {
+    let mut sim = Sim::new(seed, 1, |_| N::fresh());
+    let mut rng = sim.scenario_rng();
+    watch(&mut sim, synced_ack);
+    run(&mut sim, |s| s.run_for(ms(1)))?;
+    for _ in 0..30 {
+        for _ in 0..rng.range(1..=4) {
+            let k = key(rng.below(KEYS));
+            let request = match rng.below(5) {
+                0 => Request::Delete { key: k },
+                _ => Request::Put {
+                    key: k,
+                    value: format!("v{}", sim.history().len()),
+                },
+            };
+            sim.request(NODE, request);
+        }
+        let wait = rng.duration(ms(0)..=GROUP_WINDOW * 2);
+        run(&mut sim, |s| s.run_for(wait))?;
+        run(&mut sim, |s| s.power_cut(NODE))?;
+        run(&mut sim, |s| s.restart(NODE))?;
+    }
+    Ok(())
 }
 
 /// 64 keys inserted in ascending order (every split at the right edge),
