@@ -493,15 +493,22 @@ fn random_request(n: usize, rng: &mut SimRng) -> Request {
     }
 }
 
+/// A run of the node, watched, started and given 1 ms to recover, and the
+/// scenario's random numbers.
+fn started<N: Tree>(seed: u64, synced_ack: bool) -> Result<(Sim<N>, SimRng), Failure> {
+    let mut sim = Sim::new(seed, 1, |_| N::fresh());
+    let rng = sim.scenario_rng();
+    watch(&mut sim, synced_ack);
+    run(&mut sim, |s| s.run_for(ms(1)))?;
+    Ok((sim, rng))
+}
+
 /// Writes, deletes, reads and scans over [`KEYS`] keys, a few at a time,
 /// with the node's power cut (or the node crashed) at random points, then
 /// restarted; at the end, every write sent after the last restart is
 /// acknowledged within 10 ms.
 pub fn faults<N: Tree>(seed: u64, cut: Cut, synced_ack: bool) -> Result<(), Failure> {
-    let mut sim = Sim::new(seed, 1, |_| N::fresh());
-    let mut rng = sim.scenario_rng();
-    watch(&mut sim, synced_ack);
-    run(&mut sim, |s| s.run_for(ms(1)))?;
+    let (mut sim, mut rng) = started::<N>(seed, synced_ack)?;
     for _ in 0..50 {
         for _ in 0..rng.range(1..=6) {
             let request = random_request(sim.history().len(), &mut rng);
@@ -549,10 +556,7 @@ pub fn workload<N: Tree>(seed: u64) -> Result<(), Failure> {
 /// Writes a few at a time, each batch followed by a power cut at a random
 /// point: before its commit, or after it.
 pub fn cuts_mid_commit<N: Tree>(seed: u64, synced_ack: bool) -> Result<(), Failure> {
-    let mut sim = Sim::new(seed, 1, |_| N::fresh());
-    let mut rng = sim.scenario_rng();
-    watch(&mut sim, synced_ack);
-    run(&mut sim, |s| s.run_for(ms(1)))?;
+    let (mut sim, mut rng) = started::<N>(seed, synced_ack)?;
     for _ in 0..30 {
         for _ in 0..rng.range(1..=4) {
             let k = key(rng.below(KEYS));
@@ -578,10 +582,7 @@ pub fn cuts_mid_commit<N: Tree>(seed: u64, synced_ack: bool) -> Result<(), Failu
 /// with a power cut now and then; each batch is acknowledged within 10 ms,
 /// and scans of the whole range follow every batch.
 pub fn grow_and_shrink<N: Tree>(seed: u64) -> Result<(), Failure> {
-    let mut sim = Sim::new(seed, 1, |_| N::fresh());
-    let mut rng = sim.scenario_rng();
-    watch(&mut sim, true);
-    run(&mut sim, |s| s.run_for(ms(1)))?;
+    let (mut sim, mut rng) = started::<N>(seed, true)?;
     let mut keys: Vec<u64> = (0..64).collect();
     let ascending = keys.clone();
     for i in (1..keys.len()).rev() {
