@@ -9,11 +9,14 @@
 //! is the floor: what the tree holds for the key, at any moment and after
 //! any power cut, is that write or one that arrived after it.
 
-use crate::subject::storage::btree::{
-    read_page, Btree, Page, PageId, Reply, Request, GROUP_WINDOW, MAX_KEYS, MIN_KEYS,
-};
+mod model;
+mod shape;
+
+use crate::subject::storage::btree::{Btree, PageId, Reply, Request, GROUP_WINDOW};
 use dscheck::{ms, run, Failure, Property, Suite};
-use dsim::{Broken, Disk, Event, Node, NodeId, Sim, SimRng};
+use dsim::{Broken, Event, Node, NodeId, Sim, SimRng};
+use model::{check_key, scan_answer, writes};
+use shape::{current, depths, entries, fill, ordered};
 use std::collections::BTreeMap;
 
 /// The node of the exercise: the reference, the learner's, or one from `bugs/`.
@@ -160,182 +163,6 @@ pub fn meta(suite: Suite) -> Suite {
         })
 }
 
-/// A subtree as read from the disk.
-#[derive(Debug)]
-enum Subtree {
-    Leaf(Vec<(String, String)>),
-    Internal(Vec<String>, Vec<Subtree>),
-}
-
-/// The deepest tree a page file of these runs may hold; deeper is a cycle.
-const MAX_DEPTH: usize = 16;
-
-/// The tree under `id`, read from `disk`, or why not.
-fn load(disk: &Disk, id: PageId, depth: usize) -> Result<Subtree, String> {
-    if depth > MAX_DEPTH {
-        return Err(format!(
-            "the tree is more than {MAX_DEPTH} pages deep: a page is its own descendant"
-        ));
-    }
-    match read_page(disk, id) {
-        None => Err(format!(
-            "page {id} is reached from the root but is not a page of the file (beyond its end, \
-             or bytes that do not decode)"
-        )),
-        Some(Page::Leaf { entries }) => Ok(Subtree::Leaf(entries)),
-        Some(Page::Internal { keys, children }) => {
-            let children = children
-                .iter()
-                .map(|&child| load(disk, child, depth + 1))
-                .collect::<Result<_, _>>()?;
-            Ok(Subtree::Internal(keys, children))
-        }
-    }
-}
-
-/// The node's current tree, if it is up and its tree is not empty.
-fn current<N: Tree>(sim: &Sim<N>) -> Option<Result<Subtree, String>> {
-    let root = sim.node(NODE)?.root()?;
-    Some(load(sim.disk(NODE), root, 0))
-}
-
-/// Where FILL fails under `tree`, if it does.
-fn fill(tree: &Subtree, root: bool) -> Result<(), String> {
-    let (len, what) = match tree {
-        Subtree::Leaf(entries) => (entries.len(), "leaf"),
-        Subtree::Internal(keys, children) => {
-            if children.len() != keys.len() + 1 {
-                return Err(format!(
-                    "an internal page has {} keys and {} children",
-                    keys.len(),
-                    children.len()
-                ));
-            }
-            if root && keys.is_empty() {
-                return Err("the root is an internal page with no keys".into());
-            }
-            (keys.len(), "internal page")
-        }
-    };
-    if len > MAX_KEYS {
-        return Err(format!(
-            "a {what} holds {len} keys (MAX_KEYS is {MAX_KEYS})"
-        ));
-    }
-    if !root && len < MIN_KEYS {
-        return Err(format!(
-            "a {what} below the root holds {len} keys (MIN_KEYS is {MIN_KEYS})"
-        ));
-    }
-    match tree {
-        Subtree::Internal(_, children) => children.iter().try_for_each(|c| fill(c, false)),
-        Subtree::Leaf(_) => Ok(()),
-    }
-}
-
-/// Where ORDERED fails under `tree`, whose keys must lie in `lo..hi`.
-fn ordered(tree: &Subtree, lo: Option<&str>, hi: Option<&str>) -> Result<(), String> {
-    let keys: Vec<&str> = match tree {
-        Subtree::Leaf(entries) => entries.iter().map(|(k, _)| k.as_str()).collect(),
-        Subtree::Internal(keys, _) => keys.iter().map(String::as_str).collect(),
-    };
-    if let Some(pair) = keys.windows(2).find(|pair| pair[0] >= pair[1]) {
-        return Err(format!("a page holds {:?} before {:?}", pair[0], pair[1]));
-    }
-    for &key in &keys {
-        let below = lo.is_some_and(|lo| key < lo);
-        let above = hi.is_some_and(|hi| key >= hi);
-        if below || above {
-            return Err(format!(
-                "{key:?} lies under separators that bound its subtree to {}..{} (a search \
-                 for it goes elsewhere)",
-                lo.map_or("".into(), |k| format!("{k:?}")),
-                hi.map_or("".into(), |k| format!("{k:?}"))
-            ));
-        }
-    }
-    if let Subtree::Internal(_, children) = tree {
-        for (i, child) in children.iter().enumerate() {
-            let lo = if i == 0 { lo } else { Some(keys[i - 1]) };
-            ordered(child, lo, keys.get(i).copied().or(hi))?;
-        }
-    }
-    Ok(())
-}
-
-/// The depth of every leaf under `tree`, in order.
-fn depths(tree: &Subtree, depth: usize, out: &mut Vec<usize>) {
-    match tree {
-        Subtree::Leaf(_) => out.push(depth),
-        Subtree::Internal(_, children) => {
-            for child in children {
-                depths(child, depth + 1, out);
-            }
-        }
-    }
-}
-
-/// The entries of every leaf under `tree`, in order.
-fn entries<'t>(tree: &'t Subtree, out: &mut Vec<(&'t str, &'t str)>) {
-    match tree {
-        Subtree::Leaf(entries) => out.extend(entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
-        Subtree::Internal(_, children) => {
-            for child in children {
-                entries(child, out);
-            }
-        }
-    }
-}
-
-/// The history's writes by key: each value (`None` for a delete) and
-/// whether it is acknowledged, in the order they arrived.
-type Writes<'h> = BTreeMap<&'h str, Vec<(Option<&'h str>, bool)>>;
-
-fn writes<N: Tree>(sim: &Sim<N>) -> Writes<'_> {
-    let mut writes = Writes::new();
-    for op in sim.history() {
-        let (key, value) = match &op.request {
-            Request::Put { key, value } => (key, Some(value.as_str())),
-            Request::Delete { key } => (key, None),
-            _ => continue,
-        };
-        writes
-            .entry(key.as_str())
-            .or_default()
-            .push((value, op.is_complete()));
-    }
-    writes
-}
-
-/// What the history allows `key` to hold now: the floor (the latest write
-/// to it acknowledged now; absent if none is) and every write after it.
-fn allowed<'h>(writes: &Writes<'h>, key: &str) -> Vec<Option<&'h str>> {
-    let Some(writes) = writes.get(key) else {
-        return vec![None];
-    };
-    let floor = writes.iter().rposition(|(_, acked)| *acked);
-    let mut allowed = if floor.is_none() { vec![None] } else { vec![] };
-    allowed.extend(writes[floor.unwrap_or(0)..].iter().map(|(value, _)| *value));
-    allowed
-}
-
-fn shown(value: Option<&str>) -> String {
-    value.map_or("absent".into(), |v| format!("{v:?}"))
-}
-
-/// Why `key` holding `now` breaks the history, if it does.
-fn check_key(writes: &Writes, key: &str, now: Option<&str>) -> Result<(), String> {
-    let allowed = allowed(writes, key);
-    if allowed.contains(&now) {
-        return Ok(());
-    }
-    Err(format!(
-        "{key:?} is {}, but the latest acknowledged write to it left {}",
-        shown(now),
-        shown(allowed[0])
-    ))
-}
-
 /// Registers every property checked after every event: the tree's shape
 /// (WHOLE, FILL, ORDERED, BALANCED), its contents (DURABLE), the answers
 /// (READS) and the acks (SYNCED_ACK, which a meta test turns off to see
@@ -432,36 +259,6 @@ pub fn watch<N: Tree>(sim: &mut Sim<N>, synced_ack: bool) {
         }
         Ok(())
     });
-}
-
-/// Why the answer `got` to a Scan of `from..to` breaks the history, if it does.
-fn scan_answer(
-    writes: &Writes,
-    from: &str,
-    to: &str,
-    got: &[(String, String)],
-) -> Result<(), String> {
-    if let Some(pair) = got.windows(2).find(|pair| pair[0].0 >= pair[1].0) {
-        return Err(format!(
-            "a Scan of {from:?}..{to:?} returned {:?} before {:?}",
-            pair[0].0, pair[1].0
-        ));
-    }
-    if let Some((key, _)) = got
-        .iter()
-        .find(|(k, _)| k.as_str() < from || k.as_str() >= to)
-    {
-        return Err(format!(
-            "a Scan of {from:?}..{to:?} returned {key:?}, outside its range"
-        ));
-    }
-    let got: BTreeMap<&str, &str> = got.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let range = writes.keys().filter(|k| from <= **k && **k < to);
-    for &key in range.chain(got.keys()) {
-        check_key(writes, key, got.get(key).copied())
-            .map_err(|why| format!("a Scan of {from:?}..{to:?} says {why}"))?;
-    }
-    Ok(())
 }
 
 /// How the node goes down in a run.
