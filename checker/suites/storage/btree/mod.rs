@@ -117,10 +117,10 @@ pub fn tests(suite: Suite) -> Suite {
     suite
         .seeded(
             "btree::survives_power_cuts_in_a_random_workload",
-            10,
+            7,
             workload::<Btree>,
         )
-        .seeded("btree::survives_crashes_in_a_random_workload", 4, |seed| {
+        .seeded("btree::survives_crashes_in_a_random_workload", 3, |seed| {
             faults::<Btree>(seed, Cut::Crash, true)
         })
         .seeded(
