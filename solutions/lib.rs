@@ -135,5 +135,6 @@ pub mod fd {
 
 #[path = "16_storage"]
 pub mod storage {
+    pub mod lsm;
     pub mod wal;
 }

@@ -1,4 +1,4 @@
-//! The suite of topic 16, storage: `storage_wal`. One node keeps a store on
+//! The suite of topic 16, storage: `storage_wal`, `storage_lsm`. One node keeps a store on
 //! a `dsim::Disk` and is checked at every event against the run's history,
 //! across crashes and power cuts. Tests in the `meta` group run the checks
 //! on the reference with one bug from `storage/bugs/` (see `checker/build.rs`).
@@ -16,6 +16,8 @@ use exercises as subject;
 use solutions as subject;
 
 mod storage {
+    #[cfg(exercise = "storage_lsm")]
+    pub mod lsm;
     #[cfg(exercise = "storage_wal")]
     pub mod wal;
 }
@@ -38,7 +40,11 @@ fn main() {
     let suite = dscheck::Suite::new("storage");
     #[cfg(exercise = "storage_wal")]
     let suite = storage::wal::tests(suite);
+    #[cfg(exercise = "storage_lsm")]
+    let suite = storage::lsm::tests(suite);
     #[cfg(bugs)]
     let suite = storage::wal::meta(suite);
+    #[cfg(bugs)]
+    let suite = storage::lsm::meta(suite);
     suite.run()
 }
