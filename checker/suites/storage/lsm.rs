@@ -13,10 +13,10 @@
 //! other is a wrong read.
 
 use crate::subject::storage::lsm::{
-    Lsm, Reply, Request, FALSE_POSITIVE_RATE, MEMTABLE_LIMIT, TIER_WIDTH,
+    run_file, Lsm, Reply, Request, FALSE_POSITIVE_RATE, LOG, MEMTABLE_LIMIT, TIER_WIDTH,
 };
 use dscheck::{metric, ms, run, Failure, Property, Suite};
-use dsim::{Broken, Event, Node, NodeId, Sim, SimRng, Time};
+use dsim::{Broken, Disk, Event, Node, NodeId, Sim, SimRng, Time};
 
 /// The node of the exercise: the reference, the learner's, or one from `bugs/`.
 pub trait Store: Node<Request = Request, Reply = Reply> {
@@ -25,6 +25,10 @@ pub trait Store: Node<Request = Request, Reply = Reply> {
     fn runs(&self) -> usize;
     /// How many runs Gets have read from the disk.
     fn runs_read(&self) -> u64;
+    /// The files of the live runs.
+    fn run_files(&self) -> Vec<String>;
+    /// How many tombstones the live runs hold.
+    fn tombstones(&self, disk: &Disk) -> usize;
 }
 
 macro_rules! store {
@@ -38,6 +42,13 @@ macro_rules! store {
             }
             fn runs_read(&self) -> u64 {
                 self.runs_read
+            }
+            fn run_files(&self) -> Vec<String> {
+                self.runs.iter().map(|run| run_file(run.id)).collect()
+            }
+            fn tombstones(&self, disk: &Disk) -> usize {
+                let entries = self.runs.iter().flat_map(|run| run.entries(disk));
+                entries.filter(|(_, entry)| entry.is_none()).count()
             }
         }
     )*};
@@ -89,6 +100,33 @@ pub const BOUNDED_RUNS: Property = Property {
            size: merge them into one run that takes their place",
     when: &[],
 };
+pub const ACKED: Property = Property {
+    name: "every write to a node that stays up is acknowledged within 1 ms",
+    hint: "once the record is logged and the log synced, and the write is in the memtable, \
+           reply Done in the same handler",
+    when: &[],
+};
+pub const FLUSHED: Property = Property {
+    name: "the memtable is flushed (and the log emptied) when it holds MEMTABLE_LIMIT keys, \
+           not before and not after",
+    hint: "after inserting a write into the memtable, flush once memtable.len() >= \
+           MEMTABLE_LIMIT: write it as a run, install the manifest, then empty the log",
+    when: &[],
+};
+pub const TOMBSTONES_DROPPED: Property = Property {
+    name: "a compaction that merges the oldest run drops its tombstones: no older run can hold \
+           what they delete",
+    hint: "in compact, when tier.start == 0, keep only the entries that are values \
+           (merged.retain(|_, entry| entry.is_some())) before writing the merged run",
+    when: &[],
+};
+pub const NO_GARBAGE: Property = Property {
+    name: "a compaction removes the files of the runs it merged: every run file on the disk is \
+           a live run's",
+    hint: "after installing the manifest without the merged runs, ctx.disk().remove each of \
+           their files, then sync_dir",
+    when: &[],
+};
 pub const FILTERED: Property = Property {
     name: "a Get of an absent key reads a run only when that run's Bloom filter says maybe: \
            runs read per run consulted within 2 × the configured false-positive rate",
@@ -127,6 +165,11 @@ pub fn tests(suite: Suite) -> Suite {
         .seeded("lsm::survives_power_cuts_right_after_flushes", 5, |seed| {
             cuts_after_flushes::<Lsm>(seed, true)
         })
+        .seeded(
+            "lsm::compacting_the_oldest_run_drops_tombstones",
+            2,
+            tombstones_dropped::<Lsm>,
+        )
         .seeded("lsm::compaction_bounds_the_runs", 2, write_heavy::<Lsm>)
         .seeded(
             "lsm::bloom_filters_spare_absent_keys",
@@ -319,6 +362,23 @@ pub fn watch<N: Store>(sim: &mut Sim<N>, synced_ack: bool) {
         }
         Ok(())
     });
+    sim.check(NO_GARBAGE, |sim, _| {
+        let Some(node) = sim.node(NODE) else {
+            return Ok(());
+        };
+        let live = node.run_files();
+        let disk = sim.disk(NODE);
+        match disk
+            .list()
+            .find(|f| f.starts_with("run-") && !live.iter().any(|l| l == f))
+        {
+            Some(stray) => Err(Broken::new(format!(
+                "the disk holds {stray:?}, but the store's live runs are {live:?}"
+            ))
+            .nodes([NODE])),
+            None => Ok(()),
+        }
+    });
     sim.check(BOUNDED_RUNS, |sim, _| match sim.node(NODE) {
         Some(node) if node.runs() > MAX_RUNS => Err(Broken::new(format!(
             "the store holds {} runs (more than {MAX_RUNS})",
@@ -327,6 +387,21 @@ pub fn watch<N: Store>(sim: &mut Sim<N>, synced_ack: bool) {
         .nodes([NODE])),
         _ => Ok(()),
     });
+}
+
+/// Every request of the run has been answered (a run without cuts).
+fn all_answered<N: Store>(sim: &Sim<N>) -> Result<(), Failure> {
+    match sim.history().iter().position(|op| !op.is_complete()) {
+        Some(n) => Err(Failure::after_run(
+            sim,
+            ACKED,
+            format!(
+                "request {n} ({:?}) was never answered",
+                sim.history()[n].request
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Sends `request` if the node is up.
@@ -411,7 +486,7 @@ pub fn overwrites<N: Store>(seed: u64) -> Result<(), Failure> {
         run(&mut sim, |s| s.run_for(ms(1)))?;
         sweep(&mut sim, KEYS)?;
     }
-    Ok(())
+    all_answered(&sim)
 }
 
 /// Keys written and compacted into the oldest run, then deleted; then
@@ -447,21 +522,68 @@ pub fn deletes<N: Store>(seed: u64) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Distinct keys written one at a time; right after each write that
-/// flushed the memtable (the log emptied), the power is cut.
+/// Distinct keys written one at a time, each acknowledged before the
+/// next: the memtable fills at every MEMTABLE_LIMIT-th, and exactly then
+/// the log is emptied. Right after each flush (and now and then between),
+/// the power is cut.
 pub fn cuts_after_flushes<N: Store>(seed: u64, synced_ack: bool) -> Result<(), Failure> {
     let mut sim = Sim::new(seed, 1, |_| N::fresh());
     let mut rng = sim.scenario_rng();
     watch(&mut sim, synced_ack);
     let written = 6 * MEMTABLE_LIMIT as u64;
     for k in 0..written {
-        let before = sim.disk(NODE).len(crate::subject::storage::lsm::LOG).ok();
+        let before = sim.disk(NODE).len(LOG).ok();
         put(&mut sim, &mut rng, key(k));
         run(&mut sim, |s| s.run_for(ms(1)))?;
-        let after = sim.disk(NODE).len(crate::subject::storage::lsm::LOG).ok();
-        if after < before || rng.chance(0.05) {
+        let flushed = sim.disk(NODE).len(LOG).ok() < before;
+        let full = (k + 1) % MEMTABLE_LIMIT as u64 == 0;
+        if synced_ack && flushed != full {
+            let what = if full { "was not" } else { "was" };
+            return Err(Failure::after_run(
+                &sim,
+                FLUSHED,
+                format!(
+                    "after {} distinct keys were written, the log {what} emptied",
+                    k + 1
+                ),
+            ));
+        }
+        if flushed || rng.chance(0.05) {
             down_and_up(&mut sim, Cut::Power, k + 1)?;
         }
+    }
+    Ok(())
+}
+
+/// 16 keys flushed into the oldest run, all of them deleted (a run of
+/// tombstones), then two runs of other keys: the compaction of these four
+/// runs merges the oldest, so no tombstone is left (unless the runs were
+/// not all merged into one).
+pub fn tombstones_dropped<N: Store>(seed: u64) -> Result<(), Failure> {
+    let mut sim = Sim::new(seed, 1, |_| N::fresh());
+    let mut rng = sim.scenario_rng();
+    watch(&mut sim, true);
+    let limit = MEMTABLE_LIMIT as u64;
+    for k in 0..limit {
+        put(&mut sim, &mut rng, key(k));
+    }
+    for k in 0..limit {
+        send(&mut sim, Request::Delete { key: key(k) });
+    }
+    for k in limit..(TIER_WIDTH as u64 - 1) * limit {
+        put(&mut sim, &mut rng, key(k));
+    }
+    run(&mut sim, |s| s.run_for(ms(1)))?;
+    sweep(&mut sim, limit)?;
+    all_answered(&sim)?;
+    let node = sim.node(NODE).expect("the node stays up");
+    let left = node.tombstones(sim.disk(NODE));
+    if node.runs() == 1 && left > 0 {
+        return Err(Failure::after_run(
+            &sim,
+            TOMBSTONES_DROPPED,
+            format!("the one run left, merged from the oldest, holds {left} tombstones"),
+        ));
     }
     Ok(())
 }
@@ -483,6 +605,7 @@ pub fn write_heavy<N: Store>(seed: u64) -> Result<(), Failure> {
         send(&mut sim, Request::Put { key: k, value: v });
         run(&mut sim, |s| s.run_for(ms(1)))?;
     }
+    all_answered(&sim)?;
     let amplification = (sim.disk(NODE).bytes_written() - before) as f64 / user as f64;
     let runs = sim.node(NODE).map_or(0, |n| n.runs());
     metric("write amplification", format!("{amplification:.1}"));
@@ -538,13 +661,7 @@ pub fn absent_keys<N: Store>(seed: u64) -> Result<(), Failure> {
         "false-positive rate (runs read per run consulted, absent keys)",
         format!("{rate:.4} (configured {FALSE_POSITIVE_RATE})"),
     );
-    if runs < 3 {
-        return Err(Failure::after_run(
-            &sim,
-            BOUNDED_RUNS,
-            format!("{KEYS} distinct keys written left {runs} runs: flush the memtable once it holds MEMTABLE_LIMIT keys"),
-        ));
-    }
+    all_answered(&sim)?;
     if present > 2.0 {
         return Err(Failure::after_run(
             &sim,
