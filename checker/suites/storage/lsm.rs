@@ -237,16 +237,16 @@ fn key(i: u64) -> String {
 }
 
 /// The writes to `key` in the order they arrived: the value (`None` for a
-/// delete), the history's index, and when it was acknowledged.
-type Write = (Option<String>, usize, Option<Time>);
+/// delete), and when it was acknowledged.
+type Write = (Option<String>, Option<Time>);
 
 fn writes_to<N: Store>(sim: &Sim<N>, key: &str) -> Vec<Write> {
     let history = sim.history();
     let acked = |i: usize| history[i].completion.as_ref().map(|(_, at)| *at);
     (0..history.len())
         .filter_map(|i| match &history[i].request {
-            Request::Put { key: k, value } if k == key => Some((Some(value.clone()), i, acked(i))),
-            Request::Delete { key: k } if k == key => Some((None, i, acked(i))),
+            Request::Put { key: k, value } if k == key => Some((Some(value.clone()), acked(i))),
+            Request::Delete { key: k } if k == key => Some((None, acked(i))),
             _ => None,
         })
         .collect()
@@ -261,7 +261,9 @@ fn shown(value: &Option<String>) -> String {
 }
 
 /// Which property, if any, a Get of `key` answered with `got` breaks, and
-/// how; `down` is when the node last crashed or lost power.
+/// how; `down` is when the node last crashed or lost power. An answer that
+/// misses a write acknowledged before the node went down is blamed on
+/// durability; else a value where a Delete is the floor, on resurrection.
 fn judge<N: Store>(
     sim: &Sim<N>,
     key: &str,
@@ -269,14 +271,10 @@ fn judge<N: Store>(
     down: Option<Time>,
 ) -> Option<(Property, String)> {
     let writes = writes_to(sim, key);
-    let floor = writes.iter().rposition(|(_, _, acked)| acked.is_some());
+    let floor = writes.iter().rposition(|(_, acked)| acked.is_some());
     // Absent before any write is acknowledged; then the floor or later.
     let unwritten = floor.is_none() && got.is_none();
-    if unwritten
-        || writes[floor.unwrap_or(0)..]
-            .iter()
-            .any(|(v, _, _)| v == got)
-    {
+    if unwritten || writes[floor.unwrap_or(0)..].iter().any(|(v, _)| v == got) {
         return None;
     }
     let left = floor.and_then(|f| writes[f].0.clone());
@@ -286,22 +284,24 @@ fn judge<N: Store>(
         shown(&left)
     );
     let floor = floor.map(|f| &writes[f]);
-    let resurrected = floor.is_some_and(|(v, _, _)| v.is_none())
-        && writes.iter().any(|(v, _, _)| got.is_some() && v == got);
-    if resurrected {
-        return Some((
-            NO_RESURRECTION,
-            format!("{what}: a value written before the key was deleted came back"),
-        ));
-    }
+    let deleted = floor.is_some_and(|(v, _)| v.is_none());
     let acked_before_down = floor
-        .and_then(|w| w.2)
+        .and_then(|w| w.1)
         .zip(down)
         .is_some_and(|(a, d)| a <= d);
     if acked_before_down {
+        let how = if deleted {
+            "the Delete was acknowledged before the node went down: it was lost, or a \
+             compaction dropped its tombstone while an older run held the key"
+        } else {
+            "it was acknowledged before the node went down, and lost"
+        };
+        return Some((DURABLE, format!("{what}: {how}")));
+    }
+    if deleted && writes.iter().any(|(v, _)| v == got) {
         return Some((
-            DURABLE,
-            format!("{what}: it was acknowledged before the node went down, and lost"),
+            NO_RESURRECTION,
+            format!("{what}: a value written before the key was deleted came back"),
         ));
     }
     Some((READS, what))
