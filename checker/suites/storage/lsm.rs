@@ -138,8 +138,8 @@ pub const AMPLIFICATION: Property = Property {
     name: "write amplification (bytes written to the disk per byte of user data) stays below 20, \
            and a Get of a present key reads at most 2 runs on average",
     hint: "write each record once to the log and each run once per compaction; merge only runs \
-           of similar size (pick_compaction), and read the runs newest first, stopping at the \
-           first entry for the key",
+           of similar size (pick_compaction), and read the runs newest first, skipping each \
+           run whose Bloom filter rules the key out and stopping at the first entry for the key",
     when: &[],
 };
 
@@ -240,16 +240,33 @@ fn key(i: u64) -> String {
 /// delete), and when it was acknowledged.
 type Write = (Option<String>, Option<Time>);
 
-fn writes_to<N: Store>(sim: &Sim<N>, key: &str) -> Vec<Write> {
-    let history = sim.history();
-    let acked = |i: usize| history[i].completion.as_ref().map(|(_, at)| *at);
-    (0..history.len())
-        .filter_map(|i| match &history[i].request {
-            Request::Put { key: k, value } if k == key => Some((Some(value.clone()), acked(i))),
-            Request::Delete { key: k } if k == key => Some((None, acked(i))),
-            _ => None,
-        })
-        .collect()
+/// The history's writes by key, brought up to date as it grows (it only
+/// grows), so that a check reads only the writes to the key it judges.
+#[derive(Default)]
+struct Writes {
+    seen: usize,
+    by_key: std::collections::BTreeMap<String, Vec<usize>>,
+}
+
+impl Writes {
+    fn to<N: Store>(&mut self, sim: &Sim<N>, key: &str) -> Vec<Write> {
+        let history = sim.history();
+        for (i, op) in history.iter().enumerate().skip(self.seen) {
+            if let Request::Put { key, .. } | Request::Delete { key } = &op.request {
+                self.by_key.entry(key.clone()).or_default().push(i);
+            }
+        }
+        self.seen = history.len();
+        let indices = self.by_key.get(key).map_or(&[][..], Vec::as_slice);
+        let write = |op: &dsim::Operation<N>| {
+            let acked = op.completion.as_ref().map(|(_, at)| *at);
+            match &op.request {
+                Request::Put { value, .. } => (Some(value.clone()), acked),
+                _ => (None, acked),
+            }
+        };
+        indices.iter().map(|&i| write(&history[i])).collect()
+    }
 }
 
 fn shown(value: &Option<String>) -> String {
@@ -264,13 +281,12 @@ fn shown(value: &Option<String>) -> String {
 /// how; `down` is when the node last crashed or lost power. An answer that
 /// misses a write acknowledged before the node went down is blamed on
 /// durability; else a value where a Delete is the floor, on resurrection.
-fn judge<N: Store>(
-    sim: &Sim<N>,
+fn judge(
+    writes: &[Write],
     key: &str,
     got: &Option<String>,
     down: Option<Time>,
 ) -> Option<(Property, String)> {
-    let writes = writes_to(sim, key);
     let floor = writes.iter().rposition(|(_, acked)| acked.is_some());
     // Absent before any write is acknowledged; then the floor or later.
     let unwritten = floor.is_none() && got.is_none();
@@ -311,6 +327,7 @@ fn judge<N: Store>(
 /// [`judge`] blames on it.
 fn check_gets<N: Store>(sim: &mut Sim<N>, property: Property) {
     let mut down: Option<Time> = None;
+    let mut writes = Writes::default();
     sim.check(property, move |sim, step| {
         for entry in step.iter() {
             match &entry.event {
@@ -323,7 +340,8 @@ fn check_gets<N: Store>(sim: &mut Sim<N>, property: Property) {
                     let Request::Get { key } = &sim.operation(*id).request else {
                         return Err(Broken::new("a write was answered with a value").nodes([NODE]));
                     };
-                    if let Some((p, what)) = judge(sim, key, got, down) {
+                    let writes = writes.to(sim, key);
+                    if let Some((p, what)) = judge(&writes, key, got, down) {
                         if p.name == property.name {
                             return Err(Broken::new(what).nodes([NODE]));
                         }
