@@ -488,18 +488,21 @@ pub fn faults<N: Store>(seed: u64, cut: Cut, synced_ack: bool) -> Result<(), Fai
     down_and_up(&mut sim, cut, KEYS)
 }
 
-/// Puts only, over 6 keys, each read back after every few writes: the
-/// runs hold many versions of each key, and only the newest may answer.
+/// Puts only: half to 6 hot keys, read back after every round, half to
+/// 48 others that fill the memtable now and then. The runs hold many
+/// versions of each hot key, and only the newest may answer.
 pub fn overwrites<N: Store>(seed: u64) -> Result<(), Failure> {
     const KEYS: u64 = 6;
     let mut sim = Sim::new(seed, 1, |_| N::fresh());
     let mut rng = sim.scenario_rng();
     watch(&mut sim, true);
     for _ in 0..40 {
-        // Enough distinct keys to fill the memtable now and then.
         for _ in 0..rng.range(4..=10) {
-            let k = rng.below(3 * MEMTABLE_LIMIT as u64);
-            put(&mut sim, &mut rng, key(k % KEYS + (k / KEYS) * 100));
+            let k = match rng.chance(0.5) {
+                true => rng.below(KEYS),
+                false => 100 + rng.below(3 * MEMTABLE_LIMIT as u64),
+            };
+            put(&mut sim, &mut rng, key(k));
         }
         run(&mut sim, |s| s.run_for(ms(1)))?;
         sweep(&mut sim, KEYS)?;
