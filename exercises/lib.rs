@@ -192,6 +192,8 @@ pub mod fd {
 
 #[path = "16_storage"]
 pub mod storage {
+    #[cfg(feature = "storage_lsm")]
+    pub mod lsm;
     #[cfg(feature = "storage_btree")]
     pub mod btree;
     #[cfg(feature = "storage_wal")]

@@ -135,6 +135,7 @@ pub mod fd {
 
 #[path = "16_storage"]
 pub mod storage {
+    pub mod lsm;
     pub mod btree;
     pub mod wal;
 }

@@ -1,6 +1,7 @@
-//! The suite of topic 16, storage: `storage_wal`, `storage_btree`. One
-//! node keeps a store on a `dsim::Disk` and is checked at every event
-//! against the run's history, across crashes and power cuts. Tests in the `meta` group run the checks
+//! The suite of topic 16, storage: `storage_wal`, `storage_lsm`,
+//! `storage_btree`. One node keeps a store on a `dsim::Disk` and is checked
+//! at every event against the run's history, across crashes and power cuts.
+//! Tests in the `meta` group run the checks
 //! on the reference with one bug from `storage/bugs/` (see `checker/build.rs`).
 
 // A check of one exercise compiles only its part of the suite, and not
@@ -16,6 +17,8 @@ use exercises as subject;
 use solutions as subject;
 
 mod storage {
+    #[cfg(exercise = "storage_lsm")]
+    pub mod lsm;
     #[cfg(exercise = "storage_btree")]
     pub mod btree;
     #[cfg(exercise = "storage_wal")]
@@ -40,10 +43,14 @@ fn main() {
     let suite = dscheck::Suite::new("storage");
     #[cfg(exercise = "storage_wal")]
     let suite = storage::wal::tests(suite);
-    #[cfg(exercise = "storage_btree")]
-    let suite = storage::btree::tests(suite);
+    #[cfg(exercise = "storage_lsm")]
+    let suite = storage::lsm::tests(suite);
     #[cfg(bugs)]
     let suite = storage::wal::meta(suite);
+    #[cfg(bugs)]
+    let suite = storage::lsm::meta(suite);
+    #[cfg(exercise = "storage_btree")]
+    let suite = storage::btree::tests(suite);
     #[cfg(bugs)]
     let suite = storage::btree::meta(suite);
     suite.run()
