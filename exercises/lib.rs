@@ -192,10 +192,10 @@ pub mod fd {
 
 #[path = "16_storage"]
 pub mod storage {
-    #[cfg(feature = "storage_lsm")]
-    pub mod lsm;
     #[cfg(feature = "storage_btree")]
     pub mod btree;
+    #[cfg(feature = "storage_lsm")]
+    pub mod lsm;
     #[cfg(feature = "storage_wal")]
     pub mod wal;
 }

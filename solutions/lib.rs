@@ -135,8 +135,8 @@ pub mod fd {
 
 #[path = "16_storage"]
 pub mod storage {
-    pub mod lsm;
     pub mod btree;
+    pub mod lsm;
     pub mod wal;
 }
 

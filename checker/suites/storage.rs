@@ -17,10 +17,10 @@ use exercises as subject;
 use solutions as subject;
 
 mod storage {
-    #[cfg(exercise = "storage_lsm")]
-    pub mod lsm;
     #[cfg(exercise = "storage_btree")]
     pub mod btree;
+    #[cfg(exercise = "storage_lsm")]
+    pub mod lsm;
     #[cfg(exercise = "storage_wal")]
     pub mod wal;
 }

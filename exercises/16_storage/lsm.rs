@@ -388,6 +388,25 @@ impl Lsm {
         })
     }
 
+    /// Removes every run file the manifest does not name: a flush or a
+    /// compaction the power cut short leaves them (a run written but never
+    /// installed, or merged runs whose removal was undone). The manifest is
+    /// the truth, so they hold nothing the store needs.
+    pub fn remove_orphans(&self, disk: &mut Disk) {
+        let live: Vec<String> = self.runs.iter().map(|run| run_file(run.id)).collect();
+        let orphans: Vec<String> = disk
+            .list()
+            .filter(|name| name.starts_with("run-") && !live.iter().any(|l| l == name))
+            .map(String::from)
+            .collect();
+        for name in &orphans {
+            disk.remove(name).expect("just listed");
+        }
+        if !orphans.is_empty() {
+            disk.sync_dir();
+        }
+    }
+
     /// Reads run `i` for `key`, counting the read.
     pub fn read_run(&mut self, disk: &Disk, i: usize, key: &str) -> Option<Entry> {
         self.runs_read += 1;
@@ -402,7 +421,7 @@ impl Lsm {
     /// the memtable. The log's torn tail, if any, is cut off so that new
     /// records follow the last whole one.
     fn recover(&mut self, disk: &mut Disk) {
-        todo!("open every run MANIFEST names (SortedRun::open), oldest first, and take its next_run; create LOG if missing (and sync_dir); replay read_log into the memtable; truncate LOG to where its whole records end, sync it, and set log_end there")
+        todo!("open every run MANIFEST names (SortedRun::open), oldest first, and take its next_run; remove_orphans; create LOG if missing (and sync_dir); replay read_log into the memtable; truncate LOG to where its whole records end, sync it, and set log_end there")
     }
 
     /// A Put (`Some`) or a Delete (`None`): logged and synced, then into

@@ -139,11 +139,36 @@ pub struct Disk {
     /// Syncs made since the simulator last took them, for the trace: the
     /// file's name, or `None` for the directory.
     pub(crate) synced: Vec<Option<String>>,
+    /// Operations that change the disk still to come before the power
+    /// fails (`Sim::power_cut_after`), if a failure is pending.
+    fail_after: Option<u64>,
+    /// The power has failed in the middle of a handler: later operations
+    /// reach only the cache (reads see them, so the handler runs on as it
+    /// would), and the cut that ends the handler drops them.
+    pub(crate) failed: bool,
 }
 
 impl Disk {
+    /// Counts one operation that changes the disk against a pending
+    /// failure; `false` once the power has failed.
+    fn powered(&mut self) -> bool {
+        match &mut self.fail_after {
+            Some(0) => self.failed = true,
+            Some(left) => *left -= 1,
+            None => {}
+        }
+        !self.failed
+    }
+
+    /// The power fails just before the disk's `ops`-th next operation that
+    /// changes it (0: the next one). See [`crate::Sim::power_cut_after`].
+    pub(crate) fn fail_after(&mut self, ops: u64) {
+        self.fail_after = Some(ops);
+    }
+
     /// Creates an empty file `name`, replacing any file of that name.
     pub fn create(&mut self, name: &str) {
+        self.powered();
         let inode = self.next_inode;
         self.next_inode += 1;
         self.inodes.insert(inode, Inode::default());
@@ -173,7 +198,9 @@ impl Disk {
     /// Writes `bytes` at `offset` of file `name` (beyond its end, the gap
     /// reads as zeros). Durable only after [`Disk::sync`].
     pub fn write_at(&mut self, name: &str, offset: u64, bytes: &[u8]) -> Result<(), DiskError> {
-        self.bytes_written += bytes.len() as u64;
+        if self.powered() {
+            self.bytes_written += bytes.len() as u64;
+        }
         self.change(
             name,
             Change::Write {
@@ -192,13 +219,18 @@ impl Disk {
 
     /// Cuts (or extends with zeros) file `name` to `len` bytes.
     pub fn truncate(&mut self, name: &str, len: u64) -> Result<(), DiskError> {
+        self.powered();
         self.change(name, Change::Truncate { len })
     }
 
     /// Makes every change to file `name` durable (`fsync`). Its name is
     /// durable only once the directory is synced.
     pub fn sync(&mut self, name: &str) -> Result<(), DiskError> {
+        let powered = self.powered();
         let inode = self.inode_mut(name)?;
+        if !powered {
+            return Ok(());
+        }
         inode.durable = inode.data.clone();
         inode.unsynced.clear();
         self.syncs += 1;
@@ -210,6 +242,7 @@ impl Disk {
     /// durable only after [`Disk::sync_dir`]: a power cut before it undoes
     /// the rename.
     pub fn rename(&mut self, from: &str, to: &str) -> Result<(), DiskError> {
+        self.powered();
         let inode = self
             .names
             .remove(from)
@@ -220,6 +253,7 @@ impl Disk {
 
     /// Removes file `name` (durable after [`Disk::sync_dir`]).
     pub fn remove(&mut self, name: &str) -> Result<(), DiskError> {
+        self.powered();
         self.names
             .remove(name)
             .map(|_| ())
@@ -229,6 +263,9 @@ impl Disk {
     /// Makes the current names durable: creations, renames and removals
     /// made so far survive a power cut.
     pub fn sync_dir(&mut self) {
+        if !self.powered() {
+            return;
+        }
         self.durable_names = self.names.clone();
         let named: Vec<u64> = self.names.values().copied().collect();
         self.inodes.retain(|inode, _| named.contains(inode));
@@ -262,6 +299,8 @@ impl Disk {
             names_undone: self.names_undone(),
             ..PowerLoss::default()
         };
+        self.fail_after = None;
+        self.failed = false;
         self.names = self.durable_names.clone();
         let live: Vec<u64> = self.names.values().copied().collect();
         self.inodes.retain(|inode, _| live.contains(inode));
@@ -300,9 +339,12 @@ impl Disk {
     }
 
     fn change(&mut self, name: &str, change: Change) -> Result<(), DiskError> {
+        let failed = self.failed;
         let inode = self.inode_mut(name)?;
         change.apply(&mut inode.data);
-        inode.unsynced.push(change);
+        if !failed {
+            inode.unsynced.push(change);
+        }
         Ok(())
     }
 

@@ -12,11 +12,14 @@
 //! acknowledged write missing after the node went down is a loss; any
 //! other is a wrong read.
 
+mod failures;
+
 use crate::subject::storage::lsm::{
     run_file, Lsm, Reply, Request, FALSE_POSITIVE_RATE, LOG, MEMTABLE_LIMIT, TIER_WIDTH,
 };
 use dscheck::{metric, ms, run, Failure, Property, Suite};
 use dsim::{Broken, Disk, Event, Node, NodeId, Sim, SimRng, Time};
+use failures::flush_failures;
 
 /// The node of the exercise: the reference, the learner's, or one from `bugs/`.
 pub trait Store: Node<Request = Request, Reply = Reply> {
@@ -61,6 +64,7 @@ store!(
     crate::bugs::lsm_drops_tombstones_early::lsm::Lsm,
     crate::bugs::lsm_acks_unsynced::lsm::Lsm,
     crate::bugs::lsm_manifest_rename_not_durable::lsm::Lsm,
+    crate::bugs::lsm_log_emptied_before_manifest::lsm::Lsm,
 );
 
 pub const READS: Property = Property {
@@ -121,10 +125,11 @@ pub const TOMBSTONES_DROPPED: Property = Property {
     when: &[],
 };
 pub const NO_GARBAGE: Property = Property {
-    name: "a compaction removes the files of the runs it merged: every run file on the disk is \
-           a live run's",
+    name: "every run file on the disk is a live run's: a compaction removes the files of the \
+           runs it merged, and recovery those a flush or compaction cut short left behind",
     hint: "after installing the manifest without the merged runs, ctx.disk().remove each of \
-           their files, then sync_dir",
+           their files, then sync_dir; and in recover, once the manifest's runs are open, call \
+           remove_orphans",
     when: &[],
 };
 pub const FILTERED: Property = Property {
@@ -166,6 +171,11 @@ pub fn tests(suite: Suite) -> Suite {
             cuts_after_flushes::<Lsm>(seed, true)
         })
         .seeded(
+            "lsm::survives_power_failing_at_each_step_of_a_flush_and_compaction",
+            2,
+            flush_failures::<Lsm>,
+        )
+        .seeded(
             "lsm::compacting_the_oldest_run_drops_tombstones",
             2,
             tombstones_dropped::<Lsm>,
@@ -183,6 +193,7 @@ pub fn tests(suite: Suite) -> Suite {
 pub fn meta(suite: Suite) -> Suite {
     use crate::bugs::lsm_acks_unsynced::lsm::Lsm as AcksUnsynced;
     use crate::bugs::lsm_drops_tombstones_early::lsm::Lsm as DropsTombstones;
+    use crate::bugs::lsm_log_emptied_before_manifest::lsm::Lsm as LogEmptiedEarly;
     use crate::bugs::lsm_manifest_rename_not_durable::lsm::Lsm as RenameNotDurable;
     use crate::bugs::lsm_reads_oldest_first::lsm::Lsm as OldestFirst;
     use dscheck::{expect_caught, expect_caught_saying};
@@ -216,6 +227,10 @@ pub fn meta(suite: Suite) -> Suite {
                     cuts_after_flushes::<RenameNotDurable>(seed, true)
                 })
             },
+        )
+        .test(
+            "meta::lsm_a_log_emptied_before_the_manifest_is_caught_by_a_failure_between",
+            || expect_caught(DURABLE, 3, flush_failures::<LogEmptiedEarly>),
         )
         .test(
             "meta::lsm_a_manifest_rename_never_made_durable_loses_writes",

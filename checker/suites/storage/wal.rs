@@ -44,6 +44,7 @@ store!(
     crate::bugs::replays_torn_record::wal::Wal,
     crate::bugs::acks_before_sync::wal::Wal,
     crate::bugs::checkpoint_never_synced::wal::Wal,
+    crate::bugs::checkpoint_synced_after_rename::wal::Wal,
     crate::bugs::sync_per_write::wal::Wal,
     crate::bugs::no_sync_dir::wal::Wal,
     crate::bugs::reads_the_checkpoint::wal::Wal,
@@ -114,6 +115,16 @@ pub fn tests(suite: Suite) -> Suite {
         .seeded("wal::survives_crashes_in_a_random_workload", 10, |seed| {
             faults::<Wal>(seed, Cut::Crash, true)
         })
+        .seeded(
+            "wal::survives_power_failing_in_the_middle_of_a_handler",
+            12,
+            |seed| faults::<Wal>(seed, Cut::MidHandler, true),
+        )
+        .seeded(
+            "wal::survives_power_failing_at_each_step_of_a_checkpoint",
+            2,
+            checkpoint_failures::<Wal>,
+        )
         .seeded("wal::stops_at_a_torn_record", 10, torn_tails::<Wal>)
         .seeded("wal::shares_syncs_in_a_burst", 5, burst::<Wal>)
         .seeded("wal::checkpoints_bound_the_replay", 3, checkpoints::<Wal>)
@@ -124,6 +135,7 @@ pub fn tests(suite: Suite) -> Suite {
 pub fn meta(suite: Suite) -> Suite {
     use crate::bugs::acks_before_sync::wal::Wal as AcksEarly;
     use crate::bugs::checkpoint_never_synced::wal::Wal as CheckpointUnsynced;
+    use crate::bugs::checkpoint_synced_after_rename::wal::Wal as SyncedAfterRename;
     use crate::bugs::no_sync_dir::wal::Wal as NoSyncDir;
     use crate::bugs::reads_the_checkpoint::wal::Wal as ReadsCheckpoint;
     use crate::bugs::replays_torn_record::wal::Wal as ReplaysTorn;
@@ -148,6 +160,10 @@ pub fn meta(suite: Suite) -> Suite {
                 workload_unwatched_acks::<CheckpointUnsynced>(seed)
             })
         })
+        .test(
+            "meta::a_checkpoint_synced_after_its_rename_is_caught_by_a_failure_between",
+            || expect_caught(DURABLE, 3, checkpoint_failures::<SyncedAfterRename>),
+        )
         .test("meta::a_rename_never_made_durable_loses_writes", || {
             expect_caught(DURABLE, 10, workload_unwatched_acks::<NoSyncDir>)
         })
@@ -321,8 +337,12 @@ pub fn watch<N: Store>(sim: &mut Sim<N>, synced_ack: bool) {
 /// How the node goes down in a run.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Cut {
+    /// The power fails between two handlers.
     Power,
     Crash,
+    /// The power fails between two disk operations of a handler (a commit,
+    /// a checkpoint half written or half renamed), a few operations on.
+    MidHandler,
 }
 
 /// Writes, deletes and reads over a few keys, a few at a time, with the
@@ -353,7 +373,10 @@ pub fn faults<N: Store>(seed: u64, cut: Cut, synced_ack: bool) -> Result<(), Fai
             match cut {
                 Cut::Power => run(&mut sim, |s| s.power_cut(NODE))?,
                 Cut::Crash => run(&mut sim, |s| s.crash(NODE))?,
+                Cut::MidHandler => sim.power_cut_after(NODE, rng.below(12)),
             }
+        }
+        if !sim.is_up(NODE) {
             run(&mut sim, |s| s.run_for(ms(1)))?;
             run(&mut sim, |s| s.restart(NODE))?;
         }
@@ -400,6 +423,46 @@ pub fn cuts_while_logging<N: Store>(seed: u64, synced_ack: bool) -> Result<(), F
         }
         run(&mut sim, |s| s.power_cut(NODE))?;
         run(&mut sim, |s| s.restart(NODE))?;
+    }
+    Ok(())
+}
+
+/// The disk operations a checkpoint's handler makes, and some: the power
+/// fails before each in turn.
+const CHECKPOINT_STEPS: u64 = 10;
+/// Runs per step: a power cut keeps a prefix of the unsynced writes drawn
+/// from the run's seed, and a draw that keeps them all hides nothing.
+const DRAWS: u64 = 8;
+
+/// A checkpoint, the log reused after it, then a second checkpoint during
+/// which the power fails: before its handler's first disk operation, its
+/// second, … (several runs each). Whatever step the failure interrupts, no
+/// acknowledged write may be lost: the old checkpoint and the log, or the
+/// new checkpoint, must be whole on the disk at every step.
+pub fn checkpoint_failures<N: Store>(seed: u64) -> Result<(), Failure> {
+    for step in 0..CHECKPOINT_STEPS {
+        for draw in 0..DRAWS {
+            let mut sim = Sim::new(seed * 1_000 + step * DRAWS + draw, 1, |_| N::fresh());
+            let mut rng = sim.scenario_rng();
+            watch(&mut sim, true);
+            // Writes that bring a checkpoint, as many that refill the log
+            // but one, then the one that brings the second checkpoint.
+            for burst in [CHECKPOINT_EVERY, CHECKPOINT_EVERY - 1, 1] {
+                if burst == 1 {
+                    sim.power_cut_after(NODE, step);
+                }
+                for _ in 0..burst {
+                    let key = format!("k{}", rng.below(KEYS));
+                    let value = value(sim.history().len(), &mut rng);
+                    sim.request(NODE, Request::Put { key, value });
+                }
+                run(&mut sim, |s| s.run_for(ms(5)))?;
+            }
+            if !sim.is_up(NODE) {
+                run(&mut sim, |s| s.restart(NODE))?;
+            }
+            run(&mut sim, |s| s.run_for(ms(5)))?;
+        }
     }
     Ok(())
 }

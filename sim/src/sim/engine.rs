@@ -164,6 +164,10 @@ impl<N: Node> Sim<N> {
         if !slot.disk.synced.is_empty() {
             self.record_syncs(id);
         }
+        if self.slots[id.0].disk.failed {
+            self.fail_in_handler(id, name);
+            return;
+        }
         if let Err(message) = caught {
             self.effects.clear();
             let broken = Broken::new(format!("{id} panicked in {name}: {message}"));
@@ -186,6 +190,21 @@ impl<N: Node> Sim<N> {
         for file in std::mem::take(&mut self.slots[id.0].disk.synced) {
             self.record(Event::Sync { node: id, file });
         }
+    }
+
+    /// The power failed while node `id` ran `handler`
+    /// ([`Sim::power_cut_after`]): what the handler asked for is never
+    /// done (a panic after the failure included: the process was gone), and
+    /// the node's disk is cut as by [`Sim::power_cut`].
+    #[cold]
+    #[inline(never)]
+    fn fail_in_handler(&mut self, id: NodeId, handler: &str) {
+        self.effects.clear();
+        self.record(Event::Note {
+            text: format!("{id}'s power fails during {handler}"),
+        });
+        let loss = self.slots[id.0].disk.power_cut(&mut self.rng);
+        self.take_down(id, Event::PowerCut { node: id, loss });
     }
 
     /// Inlined into the loop over a handler's effects, so that an effect's

@@ -39,7 +39,7 @@ impl<N: Node> Sim<N> {
 
     /// Takes node `id` down (its state, timers and pause gone), records
     /// `event`, then lets what a pause held come due: it finds the node down.
-    fn take_down(&mut self, id: NodeId, event: Event<N>) {
+    pub(super) fn take_down(&mut self, id: NodeId, event: Event<N>) {
         let slot = &mut self.slots[id.0];
         slot.node = None;
         slot.timers.clear();
@@ -91,6 +91,23 @@ impl<N: Node> Sim<N> {
         let loss = self.slots[id.0].disk.power_cut(&mut self.rng);
         self.take_down(id, Event::PowerCut { node: id, loss });
         self.finish_step()
+    }
+
+    /// The power of node `id` will fail in the middle of whatever handler
+    /// makes its disk's `ops`-th next change (0: the next one; a write,
+    /// truncation, sync, creation, rename or removal each counts one): that
+    /// change and every later one in the handler reach at most the cache,
+    /// and when the handler returns the node is down as after
+    /// [`Sim::power_cut`], its messages and replies of that handler never
+    /// sent. A storage engine's multi-step work (a checkpoint, a flush, a
+    /// compaction, done in one handler) can so lose power between any two
+    /// of its steps. Replaces a failure still pending; a crash and a restart
+    /// leave it pending, a power cut ([`Sim::power_cut`]) cancels it.
+    pub fn power_cut_after(&mut self, id: NodeId, ops: u64) {
+        self.slots[id.0].disk.fail_after(ops);
+        self.note(format!(
+            "{id}'s power will fail after {ops} more disk operation(s)"
+        ));
     }
 
     /// Node `id` restarts as a fresh node with its storage; `on_start` runs.
