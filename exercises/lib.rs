@@ -195,3 +195,9 @@ pub mod storage {
     #[cfg(feature = "storage_wal")]
     pub mod wal;
 }
+
+#[path = "17_log"]
+pub mod log {
+    #[cfg(feature = "log_partition_leader")]
+    pub mod partition_leader;
+}

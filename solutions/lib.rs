@@ -137,3 +137,8 @@ pub mod fd {
 pub mod storage {
     pub mod wal;
 }
+
+#[path = "17_log"]
+pub mod log {
+    pub mod partition_leader;
+}

@@ -1,0 +1,48 @@
+//! The suite of topic 17, a partitioned log: `log_partition_leader`. A
+//! partition's log is replicated from a leader to followers that fetch it;
+//! the tests check after every step that the replicas agree below the high
+//! watermark and that nothing committed is lost, across failovers, under a
+//! faulty network. Tests in the `meta` group run the checks on the
+//! reference with one bug from `log/bugs/` (see `checker/build.rs`), and
+//! pass only if the intended check finds it; they grade no exercise, and
+//! exist only where the references are the subject.
+
+// A check of one exercise compiles only its part of the suite, and not
+// every helper is used there.
+#![cfg_attr(
+    feature = "single-exercise",
+    allow(dead_code, unused_imports, unused_macros)
+)]
+
+#[cfg(feature = "learner")]
+use exercises as subject;
+#[cfg(not(feature = "learner"))]
+use solutions as subject;
+
+mod log {
+    #[cfg(exercise = "log_partition_leader")]
+    pub mod partition_leader;
+}
+
+/// The reference with one bug each, made by `build.rs` from `log/bugs/`.
+#[cfg(bugs)]
+#[allow(
+    dead_code,
+    unused_imports,
+    unused_variables,
+    unused_mut,
+    unreachable_code,
+    clippy::all
+)]
+mod bugs {
+    include!(concat!(env!("OUT_DIR"), "/bugs_log.rs"));
+}
+
+fn main() {
+    let suite = dscheck::Suite::new("log");
+    #[cfg(exercise = "log_partition_leader")]
+    let suite = log::partition_leader::tests(suite);
+    #[cfg(bugs)]
+    let suite = log::partition_leader::meta(suite);
+    suite.run()
+}
