@@ -304,15 +304,15 @@ impl PartitionLeader {
 
     /// Leader, on a fetch from `from` at `offset`: if the follower's log
     /// is a prefix of ours, note where it stands (and whether it had caught
-    /// up with what we had at its previous fetch), review the ISR and the
-    /// HW, and send the records from `offset` with the HW; if not, answer
+    /// up with what we had at its previous fetch), advance the HW, and
+    /// send the records from `offset` with the HW; if not, answer
     /// `Diverged`.
     fn on_fetch(&mut self, ctx: &mut Ctx<Self>, from: NodeId, offset: u64, last_epoch: u64) {
         todo!(
             "if !holds(offset, last_epoch) send Diverged (echoing offset and \
              last_epoch) and stop; else update the follower's end, caught_up_at (= last_fetch_at \
              when offset >= end_at_last_fetch), end_at_last_fetch and last_fetch_at; call \
-             review_isr and advance_hw; send Records from offset (at most BATCH) with your hw"
+             advance_hw; send Records from offset (at most BATCH) with your hw"
         )
     }
 
@@ -363,8 +363,8 @@ impl PartitionLeader {
     /// changed since the fetch it answers).
     fn on_diverged(&mut self, ctx: &mut Ctx<Self>, offset: u64, last_epoch: u64) {
         todo!(
-            "if offset == end() > 0 and epoch_before(offset) == last_epoch, \
-             truncate to offset - 1 and fetch again"
+            "if offset == end() and epoch_before(offset) == last_epoch, truncate \
+             to offset - 1 and fetch again (the leader holds every log at offset 0)"
         )
     }
 
@@ -395,9 +395,11 @@ impl PartitionLeader {
         )
     }
 
-    /// Replica: moves to `epoch` under `leader`, durably; the leader starts
-    /// with the given ISR and every follower unheard (Follower::new), a
-    /// follower fetches at once. Waiting producers are never answered.
+    /// Replica: moves to `epoch` under `leader`, durably. The new role
+    /// starts from a clean slate, keeping only what is durable (the log,
+    /// the HW): no proposal, no waiting producer (never answered), and on
+    /// the leader the given ISR and every follower unheard
+    /// (`Follower::new`), each given one LAG_TIMEOUT to show up.
     pub fn take_over(
         &mut self,
         ctx: &mut Ctx<Self>,
@@ -406,9 +408,9 @@ impl PartitionLeader {
         isr: BTreeSet<NodeId>,
     ) {
         todo!(
-            "store (epoch, leader) under EPOCH_KEY; set epoch, leader, leading; \
-             clear proposed, followers and waiting; a leader takes isr and a Follower::new(now) \
-             for every other replica; a follower fetches"
+            "store (epoch, leader) under EPOCH_KEY; replace self by a new node \
+             with your log and hw, the epoch, the leader, leading = (leader is you) and isr; a \
+             leader adds a Follower::new(now) for every other replica"
         )
     }
 

@@ -307,14 +307,14 @@ impl PartitionLeader {
 
     /// Leader, on a fetch from `from` at `offset`: if the follower's log
     /// is a prefix of ours, note where it stands (and whether it had caught
-    /// up with what we had at its previous fetch), review the ISR and the
-    /// HW, and send the records from `offset` with the HW; if not, answer
+    /// up with what we had at its previous fetch), advance the HW, and
+    /// send the records from `offset` with the HW; if not, answer
     /// `Diverged`.
     fn on_fetch(&mut self, ctx: &mut Ctx<Self>, from: NodeId, offset: u64, last_epoch: u64) {
         // exercise: begin "if !holds(offset, last_epoch) send Diverged (echoing offset and "
         //   "last_epoch) and stop; else update the follower's end, caught_up_at (= last_fetch_at "
         //   "when offset >= end_at_last_fetch), end_at_last_fetch and last_fetch_at; call "
-        //   "review_isr and advance_hw; send Records from offset (at most BATCH) with your hw"
+        //   "advance_hw; send Records from offset (at most BATCH) with your hw"
         let epoch = self.epoch;
         if !self.holds(offset, last_epoch) {
             ctx.send(
@@ -335,7 +335,6 @@ impl PartitionLeader {
         follower.end = offset;
         follower.end_at_last_fetch = end;
         follower.last_fetch_at = now;
-        self.review_isr(ctx);
         self.advance_hw(ctx);
         let upto = (offset as usize + BATCH).min(self.log.len());
         let records = self.log[offset as usize..upto].to_vec();
@@ -441,9 +440,9 @@ impl PartitionLeader {
     /// record and fetch again, unless the answer is late (the log has
     /// changed since the fetch it answers).
     fn on_diverged(&mut self, ctx: &mut Ctx<Self>, offset: u64, last_epoch: u64) {
-        // exercise: begin "if offset == end() > 0 and epoch_before(offset) == last_epoch, "
-        //   "truncate to offset - 1 and fetch again"
-        if offset > 0 && offset == self.end() && self.epoch_before(offset) == last_epoch {
+        // exercise: begin "if offset == end() and epoch_before(offset) == last_epoch, truncate "
+        //   "to offset - 1 and fetch again (the leader holds every log at offset 0)"
+        if offset == self.end() && self.epoch_before(offset) == last_epoch {
             self.truncate(ctx, offset - 1);
             self.fetch(ctx);
         }
@@ -498,9 +497,11 @@ impl PartitionLeader {
         // exercise: end
     }
 
-    /// Replica: moves to `epoch` under `leader`, durably; the leader starts
-    /// with the given ISR and every follower unheard (Follower::new), a
-    /// follower fetches at once. Waiting producers are never answered.
+    /// Replica: moves to `epoch` under `leader`, durably. The new role
+    /// starts from a clean slate, keeping only what is durable (the log,
+    /// the HW): no proposal, no waiting producer (never answered), and on
+    /// the leader the given ISR and every follower unheard
+    /// (`Follower::new`), each given one LAG_TIMEOUT to show up.
     pub fn take_over(
         &mut self,
         ctx: &mut Ctx<Self>,
@@ -508,25 +509,25 @@ impl PartitionLeader {
         leader: NodeId,
         isr: BTreeSet<NodeId>,
     ) {
-        // exercise: begin "store (epoch, leader) under EPOCH_KEY; set epoch, leader, leading; "
-        //   "clear proposed, followers and waiting; a leader takes isr and a Follower::new(now) "
-        //   "for every other replica; a follower fetches"
+        // exercise: begin "store (epoch, leader) under EPOCH_KEY; replace self by a new node "
+        //   "with your log and hw, the epoch, the leader, leading = (leader is you) and isr; a "
+        //   "leader adds a Follower::new(now) for every other replica"
         ctx.storage().put(EPOCH_KEY, &(epoch, leader));
-        let me = ctx.id();
-        self.epoch = epoch;
-        self.leader = leader;
-        self.leading = leader == me;
-        self.proposed = None;
-        self.followers.clear();
-        self.waiting.clear();
-        if self.leading {
-            self.isr = isr;
-            let now = ctx.now();
-            for r in replicas().filter(|&r| r != me) {
-                self.followers.insert(r, Follower::new(now));
-            }
-        } else {
-            self.fetch(ctx);
+        let (me, now, log) = (ctx.id(), ctx.now(), std::mem::take(&mut self.log));
+        let leading = leader == me;
+        *self = PartitionLeader {
+            log,
+            hw: self.hw,
+            epoch,
+            leader,
+            leading,
+            isr,
+            ..PartitionLeader::new()
+        };
+        if leading {
+            self.followers = (replicas().filter(|&r| r != me))
+                .map(|r| (r, Follower::new(now)))
+                .collect();
         }
         // exercise: end
     }

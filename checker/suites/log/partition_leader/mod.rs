@@ -41,11 +41,22 @@ const CONVERGED: Property = Property {
 };
 
 const LAGGARDS: Property = Property {
-    name: "a follower cut off leaves the ISR within 250 ms, after which acks=all producers are \
-           answered again, and it rejoins within 300 ms once the network heals",
-    hint: "on every Tick and fetch, review_isr: drop a member not caught up within LAG_TIMEOUT, \
-           add back a follower in sync whose end reaches the HW; resend a pending proposal on \
-           each Tick, and take the controller's answer as the confirmation",
+    name: "a follower that gets nothing from the leader leaves the ISR within 250 ms, and not \
+           before LAG_TIMEOUT (from its last catching up, or from the leader taking over), \
+           after which acks=all producers are answered again, even by a leader alone in its \
+           ISR; it rejoins within 300 ms once the network heals",
+    hint: "on every Tick, review_isr: drop a member not caught up within LAG_TIMEOUT (caught \
+           up: its fetch reached your log end as of its previous fetch), add back a follower in \
+           sync whose end reaches the HW; resend a pending proposal on each Tick, take the \
+           controller's answer as the confirmation, and advance the HW then and on each produce",
+    when: &[],
+};
+
+const QUICK: Property = Property {
+    name: "on a network that delivers within 2 ms, a follower far behind, or with records the \
+           leader does not hold, catches up at the speed of round trips, not of FETCH_EVERY",
+    hint: "fetch again at once after records arrive (if any came) and after dropping a \
+           diverged record",
     when: &[],
 };
 
@@ -80,7 +91,22 @@ pub fn tests(suite: Suite) -> Suite {
         .seeded(
             "partition_leader::a_cut_off_follower_leaves_and_rejoins_the_isr",
             2,
-            laggard::<PartitionLeader>,
+            |seed| laggard::<PartitionLeader>(seed, false),
+        )
+        .seeded(
+            "partition_leader::a_follower_that_fetches_but_gets_nothing_leaves_the_isr",
+            2,
+            |seed| laggard::<PartitionLeader>(seed, true),
+        )
+        .seeded(
+            "partition_leader::a_new_leader_gives_its_followers_time",
+            2,
+            grace::<PartitionLeader>,
+        )
+        .seeded(
+            "partition_leader::followers_catch_up_at_the_speed_of_round_trips",
+            2,
+            catch_up::<PartitionLeader>,
         )
         .seeded(
             "partition_leader::failover_after_a_follower_left_the_isr",
@@ -451,15 +477,29 @@ fn isr<N: Partition>(sim: &Sim<N>) -> Vec<NodeId> {
         .unwrap_or_default()
 }
 
-/// Written out: n3 is cut off while acks=all records go on every 5 ms.
-/// Within 250 ms it must be out of the ISR and the records after that
+/// Written out: n3 is cut off (or, `one_way`, only what the leader sends
+/// it is lost: it fetches and gets nothing) while acks=all records go on
+/// every 5 ms. After 60 ms it must still be in the ISR; within 250 ms out of the ISR and the records after that
 /// answered within 50 ms; healed, it must be back within 300 ms.
-fn laggard<N: Partition>(seed: u64) -> Result<(), Failure> {
+fn laggard<N: Partition>(seed: u64, one_way: bool) -> Result<(), Failure> {
     let (mut sim, mut clients) = calm_start::<N>(seed)?;
     let n3 = NodeId(3);
-    let rest: Vec<NodeId> = sim.ids().filter(|&n| n != n3).collect();
-    run(&mut sim, |s| s.partition(&[&rest, &[n3]]))?;
-    clients.produce_every(&mut sim, 50, ms(5), Acks::All)?;
+    if one_way {
+        run(&mut sim, |s| s.cut(FIRST_LEADER, n3))?;
+    } else {
+        let rest: Vec<NodeId> = sim.ids().filter(|&n| n != n3).collect();
+        run(&mut sim, |s| s.partition(&[&rest, &[n3]]))?;
+    }
+    clients.produce_every(&mut sim, 12, ms(5), Acks::All)?;
+    if !isr(&sim).contains(&n3) {
+        let detail = format!("60 ms after n3 was cut off, the ISR is {:?}", isr(&sim));
+        return Err(Failure::after_run(
+            &sim,
+            LAGGARDS,
+            Broken::new(detail).nodes([FIRST_LEADER, n3]),
+        ));
+    }
+    clients.produce_every(&mut sim, 38, ms(5), Acks::All)?;
     if isr(&sim).contains(&n3) {
         let detail = format!("250 ms after n3 was cut off, the ISR is {:?}", isr(&sim));
         return Err(Failure::after_run(
@@ -515,8 +555,8 @@ fn laggard_elected<N: Partition>(seed: u64) -> Result<(), Failure> {
 }
 
 /// Written out: both followers are cut off from the leader (and the
-/// controller); acks=all records go on, and are answered once the ISR
-/// shrinks to the leader alone. The leader crashes: the controller must
+/// controller); 5 acks=all records must be answered once the ISR shrinks
+/// to the leader alone (250 ms), and 5 more at once. The leader crashes: the controller must
 /// answer NoCandidate (the followers lack committed records). The leader
 /// comes back and leads again, the network heals, and all converge.
 fn unclean<N: Partition>(seed: u64) -> Result<(), Failure> {
@@ -525,7 +565,22 @@ fn unclean<N: Partition>(seed: u64) -> Result<(), Failure> {
     run(&mut sim, |s| {
         s.partition(&[&[CONTROLLER, FIRST_LEADER], &far])
     })?;
-    clients.produce_every(&mut sim, 50, ms(5), Acks::All)?;
+    let mut ids = clients.produce_every(&mut sim, 5, Duration::ZERO, Acks::All)?;
+    run(&mut sim, |s| s.run_for(ms(250)))?;
+    ids.extend(clients.produce_every(&mut sim, 5, Duration::ZERO, Acks::All)?);
+    run(&mut sim, |s| s.run_for(ms(1)))?;
+    if let Some(id) = ids.iter().find(|&&id| !sim.operation(id).is_complete()) {
+        let detail = format!(
+            "250 ms after both followers were cut off, with the ISR {:?}, the acks=all \
+             producer {id} was not answered",
+            isr(&sim)
+        );
+        return Err(Failure::after_run(
+            &sim,
+            LAGGARDS,
+            Broken::new(detail).nodes([FIRST_LEADER]),
+        ));
+    }
     run(&mut sim, |s| s.crash(FIRST_LEADER))?;
     if clients.elect(&mut sim)? != Reply::NoCandidate {
         let detail = "the ISR held only the leader, and the controller elected another";
@@ -593,5 +648,81 @@ fn acks_one_loses<N: Partition>(seed: u64) -> Result<(), Failure> {
         return Err(Failure::after_run(&sim, LOSES, detail));
     }
     run(&mut sim, |s| s.restart(FIRST_LEADER))?;
+    clients.settle(&mut sim)
+}
+
+/// Written out: n1 crashes while n3 is cut off from n2; n2 is elected.
+/// 60 ms later n3, unheard from since, must still be in the ISR: a new
+/// leader gives each follower LAG_TIMEOUT to show up.
+fn grace<N: Partition>(seed: u64) -> Result<(), Failure> {
+    let (mut sim, mut clients) = calm_start::<N>(seed)?;
+    let n3 = NodeId(3);
+    run(&mut sim, |s| s.crash(FIRST_LEADER))?;
+    run(&mut sim, |s| {
+        s.partition(&[&[CONTROLLER, NodeId(2)], &[n3]])
+    })?;
+    clients.elect(&mut sim)?;
+    run(&mut sim, |s| s.run_for(ms(60)))?;
+    if !isr(&sim).contains(&n3) {
+        let detail = format!(
+            "60 ms after {} took over, the ISR is {:?}: n3 was dropped before LAG_TIMEOUT",
+            clients.leader,
+            isr(&sim)
+        );
+        return Err(Failure::after_run(
+            &sim,
+            LAGGARDS,
+            Broken::new(detail).nodes([clients.leader, n3]),
+        ));
+    }
+    run(&mut sim, |s| s.restart(FIRST_LEADER))?;
+    clients.settle(&mut sim)
+}
+
+/// Written out, on a network delivering within 1 to 2 ms: n1, cut off,
+/// takes 40 acks=1 records that no one else gets and crashes; n2 is
+/// elected and takes 640 records while n3 is cut off. Healed (n1
+/// restarted), n1 must drop its 40 and both must fetch the 640 within
+/// 420 ms: a round trip per record dropped or batch fetched, not a
+/// FETCH_EVERY.
+fn catch_up<N: Partition>(seed: u64) -> Result<(), Failure> {
+    let (mut sim, mut clients) = calm_start::<N>(seed)?;
+    sim.set_network(Network::reliable(ms(1), ms(2)));
+    let rest: Vec<NodeId> = sim.ids().filter(|&n| n != FIRST_LEADER).collect();
+    run(&mut sim, |s| s.partition(&[&[FIRST_LEADER], &rest]))?;
+    clients.produce_every(&mut sim, 40, Duration::ZERO, Acks::Leader)?;
+    run(&mut sim, |s| s.crash(FIRST_LEADER))?;
+    run(&mut sim, |s| s.heal())?;
+    clients.elect(&mut sim)?;
+    let n3 = NodeId(3);
+    let rest: Vec<NodeId> = sim.ids().filter(|&n| n != n3).collect();
+    run(&mut sim, |s| s.partition(&[&rest, &[n3]]))?;
+    clients.produce_every(&mut sim, 640, Duration::ZERO, Acks::Leader)?;
+    run(&mut sim, |s| s.run_for(ms(10)))?;
+    run(&mut sim, |s| s.heal())?;
+    run(&mut sim, |s| s.restart(FIRST_LEADER))?;
+    run(&mut sim, |s| s.run_for(ms(420)))?;
+    let truth = sim
+        .node(clients.leader)
+        .map(|n| n.log().to_vec())
+        .unwrap_or_default();
+    for r in [FIRST_LEADER, n3] {
+        let log = sim.node(r).map(|n| n.log().to_vec()).unwrap_or_default();
+        if log != truth {
+            let same = log.iter().zip(&truth).take_while(|(a, b)| a == b).count();
+            let detail = format!(
+                "420 ms after the network healed, {r} holds {} records ({same} of them the \
+                 leader's) and the leader {} holds {}",
+                log.len(),
+                clients.leader,
+                truth.len()
+            );
+            return Err(Failure::after_run(
+                &sim,
+                QUICK,
+                Broken::new(detail).nodes([r]),
+            ));
+        }
+    }
     clients.settle(&mut sim)
 }
