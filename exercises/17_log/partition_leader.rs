@@ -132,6 +132,8 @@ pub enum Msg {
     },
     /// Leader to controller: "make the ISR `isr`".
     AlterIsr { epoch: u64, isr: BTreeSet<NodeId> },
+    /// Controller to leader, in answer: the ISR of `epoch` now.
+    IsrChanged { epoch: u64, isr: BTreeSet<NodeId> },
     /// Controller to replicas: who leads `epoch`, and the ISR.
     LeaderAndIsr {
         epoch: u64,
@@ -144,7 +146,7 @@ pub enum Msg {
 pub enum Timer {
     /// A follower fetches.
     Fetch,
-    /// The leader reviews its ISR.
+    /// The leader reviews its ISR and sends a pending proposal.
     Tick,
     /// The controller announces.
     Announce,
@@ -327,12 +329,12 @@ impl PartitionLeader {
 
     /// Leader: the ISR it wants: itself, every member still in sync, and
     /// every other replica in sync whose log reaches the HW. If that is not
-    /// the ISR and no proposal is pending, propose it to the controller.
+    /// the ISR and no proposal is pending, it is the proposal (the Tick
+    /// sends it to the controller, and again until it is confirmed).
     fn review_isr(&mut self, ctx: &mut Ctx<Self>) {
         todo!(
             "with no proposal pending: wanted = you, plus each member in_sync, plus \
-             each non-member in_sync whose end >= hw; if it differs from isr, store it in proposed \
-             and send AlterIsr to the CONTROLLER"
+             each non-member in_sync whose end >= hw; if it differs from isr, store it in proposed"
         )
     }
 
@@ -379,8 +381,7 @@ impl PartitionLeader {
 
     /// Replica, on the controller's announcement: a newer epoch (or our
     /// own, naming us leader while we do not lead: after a restart) makes
-    /// us its leader or a follower; on the leader, an ISR equal to the one
-    /// proposed confirms it.
+    /// us its leader or a follower.
     fn on_leader_and_isr(
         &mut self,
         ctx: &mut Ctx<Self>,
@@ -390,8 +391,18 @@ impl PartitionLeader {
     ) {
         todo!(
             "if epoch > self.epoch, or epoch == self.epoch naming you while you do \
-             not lead: take_over(epoch, leader, isr); else if you lead this epoch and isr == your \
-             proposal: isr = it, proposed = None, advance_hw"
+             not lead: take_over(epoch, leader, isr)"
+        )
+    }
+
+    /// Leader, on the controller's answer to its proposal: the ISR of its
+    /// epoch equal to the one proposed confirms it; the HW may move now.
+    /// Any other answer (late, or of another epoch) leaves the proposal
+    /// pending, to be sent again.
+    fn on_isr_changed(&mut self, ctx: &mut Ctx<Self>, epoch: u64, isr: BTreeSet<NodeId>) {
+        todo!(
+            "if epoch == self.epoch and isr equals your proposal: isr = it, \
+             proposed = None, advance_hw"
         )
     }
 
@@ -414,9 +425,9 @@ impl PartitionLeader {
         )
     }
 
-    /// Controller, on the leader's proposal: take it if it comes from the
-    /// leader of the current epoch and names the leader; answer with the
-    /// leader and the ISR either way (a stale leader learns it is stale).
+    /// Controller, on the leader's proposal: take it if it is of the
+    /// current epoch (only that epoch's leader sends one), and answer with
+    /// the epoch and the ISR either way.
     fn on_alter_isr(
         &mut self,
         ctx: &mut Ctx<Self>,
@@ -425,8 +436,8 @@ impl PartitionLeader {
         isr: BTreeSet<NodeId>,
     ) {
         todo!(
-            "if epoch == self.epoch, from == self.leader and isr contains from, \
-             self.isr = isr; send from leader_and_isr()"
+            "if epoch == self.epoch, self.isr = isr; send from Msg::IsrChanged with \
+             your epoch and isr"
         )
     }
 
@@ -497,6 +508,9 @@ impl Node for PartitionLeader {
             Msg::LeaderAndIsr { epoch, leader, isr } if from == CONTROLLER => {
                 self.on_leader_and_isr(ctx, epoch, leader, isr)
             }
+            Msg::IsrChanged { epoch, isr } if from == CONTROLLER && self.leading => {
+                self.on_isr_changed(ctx, epoch, isr)
+            }
             Msg::Fetch {
                 epoch,
                 offset,
@@ -527,12 +541,12 @@ impl Node for PartitionLeader {
                 ctx.set_timer(Timer::Announce, ANNOUNCE_EVERY);
             }
             Timer::Tick => {
+                if self.leading {
+                    self.review_isr(ctx);
+                }
                 if let (true, Some(isr)) = (self.leading, self.proposed.clone()) {
                     let epoch = self.epoch;
                     ctx.send(CONTROLLER, Msg::AlterIsr { epoch, isr });
-                }
-                if self.leading {
-                    self.review_isr(ctx);
                 }
                 ctx.set_timer(Timer::Tick, TICK);
             }
