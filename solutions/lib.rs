@@ -140,5 +140,6 @@ pub mod storage {
 
 #[path = "17_log"]
 pub mod log {
+    pub mod idempotent_producer;
     pub mod partition_leader;
 }

@@ -20,6 +20,8 @@ use exercises as subject;
 use solutions as subject;
 
 mod log {
+    #[cfg(exercise = "log_idempotent_producer")]
+    pub mod idempotent_producer;
     #[cfg(exercise = "log_partition_leader")]
     pub mod partition_leader;
 }
@@ -42,7 +44,11 @@ fn main() {
     let suite = dscheck::Suite::new("log");
     #[cfg(exercise = "log_partition_leader")]
     let suite = log::partition_leader::tests(suite);
+    #[cfg(exercise = "log_idempotent_producer")]
+    let suite = log::idempotent_producer::tests(suite);
     #[cfg(bugs)]
     let suite = log::partition_leader::meta(suite);
+    #[cfg(bugs)]
+    let suite = log::idempotent_producer::meta(suite);
     suite.run()
 }
