@@ -77,8 +77,9 @@ pub enum Msg {
     Produce { pid: u64, seq: u64, value: u64 },
     /// Leader to producer: every record of yours up to `seq` is in the log.
     Ack { pid: u64, seq: u64 },
-    /// Leader to producer: the next record of yours I can take is `expected`.
-    OutOfOrder { pid: u64, expected: u64 },
+    /// Leader to producer: "I refused your `seq`: the next record of yours
+    /// I can take is `expected`".
+    OutOfOrder { pid: u64, expected: u64, seq: u64 },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -121,15 +122,15 @@ impl IdempotentProducer {
         ctx.storage().put(END_KEY, &(self.log.len() as u64));
     }
 
-    /// Producer: sends its first [`MAX_IN_FLIGHT`] unacknowledged records,
-    /// in order, and sets the retry timer.
-    fn send_window(&mut self, ctx: &mut Ctx<Self>) {
+    /// Producer: sends the records of its window (its first
+    /// [`MAX_IN_FLIGHT`] pending ones) numbered `from..=to`, in order.
+    pub fn send_range(&mut self, ctx: &mut Ctx<Self>, from: u64, to: u64) {
         let pid = self.pid;
-        for p in self.pending.iter().take(MAX_IN_FLIGHT) {
+        let window = self.pending.iter().take(MAX_IN_FLIGHT);
+        for p in window.filter(|p| (from..=to).contains(&p.seq)) {
             let (seq, value) = (p.seq, p.value);
             ctx.send(LEADER, Msg::Produce { pid, seq, value });
         }
-        ctx.set_timer(Timer::Retry, RETRY_AFTER);
     }
 
     /// Leader at start: reloads the log and rebuilds each producer's last
@@ -159,7 +160,8 @@ impl IdempotentProducer {
     fn on_produce(&mut self, ctx: &mut Ctx<Self>, from: NodeId, pid: u64, seq: u64, value: u64) {
         todo!(
             "last = last_seq of pid (0 if none); seq == last + 1: append, \
-             last_seq = seq, Ack seq; seq <= last: Ack seq; else OutOfOrder with expected = last + 1"
+             last_seq = seq, Ack seq; seq <= last: Ack seq; else OutOfOrder with expected = last + 1 \
+             and the seq refused"
         )
     }
 
@@ -167,28 +169,30 @@ impl IdempotentProducer {
     /// once if it falls within the window.
     fn on_send(&mut self, ctx: &mut Ctx<Self>, id: RequestId, value: u64) {
         todo!(
-            "push a Pending with seq = next_seq, the value and the id, and bump next_seq; if it is \
-             among the first MAX_IN_FLIGHT pending, send it (Produce); start the retry timer if \
-             it is the only one"
+            "push a Pending with seq = next_seq, the value and the id; bump \
+             next_seq; send_range(seq, seq) (it sends only within the window); start the retry \
+             timer if it is the only one pending"
         )
     }
 
     /// Producer, on an acknowledgement up to `seq`: each pending record up
-    /// to it is done (answered); the window moves on, and its new records
-    /// go out.
+    /// to it is done (answered). If any was, the window has moved on: send
+    /// the records that just entered it (those past the old window's last,
+    /// numbered from the old first + MAX_IN_FLIGHT) and restart the retry
+    /// timer. The others are in flight already.
     fn on_ack(&mut self, ctx: &mut Ctx<Self>, seq: u64) {
         todo!(
-            "pop and answer (Reply::Sent) every pending record with a seq up to \
-             seq; if any was popped, send_window (or cancel the timer when none is left)"
+            "note the first pending seq; pop and answer (Reply::Sent) every \
+             pending record with a seq up to seq; if any was popped, send_range from the noted \
+             seq + MAX_IN_FLIGHT on, and set Timer::Retry after RETRY_AFTER"
         )
     }
 
-    /// Producer, refused: the leader expects `expected`, which was lost on
-    /// the way. Send that record again, if it is still pending (one
-    /// refusal, one record: resending the whole window for each would
-    /// multiply the traffic).
-    fn on_out_of_order(&mut self, ctx: &mut Ctx<Self>, expected: u64) {
-        todo!("find the pending record whose seq is expected and send it again")
+    /// Producer, refused at `seq`: the leader expects `expected`, which was
+    /// lost (or is late). Send again the records from `expected` to `seq`,
+    /// in order, so the refused one follows the one it waits for.
+    fn on_out_of_order(&mut self, ctx: &mut Ctx<Self>, expected: u64, seq: u64) {
+        todo!("send_range(expected, seq)")
     }
 }
 
@@ -214,8 +218,8 @@ impl Node for IdempotentProducer {
                 self.on_produce(ctx, from, pid, seq, value)
             }
             Msg::Ack { pid, seq } if pid == self.pid => self.on_ack(ctx, seq),
-            Msg::OutOfOrder { pid, expected } if pid == self.pid => {
-                self.on_out_of_order(ctx, expected)
+            Msg::OutOfOrder { pid, expected, seq } if pid == self.pid => {
+                self.on_out_of_order(ctx, expected, seq)
             }
             _ => {}
         }
@@ -225,7 +229,8 @@ impl Node for IdempotentProducer {
     /// were lost. Send the window again.
     fn on_timer(&mut self, ctx: &mut Ctx<Self>, _timer: Timer) {
         if !self.pending.is_empty() {
-            self.send_window(ctx);
+            self.send_range(ctx, 0, u64::MAX);
+            ctx.set_timer(Timer::Retry, RETRY_AFTER);
         }
     }
 

@@ -80,8 +80,9 @@ pub enum Msg {
     Produce { pid: u64, seq: u64, value: u64 },
     /// Leader to producer: every record of yours up to `seq` is in the log.
     Ack { pid: u64, seq: u64 },
-    /// Leader to producer: the next record of yours I can take is `expected`.
-    OutOfOrder { pid: u64, expected: u64 },
+    /// Leader to producer: "I refused your `seq`: the next record of yours
+    /// I can take is `expected`".
+    OutOfOrder { pid: u64, expected: u64, seq: u64 },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,15 +125,15 @@ impl IdempotentProducer {
         ctx.storage().put(END_KEY, &(self.log.len() as u64));
     }
 
-    /// Producer: sends its first [`MAX_IN_FLIGHT`] unacknowledged records,
-    /// in order, and sets the retry timer.
-    fn send_window(&mut self, ctx: &mut Ctx<Self>) {
+    /// Producer: sends the records of its window (its first
+    /// [`MAX_IN_FLIGHT`] pending ones) numbered `from..=to`, in order.
+    pub fn send_range(&mut self, ctx: &mut Ctx<Self>, from: u64, to: u64) {
         let pid = self.pid;
-        for p in self.pending.iter().take(MAX_IN_FLIGHT) {
+        let window = self.pending.iter().take(MAX_IN_FLIGHT);
+        for p in window.filter(|p| (from..=to).contains(&p.seq)) {
             let (seq, value) = (p.seq, p.value);
             ctx.send(LEADER, Msg::Produce { pid, seq, value });
         }
-        ctx.set_timer(Timer::Retry, RETRY_AFTER);
     }
 
     /// Leader at start: reloads the log and rebuilds each producer's last
@@ -168,7 +169,8 @@ impl IdempotentProducer {
     /// one past the next is refused with the sequence expected.
     fn on_produce(&mut self, ctx: &mut Ctx<Self>, from: NodeId, pid: u64, seq: u64, value: u64) {
         // exercise: begin "last = last_seq of pid (0 if none); seq == last + 1: append, "
-        //   "last_seq = seq, Ack seq; seq <= last: Ack seq; else OutOfOrder with expected = last + 1"
+        //   "last_seq = seq, Ack seq; seq <= last: Ack seq; else OutOfOrder with expected = last + 1 "
+        //   "and the seq refused"
         let last = self.last_seq.get(&pid).copied().unwrap_or(0);
         if seq == last + 1 {
             self.append(ctx, Record { pid, seq, value });
@@ -182,6 +184,7 @@ impl IdempotentProducer {
                 Msg::OutOfOrder {
                     pid,
                     expected: last + 1,
+                    seq,
                 },
             );
         }
@@ -191,16 +194,13 @@ impl IdempotentProducer {
     /// Producer, on the application's record: numbers it, and sends it at
     /// once if it falls within the window.
     fn on_send(&mut self, ctx: &mut Ctx<Self>, id: RequestId, value: u64) {
-        // exercise: begin "push a Pending with seq = next_seq, the value and the id, and bump next_seq; if it is "
-        //   "among the first MAX_IN_FLIGHT pending, send it (Produce); start the retry timer if "
-        //   "it is the only one"
+        // exercise: begin "push a Pending with seq = next_seq, the value and the id; bump "
+        //   "next_seq; send_range(seq, seq) (it sends only within the window); start the retry "
+        //   "timer if it is the only one pending"
         let seq = self.next_seq;
         self.next_seq += 1;
         self.pending.push_back(Pending { seq, value, id });
-        if self.pending.len() <= MAX_IN_FLIGHT {
-            let pid = self.pid;
-            ctx.send(LEADER, Msg::Produce { pid, seq, value });
-        }
+        self.send_range(ctx, seq, seq);
         if self.pending.len() == 1 {
             ctx.set_timer(Timer::Retry, RETRY_AFTER);
         }
@@ -208,35 +208,34 @@ impl IdempotentProducer {
     }
 
     /// Producer, on an acknowledgement up to `seq`: each pending record up
-    /// to it is done (answered); the window moves on, and its new records
-    /// go out.
+    /// to it is done (answered). If any was, the window has moved on: send
+    /// the records that just entered it (those past the old window's last,
+    /// numbered from the old first + MAX_IN_FLIGHT) and restart the retry
+    /// timer. The others are in flight already.
     fn on_ack(&mut self, ctx: &mut Ctx<Self>, seq: u64) {
-        // exercise: begin "pop and answer (Reply::Sent) every pending record with a seq up to "
-        //   "seq; if any was popped, send_window (or cancel the timer when none is left)"
-        let mut done = false;
+        // exercise: begin "note the first pending seq; pop and answer (Reply::Sent) every "
+        //   "pending record with a seq up to seq; if any was popped, send_range from the noted "
+        //   "seq + MAX_IN_FLIGHT on, and set Timer::Retry after RETRY_AFTER"
+        let Some(first) = self.pending.front().map(|p| p.seq) else {
+            return;
+        };
         while let Some(p) = self.pending.front().copied().filter(|p| p.seq <= seq) {
             self.pending.pop_front();
             ctx.reply(p.id, Reply::Sent { seq: p.seq });
-            done = true;
         }
-        if done && self.pending.is_empty() {
-            ctx.cancel_timer(Timer::Retry);
-        } else if done {
-            self.send_window(ctx);
+        if first <= seq {
+            self.send_range(ctx, first + MAX_IN_FLIGHT as u64, u64::MAX);
+            ctx.set_timer(Timer::Retry, RETRY_AFTER);
         }
         // exercise: end
     }
 
-    /// Producer, refused: the leader expects `expected`, which was lost on
-    /// the way. Send that record again, if it is still pending (one
-    /// refusal, one record: resending the whole window for each would
-    /// multiply the traffic).
-    fn on_out_of_order(&mut self, ctx: &mut Ctx<Self>, expected: u64) {
-        // exercise: begin "find the pending record whose seq is expected and send it again"
-        if let Some(p) = self.pending.iter().find(|p| p.seq == expected) {
-            let (pid, seq, value) = (self.pid, p.seq, p.value);
-            ctx.send(LEADER, Msg::Produce { pid, seq, value });
-        }
+    /// Producer, refused at `seq`: the leader expects `expected`, which was
+    /// lost (or is late). Send again the records from `expected` to `seq`,
+    /// in order, so the refused one follows the one it waits for.
+    fn on_out_of_order(&mut self, ctx: &mut Ctx<Self>, expected: u64, seq: u64) {
+        // exercise: begin "send_range(expected, seq)"
+        self.send_range(ctx, expected, seq);
         // exercise: end
     }
 }
@@ -263,8 +262,8 @@ impl Node for IdempotentProducer {
                 self.on_produce(ctx, from, pid, seq, value)
             }
             Msg::Ack { pid, seq } if pid == self.pid => self.on_ack(ctx, seq),
-            Msg::OutOfOrder { pid, expected } if pid == self.pid => {
-                self.on_out_of_order(ctx, expected)
+            Msg::OutOfOrder { pid, expected, seq } if pid == self.pid => {
+                self.on_out_of_order(ctx, expected, seq)
             }
             _ => {}
         }
@@ -274,7 +273,8 @@ impl Node for IdempotentProducer {
     /// were lost. Send the window again.
     fn on_timer(&mut self, ctx: &mut Ctx<Self>, _timer: Timer) {
         if !self.pending.is_empty() {
-            self.send_window(ctx);
+            self.send_range(ctx, 0, u64::MAX);
+            ctx.set_timer(Timer::Retry, RETRY_AFTER);
         }
     }
 

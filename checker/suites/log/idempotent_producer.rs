@@ -6,7 +6,7 @@
 //! end, every record a producer still up was given is answered.
 
 use crate::subject::log::idempotent_producer::{
-    IdempotentProducer, Msg, Record, Reply, Request, LEADER,
+    IdempotentProducer, Msg, Record, Reply, Request, LEADER, RETRY_AFTER,
 };
 use dscheck::{ms, run, Failure, Property, Suite};
 use dsim::{Broken, Clock, Event, Network, Node, NodeId, Sim, SimRng, Time};
@@ -72,6 +72,18 @@ const DELIVERED: Property = Property {
     when: &[],
 };
 
+const PROMPT: Property = Property {
+    name: "on a network that delivers every message in 1 ms, a record is answered a round trip \
+           after it enters the window, at the cost of one Produce and one Ack; a lost record is \
+           sent again when the next is refused, or RETRY_AFTER after it was sent when none \
+           follows",
+    hint: "send a record as soon as it enters the window (on_send, and on the Ack that moves \
+           the window: only the records that just entered it), acknowledge each appended \
+           record at once, resend expected..=seq on OutOfOrder, and set the retry timer when \
+           the first record is pending and on every progress",
+    when: &[],
+};
+
 pub fn tests(suite: Suite) -> Suite {
     suite
         .seeded("idempotent_producer::on_a_lossy_network", 4, |seed| {
@@ -84,6 +96,11 @@ pub fn tests(suite: Suite) -> Suite {
             "idempotent_producer::producers_restart_with_skewed_clocks",
             4,
             |seed| lossy::<IdempotentProducer>(seed, true, true),
+        )
+        .seeded(
+            "idempotent_producer::a_calm_network_costs_a_round_trip",
+            2,
+            calm::<IdempotentProducer>,
         )
         .seeded(
             "idempotent_producer::lost_acknowledgements_and_a_leader_restart",
@@ -190,9 +207,9 @@ struct App {
 }
 
 impl App {
-    fn send<N: Producing>(&mut self, sim: &mut Sim<N>, to: NodeId) {
+    fn send<N: Producing>(&mut self, sim: &mut Sim<N>, to: NodeId) -> dsim::RequestId {
         self.value += 1;
-        sim.request(to, Request::Send { value: self.value });
+        sim.request(to, Request::Send { value: self.value })
     }
 }
 
@@ -302,4 +319,92 @@ fn settle<N: Producing>(sim: &mut Sim<N>, app: &App) -> Result<(), Failure> {
     let log = sim.node(LEADER).map_or(0, |n| n.log().len());
     dscheck::metric("records in the log", log);
     Ok(())
+}
+
+/// Answers an error naming PROMPT unless every operation in `ids`
+/// completed within `within` of `since`.
+fn prompt<N: Producing>(
+    sim: &Sim<N>,
+    ids: &[dsim::RequestId],
+    since: Time,
+    within: Duration,
+    what: &str,
+) -> Result<(), Failure> {
+    for &id in ids {
+        let done = sim.operation(id).completion.as_ref().map(|(_, at)| *at);
+        if done.is_none_or(|at| at.saturating_since(since) > within) {
+            let detail = format!(
+                "{what}: {id} was answered {} after {} ms, beyond {} ms",
+                done.map_or("never".to_string(), |at| format!("at {at}")),
+                since.as_millis(),
+                within.as_millis()
+            );
+            return Err(Failure::after_run(
+                sim,
+                PROMPT,
+                Broken::new(detail).nodes([NodeId(1)]),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Written out, on a network that delivers in exactly 1 ms: 12 records at
+/// once to n1 (answered within 8 ms, 12 Produce and 12 Ack in all); then
+/// single records 10 ms apart (each within 2 ms); then a record sent while
+/// n1's link to the leader is cut, followed by 4 (all within 6 ms of the
+/// link healing: the refusals bring it back); then a lonely one sent while
+/// cut (within RETRY_AFTER and 3 ms).
+fn calm<N: Producing>(seed: u64) -> Result<(), Failure> {
+    let (mut sim, _) = start::<N>(seed, false);
+    sim.set_network(Network::reliable(ms(1), ms(1)));
+    let mut app = App {
+        value: 0,
+        restarted: BTreeMap::new(),
+    };
+    let n1 = NodeId(1);
+    run(&mut sim, |s| s.run_for(ms(1)))?;
+    let (since, sent) = (sim.now(), sim.stats().sent);
+    let burst: Vec<_> = (0..12).map(|_| app.send(&mut sim, n1)).collect();
+    run(&mut sim, |s| s.run_for(ms(10)))?;
+    prompt(&sim, &burst, since, ms(8), "a burst of 12 records")?;
+    let cost = sim.stats().sent - sent;
+    if cost != 24 {
+        let detail =
+            format!("a burst of 12 records on a calm network cost {cost} messages, not 24");
+        return Err(Failure::after_run(
+            &sim,
+            PROMPT,
+            Broken::new(detail).nodes([n1]),
+        ));
+    }
+    for _ in 0..5 {
+        let since = sim.now();
+        let id = app.send(&mut sim, n1);
+        run(&mut sim, |s| s.run_for(ms(10)))?;
+        prompt(&sim, &[id], since, ms(2), "a single record")?;
+    }
+    run(&mut sim, |s| s.cut(n1, LEADER))?;
+    let mut ids = vec![app.send(&mut sim, n1)];
+    run(&mut sim, |s| s.run_for(ms(3)))?;
+    run(&mut sim, |s| s.heal())?;
+    let since = sim.now();
+    ids.extend((0..4).map(|_| app.send(&mut sim, n1)));
+    run(&mut sim, |s| s.run_for(ms(10)))?;
+    prompt(&sim, &ids, since, ms(6), "a record lost and 4 after it")?;
+    run(&mut sim, |s| s.run_for(ms(40)))?;
+    run(&mut sim, |s| s.cut(n1, LEADER))?;
+    let since = sim.now();
+    let id = app.send(&mut sim, n1);
+    run(&mut sim, |s| s.run_for(ms(3)))?;
+    run(&mut sim, |s| s.heal())?;
+    run(&mut sim, |s| s.run_for(ms(40)))?;
+    prompt(
+        &sim,
+        &[id],
+        since,
+        RETRY_AFTER + ms(3),
+        "a lonely record lost",
+    )?;
+    settle(&mut sim, &app)
 }
