@@ -354,7 +354,8 @@ fn prompt<N: Producing>(
 /// single records 10 ms apart (each within 2 ms); then a record sent while
 /// n1's link to the leader is cut, followed by 4 (all within 6 ms of the
 /// link healing: the refusals bring it back); then a lonely one sent while
-/// cut (within RETRY_AFTER and 3 ms).
+/// cut (within RETRY_AFTER and 3 ms); then, 5 ms a message, 25 at once
+/// (within 51 ms, 50 messages: no retry while acknowledgements progress).
 fn calm<N: Producing>(seed: u64) -> Result<(), Failure> {
     let (mut sim, _) = start::<N>(seed, false);
     sim.set_network(Network::reliable(ms(1), ms(1)));
@@ -406,5 +407,28 @@ fn calm<N: Producing>(seed: u64) -> Result<(), Failure> {
         RETRY_AFTER + ms(3),
         "a lonely record lost",
     )?;
+    sim.set_network(Network::reliable(ms(5), ms(5)));
+    let (since, sent) = (sim.now(), sim.stats().sent);
+    let burst: Vec<_> = (0..25).map(|_| app.send(&mut sim, n1)).collect();
+    run(&mut sim, |s| s.run_for(ms(60)))?;
+    prompt(
+        &sim,
+        &burst,
+        since,
+        ms(51),
+        "25 records at once, 5 ms a message",
+    )?;
+    let cost = sim.stats().sent - sent;
+    if cost != 50 {
+        let detail = format!(
+            "25 records at once, on a network taking 5 ms a message, cost {cost} messages, not \
+             50: the retry timer must start again on every progress"
+        );
+        return Err(Failure::after_run(
+            &sim,
+            PROMPT,
+            Broken::new(detail).nodes([n1]),
+        ));
+    }
     settle(&mut sim, &app)
 }
