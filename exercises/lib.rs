@@ -198,6 +198,8 @@ pub mod storage {
 
 #[path = "17_log"]
 pub mod log {
+    #[cfg(feature = "log_consumer_groups")]
+    pub mod consumer_groups;
     #[cfg(feature = "log_idempotent_producer")]
     pub mod idempotent_producer;
     #[cfg(feature = "log_partition_leader")]

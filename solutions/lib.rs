@@ -140,6 +140,7 @@ pub mod storage {
 
 #[path = "17_log"]
 pub mod log {
+    pub mod consumer_groups;
     pub mod idempotent_producer;
     pub mod partition_leader;
 }

@@ -20,6 +20,8 @@ use exercises as subject;
 use solutions as subject;
 
 mod log {
+    #[cfg(exercise = "log_consumer_groups")]
+    pub mod consumer_groups;
     #[cfg(exercise = "log_idempotent_producer")]
     pub mod idempotent_producer;
     #[cfg(exercise = "log_partition_leader")]
@@ -46,9 +48,13 @@ fn main() {
     let suite = log::partition_leader::tests(suite);
     #[cfg(exercise = "log_idempotent_producer")]
     let suite = log::idempotent_producer::tests(suite);
+    #[cfg(exercise = "log_consumer_groups")]
+    let suite = log::consumer_groups::tests(suite);
     #[cfg(bugs)]
     let suite = log::partition_leader::meta(suite);
     #[cfg(bugs)]
     let suite = log::idempotent_producer::meta(suite);
+    #[cfg(bugs)]
+    let suite = log::consumer_groups::meta(suite);
     suite.run()
 }
