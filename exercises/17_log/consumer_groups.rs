@@ -33,7 +33,7 @@ use std::time::Duration;
 pub const COORDINATOR: NodeId = NodeId(0);
 /// The topic's partitions, and the records in each.
 pub const PARTITIONS: u64 = 4;
-pub const RECORDS: u64 = 60;
+pub const RECORDS: u64 = 200;
 /// The most records in one answer to a fetch.
 pub const BATCH: usize = 5;
 pub const HEARTBEAT_EVERY: Duration = Duration::from_millis(20);

@@ -36,7 +36,7 @@ use std::time::Duration;
 pub const COORDINATOR: NodeId = NodeId(0);
 /// The topic's partitions, and the records in each.
 pub const PARTITIONS: u64 = 4;
-pub const RECORDS: u64 = 60;
+pub const RECORDS: u64 = 200;
 /// The most records in one answer to a fetch.
 pub const BATCH: usize = 5;
 pub const HEARTBEAT_EVERY: Duration = Duration::from_millis(20);
@@ -138,12 +138,9 @@ impl ConsumerGroups {
         //   "send every member its Assignment"
         self.generation += 1;
         let members: Vec<NodeId> = self.members.keys().copied().collect();
-        self.owners.clear();
-        for p in 0..PARTITIONS {
-            if let Some(&m) = members.get(p as usize % members.len().max(1)) {
-                self.owners.insert(p, m);
-            }
-        }
+        self.owners = (0..PARTITIONS)
+            .filter_map(|p| Some((p, *members.get(p as usize % members.len().max(1))?)))
+            .collect();
         for m in members {
             self.assign(ctx, m);
         }

@@ -7,7 +7,7 @@
 //! to the end, and the partitions dealt among the live members.
 
 use crate::subject::log::consumer_groups::{
-    ConsumerGroups, Msg, Reply, Request, COORDINATOR, PARTITIONS, RECORDS,
+    ConsumerGroups, Msg, Reply, Request, COORDINATOR, PARTITIONS, RECORDS, SESSION_TIMEOUT,
 };
 use dscheck::{ms, run, Failure, Property, Suite};
 use dsim::{Broken, Clock, Network, Node, NodeId, Sim, SimRng};
@@ -74,6 +74,24 @@ const NO_SKIP: Property = Property {
     when: &[],
 };
 
+const OWNED: Property = Property {
+    name: "a consumer processes only records of partitions it owns in its generation",
+    hint: "when a newer assignment comes, drop the records fetched under the old one (clear the \
+           queue): whoever owns their partition now starts from its committed offset",
+    when: &[],
+};
+
+const PROMPT: Property = Property {
+    name: "on a network that delivers in 1 ms, a join, a leave or a crash is followed by a new \
+           generation that every live member knows at once (a crash after SESSION_TIMEOUT, a \
+           missed assignment by the next heartbeat), and while the group is stable no record \
+           is processed twice",
+    hint: "rebalance on every join (or a stranger's heartbeat), every leave of a member and \
+           every member dropped by check_sessions, sending each member its Assignment; answer \
+           each heartbeat of a member with its assignment; adopt only a newer generation",
+    when: &[],
+};
+
 const DELIVERED: Property = Property {
     name: "once the network is calm and the consumers up, every record is processed at least \
            once, every offset is committed to the end, and the partitions are dealt among the \
@@ -93,6 +111,11 @@ pub fn tests(suite: Suite) -> Suite {
             "consumer_groups::on_a_lossy_network_with_skewed_clocks",
             4,
             |seed| churn::<ConsumerGroups>(seed, true),
+        )
+        .seeded(
+            "consumer_groups::rebalances_reach_every_member",
+            2,
+            calm::<ConsumerGroups>,
         )
 }
 
@@ -175,6 +198,30 @@ fn watch<N: Grouping>(sim: &mut Sim<N>) -> std::rc::Rc<std::cell::RefCell<Proces
         }
         Ok(())
     });
+    let mut read: BTreeMap<NodeId, usize> = BTreeMap::new();
+    sim.check(OWNED, move |sim, _| {
+        for c in consumers() {
+            let Some(node) = sim.node(c) else {
+                read.insert(c, 0);
+                continue;
+            };
+            let at = read.entry(c).or_default();
+            let owned = node.owned();
+            if let Some(&(p, o)) = node.processed()[*at..]
+                .iter()
+                .find(|(p, _)| !owned.contains(p))
+            {
+                let detail = format!(
+                    "{c} processed offset {o} of partition {p}, which it does not own in \
+                     generation {} (it owns {owned:?})",
+                    node.generation()
+                );
+                return Err(Broken::new(detail).nodes([c]));
+            }
+            *at = node.processed().len();
+        }
+        Ok(())
+    });
     let processing = std::rc::Rc::new(std::cell::RefCell::new(Processing::default()));
     let mine = processing.clone();
     sim.check(NO_SKIP, move |sim, _| {
@@ -249,30 +296,45 @@ fn churn<N: Grouping>(seed: u64, lossy: bool) -> Result<(), Failure> {
     let live: BTreeSet<NodeId> = consumers()
         .filter(|&c| sim.node(c).is_some_and(|n| !n.left()))
         .collect();
-    for c in &live {
-        let node = sim.node(*c).expect("live");
+    dealt(&sim, &live, DELIVERED, "at the end")
+}
+
+/// Fails with `property` unless the coordinator deals every partition
+/// among exactly `live`, and each of them owns its share in the
+/// coordinator's generation.
+fn dealt<N: Grouping>(
+    sim: &Sim<N>,
+    live: &BTreeSet<NodeId>,
+    property: Property,
+    when: &str,
+) -> Result<(), Failure> {
+    let coordinator = sim
+        .node(COORDINATOR)
+        .expect("the coordinator never crashes");
+    let owners: BTreeSet<NodeId> = coordinator.owners().values().copied().collect();
+    for &c in live {
+        let node = sim.node(c);
         let share: Vec<u64> = (coordinator.owners().iter())
-            .filter(|(_, o)| *o == c)
+            .filter(|(_, &o)| o == c)
             .map(|(&p, _)| p)
             .collect();
-        let owners: BTreeSet<NodeId> = coordinator.owners().values().copied().collect();
         if coordinator.owners().len() as u64 != PARTITIONS
-            || owners != live
-            || node.owned() != share
-            || node.generation() != coordinator.generation()
+            || owners != *live
+            || node.map(|n| n.owned()) != Some(share)
+            || node.map(|n| n.generation()) != Some(coordinator.generation())
         {
             let detail = format!(
-                "at the end, the coordinator deals {:?} in generation {}, the live members are \
-                 {live:?}, and {c} owns {:?} in generation {}",
+                "{when}, the coordinator deals {:?} in generation {}, the live members are \
+                 {live:?}, and {c} owns {:?} in generation {:?}",
                 coordinator.owners(),
                 coordinator.generation(),
-                node.owned(),
-                node.generation()
+                node.map(|n| n.owned()),
+                node.map(|n| n.generation())
             );
             return Err(Failure::after_run(
-                &sim,
-                DELIVERED,
-                Broken::new(detail).nodes([*c]),
+                sim,
+                property,
+                Broken::new(detail).nodes([c]),
             ));
         }
     }
@@ -298,4 +360,55 @@ fn set_up<N: Node>(sim: &mut Sim<N>, rng: &mut SimRng, lossy: bool) {
         };
         sim.set_clock(id, clock);
     }
+}
+
+/// Written out, on a network that delivers in 1 ms: n1 and n2 consume
+/// from the start (n3 down), and from 20 to 40 ms no record may be
+/// processed twice. n3 joins: 5 ms later every member knows the new deal.
+/// n2 leaves while the coordinator's messages to n1 are lost for 5 ms: 30
+/// ms later n1 knows it (from a heartbeat's answer). n3 crashes: after
+/// SESSION_TIMEOUT and two heartbeat intervals, n1 alone owns everything.
+/// Then the calm end.
+fn calm<N: Grouping>(seed: u64) -> Result<(), Failure> {
+    let mut sim = Sim::new(seed, NODES, |_| N::fresh());
+    sim.set_network(Network::reliable(ms(1), ms(1)));
+    let processing = watch(&mut sim);
+    let (n1, n2, n3) = (NodeId(1), NodeId(2), NodeId(3));
+    run(&mut sim, |s| s.crash(n3))?;
+    run(&mut sim, |s| s.run_for(ms(20)))?;
+    let before: u64 = processing.borrow().counts.values().map(|n| n - 1).sum();
+    run(&mut sim, |s| s.run_for(ms(20)))?;
+    let after: u64 = processing.borrow().counts.values().map(|n| n - 1).sum();
+    if after > before {
+        let detail = format!(
+            "{} records were processed twice while the group was stable",
+            after - before
+        );
+        return Err(Failure::after_run(&sim, PROMPT, detail));
+    }
+    run(&mut sim, |s| s.restart(n3))?;
+    run(&mut sim, |s| s.run_for(ms(5)))?;
+    dealt(&sim, &[n1, n2, n3].into(), PROMPT, "5 ms after n3 joined")?;
+    run(&mut sim, |s| s.cut(COORDINATOR, n1))?;
+    sim.request(n2, Request::Leave);
+    run(&mut sim, |s| s.run_for(ms(5)))?;
+    run(&mut sim, |s| s.heal())?;
+    run(&mut sim, |s| s.run_for(ms(30)))?;
+    dealt(
+        &sim,
+        &[n1, n3].into(),
+        PROMPT,
+        "35 ms after n2 left (n1 missing the news)",
+    )?;
+    run(&mut sim, |s| s.crash(n3))?;
+    run(&mut sim, |s| s.run_for(SESSION_TIMEOUT + ms(45)))?;
+    dealt(&sim, &[n1].into(), PROMPT, "145 ms after n3 crashed")?;
+    run(&mut sim, |s| s.restart(n3))?;
+    run(&mut sim, |s| s.run_for(Duration::from_millis(1_500)))?;
+    let done = processing.borrow().prefix.clone();
+    if let Some((p, at)) = done.iter().find(|(_, &at)| at < RECORDS) {
+        let detail = format!("at the end, partition {p} is processed up to {at} of {RECORDS}");
+        return Err(Failure::after_run(&sim, DELIVERED, detail));
+    }
+    Ok(())
 }
