@@ -1,11 +1,16 @@
-//! The suite of topic 17, a partitioned log: `log_partition_leader`. A
-//! partition's log is replicated from a leader to followers that fetch it;
-//! the tests check after every step that the replicas agree below the high
-//! watermark and that nothing committed is lost, across failovers, under a
-//! faulty network. Tests in the `meta` group run the checks on the
-//! reference with one bug from `log/bugs/` (see `checker/build.rs`), and
-//! pass only if the intended check finds it; they grade no exercise, and
-//! exist only where the references are the subject.
+//! The suite of topic 17, a partitioned log: `log_partition_leader`,
+//! `log_idempotent_producer` and `log_consumer_groups`. A partition's log
+//! is replicated from a leader to followers that fetch it; producers
+//! append to it with sequence numbers; a group of consumers shares a
+//! topic's partitions. The tests check after every step that the replicas
+//! agree below the high watermark and lose nothing committed, that no
+//! record is in the log twice or out of its producer's order, and that a
+//! partition has one owner per generation and no commit skips a record,
+//! under loss, duplication, delay, partitions, crashes and skewed clocks.
+//! Tests in the `meta` group run the checks on the reference with one bug
+//! from `log/bugs/` (see `checker/build.rs`), and pass only if the intended
+//! check finds it; they grade no exercise, and exist only where the
+//! references are the subject.
 
 // A check of one exercise compiles only its part of the suite, and not
 // every helper is used there.
