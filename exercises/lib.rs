@@ -200,6 +200,16 @@ pub mod storage {
     pub mod wal;
 }
 
+#[path = "17_log"]
+pub mod log {
+    #[cfg(feature = "log_consumer_groups")]
+    pub mod consumer_groups;
+    #[cfg(feature = "log_idempotent_producer")]
+    pub mod idempotent_producer;
+    #[cfg(feature = "log_partition_leader")]
+    pub mod partition_leader;
+}
+
 #[cfg(feature = "mapreduce")]
 #[path = "18_mapreduce"]
 pub mod mapreduce {

@@ -140,6 +140,13 @@ pub mod storage {
     pub mod wal;
 }
 
+#[path = "17_log"]
+pub mod log {
+    pub mod consumer_groups;
+    pub mod idempotent_producer;
+    pub mod partition_leader;
+}
+
 #[path = "18_mapreduce"]
 pub mod mapreduce {
     pub mod coordinator;
