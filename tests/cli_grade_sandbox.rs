@@ -64,7 +64,7 @@ fn the_references_that_use_files_processes_and_sockets_earn_every_point() {
 /// Every topic (a grading build of each suite, about a minute on two
 /// cores): CI runs it.
 #[test]
-#[ignore = "grades all 55 references; CI runs it with --ignored"]
+#[ignore = "grades all 62 references; CI runs it with --ignored"]
 fn the_references_earn_every_point_in_the_sandbox() {
     references_earn_every_point(None);
 }
