@@ -124,7 +124,8 @@ fn mutate_file(
     let mutants = schema::mutants(&reference);
     let suite = &graded[0].suite;
     let fingerprint = work.fingerprint(kit, suite, &reference)?;
-    let key = |m: &Mutant, e: &Exercise| format!("{}|{}|{fingerprint}", e.name, m.key(file));
+    let names = schema::occurrence_keys(&mutants, file);
+    let key = |m: &Mutant, e: &Exercise| format!("{}|{}|{fingerprint}", e.name, names[&m.id]);
     let pending: Vec<&Mutant> = mutants
         .iter()
         .filter(|m| graded.iter().any(|e| cache.get(&key(m, e)).is_none()))

@@ -7,6 +7,7 @@
 //! build per file, then one run per mutant.
 
 use super::operators::{mutations, Mutation};
+use std::collections::HashMap;
 
 /// The variable that chooses the mutant a run uses (0: none).
 pub const MUTANT_VAR: &str = "DSCOURSE_MUTANT";
@@ -47,6 +48,27 @@ impl Mutant {
             self.mutation.operator
         )
     }
+}
+
+/// Each mutant's name across runs (by id): [`Mutant::key`], and for the
+/// second and later of mutants that read alike (the same statement written
+/// twice in one file, changed the same way) `#2`, `#3`… in file order, so
+/// that each copy keeps a verdict of its own.
+pub fn occurrence_keys(mutants: &[Mutant], file: &str) -> HashMap<u32, String> {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    mutants
+        .iter()
+        .map(|m| {
+            let key = m.key(file);
+            let count = seen.entry(key.clone()).or_insert(0);
+            *count += 1;
+            let name = match *count {
+                1 => key,
+                n => format!("{key}#{n}"),
+            };
+            (m.id, name)
+        })
+        .collect()
 }
 
 /// The lines (from 0) a learner writes: those inside a marked region
@@ -253,5 +275,25 @@ mod tests {
         assert!(text.contains("fn __dscourse_mutant() -> u32"));
         // Without mutants the region stays as written.
         assert!(schema(REFERENCE, &[]).contains("    self.time += 1;\n    self.time\n"));
+    }
+
+    #[test]
+    fn the_same_statement_twice_gets_two_names() {
+        let twice = "fn tick(&mut self) {\n    // exercise: begin \"add\"\n    self.time += 1;\n    self.time += 1;\n    // exercise: end\n}\n";
+        let all = mutants(twice);
+        let names = occurrence_keys(&all, "f.rs");
+        let deleted: Vec<&String> = all
+            .iter()
+            .filter(|m| m.mutation.line.is_empty())
+            .map(|m| &names[&m.id])
+            .collect();
+        assert_eq!(deleted.len(), 2, "{names:?}");
+        assert_ne!(deleted[0], deleted[1]);
+        assert!(
+            !deleted[0].contains('#'),
+            "the first keeps its name: {}",
+            deleted[0]
+        );
+        assert!(deleted[1].ends_with("#2"), "{}", deleted[1]);
     }
 }
