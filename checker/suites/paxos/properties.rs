@@ -8,7 +8,7 @@ use crate::subject::paxos::single_decree::{
     Ballot, Config, Msg, Timer, Value, Vote, ACCEPTED_KEY, PROMISED_KEY, ROUND_KEY,
 };
 use dscheck::{Fact, Property};
-use dsim::{Broken, NodeId, Sim, Storage};
+use dsim::{Broken, Event, NodeId, Sim, Step, Storage};
 use std::collections::{BTreeMap, BTreeSet};
 use std::hash::Hash;
 
@@ -93,6 +93,14 @@ pub const DURABLE: Property = Property {
     hint: "an acceptor puts promised (PROMISED_KEY) and its vote (ACCEPTED_KEY) in ctx.storage() \
            before answering; a proposer puts its round (ROUND_KEY) before sending Prepare; \
            recover() reads all three back",
+    when: &[],
+};
+pub const ANSWERS: Property = Property {
+    name: "an acceptor answers every Prepare: a Promise when the ballot is at or above its \
+           promise, a Nack below it",
+    hint: "on_prepare: if ballot < promised, send Nack { ballot, promised } back; otherwise \
+           store the promise and send Promise { ballot, accepted } (a repeated Prepare of the \
+           promised ballot is promised again)",
     when: &[],
 };
 pub const RETRIES: Property = Property {
@@ -274,6 +282,15 @@ pub fn watch<N: Observed>(sim: &mut Sim<N>, acceptors: &[NodeId], proposed: &[Va
         }
         Ok(())
     });
+    let answering = acceptors.to_vec();
+    let mut promises: BTreeMap<NodeId, Option<Ballot>> = BTreeMap::new();
+    sim.check(ANSWERS, move |sim, step| {
+        let before = promises.clone();
+        for &id in &answering {
+            promises.insert(id, seen(id, sim.node(id), sim.storage(id)).promised);
+        }
+        answers_prepare(&answering, &before, &step)
+    });
     let o = observer.clone();
     sim.check(VALIDITY, move |sim, _| {
         let o = o.borrow();
@@ -353,6 +370,54 @@ pub fn watch<N: Observed>(sim: &mut Sim<N>, acceptors: &[NodeId], proposed: &[Va
     sim.check(LEARNS_CHOSEN, move |sim, _| {
         observer.borrow().learned(&snapshot(sim))
     });
+}
+
+/// ANSWERS, for a step that delivered a Prepare to an acceptor (from
+/// another node): the step sends back a Nack for that ballot if it is below
+/// the promise the acceptor held before the step, else a Promise for it.
+fn answers_prepare<N: Observed>(
+    acceptors: &[NodeId],
+    before: &BTreeMap<NodeId, Option<Ballot>>,
+    step: &Step<'_, N>,
+) -> Result<(), Broken> {
+    let Some(Event::Deliver {
+        from,
+        to,
+        msg: Msg::Prepare { ballot },
+        ..
+    }) = step.trigger_event()
+    else {
+        return Ok(());
+    };
+    if from == to || !acceptors.contains(to) {
+        return Ok(());
+    }
+    let prior = before.get(to).copied().flatten();
+    let refused = prior.is_some_and(|p| *ballot < p);
+    let answered = step.caused().iter().any(|e| match &e.event {
+        Event::Send {
+            from: f,
+            to: t,
+            msg: Msg::Nack { ballot: b, .. },
+            ..
+        } => refused && f == to && t == from && b == ballot,
+        Event::Send {
+            from: f,
+            to: t,
+            msg: Msg::Promise { ballot: b, .. },
+            ..
+        } => !refused && f == to && t == from && b == ballot,
+        _ => false,
+    });
+    if answered {
+        return Ok(());
+    }
+    let expected = if refused { "a Nack" } else { "a Promise" };
+    Err(Broken::new(format!(
+        "{to} had promised {prior:?} and got Prepare({ballot:?}) from {from}; it should have \
+         answered with {expected} for that ballot"
+    ))
+    .nodes([*to]))
 }
 
 /// The values chosen in `sim`'s acceptors' current votes (for the

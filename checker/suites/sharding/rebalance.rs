@@ -115,6 +115,12 @@ const ANNOUNCED: Property = Property {
     hint: "on_reconfigure ends with ctx.reply(id, Reply::Reconfigured): the controller waits for every server to move on",
     when: &[],
 };
+const ANSWERED: Property = Property {
+    name: "every read and write is answered: with the value, Written, TryLater or WrongServer",
+    hint: "on_put and on_get end with ctx.reply(id, reply) whichever reply it is: a client that \
+           hears nothing cannot tell a lost request from a slow one",
+    when: &[],
+};
 const READABLE: Property = Property {
     name: "every acknowledged write can be read at the end",
     hint: "once every handoff has finished, the owner of each shard in the last configuration \

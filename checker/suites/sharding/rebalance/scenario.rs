@@ -4,8 +4,8 @@
 //! every event, the rest at the end.
 
 use super::{
-    fewest, Answer, Factory, Observed, Op, AGREE, ANNOUNCED, DONE, INITIAL, LIVENESS, LOST,
-    MINIMAL, NODES, READABLE, READS, REFUSAL, TWICE,
+    fewest, Answer, Factory, Observed, Op, AGREE, ANNOUNCED, ANSWERED, DONE, INITIAL, LIVENESS,
+    LOST, MINIMAL, NODES, READABLE, READS, REFUSAL, TWICE,
 };
 use crate::subject::sharding::rebalance::{Change, SHARDS};
 use dscheck::{ms, run, Failure};
@@ -88,6 +88,7 @@ pub(in super::super) fn scenario<N: Observed>(
     }
     agreement(&sim, changes.len())?;
     announced(&sim)?;
+    answered(&sim)?;
     minimal(&sim, &seen.borrow(), &changes)?;
     readable(&mut sim)?;
     Ok(sim)
@@ -382,6 +383,27 @@ fn announced<N: Observed>(sim: &Sim<N>) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// At the end: every read and write was answered (no server is ever down
+/// in these runs, and requests reach it whatever the network loses).
+fn answered<N: Observed>(sim: &Sim<N>) -> Result<(), Failure> {
+    let unanswered = sim
+        .history()
+        .iter()
+        .find(|op| N::op(&op.request) != Op::Other && op.reply().is_none());
+    match unanswered {
+        Some(op) => {
+            let detail = format!(
+                "{} got {:?} ({}) and, by the end, had not answered it",
+                op.node,
+                N::op(&op.request),
+                op.id
+            );
+            Err(Failure::after_run(sim, ANSWERED, detail))
+        }
+        None => Ok(()),
+    }
 }
 
 /// At the end: every server is on the configuration of the last change.
