@@ -10,13 +10,14 @@
 //! earlier copy's build exactly when it was made from the same files, and
 //! never mistakes one made from other files for this copy's.
 //!
-//! The tests of the runner are split over several test binaries (`cli`,
-//! `cli_bad_input`, `cli_dev_check`), so "one at a time" holds across
-//! processes too: on Unix a [`TestKit`] also holds an exclusive lock on a file
-//! in the shared target folder, so binaries run side by side (as
-//! `cargo nextest` runs them) still take turns. Elsewhere only the tests of
-//! one binary take turns, which is enough for `cargo test`: it runs test
-//! binaries one after another.
+//! The tests of the runner are one test binary (`cli`, a module per
+//! command or concern, watch mode's included), whose tests take turns on the
+//! copy through a mutex. "One at a time" holds across processes too: on
+//! Unix a [`TestKit`] also holds an exclusive lock on a file in the shared
+//! target folder, so test processes run side by side (as `cargo nextest`
+//! runs each test in a process of its own) still take turns. Elsewhere only
+//! the tests of one process take turns, which is enough for `cargo test`: it
+//! runs every test of the binary in one process.
 
 #![allow(dead_code)]
 

@@ -4,7 +4,7 @@
 //! reported in the runner's own words, and none is taken for a pass. The real
 //! binary on a private copy of the kit (see `common`).
 
-mod common;
+use crate::common;
 
 use common::{line_of, reference_with, stub_with, TestKit, EX, FILE};
 

@@ -5,7 +5,7 @@
 //! a long run, in the report, the columns and the page. Three kit copies in
 //! all.
 
-mod common;
+use crate::common;
 
 use common::{reference_with, Run, TestKit, EX};
 

@@ -3,7 +3,7 @@
 //! `common`). Closed until the exercise passes unless forced; hunks name the
 //! lines of both files; identical files are said to be.
 
-mod common;
+use crate::common;
 
 use common::{line_of, stub, TestKit, EX, FILE, REFERENCE};
 

@@ -6,7 +6,7 @@
 
 #![cfg(target_os = "linux")]
 
-mod common;
+use crate::common;
 
 use common::{dscourse_with_env, grading_dir, TestKit};
 use serde::Deserialize;

@@ -2,7 +2,7 @@
 //! in the background with its compilers recorded, so that its first check
 //! runs them directly instead of waiting for cargo.
 
-use crate::harness::{stub_of, Kit, OTHER_FILE};
+use crate::watch::harness::{stub_of, Kit, OTHER_FILE};
 use std::fs;
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,7 @@
 //! `dscourse dev strip` and `dscourse dev gradescope`: what an instructor
 //! hands out, and what grades on Gradescope's machines.
 
-mod common;
+use crate::common;
 
 use common::{dscourse, grading_dir, shared_target_dir, TestKit, REFERENCE};
 use serde_json::Value;

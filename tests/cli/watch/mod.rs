@@ -7,8 +7,6 @@
 //! files. Tests take turns on it.
 
 mod ahead;
-#[path = "../common/mod.rs"]
-mod common;
 mod fast_path;
 mod harness;
 mod replays;

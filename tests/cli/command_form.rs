@@ -3,7 +3,7 @@
 //! …` when it is installed (here: a copy of the binary outside any `target/`
 //! folder, without cargo's `CARGO` variable).
 
-mod common;
+use crate::common;
 
 use common::{TestKit, EX};
 use std::path::{Path, PathBuf};

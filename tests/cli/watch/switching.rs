@@ -1,7 +1,7 @@
 //! Moving to another exercise: by saving its file, and by its number in the
 //! list.
 
-use crate::harness::{stub_of, Kit, FILE, OTHER_FILE};
+use crate::watch::harness::{stub_of, Kit, FILE, OTHER_FILE};
 use std::fs;
 use std::time::Duration;
 

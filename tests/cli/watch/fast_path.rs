@@ -4,7 +4,7 @@
 //! never stale. Which path ran is read from the stage times that
 //! `DSCOURSE_TIMINGS` logs for each check (`rustc` or `cargo`).
 
-use crate::harness::{target_dir, Kit, FILE};
+use crate::watch::harness::{target_dir, Kit, FILE};
 use std::fs;
 use std::path::PathBuf;
 use std::process::Command;

@@ -2,13 +2,31 @@
 //! a private copy of the kit (see `common`): `list`, `run`, `hint`, `reset`,
 //! `solution`, the progress file, and finding the kit from a subfolder.
 //! Malformed manifests and misbehaving learner code are tested in
-//! `cli_bad_input.rs`, `dev check` in `cli_dev_check.rs`.
+//! `bad_input.rs`, `dev check` in `dev_check.rs`.
 //!
 //! Tests that check code build the intro suite in `target/cli-tests`; the
 //! first build there compiles the registry crates (about a minute), later
 //! ones only the learner's crate and the suite.
 
+#[path = "../common/mod.rs"]
 mod common;
+
+// The runner's other integration tests: one test binary, so that the kit's
+// `cargo test` compiles and links the tests and their helpers once.
+mod bad_input;
+mod command_form;
+mod dev_check;
+mod dev_new;
+mod diff;
+mod distribute;
+mod grade;
+mod grade_intake;
+mod grade_sandbox;
+mod hostile;
+mod nondeterminism;
+mod replay;
+mod serve;
+mod watch;
 
 use common::{dscourse, reference_with, stub, TestKit, EX, FILE, REFERENCE};
 

@@ -15,7 +15,7 @@
 //! 0.51^24 ≈ 1e-7, and to go unnoticed they would also have to agree with
 //! the first run. The test is as good as deterministic.
 
-mod common;
+use crate::common;
 
 use common::{with_body, TestKit, EX, FILE, REFERENCE};
 

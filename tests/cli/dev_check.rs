@@ -8,7 +8,7 @@
 //! way): running all 62 takes minutes, and CI runs the whole `dev check` as
 //! a step of its own.
 
-mod common;
+use crate::common;
 
 use common::{line_of, TestKit, EX, FILE, REFERENCE};
 

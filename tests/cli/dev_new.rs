@@ -4,7 +4,7 @@
 //! scaffold are refused without a file changed. The real binary on a
 //! private copy of the kit (see `common`).
 
-mod common;
+use crate::common;
 
 use common::TestKit;
 

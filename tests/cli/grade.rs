@@ -2,7 +2,7 @@
 //! the points of the exercise it breaks, with a clear reason, and nothing
 //! else; the grader itself always finishes and exits 0.
 
-mod common;
+use crate::common;
 
 use common::{with_body, TestKit, REFERENCE};
 use serde_json::Value;
@@ -254,7 +254,7 @@ fn expect_grade(reports: &Path, student: &str) {
 /// One student for each way a grade can end (passed, a compile error, a
 /// time limit, a process that ends mid-suite, files the build must not
 /// use) beside a reference; the other attacks on a run are the whole
-/// class's, and `cli_hostile`'s.
+/// class's, and `hostile`'s.
 const QUICK: [&str; 5] = ["good", "broken", "loops", "exits_once", "builds"];
 
 #[test]

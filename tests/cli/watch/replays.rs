@@ -2,7 +2,7 @@
 //! deterministic) run after the verdict is on screen: the failure is shown
 //! at once, and what the replays found joins it when they end.
 
-use crate::harness::{stub_of, Kit, FILE};
+use crate::watch::harness::{stub_of, Kit, FILE};
 use std::fs;
 use std::time::Duration;
 
@@ -10,7 +10,7 @@ const NOTE: &str = "your code does not run the same way twice";
 
 /// The reference with a planted bug (the ninth ping goes unanswered) and
 /// pings sent in a `HashMap`'s order, new each round: two replays of the
-/// failing seed differ (see `tests/cli_nondeterminism.rs` for how surely).
+/// failing seed differ (see `tests/cli/nondeterminism.rs` for how surely).
 fn nondeterministic_and_failing() -> String {
     let reference = stub_of("solutions/00_intro/pingpong.rs");
     let answer = "Msg::Ping { seq } => ctx.send(from, Msg::Pong { seq }),";

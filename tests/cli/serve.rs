@@ -3,7 +3,7 @@
 //! RESP over loopback; a learner's file that does not compile is reported
 //! as a check reports it; a topic without a server is a usage error.
 
-mod common;
+use crate::common;
 
 use common::{shared_target_dir, TestKit};
 use std::io::{Read, Write};
