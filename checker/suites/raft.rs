@@ -109,6 +109,7 @@ const ELECTION_TESTS: NodeTests = &[
         e::many_elections,
     ),
     ("raft_election::message_caps", 10, e::message_caps),
+    ("raft_election::a_cluster_of_one_elects_itself", 3, e::alone),
     ("raft_election::up_to_date_votes", 5, v::up_to_date_votes),
     ("raft_election::leadership_moves", 5, v::leadership_moves),
     ("raft_election::even_splits", 5, v::even_splits),
@@ -127,6 +128,11 @@ const ELECTION_TESTS: NodeTests = &[
 #[cfg(exercise = "raft_replication")]
 const REPLICATION_TESTS: NodeTests = &[
     ("raft_replication::basic_agreement", 5, r::basic_agreement),
+    (
+        "raft_replication::a_cluster_of_one_commits_alone",
+        3,
+        r::alone,
+    ),
     ("raft_replication::follower_failure", 5, r::follower_failure),
     ("raft_replication::leader_failure", 5, r::leader_failure),
     (

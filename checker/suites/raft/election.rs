@@ -63,6 +63,14 @@ pub fn initial_election<N: Observed>(seed: u64, build: &Build<N>) -> Result<(), 
     )
 }
 
+/// A cluster of one node: its own vote is a majority, so it elects itself
+/// as soon as its election timer fires, with no one to ask.
+pub fn alone<N: Observed>(seed: u64, build: &Build<N>) -> Result<(), Failure> {
+    let mut c = Cluster::new(seed, 1, build, Options::default());
+    c.await_leader(&c.ids())?;
+    Ok(())
+}
+
 /// The leader is cut off: the others elect a new one; it comes back and
 /// the cluster has one leader; two of three are cut off: the one left
 /// stays without a leader; one comes back: a leader again.

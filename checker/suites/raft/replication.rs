@@ -66,6 +66,17 @@ pub fn basic_agreement<N: Observed>(seed: u64, build: &Build<N>) -> Result<(), F
     Ok(())
 }
 
+/// A cluster of one node commits each command as it appends it: its own
+/// log is a majority, and no reply will ever come to count.
+pub fn alone<N: Observed>(seed: u64, build: &Build<N>) -> Result<(), Failure> {
+    let mut c = Cluster::new(seed, 1, build, Options::default());
+    c.await_leader(&c.ids())?;
+    for _ in 0..3 {
+        c.one(1)?;
+    }
+    Ok(())
+}
+
 /// Gives a command to `leader` and runs for 2 s: it must not be applied.
 fn not_committed<N: Observed>(
     c: &mut Cluster<N>,
