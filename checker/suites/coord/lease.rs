@@ -189,6 +189,7 @@ pub fn tests(suite: Suite) -> Suite {
             4,
             calm::<Lease>,
         )
+        .seeded("lease::a_group_of_one_takes_the_lease", 2, alone::<Lease>)
         .seeded(
             "lease::taken_over_after_the_holder_crashes",
             8,
@@ -360,6 +361,21 @@ pub fn faulty<N: Leasing>(seed: u64, faults: Faults) -> Result<(), Failure> {
 
 /// A calm network, no crash: some node holds the lease within [`ACQUIRE`],
 /// and from then on the same node holds it at every event for 6 s.
+/// A group of one node: its own grant is a majority, so it takes the lease
+/// as soon as it asks, with no one to hear from.
+pub fn alone<N: Leasing>(seed: u64) -> Result<(), Failure> {
+    let mut sim = Sim::new(seed, 1, |_| N::fresh());
+    watch(&mut sim, true);
+    match first_holder(&mut sim, ACQUIRE, |_| true)? {
+        Some(_) => Ok(()),
+        None => Err(Failure::after_run(
+            &sim,
+            ACQUIRED,
+            "a group of one node: it did not hold the lease within 3 s",
+        )),
+    }
+}
+
 pub fn calm<N: Leasing>(seed: u64) -> Result<(), Failure> {
     let mut sim = Sim::new(seed, NODES, |_| N::fresh());
     let mut rng = sim.scenario_rng();
