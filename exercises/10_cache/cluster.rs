@@ -219,7 +219,7 @@ impl CacheNode {
     /// primary of whose replica changed goes to its new replica (writes
     /// waiting on the dead replica included).
     fn on_down(&mut self, ctx: &mut Ctx<Self>, dead: NodeId) {
-        todo!("remember the ring, remove the dead node; for each key you hold and are now primary of whose replica changed: put its entry in unacked and replicate it")
+        todo!("remember the ring, remove the dead node; for each key you hold and are now primary of whose replica changed: with no replica left, answer its waiting writes Written and forget it; otherwise put its entry in unacked and replicate it")
     }
 
     /// On a replication: keep it if it is newer than what is here, and

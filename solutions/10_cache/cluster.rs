@@ -248,7 +248,7 @@ impl CacheNode {
     /// primary of whose replica changed goes to its new replica (writes
     /// waiting on the dead replica included).
     fn on_down(&mut self, ctx: &mut Ctx<Self>, dead: NodeId) {
-        // exercise: begin "remember the ring, remove the dead node; for each key you hold and are now primary of whose replica changed: put its entry in unacked and replicate it"
+        // exercise: begin "remember the ring, remove the dead node; for each key you hold and are now primary of whose replica changed: with no replica left, answer its waiting writes Written and forget it; otherwise put its entry in unacked and replicate it"
         let before = self.ring.clone();
         self.ring.remove(dead);
         let me = ctx.id();
@@ -256,6 +256,19 @@ impl CacheNode {
         for key in keys {
             let primary = self.ring.primary(key) == Some(me);
             if !primary || before.replica(key) == self.ring.replica(key) {
+                continue;
+            }
+            if self.ring.replica(key).is_none() {
+                // The last node standing: no replica is left to wait for
+                // (as in on_put), so the writes waiting here are done.
+                for (id, _) in self
+                    .unacked
+                    .remove(&key)
+                    .map(|u| u.waiting)
+                    .unwrap_or_default()
+                {
+                    ctx.reply(id, Reply::Written);
+                }
                 continue;
             }
             let entry = self.data[&key];

@@ -90,6 +90,10 @@ pub fn tests(suite: Suite) -> Suite {
             10,
             |seed| scenario::<CacheNode>(seed, Replication::Sync, Replication::Sync, 2).map(drop),
         )
+        .seeded("cluster::the_last_node_standing_serves_alone", 3, |seed| {
+            let failures = NODES - 1;
+            scenario::<CacheNode>(seed, Replication::Sync, Replication::Sync, failures).map(drop)
+        })
         .seeded(
             "cluster::asynchronous_acknowledges_sooner_and_its_losses_are_counted",
             10,
