@@ -42,6 +42,14 @@ pub const STABLE: Property = Property {
            ctx.storage() in on_start: a restarted node must know what it decided",
     when: &[],
 };
+pub const RESENDS_PREPARE: Property = Property {
+    name: "a lost Prepare costs only time: with every participant able to commit and reachable \
+           again well before the vote timeout, the transaction commits",
+    hint: "on begin, set the Resend timer (RETRY_AFTER) besides VoteTimeout, and on Resend send \
+           Prepare again: a participant that never got it cannot vote, and the vote timeout \
+           would abort a transaction everyone could commit",
+    when: &[],
+};
 pub const DECIDES: Property = Property {
     name: "every participant decides once the network and the nodes recover",
     hint: "lost messages must be sent again: the coordinator resends Prepare and Decide on its \

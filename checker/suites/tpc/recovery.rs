@@ -7,7 +7,9 @@
 use super::exhaustive::{explore, Model};
 use super::observed::{self, Build, Observed, Outcome};
 use super::prompt::watch_answers;
-use super::properties::{of_sim, watch, Snapshot, BLOCKS, DECIDES, PRESUMED_ABORT};
+use super::properties::{
+    of_sim, watch, Snapshot, BLOCKS, DECIDES, PRESUMED_ABORT, RESENDS_PREPARE,
+};
 use super::recovery_scripted::{
     ask_again, keep_asking, late_vote_answered, no_vote, participant_down_aborts, quiet,
     told_client,
@@ -35,6 +37,9 @@ pub fn tests(suite: Suite) -> Suite {
             3,
             |seed| participant_down_aborts(seed, observed::recovery()),
         )
+        .seeded("recovery::a_lost_prepare_is_sent_again", 3, |seed| {
+            lost_prepare(seed, observed::recovery())
+        })
         .seeded("recovery::a_no_vote_aborts_at_once", 2, |seed| {
             no_vote(seed, observed::recovery(), start_with)
         })
@@ -198,6 +203,27 @@ pub fn lost_acks<N: Observed>(seed: u64, build: Build<N>) -> Result<(), Failure>
         format!("the coordinator had decided commit, yet the participants ended {outcome:?}")
     })?;
     quiet(&mut sim)
+}
+
+/// The link to one participant is cut as the transaction begins, so its
+/// Prepare is lost, and healed 10 ms later, long before the vote timeout:
+/// the coordinator's resend reaches it, and everyone commits.
+pub fn lost_prepare<N: Observed>(seed: u64, build: Build<N>) -> Result<(), Failure> {
+    let mut sim = start(seed, build, 3);
+    let cut_off = NodeId(1 + SimRng::new(seed).below(3) as usize);
+    run(&mut sim, |s| s.cut(COORDINATOR, cut_off))?;
+    let begin = sim.request(COORDINATOR, N::begin());
+    run(&mut sim, |s| s.run_for(ms(10)))?;
+    run(&mut sim, |s| s.heal())?;
+    run(&mut sim, |s| s.run_for(secs(1)))?;
+    let decision = of_sim(&sim)[0].decision;
+    ensure(decision == Some(Outcome::Commit), RESENDS_PREPARE, || {
+        format!(
+            "{cut_off} missed the first Prepare (its link was healed 10 ms later) and the \
+             coordinator decided {decision:?}"
+        )
+    })?;
+    told_client(&sim, begin, Outcome::Commit)
 }
 
 /// 20% loss, and for the first 600 ms random crashes and restarts of any
