@@ -285,11 +285,13 @@ pub fn watch<N: Observed>(sim: &mut Sim<N>, acceptors: &[NodeId], proposed: &[Va
     let answering = acceptors.to_vec();
     let mut promises: BTreeMap<NodeId, Option<Ballot>> = BTreeMap::new();
     sim.check(ANSWERS, move |sim, step| {
-        let before = promises.clone();
+        // Judged by the promises as they were before the step; then
+        // remembered as the step left them.
+        let answered = answers_prepare(&answering, &promises, &step);
         for &id in &answering {
             promises.insert(id, seen(id, sim.node(id), sim.storage(id)).promised);
         }
-        answers_prepare(&answering, &before, &step)
+        answered
     });
     let o = observer.clone();
     sim.check(VALIDITY, move |sim, _| {
