@@ -3,7 +3,7 @@
 //! student and a class summary.
 
 use super::clean::clean;
-use super::formats::{self, Format};
+use super::formats;
 use super::report::Report;
 use super::submission::Submission;
 use super::workspace::{SlotSettings, Workspace};
@@ -90,12 +90,10 @@ pub fn grade_all(
             Ok(mut report) => {
                 // As unique in the gradebook as the report's file name.
                 report.student = stems[index].clone();
-                let file = out.join(format!(
-                    "{}.{}",
-                    stems[index],
-                    report_extension(args.format)
-                ));
-                write_report(&file, &formats::render(&report, args.format)?)?;
+                for format in args.formats() {
+                    let file = out.join(format!("{}.{}", stems[index], format.file_suffix()));
+                    write_report(&file, &formats::render(&report, format)?)?;
+                }
                 reports.push(report);
             }
             Err(error) => failures.push(format!("{name}: {}", clean(&format!("{error:#}")))),
@@ -191,14 +189,6 @@ fn report_stems(folders: &[PathBuf]) -> Vec<String> {
             stem
         })
         .collect()
-}
-
-/// Gradescope's per-student file keeps its usual name after the student's.
-fn report_extension(format: Format) -> String {
-    match format {
-        Format::Gradescope => "results.json".to_string(),
-        other => other.extension().to_string(),
-    }
 }
 
 /// The progress line: redrawn in place on a terminal, a line per student

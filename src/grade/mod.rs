@@ -40,11 +40,14 @@ pub struct GradeArgs {
     /// Only the exercises of this topic.
     #[arg(long)]
     pub topic: Option<String>,
-    /// The report's format.
-    #[arg(long, value_enum, default_value = "table")]
-    pub format: Format,
-    /// Write the report to FILE (with --batch: the folder for the reports,
-    /// `grades` by default).
+    /// The report's format; several, comma-separated (e.g.
+    /// `gradescope,junit,csv`), grade once and write a report in each into
+    /// the folder given by --output.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "table")]
+    pub format: Vec<Format>,
+    /// Write the report to FILE; with several formats, the folder for the
+    /// reports (`results.json` for Gradescope, `report.xml`, `report.csv`…);
+    /// with --batch, the folder for the reports (`grades` by default).
     #[arg(long, short, value_name = "PATH")]
     pub output: Option<PathBuf>,
     /// How many submissions to grade at once (default: one per core).
@@ -68,6 +71,32 @@ pub struct GradeArgs {
 }
 
 impl GradeArgs {
+    /// The formats asked for, each once, in the order given.
+    fn formats(&self) -> Vec<Format> {
+        let mut formats: Vec<Format> = Vec::new();
+        for &format in &self.format {
+            if !formats.contains(&format) {
+                formats.push(format);
+            }
+        }
+        formats
+    }
+
+    /// Where one submission's Gradescope report goes, if one was asked
+    /// for: Gradescope shows the student only that file, so a grading that
+    /// fails says why there too.
+    fn gradescope_file(&self) -> Option<PathBuf> {
+        let output = self.output.as_ref().filter(|_| self.batch.is_none())?;
+        let formats = self.formats();
+        match formats[..] {
+            [Format::Gradescope] => Some(output.clone()),
+            _ if formats.contains(&Format::Gradescope) => {
+                Some(output.join(Format::Gradescope.report_file_name()))
+            }
+            _ => None,
+        }
+    }
+
     /// How every grading slot is set up.
     fn slot_settings(&self) -> SlotSettings {
         SlotSettings {
@@ -94,8 +123,8 @@ pub fn grade(args: &GradeArgs) -> Result<ExitCode> {
             "--require-sandbox: this machine cannot confine the code it grades:\n  {}",
             settings.layers.missing().join("\n  ")
         );
-        if let (Format::Gradescope, Some(file)) = (args.format, &args.output) {
-            let _ = write_report(file, &formats::gradescope_error(&format!("{error:#}")));
+        if let Some(file) = args.gradescope_file() {
+            let _ = write_report(&file, &formats::gradescope_error(&format!("{error:#}")));
         }
         return Err(error);
     }
@@ -105,9 +134,9 @@ pub fn grade(args: &GradeArgs) -> Result<ExitCode> {
         (Some(path), None) => grade_one(&kit, &exercises, path, args, &settings).inspect_err(|error| {
             // Gradescope shows the student only results.json: say there why
             // nothing was graded.
-            if let (Format::Gradescope, Some(file)) = (args.format, &args.output) {
+            if let Some(file) = args.gradescope_file() {
                 let why = clean::clean(&format!("{error:#}"));
-                let _ = write_report(file, &formats::gradescope_error(&why));
+                let _ = write_report(&file, &formats::gradescope_error(&why));
             }
         }),
         (None, Some(dir)) => batch::grade_all(&kit, &exercises, dir, args, &settings),
@@ -121,22 +150,42 @@ fn grade_one(
     args: &GradeArgs,
     settings: &SlotSettings,
 ) -> Result<ExitCode> {
+    let formats = args.formats();
+    if formats.len() > 1 && args.output.is_none() {
+        bail!(
+            "several formats need --output DIR: the folder to write a report in each \
+             format into (results.json for Gradescope, report.xml, report.csv…)"
+        );
+    }
     let submission = Submission::read(path, &kit.root, &kit.manifest)?;
     let mut workspace = Workspace::open(kit, 0, settings)?;
     let report = grade_submission(kit, &mut workspace, &submission, exercises)?;
-    let text = formats::render(&report, args.format)?;
-    match &args.output {
-        Some(file) => {
-            write_report(file, &text)?;
+    let points = format!(
+        "{}: {} of {} points",
+        report.student,
+        formats::number(report.score),
+        formats::number(report.max_score)
+    );
+    match (&args.output, &formats[..]) {
+        (None, [format]) => print!("{}", formats::render(&report, *format)?),
+        (Some(file), [format]) => {
+            write_report(file, &formats::render(&report, *format)?)?;
+            eprintln!("{points}; report written to {}", file.display());
+        }
+        (Some(dir), several) => {
+            let mut names = Vec::new();
+            for &format in several {
+                let name = format.report_file_name();
+                write_report(&dir.join(&name), &formats::render(&report, format)?)?;
+                names.push(name);
+            }
             eprintln!(
-                "{}: {} of {} points; report written to {}",
-                report.student,
-                formats::number(report.score),
-                formats::number(report.max_score),
-                file.display()
+                "{points}; reports written to {}: {}",
+                dir.display(),
+                names.join(", ")
             );
         }
-        None => print!("{text}"),
+        (None, _) => unreachable!("several formats were refused without --output"),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -283,10 +283,24 @@ fn every_report_format_says_the_same_grade() {
         std::fs::read_to_string(common::repo().join("exercises/00_intro/retry.rs")).unwrap(),
     )
     .unwrap();
+    // Graded once, into a report in each format.
+    let formats = "table,json,gradescope,junit,classroom,csv";
+    let run = kit.run(&[
+        "grade", "alice", "--topic", "intro", "--format", formats, "-o", "reports",
+    ]);
+    run.code(0).no_crash().stderr_shows(
+        "alice: 5 of 15 points; reports written to reports: report.txt, report.json, \
+         results.json, report.xml, report.classroom.json, report.csv",
+    );
     let grade = |format: &str| {
-        let run = kit.run(&["grade", "alice", "--topic", "intro", "--format", format]);
-        run.code(0).no_crash();
-        run.stdout.clone()
+        let name = match format {
+            "gradescope" => "results.json".to_string(),
+            "classroom" => "report.classroom.json".to_string(),
+            "junit" => "report.xml".to_string(),
+            "table" => "report.txt".to_string(),
+            other => format!("report.{other}"),
+        };
+        kit.read(&format!("reports/{name}"))
     };
 
     let table = grade("table");
@@ -389,4 +403,7 @@ fn the_grader_says_why_it_cannot_grade() {
     kit.run(&["grade"])
         .code(2)
         .stderr_shows("give the submission to grade");
+    kit.run(&["grade", "exercises", "--format", "junit,csv"])
+        .code(2)
+        .stderr_shows("several formats need --output DIR");
 }

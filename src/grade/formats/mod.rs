@@ -29,13 +29,27 @@ pub enum Format {
 }
 
 impl Format {
-    /// The file name extension of a report in this format.
-    pub fn extension(self) -> &'static str {
+    /// The end of a report file's name in this format, one per format, so
+    /// that one student's reports in several formats sit side by side:
+    /// `alice.xml`, `alice.results.json` (Gradescope's usual name after the
+    /// student's), `alice.classroom.json`.
+    pub fn file_suffix(self) -> &'static str {
         match self {
             Format::Table => "txt",
-            Format::Json | Format::Gradescope | Format::Classroom => "json",
+            Format::Json => "json",
+            Format::Gradescope => "results.json",
             Format::Junit => "xml",
+            Format::Classroom => "classroom.json",
             Format::Csv => "csv",
+        }
+    }
+
+    /// The report's file name when one submission is graded into a folder
+    /// in several formats: Gradescope reads only `results.json`.
+    pub fn report_file_name(self) -> String {
+        match self {
+            Format::Gradescope => "results.json".to_string(),
+            other => format!("report.{}", other.file_suffix()),
         }
     }
 }
