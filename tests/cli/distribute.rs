@@ -3,7 +3,7 @@
 
 use crate::common;
 
-use common::{dscourse, grading_dir, shared_target_dir, TestKit, REFERENCE};
+use common::{copy_kit, dscourse, grading_dir, shared_target_dir, TestKit, REFERENCE};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
@@ -123,10 +123,23 @@ fn the_gradescope_bundle_grades_a_submission_into_results_json() {
     assert!(script.contains("--require-sandbox"), "{script}");
 
     // Gradescope's layout: the bundle unpacked in source/, the student's
-    // files (uploaded by themselves) in submission/.
+    // files (uploaded by themselves) in submission/. The bundle's kit takes
+    // the place of this test's copy: grading copies are kept per kit folder
+    // and share one target folder, so a kit graded from another folder would
+    // rebuild the kit's crates there, and the next test's grading would
+    // rebuild them again.
+    for entry in std::fs::read_dir(kit.root()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            std::fs::remove_dir_all(&path).unwrap();
+        } else {
+            std::fs::remove_file(&path).unwrap();
+        }
+    }
+    copy_kit(&bundle.join("kit"), kit.root()).unwrap();
     let root = bundle.join("autograder");
     std::fs::create_dir_all(root.join("source")).unwrap();
-    std::os::unix::fs::symlink(bundle.join("kit"), root.join("source/kit")).unwrap();
+    std::os::unix::fs::symlink(kit.root(), root.join("source/kit")).unwrap();
     std::fs::create_dir_all(root.join("submission")).unwrap();
     std::fs::write(root.join("submission/pingpong.rs"), kit.read(REFERENCE)).unwrap();
     let run_autograder = |extra: &[&str]| {

@@ -24,7 +24,8 @@
 mod copy;
 mod times;
 
-use copy::{copy_kit, CopiesLock};
+pub use copy::copy_kit;
+use copy::CopiesLock;
 use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
