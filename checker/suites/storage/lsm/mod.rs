@@ -4,7 +4,7 @@
 //! acknowledges only synced writes, keeps its number of runs bounded by
 //! compacting, and lets its Bloom filters spare the reads of absent keys.
 //!
-//! The model is the run's history, as in `storage_wal`: for each key, the
+//! The model is the run's history (`common::history`): for each key, the
 //! writes in the order they reached the one node. The latest acknowledged
 //! write is the floor; a Get may return it or a write that arrived after
 //! it. Which property a wrong answer breaks depends on what it is: a value

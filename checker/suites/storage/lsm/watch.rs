@@ -1,8 +1,5 @@
 //! storage_lsm's checks, registered on every run and checked after every
-//! event. Which property a wrong answer to a Get breaks depends on what it
-//! is: a value written before an acknowledged Delete is a resurrection; an
-//! acknowledged write missing after the node went down is a loss; any
-//! other is a wrong read.
+//! event; a wrong answer to a Get is blamed on the property [`judge`] finds.
 
 use super::{
     Store, BOUNDED_RUNS, DURABLE, MAX_RUNS, NO_GARBAGE, NO_RESURRECTION, READS, SYNCED_ACK,

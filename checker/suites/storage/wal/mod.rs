@@ -4,7 +4,7 @@
 //! it is synced, shares syncs among concurrent writes, and replays only
 //! the records since its last checkpoint.
 //!
-//! The model is the run's history: for each key, the writes in the order
+//! The model is the run's history (`common::history`): for each key, the writes in the order
 //! they reached the node (one node serves them all, in that order). The
 //! latest acknowledged one is the floor: what the store holds for the key,
 //! at any moment and after any power cut, is that write or one that

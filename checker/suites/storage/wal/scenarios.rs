@@ -15,7 +15,8 @@ pub(super) fn value(n: usize, rng: &mut SimRng) -> String {
     tag.repeat(len)
 }
 
-/// How the node goes down in a run.
+/// How the node goes down in a run of [`faults`]: `common::Cut`'s two
+/// ways, and one more that only this suite's handlers are cut by.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Cut {
     /// The power fails between two handlers.
