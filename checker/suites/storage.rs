@@ -17,8 +17,11 @@ use exercises as subject;
 use solutions as subject;
 
 mod storage {
+    // Shared by the three engines' suites, so compiled in every build of
+    // the topic, one exercise's or all of them.
     #[cfg(exercise = "storage_btree")]
     pub mod btree;
+    pub mod common;
     #[cfg(exercise = "storage_lsm")]
     pub mod lsm;
     #[cfg(exercise = "storage_wal")]

@@ -58,39 +58,12 @@ pub const HEADER_LEN: usize = 8;
 /// bit flipped.
 pub const MAX_PAYLOAD_LEN: usize = 1 << 20;
 
-/// The CRC-32 (IEEE 802.3, the one of zip and Ethernet) of `bytes`. It
-/// catches every burst of errors up to 32 bits long and all but about one
-/// in four billion random corruptions. Note that the CRC of no bytes is 0,
-/// so a header of zeros describes a valid empty payload: a payload must
-/// never be empty (`decode_payload` refuses one).
-pub fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &byte in bytes {
-        crc = CRC_TABLE[((crc ^ u32::from(byte)) & 0xff) as usize] ^ (crc >> 8);
-    }
-    !crc
-}
-
-/// The CRC of each byte value, computed once at compile time.
-const CRC_TABLE: [u32; 256] = {
-    let mut table = [0u32; 256];
-    let mut i = 0;
-    while i < 256 {
-        let mut c = i as u32;
-        let mut bit = 0;
-        while bit < 8 {
-            c = if c & 1 != 0 {
-                0xEDB8_8320 ^ (c >> 1)
-            } else {
-                c >> 1
-            };
-            bit += 1;
-        }
-        table[i] = c;
-        i += 1;
-    }
-    table
-};
+/// The CRC-32 (IEEE 802.3, the one of zip and Ethernet) of `bytes`, given
+/// by the simulator. It catches every burst of errors up to 32 bits long
+/// and all but about one in four billion random corruptions. Note that the
+/// CRC of no bytes is 0, so a header of zeros describes a valid empty
+/// payload: a payload must never be empty (`decode_payload` refuses one).
+pub use dsim::crc32;
 
 /// One event as a record carries it.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -83,30 +83,8 @@ pub fn run_file(id: u64) -> String {
 
 // ----- Given: checksums, framing and encodings -----
 
-/// CRC-32 (IEEE, reflected, polynomial 0xEDB88320), a byte at a time.
-pub fn crc32(bytes: &[u8]) -> u32 {
-    let crc = bytes.iter().fold(!0u32, |crc, &byte| {
-        CRC_TABLE[((crc ^ byte as u32) & 0xFF) as usize] ^ (crc >> 8)
-    });
-    !crc
-}
-
-/// The CRC-32 of each byte value, computed at compile time.
-const CRC_TABLE: [u32; 256] = {
-    let mut table = [0u32; 256];
-    let mut n = 0;
-    while n < 256 {
-        let mut crc = n as u32;
-        let mut bit = 0;
-        while bit < 8 {
-            crc = (crc >> 1) ^ (0xEDB8_8320 & (crc & 1).wrapping_neg());
-            bit += 1;
-        }
-        table[n] = crc;
-        n += 1;
-    }
-    table
-};
+/// CRC-32 (IEEE), given by the simulator: a record's checksum.
+pub use dsim::crc32;
 
 /// `payload` framed as `[len][crc32][payload]`.
 pub fn frame(payload: &[u8]) -> Vec<u8> {

@@ -48,6 +48,7 @@
 //! assert_eq!(sim.stats().delivered, 4);
 //! ```
 
+mod checksum;
 mod disk;
 pub mod dump;
 pub mod explore;
@@ -63,6 +64,7 @@ mod time;
 pub mod trace;
 mod violation;
 
+pub use checksum::crc32;
 pub use disk::{Disk, DiskError, PowerLoss, SECTOR};
 pub use dump::{capture, Dump, DumpEvent, DumpState, DumpViolation, EventKind};
 pub use explore::{Counterexample, Explorable, Explored, Explorer, View};

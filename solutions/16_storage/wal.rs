@@ -105,18 +105,8 @@ impl Wal {
     }
 }
 
-/// CRC-32 (IEEE, reflected, polynomial 0xEDB88320), bit by bit.
-pub fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &byte in bytes {
-        crc ^= byte as u32;
-        for _ in 0..8 {
-            let mask = (crc & 1).wrapping_neg();
-            crc = (crc >> 1) ^ (0xEDB8_8320 & mask);
-        }
-    }
-    !crc
-}
+/// CRC-32 (IEEE), given by the simulator: a record's checksum.
+pub use dsim::crc32;
 
 /// A payload's bytes: fields in order, integers little-endian, strings
 /// as a u32 length then their bytes.

@@ -12,39 +12,30 @@
 mod model;
 mod shape;
 
+use super::common::history::by_key;
+use super::common::{check_synced_ack, down_and_up, engines, Cut, NODE, UNSYNCED_ACK};
 use crate::subject::storage::btree::{Btree, PageId, Reply, Request, GROUP_WINDOW};
 use dscheck::{ms, run, Failure, Property, Suite};
-use dsim::{Broken, Event, Node, NodeId, Sim, SimRng};
-use model::{check_key, scan_answer, writes};
+use dsim::{Broken, Event, Node, Sim, SimRng};
+use model::{check_key, scan_answer};
 use shape::{current, depths, entries, fill, ordered};
 use std::collections::BTreeMap;
 
 /// The node of the exercise: the reference, the learner's, or one from `bugs/`.
-pub trait Tree: Node<Request = Request, Reply = Reply> {
-    fn fresh() -> Self;
+pub trait Tree: super::common::Engine + Node<Request = Request, Reply = Reply> {
     fn root(&self) -> Option<PageId>;
 }
 
-macro_rules! tree {
-    ($($node:ty),* $(,)?) => {$(
-        impl Tree for $node {
-            fn fresh() -> Self {
-                <$node>::new()
-            }
-            fn root(&self) -> Option<PageId> {
-                self.root
-            }
-        }
-    )*};
-}
-
-tree!(Btree);
-#[cfg(bugs)]
-tree!(
-    crate::bugs::split_loses_separator::btree::Btree,
-    crate::bugs::btree_acks_before_commit::btree::Btree,
-    crate::bugs::underfull_page_kept::btree::Btree,
-    crate::bugs::root_before_pages::btree::Btree,
+engines!(Tree {
+    fn root(&self) -> Option<PageId> {
+        self.root
+    }
+} for
+    Btree,
+    #[cfg(bugs)] crate::bugs::split_loses_separator::btree::Btree,
+    #[cfg(bugs)] crate::bugs::btree_acks_before_commit::btree::Btree,
+    #[cfg(bugs)] crate::bugs::underfull_page_kept::btree::Btree,
+    #[cfg(bugs)] crate::bugs::root_before_pages::btree::Btree,
 );
 
 pub const WHOLE: Property = Property {
@@ -108,8 +99,6 @@ pub const ACKED: Property = Property {
     when: &[],
 };
 
-/// The only node's id.
-const NODE: NodeId = NodeId(0);
 /// Keys of the random workload: enough for a tree three levels deep.
 const KEYS: u64 = 48;
 
@@ -208,7 +197,7 @@ pub fn watch<N: Tree>(sim: &mut Sim<N>, synced_ack: bool) {
             entries(tree, &mut held);
         }
         let held: BTreeMap<&str, &str> = held.into_iter().collect();
-        let writes = writes(sim);
+        let writes = by_key(sim);
         for (&key, &value) in &held {
             check_key(&writes, key, Some(value))
                 .map_err(|why| broken(format!("the tree's {why}")))?;
@@ -223,7 +212,7 @@ pub fn watch<N: Tree>(sim: &mut Sim<N>, synced_ack: bool) {
             let Event::Reply { id, reply, .. } = &entry.event else {
                 continue;
             };
-            let writes = writes(sim);
+            let writes = by_key(sim);
             match (&sim.operation(*id).request, reply) {
                 (Request::Get { key }, Reply::Value(got)) => {
                     check_key(&writes, key, got.as_deref())
@@ -240,32 +229,7 @@ pub fn watch<N: Tree>(sim: &mut Sim<N>, synced_ack: bool) {
         }
         Ok(())
     });
-    sim.check(SYNCED_ACK, move |sim, step| {
-        let acked = step.caused().iter().any(|e| {
-            matches!(
-                e.event,
-                Event::Reply {
-                    reply: Reply::Done,
-                    ..
-                }
-            )
-        });
-        if synced_ack && acked && !sim.disk(NODE).is_synced() {
-            return Err(broken(
-                "a write was acknowledged while the disk still held unsynced writes: a power \
-                 cut now could lose it"
-                    .into(),
-            ));
-        }
-        Ok(())
-    });
-}
-
-/// How the node goes down in a run.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Cut {
-    Power,
-    Crash,
+    check_synced_ack(sim, SYNCED_ACK, synced_ack, UNSYNCED_ACK);
 }
 
 fn key(k: u64) -> String {
@@ -314,11 +278,7 @@ pub fn faults<N: Tree>(seed: u64, cut: Cut, synced_ack: bool) -> Result<(), Fail
         let pause = rng.duration(ms(0)..=ms(2));
         run(&mut sim, |s| s.run_for(pause))?;
         if rng.chance(0.15) {
-            match cut {
-                Cut::Power => run(&mut sim, |s| s.power_cut(NODE))?,
-                Cut::Crash => run(&mut sim, |s| s.crash(NODE))?,
-            }
-            run(&mut sim, |s| s.restart(NODE))?;
+            down_and_up(&mut sim, cut)?;
         }
     }
     let sent = sim.history().len();
@@ -368,8 +328,7 @@ pub fn cuts_mid_commit<N: Tree>(seed: u64, synced_ack: bool) -> Result<(), Failu
         }
         let wait = rng.duration(ms(0)..=GROUP_WINDOW * 2);
         run(&mut sim, |s| s.run_for(wait))?;
-        run(&mut sim, |s| s.power_cut(NODE))?;
-        run(&mut sim, |s| s.restart(NODE))?;
+        down_and_up(&mut sim, Cut::Power)?;
     }
     Ok(())
 }
@@ -409,8 +368,7 @@ pub fn grow_and_shrink<N: Tree>(seed: u64) -> Result<(), Failure> {
             },
         );
         if rng.chance(0.1) {
-            run(&mut sim, |s| s.power_cut(NODE))?;
-            run(&mut sim, |s| s.restart(NODE))?;
+            down_and_up(&mut sim, Cut::Power)?;
         }
     }
     run(&mut sim, |s| s.run_for(ms(1)))

@@ -1,50 +1,15 @@
-//! The model: the run's history of writes, and what it allows a key to
-//! hold (or a read to return) at any moment.
+//! What the run's history (`common::history`) allows a key of the tree to
+//! hold, and a Get or a Scan to return, at any moment.
 
-use super::Tree;
-use crate::subject::storage::btree::Request;
-use dsim::Sim;
+use crate::storage::common::history::{allowed, shown, Write};
 use std::collections::BTreeMap;
 
-/// The history's writes by key: each value (`None` for a delete) and
-/// whether it is acknowledged, in the order they arrived.
-pub(super) type Writes<'h> = BTreeMap<&'h str, Vec<(Option<&'h str>, bool)>>;
-
-pub(super) fn writes<N: Tree>(sim: &Sim<N>) -> Writes<'_> {
-    let mut writes = Writes::new();
-    for op in sim.history() {
-        let (key, value) = match &op.request {
-            Request::Put { key, value } => (key, Some(value.as_str())),
-            Request::Delete { key } => (key, None),
-            _ => continue,
-        };
-        writes
-            .entry(key.as_str())
-            .or_default()
-            .push((value, op.is_complete()));
-    }
-    writes
-}
-
-/// What the history allows `key` to hold now: the floor (the latest write
-/// to it acknowledged now; absent if none is) and every write after it.
-pub(super) fn allowed<'h>(writes: &Writes<'h>, key: &str) -> Vec<Option<&'h str>> {
-    let Some(writes) = writes.get(key) else {
-        return vec![None];
-    };
-    let floor = writes.iter().rposition(|(_, acked)| *acked);
-    let mut allowed = if floor.is_none() { vec![None] } else { vec![] };
-    allowed.extend(writes[floor.unwrap_or(0)..].iter().map(|(value, _)| *value));
-    allowed
-}
-
-pub(super) fn shown(value: Option<&str>) -> String {
-    value.map_or("absent".into(), |v| format!("{v:?}"))
-}
+/// The history's writes by key (`common::history::by_key`).
+pub(super) type Writes<'h> = BTreeMap<&'h str, Vec<Write<'h>>>;
 
 /// Why `key` holding `now` breaks the history, if it does.
 pub(super) fn check_key(writes: &Writes, key: &str, now: Option<&str>) -> Result<(), String> {
-    let allowed = allowed(writes, key);
+    let allowed = allowed(writes.get(key).map_or(&[], Vec::as_slice));
     if allowed.contains(&now) {
         return Ok(());
     }
