@@ -49,7 +49,7 @@ pub(super) const ALL: Faults = Faults {
 };
 
 /// A calm network: every message delivered within 1 to 10 ms.
-fn calm() -> Network {
+pub(super) fn calm() -> Network {
     Network::reliable(ms(1), ms(10))
 }
 

@@ -5,10 +5,12 @@
 //! properties of `watch.rs` are checked after every step. Written-out runs
 //! show the rest: a follower cut off leaves the ISR and rejoins, the
 //! controller refuses to elect a replica out of sync, an old leader cut off
-//! is fenced, and `acks=1` loses acknowledged records in a failover.
+//! is fenced, `acks=1` loses acknowledged records in a failover, and late
+//! copies of old answers change nothing.
 
 mod acks_one;
 mod clients;
+mod late;
 #[cfg(bugs)]
 mod meta;
 mod scenarios;
@@ -18,6 +20,7 @@ use crate::subject::log::partition_leader::PartitionLeader;
 use acks_one::acks_one_loses;
 use clients::{ALL, CUTS, LOSSY, NONE};
 use dscheck::{Property, Suite};
+use late::late_answers;
 #[cfg(bugs)]
 pub use meta::meta;
 use scenarios::{catch_up, failovers, grace, laggard, laggard_elected, split_brain, unclean};
@@ -119,5 +122,10 @@ pub fn tests(suite: Suite) -> Suite {
             "partition_leader::acks_1_loses_acknowledged_records",
             2,
             acks_one_loses::<PartitionLeader>,
+        )
+        .seeded(
+            "partition_leader::late_copies_of_old_answers_change_nothing",
+            2,
+            late_answers::<PartitionLeader>,
         )
 }
