@@ -17,9 +17,9 @@
 
 use super::clients::{calm, calm_start, Clients};
 use super::watch::Partition;
-use super::LAGGARDS;
+use super::{CONVERGED, LAGGARDS};
 use crate::subject::log::partition_leader::{replicas, Acks, CONTROLLER};
-use dscheck::{ms, run, Failure};
+use dscheck::{ms, run, Failure, Property};
 use dsim::{Broken, Network, NodeId, Sim};
 use std::time::Duration;
 
@@ -43,10 +43,12 @@ pub(super) fn late_answers<N: Partition>(seed: u64) -> Result<(), Failure> {
     clients.settle(&mut sim)
 }
 
-/// Runs until `done` holds, for at most `limit`; else fails with `what`.
+/// Runs until `done` holds, for at most `limit`; else `property` fails
+/// with `what`.
 fn wait_until<N: Partition>(
     sim: &mut Sim<N>,
     limit: Duration,
+    property: Property,
     what: &str,
     nodes: [NodeId; 2],
     done: impl Fn(&Sim<N>) -> bool,
@@ -57,7 +59,7 @@ fn wait_until<N: Partition>(
             let detail = format!("{what} within {} ms", limit.as_millis());
             return Err(Failure::after_run(
                 sim,
-                LAGGARDS,
+                property,
                 Broken::new(detail).nodes(nodes),
             ));
         }
@@ -82,7 +84,7 @@ fn shrink_and_grow<N: Partition>(sim: &mut Sim<N>, clients: &mut Clients) -> Res
     let rest: Vec<NodeId> = sim.ids().filter(|&n| n != far).collect();
     run(sim, |s| s.partition(&[&rest, &[far]]))?;
     let what = format!("the leader {leader} did not propose an ISR without {far}, cut off,");
-    wait_until(sim, ms(250), &what, [leader, far], |sim| {
+    wait_until(sim, ms(250), LAGGARDS, &what, [leader, far], |sim| {
         sim.node(leader)
             .and_then(|n| n.proposed())
             .is_some_and(|p| !p.contains(&far))
@@ -92,7 +94,7 @@ fn shrink_and_grow<N: Partition>(sim: &mut Sim<N>, clients: &mut Clients) -> Res
     run(sim, |s| s.run_for(ms(49)))?;
     stale_for(sim, ms(2))?;
     let what = format!("{far}, healed, was not back in the ISR of {leader}");
-    wait_until(sim, ms(300), &what, [leader, far], |sim| {
+    wait_until(sim, ms(300), LAGGARDS, &what, [leader, far], |sim| {
         sim.node(leader)
             .is_some_and(|n| n.isr().contains(&far) && n.proposed().is_none())
     })?;
@@ -120,7 +122,7 @@ fn diverged_failover<N: Partition>(sim: &mut Sim<N>, clients: &mut Clients) -> R
     let (epoch, end) = sim.node(new).map_or((0, 0), |n| (n.epoch(), n.log().len()));
     run(sim, |s| s.heal())?;
     let what = format!("{old}, the old leader, did not come down to {new}'s log end {end}");
-    wait_until(sim, ms(300), &what, [old, new], |sim| {
+    wait_until(sim, ms(300), CONVERGED, &what, [old, new], |sim| {
         sim.node(old)
             .is_some_and(|n| n.epoch() == epoch && n.log().len() == end)
     })?;
