@@ -207,6 +207,14 @@ struct App {
 }
 
 impl App {
+    /// No value sent yet, no producer restarted.
+    fn new() -> Self {
+        App {
+            value: 0,
+            restarted: BTreeMap::new(),
+        }
+    }
+
     fn send<N: Producing>(&mut self, sim: &mut Sim<N>, to: NodeId) -> dsim::RequestId {
         self.value += 1;
         sim.request(to, Request::Send { value: self.value })
@@ -245,10 +253,7 @@ fn lossy<N: Producing>(
     producers_restart: bool,
 ) -> Result<(), Failure> {
     let (mut sim, mut rng) = start::<N>(seed, producers_restart);
-    let mut app = App {
-        value: 0,
-        restarted: BTreeMap::new(),
-    };
+    let mut app = App::new();
     let producers: Vec<NodeId> = (1..NODES).map(NodeId).collect();
     let end = sim.now() + Duration::from_secs(1);
     while sim.now() < end {
@@ -277,10 +282,7 @@ fn lossy<N: Producing>(
 fn lost_acks<N: Producing>(seed: u64) -> Result<(), Failure> {
     let (mut sim, _) = start::<N>(seed, false);
     sim.set_network(Network::reliable(ms(1), ms(10)));
-    let mut app = App {
-        value: 0,
-        restarted: BTreeMap::new(),
-    };
+    let mut app = App::new();
     let n1 = NodeId(1);
     run(&mut sim, |s| s.cut(LEADER, n1))?;
     for _ in 0..10 {
@@ -359,10 +361,7 @@ fn prompt<N: Producing>(
 fn calm<N: Producing>(seed: u64) -> Result<(), Failure> {
     let (mut sim, _) = start::<N>(seed, false);
     sim.set_network(Network::reliable(ms(1), ms(1)));
-    let mut app = App {
-        value: 0,
-        restarted: BTreeMap::new(),
-    };
+    let mut app = App::new();
     let n1 = NodeId(1);
     run(&mut sim, |s| s.run_for(ms(1)))?;
     let (since, sent) = (sim.now(), sim.stats().sent);

@@ -74,7 +74,9 @@ pub const HIGH_WATERMARK: Property = Property {
     name: "a leader's high watermark never passes the log end of a replica it counts in sync, \
            never passes its own log, and never goes back within its epoch",
     hint: "advance_hw takes the least log end over counted() (the confirmed ISR and the \
-           proposal), the followers' as their fetches said, and only ever raises the HW",
+           proposal), the followers' as their fetches said, and only ever raises the HW; a \
+           follower drops a record on Diverged only if the answer is about its log as it is \
+           now (offset its log end, its last record of last_epoch), never on a late copy",
     when: &[(
         Fact::Restarted,
         "a restarted leader reloads its HW: set_hw stores it",
@@ -86,7 +88,9 @@ pub const KEPT: Property = Property {
            is below the high watermark, and the partition's leader and every replica of its ISR \
            hold every committed record",
     hint: "answer Acks::All only from advance_hw; elect only a member of the ISR; add a replica \
-           to the ISR only when its log reaches the HW, and count a proposed ISR in the HW",
+           to the ISR only when its log reaches the HW, and count a proposed ISR in the HW; \
+           only an IsrChanged of your epoch equal to your proposal confirms it (a late answer \
+           to an older proposal does not)",
     when: &[],
 };
 
