@@ -75,27 +75,40 @@ pub trait Node: Sized + Debug + 'static {
     fn on_request(&mut self, _ctx: &mut Ctx<Self>, _id: RequestId, _req: Self::Request) {}
 }
 
-/// Something a handler asked for, carried out by the simulator afterwards.
+/// Something a handler asked for, carried out by the simulator afterwards:
+/// with a message of type `M`, a timer of type `T`, a reply of type `P`.
 #[derive(Debug)]
-pub(crate) enum Effect<N: Node> {
-    Send { to: NodeId, msg: N::Msg },
-    SetTimer { timer: N::Timer, after: Duration },
-    CancelTimer { timer: N::Timer },
-    Reply { id: RequestId, reply: N::Reply },
+pub(crate) enum Effect<M, T, P> {
+    Send { to: NodeId, msg: M },
+    SetTimer { timer: T, after: Duration },
+    CancelTimer { timer: T },
+    Reply { id: RequestId, reply: P },
 }
 
-/// What a handler can see and do.
-pub struct Ctx<'a, N: Node> {
+/// The effects of node type `N`'s handlers.
+pub(crate) type EffectOf<N> = Effect<<N as Node>::Msg, <N as Node>::Timer, <N as Node>::Reply>;
+
+/// What a handler of node type `N` can see and do.
+///
+/// It is a [`Context`] over `N`'s message, timer and reply types, so two node
+/// types with the same protocol types have the same `Ctx`: a node that wraps
+/// another (a [`crate::Erased`] node, a suite's adapter) hands its own `Ctx`
+/// on unchanged.
+pub type Ctx<'a, N> = Context<'a, <N as Node>::Msg, <N as Node>::Timer, <N as Node>::Reply>;
+
+/// What a handler can see and do, for messages of type `M`, timers of type
+/// `T` and replies of type `P`. Handlers name it as [`Ctx<Self>`](Ctx).
+pub struct Context<'a, M, T, P> {
     pub(crate) id: NodeId,
     pub(crate) now: Time,
     pub(crate) peers: &'a [NodeId],
     pub(crate) rng: &'a mut SimRng,
     pub(crate) storage: &'a mut Storage,
     pub(crate) disk: &'a mut Disk,
-    pub(crate) effects: &'a mut Vec<Effect<N>>,
+    pub(crate) effects: &'a mut Vec<Effect<M, T, P>>,
 }
 
-impl<'a, N: Node> Ctx<'a, N> {
+impl<M: Clone, T, P> Context<'_, M, T, P> {
     /// This node's id.
     pub fn id(&self) -> NodeId {
         self.id
@@ -135,12 +148,12 @@ impl<'a, N: Node> Ctx<'a, N> {
     }
 
     /// Sends `msg` to `to`. It may be delayed, reordered, duplicated or lost.
-    pub fn send(&mut self, to: NodeId, msg: N::Msg) {
+    pub fn send(&mut self, to: NodeId, msg: M) {
         self.effects.push(Effect::Send { to, msg });
     }
 
     /// Sends `msg` to every peer (not to this node).
-    pub fn broadcast(&mut self, msg: N::Msg) {
+    pub fn broadcast(&mut self, msg: M) {
         for &to in self.peers {
             self.effects.push(Effect::Send {
                 to,
@@ -151,17 +164,17 @@ impl<'a, N: Node> Ctx<'a, N> {
 
     /// Fires `timer` after `after` has passed on this node's clock. A pending
     /// timer equal to `timer` is replaced.
-    pub fn set_timer(&mut self, timer: N::Timer, after: Duration) {
+    pub fn set_timer(&mut self, timer: T, after: Duration) {
         self.effects.push(Effect::SetTimer { timer, after });
     }
 
     /// Cancels the pending timer equal to `timer`, if any.
-    pub fn cancel_timer(&mut self, timer: N::Timer) {
+    pub fn cancel_timer(&mut self, timer: T) {
         self.effects.push(Effect::CancelTimer { timer });
     }
 
     /// Answers client request `id`. Only the first reply to a request counts.
-    pub fn reply(&mut self, id: RequestId, reply: N::Reply) {
+    pub fn reply(&mut self, id: RequestId, reply: P) {
         self.effects.push(Effect::Reply { id, reply });
     }
 }

@@ -3,7 +3,9 @@
 //! drifting clocks; different seeds give different runs; and watching a run
 //! (checks, a trace limit, the scenario's own random draws) does not change it.
 
-use dsim::{Clock, Ctx, DropReason, Event, Network, Node, NodeId, Property, RequestId, Sim};
+use dsim::{
+    Clock, Ctx, DropReason, DynNode, Erased, Event, Network, Node, NodeId, Property, RequestId, Sim,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -121,7 +123,12 @@ struct Watching {
 /// a script of crashes, restarts, a partition, a cut link, an isolated node
 /// and a heal.
 fn chaos(seed: u64, watching: &Watching) -> Sim<Chaos> {
-    let mut sim = Sim::new(seed, 5, |_| Chaos::default());
+    chaos_of::<Chaos>(seed, watching)
+}
+
+/// [`chaos`] with nodes of type `N`.
+fn chaos_of<N: Counted>(seed: u64, watching: &Watching) -> Sim<N> {
+    let mut sim = Sim::new(seed, 5, |_| N::make());
     sim.set_network(
         Network::reliable(ms(1), ms(20))
             .with_loss(0.2)
@@ -155,7 +162,7 @@ fn chaos(seed: u64, watching: &Watching) -> Sim<Chaos> {
             let seen: u64 = sim
                 .ids()
                 .filter_map(|id| sim.node(id))
-                .map(|c| c.seen)
+                .map(|c| c.seen())
                 .sum();
             let events = step.entries().len() as u64 + sim.trace().total();
             if seen == u64::MAX || events == u64::MAX {
@@ -196,7 +203,7 @@ fn chaos(seed: u64, watching: &Watching) -> Sim<Chaos> {
 }
 
 /// Everything observable about a run, as text.
-fn record(sim: &Sim<Chaos>) -> String {
+fn record<N: Node>(sim: &Sim<N>) -> String {
     let history: Vec<String> = sim
         .history()
         .iter()
@@ -336,4 +343,53 @@ fn watching_a_run_does_not_change_it() {
         limited.trace().to_json().as_array().unwrap().as_slice(),
         tail
     );
+}
+
+/// A node type the chaos scenario can run: [`Chaos`] itself, or a `Chaos`
+/// behind a trait object.
+trait Counted: Node<Msg = Msg, Timer = Timer, Request = u64, Reply = u64> {
+    fn make() -> Self;
+    fn seen(&self) -> u64;
+}
+
+impl Counted for Chaos {
+    fn make() -> Self {
+        Chaos::default()
+    }
+    fn seen(&self) -> u64 {
+        self.seen
+    }
+}
+
+/// What a suite compiled against the protocol alone reads of a node.
+trait ChaosView: DynNode<Msg = Msg, Timer = Timer, Request = u64, Reply = u64> {
+    fn seen(&self) -> u64;
+}
+
+impl ChaosView for Chaos {
+    fn seen(&self) -> u64 {
+        self.seen
+    }
+}
+
+impl Counted for Erased<dyn ChaosView> {
+    fn make() -> Self {
+        Erased(Box::new(Chaos::default()))
+    }
+    fn seen(&self) -> u64 {
+        self.0.seen()
+    }
+}
+
+#[test]
+fn a_node_behind_a_trait_object_runs_as_the_node_itself() {
+    let watching = Watching {
+        check: true,
+        ..Watching::default()
+    };
+    for seed in 1..=5 {
+        let concrete = record(&chaos_of::<Chaos>(seed, &watching));
+        let erased = record(&chaos_of::<Erased<dyn ChaosView>>(seed, &watching));
+        assert_eq!(concrete, erased, "seed {seed}");
+    }
 }

@@ -3,7 +3,7 @@
 
 use super::state::{fingerprint, Flight, State, Step, Successor};
 use super::{Explorable, Explorer};
-use crate::node::{Ctx, Effect, NodeId, RequestId};
+use crate::node::{Context, Ctx, Effect, NodeId, RequestId};
 use crate::panics;
 use crate::rng::SimRng;
 use crate::time::Time;
@@ -93,7 +93,7 @@ impl<N: Explorable> Explorer<N> {
                 .as_mut()
                 .expect("a handler of a running node"),
         );
-        let mut ctx = Ctx {
+        let mut ctx = Context {
             id,
             now: Time::ZERO,
             peers: &peers,

@@ -4,7 +4,7 @@
 use super::{Due, Sim};
 use crate::dump::DumpState;
 use crate::history::Operation;
-use crate::node::{Ctx, Effect, Node, NodeId};
+use crate::node::{Context, Ctx, Effect, EffectOf, Node, NodeId};
 use crate::panics;
 use crate::step::Step;
 use crate::time::Time;
@@ -151,7 +151,7 @@ impl<N: Node> Sim<N> {
     fn run_handler(&mut self, id: NodeId, name: &str, f: impl FnOnce(&mut N, &mut Ctx<N>)) {
         let slot = &mut self.slots[id.0];
         let node = slot.node.as_mut().expect("handler of a running node");
-        let mut ctx = Ctx {
+        let mut ctx = Context {
             id,
             now: slot.clock.local(self.now),
             peers: &self.peers[id.0],
@@ -212,7 +212,7 @@ impl<N: Node> Sim<N> {
     /// the whole effect copied out in wider loads, which stall (see
     /// [`Sim::record`]).
     #[inline(always)]
-    fn apply(&mut self, id: NodeId, effect: Effect<N>) {
+    fn apply(&mut self, id: NodeId, effect: EffectOf<N>) {
         match effect {
             Effect::Send { to, msg } => self.send(id, to, msg),
             Effect::SetTimer { timer, after } => {

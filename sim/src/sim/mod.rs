@@ -5,7 +5,7 @@ use crate::disk::Disk;
 use crate::dump::{capture, Dump, DumpState};
 use crate::history::Operation;
 use crate::net::Network;
-use crate::node::{Effect, Node, NodeId, RequestId};
+use crate::node::{EffectOf, Node, NodeId, RequestId};
 use crate::rng::SimRng;
 use crate::step::Step;
 use crate::storage::Storage;
@@ -115,7 +115,7 @@ pub struct Sim<N: Node> {
     history: Vec<Operation<N>>,
     /// The events so far, and those of the step being taken.
     trace: Trace<N>,
-    effects: Vec<Effect<N>>,
+    effects: Vec<EffectOf<N>>,
     invariants: Vec<Invariant<N>>,
     violation: Option<Violation>,
     stats: Stats,
