@@ -58,8 +58,15 @@ impl<N: Node> DynNode for N {
 
 /// A boxed node of any type with `D`'s protocol: `Sim<Erased<dyn MyNode>>`
 /// is compiled once, for every node type that is a `MyNode`.
-#[derive(Debug)]
 pub struct Erased<D: ?Sized>(pub Box<D>);
+
+/// The node's own rendering, so that traces, dumps and the state columns of
+/// a replay show an erased node as they show the node itself.
+impl<D: ?Sized + Debug> Debug for Erased<D> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
 
 impl<D: ?Sized + DynNode> Node for Erased<D> {
     type Msg = D::Msg;

@@ -392,4 +392,7 @@ fn a_node_behind_a_trait_object_runs_as_the_node_itself() {
         let erased = record(&chaos_of::<Erased<dyn ChaosView>>(seed, &watching));
         assert_eq!(concrete, erased, "seed {seed}");
     }
+    let node: Erased<dyn ChaosView> = Counted::make();
+    assert_eq!(format!("{node:?}"), format!("{:?}", Chaos::default()));
+    assert_eq!(format!("{node:#?}"), format!("{:#?}", Chaos::default()));
 }
