@@ -1,17 +1,11 @@
-//! coord_lease: at most one node believes it holds the lease at any true
-//! instant, and only while a majority of grantors still keep their promise
-//! to it; a lease is acquired on a calm network, kept by renewal, and taken
-//! over after the holder crashes.
-//!
-//! Every node's clock is skewed and drifts at the bound (±MAX_DRIFT), and
-//! the safety properties are checked after every event against true time:
-//! each node is asked `holds_lease` with its own clock's reading at that
-//! true instant. Holding begins only at an event (a grant arriving) and
-//! ends with time, so two holders at any true instant would be two holders
-//! at the event just before it.
+//! The runs: seconds of faults drawn from the seed, a lone node, a calm
+//! network where the lease is kept frugally, a holder's crash taken over,
+//! and clocks drifting at the bound in the worst directions.
 
-use crate::subject::coord::lease::{Lease, Msg, Promise, LEASE, MARGIN, MAX_DRIFT};
-use dscheck::{ms, run, Failure, Property, Suite};
+use super::watch::{holders, watch};
+use super::{Leasing, ACQUIRED, FRUGAL, KEPT, TAKEN_OVER};
+use crate::subject::coord::lease::{Msg, LEASE, MARGIN, MAX_DRIFT};
+use dscheck::{ms, run, Failure};
 use dsim::{Broken, Clock, Event, Network, Node, NodeId, Sim, SimRng, Time};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -21,83 +15,6 @@ use std::time::Duration;
 const NODES: usize = 5;
 /// How long after the start some node must hold the lease on a calm network.
 const ACQUIRE: Duration = Duration::from_millis(3_000);
-
-/// A node of the exercise: the reference, the learner's, or one from `bugs/`.
-pub trait Leasing: Node<Msg = Msg, Request = (), Reply = ()> {
-    fn fresh() -> Self;
-    fn holds(&self, now: Time) -> bool;
-    fn promised(&self) -> Option<Promise>;
-    fn quiet(&self, now: Time) -> bool;
-}
-
-macro_rules! leasing {
-    ($($node:ty),* $(,)?) => {$(
-        impl Leasing for $node {
-            fn fresh() -> Self {
-                <$node>::new()
-            }
-            fn holds(&self, now: Time) -> bool {
-                self.holds_lease(now)
-            }
-            fn promised(&self) -> Option<Promise> {
-                self.promise
-            }
-            fn quiet(&self, now: Time) -> bool {
-                self.quiet_until.is_some_and(|q| now < q)
-            }
-        }
-    )*};
-}
-
-leasing!(Lease);
-#[cfg(bugs)]
-leasing!(
-    crate::bugs::counts_from_arrival::lease::Lease,
-    crate::bugs::ignores_drift::lease::Lease,
-    crate::bugs::grants_over_a_promise::lease::Lease,
-);
-
-pub const ONE_HOLDER: Property = Property {
-    name: "at no true instant do two nodes both believe they hold the lease",
-    hint: "a grantor refuses while its unexpired promise names another node, and a candidate \
-           needs a majority of grants: two majorities share a grantor",
-    when: &[],
-};
-pub const PROMISED: Property = Property {
-    name: "a node believes it holds the lease only while a majority of the nodes still keep \
-           their promise to it (by their own clocks)",
-    hint: "count the lease from when the request was SENT, not from when the grants arrived, \
-           and end it at sent + LEASE × (1 − MAX_DRIFT) by your clock; a grantor keeps its \
-           promise for LEASE × (1 + MAX_DRIFT) + MARGIN by its clock, granting no other node \
-           meanwhile",
-    when: &[],
-};
-pub const ACQUIRED: Property = Property {
-    name: "on a calm network with no crash, some node holds the lease within 3 s",
-    hint: "a node with no live promise to another asks every peer for the lease (after a \
-           random backoff) and holds it once a majority, itself included, granted",
-    when: &[],
-};
-pub const KEPT: Property = Property {
-    name: "on a calm network with no crash, a holder keeps the lease by renewing it",
-    hint: "a holder asks again once half its lease is gone; a grantor grants again to the node \
-           its promise already names, and the renewed lease counts from the new request's sent",
-    when: &[],
-};
-pub const FRUGAL: Property = Property {
-    name: "on a calm network, a holder renews at most once every quarter of a lease",
-    hint: "a holder asks again only once half its lease is gone (lease_until - now <= \
-           held_length() / 2), not at every tick",
-    when: &[],
-};
-pub const TAKEN_OVER: Property = Property {
-    name: "after the holder crashes, another node holds the lease within LEASE × (1 + \
-           MAX_DRIFT) / (1 − MAX_DRIFT) + MARGIN + 1.2 s (one lost race and a backoff)",
-    hint: "once its promise to the crashed holder has expired by its clock, a node asks for the \
-           lease itself, and asks again every RETRY until a majority grants; a candidate that gives \
-           up releases the promises made for its request",
-    when: &[],
-};
 
 /// The longest takeover after a crash, in true time: the grantors'
 /// promises run out (their clocks may run slow), then one race of two
@@ -120,123 +37,37 @@ pub struct Faults {
     pub crashes: bool,
 }
 
-const NONE: Faults = Faults {
+pub(super) const NONE: Faults = Faults {
     lossy: false,
     slow: false,
     promised: true,
     partitions: false,
     crashes: false,
 };
-const LOSSY: Faults = Faults {
+pub(super) const LOSSY: Faults = Faults {
     lossy: true,
     ..NONE
 };
-const SLOW: Faults = Faults { slow: true, ..NONE };
-const SLOW_CUT: Faults = Faults {
+pub(super) const SLOW: Faults = Faults { slow: true, ..NONE };
+pub(super) const SLOW_CUT: Faults = Faults {
     slow: true,
     partitions: true,
     ..NONE
 };
-const PARTITIONS: Faults = Faults {
+pub(super) const PARTITIONS: Faults = Faults {
     partitions: true,
     ..NONE
 };
-const CRASHES: Faults = Faults {
+pub(super) const CRASHES: Faults = Faults {
     crashes: true,
     ..NONE
 };
-const ALL: Faults = Faults {
+pub(super) const ALL: Faults = Faults {
     lossy: true,
     partitions: true,
     crashes: true,
     ..NONE
 };
-
-pub fn tests(suite: Suite) -> Suite {
-    suite
-        .seeded("lease::one_holder_on_a_lossy_network", 4, |seed| {
-            faulty::<Lease>(seed, LOSSY)
-        })
-        .seeded("lease::one_holder_on_a_slow_network", 4, |seed| {
-            faulty::<Lease>(seed, SLOW)
-        })
-        .seeded(
-            "lease::one_holder_when_the_holder_is_cut_off_on_a_slow_network",
-            4,
-            |seed| faulty::<Lease>(seed, SLOW_CUT),
-        )
-        .seeded("lease::one_holder_when_the_holder_is_cut_off", 4, |seed| {
-            faulty::<Lease>(seed, PARTITIONS)
-        })
-        .seeded("lease::one_holder_across_crashes", 4, |seed| {
-            faulty::<Lease>(seed, CRASHES)
-        })
-        .seeded("lease::one_holder_under_every_fault", 4, |seed| {
-            faulty::<Lease>(seed, ALL)
-        })
-        .seeded(
-            "lease::a_slow_holder_cut_off_among_fast_grantors",
-            4,
-            |seed| worst_clocks::<Lease>(seed, ms(1)),
-        )
-        .seeded(
-            "lease::a_slow_holder_cut_off_among_fast_grantors_on_a_slow_network",
-            4,
-            |seed| worst_clocks::<Lease>(seed, ms(75)),
-        )
-        .seeded(
-            "lease::acquired_and_kept_on_a_calm_network",
-            4,
-            calm::<Lease>,
-        )
-        .seeded("lease::a_group_of_one_takes_the_lease", 2, alone::<Lease>)
-        .seeded(
-            "lease::taken_over_after_the_holder_crashes",
-            8,
-            takeover::<Lease>,
-        )
-}
-
-/// The checks, run on the reference with one bug each (`bugs/`).
-#[cfg(bugs)]
-pub fn meta(suite: Suite) -> Suite {
-    use crate::bugs::counts_from_arrival::lease::Lease as FromArrival;
-    use crate::bugs::grants_over_a_promise::lease::Lease as OverPromise;
-    use crate::bugs::ignores_drift::lease::Lease as IgnoresDrift;
-    use dscheck::expect_caught;
-    suite
-        .test(
-            "meta::a_lease_counted_from_the_grants_arrival_is_caught",
-            || {
-                expect_caught(PROMISED, 10, |seed| {
-                    worst_clocks::<FromArrival>(seed, ms(75))
-                })
-            },
-        )
-        .test("meta::a_holder_that_ignores_drift_is_caught", || {
-            expect_caught(PROMISED, 10, |seed| {
-                worst_clocks::<IgnoresDrift>(seed, ms(1))
-            })
-        })
-        .test(
-            "meta::a_grantor_that_grants_over_a_live_promise_is_caught",
-            || expect_caught(PROMISED, 10, |seed| faulty::<OverPromise>(seed, LOSSY)),
-        )
-        .test("meta::two_holders_at_once_are_caught", || {
-            let alone = Faults {
-                promised: false,
-                ..LOSSY
-            };
-            expect_caught(ONE_HOLDER, 10, |seed| faulty::<OverPromise>(seed, alone))
-        })
-}
-
-/// The nodes that believe they hold the lease now, by their own clocks.
-fn holders<N: Leasing>(sim: &Sim<N>) -> Vec<NodeId> {
-    sim.ids()
-        .filter(|&id| sim.node(id).is_some_and(|n| n.holds(sim.local_time(id))))
-        .collect()
-}
 
 /// Every clock skewed by up to ±50 ms and drifting at the bound, fast or slow.
 fn set_clocks<N: Node>(sim: &mut Sim<N>, rng: &mut SimRng) {
@@ -249,61 +80,6 @@ fn set_clocks<N: Node>(sim: &mut Sim<N>, rng: &mut SimRng) {
         };
         sim.set_clock(id, clock);
     }
-}
-
-/// Registers PROMISED and ONE_HOLDER, checked after every event. PROMISED
-/// comes first: when both break at one event (a node completing its
-/// majority with grants whose grantors have since promised the lease to
-/// the node that already holds it), the broken promise is the cause.
-pub fn watch<N: Leasing>(sim: &mut Sim<N>, promised: bool) {
-    if promised {
-        sim.check(PROMISED, |sim, _| {
-            let majority = sim.len() / 2 + 1;
-            for h in holders(sim) {
-                // A grantor that is down, or sitting out after a restart,
-                // grants nobody: it keeps every promise it gave.
-                let keeping: Vec<NodeId> = sim
-                    .ids()
-                    .filter(|&g| {
-                        let local = sim.local_time(g);
-                        sim.node(g).is_none_or(|n| {
-                            n.quiet(local)
-                                || n.promised()
-                                    .is_some_and(|p| p.holder == h && local < p.until)
-                        })
-                    })
-                    .collect();
-                if keeping.len() < majority {
-                    return Err(Broken::new(format!(
-                        "at {} (true time) {h} believes it holds the lease, but only {} of the {} \
-                         nodes still keep a promise to it ({:?}): the others may grant it to \
-                         someone else",
-                        sim.now(),
-                        keeping.len(),
-                        sim.len(),
-                        keeping
-                    ))
-                    .nodes([h]));
-                }
-            }
-            Ok(())
-        });
-    }
-    sim.check(ONE_HOLDER, |sim, _| {
-        let now = holders(sim);
-        if now.len() > 1 {
-            return Err(Broken::new(format!(
-                "at {} (true time) {} all believe they hold the lease",
-                sim.now(),
-                now.iter()
-                    .map(|id| id.to_string())
-                    .collect::<Vec<_>>()
-                    .join(" and ")
-            ))
-            .nodes(now));
-        }
-        Ok(())
-    });
 }
 
 /// The network of a run: calm, slow, or lossy with duplicates and long delays.
