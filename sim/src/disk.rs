@@ -23,6 +23,7 @@ use crate::rng::SimRng;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::ops::Bound;
 
 /// The unit a disk writes whole: a write that spans several sectors may be
 /// torn at a boundary between them by a power cut.
@@ -88,11 +89,22 @@ impl Change {
 
 /// One file's contents: what reads see, what a power cut keeps, and the
 /// changes in between, in order.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default)]
 struct Inode {
     data: Vec<u8>,
-    durable: Vec<u8>,
+    /// What a power cut keeps, or `None` while that is `data` itself (the
+    /// file is synced): a sync then costs no copy of the file, and a file
+    /// written whole and synced at once (as [`Storage`](crate::Storage)
+    /// does) is never copied. The first change after a sync copies it.
+    durable: Option<Vec<u8>>,
     unsynced: Vec<Change>,
+}
+
+impl Inode {
+    /// What a power cut keeps of the file, before its unsynced changes.
+    fn durable(&self) -> &[u8] {
+        self.durable.as_deref().unwrap_or(&self.data)
+    }
 }
 
 /// What one power cut did to a disk, for the trace.
@@ -126,12 +138,22 @@ impl fmt::Display for PowerLoss {
 
 /// A node's disk: named files of bytes, with a volatile cache in front (see
 /// the module's documentation for what survives a power cut).
-/// Two disks are equal when they hold the same files and the same
-/// unsynced changes (the exhaustive explorer tells states apart by it).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+/// Two disks are equal when they hold the same files under the same names,
+/// now and after a power cut, and the same unsynced changes, however they
+/// came to (the exhaustive explorer tells states apart by it): counters
+/// such as [`Disk::syncs`] are not compared.
+#[derive(Clone, Debug, Default)]
 pub struct Disk {
     names: BTreeMap<String, u64>,
-    durable_names: BTreeMap<String, u64>,
+    /// The names of the last directory sync, where they may differ from
+    /// `names`: each name created, renamed or removed since, with the file
+    /// it named then (`None`: none). Elsewhere the names are the same, so
+    /// a disk whose directory is synced keeps one map of names, and a sync
+    /// of the directory need not copy it.
+    undo: BTreeMap<String, Option<u64>>,
+    /// Files whose name went since the directory was last synced: none
+    /// gets a name again, so once the directory is synced they are gone.
+    unlinked: Vec<u64>,
     inodes: BTreeMap<u64, Inode>,
     next_inode: u64,
     bytes_written: u64,
@@ -172,7 +194,19 @@ impl Disk {
         let inode = self.next_inode;
         self.next_inode += 1;
         self.inodes.insert(inode, Inode::default());
-        self.names.insert(name.to_string(), inode);
+        self.renaming(name);
+        if let Some(old) = self.names.insert(name.to_string(), inode) {
+            self.unlinked.push(old);
+        }
+    }
+
+    /// Keeps what `name` stood for at the last directory sync, before a
+    /// creation, rename or removal changes it.
+    fn renaming(&mut self, name: &str) {
+        if !self.undo.contains_key(name) {
+            let durable = self.names.get(name).copied();
+            self.undo.insert(name.to_string(), durable);
+        }
     }
 
     /// Whether a file is named `name`.
@@ -183,6 +217,14 @@ impl Disk {
     /// Every file's name, in order.
     pub fn list(&self) -> impl Iterator<Item = &str> {
         self.names.keys().map(String::as_str)
+    }
+
+    /// The contents of the files whose names start with `prefix`.
+    pub(crate) fn files_under<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = &'a [u8]> {
+        self.names
+            .range::<str, _>((Bound::Included(prefix), Bound::Unbounded))
+            .take_while(move |(name, _)| name.starts_with(prefix))
+            .map(|(_, inode)| &self.inodes[inode].data[..])
     }
 
     /// The whole of file `name` as reads see it now.
@@ -198,16 +240,21 @@ impl Disk {
     /// Writes `bytes` at `offset` of file `name` (beyond its end, the gap
     /// reads as zeros). Durable only after [`Disk::sync`].
     pub fn write_at(&mut self, name: &str, offset: u64, bytes: &[u8]) -> Result<(), DiskError> {
+        self.write_vec(name, offset, bytes.to_vec())
+    }
+
+    /// [`Disk::write_at`] of bytes the caller gives up, which the unsynced
+    /// change then keeps without a copy.
+    pub(crate) fn write_vec(
+        &mut self,
+        name: &str,
+        offset: u64,
+        bytes: Vec<u8>,
+    ) -> Result<(), DiskError> {
         if self.powered() {
             self.bytes_written += bytes.len() as u64;
         }
-        self.change(
-            name,
-            Change::Write {
-                offset,
-                bytes: bytes.to_vec(),
-            },
-        )
+        self.change(name, Change::Write { offset, bytes })
     }
 
     /// Appends `bytes` to file `name`, returning the offset they start at.
@@ -231,7 +278,7 @@ impl Disk {
         if !powered {
             return Ok(());
         }
-        inode.durable = inode.data.clone();
+        inode.durable = None;
         inode.unsynced.clear();
         self.syncs += 1;
         self.synced.push(Some(name.to_string()));
@@ -243,21 +290,28 @@ impl Disk {
     /// the rename.
     pub fn rename(&mut self, from: &str, to: &str) -> Result<(), DiskError> {
         self.powered();
-        let inode = self
-            .names
-            .remove(from)
-            .ok_or_else(|| DiskError::NotFound(from.to_string()))?;
-        self.names.insert(to.to_string(), inode);
+        if !self.names.contains_key(from) {
+            return Err(DiskError::NotFound(from.to_string()));
+        }
+        self.renaming(from);
+        self.renaming(to);
+        let inode = self.names.remove(from).expect("checked above");
+        if let Some(old) = self.names.insert(to.to_string(), inode) {
+            self.unlinked.push(old);
+        }
         Ok(())
     }
 
     /// Removes file `name` (durable after [`Disk::sync_dir`]).
     pub fn remove(&mut self, name: &str) -> Result<(), DiskError> {
         self.powered();
-        self.names
-            .remove(name)
-            .map(|_| ())
-            .ok_or_else(|| DiskError::NotFound(name.to_string()))
+        if !self.names.contains_key(name) {
+            return Err(DiskError::NotFound(name.to_string()));
+        }
+        self.renaming(name);
+        let inode = self.names.remove(name).expect("checked above");
+        self.unlinked.push(inode);
+        Ok(())
     }
 
     /// Makes the current names durable: creations, renames and removals
@@ -266,9 +320,10 @@ impl Disk {
         if !self.powered() {
             return;
         }
-        self.durable_names = self.names.clone();
-        let named: Vec<u64> = self.names.values().copied().collect();
-        self.inodes.retain(|inode, _| named.contains(inode));
+        self.undo.clear();
+        for inode in self.unlinked.drain(..) {
+            self.inodes.remove(&inode);
+        }
         self.syncs += 1;
         self.synced.push(None);
     }
@@ -285,8 +340,7 @@ impl Disk {
 
     /// Whether everything written, and every name, would survive a power cut.
     pub fn is_synced(&self) -> bool {
-        self.names == self.durable_names
-            && self.inodes.values().all(|inode| inode.unsynced.is_empty())
+        self.names_undone() == 0 && self.inodes.values().all(|inode| inode.unsynced.is_empty())
     }
 
     /// The power goes out: what was not synced is lost as the module's
@@ -301,13 +355,20 @@ impl Disk {
         };
         self.fail_after = None;
         self.failed = false;
-        self.names = self.durable_names.clone();
-        let live: Vec<u64> = self.names.values().copied().collect();
+        for (name, durable) in std::mem::take(&mut self.undo) {
+            match durable {
+                Some(inode) => self.names.insert(name, inode),
+                None => self.names.remove(&name),
+            };
+        }
+        self.unlinked.clear();
+        let live: std::collections::BTreeSet<u64> = self.names.values().copied().collect();
         self.inodes.retain(|inode, _| live.contains(inode));
         for inode in self.inodes.values_mut() {
             let n = inode.unsynced.len();
             let reached = rng.below(n as u64 + 1) as usize;
-            let mut data = std::mem::take(&mut inode.durable);
+            let synced = std::mem::take(&mut inode.data);
+            let mut data = inode.durable.take().unwrap_or(synced);
             for change in &inode.unsynced[..reached] {
                 change.apply(&mut data);
             }
@@ -317,30 +378,26 @@ impl Disk {
             }
             loss.kept += reached;
             loss.lost += n - reached;
-            inode.durable = data.clone();
             inode.data = data;
             inode.unsynced.clear();
         }
         loss
     }
 
+    /// The names whose creation, rename or removal a power cut would undo.
     fn names_undone(&self) -> usize {
-        let changed = self
-            .names
+        self.undo
             .iter()
-            .filter(|(name, inode)| self.durable_names.get(*name) != Some(inode))
-            .count();
-        let removed = self
-            .durable_names
-            .keys()
-            .filter(|name| !self.names.contains_key(*name))
-            .count();
-        changed + removed
+            .filter(|(name, durable)| self.names.get(*name) != durable.as_ref())
+            .count()
     }
 
     fn change(&mut self, name: &str, change: Change) -> Result<(), DiskError> {
         let failed = self.failed;
         let inode = self.inode_mut(name)?;
+        if inode.durable.is_none() {
+            inode.durable = Some(inode.data.clone());
+        }
         change.apply(&mut inode.data);
         if !failed {
             inode.unsynced.push(change);
@@ -363,5 +420,6 @@ impl Disk {
     }
 }
 
+mod compare;
 #[cfg(test)]
 mod tests;

@@ -90,8 +90,8 @@ pub struct Ctx<'a, N: Node> {
     pub(crate) now: Time,
     pub(crate) peers: &'a [NodeId],
     pub(crate) rng: &'a mut SimRng,
+    /// The node's storage, which holds its disk.
     pub(crate) storage: &'a mut Storage,
-    pub(crate) disk: &'a mut Disk,
     pub(crate) effects: &'a mut Vec<Effect<N>>,
 }
 
@@ -129,9 +129,11 @@ impl<'a, N: Node> Ctx<'a, N> {
     }
 
     /// This node's disk: files whose writes survive a crash of the node, but
-    /// a power cut only once synced (see [`Disk`]).
+    /// a power cut only once synced (see [`Disk`]). [`Ctx::storage`] keeps
+    /// its files on this same disk, under names of its own (see
+    /// [`Storage`]).
     pub fn disk(&mut self) -> &mut Disk {
-        self.disk
+        &mut self.storage.disk
     }
 
     /// Sends `msg` to `to`. It may be delayed, reordered, duplicated or lost.

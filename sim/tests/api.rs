@@ -248,10 +248,19 @@ fn a_crash_loses_volatile_state_and_keeps_storage() {
             Event::Request { .. } => "request",
             Event::Crash { .. } => "crash",
             Event::Restart { .. } => "restart",
+            Event::Sync { .. } => "sync",
             _ => "other",
         })
         .collect();
-    assert_eq!(n1_events, ["start", "request", "crash", "restart", "start"]);
+    // Each put is a synced file, then a synced directory.
+    let put = ["sync", "sync"];
+    let expected = [&["start"][..], &put, &["request"], &put]
+        .concat()
+        .into_iter()
+        .chain(["crash", "restart", "start"])
+        .chain(put)
+        .collect::<Vec<_>>();
+    assert_eq!(n1_events, expected);
 }
 
 #[test]

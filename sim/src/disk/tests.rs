@@ -150,3 +150,35 @@ fn the_same_seed_cuts_the_same_way() {
         assert_eq!(la, lb);
     }
 }
+
+#[test]
+fn disks_are_equal_by_what_they_hold_and_what_a_power_cut_would_leave() {
+    let mut direct = Disk::default();
+    direct.create("a");
+    direct.append("a", b"x").unwrap();
+    direct.sync("a").unwrap();
+    direct.sync_dir();
+    let mut roundabout = Disk::default();
+    roundabout.create("tmp");
+    roundabout.append("tmp", b"x").unwrap();
+    roundabout.sync("tmp").unwrap();
+    roundabout.rename("tmp", "a").unwrap();
+    roundabout.sync_dir();
+    assert_eq!(direct, roundabout, "files are compared, not their numbers");
+
+    let mut renamed = direct.clone();
+    renamed.rename("a", "b").unwrap();
+    let mut made = direct.clone();
+    made.remove("a").unwrap();
+    made.create("b");
+    made.append("b", b"x").unwrap();
+    made.sync("b").unwrap();
+    assert_eq!(renamed.read("b"), made.read("b"));
+    assert_ne!(
+        renamed, made,
+        "in one, a write to b changes what a power cut leaves of a"
+    );
+    renamed.sync_dir();
+    made.sync_dir();
+    assert_eq!(renamed, made);
+}

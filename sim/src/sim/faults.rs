@@ -88,7 +88,7 @@ impl<N: Node> Sim<N> {
     /// Its [`Storage`](crate::Storage) is kept: every put is durable.
     /// Like a crash, a power cut ends a pause.
     pub fn power_cut(&mut self, id: NodeId) -> Result<(), Violation> {
-        let loss = self.slots[id.0].disk.power_cut(&mut self.rng);
+        let loss = self.slots[id.0].storage.disk.power_cut(&mut self.rng);
         self.take_down(id, Event::PowerCut { node: id, loss });
         self.finish_step()
     }
@@ -104,7 +104,7 @@ impl<N: Node> Sim<N> {
     /// of its steps. Replaces a failure still pending; a crash and a restart
     /// leave it pending, a power cut ([`Sim::power_cut`]) cancels it.
     pub fn power_cut_after(&mut self, id: NodeId, ops: u64) {
-        self.slots[id.0].disk.fail_after(ops);
+        self.slots[id.0].storage.disk.fail_after(ops);
         self.note(format!(
             "{id}'s power will fail after {ops} more disk operation(s)"
         ));
