@@ -1,8 +1,10 @@
 //! A node's disk, with the durability rules of a real one.
 //!
-//! [`Storage`](crate::Storage) is durable the moment a value is put, as if
-//! every write were followed by `fsync`. A [`Disk`] is what lies beneath:
-//! files of bytes behind a volatile cache. A write changes what reads see at
+//! A [`Disk`] is what a node's durable state lies on: files of bytes behind
+//! a volatile cache. [`Storage`](crate::Storage) keeps its keys in files
+//! here (under `storage/`), replacing each atomically and syncing it, so it
+//! is durable the moment a value is put; a node may keep files of its own
+//! beside them. A write changes what reads see at
 //! once, but survives a power cut only once the file is synced
 //! ([`Disk::sync`]); a file's name (a creation, a rename, a removal)
 //! survives only once the directory is synced ([`Disk::sync_dir`]). A crash
