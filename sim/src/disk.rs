@@ -93,6 +93,9 @@ impl Change {
 /// changes in between, in order.
 #[derive(Clone, Debug, Default)]
 struct Inode {
+    /// The file's number: which file a name of the last directory sync
+    /// stands for, after renames.
+    id: u64,
     data: Vec<u8>,
     /// What a power cut keeps, or `None` while that is `data` itself (the
     /// file is synced): a sync then costs no copy of the file, and a file
@@ -146,17 +149,18 @@ impl fmt::Display for PowerLoss {
 /// such as [`Disk::syncs`] are not compared.
 #[derive(Clone, Debug, Default)]
 pub struct Disk {
-    names: BTreeMap<String, u64>,
+    /// The files under their names now: a read is one lookup.
+    names: BTreeMap<String, Inode>,
     /// The names of the last directory sync, where they may differ from
-    /// `names`: each name created, renamed or removed since, with the file
-    /// it named then (`None`: none). Elsewhere the names are the same, so
-    /// a disk whose directory is synced keeps one map of names, and a sync
-    /// of the directory need not copy it.
+    /// `names`: each name created, renamed or removed since, with the
+    /// number of the file it named then (`None`: none). Elsewhere the names
+    /// are the same, so a disk whose directory is synced keeps one map of
+    /// names, and a sync of the directory need not copy it.
     undo: BTreeMap<String, Option<u64>>,
-    /// Files whose name went since the directory was last synced: none
-    /// gets a name again, so once the directory is synced they are gone.
-    unlinked: Vec<u64>,
-    inodes: BTreeMap<u64, Inode>,
+    /// Files whose name went since the directory was last synced (removed,
+    /// or renamed or created over): a power cut may bring one back under
+    /// its old name; once the directory is synced, none can.
+    unlinked: Vec<Inode>,
     next_inode: u64,
     bytes_written: u64,
     syncs: u64,
@@ -193,9 +197,11 @@ impl Disk {
     /// Creates an empty file `name`, replacing any file of that name.
     pub fn create(&mut self, name: &str) {
         self.powered();
-        let inode = self.next_inode;
+        let inode = Inode {
+            id: self.next_inode,
+            ..Inode::default()
+        };
         self.next_inode += 1;
-        self.inodes.insert(inode, Inode::default());
         self.renaming(name);
         if let Some(old) = self.names.insert(name.to_string(), inode) {
             self.unlinked.push(old);
@@ -206,7 +212,7 @@ impl Disk {
     /// creation, rename or removal changes it.
     fn renaming(&mut self, name: &str) {
         if !self.undo.contains_key(name) {
-            let durable = self.names.get(name).copied();
+            let durable = self.names.get(name).map(|inode| inode.id);
             self.undo.insert(name.to_string(), durable);
         }
     }
@@ -226,7 +232,7 @@ impl Disk {
         self.names
             .range::<str, _>((Bound::Included(prefix), Bound::Unbounded))
             .take_while(move |(name, _)| name.starts_with(prefix))
-            .map(|(_, inode)| &self.inodes[inode].data[..])
+            .map(|(_, inode)| &inode.data[..])
     }
 
     /// The whole of file `name` as reads see it now.
@@ -323,9 +329,7 @@ impl Disk {
             return;
         }
         self.undo.clear();
-        for inode in self.unlinked.drain(..) {
-            self.inodes.remove(&inode);
-        }
+        self.unlinked.clear();
         self.syncs += 1;
         self.synced.push(None);
     }
@@ -342,7 +346,7 @@ impl Disk {
 
     /// Whether everything written, and every name, would survive a power cut.
     pub fn is_synced(&self) -> bool {
-        self.names_undone() == 0 && self.inodes.values().all(|inode| inode.unsynced.is_empty())
+        self.names_undone() == 0 && self.names.values().all(|inode| inode.unsynced.is_empty())
     }
 
     /// The power goes out: what was not synced is lost as the module's
@@ -357,16 +361,11 @@ impl Disk {
         };
         self.fail_after = None;
         self.failed = false;
-        for (name, durable) in std::mem::take(&mut self.undo) {
-            match durable {
-                Some(inode) => self.names.insert(name, inode),
-                None => self.names.remove(&name),
-            };
-        }
-        self.unlinked.clear();
-        let live: std::collections::BTreeSet<u64> = self.names.values().copied().collect();
-        self.inodes.retain(|inode, _| live.contains(inode));
-        for inode in self.inodes.values_mut() {
+        self.undo_names();
+        // In the order the files were made, as the draws always were.
+        let mut files: Vec<&mut Inode> = self.names.values_mut().collect();
+        files.sort_by_key(|inode| inode.id);
+        for inode in files {
             let n = inode.unsynced.len();
             let reached = rng.below(n as u64 + 1) as usize;
             let synced = std::mem::take(&mut inode.data);
@@ -390,8 +389,25 @@ impl Disk {
     fn names_undone(&self) -> usize {
         self.undo
             .iter()
-            .filter(|(name, durable)| self.names.get(*name) != durable.as_ref())
+            .filter(|(name, durable)| self.names.get(*name).map(|i| i.id) != **durable)
             .count()
+    }
+
+    /// Brings back the names of the last directory sync, each over the
+    /// file it stood for then; the files no name stands for are gone.
+    fn undo_names(&mut self) {
+        let undo = std::mem::take(&mut self.undo);
+        let mut pool = std::mem::take(&mut self.unlinked);
+        for name in undo.keys() {
+            pool.extend(self.names.remove(name));
+        }
+        for (name, durable) in undo {
+            if let Some(id) = durable {
+                let at = pool.iter().position(|inode| inode.id == id);
+                let inode = pool.swap_remove(at.expect("a durable file is kept until synced"));
+                self.names.insert(name, inode);
+            }
+        }
     }
 
     fn change(&mut self, name: &str, change: Change) -> Result<(), DiskError> {
@@ -410,14 +426,12 @@ impl Disk {
     fn inode(&self, name: &str) -> Result<&Inode, DiskError> {
         self.names
             .get(name)
-            .and_then(|inode| self.inodes.get(inode))
             .ok_or_else(|| DiskError::NotFound(name.to_string()))
     }
 
     fn inode_mut(&mut self, name: &str) -> Result<&mut Inode, DiskError> {
         self.names
-            .get(name)
-            .and_then(|inode| self.inodes.get_mut(inode))
+            .get_mut(name)
             .ok_or_else(|| DiskError::NotFound(name.to_string()))
     }
 }

@@ -36,29 +36,26 @@ impl Disk {
         let named: HashMap<u64, &str> = self
             .names
             .iter()
-            .map(|(name, &inode)| (inode, name.as_str()))
+            .map(|(name, inode)| (inode.id, name.as_str()))
             .collect();
         self.undo
             .iter()
-            .filter(|(name, durable)| self.names.get(*name) != durable.as_ref())
+            .filter(|(name, durable)| self.names.get(*name).map(|i| i.id) != **durable)
             .map(|(name, durable)| {
                 let file = match durable {
                     None => Durable::Nothing,
-                    Some(inode) => match named.get(inode) {
+                    Some(id) => match named.get(id) {
                         Some(now) => Durable::Named(now),
-                        None => Durable::Unnamed(&self.inodes[inode]),
+                        None => Durable::Unnamed(
+                            (self.unlinked.iter())
+                                .find(|inode| inode.id == *id)
+                                .expect("a durable file is kept until synced"),
+                        ),
                     },
                 };
                 (name.as_str(), file)
             })
             .collect()
-    }
-
-    /// The files under their names now, in order.
-    fn files(&self) -> impl Iterator<Item = (&String, &Inode)> {
-        self.names
-            .iter()
-            .map(|(name, inode)| (name, &self.inodes[inode]))
     }
 }
 
@@ -71,7 +68,7 @@ impl PartialEq for Disk {
         self.fail_after == other.fail_after
             && self.failed == other.failed
             && self.names.len() == other.names.len()
-            && self.files().eq(other.files())
+            && self.names.iter().eq(other.names.iter())
             && same_durable_names
     }
 }
@@ -86,7 +83,7 @@ impl Hash for Disk {
         self.fail_after.hash(h);
         self.failed.hash(h);
         self.names.len().hash(h);
-        for (name, inode) in self.files() {
+        for (name, inode) in &self.names {
             name.hash(h);
             inode.data.hash(h);
             inode.unsynced.hash(h);
