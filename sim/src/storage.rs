@@ -53,15 +53,10 @@ impl Storage {
         let bytes = serde_json::to_vec(value).expect("a value written to storage must serialise");
         self.bytes_written += bytes.len() as u64;
         self.changes += 1;
-        let (temp, file) = (format!("{TEMP_PREFIX}{key}"), format!("{PREFIX}{key}"));
-        let disk = &mut self.disk;
-        disk.create(&temp);
-        let written = disk
-            .write_vec(&temp, 0, bytes)
-            .and_then(|()| disk.sync(&temp))
-            .and_then(|()| disk.rename(&temp, &file));
-        written.expect("the file was just created");
-        disk.sync_dir();
+        let temp = format!("{TEMP_PREFIX}{key}");
+        with_name(PREFIX, key, |file| {
+            self.disk.replace_synced(temp, file, bytes)
+        });
     }
 
     /// Reads the value under `key`, or `None` if nothing was written there

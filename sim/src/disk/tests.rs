@@ -182,3 +182,56 @@ fn disks_are_equal_by_what_they_hold_and_what_a_power_cut_would_leave() {
     made.sync_dir();
     assert_eq!(renamed, made);
 }
+
+/// `replace_synced` against its five steps taken one by one, from a disk
+/// with names and writes not yet synced, for every point a failure may be
+/// pending at: the same disk, the same syncs recorded, the same cut after.
+#[test]
+fn a_synced_replace_is_its_five_steps() {
+    let mut start = Disk::default();
+    start.create("old");
+    start.append("old", &bytes(900, 1)).unwrap();
+    start.sync("old").unwrap();
+    start.sync_dir();
+    start.create("loose");
+    start.append("loose", &bytes(700, 2)).unwrap();
+    start.rename("old", "moved").unwrap();
+    for fail in [None, Some(0), Some(2), Some(4), Some(5), Some(7)] {
+        for to in ["moved", "new", "loose"] {
+            let (mut quick, mut steps) = (start.clone(), start.clone());
+            if let Some(ops) = fail {
+                quick.fail_after(ops);
+                steps.fail_after(ops);
+            }
+            quick.replace_synced("tmp".into(), to, bytes(1500, 3));
+            steps.create("tmp");
+            steps.write_at("tmp", 0, &bytes(1500, 3)).unwrap();
+            steps.sync("tmp").unwrap();
+            steps.rename("tmp", to).unwrap();
+            steps.sync_dir();
+            let case = format!("failure after {fail:?}, to {to}");
+            assert_eq!(quick, steps, "{case}");
+            assert_eq!(
+                quick.list().collect::<Vec<_>>(),
+                steps.list().collect::<Vec<_>>()
+            );
+            assert_eq!(quick.synced, steps.synced, "{case}");
+            assert_eq!(
+                (quick.syncs(), quick.bytes_written(), quick.failed),
+                (steps.syncs(), steps.bytes_written(), steps.failed),
+                "{case}"
+            );
+            for seed in 0..5 {
+                let (q, _) = cut(&quick, seed);
+                let (s, _) = cut(&steps, seed);
+                assert_eq!(q, s, "{case}, seed {seed}");
+            }
+            quick.create("next");
+            steps.create("next");
+            assert_eq!(
+                quick.failed, steps.failed,
+                "{case}: the same operations left"
+            );
+        }
+    }
+}
