@@ -97,18 +97,31 @@ struct Inode {
     /// stands for, after renames.
     id: u64,
     data: Vec<u8>,
-    /// What a power cut keeps, or `None` while that is `data` itself (the
-    /// file is synced): a sync then costs no copy of the file, and a file
-    /// written whole and synced at once (as [`Storage`](crate::Storage)
-    /// does) is never copied. The first change after a sync copies it.
-    durable: Option<Vec<u8>>,
+    /// What changed since the file was last synced, or `None` while what a
+    /// power cut keeps is `data` itself: a sync then costs no copy of the
+    /// file, a file written whole and synced at once (as
+    /// [`Storage`](crate::Storage) does) is never copied, and a synced
+    /// file is small to move about in the map of names. The first change
+    /// after a sync copies the file.
+    pending: Option<Box<Pending>>,
+}
+
+/// A file's contents as last synced, and its changes since, in order.
+#[derive(Clone, Debug, Default)]
+struct Pending {
+    durable: Vec<u8>,
     unsynced: Vec<Change>,
 }
 
 impl Inode {
     /// What a power cut keeps of the file, before its unsynced changes.
     fn durable(&self) -> &[u8] {
-        self.durable.as_deref().unwrap_or(&self.data)
+        self.pending.as_ref().map_or(&self.data, |p| &p.durable)
+    }
+
+    /// The changes not yet synced, in order.
+    fn unsynced(&self) -> &[Change] {
+        self.pending.as_ref().map_or(&[], |p| &p.unsynced)
     }
 }
 
@@ -286,8 +299,7 @@ impl Disk {
         if !powered {
             return Ok(());
         }
-        inode.durable = None;
-        inode.unsynced.clear();
+        inode.pending = None;
         self.syncs += 1;
         self.synced.push(Some(name.to_string()));
         Ok(())
@@ -390,7 +402,7 @@ impl Disk {
 
     /// Whether everything written, and every name, would survive a power cut.
     pub fn is_synced(&self) -> bool {
-        self.names_undone() == 0 && self.names.values().all(|inode| inode.unsynced.is_empty())
+        self.names_undone() == 0 && self.names.values().all(|inode| inode.unsynced().is_empty())
     }
 
     /// The power goes out: what was not synced is lost as the module's
@@ -410,21 +422,25 @@ impl Disk {
         let mut files: Vec<&mut Inode> = self.names.values_mut().collect();
         files.sort_by_key(|inode| inode.id);
         for inode in files {
-            let n = inode.unsynced.len();
+            let n = inode.unsynced().len();
             let reached = rng.below(n as u64 + 1) as usize;
-            let synced = std::mem::take(&mut inode.data);
-            let mut data = inode.durable.take().unwrap_or(synced);
-            for change in &inode.unsynced[..reached] {
+            let Some(pending) = inode.pending.take() else {
+                continue;
+            };
+            let Pending {
+                durable: mut data,
+                unsynced,
+            } = *pending;
+            for change in &unsynced[..reached] {
                 change.apply(&mut data);
             }
-            if let Some(part) = inode.unsynced.get(reached).and_then(|next| next.torn(rng)) {
+            if let Some(part) = unsynced.get(reached).and_then(|next| next.torn(rng)) {
                 part.apply(&mut data);
                 loss.torn = true;
             }
             loss.kept += reached;
             loss.lost += n - reached;
             inode.data = data;
-            inode.unsynced.clear();
         }
         loss
     }
@@ -457,12 +473,15 @@ impl Disk {
     fn change(&mut self, name: &str, change: Change) -> Result<(), DiskError> {
         let failed = self.failed;
         let inode = self.inode_mut(name)?;
-        if inode.durable.is_none() {
-            inode.durable = Some(inode.data.clone());
-        }
+        let pending = inode.pending.get_or_insert_with(|| {
+            Box::new(Pending {
+                durable: inode.data.clone(),
+                unsynced: Vec::new(),
+            })
+        });
         change.apply(&mut inode.data);
         if !failed {
-            inode.unsynced.push(change);
+            pending.unsynced.push(change);
         }
         Ok(())
     }

@@ -10,7 +10,7 @@ use std::hash::{Hash, Hasher};
 impl PartialEq for Inode {
     fn eq(&self, other: &Self) -> bool {
         self.data == other.data
-            && self.unsynced == other.unsynced
+            && self.unsynced() == other.unsynced()
             && self.durable() == other.durable()
     }
 }
@@ -86,7 +86,7 @@ impl Hash for Disk {
         for (name, inode) in &self.names {
             name.hash(h);
             inode.data.hash(h);
-            inode.unsynced.hash(h);
+            inode.unsynced().hash(h);
         }
     }
 }
