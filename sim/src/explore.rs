@@ -25,7 +25,6 @@ mod step;
 #[cfg(test)]
 mod tests;
 
-use crate::disk::Disk;
 use crate::node::{Node, NodeId};
 use crate::storage::Storage;
 use crate::violation::{Broken, Property};
@@ -189,7 +188,6 @@ impl<N: Explorable> Explorer<N> {
             storage: (0..self.nodes)
                 .map(|_| Rc::new(Storage::default()))
                 .collect(),
-            disks: (0..self.nodes).map(|_| Rc::new(Disk::default())).collect(),
             timers: vec![Vec::new(); self.nodes],
             flight: Vec::new(),
             requests: (0..self.requests.len()).collect(),

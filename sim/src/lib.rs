@@ -7,11 +7,12 @@
 //! `u64` seed. The same seed gives the same run, event for event, so a failure
 //! found once can be replayed and studied.
 //!
-//! A node keeps what must outlive a crash in [`Storage`] (durable at once,
-//! as if every put were synced) or on its [`Disk`]: files behind a volatile
-//! cache, which a crash of the node leaves alone and a power cut
+//! A node keeps what must outlive a crash on its [`Disk`]: files behind a
+//! volatile cache, which a crash of the node leaves alone and a power cut
 //! ([`Sim::power_cut`]) cuts back to what was synced, tearing the last
-//! write as the seed picks.
+//! write as the seed picks. [`Storage`] is a key-value store in files on
+//! that disk, durable at once: each put replaces its key's file
+//! atomically and syncs it, so every put survives a power cut.
 //!
 //! ```
 //! use dsim::{Ctx, Node, NodeId, Sim};

@@ -103,8 +103,8 @@ pub struct Context<'a, M, T, P> {
     pub(crate) now: Time,
     pub(crate) peers: &'a [NodeId],
     pub(crate) rng: &'a mut SimRng,
+    /// The node's storage, which holds its disk.
     pub(crate) storage: &'a mut Storage,
-    pub(crate) disk: &'a mut Disk,
     pub(crate) effects: &'a mut Vec<Effect<M, T, P>>,
 }
 
@@ -142,9 +142,11 @@ impl<M: Clone, T, P> Context<'_, M, T, P> {
     }
 
     /// This node's disk: files whose writes survive a crash of the node, but
-    /// a power cut only once synced (see [`Disk`]).
+    /// a power cut only once synced (see [`Disk`]). [`Ctx::storage`] keeps
+    /// its files on this same disk, under names of its own (see
+    /// [`Storage`]).
     pub fn disk(&mut self) -> &mut Disk {
-        self.disk
+        &mut self.storage.disk
     }
 
     /// Sends `msg` to `to`. It may be delayed, reordered, duplicated or lost.

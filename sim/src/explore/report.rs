@@ -11,7 +11,6 @@ use std::rc::Rc;
 pub struct View<'a, N: Node> {
     pub(super) nodes: &'a [Option<Rc<N>>],
     pub(super) storage: &'a [Rc<Storage>],
-    pub(super) disks: &'a [Rc<Disk>],
     pub(super) in_flight: usize,
 }
 
@@ -28,7 +27,7 @@ impl<N: Node> View<'_, N> {
 
     /// Node `id`'s disk.
     pub fn disk(&self, id: NodeId) -> &Disk {
-        &self.disks[id.0]
+        &self.storage[id.0].disk
     }
 
     /// Every node id.

@@ -2,7 +2,6 @@
 
 use super::report::View;
 use super::Explorable;
-use crate::disk::Disk;
 use crate::node::{Node, NodeId};
 use crate::storage::Storage;
 use std::hash::{Hash, Hasher};
@@ -20,8 +19,8 @@ pub(super) struct Flight<M> {
 pub(super) struct State<N: Node> {
     /// Shared between states until a step changes them.
     pub(super) nodes: Vec<Option<Rc<N>>>,
+    /// Each node's storage, which holds its disk.
     pub(super) storage: Vec<Rc<Storage>>,
-    pub(super) disks: Vec<Rc<Disk>>,
     pub(super) timers: Vec<Vec<N::Timer>>,
     pub(super) flight: Vec<Flight<N::Msg>>,
     /// The client requests that have not arrived yet (indexes).
@@ -35,7 +34,6 @@ impl<N: Explorable> Clone for State<N> {
         State {
             nodes: self.nodes.clone(),
             storage: self.storage.clone(),
-            disks: self.disks.clone(),
             timers: self.timers.clone(),
             flight: self.flight.clone(),
             requests: self.requests.clone(),
@@ -57,8 +55,7 @@ impl<N: Explorable> PartialEq for State<N> {
                 .storage
                 .iter()
                 .zip(&other.storage)
-                .all(|(a, b)| Rc::ptr_eq(a, b) || a.entries == b.entries)
-            && self.disks == other.disks
+                .all(|(a, b)| Rc::ptr_eq(a, b) || a == b)
     }
 }
 
@@ -73,9 +70,8 @@ impl<N: Explorable> Hash for State<N> {
         self.crashes.hash(h);
         self.losses.hash(h);
         for s in &self.storage {
-            s.entries.hash(h);
+            s.hash(h);
         }
-        self.disks.hash(h);
     }
 }
 
@@ -148,7 +144,6 @@ pub(super) fn view<N: Node>(state: &State<N>) -> View<'_, N> {
     View {
         nodes: &state.nodes,
         storage: &state.storage,
-        disks: &state.disks,
         in_flight: state.flight.len(),
     }
 }

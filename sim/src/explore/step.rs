@@ -99,12 +99,11 @@ impl<N: Explorable> Explorer<N> {
             peers: &peers,
             rng: &mut rng,
             storage: Rc::make_mut(&mut state.storage[id.0]),
-            disk: Rc::make_mut(&mut state.disks[id.0]),
             effects: &mut effects,
         };
         panics::catch(|| f(node, &mut ctx))?;
         // Syncs are traced by the simulator only: a state is its contents.
-        Rc::make_mut(&mut state.disks[id.0]).synced.clear();
+        Rc::make_mut(&mut state.storage[id.0]).disk.synced.clear();
         for effect in effects {
             match effect {
                 Effect::Send { to, msg } => {

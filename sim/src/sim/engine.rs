@@ -157,14 +157,13 @@ impl<N: Node> Sim<N> {
             peers: &self.peers[id.0],
             rng: &mut slot.rng,
             storage: &mut slot.storage,
-            disk: &mut slot.disk,
             effects: &mut self.effects,
         };
         let caught = panics::catch(|| f(node, &mut ctx));
-        if !slot.disk.synced.is_empty() {
+        if !slot.storage.disk.synced.is_empty() {
             self.record_syncs(id);
         }
-        if self.slots[id.0].disk.failed {
+        if self.slots[id.0].storage.disk.failed {
             self.fail_in_handler(id, name);
             return;
         }
@@ -187,7 +186,7 @@ impl<N: Node> Sim<N> {
     #[cold]
     #[inline(never)]
     fn record_syncs(&mut self, id: NodeId) {
-        for file in std::mem::take(&mut self.slots[id.0].disk.synced) {
+        for file in std::mem::take(&mut self.slots[id.0].storage.disk.synced) {
             self.record(Event::Sync { node: id, file });
         }
     }
@@ -203,7 +202,7 @@ impl<N: Node> Sim<N> {
         self.record(Event::Note {
             text: format!("{id}'s power fails during {handler}"),
         });
-        let loss = self.slots[id.0].disk.power_cut(&mut self.rng);
+        let loss = self.slots[id.0].storage.disk.power_cut(&mut self.rng);
         self.take_down(id, Event::PowerCut { node: id, loss });
     }
 

@@ -27,8 +27,8 @@ impl<N: Node> Sim<N> {
         id
     }
 
-    /// Node `id` crashes: its state and timers are lost, its storage is
-    /// kept. A crash ends a pause: what the pause held comes due now and
+    /// Node `id` crashes: its state and timers are lost, its disk (and so
+    /// its storage) is kept, unsynced writes included. A crash ends a pause: what the pause held comes due now and
     /// finds the node down (messages dropped, requests refused).
     pub fn crash(&mut self, id: NodeId) -> Result<(), Violation> {
         if self.slots[id.0].node.is_some() {
@@ -85,17 +85,20 @@ impl<N: Node> Sim<N> {
     /// Node `id` loses power: it is down as after a crash, and its disk
     /// loses what was not synced (chosen by the run's seed; see
     /// [`Disk`](crate::Disk)).
-    /// Its [`Storage`](crate::Storage) is kept: every put is durable.
+    /// Its [`Storage`](crate::Storage), files on that disk, is kept: every
+    /// put is synced before it returns.
     /// Like a crash, a power cut ends a pause.
     pub fn power_cut(&mut self, id: NodeId) -> Result<(), Violation> {
-        let loss = self.slots[id.0].disk.power_cut(&mut self.rng);
+        let loss = self.slots[id.0].storage.disk.power_cut(&mut self.rng);
         self.take_down(id, Event::PowerCut { node: id, loss });
         self.finish_step()
     }
 
     /// The power of node `id` will fail in the middle of whatever handler
     /// makes its disk's `ops`-th next change (0: the next one; a write,
-    /// truncation, sync, creation, rename or removal each counts one): that
+    /// truncation, sync, creation, rename, removal or directory sync each
+    /// counts one; a [`Storage`](crate::Storage) put makes five, a remove
+    /// two, see its documentation): that
     /// change and every later one in the handler reach at most the cache,
     /// and when the handler returns the node is down as after
     /// [`Sim::power_cut`], its messages and replies of that handler never
@@ -104,7 +107,7 @@ impl<N: Node> Sim<N> {
     /// of its steps. Replaces a failure still pending; a crash and a restart
     /// leave it pending, a power cut ([`Sim::power_cut`]) cancels it.
     pub fn power_cut_after(&mut self, id: NodeId, ops: u64) {
-        self.slots[id.0].disk.fail_after(ops);
+        self.slots[id.0].storage.disk.fail_after(ops);
         self.note(format!(
             "{id}'s power will fail after {ops} more disk operation(s)"
         ));

@@ -71,8 +71,8 @@ struct Slot<N: Node> {
     node: Option<N>,
     clock: Clock,
     rng: SimRng,
+    /// What outlives a crash: the storage, and the disk it holds.
     storage: Storage,
-    disk: Disk,
     /// Pending timers and the key of their scheduled firing.
     timers: Vec<(N::Timer, u64)>,
     /// While paused: the pause's number and what came due for the node
@@ -170,7 +170,6 @@ impl<N: Node> Sim<N> {
                 clock: Clock::PERFECT,
                 rng: SimRng::fork(seed, id.0 as u64),
                 storage: Storage::default(),
-                disk: Disk::default(),
                 timers: Vec::new(),
                 paused: None,
                 slowness: 1,
@@ -292,7 +291,7 @@ impl<N: Node> Sim<N> {
 
     /// Node `id`'s disk.
     pub fn disk(&self, id: NodeId) -> &Disk {
-        &self.slots[id.0].disk
+        &self.slots[id.0].storage.disk
     }
 
     /// What node `id`'s clock reads now.
