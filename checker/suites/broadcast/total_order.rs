@@ -26,6 +26,11 @@ pub fn tests(suite: Suite) -> Suite {
             10,
             |seed| scenario(seed, |_| TotalOrderNode::new(), Load::Rounds),
         )
+        .seeded(
+            "total_order::a_group_of_one_delivers_its_own_broadcasts",
+            3,
+            |seed| group_of(1, seed, |_| TotalOrderNode::new(), Load::Random),
+        )
         .test(
             "meta::total_order_breaking_ties_by_arrival_is_caught",
             || {
@@ -57,7 +62,18 @@ fn scenario<N: Broadcaster>(
     make: impl FnMut(NodeId) -> N + 'static,
     load: Load,
 ) -> Result<(), Failure> {
-    let mut sim = Sim::new(seed, NODES, make);
+    group_of(NODES, seed, make, load)
+}
+
+/// [`scenario`] with `nodes` nodes. A group of one hears from no one: it
+/// must deliver its own broadcast as soon as nothing older can come.
+fn group_of<N: Broadcaster>(
+    nodes: usize,
+    seed: u64,
+    make: impl FnMut(NodeId) -> N + 'static,
+    load: Load,
+) -> Result<(), Failure> {
+    let mut sim = Sim::new(seed, nodes, make);
     sim.set_network(Network::reliable(ms(10), ms(10)));
     let seen = watch(&mut sim, Order::Total);
     load.schedule(&mut sim);

@@ -55,12 +55,17 @@ const ACCURATE: Property = Property {
 };
 const QUICK: Property = Property {
     name: "a large offset is corrected quickly",
-    hint: "an offset of at least STEP_THRESHOLD is large: step forward when behind, slew at FAST_SLEW_PPM when ahead",
+    hint: "an offset of at least STEP_THRESHOLD is large: step forward when behind, slew at FAST_SLEW_PPM when ahead; and take the answer to your first request (remember the t1 you await)",
     when: &[],
 };
 const ONCE: Property = Property {
     name: "an answer is used once, and only if it answers the latest request",
     hint: "remember the t1 of your latest request; use a Response only if it carries that t1, then forget it",
+    when: &[],
+};
+const AT_ONCE: Property = Property {
+    name: "a client asks the server for the time as soon as it starts",
+    hint: "in on_start, a client sends its first Request at once (as on the Poll timer), then sets the Poll timer",
     when: &[],
 };
 const GENTLE: Property = Property {

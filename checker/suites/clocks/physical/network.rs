@@ -2,10 +2,12 @@
 //! clients with skewed, drifting clocks, and the properties checked while
 //! they run.
 
-use super::{millis, ACCURATE, BOUND, EPOCH, GENTLE, MONOTONIC, ONCE, QUICK, SERVER, SLEWED_AWAY};
-use crate::subject::clocks::physical::{TimeSync, POLL_INTERVAL, SLEW_PPM, STEP_THRESHOLD};
+use super::{
+    millis, ACCURATE, AT_ONCE, BOUND, EPOCH, GENTLE, MONOTONIC, ONCE, QUICK, SERVER, SLEWED_AWAY,
+};
+use crate::subject::clocks::physical::{Msg, TimeSync, POLL_INTERVAL, SLEW_PPM, STEP_THRESHOLD};
 use dscheck::{ms, run, secs, Failure, Property};
-use dsim::{Broken, Clock, Network, Node, NodeId, Sim, SimRng, Time};
+use dsim::{Broken, Clock, Event, Network, Node, NodeId, Sim, SimRng, Time};
 use std::time::Duration;
 
 /// A node the suite can read the synchronised clock of: the learner's, or
@@ -14,6 +16,8 @@ pub trait Synced: Node {
     fn server() -> Self;
     fn client(server: NodeId) -> Self;
     fn reading(&self, local: Time) -> Time;
+    /// Whether `msg` asks the server for the time.
+    fn asks(msg: &Self::Msg) -> bool;
 }
 
 impl Synced for TimeSync {
@@ -25,6 +29,9 @@ impl Synced for TimeSync {
     }
     fn reading(&self, local: Time) -> Time {
         self.clock.read(local)
+    }
+    fn asks(msg: &Msg) -> bool {
+        matches!(msg, Msg::Request { .. })
     }
 }
 
@@ -38,6 +45,7 @@ fn system<N: Synced>(seed: u64, clients: &[Clock], network: Network) -> Sim<N> {
         }
     });
     sim.set_network(network);
+    check_asks_at_once(&mut sim);
     sim.set_clock(
         SERVER,
         Clock {
@@ -55,6 +63,28 @@ fn system<N: Synced>(seed: u64, clients: &[Clock], network: Network) -> Sim<N> {
         );
     }
     sim
+}
+
+/// Checks after every event that a client that starts (or restarts) asks
+/// the server for the time in that same step.
+fn check_asks_at_once<N: Synced>(sim: &mut Sim<N>) {
+    sim.check(AT_ONCE, |_, step| {
+        let entries: Vec<_> = step.iter().collect();
+        for (i, entry) in entries.iter().enumerate() {
+            let Event::Start { node } = &entry.event else {
+                continue;
+            };
+            let asked = entries[i + 1..].iter().any(|e| {
+                matches!(&e.event, Event::Send { from, to, msg, .. }
+                    if from == node && *to == SERVER && N::asks(msg))
+            });
+            if *node != SERVER && !asked {
+                let detail = format!("{node} started and sent the server no request");
+                return Err(Broken::new(detail).nodes([*node]));
+            }
+        }
+        Ok(())
+    });
 }
 
 /// Client `id`'s synchronised clock now.
@@ -209,14 +239,17 @@ pub fn large_offset<N: Synced>(seed: u64) -> Result<(), Failure> {
         },
     ];
     let mut sim = system::<N>(seed, &clients, Network::reliable(ms(1), ms(10)));
-    // Behind: stepped at the first answer. Ahead: at half speed, the gap
-    // closes in twice its size, but the last part, once under the step
-    // threshold, may be slewed at SLEW_PPM. Allow a poll and a half more.
+    // Behind: stepped at the first answer, which comes a round trip after
+    // the start (AT_ONCE); half a poll is ample, and a client that misses
+    // that answer (it forgot which request it awaits) is a poll late. Ahead:
+    // at half speed, the gap closes in twice its size, but the last part,
+    // once under the step threshold, may be slewed at SLEW_PPM. Allow a poll
+    // and a half more.
     let grace = POLL_INTERVAL + ms(500);
     let tail = Duration::from_nanos(STEP_THRESHOLD.as_nanos() as u64 / SLEW_PPM * 1_000_000);
     let deadlines = vec![
         Time::ZERO,
-        Time::ZERO + grace,
+        Time::ZERO + POLL_INTERVAL / 2,
         Time::from_nanos(2 * ahead as u64) + tail + grace,
     ];
     run_accurate(&mut sim, QUICK, deadlines, secs(10) + tail + secs(3))

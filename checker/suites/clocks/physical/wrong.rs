@@ -105,4 +105,7 @@ impl<const MODE: u8> Synced for Model<MODE> {
     fn reading(&self, local: Time) -> Time {
         Time::from_nanos(self.clock.read(local.as_nanos() as i64) as u64)
     }
+    fn asks(msg: &ModelMsg) -> bool {
+        matches!(msg, ModelMsg::Ask(_))
+    }
 }
