@@ -20,8 +20,8 @@
 use dsim::{Ctx, Node, NodeId};
 use std::collections::BTreeSet;
 
-/// The protocol's types and constants, kept in the `protocols` crate, which
-/// the course's checks share with this file.
+/// The protocol's types and constants, shared with the course's checks,
+/// are in the `protocols` crate (`protocols/src/intro/pingpong.rs`).
 pub use protocols::intro::pingpong::{Msg, Timer, PING_INTERVAL};
 
 /// A node that pings its peers and answers their pings.

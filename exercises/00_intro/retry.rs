@@ -31,8 +31,8 @@
 use dsim::{Ctx, Node, NodeId, RequestId};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// The protocol's types and constants, kept in the `protocols` crate, which
-/// the course's checks share with this file.
+/// The protocol's types and constants, shared with the course's checks,
+/// are in the `protocols` crate (`protocols/src/intro/retry.rs`).
 pub use protocols::intro::retry::{Msg, Reply, Request, Timer, RECEIVER, RETRANSMIT_AFTER, SENDER};
 
 /// A node of the system: [`SENDER`] plays the sender, every other node the
