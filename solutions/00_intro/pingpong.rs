@@ -21,27 +21,11 @@
 // exercise: end
 
 use dsim::{Ctx, Node, NodeId};
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
-use std::time::Duration;
 
-/// How often a node pings its peers.
-pub const PING_INTERVAL: Duration = Duration::from_millis(100);
-
-/// What nodes send each other.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Msg {
-    /// "Are you there?", numbered by the sender.
-    Ping { seq: u64 },
-    /// "Yes": the answer to the ping with the same number.
-    Pong { seq: u64 },
-}
-
-/// The one kind of timer: time to ping every peer again.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Timer {
-    Ping,
-}
+/// The protocol's types and constants, shared with the course's checks,
+/// are in the `protocols` crate (`protocols/src/intro/pingpong.rs`).
+pub use protocols::intro::pingpong::{Msg, Timer, PING_INTERVAL};
 
 /// A node that pings its peers and answers their pings.
 #[derive(Debug, Default)]

@@ -70,8 +70,9 @@ impl MutationKit {
 
     /// What a mutant's verdict depends on besides the mutant: the
     /// reference, the references beside it that [`place`](Self::place)
-    /// puts in the copy, the suite (and its hidden tests), the harness and
-    /// the simulator.
+    /// puts in the copy, the suite (and its hidden tests, and its part
+    /// compiled once with the protocol's types, for a topic that has one),
+    /// the harness and the simulator.
     pub fn fingerprint(&self, kit: &Kit, suite: &str, reference: &str) -> Result<String> {
         let mut hasher = Sha256::new();
         hasher.update(reference.as_bytes());
@@ -79,6 +80,8 @@ impl MutationKit {
             format!("checker/suites/{suite}.rs"),
             format!("checker/suites/{suite}"),
             format!("checker/hidden/{suite}"),
+            format!("checker/once/src/{suite}"),
+            format!("protocols/src/{suite}"),
             "checker/harness/src".to_string(),
             "sim/src".to_string(),
         ];

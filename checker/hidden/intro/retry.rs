@@ -4,11 +4,12 @@
 //! student distribution.
 
 use super::scenario::{lossy, scenario, Profile, Values};
-use super::subject;
+use super::Make;
 use dscheck::{ms, secs, Suite};
 
-pub fn tests(suite: Suite) -> Suite {
-    suite.seeded("retry::survives_a_burst_of_requests", 10, |seed| {
+/// The hidden tests, run on the nodes `make` builds.
+pub fn tests(suite: Suite, make: Make) -> Suite {
+    suite.seeded("retry::survives_a_burst_of_requests", 10, move |seed| {
         // Four hundred requests in half a second over a link that loses,
         // duplicates and holds back messages: many sequence numbers are in
         // flight at once, so every retransmission timer and every
@@ -19,6 +20,6 @@ pub fn tests(suite: Suite) -> Suite {
             network: lossy(0.4, 0.4).with_long_delays(0.05, secs(1)),
             values: Values::Distinct,
         };
-        scenario(seed, subject(), &profile).map(drop)
+        scenario(seed, Box::new(make), &profile).map(drop)
     })
 }

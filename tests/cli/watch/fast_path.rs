@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, SystemTime};
 
-const SUITE_FILE: &str = "checker/suites/intro/pingpong.rs";
+const SUITE_FILE: &str = "checker/once/src/intro/pingpong.rs";
 
 /// The build stage of each check so far (`cargo` or `rustc`), in order.
 fn build_stages(kit: &Kit) -> Vec<String> {

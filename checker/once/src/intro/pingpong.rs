@@ -1,27 +1,36 @@
 //! intro_pingpong: numbered pings every interval, each answered by a pong.
 
-use crate::subject::intro::pingpong::{Msg, PingPong, PING_INTERVAL};
 use dscheck::{ms, run, secs, Failure, Property, Suite};
-use dsim::{Broken, Event, Network, Node, NodeId, Sim, Time};
+use dsim::{Broken, DynNode, Erased, Event, Network, Node, NodeId, Sim, Time};
+use protocols::intro::pingpong::{Msg, Timer, PING_INTERVAL};
 use std::collections::BTreeSet;
 
 mod wrong;
 
 /// What the checks read of a node: the learner's, or a known-wrong one in
 /// the `meta` tests.
-pub trait Pinger: Node<Msg = Msg> {
+pub trait Pinger {
     /// The number of the last round of pings sent.
     fn seq(&self) -> u64;
     /// Every `(peer, seq)` whose pong was received.
     fn pongs(&self) -> &BTreeSet<(NodeId, u64)>;
 }
 
-impl Pinger for PingPong {
+/// A node of the protocol the checks can read: any node with its types and
+/// a [`Pinger`] view, behind a trait object.
+pub trait PingerNode: DynNode<Msg = Msg, Timer = Timer, Request = (), Reply = ()> + Pinger {}
+
+impl<T: DynNode<Msg = Msg, Timer = Timer, Request = (), Reply = ()> + Pinger> PingerNode for T {}
+
+/// The node the checks run: whichever [`PingerNode`] a test was given.
+type Tested = Erased<dyn PingerNode>;
+
+impl Pinger for Tested {
     fn seq(&self) -> u64 {
-        self.seq
+        self.0.seq()
     }
     fn pongs(&self) -> &BTreeSet<(NodeId, u64)> {
-        &self.pongs
+        self.0.pongs()
     }
 }
 
@@ -59,29 +68,31 @@ const AFRESH: Property = Property {
     when: &[],
 };
 
-pub fn tests(suite: Suite) -> Suite {
+/// The tests of `intro_pingpong`, run on the nodes `make` builds, then the
+/// meta tests.
+pub fn tests(suite: Suite, make: fn() -> Box<dyn PingerNode>) -> Suite {
     let suite = suite
-        .seeded("pingpong::answers_every_ping", 20, |seed| {
-            answers_every_ping(seed, PingPong::new)
+        .seeded("pingpong::answers_every_ping", 20, move |seed| {
+            answers_every_ping(seed, make)
         })
-        .seeded("pingpong::pings_every_interval", 5, |seed| {
-            pings_every_interval(seed, PingPong::new)
+        .seeded("pingpong::pings_every_interval", 5, move |seed| {
+            pings_every_interval(seed, make)
         })
         .seeded(
             "pingpong::remembers_exactly_the_pongs_received",
             20,
-            |seed| remembers_pongs(seed, PingPong::new),
+            move |seed| remembers_pongs(seed, make),
         )
-        .seeded("pingpong::starts_afresh_after_a_crash", 10, |seed| {
-            starts_afresh_after_crash(seed, PingPong::new)
+        .seeded("pingpong::starts_afresh_after_a_crash", 10, move |seed| {
+            starts_afresh_after_crash(seed, make)
         });
     wrong::tests(suite)
 }
 
 /// A three-node cluster on a network with `loss`, with the protocol's rules
 /// checked after every event.
-fn cluster<N: Pinger>(seed: u64, loss: f64, make: impl Fn() -> N + 'static) -> Sim<N> {
-    let mut sim = Sim::new(seed, 3, move |_| make());
+fn cluster(seed: u64, loss: f64, make: impl Fn() -> Box<dyn PingerNode> + 'static) -> Sim<Tested> {
+    let mut sim = Sim::new(seed, 3, move |_| Erased(make()));
     sim.set_network(Network::reliable(ms(1), ms(10)).with_loss(loss));
     sim.check(ANSWERED, |_, step| {
         let Some(Event::Deliver { from, to, msg: Msg::Ping { seq }, .. }) = step.trigger_event() else {
@@ -173,17 +184,17 @@ fn cluster<N: Pinger>(seed: u64, loss: f64, make: impl Fn() -> N + 'static) -> S
     sim
 }
 
-pub(super) fn answers_every_ping<N: Pinger>(
+pub(super) fn answers_every_ping(
     seed: u64,
-    make: impl Fn() -> N + 'static,
+    make: impl Fn() -> Box<dyn PingerNode> + 'static,
 ) -> Result<(), Failure> {
     let mut sim = cluster(seed, 0.0, make);
     run(&mut sim, |s| s.run_for(secs(1)))
 }
 
-pub(super) fn pings_every_interval<N: Pinger>(
+pub(super) fn pings_every_interval(
     seed: u64,
-    make: impl Fn() -> N + 'static,
+    make: impl Fn() -> Box<dyn PingerNode> + 'static,
 ) -> Result<(), Failure> {
     let mut sim = cluster(seed, 0.0, make);
     // Rounds go out at 100, 200, …, 1000 ms.
@@ -234,7 +245,7 @@ pub(super) fn pings_every_interval<N: Pinger>(
 }
 
 /// When node `id` sent each round of pings, with the index of its first ping.
-fn rounds_of<N: Pinger>(sim: &Sim<N>, id: NodeId) -> Vec<(Time, u64)> {
+fn rounds_of(sim: &Sim<Tested>, id: NodeId) -> Vec<(Time, u64)> {
     let mut rounds: Vec<(Time, u64)> = Vec::new();
     for e in sim.trace().entries() {
         if let Event::Send {
@@ -260,9 +271,9 @@ fn handler<N: Node>(event: &Event<N>) -> &'static str {
     }
 }
 
-pub(super) fn remembers_pongs<N: Pinger>(
+pub(super) fn remembers_pongs(
     seed: u64,
-    make: impl Fn() -> N + 'static,
+    make: impl Fn() -> Box<dyn PingerNode> + 'static,
 ) -> Result<(), Failure> {
     let mut sim = cluster(seed, 0.3, make);
     sim.check(REMEMBERS, |sim, step| {
@@ -313,9 +324,9 @@ fn ensure_same(
     Ok(())
 }
 
-pub(super) fn starts_afresh_after_crash<N: Pinger>(
+pub(super) fn starts_afresh_after_crash(
     seed: u64,
-    make: impl Fn() -> N + 'static,
+    make: impl Fn() -> Box<dyn PingerNode> + 'static,
 ) -> Result<(), Failure> {
     let mut sim = cluster(seed, 0.0, make);
     run(&mut sim, |s| s.run_for(ms(350)))?;

@@ -3,11 +3,13 @@
 //! the safety properties checked after every event and the liveness ones at
 //! the end.
 
-use super::{Factory, Observed, AFTER, ASKED, EFFECT, IDLE_TIMER, ONCE, QUIET, REPLIED, SPACED};
-use crate::subject::intro::retry::RETRANSMIT_AFTER;
-use crate::subject::intro::retry::{RECEIVER, SENDER};
+use super::{
+    data_seq, Factory, Observed, Tested, AFTER, ASKED, EFFECT, IDLE_TIMER, ONCE, QUIET, REPLIED,
+    SPACED,
+};
 use dscheck::{ms, run, secs, Failure, EXCERPT_LINES};
-use dsim::{Broken, Event, Network, RequestId, Sim, SimRng};
+use dsim::{Broken, Erased, Event, Network, RequestId, Sim, SimRng};
+use protocols::intro::retry::{Request, RECEIVER, RETRANSMIT_AFTER, SENDER};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -59,12 +61,13 @@ const LIVENESS: Duration = secs(5);
 /// requests arrive at the sender while the network loses and duplicates
 /// messages; then, in the liveness phase, the network becomes reliable and
 /// the run must go quiet with every request applied once and answered.
-pub(super) fn scenario<N: Observed>(
+pub(super) fn scenario(
     seed: u64,
-    factory: Factory<N>,
+    factory: Factory,
     profile: &Profile,
-) -> Result<Sim<N>, Failure> {
-    let mut sim = Sim::new(seed, 2, factory);
+) -> Result<Sim<Tested>, Failure> {
+    let mut factory = factory;
+    let mut sim = Sim::new(seed, 2, move |id| Erased(factory(id)));
     sim.set_network(profile.network.clone());
     let mut rng = sim.scenario_rng();
     let values: Vec<u64> = (0..profile.requests as u64)
@@ -76,7 +79,7 @@ pub(super) fn scenario<N: Observed>(
     watch(&mut sim, &values);
     for &value in &values {
         let delay = rng.duration(Duration::ZERO..=profile.spread);
-        sim.request_after(delay, SENDER, N::append(value));
+        sim.request_after(delay, SENDER, Request::Append(value));
     }
     run(&mut sim, |s| s.run_for(profile.spread + LOSSY_TAIL))?;
     sim.note("liveness phase: the network stops losing and duplicating messages");
@@ -115,12 +118,12 @@ impl Ledger {
     }
 
     /// Catches up with the run; returns the values applied since last time.
-    fn update<'s, N: Observed>(&mut self, sim: &'s Sim<N>) -> &'s [u64] {
+    fn update<'s>(&mut self, sim: &'s Sim<Tested>) -> &'s [u64] {
         for op in &sim.history()[self.ops_seen..] {
             *self.asked.entry(self.value(op.id)).or_default() += 1;
         }
         self.ops_seen = sim.history().len();
-        let Some(log) = sim.node(RECEIVER).and_then(N::applied) else {
+        let Some(log) = sim.node(RECEIVER).and_then(Observed::applied) else {
             return &[];
         };
         if log.len() < self.log_seen {
@@ -145,7 +148,7 @@ impl Ledger {
     }
 
     /// The invoked requests that append `value`, as `r3, r9`.
-    fn requests_for<N: Observed>(&self, sim: &Sim<N>, value: u64) -> String {
+    fn requests_for(&self, sim: &Sim<Tested>, value: u64) -> String {
         let ids: Vec<String> = sim
             .history()
             .iter()
@@ -157,7 +160,7 @@ impl Ledger {
 }
 
 /// Registers the safety properties, checked after every event.
-fn watch<N: Observed>(sim: &mut Sim<N>, values: &[u64]) {
+fn watch(sim: &mut Sim<Tested>, values: &[u64]) {
     // A Retransmit timer fires only for an unacknowledged request, and
     // then sends its copy: one that fires and sends nothing outlived its
     // acknowledgement.
@@ -184,7 +187,7 @@ fn watch<N: Observed>(sim: &mut Sim<N>, values: &[u64]) {
             let Event::Send { from, msg, .. } = &e.event else {
                 continue;
             };
-            let Some(seq) = N::data_seq(msg).filter(|_| *from == SENDER) else {
+            let Some(seq) = data_seq(msg).filter(|_| *from == SENDER) else {
                 continue;
             };
             if let Some(previous) = last_copy.insert(seq, sim.now()) {
@@ -260,7 +263,7 @@ fn watch<N: Observed>(sim: &mut Sim<N>, values: &[u64]) {
 
 /// After the liveness phase: every request took effect exactly once and was
 /// answered, and nothing is left running.
-fn final_checks<N: Observed>(sim: &Sim<N>, values: &[u64], quiet: bool) -> Result<(), Failure> {
+fn final_checks(sim: &Sim<Tested>, values: &[u64], quiet: bool) -> Result<(), Failure> {
     let mut ledger = Ledger::new(values);
     ledger.update(sim);
     let after = format!(
@@ -311,7 +314,7 @@ fn final_checks<N: Observed>(sim: &Sim<N>, values: &[u64], quiet: bool) -> Resul
 
 /// The trace lines about request `id`: its arrival, the data messages that
 /// carry its value, what became of them, and its reply.
-fn story<N: Observed>(sim: &Sim<N>, id: RequestId, value: u64) -> Vec<String> {
+fn story(sim: &Sim<Tested>, id: RequestId, value: u64) -> Vec<String> {
     let needle = format!("value: {value} }}");
     let mut carriers = BTreeSet::new();
     let mut lines = Vec::new();

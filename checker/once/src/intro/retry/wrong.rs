@@ -6,10 +6,9 @@ use super::{
     capped, dedup_bounded, equal_values, heavy_loss, late_copies, takes_effect_once, Factory,
     Observed, Test,
 };
-use crate::subject::intro::retry::{RECEIVER, RETRANSMIT_AFTER};
 use dscheck::{ms, Failure, Property};
 use dsim::{Ctx, Node, NodeId, RequestId};
-use serde::{Deserialize, Serialize};
+use protocols::intro::retry::{Msg, Reply, Request, Timer, RECEIVER, RETRANSMIT_AFTER};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One mistake a learner could make, built into the [`Model`].
@@ -50,14 +49,14 @@ const META_SEEDS: u64 = 10;
 
 /// Runs `test` against the model with `flaw` over seeds until a check fails,
 /// and passes if the check that failed is the one for `property`.
-pub(super) fn caught(flaw: Flaw, test: Test<Model>, property: Property) -> Result<(), Failure> {
+pub(super) fn caught(flaw: Flaw, test: Test, property: Property) -> Result<(), Failure> {
     dscheck::expect_caught(property, META_SEEDS, |seed| test(seed, model(flaw)))
 }
 
 /// Every test passes a correct model: the checks demand nothing beyond the
 /// protocol.
 pub(super) fn correct_model_passes() -> Result<(), Failure> {
-    let tests: &[(&str, Test<Model>)] = &[
+    let tests: &[(&str, Test)] = &[
         ("every_request_takes_effect_once", takes_effect_once),
         ("survives_heavy_loss_and_duplication", heavy_loss),
         ("recognises_late_copies", late_copies),
@@ -71,8 +70,8 @@ pub(super) fn correct_model_passes() -> Result<(), Failure> {
     Ok(())
 }
 
-fn model(flaw: Flaw) -> Factory<Model> {
-    Box::new(move |id| Model::new(id, flaw))
+fn model(flaw: Flaw) -> Factory {
+    Box::new(move |id| Box::new(Model::new(id, flaw)))
 }
 
 /// The protocol written independently of the subject, for the meta tests:
@@ -88,12 +87,6 @@ pub(super) struct Model {
     log: Vec<u64>,
     up_to: u64,
     above: BTreeSet<u64>,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub(super) enum ModelMsg {
-    Data { seq: u64, value: u64 },
-    Ack { seq: u64 },
 }
 
 impl Model {
@@ -113,8 +106,8 @@ impl Model {
     fn arm(&self, ctx: &mut Ctx<Self>, seq: u64) {
         match self.flaw {
             Flaw::NeverRetransmits => {}
-            Flaw::RetransmitsEagerly => ctx.set_timer(seq, ms(2)),
-            _ => ctx.set_timer(seq, RETRANSMIT_AFTER),
+            Flaw::RetransmitsEagerly => ctx.set_timer(Timer::Retransmit { seq }, ms(2)),
+            _ => ctx.set_timer(Timer::Retransmit { seq }, RETRANSMIT_AFTER),
         }
     }
 
@@ -145,32 +138,34 @@ impl Model {
 }
 
 impl Node for Model {
-    type Msg = ModelMsg;
-    type Timer = u64;
-    type Request = u64;
-    type Reply = ();
+    type Msg = Msg;
+    type Timer = Timer;
+    type Request = Request;
+    type Reply = Reply;
 
-    fn on_request(&mut self, ctx: &mut Ctx<Self>, id: RequestId, value: u64) {
+    fn on_request(&mut self, ctx: &mut Ctx<Self>, id: RequestId, req: Request) {
+        let Request::Append(value) = req;
         self.last_seq += 1;
         let seq = self.last_seq;
         self.unacked.insert(seq, (id, value));
-        ctx.send(RECEIVER, ModelMsg::Data { seq, value });
+        ctx.send(RECEIVER, Msg::Data { seq, value });
         self.arm(ctx, seq);
         if self.flaw == Flaw::RepliesBeforeAck {
-            ctx.reply(id, ());
+            ctx.reply(id, Reply::Appended);
         }
     }
 
-    fn on_timer(&mut self, ctx: &mut Ctx<Self>, seq: u64) {
+    fn on_timer(&mut self, ctx: &mut Ctx<Self>, timer: Timer) {
+        let Timer::Retransmit { seq } = timer;
         if let Some(&(_, value)) = self.unacked.get(&seq) {
-            ctx.send(RECEIVER, ModelMsg::Data { seq, value });
+            ctx.send(RECEIVER, Msg::Data { seq, value });
             self.arm(ctx, seq);
         }
     }
 
-    fn on_message(&mut self, ctx: &mut Ctx<Self>, from: NodeId, msg: ModelMsg) {
+    fn on_message(&mut self, ctx: &mut Ctx<Self>, from: NodeId, msg: Msg) {
         match msg {
-            ModelMsg::Data { seq, value } => {
+            Msg::Data { seq, value } => {
                 let new = self.is_new(seq, value);
                 if new {
                     let applied = if self.flaw == Flaw::AppliesWrongValue {
@@ -182,25 +177,25 @@ impl Node for Model {
                     self.remember(seq);
                 }
                 if new || self.flaw != Flaw::AcksOnlyNew {
-                    ctx.send(from, ModelMsg::Ack { seq });
+                    ctx.send(from, Msg::Ack { seq });
                 }
                 if self.flaw == Flaw::AcksEverything {
                     for old in (1..=self.up_to).filter(|&old| old != seq) {
-                        ctx.send(from, ModelMsg::Ack { seq: old });
+                        ctx.send(from, Msg::Ack { seq: old });
                     }
                 }
             }
-            ModelMsg::Ack { seq } if self.flaw == Flaw::NeverStops => {
+            Msg::Ack { seq } if self.flaw == Flaw::NeverStops => {
                 if let Some(&(client, _)) = self.unacked.get(&seq) {
-                    ctx.reply(client, ());
+                    ctx.reply(client, Reply::Appended);
                 }
             }
-            ModelMsg::Ack { seq } => {
+            Msg::Ack { seq } => {
                 if let Some((client, _)) = self.unacked.remove(&seq) {
                     if self.flaw != Flaw::KeepsTimer {
-                        ctx.cancel_timer(seq);
+                        ctx.cancel_timer(Timer::Retransmit { seq });
                     }
-                    ctx.reply(client, ());
+                    ctx.reply(client, Reply::Appended);
                 }
             }
         }
@@ -208,19 +203,10 @@ impl Node for Model {
 }
 
 impl Observed for Model {
-    fn append(value: u64) -> u64 {
-        value
-    }
     fn applied(&self) -> Option<&[u64]> {
         (self.id == RECEIVER).then_some(self.log.as_slice())
     }
     fn dedup_state_size(&self) -> usize {
         self.above.len()
-    }
-    fn data_seq(msg: &ModelMsg) -> Option<u64> {
-        match msg {
-            ModelMsg::Data { seq, .. } => Some(*seq),
-            ModelMsg::Ack { .. } => None,
-        }
     }
 }

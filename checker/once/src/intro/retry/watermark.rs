@@ -3,7 +3,6 @@
 //! given, so remembering a number again (or one at or below the
 //! watermark) adds nothing.
 
-use crate::subject::intro::retry::Receiver;
 use dscheck::{Failure, Property};
 use std::collections::BTreeSet;
 
@@ -13,20 +12,12 @@ pub const WATERMARK: Property = Property {
     when: &[],
 };
 
-/// A de-duplication memory the test can drive.
-pub trait Memory: Default {
+/// A de-duplication memory the test can drive: the learner's receiver, or
+/// a known-wrong one in the `meta` test.
+pub trait Memory {
     fn remember(&mut self, seq: u64);
     /// (applied_up_to, applied_above).
     fn state(&self) -> (u64, &BTreeSet<u64>);
-}
-
-impl Memory for Receiver {
-    fn remember(&mut self, seq: u64) {
-        Receiver::remember(self, seq);
-    }
-    fn state(&self) -> (u64, &BTreeSet<u64>) {
-        (self.applied_up_to, &self.applied_above)
-    }
 }
 
 /// A wrong memory for the meta test: it files every number it is given
@@ -51,7 +42,8 @@ impl Memory for Unguarded {
 
 /// Remembers 1, 2, 4, then 2, 1 and 4 again, then 3: after each call the
 /// watermark and the numbers above it are what the rule gives.
-pub fn watermark<M: Memory>() -> Result<(), Failure> {
+/// `make` builds a new, empty memory.
+pub fn watermark(make: impl Fn() -> Box<dyn Memory>) -> Result<(), Failure> {
     let steps: [(u64, u64, &[u64]); 7] = [
         (1, 1, &[]),
         (2, 2, &[]),
@@ -61,7 +53,7 @@ pub fn watermark<M: Memory>() -> Result<(), Failure> {
         (4, 2, &[4]),
         (3, 4, &[]),
     ];
-    let mut memory = M::default();
+    let mut memory = make();
     let mut done = Vec::new();
     for (seq, up_to, above) in steps {
         memory.remember(seq);

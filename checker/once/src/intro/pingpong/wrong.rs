@@ -2,14 +2,14 @@
 //! [`Flawed`] is the protocol written independently of the subject, with one
 //! planted mistake, run through the very same tests.
 
+use super::PingerNode;
 use super::{
     answers_every_ping, pings_every_interval, remembers_pongs, starts_afresh_after_crash, Pinger,
     AFRESH, ANSWERED, INTERVAL, REMEMBERS, ROUNDS,
 };
-use crate::subject::intro::pingpong::{Msg, PING_INTERVAL};
 use dscheck::{expect_accepted, expect_caught, expect_caught_saying, Failure, Suite};
 use dsim::{Ctx, Node, NodeId};
-use serde::{Deserialize, Serialize};
+use protocols::intro::pingpong::{Msg, Timer, PING_INTERVAL};
 use std::collections::BTreeSet;
 
 /// One mistake a learner could make.
@@ -40,16 +40,15 @@ struct Flawed {
     pongs: BTreeSet<(NodeId, u64)>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-struct Tick;
-
 impl Flawed {
     /// A factory of nodes with `flaw`.
-    fn with(flaw: Option<Flaw>) -> impl Fn() -> Flawed + 'static {
-        move || Flawed {
-            flaw,
-            seq: 0,
-            pongs: BTreeSet::new(),
+    fn with(flaw: Option<Flaw>) -> impl Fn() -> Box<dyn PingerNode> + 'static {
+        move || {
+            Box::new(Flawed {
+                flaw,
+                seq: 0,
+                pongs: BTreeSet::new(),
+            })
         }
     }
 
@@ -68,7 +67,7 @@ impl Flawed {
 
 impl Node for Flawed {
     type Msg = Msg;
-    type Timer = Tick;
+    type Timer = Timer;
     type Request = ();
     type Reply = ();
 
@@ -80,10 +79,10 @@ impl Node for Flawed {
             self.seq += 1;
             ctx.broadcast(Msg::Ping { seq: self.seq });
         }
-        ctx.set_timer(Tick, self.interval());
+        ctx.set_timer(Timer::Ping, self.interval());
     }
 
-    fn on_timer(&mut self, ctx: &mut Ctx<Self>, _: Tick) {
+    fn on_timer(&mut self, ctx: &mut Ctx<Self>, _: Timer) {
         self.seq += 1;
         if self.has(Flaw::PersistsRound) {
             let seq = self.seq;
@@ -96,7 +95,7 @@ impl Node for Flawed {
             ctx.broadcast(Msg::Ping { seq: self.seq });
         }
         if !self.has(Flaw::TimerFiresOnce) {
-            ctx.set_timer(Tick, self.interval());
+            ctx.set_timer(Timer::Ping, self.interval());
         }
     }
 

@@ -13,41 +13,48 @@ mod watermark;
 mod wrong;
 
 #[cfg(feature = "hidden")]
-#[path = "../../hidden/intro/retry.rs"]
+#[path = "../../../hidden/intro/retry.rs"]
 mod hidden;
 
-use crate::subject::intro::retry::{Msg, Receiver, Request, Retry, RECEIVER, RETRANSMIT_AFTER};
 use dscheck::{metric, secs, Failure, Property, Suite};
-use dsim::{Node, NodeId};
+use dsim::{DynNode, Erased, NodeId};
+use protocols::intro::retry::{Msg, Reply, Request, Timer, RECEIVER, RETRANSMIT_AFTER};
 use scenario::{lossy, rates, scenario, Profile, Values};
+pub use watermark::Memory;
 use watermark::{watermark, WATERMARK};
 use wrong::{caught, correct_model_passes, Flaw};
 
-pub fn tests(suite: Suite) -> Suite {
+/// The tests of `intro_retry`, run on the nodes `make` builds (and the
+/// receiver's memory `memory` builds), then the meta tests.
+pub fn tests(suite: Suite, make: Make, memory: fn() -> Box<dyn Memory>) -> Suite {
     suite
-        .seeded("retry::every_request_takes_effect_once", 40, |seed| {
-            takes_effect_once(seed, subject())
+        .seeded("retry::every_request_takes_effect_once", 40, move |seed| {
+            takes_effect_once(seed, Box::new(make))
         })
-        .seeded("retry::survives_heavy_loss_and_duplication", 20, |seed| {
-            heavy_loss(seed, subject())
+        .seeded(
+            "retry::survives_heavy_loss_and_duplication",
+            20,
+            move |seed| heavy_loss(seed, Box::new(make)),
+        )
+        .seeded("retry::recognises_late_copies", 30, move |seed| {
+            late_copies(seed, Box::new(make))
         })
-        .seeded("retry::recognises_late_copies", 30, |seed| {
-            late_copies(seed, subject())
+        .seeded(
+            "retry::equal_values_are_separate_requests",
+            20,
+            move |seed| equal_values(seed, Box::new(make)),
+        )
+        .seeded("retry::dedup_state_does_not_grow", 5, move |seed| {
+            dedup_bounded(seed, Box::new(make))
         })
-        .seeded("retry::equal_values_are_separate_requests", 20, |seed| {
-            equal_values(seed, subject())
-        })
-        .seeded("retry::dedup_state_does_not_grow", 5, |seed| {
-            dedup_bounded(seed, subject())
-        })
-        .seeded("retry::retransmissions_are_capped", 20, |seed| {
-            capped(seed, subject())
+        .seeded("retry::retransmissions_are_capped", 20, move |seed| {
+            capped(seed, Box::new(make))
         })
         .test(
             "retry::remembering_an_applied_number_again_adds_nothing",
-            watermark::<Receiver>,
+            move || watermark(memory),
         )
-        .hidden(hidden_tests)
+        .hidden(move |suite| hidden_tests(suite, make))
         .test("meta::retry_correct_model_passes", correct_model_passes)
         .test("meta::retry_sender_never_retransmits", || {
             caught(Flaw::NeverRetransmits, takes_effect_once, EFFECT)
@@ -70,7 +77,11 @@ pub fn tests(suite: Suite) -> Suite {
         })
         .test(
             "meta::retry_remembering_below_the_watermark_is_caught",
-            || dscheck::expect_caught(WATERMARK, 1, |_| watermark::<watermark::Unguarded>()),
+            || {
+                dscheck::expect_caught(WATERMARK, 1, |_| {
+                    watermark(|| Box::<watermark::Unguarded>::default())
+                })
+            },
         )
         .test("meta::retry_receiver_applies_duplicates", || {
             caught(Flaw::AppliesDuplicates, takes_effect_once, ONCE)
@@ -158,58 +169,68 @@ const CAP: Property = Property {
 
 // ----- what the checks see of an implementation --------------------------------
 
-/// What the checks need from an implementation: how to make a request, and
-/// a view of the receiver.
-pub trait Observed: Node {
-    /// The request "append `value`".
-    fn append(value: u64) -> Self::Request;
+/// What the checks read of an implementation: a view of the receiver.
+pub trait Observed {
     /// The receiver's log of applied values (`None` on the sender).
     fn applied(&self) -> Option<&[u64]>;
     /// How many sequence numbers the node remembers one by one.
     fn dedup_state_size(&self) -> usize;
-    /// The sequence number a Data message carries (`None` for an ack).
-    fn data_seq(msg: &Self::Msg) -> Option<u64>;
 }
 
-impl Observed for Retry {
-    fn append(value: u64) -> Request {
-        Request::Append(value)
-    }
+/// A node of the protocol the checks can read: any node with its types and
+/// an [`Observed`] view, behind a trait object.
+pub trait RetryNode:
+    DynNode<Msg = Msg, Timer = Timer, Request = Request, Reply = Reply> + Observed
+{
+}
+
+impl<T: DynNode<Msg = Msg, Timer = Timer, Request = Request, Reply = Reply> + Observed> RetryNode
+    for T
+{
+}
+
+/// The node the checks run: whichever [`RetryNode`] a test was given.
+type Tested = Erased<dyn RetryNode>;
+
+impl Observed for Tested {
     fn applied(&self) -> Option<&[u64]> {
-        self.receiver().map(|r| r.applied.as_slice())
+        self.0.applied()
     }
     fn dedup_state_size(&self) -> usize {
-        Retry::dedup_state_size(self)
-    }
-    fn data_seq(msg: &Msg) -> Option<u64> {
-        match msg {
-            Msg::Data { seq, .. } => Some(*seq),
-            Msg::Ack { .. } => None,
-        }
+        self.0.dedup_state_size()
     }
 }
 
-/// Builds the nodes of a run.
+/// The sequence number a Data message carries (`None` for an ack).
+fn data_seq(msg: &Msg) -> Option<u64> {
+    match msg {
+        Msg::Data { seq, .. } => Some(*seq),
+        Msg::Ack { .. } => None,
+    }
+}
+
+/// Node `id` of the implementation under test.
+pub type Make = fn(NodeId) -> Box<dyn RetryNode>;
+
 /// The instructor's hidden tests, when the checker is built to grade.
-fn hidden_tests(suite: Suite) -> Suite {
+fn hidden_tests(suite: Suite, make: Make) -> Suite {
     #[cfg(feature = "hidden")]
-    let suite = hidden::tests(suite);
+    let suite = hidden::tests(suite, make);
+    #[cfg(not(feature = "hidden"))]
+    let _ = make;
     suite
 }
 
-type Factory<N> = Box<dyn FnMut(NodeId) -> N>;
+/// Builds the nodes of a run.
+type Factory = Box<dyn FnMut(NodeId) -> Box<dyn RetryNode>>;
 
 /// A test of this suite, run against the nodes a factory builds.
-type Test<N> = fn(u64, Factory<N>) -> Result<(), Failure>;
-
-fn subject() -> Factory<Retry> {
-    Box::new(Retry::new)
-}
+type Test = fn(u64, Factory) -> Result<(), Failure>;
 
 // ----- the tests ----------------------------------------------------------------
 
 /// 100 requests over one second, 20–50% loss and duplication.
-fn takes_effect_once<N: Observed>(seed: u64, factory: Factory<N>) -> Result<(), Failure> {
+fn takes_effect_once(seed: u64, factory: Factory) -> Result<(), Failure> {
     let (loss, duplicate) = rates(seed);
     let profile = Profile {
         requests: 100,
@@ -221,7 +242,7 @@ fn takes_effect_once<N: Observed>(seed: u64, factory: Factory<N>) -> Result<(), 
 }
 
 /// Half of all messages lost, half of the rest delivered twice.
-fn heavy_loss<N: Observed>(seed: u64, factory: Factory<N>) -> Result<(), Failure> {
+fn heavy_loss(seed: u64, factory: Factory) -> Result<(), Failure> {
     let profile = Profile {
         requests: 100,
         spread: secs(1),
@@ -233,7 +254,7 @@ fn heavy_loss<N: Observed>(seed: u64, factory: Factory<N>) -> Result<(), Failure
 
 /// A few messages are held back for up to a second, so that copies of old
 /// data arrive long after their number was applied and acknowledged.
-fn late_copies<N: Observed>(seed: u64, factory: Factory<N>) -> Result<(), Failure> {
+fn late_copies(seed: u64, factory: Factory) -> Result<(), Failure> {
     let profile = Profile {
         requests: 150,
         spread: secs(1),
@@ -244,7 +265,7 @@ fn late_copies<N: Observed>(seed: u64, factory: Factory<N>) -> Result<(), Failur
 }
 
 /// Requests that append the same value are still separate requests.
-fn equal_values<N: Observed>(seed: u64, factory: Factory<N>) -> Result<(), Failure> {
+fn equal_values(seed: u64, factory: Factory) -> Result<(), Failure> {
     let profile = Profile {
         requests: 60,
         spread: secs(1),
@@ -272,7 +293,7 @@ const DEDUP_BOUND: usize = 16;
 
 /// 500 requests; then the receiver's memory of individual numbers must be
 /// small, not one entry per request.
-fn dedup_bounded<N: Observed>(seed: u64, factory: Factory<N>) -> Result<(), Failure> {
+fn dedup_bounded(seed: u64, factory: Factory) -> Result<(), Failure> {
     let requests = 500;
     let profile = Profile {
         requests,
@@ -281,7 +302,7 @@ fn dedup_bounded<N: Observed>(seed: u64, factory: Factory<N>) -> Result<(), Fail
         values: Values::Distinct,
     };
     let sim = scenario(seed, factory, &profile)?;
-    let size = sim.node(RECEIVER).map_or(0, N::dedup_state_size);
+    let size = sim.node(RECEIVER).map_or(0, Observed::dedup_state_size);
     measure(
         seed,
         "sequence numbers remembered one by one after 500 requests",
@@ -309,7 +330,7 @@ fn message_cap(loss: f64) -> f64 {
 }
 
 /// 100 requests at 20–50% loss and duplication, counting every message.
-fn capped<N: Observed>(seed: u64, factory: Factory<N>) -> Result<(), Failure> {
+fn capped(seed: u64, factory: Factory) -> Result<(), Failure> {
     let (loss, duplicate) = rates(seed);
     let requests = 100;
     let profile = Profile {
