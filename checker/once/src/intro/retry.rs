@@ -143,6 +143,11 @@ const QUIET: Property = Property {
            must do nothing for a seq that is no longer unacknowledged",
     when: &[],
 };
+const AT_ONCE: Property = Property {
+    name: "a request's data is sent as soon as the request arrives",
+    hint: "in on_request, send Data { seq, value } to the receiver at once, then start its Retransmit timer: the timer is for a copy that was lost, not for the first one",
+    when: &[],
+};
 const SPACED: Property = Property {
     name: "copies of one request are sent at least RETRANSMIT_AFTER apart",
     hint: "send a copy again only when its Retransmit timer fires, and set that timer for RETRANSMIT_AFTER: a round trip takes up to 20 ms, so a faster resend only adds copies",

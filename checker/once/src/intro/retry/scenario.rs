@@ -4,8 +4,8 @@
 //! the end.
 
 use super::{
-    data_seq, Factory, Observed, Tested, AFTER, ASKED, EFFECT, IDLE_TIMER, ONCE, QUIET, REPLIED,
-    SPACED,
+    data_seq, Factory, Observed, Tested, AFTER, ASKED, AT_ONCE, EFFECT, IDLE_TIMER, ONCE, QUIET,
+    REPLIED, SPACED,
 };
 use dscheck::{ms, run, secs, Failure, EXCERPT_LINES};
 use dsim::{Broken, Erased, Event, Network, RequestId, Sim, SimRng};
@@ -175,6 +175,29 @@ fn watch(sim: &mut Sim<Tested>, values: &[u64]) {
         if *node == SENDER && !sent {
             return Err(Broken::new(format!(
                 "{SENDER}'s timer {timer:?} fired and sent nothing: its request had been acknowledged"
+            ))
+            .nodes([SENDER]));
+        }
+        Ok(())
+    });
+    // A request's first copy goes out in the step that takes the request.
+    sim.check(AT_ONCE, |_, step| {
+        let Some(Event::Request {
+            node,
+            id,
+            refused: false,
+            ..
+        }) = step.trigger_event()
+        else {
+            return Ok(());
+        };
+        let sent = step.caused().iter().any(|e| {
+            matches!(&e.event, Event::Send { from, msg, .. }
+                if from == node && data_seq(msg).is_some())
+        });
+        if *node == SENDER && !sent {
+            return Err(Broken::new(format!(
+                "{SENDER} took request {id} and sent the receiver no Data"
             ))
             .nodes([SENDER]));
         }
