@@ -83,14 +83,16 @@ pub fn grade_all(
     let mut results = results.into_inner().unwrap_or_else(|p| p.into_inner());
     results.sort_by_key(|(index, _)| *index);
     let mut reports = Vec::new();
-    let stems = report_stems(&folders);
+    let formats = args.formats();
+    let suffixes: Vec<&str> = formats.iter().map(|f| f.file_suffix()).collect();
+    let stems = report_stems(&folders, &suffixes);
     for (index, result) in results {
         let name = student_name(&folders[index]);
         match result {
             Ok(mut report) => {
                 // As unique in the gradebook as the report's file name.
                 report.student = stems[index].clone();
-                for format in args.formats() {
+                for &format in &formats {
                     let file = out.join(format!("{}.{}", stems[index], format.file_suffix()));
                     write_report(&file, &formats::render(&report, format)?)?;
                 }
@@ -165,12 +167,22 @@ fn student_name(folder: &Path) -> String {
     clean(&name)
 }
 
-/// The name of each student's report file: the folder's name, cleaned,
-/// made unique (two folder names may differ only in control characters,
-/// and one student's report must not replace another's, nor the
-/// gradebook `summary.csv`).
-fn report_stems(folders: &[PathBuf]) -> Vec<String> {
+/// The name of each student's report files (`STEM.<suffix>`, one per
+/// suffix): the folder's name, cleaned, made unique (two folder names may
+/// differ only in control characters, and one student's report must not
+/// replace another's, nor the gradebook `summary.csv`). Suffixes hold dots,
+/// so a stem is also kept off every file name another stem's reports take:
+/// a folder named `alice.classroom` must not write over `alice`'s
+/// `alice.classroom.json`.
+fn report_stems(folders: &[PathBuf], suffixes: &[&str]) -> Vec<String> {
     let mut taken = std::collections::BTreeSet::from(["summary".to_string()]);
+    let mut files = std::collections::BTreeSet::from(["summary.csv".to_string()]);
+    let names = |stem: &str| -> Vec<String> {
+        suffixes
+            .iter()
+            .map(|suffix| format!("{stem}.{suffix}"))
+            .collect()
+    };
     folders
         .iter()
         .map(|folder| {
@@ -182,10 +194,12 @@ fn report_stems(folders: &[PathBuf]) -> Vec<String> {
             };
             let mut stem = base.clone();
             let mut n = 1;
-            while !taken.insert(stem.clone()) {
+            while taken.contains(&stem) || names(&stem).iter().any(|file| files.contains(file)) {
                 n += 1;
                 stem = format!("{base}-{n}");
             }
+            taken.insert(stem.clone());
+            files.extend(names(&stem));
             stem
         })
         .collect()
@@ -263,8 +277,29 @@ mod tests {
         .map(PathBuf::from)
         .collect();
         assert_eq!(
-            report_stems(&folders),
+            report_stems(&folders, &["json"]),
             ["alice", "alice-2", "student", "summary-2"]
         );
+    }
+
+    #[test]
+    fn no_folder_name_takes_another_students_report_in_another_format() {
+        let folders: Vec<PathBuf> = [
+            "class/alice",
+            "class/alice.classroom",
+            "class/alice.results",
+        ]
+        .iter()
+        .map(PathBuf::from)
+        .collect();
+        let suffixes = ["json", "classroom.json", "results.json"];
+        let stems = report_stems(&folders, &suffixes);
+        assert_eq!(stems, ["alice", "alice.classroom-2", "alice.results-2"]);
+        let files: Vec<String> = stems
+            .iter()
+            .flat_map(|stem| suffixes.map(|suffix| format!("{stem}.{suffix}")))
+            .collect();
+        let unique: std::collections::BTreeSet<&String> = files.iter().collect();
+        assert_eq!(unique.len(), files.len(), "{files:?}");
     }
 }

@@ -82,19 +82,25 @@ impl GradeArgs {
         formats
     }
 
+    /// Where one submission's report in `format` goes: the file --output
+    /// names for one format, a file in that folder for several, standard
+    /// output without --output.
+    fn report_file(&self, format: Format) -> Option<PathBuf> {
+        let output = self.output.as_ref()?;
+        Some(match self.formats()[..] {
+            [_] => output.clone(),
+            _ => output.join(format.report_file_name()),
+        })
+    }
+
     /// Where one submission's Gradescope report goes, if one was asked
     /// for: Gradescope shows the student only that file, so a grading that
     /// fails says why there too.
     fn gradescope_file(&self) -> Option<PathBuf> {
-        let output = self.output.as_ref().filter(|_| self.batch.is_none())?;
-        let formats = self.formats();
-        match formats[..] {
-            [Format::Gradescope] => Some(output.clone()),
-            _ if formats.contains(&Format::Gradescope) => {
-                Some(output.join(Format::Gradescope.report_file_name()))
-            }
-            _ => None,
-        }
+        let asked = self.batch.is_none() && self.formats().contains(&Format::Gradescope);
+        asked
+            .then(|| self.report_file(Format::Gradescope))
+            .flatten()
     }
 
     /// How every grading slot is set up.
@@ -166,26 +172,24 @@ fn grade_one(
         formats::number(report.score),
         formats::number(report.max_score)
     );
-    match (&args.output, &formats[..]) {
-        (None, [format]) => print!("{}", formats::render(&report, *format)?),
-        (Some(file), [format]) => {
-            write_report(file, &formats::render(&report, *format)?)?;
-            eprintln!("{points}; report written to {}", file.display());
+    for &format in &formats {
+        let text = formats::render(&report, format)?;
+        match args.report_file(format) {
+            Some(file) => write_report(&file, &text)?,
+            None => print!("{text}"),
         }
+    }
+    match (&args.output, &formats[..]) {
+        (Some(file), [_]) => eprintln!("{points}; report written to {}", file.display()),
         (Some(dir), several) => {
-            let mut names = Vec::new();
-            for &format in several {
-                let name = format.report_file_name();
-                write_report(&dir.join(&name), &formats::render(&report, format)?)?;
-                names.push(name);
-            }
+            let names: Vec<String> = several.iter().map(|f| f.report_file_name()).collect();
             eprintln!(
                 "{points}; reports written to {}: {}",
                 dir.display(),
                 names.join(", ")
             );
         }
-        (None, _) => unreachable!("several formats were refused without --output"),
+        (None, _) => {}
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -406,4 +406,20 @@ fn the_grader_says_why_it_cannot_grade() {
     kit.run(&["grade", "exercises", "--format", "junit,csv"])
         .code(2)
         .stderr_shows("several formats need --output DIR");
+    // With several formats, Gradescope's results.json in the folder says why.
+    kit.run(&[
+        "grade",
+        "nowhere",
+        "--format",
+        "csv,gradescope",
+        "-o",
+        "reports",
+    ])
+    .code(2);
+    assert!(
+        kit.read("reports/results.json")
+            .contains("could not be graded"),
+        "{}",
+        kit.read("reports/results.json")
+    );
 }
