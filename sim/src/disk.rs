@@ -349,8 +349,7 @@ impl Disk {
     /// Replaces file `to` with one holding `bytes` the way a careful store
     /// does: creates `temp`, writes `bytes` to it, syncs it, renames it to
     /// `to` and syncs the directory, five operations, each counted against
-    /// a pending power failure and each sync counted but not recorded for
-    /// the trace (a storage put is durable by contract). When no failure can
+    /// a pending power failure and each sync counted and recorded. When no failure can
     /// fall among them it goes straight to their outcome, which is the
     /// same (a test holds it so), without copying the bytes or keeping
     /// names to undo: [`Storage`](crate::Storage) puts this way on the hot
@@ -359,14 +358,12 @@ impl Disk {
         const OPS: u64 = 5;
         let clear = !self.failed && self.fail_after.is_none_or(|left| left >= OPS);
         if !clear {
-            let drawn = self.synced.len();
             self.create(&temp);
             self.write_vec(&temp, 0, bytes)
                 .and_then(|()| self.sync(&temp))
                 .and_then(|()| self.rename(&temp, to))
                 .expect("the file was just created");
             self.sync_dir();
-            self.synced.truncate(drawn);
             return;
         }
         if let Some(left) = &mut self.fail_after {
@@ -375,6 +372,8 @@ impl Disk {
         self.bytes_written += bytes.len() as u64;
         self.syncs += 2;
         self.names.remove(&temp);
+        self.synced.push(Some(temp));
+        self.synced.push(None);
         let file = Inode {
             id: self.next_inode,
             data: bytes,

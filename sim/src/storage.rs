@@ -56,9 +56,7 @@ impl Storage {
         self.bytes_written += bytes.len() as u64;
         self.changes += 1;
         let temp = format!("{TEMP_PREFIX}{key}");
-        with_name(PREFIX, key, |file| {
-            self.disk.replace_synced(temp, file, bytes)
-        });
+        self.undrawn(|disk| with_name(PREFIX, key, |file| disk.replace_synced(temp, file, bytes)));
     }
 
     /// Reads the value under `key`, or `None` if nothing was written there
@@ -73,11 +71,21 @@ impl Storage {
         self.changes += 1;
         let file = format!("{PREFIX}{key}");
         if self.disk.exists(&file) {
-            let drawn = self.disk.synced.len();
-            self.disk.remove(&file).expect("the file is there");
-            self.disk.sync_dir();
-            self.disk.synced.truncate(drawn);
+            self.undrawn(|disk| {
+                disk.remove(&file).expect("the file is there");
+                disk.sync_dir();
+            });
         }
+    }
+
+    /// Runs `change` on the disk, keeping its syncs out of the trace: a put
+    /// or a remove is durable by contract, so a replay of Raft or Paxos
+    /// shows the protocol, not the files beneath it (the disk still counts
+    /// the syncs).
+    fn undrawn(&mut self, change: impl FnOnce(&mut Disk)) {
+        let drawn = self.disk.synced.len();
+        change(&mut self.disk);
+        self.disk.synced.truncate(drawn);
     }
 
     /// The bytes currently stored, over all keys.
