@@ -69,7 +69,7 @@ fn system<N: Synced>(seed: u64, clients: &[Clock], network: Network) -> Sim<N> {
 /// the server for the time in that same step.
 fn check_asks_at_once<N: Synced>(sim: &mut Sim<N>) {
     sim.check(AT_ONCE, |_, step| {
-        let entries: Vec<_> = step.iter().collect();
+        let entries = step.entries();
         for (i, entry) in entries.iter().enumerate() {
             let Event::Start { node } = &entry.event else {
                 continue;
